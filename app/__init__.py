@@ -1,0 +1,1 @@
+"""Datapedia: open-data catalogue and statistics API for the Flemish centre cities."""

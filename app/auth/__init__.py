@@ -1,0 +1,1 @@
+"""Authentication: API keys that belong to an organisation, stored hashed, shown once."""

@@ -1,0 +1,164 @@
+"""Tables of the catalogue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+ROLES = ("owner", "publisher", "supplier", "custodian", "originator")
+ACCESS_LEVELS = ("public", "restricted", "non_public")
+AGGREGATION_RULES = ("sum", "ratio", "weighted_mean", "none")
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name_nl: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(50))
+    nis_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    ovo_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    homepage: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class Licence(Base):
+    __tablename__ = "licence"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_nl: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    uri: Mapped[str] = mapped_column(String(500), unique=True)
+    description_nl: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attribution_required: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Dataset(Base):
+    __tablename__ = "dataset"
+    __table_args__ = (
+        CheckConstraint(
+            "access_level IN ('public', 'restricted', 'non_public')", name="access_level"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_nl: Mapped[str] = mapped_column(String(500))
+    title_en: Mapped[str] = mapped_column(String(500))
+    description_nl: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    licence_id: Mapped[str] = mapped_column(ForeignKey("licence.id"))
+    access_level: Mapped[str] = mapped_column(String(20), default="public")
+    frequency: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    geo_version: Mapped[str] = mapped_column(ForeignKey("geo_version.id"))
+    temporal_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    temporal_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    spatial: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contact_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    issued: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DatasetRole(Base):
+    """An organisation's role on a dataset; a supplier role carries a territory."""
+
+    __tablename__ = "dataset_role"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "organisation_id", "role"),
+        CheckConstraint(
+            "role IN ('owner', 'publisher', 'supplier', 'custodian', 'originator')", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    organisation_id: Mapped[str] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class RoleTerritory(Base):
+    """The geographic units a supplier may submit data for (and everything inside them)."""
+
+    __tablename__ = "role_territory"
+
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_role.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("geo_unit.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Indicator(Base):
+    """A Datapedia entry: what a number means and how it aggregates."""
+
+    __tablename__ = "indicator"
+    __table_args__ = (
+        CheckConstraint(
+            "aggregation IN ('sum', 'ratio', 'weighted_mean', 'none')", name="aggregation"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    label_nl: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300))
+    definition_nl: Mapped[str] = mapped_column(Text)
+    definition_en: Mapped[str] = mapped_column(Text)
+    unit_of_measure: Mapped[str] = mapped_column(String(100))
+    formula: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisation.id"), nullable=True
+    )
+    source_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    caveats_nl: Mapped[str | None] = mapped_column(Text, nullable=True)
+    caveats_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decimals: Mapped[int] = mapped_column(Integer, default=0)
+    aggregation: Mapped[str] = mapped_column(String(20))
+    # ratio: Σnumerator / Σdenominator × scale; each a list of indicator ids.
+    numerator: Mapped[list[str]] = mapped_column(JSON, default=list)
+    denominator: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scale: Mapped[float] = mapped_column(default=1.0)
+    weight_id: Mapped[str | None] = mapped_column(ForeignKey("indicator.id"), nullable=True)
+    # Disclosure control: a cell is confidential below min_count (on its own value) or
+    # below disclosure_min of the reference indicator.
+    disclosure_min_count: Mapped[float | None] = mapped_column(nullable=True)
+    disclosure_reference_id: Mapped[str | None] = mapped_column(
+        ForeignKey("indicator.id"), nullable=True
+    )
+    disclosure_min: Mapped[float | None] = mapped_column(nullable=True)
+
+
+class DatasetIndicator(Base):
+    __tablename__ = "dataset_indicator"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True
+    )
+    indicator_id: Mapped[str] = mapped_column(
+        ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)

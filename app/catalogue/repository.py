@@ -1,0 +1,245 @@
+"""All queries on the catalogue tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from app.catalogue.models import (
+    Dataset,
+    DatasetIndicator,
+    DatasetRole,
+    Indicator,
+    Licence,
+    Organisation,
+    RoleTerritory,
+)
+from app.db.base import Base
+from app.geo.models import GeoUnit
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def upsert(session: Session, model: type[ModelT], key: str, values: dict[str, Any]) -> str | None:
+    """Insert or update one row by primary key; returns 'inserted', 'updated' or None."""
+    row = session.get(model, key)
+    if row is None:
+        session.add(model(id=key, **values))
+        return "inserted"
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return "updated" if changed else None
+
+
+def sync_dataset_indicators(session: Session, dataset_id: str, indicator_ids: list[str]) -> bool:
+    existing = [
+        (link.indicator_id, link.position)
+        for link in session.scalars(
+            select(DatasetIndicator)
+            .where(DatasetIndicator.dataset_id == dataset_id)
+            .order_by(DatasetIndicator.position)
+        )
+    ]
+    wanted = [(indicator, position) for position, indicator in enumerate(indicator_ids)]
+    if existing == wanted:
+        return False
+    session.execute(delete(DatasetIndicator).where(DatasetIndicator.dataset_id == dataset_id))
+    if wanted:
+        session.execute(
+            insert(DatasetIndicator),
+            [{"dataset_id": dataset_id, "indicator_id": i, "position": p} for i, p in wanted],
+        )
+    return True
+
+
+def sync_roles(
+    session: Session, dataset_id: str, territories: dict[tuple[str, str], list[int]]
+) -> bool:
+    """Make the dataset's roles (and their territories) exactly ``territories``."""
+    changed = False
+    stored = {
+        (r.organisation_id, r.role): r
+        for r in session.scalars(select(DatasetRole).where(DatasetRole.dataset_id == dataset_id))
+    }
+    for key, role in stored.items():
+        if key not in territories:
+            session.delete(role)
+            changed = True
+    session.flush()
+    for (organisation_id, role_name), unit_ids in territories.items():
+        role = stored.get((organisation_id, role_name))
+        if role is None:
+            role = DatasetRole(dataset_id=dataset_id, organisation_id=organisation_id, role=role_name)
+            session.add(role)
+            session.flush()
+            changed = True
+        current = set(
+            session.scalars(select(RoleTerritory.unit_id).where(RoleTerritory.role_id == role.id))
+        )
+        if current != set(unit_ids):
+            session.execute(delete(RoleTerritory).where(RoleTerritory.role_id == role.id))
+            if unit_ids:
+                session.execute(
+                    insert(RoleTerritory),
+                    [{"role_id": role.id, "unit_id": u} for u in sorted(set(unit_ids))],
+                )
+            changed = True
+    return changed
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def list_organisations(session: Session) -> Sequence[Organisation]:
+    return session.scalars(select(Organisation).order_by(Organisation.id)).all()
+
+
+def get_organisation(session: Session, organisation_id: str) -> Organisation | None:
+    return session.get(Organisation, organisation_id)
+
+
+def roles_of_organisation(session: Session, organisation_id: str) -> list[tuple[str, str]]:
+    stmt = (
+        select(DatasetRole.dataset_id, DatasetRole.role)
+        .where(DatasetRole.organisation_id == organisation_id)
+        .order_by(DatasetRole.dataset_id, DatasetRole.role)
+    )
+    return [(d, r) for d, r in session.execute(stmt).tuples()]
+
+
+def roles_of_dataset(session: Session, dataset_id: str) -> list[tuple[DatasetRole, Organisation]]:
+    stmt = (
+        select(DatasetRole, Organisation)
+        .join(Organisation, Organisation.id == DatasetRole.organisation_id)
+        .where(DatasetRole.dataset_id == dataset_id)
+        .order_by(DatasetRole.role, Organisation.id)
+    )
+    return [(r, o) for r, o in session.execute(stmt).tuples()]
+
+
+def territories(session: Session, role_ids: Sequence[int]) -> dict[int, list[GeoUnit]]:
+    stmt = (
+        select(RoleTerritory.role_id, GeoUnit)
+        .join(GeoUnit, GeoUnit.id == RoleTerritory.unit_id)
+        .where(RoleTerritory.role_id.in_(list(role_ids)))
+        .order_by(GeoUnit.level, GeoUnit.code)
+    )
+    result: dict[int, list[GeoUnit]] = {}
+    for role_id, unit in session.execute(stmt).tuples():
+        result.setdefault(role_id, []).append(unit)
+    return result
+
+
+def get_licence(session: Session, licence_id: str) -> Licence | None:
+    return session.get(Licence, licence_id)
+
+
+def list_licences(session: Session) -> Sequence[Licence]:
+    return session.scalars(select(Licence).order_by(Licence.id)).all()
+
+
+def datasets_query(
+    *,
+    q: str | None = None,
+    theme: str | None = None,
+    organisation: str | None = None,
+    role: str | None = None,
+    licence: str | None = None,
+) -> Select[tuple[Dataset]]:
+    stmt = select(Dataset)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Dataset.title_nl).like(pattern),
+                func.lower(Dataset.title_en).like(pattern),
+                func.lower(Dataset.description_nl).like(pattern),
+                func.lower(Dataset.description_en).like(pattern),
+                Dataset.id.like(pattern),
+            )
+        )
+    if licence:
+        stmt = stmt.where(Dataset.licence_id == licence)
+    if organisation:
+        roles = select(DatasetRole.dataset_id).where(DatasetRole.organisation_id == organisation)
+        if role:
+            roles = roles.where(DatasetRole.role == role)
+        stmt = stmt.where(Dataset.id.in_(roles))
+    elif role:
+        stmt = stmt.where(Dataset.id.in_(select(DatasetRole.dataset_id).where(DatasetRole.role == role)))
+    return stmt.order_by(Dataset.id)
+
+
+def all_datasets(session: Session, stmt: Select[tuple[Dataset]]) -> list[Dataset]:
+    return list(session.scalars(stmt))
+
+
+def get_dataset(session: Session, dataset_id: str) -> Dataset | None:
+    return session.get(Dataset, dataset_id)
+
+
+def indicators_of_dataset(session: Session, dataset_id: str) -> list[Indicator]:
+    stmt = (
+        select(Indicator)
+        .join(DatasetIndicator, DatasetIndicator.indicator_id == Indicator.id)
+        .where(DatasetIndicator.dataset_id == dataset_id)
+        .order_by(DatasetIndicator.position)
+    )
+    return list(session.scalars(stmt))
+
+
+def indicator_ids_by_dataset(session: Session) -> dict[str, list[str]]:
+    stmt = select(DatasetIndicator.dataset_id, DatasetIndicator.indicator_id).order_by(
+        DatasetIndicator.dataset_id, DatasetIndicator.position
+    )
+    result: dict[str, list[str]] = {}
+    for dataset_id, indicator_id in session.execute(stmt).tuples():
+        result.setdefault(dataset_id, []).append(indicator_id)
+    return result
+
+
+def datasets_of_indicator(session: Session, indicator_id: str) -> list[str]:
+    stmt = (
+        select(DatasetIndicator.dataset_id)
+        .where(DatasetIndicator.indicator_id == indicator_id)
+        .order_by(DatasetIndicator.dataset_id)
+    )
+    return list(session.scalars(stmt))
+
+
+def indicators_query(q: str | None = None, dataset: str | None = None) -> Select[tuple[Indicator]]:
+    stmt = select(Indicator)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Indicator.label_nl).like(pattern),
+                func.lower(Indicator.label_en).like(pattern),
+                Indicator.id.like(pattern),
+            )
+        )
+    if dataset:
+        stmt = stmt.where(
+            Indicator.id.in_(
+                select(DatasetIndicator.indicator_id).where(DatasetIndicator.dataset_id == dataset)
+            )
+        )
+    return stmt.order_by(Indicator.id)
+
+
+def get_indicator(session: Session, indicator_id: str) -> Indicator | None:
+    return session.get(Indicator, indicator_id)
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def page(session: Session, stmt: Select[tuple[ModelT]], offset: int, limit: int) -> list[ModelT]:
+    return list(session.scalars(stmt.offset(offset).limit(limit)))

@@ -1,0 +1,117 @@
+"""JSON shapes of the catalogue API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas import Page, Text
+from app.geo.schemas import UnitOut
+
+
+class OrganisationRef(BaseModel):
+    id: str = Field(examples=["gent"])
+    name: Text
+
+
+class RoleOut(BaseModel):
+    dataset: str
+    role: str
+
+
+class OrganisationOut(OrganisationRef):
+    kind: str
+    nis_code: str | None
+    ovo_code: str | None
+    homepage: str | None
+    email: str | None
+    roles: list[RoleOut] = Field(description="Roles this organisation holds on datasets.")
+
+
+class LicenceOut(BaseModel):
+    id: str
+    title: Text
+    uri: str
+    description: Text
+    attribution_required: bool
+
+
+class DatasetRoleOut(BaseModel):
+    organisation: OrganisationRef
+    role: str = Field(description="owner, publisher, supplier, custodian or originator")
+    territory: list[UnitOut] = Field(
+        default_factory=list, description="For a supplier: the units it may submit data for."
+    )
+
+
+class IndicatorRef(BaseModel):
+    id: str
+    label: Text
+    unit_of_measure: str
+    aggregation: str
+
+
+class DatasetOut(BaseModel):
+    id: str = Field(examples=["population-2025"])
+    title: Text
+    description: Text
+    keywords: dict[str, list[str]]
+    themes: list[str] = Field(description="EU data-theme codes.")
+    licence: LicenceOut
+    access_level: str = Field(description="public, restricted or non_public")
+    frequency: str | None
+    geo_version: str
+    temporal: dict[str, date | None]
+    spatial: list[str]
+    contact: dict[str, str | None]
+    source: dict[str, Any]
+    version: str | None
+    issued: datetime
+    modified: datetime
+    publisher: OrganisationRef | None
+    owners: list[OrganisationRef]
+    roles: list[DatasetRoleOut]
+    indicators: list[IndicatorRef]
+
+
+class Facet(BaseModel):
+    value: str
+    count: int
+
+
+class DatasetPage(Page[DatasetOut]):
+    facets: dict[str, list[Facet]] = Field(
+        description="Counts over the whole result for themes, licence, organisation, "
+        "access_level."
+    )
+
+
+class AggregationOut(BaseModel):
+    rule: str = Field(description="sum, ratio, weighted_mean or none")
+    numerator: list[str]
+    denominator: list[str]
+    scale: float
+    weight: str | None
+
+
+class DisclosureOut(BaseModel):
+    min_count: float | None
+    reference: str | None
+    min: float | None
+
+
+class IndicatorOut(BaseModel):
+    id: str = Field(examples=["population-density"])
+    label: Text
+    definition: Text
+    unit_of_measure: str
+    formula: str | None
+    aggregation: AggregationOut
+    disclosure: DisclosureOut | None
+    source: OrganisationRef | None
+    source_column: str | None
+    caveats: Text
+    decimals: int
+    datasets: list[str]

@@ -1,0 +1,222 @@
+"""Catalogue logic: assembling organisations, datasets and indicators for the API."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from app.api.schemas import Text
+from app.catalogue import repository
+from app.catalogue.models import Dataset, Indicator, Licence, Organisation
+from app.catalogue.schemas import (
+    AggregationOut,
+    DatasetOut,
+    DatasetRoleOut,
+    DisclosureOut,
+    Facet,
+    IndicatorOut,
+    IndicatorRef,
+    LicenceOut,
+    OrganisationOut,
+    OrganisationRef,
+    RoleOut,
+)
+from app.errors import InvalidParameter, NotFound
+from app.geo.service import unit_out
+
+ROLE_NAMES = ("owner", "publisher", "supplier", "custodian", "originator")
+
+
+def organisation_ref(org: Organisation) -> OrganisationRef:
+    return OrganisationRef(id=org.id, name=Text(nl=org.name_nl, en=org.name_en))
+
+
+def _organisation_out(session: Session, org: Organisation) -> OrganisationOut:
+    roles = [RoleOut(dataset=d, role=r) for d, r in repository.roles_of_organisation(session, org.id)]
+    return OrganisationOut(
+        **organisation_ref(org).model_dump(),
+        kind=org.kind,
+        nis_code=org.nis_code,
+        ovo_code=org.ovo_code,
+        homepage=org.homepage,
+        email=org.email,
+        roles=roles,
+    )
+
+
+def list_organisations(session: Session) -> list[OrganisationOut]:
+    return [_organisation_out(session, o) for o in repository.list_organisations(session)]
+
+
+def get_organisation(session: Session, organisation_id: str) -> OrganisationOut:
+    org = repository.get_organisation(session, organisation_id)
+    if org is None:
+        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
+    return _organisation_out(session, org)
+
+
+def _indicator_ref(indicator: Indicator) -> IndicatorRef:
+    return IndicatorRef(
+        id=indicator.id,
+        label=Text(nl=indicator.label_nl, en=indicator.label_en),
+        unit_of_measure=indicator.unit_of_measure,
+        aggregation=indicator.aggregation,
+    )
+
+
+def _dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
+    licence = repository.get_licence(session, dataset.licence_id)
+    assert licence is not None  # foreign key
+    roles = repository.roles_of_dataset(session, dataset.id)
+    territories = repository.territories(session, [r.id for r, _ in roles])
+    role_out = [
+        DatasetRoleOut(
+            organisation=organisation_ref(org),
+            role=role.role,
+            territory=[unit_out(u) for u in territories.get(role.id, [])],
+        )
+        for role, org in roles
+    ]
+    publisher = next((organisation_ref(o) for r, o in roles if r.role == "publisher"), None)
+    return DatasetOut(
+        id=dataset.id,
+        title=Text(nl=dataset.title_nl, en=dataset.title_en),
+        description=Text(nl=dataset.description_nl, en=dataset.description_en),
+        keywords=dataset.keywords,
+        themes=dataset.themes,
+        licence=licence_out(licence),
+        access_level=dataset.access_level,
+        frequency=dataset.frequency,
+        geo_version=dataset.geo_version,
+        temporal={"start": dataset.temporal_start, "end": dataset.temporal_end},
+        spatial=dataset.spatial,
+        contact={"name": dataset.contact_name, "email": dataset.contact_email},
+        source=dataset.source,
+        version=dataset.version,
+        issued=dataset.issued,
+        modified=dataset.modified,
+        publisher=publisher,
+        owners=[organisation_ref(o) for r, o in roles if r.role == "owner"],
+        roles=role_out,
+        indicators=[_indicator_ref(i) for i in repository.indicators_of_dataset(session, dataset.id)],
+    )
+
+
+def licence_out(licence: Licence) -> LicenceOut:
+    return LicenceOut(
+        id=licence.id,
+        title=Text(nl=licence.title_nl, en=licence.title_en),
+        uri=licence.uri,
+        description=Text(nl=licence.description_nl, en=licence.description_en),
+        attribution_required=licence.attribution_required,
+    )
+
+
+def search_datasets(
+    session: Session,
+    *,
+    q: str | None,
+    theme: str | None,
+    organisation: str | None,
+    role: str | None,
+    licence: str | None,
+    access_level: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[DatasetOut], int, dict[str, list[Facet]]]:
+    if role is not None and role not in ROLE_NAMES:
+        raise InvalidParameter("role", f"role must be one of {', '.join(ROLE_NAMES)}; got {role!r}")
+    stmt = repository.datasets_query(q=q, organisation=organisation, role=role, licence=licence)
+    # The catalogue holds hundreds of datasets, not millions: theme (a JSON list) and the
+    # facets are computed over the matching rows in Python, portable across databases.
+    matching = [
+        d
+        for d in repository.all_datasets(session, stmt)
+        if (theme is None or theme in d.themes)
+        and (access_level is None or d.access_level == access_level)
+    ]
+    facets = _facets(session, matching)
+    page = matching[offset : offset + limit]
+    return [_dataset_out(session, d) for d in page], len(matching), facets
+
+
+def _facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]:
+    themes: Counter[str] = Counter()
+    licences: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    organisations: Counter[str] = Counter()
+    for dataset in datasets:
+        themes.update(dataset.themes)
+        licences[dataset.licence_id] += 1
+        levels[dataset.access_level] += 1
+        organisations.update({o.id for _, o in repository.roles_of_dataset(session, dataset.id)})
+
+    def facet(counter: Counter[str]) -> list[Facet]:
+        return [Facet(value=v, count=n) for v, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))]
+
+    return {
+        "themes": facet(themes),
+        "licence": facet(licences),
+        "organisation": facet(organisations),
+        "access_level": facet(levels),
+    }
+
+
+def get_dataset(session: Session, dataset_id: str) -> DatasetOut:
+    dataset = repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    return _dataset_out(session, dataset)
+
+
+def _indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
+    source = repository.get_organisation(session, indicator.source_id) if indicator.source_id else None
+    has_disclosure = (
+        indicator.disclosure_min_count is not None or indicator.disclosure_reference_id is not None
+    )
+    return IndicatorOut(
+        id=indicator.id,
+        label=Text(nl=indicator.label_nl, en=indicator.label_en),
+        definition=Text(nl=indicator.definition_nl, en=indicator.definition_en),
+        unit_of_measure=indicator.unit_of_measure,
+        formula=indicator.formula,
+        aggregation=AggregationOut(
+            rule=indicator.aggregation,
+            numerator=indicator.numerator,
+            denominator=indicator.denominator,
+            scale=indicator.scale,
+            weight=indicator.weight_id,
+        ),
+        disclosure=DisclosureOut(
+            min_count=indicator.disclosure_min_count,
+            reference=indicator.disclosure_reference_id,
+            min=indicator.disclosure_min,
+        )
+        if has_disclosure
+        else None,
+        source=organisation_ref(source) if source else None,
+        source_column=indicator.source_column,
+        caveats=Text(nl=indicator.caveats_nl, en=indicator.caveats_en),
+        decimals=indicator.decimals,
+        datasets=repository.datasets_of_indicator(session, indicator.id),
+    )
+
+
+def search_indicators(
+    session: Session, *, q: str | None, dataset: str | None, offset: int, limit: int
+) -> tuple[list[IndicatorOut], int]:
+    stmt = repository.indicators_query(q=q, dataset=dataset)
+    total = repository.count(session, stmt)
+    return [_indicator_out(session, i) for i in repository.page(session, stmt, offset, limit)], total
+
+
+def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:
+    indicator = repository.get_indicator(session, indicator_id)
+    if indicator is None:
+        raise NotFound(f"indicator {indicator_id!r} not found", indicator=indicator_id)
+    return _indicator_out(session, indicator)
+
+
+def list_licences(session: Session) -> list[LicenceOut]:
+    return [licence_out(licence) for licence in repository.list_licences(session)]

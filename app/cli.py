@@ -1,0 +1,106 @@
+"""The ``datapedia`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.config import SEEDS_DIR, get_settings
+from app.errors import DatapediaError, SourceDataError
+
+cli = typer.Typer(help="Datapedia: open-data catalogue and statistics API.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (alembic upgrade head)."""
+    from app.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    out.print("database is at the latest schema revision")
+
+
+@cli.command()
+def seed(
+    source_dir: Annotated[
+        Path | None, typer.Option(help="Folder with geo/ and values/ (default: settings).")
+    ] = None,
+) -> None:
+    """Load everything available: geography, organisations, catalogue, city-regions."""
+    from app.db.session import make_engine, make_session_factory, transaction
+    from app.ingest.seed import seed_all
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            outcome = seed_all(session, source_dir or settings.source_dir, SEEDS_DIR)
+    except SourceDataError as exc:
+        err.print(f"[red]Seeding failed; the database is unchanged.[/red] {exc}:")
+        for problem in exc.problems[:200]:
+            err.print(f"  {problem}")
+        if len(exc.problems) > 200:
+            err.print(f"  … and {len(exc.problems) - 200} more")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if outcome.geography is not None:
+        geo = outcome.geography
+        out.print(
+            f"geography: {geo.units_inserted} units inserted, {geo.units_updated} updated, "
+            f"{geo.units_unchanged} unchanged; {geo.links_inserted} links added, "
+            f"{geo.links_deleted} removed; {len(geo.skipped)} source rows skipped:"
+        )
+        for line in geo.skipped:
+            out.print(f"  skipped {line}")
+    changes = ", ".join(f"{n} {k}" for k, n in outcome.catalogue_changes.items()) or "no changes"
+    out.print(f"catalogue: {changes}")
+    for warning in outcome.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@keys_cli.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="Organisation id the key belongs to.")],
+    role: Annotated[str, typer.Option(help="reader, supplier, editor or admin.")] = "reader",
+    label: Annotated[str | None, typer.Option(help="A note to recognise the key.")] = None,
+) -> None:
+    """Create an API key. It is printed once, alone on the last line."""
+    from app.auth.keys import create_key
+    from app.db.session import make_engine, make_session_factory, transaction
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            key = create_key(session, org, role, label)
+    except DatapediaError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    err.print(f"API key for {org} ({role}); store it now, it is not shown again:")
+    print(key)
+
+
+def main() -> None:
+    cli()

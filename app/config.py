@@ -1,0 +1,55 @@
+"""Settings read from ``DATAPEDIA_*`` environment variables (DESIGN §4)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+
+
+def _default_source_dir() -> Path:
+    # The shared real data sits beside the checkout; a machine without it still serves the
+    # authored catalogue (the seed reports what it could not find).
+    return (PROJECT_ROOT.parent / "shared" / "data").resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DATAPEDIA_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'datapedia.sqlite3'}",
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL in production.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL used to mint URIs (no trailing slash).",
+    )
+    source_dir: Path = Field(
+        default_factory=_default_source_dir,
+        description="Directory with the real source files (geo/, values/, boundaries/).",
+    )
+    max_page_size: int = Field(default=1000, ge=1)
+    default_page_size: int = Field(default=50, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, value: str) -> str:
+        # Plain postgresql:// URLs would select psycopg2, which we do not ship.
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

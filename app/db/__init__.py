@@ -1,0 +1,1 @@
+"""Database plumbing: declarative base with a naming convention, engine and session factory."""

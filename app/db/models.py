@@ -1,0 +1,34 @@
+"""Imports every domain's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from app.auth.models import ApiKey
+from app.catalogue.models import (
+    Dataset,
+    DatasetIndicator,
+    DatasetRole,
+    Indicator,
+    Licence,
+    Organisation,
+    RoleTerritory,
+)
+from app.db.base import Base
+from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
+from app.stats.models import Observation, Submission
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CityRegion",
+    "Dataset",
+    "DatasetIndicator",
+    "DatasetRole",
+    "GeoSuccessor",
+    "GeoUnit",
+    "GeoUnitAncestor",
+    "GeoVersion",
+    "Indicator",
+    "Licence",
+    "Observation",
+    "Organisation",
+    "RoleTerritory",
+    "Submission",
+]

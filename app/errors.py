@@ -1,0 +1,77 @@
+"""One error hierarchy, rendered as RFC 9457 ``application/problem+json``.
+
+Services raise these; ``app.main`` turns them (and framework errors) into problem documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://datapedia.be/problems/"
+
+
+class DatapediaError(Exception):
+    """Base of every error the API reports to a client."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        problem: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            problem["instance"] = instance
+        problem.update(self.extensions)
+        return problem
+
+
+class NotFound(DatapediaError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class BadRequest(DatapediaError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class InvalidParameter(DatapediaError):
+    status = 422
+    slug = "invalid-parameter"
+    title = "Invalid parameter"
+
+    def __init__(self, parameter: str, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, parameter=parameter, **extensions)
+
+
+class NotAcceptable(DatapediaError):
+    status = 406
+    slug = "not-acceptable"
+    title = "Not acceptable"
+
+
+class ServiceUnavailable(DatapediaError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+class SourceDataError(Exception):
+    """A source file could not be imported; carries every problem found (file, line, reason)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the source data")
+        self.problems = problems

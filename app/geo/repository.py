@@ -1,0 +1,263 @@
+"""All queries on the geography tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
+
+UnitKey = tuple[str, str, str]
+
+
+def upsert_version(
+    session: Session, version: str, label: str, valid_from: date, valid_to: date | None
+) -> None:
+    row = session.get(GeoVersion, version)
+    if row is None:
+        session.add(GeoVersion(id=version, label=label, valid_from=valid_from, valid_to=valid_to))
+    elif (row.label, row.valid_from, row.valid_to) != (label, valid_from, valid_to):
+        row.label, row.valid_from, row.valid_to = label, valid_from, valid_to
+    session.flush()
+
+
+def list_versions(session: Session) -> Sequence[GeoVersion]:
+    return session.scalars(select(GeoVersion).order_by(GeoVersion.id)).all()
+
+
+def latest_version(session: Session) -> str | None:
+    return session.scalar(select(func.max(GeoVersion.id)))
+
+
+def unit_index(session: Session, versions: Iterable[str]) -> dict[UnitKey, GeoUnit]:
+    rows = session.scalars(select(GeoUnit).where(GeoUnit.version.in_(list(versions))))
+    return {(u.version, u.level, u.code): u for u in rows}
+
+
+def add_unit(
+    session: Session, key: UnitKey, name: str, parent_id: int | None, not_localisable: bool
+) -> GeoUnit:
+    unit = GeoUnit(
+        version=key[0],
+        level=key[1],
+        code=key[2],
+        name=name,
+        parent_id=parent_id,
+        not_localisable=not_localisable,
+    )
+    session.add(unit)
+    return unit
+
+
+def sync_ancestors(
+    session: Session, scope: set[int], wanted: set[tuple[int, int]]
+) -> tuple[int, int]:
+    """Make the ancestor links among ``scope`` units exactly ``wanted``; returns (added, deleted)."""
+    existing = {
+        (a.unit_id, a.ancestor_id)
+        for a in session.execute(select(GeoUnitAncestor.unit_id, GeoUnitAncestor.ancestor_id))
+        if a.unit_id in scope and a.ancestor_id in scope
+    }
+    return _sync_pairs(session, GeoUnitAncestor, "unit_id", "ancestor_id", existing, wanted)
+
+
+def sync_successors(
+    session: Session, scope: set[int], wanted: set[tuple[int, int]]
+) -> tuple[int, int]:
+    existing = {
+        (s.predecessor_id, s.successor_id)
+        for s in session.execute(select(GeoSuccessor.predecessor_id, GeoSuccessor.successor_id))
+        if s.predecessor_id in scope
+    }
+    return _sync_pairs(session, GeoSuccessor, "predecessor_id", "successor_id", existing, wanted)
+
+
+def _sync_pairs(
+    session: Session,
+    model: type[GeoUnitAncestor] | type[GeoSuccessor],
+    left: str,
+    right: str,
+    existing: set[tuple[int, int]],
+    wanted: set[tuple[int, int]],
+) -> tuple[int, int]:
+    to_add = sorted(wanted - existing)
+    to_delete = sorted(existing - wanted)
+    if to_add:
+        session.execute(insert(model), [{left: a, right: b} for a, b in to_add])
+    left_col, right_col = getattr(model, left), getattr(model, right)
+    for a, b in to_delete:
+        session.execute(delete(model).where(left_col == a, right_col == b))
+    return len(to_add), len(to_delete)
+
+
+def get_unit(session: Session, level: str, code: str, version: str) -> GeoUnit | None:
+    return session.scalar(
+        select(GeoUnit).where(
+            GeoUnit.level == level, GeoUnit.code == code, GeoUnit.version == version
+        )
+    )
+
+
+def versions_of_unit(session: Session, level: str, code: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(GeoUnit.version)
+            .where(GeoUnit.level == level, GeoUnit.code == code)
+            .order_by(GeoUnit.version)
+        )
+    )
+
+
+def units_query(
+    *,
+    level: str | None,
+    version: str | None,
+    within_id: int | None,
+    q: str | None,
+) -> Select[tuple[GeoUnit]]:
+    stmt = select(GeoUnit)
+    if level:
+        stmt = stmt.where(GeoUnit.level == level)
+    if version:
+        stmt = stmt.where(GeoUnit.version == version)
+    if within_id is not None:
+        stmt = stmt.where(
+            GeoUnit.id.in_(
+                select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == within_id)
+            )
+        )
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(GeoUnit.name).like(pattern), GeoUnit.code.like(pattern)))
+    return stmt
+
+
+def count(session: Session, stmt: Select[tuple[GeoUnit]]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def page(session: Session, stmt: Select[tuple[GeoUnit]], offset: int, limit: int) -> list[GeoUnit]:
+    ordered = stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
+    return list(session.scalars(ordered.offset(offset).limit(limit)))
+
+
+def ancestors(session: Session, unit_id: int) -> list[GeoUnit]:
+    stmt = (
+        select(GeoUnit)
+        .join(GeoUnitAncestor, GeoUnitAncestor.ancestor_id == GeoUnit.id)
+        .where(GeoUnitAncestor.unit_id == unit_id)
+        .order_by(GeoUnit.level, GeoUnit.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def children_count(session: Session, unit_id: int) -> int:
+    return session.scalar(select(func.count()).where(GeoUnit.parent_id == unit_id)) or 0
+
+
+def member_counts(session: Session, unit_id: int) -> dict[str, int]:
+    """How many units of each level lie inside this unit."""
+    stmt = (
+        select(GeoUnit.level, func.count())
+        .join(GeoUnitAncestor, GeoUnitAncestor.unit_id == GeoUnit.id)
+        .where(GeoUnitAncestor.ancestor_id == unit_id)
+        .group_by(GeoUnit.level)
+    )
+    return {level: n for level, n in session.execute(stmt).tuples()}
+
+
+def members(session: Session, unit_id: int, level: str) -> list[GeoUnit]:
+    stmt = (
+        select(GeoUnit)
+        .join(GeoUnitAncestor, GeoUnitAncestor.unit_id == GeoUnit.id)
+        .where(GeoUnitAncestor.ancestor_id == unit_id, GeoUnit.level == level)
+        .order_by(GeoUnit.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def successors(session: Session, unit_id: int) -> list[GeoUnit]:
+    stmt = (
+        select(GeoUnit)
+        .join(GeoSuccessor, GeoSuccessor.successor_id == GeoUnit.id)
+        .where(GeoSuccessor.predecessor_id == unit_id)
+        .order_by(GeoUnit.version, GeoUnit.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def predecessors(session: Session, unit_id: int) -> list[GeoUnit]:
+    stmt = (
+        select(GeoUnit)
+        .join(GeoSuccessor, GeoSuccessor.predecessor_id == GeoUnit.id)
+        .where(GeoSuccessor.successor_id == unit_id)
+        .order_by(GeoUnit.version, GeoUnit.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def city_region(session: Session, unit_id: int) -> CityRegion | None:
+    return session.get(CityRegion, unit_id)
+
+
+def units_inside(session: Session, unit_ids: Sequence[int]) -> set[int]:
+    """Ids of every unit that lies inside any of ``unit_ids`` (not the units themselves)."""
+    anc = aliased(GeoUnitAncestor)
+    stmt = select(anc.unit_id).where(anc.ancestor_id.in_(list(unit_ids)))
+    return set(session.scalars(stmt))
+
+
+def save_city_region(
+    session: Session,
+    key: UnitKey,
+    name: str,
+    organisation_id: str,
+    members: list[str],
+    member_ids: list[int],
+) -> bool:
+    """Create or update a city-region unit and its membership; returns whether anything changed."""
+    unit = get_unit(session, key[1], key[2], key[0])
+    changed = False
+    if unit is None:
+        unit = add_unit(session, key, name, None, False)
+        session.flush()
+        changed = True
+    elif unit.name != name:
+        unit.name = name
+        changed = True
+    definition = session.get(CityRegion, unit.id)
+    if definition is None:
+        session.add(CityRegion(unit_id=unit.id, organisation_id=organisation_id, members=members))
+        changed = True
+    elif (definition.organisation_id, definition.members) != (organisation_id, members):
+        definition.organisation_id, definition.members = organisation_id, members
+        changed = True
+    inside = units_inside(session, member_ids) | set(member_ids)
+    wanted = {(u, unit.id) for u in inside}
+    existing = {
+        (unit_id, unit.id)
+        for unit_id in session.scalars(
+            select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == unit.id)
+        )
+    }
+    added, deleted = _sync_pairs(session, GeoUnitAncestor, "unit_id", "ancestor_id", existing, wanted)
+    session.flush()
+    return changed or bool(added or deleted)
+
+
+
+def has_units(session: Session, version: str) -> bool:
+    return session.scalar(select(GeoUnit.id).where(GeoUnit.version == version).limit(1)) is not None
+
+
+def level_counts(session: Session) -> dict[str, dict[str, int]]:
+    stmt = select(GeoUnit.level, GeoUnit.version, func.count()).group_by(
+        GeoUnit.level, GeoUnit.version
+    )
+    result: dict[str, dict[str, int]] = {}
+    for level, version, n in session.execute(stmt).tuples():
+        result.setdefault(level, {})[version] = n
+    return result

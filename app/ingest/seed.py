@@ -1,0 +1,59 @@
+"""``datapedia seed``: load everything available, in dependency order, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.catalogue.repository import list_organisations
+from app.catalogue.seed import load_catalogue
+from app.geo import repository as geo_repository
+from app.geo.cityregions import load_city_regions
+from app.geo.importer import GEO_DIR, VERSIONS, ImportReport, import_geography
+
+
+@dataclass
+class SeedOutcome:
+    geography: ImportReport | None = None
+    catalogue_changes: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.catalogue_changes) or bool(self.geography and self.geography.changed)
+
+
+def missing_source_message(source_dir: Path) -> str:
+    return (
+        f"No geography source files in {source_dir / GEO_DIR}. Only the authored catalogue "
+        "is loaded. Put the real data there (see README, 'Data sources'), or point "
+        "DATAPEDIA_SOURCE_DIR at a folder that holds geo/ and values/, then run "
+        "'datapedia seed' again."
+    )
+
+
+def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome:
+    outcome = SeedOutcome()
+    for version in VERSIONS:
+        geo_repository.upsert_version(
+            session, version.version, version.label, version.valid_from, version.valid_to
+        )
+    if (source_dir / GEO_DIR).is_dir():
+        outcome.geography = import_geography(session, source_dir)
+    else:
+        outcome.warnings.append(missing_source_message(source_dir))
+
+    catalogue = load_catalogue(session, seeds_dir)
+    outcome.warnings.extend(catalogue.warnings)
+    for kind, n in catalogue.inserted.items():
+        outcome.catalogue_changes[f"{kind} inserted"] = n
+    for kind, n in catalogue.updated.items():
+        outcome.catalogue_changes[f"{kind} updated"] = n
+
+    organisation_ids = {o.id for o in list_organisations(session)}
+    outcome.warnings.extend(
+        load_city_regions(session, seeds_dir / "cityregions.yaml", organisation_ids)
+    )
+    return outcome

@@ -1,0 +1,190 @@
+"""The FastAPI application: lifespan (engine, sessions), error rendering, routers, docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.catalogue.router import router as catalogue_router
+from app.config import Settings, get_settings
+from app.db.session import make_engine, make_session_factory
+from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, DatapediaError
+from app.geo.router import router as geo_router
+
+logger = logging.getLogger("datapedia")
+
+DESCRIPTION = """
+Open data about the Flemish centre cities, from the statistical sector up to the
+city-region. Every dataset says who owns it and who supplied it (DCAT roles).
+
+* **Geography**: every statistical sector, municipality, arrondissement, province, region,
+  referentieregio, vervoerregio and city-region, in the 2024 and 2025 versions, with parents
+  and successors across the 1 January 2025 mergers. A unit is named `level:code`.
+* **Catalogue**: datasets with DCAT metadata, the organisations and their roles.
+* **Datapedia**: indicator definitions with unit, formula, source and aggregation rule.
+
+Lists are paged (`page`, `page_size` ≤ 1000) and carry RFC 8288 `Link` headers. Errors are
+RFC 9457 `application/problem+json`.
+"""
+
+TAGS = [
+    {"name": "geography", "description": "Versioned geography of Flanders and Brussels."},
+    {"name": "catalogue", "description": "Datasets and licences."},
+    {"name": "organisations", "description": "Owners, publishers, suppliers and sources."},
+    {"name": "indicators", "description": "The Datapedia: what each number means."},
+    {"name": "service", "description": "Health and readiness."},
+]
+
+
+def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Datapedia",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    _install_docs(app)
+    app.include_router(geo_router, prefix="/api/v1")
+    app.include_router(catalogue_router, prefix="/api/v1")
+    _install_service_routes(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DatapediaError)
+    async def datapedia_error(request: Request, exc: DatapediaError) -> JSONResponse:
+        return problem_response(exc.status, exc.to_problem(str(request.url.path)))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "parameter": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
+                "in": str(err["loc"][0]),
+                "reason": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        names = ", ".join(e["parameter"] for e in errors)
+        return problem_response(
+            422,
+            {
+                "type": PROBLEM_TYPE_BASE + "invalid-parameter",
+                "title": "Invalid parameter",
+                "status": 422,
+                "detail": f"invalid value for: {names}",
+                "instance": str(request.url.path),
+                "errors": errors,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}"
+        return problem_response(
+            exc.status_code,
+            {
+                "type": "about:blank",
+                "title": detail if exc.status_code != 404 else "Not found",
+                "status": exc.status_code,
+                "detail": detail,
+                "instance": str(request.url.path),
+            },
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback for operators; the client never sees internals.
+        logger.exception("unhandled error on %s", request.url.path)
+        return problem_response(
+            500,
+            {
+                "type": PROBLEM_TYPE_BASE + "internal-error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "An unexpected error occurred; it has been logged.",
+                "instance": str(request.url.path),
+            },
+        )
+
+
+def _install_docs(app: FastAPI) -> None:
+    # Swagger UI's assets come from the swagger-ui-bundle package: /docs works offline.
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Datapedia API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
+
+def _install_service_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["service"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["service"], summary="Readiness: the database answers and is migrated")
+    def ready(request: Request) -> JSONResponse:
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        try:
+            with factory() as session:
+                revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception as exc:  # any database failure means "not ready"
+            logger.warning("readiness check failed: %s", exc)
+            return problem_response(
+                503,
+                {
+                    "type": PROBLEM_TYPE_BASE + "unavailable",
+                    "title": "Service unavailable",
+                    "status": 503,
+                    "detail": "The database is not reachable or not migrated "
+                    "(run 'datapedia db upgrade').",
+                },
+            )
+        return JSONResponse({"status": "ready", "database": "ok", "schema_revision": revision})
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory app.main:app_factory``."""
+    return create_app()

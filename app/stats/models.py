@@ -1,0 +1,85 @@
+"""Tables of observations and submissions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+# SDMX-like observation status flags.
+STATUSES = ("normal", "provisional", "estimated", "confidential", "not_applicable", "missing")
+
+
+class Submission(Base):
+    """One delivery of data for one dataset: an upload by a supplier or an import from the
+    original source. An accepted submission creates a new revision of the dataset."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "revision"),
+        CheckConstraint("state IN ('accepted', 'rejected')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    media_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_added: Mapped[int] = mapped_column(Integer, default=0)
+    rows_changed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Observation(Base):
+    """A value at the finest level supplied. Revisions are kept: a row is valid from the
+    revision that delivered it until the revision that replaced it (``revision_to``)."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "indicator_id", "unit_id", "period", "revision_from"),
+        Index("ix_observation_current", "dataset_id", "indicator_id", "period", "revision_to"),
+        CheckConstraint(
+            "status IN ('normal', 'provisional', 'estimated', 'confidential', "
+            "'not_applicable', 'missing')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True
+    )
+    period: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="normal")
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    revision_from: Mapped[int] = mapped_column(Integer)
+    revision_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
