@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -143,10 +144,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_docs(app: FastAPI) -> None:
-    # Swagger UI's assets come from the swagger-ui-bundle package: /docs works offline.
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    # Swagger UI 5 (OpenAPI 3.1) ships inside the fastapi-offline package: /docs needs no CDN.
+    assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(assets)), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -155,7 +155,7 @@ def _install_docs(app: FastAPI) -> None:
             title="Datapedia API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger-ui/favicon.png",
         )
 
 

@@ -21,7 +21,7 @@ def read_text(location: str | Path) -> str:
     """Read a UTF-8 text source (a BOM is accepted) from a path or an http(s) URL."""
     text_location = str(location)
     if text_location.startswith(("http://", "https://")):
-        with urllib.request.urlopen(text_location, timeout=120) as response:  # noqa: S310
+        with urllib.request.urlopen(text_location, timeout=120) as response:
             raw: bytes = response.read()
     else:
         raw = Path(location).read_bytes()

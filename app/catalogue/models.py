@@ -130,9 +130,7 @@ class Indicator(Base):
     definition_en: Mapped[str] = mapped_column(Text)
     unit_of_measure: Mapped[str] = mapped_column(String(100))
     formula: Mapped[str | None] = mapped_column(Text, nullable=True)
-    source_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organisation.id"), nullable=True
-    )
+    source_id: Mapped[str | None] = mapped_column(ForeignKey("organisation.id"), nullable=True)
     source_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
     caveats_nl: Mapped[str | None] = mapped_column(Text, nullable=True)
     caveats_en: Mapped[str | None] = mapped_column(Text, nullable=True)

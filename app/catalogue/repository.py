@@ -67,15 +67,17 @@ def sync_roles(
         (r.organisation_id, r.role): r
         for r in session.scalars(select(DatasetRole).where(DatasetRole.dataset_id == dataset_id))
     }
-    for key, role in stored.items():
+    for key, obsolete in stored.items():
         if key not in territories:
-            session.delete(role)
+            session.delete(obsolete)
             changed = True
     session.flush()
     for (organisation_id, role_name), unit_ids in territories.items():
         role = stored.get((organisation_id, role_name))
         if role is None:
-            role = DatasetRole(dataset_id=dataset_id, organisation_id=organisation_id, role=role_name)
+            role = DatasetRole(
+                dataset_id=dataset_id, organisation_id=organisation_id, role=role_name
+            )
             session.add(role)
             session.flush()
             changed = True
@@ -110,7 +112,7 @@ def roles_of_organisation(session: Session, organisation_id: str) -> list[tuple[
         .where(DatasetRole.organisation_id == organisation_id)
         .order_by(DatasetRole.dataset_id, DatasetRole.role)
     )
-    return [(d, r) for d, r in session.execute(stmt).tuples()]
+    return [(d, r) for d, r in session.execute(stmt)]
 
 
 def roles_of_dataset(session: Session, dataset_id: str) -> list[tuple[DatasetRole, Organisation]]:
@@ -120,7 +122,7 @@ def roles_of_dataset(session: Session, dataset_id: str) -> list[tuple[DatasetRol
         .where(DatasetRole.dataset_id == dataset_id)
         .order_by(DatasetRole.role, Organisation.id)
     )
-    return [(r, o) for r, o in session.execute(stmt).tuples()]
+    return [(r, o) for r, o in session.execute(stmt)]
 
 
 def territories(session: Session, role_ids: Sequence[int]) -> dict[int, list[GeoUnit]]:
@@ -131,7 +133,7 @@ def territories(session: Session, role_ids: Sequence[int]) -> dict[int, list[Geo
         .order_by(GeoUnit.level, GeoUnit.code)
     )
     result: dict[int, list[GeoUnit]] = {}
-    for role_id, unit in session.execute(stmt).tuples():
+    for role_id, unit in session.execute(stmt):
         result.setdefault(role_id, []).append(unit)
     return result
 
@@ -151,7 +153,7 @@ def datasets_query(
     organisation: str | None = None,
     role: str | None = None,
     licence: str | None = None,
-) -> Select[tuple[Dataset]]:
+) -> Select[Dataset]:
     stmt = select(Dataset)
     if q:
         pattern = f"%{q.lower()}%"
@@ -172,11 +174,13 @@ def datasets_query(
             roles = roles.where(DatasetRole.role == role)
         stmt = stmt.where(Dataset.id.in_(roles))
     elif role:
-        stmt = stmt.where(Dataset.id.in_(select(DatasetRole.dataset_id).where(DatasetRole.role == role)))
+        stmt = stmt.where(
+            Dataset.id.in_(select(DatasetRole.dataset_id).where(DatasetRole.role == role))
+        )
     return stmt.order_by(Dataset.id)
 
 
-def all_datasets(session: Session, stmt: Select[tuple[Dataset]]) -> list[Dataset]:
+def all_datasets(session: Session, stmt: Select[Dataset]) -> list[Dataset]:
     return list(session.scalars(stmt))
 
 
@@ -199,7 +203,7 @@ def indicator_ids_by_dataset(session: Session) -> dict[str, list[str]]:
         DatasetIndicator.dataset_id, DatasetIndicator.position
     )
     result: dict[str, list[str]] = {}
-    for dataset_id, indicator_id in session.execute(stmt).tuples():
+    for dataset_id, indicator_id in session.execute(stmt):
         result.setdefault(dataset_id, []).append(indicator_id)
     return result
 
@@ -213,7 +217,7 @@ def datasets_of_indicator(session: Session, indicator_id: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def indicators_query(q: str | None = None, dataset: str | None = None) -> Select[tuple[Indicator]]:
+def indicators_query(q: str | None = None, dataset: str | None = None) -> Select[Indicator]:
     stmt = select(Indicator)
     if q:
         pattern = f"%{q.lower()}%"
@@ -241,5 +245,5 @@ def count(session: Session, stmt: Select[Any]) -> int:
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def page(session: Session, stmt: Select[tuple[ModelT]], offset: int, limit: int) -> list[ModelT]:
+def page(session: Session, stmt: Select[ModelT], offset: int, limit: int) -> list[ModelT]:
     return list(session.scalars(stmt.offset(offset).limit(limit)))

@@ -42,7 +42,9 @@ def list_datasets(
     session: SessionDep,
     paging: PageDep,
     q: Annotated[str | None, Query(description="Words in title, description or id.")] = None,
-    theme: Annotated[str | None, Query(description="EU data-theme code.", examples=["SOCI"])] = None,
+    theme: Annotated[
+        str | None, Query(description="EU data-theme code.", examples=["SOCI"])
+    ] = None,
     organisation: Annotated[
         str | None, Query(description="Organisation with a role on the dataset.", examples=["gent"])
     ] = None,

@@ -83,8 +83,7 @@ class Facet(BaseModel):
 
 class DatasetPage(Page[DatasetOut]):
     facets: dict[str, list[Facet]] = Field(
-        description="Counts over the whole result for themes, licence, organisation, "
-        "access_level."
+        description="Counts over the whole result for themes, licence, organisation, access_level."
     )
 
 

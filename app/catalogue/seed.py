@@ -83,28 +83,44 @@ def load_catalogue(session: Session, seeds_dir: Path) -> SeedReport:
         where = f"licences.yaml: {entry.get('id')}"
         title_nl, title_en = _text(entry, "title", where, problems)
         description_nl, description_en = _optional_text(entry, "description")
-        report.count("licences", repository.upsert(session, Licence, entry["id"], {
-            "title_nl": title_nl,
-            "title_en": title_en,
-            "uri": entry["uri"],
-            "description_nl": description_nl,
-            "description_en": description_en,
-            "attribution_required": bool(entry.get("attribution_required", True)),
-        }))
+        report.count(
+            "licences",
+            repository.upsert(
+                session,
+                Licence,
+                entry["id"],
+                {
+                    "title_nl": title_nl,
+                    "title_en": title_en,
+                    "uri": entry["uri"],
+                    "description_nl": description_nl,
+                    "description_en": description_en,
+                    "attribution_required": bool(entry.get("attribution_required", True)),
+                },
+            ),
+        )
 
     organisations = _load_yaml(seeds_dir / "organisations.yaml") or []
     for entry in organisations:
         where = f"organisations.yaml: {entry.get('id')}"
         name_nl, name_en = _text(entry, "name", where, problems)
-        report.count("organisations", repository.upsert(session, Organisation, entry["id"], {
-            "name_nl": name_nl,
-            "name_en": name_en,
-            "kind": entry["kind"],
-            "nis_code": entry.get("nis_code"),
-            "ovo_code": entry.get("ovo_code"),
-            "homepage": entry.get("homepage"),
-            "email": entry.get("email"),
-        }))
+        report.count(
+            "organisations",
+            repository.upsert(
+                session,
+                Organisation,
+                entry["id"],
+                {
+                    "name_nl": name_nl,
+                    "name_en": name_en,
+                    "kind": entry["kind"],
+                    "nis_code": entry.get("nis_code"),
+                    "ovo_code": entry.get("ovo_code"),
+                    "homepage": entry.get("homepage"),
+                    "email": entry.get("email"),
+                },
+            ),
+        )
     session.flush()
     org_ids = {str(e["id"]) for e in organisations}
 
@@ -113,19 +129,23 @@ def load_catalogue(session: Session, seeds_dir: Path) -> SeedReport:
     # References between indicators (ratio parts, weights) need every row present first.
     for entry in indicators:
         where = f"indicators.yaml: {entry.get('id')}"
-        report.count("indicators", _upsert_indicator(session, entry, where, problems,
-                                                     indicator_ids, org_ids, first_pass=True))
+        report.count(
+            "indicators",
+            _upsert_indicator(
+                session, entry, where, problems, indicator_ids, org_ids, first_pass=True
+            ),
+        )
     session.flush()
     for entry in indicators:
         where = f"indicators.yaml: {entry.get('id')}"
-        _upsert_indicator(session, entry, where, problems, indicator_ids, org_ids,
-                          first_pass=False)
+        _upsert_indicator(session, entry, where, problems, indicator_ids, org_ids, first_pass=False)
 
     licence_ids = {str(e["id"]) for e in licences}
     for path in sorted((seeds_dir / "datasets").glob("*.yaml")):
         entry = _load_yaml(path)
-        _upsert_dataset(session, entry, path.name, problems, report,
-                        licence_ids, org_ids, indicator_ids)
+        _upsert_dataset(
+            session, entry, path.name, problems, report, licence_ids, org_ids, indicator_ids
+        )
 
     if problems:
         raise SourceDataError(problems)
@@ -245,7 +265,10 @@ def _upsert_dataset(
         return
     existing = session.get(Dataset, dataset_id)
     outcome = repository.upsert(
-        session, Dataset, dataset_id, values | ({} if existing else {"issued": now, "modified": now})
+        session,
+        Dataset,
+        dataset_id,
+        values | ({} if existing else {"issued": now, "modified": now}),
     )
     session.flush()
 

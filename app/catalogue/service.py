@@ -33,7 +33,9 @@ def organisation_ref(org: Organisation) -> OrganisationRef:
 
 
 def _organisation_out(session: Session, org: Organisation) -> OrganisationOut:
-    roles = [RoleOut(dataset=d, role=r) for d, r in repository.roles_of_organisation(session, org.id)]
+    roles = [
+        RoleOut(dataset=d, role=r) for d, r in repository.roles_of_organisation(session, org.id)
+    ]
     return OrganisationOut(
         **organisation_ref(org).model_dump(),
         kind=org.kind,
@@ -99,7 +101,9 @@ def _dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
         publisher=publisher,
         owners=[organisation_ref(o) for r, o in roles if r.role == "owner"],
         roles=role_out,
-        indicators=[_indicator_ref(i) for i in repository.indicators_of_dataset(session, dataset.id)],
+        indicators=[
+            _indicator_ref(i) for i in repository.indicators_of_dataset(session, dataset.id)
+        ],
     )
 
 
@@ -153,7 +157,9 @@ def _facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]
         organisations.update({o.id for _, o in repository.roles_of_dataset(session, dataset.id)})
 
     def facet(counter: Counter[str]) -> list[Facet]:
-        return [Facet(value=v, count=n) for v, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))]
+        return [
+            Facet(value=v, count=n) for v, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))
+        ]
 
     return {
         "themes": facet(themes),
@@ -171,7 +177,9 @@ def get_dataset(session: Session, dataset_id: str) -> DatasetOut:
 
 
 def _indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
-    source = repository.get_organisation(session, indicator.source_id) if indicator.source_id else None
+    source = (
+        repository.get_organisation(session, indicator.source_id) if indicator.source_id else None
+    )
     has_disclosure = (
         indicator.disclosure_min_count is not None or indicator.disclosure_reference_id is not None
     )
@@ -208,7 +216,9 @@ def search_indicators(
 ) -> tuple[list[IndicatorOut], int]:
     stmt = repository.indicators_query(q=q, dataset=dataset)
     total = repository.count(session, stmt)
-    return [_indicator_out(session, i) for i in repository.page(session, stmt, offset, limit)], total
+    return [
+        _indicator_out(session, i) for i in repository.page(session, stmt, offset, limit)
+    ], total
 
 
 def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:

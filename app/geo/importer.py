@@ -138,7 +138,11 @@ class _Planner:
         self.plan = plan
 
     def unit(
-        self, where: SourceRow, key: UnitKey, name: str, parent: UnitKey | None,
+        self,
+        where: SourceRow,
+        key: UnitKey,
+        name: str,
+        parent: UnitKey | None,
         not_localisable: bool = False,
     ) -> None:
         """Add a unit, or check that a repeated mention agrees with the first one."""
@@ -180,11 +184,39 @@ def plan_geography(source_dir: Path) -> GeographyPlan:
     return plan
 
 
+def _required_columns(source: VersionSource) -> list[str]:
+    columns = [
+        source.sector,
+        source.sector_name,
+        source.municipality,
+        source.municipality_name,
+        source.arrondissement,
+        source.arrondissement_name,
+        source.province,
+        source.province_name,
+        "gewest",
+        "REFREG",
+        "refreg_naam",
+        "vervoerregio",
+        "vervoerregio_naam",
+    ]
+    return [*columns, source.successor] if source.successor else columns
+
+
 def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[SourceRow]) -> None:
     planner = _Planner(plan)
     version = source.version
     seen_sectors: set[str] = set()
+    header_checked = False
     for row in rows:
+        if not header_checked:
+            header_checked = True
+            missing = [c for c in _required_columns(source) if c not in row.values]
+            if missing:
+                plan.problems.append(
+                    f"{row.file}:1: header lacks the column(s) {', '.join(missing)}"
+                )
+                return
         v = {k: (val or "").strip() for k, val in row.values.items() if k is not None}
         sector = v.get(source.sector, "")
         municipality = v.get(source.municipality, "")
@@ -230,7 +262,9 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
             province_key = (version, Level.PROVINCE, province_raw.zfill(5))
             planner.unit(row, province_key, v.get(source.province_name, ""), region_key)
         arr_key: UnitKey = (version, Level.ARRONDISSEMENT, arrondissement.zfill(5))
-        planner.unit(row, arr_key, v.get(source.arrondissement_name, ""), province_key or region_key)
+        planner.unit(
+            row, arr_key, v.get(source.arrondissement_name, ""), province_key or region_key
+        )
         mun_key: UnitKey = (version, Level.MUNICIPALITY, municipality.zfill(5))
         planner.unit(row, mun_key, v.get(source.municipality_name, ""), arr_key)
         sector_key: UnitKey = (version, Level.SECTOR, sector)
@@ -270,9 +304,7 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
             if not NIS5_RE.match(successor):
                 planner._problem(row, f"malformed successor municipality {successor!r}")
             else:
-                plan.successors.add(
-                    (mun_key, ("2025", Level.MUNICIPALITY, successor.zfill(5)))
-                )
+                plan.successors.add((mun_key, ("2025", Level.MUNICIPALITY, successor.zfill(5))))
 
 
 def _check_mergers(plan: GeographyPlan, rows: Iterable[SourceRow]) -> None:
@@ -304,7 +336,8 @@ def _validate_links(plan: GeographyPlan) -> None:
 def import_geography(session: Session, source_dir: Path) -> ImportReport:
     """Bring the stored geography in line with the source files (insert, update, unlink)."""
     plan = plan_geography(source_dir)
-    _validate_links(plan)
+    if not plan.problems:  # otherwise every link to a refused row would be reported again
+        _validate_links(plan)
     if plan.problems:
         raise SourceDataError(plan.problems)
 

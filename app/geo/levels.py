@@ -27,22 +27,62 @@ class LevelInfo:
 
 
 LEVELS: tuple[LevelInfo, ...] = (
-    LevelInfo(Level.SECTOR, "statistische sector", "statistical sector",
-              "Statbel statistical sector (9-character code); the atomic level.", True),
-    LevelInfo(Level.MUNICIPALITY, "gemeente", "municipality",
-              "Municipality, 5-digit REFNIS (NIS) code.", True),
-    LevelInfo(Level.ARRONDISSEMENT, "arrondissement", "arrondissement",
-              "Administrative arrondissement, 5-digit REFNIS code.", True),
-    LevelInfo(Level.PROVINCE, "provincie", "province",
-              "Province, 5-digit REFNIS code. Brussels belongs to no province.", True),
-    LevelInfo(Level.REGION, "gewest", "region",
-              "Region: 02000 Flemish Region, 04000 Brussels-Capital Region.", True),
-    LevelInfo(Level.REFERENTIEREGIO, "referentieregio", "reference region",
-              "Flemish reference regions REFREG01–REFREG15, groups of municipalities.", False),
-    LevelInfo(Level.VERVOERREGIO, "vervoerregio", "transport region",
-              "Flemish transport regions 1–15, groups of municipalities.", False),
-    LevelInfo(Level.CITYREGION, "stadsregio", "city-region",
-              "A city-region per centre city, defined in seeds/cityregions.yaml.", False),
+    LevelInfo(
+        Level.SECTOR,
+        "statistische sector",
+        "statistical sector",
+        "Statbel statistical sector (9-character code); the atomic level.",
+        True,
+    ),
+    LevelInfo(
+        Level.MUNICIPALITY,
+        "gemeente",
+        "municipality",
+        "Municipality, 5-digit REFNIS (NIS) code.",
+        True,
+    ),
+    LevelInfo(
+        Level.ARRONDISSEMENT,
+        "arrondissement",
+        "arrondissement",
+        "Administrative arrondissement, 5-digit REFNIS code.",
+        True,
+    ),
+    LevelInfo(
+        Level.PROVINCE,
+        "provincie",
+        "province",
+        "Province, 5-digit REFNIS code. Brussels belongs to no province.",
+        True,
+    ),
+    LevelInfo(
+        Level.REGION,
+        "gewest",
+        "region",
+        "Region: 02000 Flemish Region, 04000 Brussels-Capital Region.",
+        True,
+    ),
+    LevelInfo(
+        Level.REFERENTIEREGIO,
+        "referentieregio",
+        "reference region",
+        "Flemish reference regions REFREG01–REFREG15, groups of municipalities.",
+        False,
+    ),
+    LevelInfo(
+        Level.VERVOERREGIO,
+        "vervoerregio",
+        "transport region",
+        "Flemish transport regions 1–15, groups of municipalities.",
+        False,
+    ),
+    LevelInfo(
+        Level.CITYREGION,
+        "stadsregio",
+        "city-region",
+        "A city-region per centre city, defined in seeds/cityregions.yaml.",
+        False,
+    ),
 )
 
 ADMINISTRATIVE_ORDER: tuple[Level, ...] = tuple(i.level for i in LEVELS if i.administrative)

@@ -55,7 +55,10 @@ def add_unit(
 def sync_ancestors(
     session: Session, scope: set[int], wanted: set[tuple[int, int]]
 ) -> tuple[int, int]:
-    """Make the ancestor links among ``scope`` units exactly ``wanted``; returns (added, deleted)."""
+    """Make the ancestor links among ``scope`` units exactly ``wanted``.
+
+    Returns (added, deleted).
+    """
     existing = {
         (a.unit_id, a.ancestor_id)
         for a in session.execute(select(GeoUnitAncestor.unit_id, GeoUnitAncestor.ancestor_id))
@@ -117,7 +120,7 @@ def units_query(
     version: str | None,
     within_id: int | None,
     q: str | None,
-) -> Select[tuple[GeoUnit]]:
+) -> Select[GeoUnit]:
     stmt = select(GeoUnit)
     if level:
         stmt = stmt.where(GeoUnit.level == level)
@@ -135,11 +138,11 @@ def units_query(
     return stmt
 
 
-def count(session: Session, stmt: Select[tuple[GeoUnit]]) -> int:
+def count(session: Session, stmt: Select[GeoUnit]) -> int:
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def page(session: Session, stmt: Select[tuple[GeoUnit]], offset: int, limit: int) -> list[GeoUnit]:
+def page(session: Session, stmt: Select[GeoUnit], offset: int, limit: int) -> list[GeoUnit]:
     ordered = stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
     return list(session.scalars(ordered.offset(offset).limit(limit)))
 
@@ -166,7 +169,7 @@ def member_counts(session: Session, unit_id: int) -> dict[str, int]:
         .where(GeoUnitAncestor.ancestor_id == unit_id)
         .group_by(GeoUnit.level)
     )
-    return {level: n for level, n in session.execute(stmt).tuples()}
+    return dict(session.execute(stmt).all())
 
 
 def members(session: Session, unit_id: int, level: str) -> list[GeoUnit]:
@@ -243,10 +246,11 @@ def save_city_region(
             select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == unit.id)
         )
     }
-    added, deleted = _sync_pairs(session, GeoUnitAncestor, "unit_id", "ancestor_id", existing, wanted)
+    added, deleted = _sync_pairs(
+        session, GeoUnitAncestor, "unit_id", "ancestor_id", existing, wanted
+    )
     session.flush()
     return changed or bool(added or deleted)
-
 
 
 def has_units(session: Session, version: str) -> bool:
@@ -258,6 +262,6 @@ def level_counts(session: Session) -> dict[str, dict[str, int]]:
         GeoUnit.level, GeoUnit.version
     )
     result: dict[str, dict[str, int]] = {}
-    for level, version, n in session.execute(stmt).tuples():
+    for level, version, n in session.execute(stmt):
         result.setdefault(level, {})[version] = n
     return result

@@ -67,14 +67,10 @@ class Observation(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
     indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
-    unit_id: Mapped[int] = mapped_column(
-        ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True
-    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True)
     period: Mapped[str] = mapped_column(String(20))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="normal")

@@ -1,0 +1,55 @@
+# Datapedia — two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck check migrate seed serve test-postgres clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Install, migrate, load the real geography and catalogue, serve on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/datapedia db upgrade
+	$(BIN)/datapedia seed
+	$(BIN)/datapedia serve --host $(HOST) --port $(PORT)
+
+## The whole test suite (SQLite; set DATAPEDIA_TEST_DATABASE_URL for PostgreSQL)
+test: $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## The suite against the local PostgreSQL server
+test-postgres: $(STAMP)
+	DATAPEDIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+		$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests migrations benchmarks
+	$(BIN)/ruff format --check app tests migrations benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict app
+
+check: lint typecheck test
+
+migrate: $(STAMP)
+	$(BIN)/datapedia db upgrade
+
+seed: $(STAMP)
+	$(BIN)/datapedia seed
+
+serve: $(STAMP)
+	$(BIN)/datapedia serve --host $(HOST) --port $(PORT)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache datapedia.sqlite3*

@@ -1,0 +1,155 @@
+"""Organisations, datasets and indicators through the API."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+DATASETS = {
+    "population-2025",
+    "income",
+    "age-census-2021",
+    "cars-households-2019",
+    "energy-fluvius",
+    "land-use-open-space",
+}
+CITIES = {
+    "aalst",
+    "antwerpen",
+    "brugge",
+    "genk",
+    "gent",
+    "hasselt",
+    "kortrijk",
+    "leuven",
+    "mechelen",
+    "oostende",
+    "roeselare",
+    "sint-niklaas",
+    "turnhout",
+}
+
+
+def test_organisations(client: TestClient) -> None:
+    organisations = {o["id"]: o for o in client.get("/api/v1/organisations").json()}
+    assert CITIES | {
+        "vgc",
+        "statbel",
+        "fluvius",
+        "provincies-data-analyse",
+        "digitaal-vlaanderen",
+        "kenniscentrum-vlaamse-steden",
+    } <= set(organisations)
+    assert organisations["gent"]["nis_code"] == "44021"
+    assert organisations["gent"]["ovo_code"] == "OVO002067"
+    assert organisations["hasselt"]["nis_code"] == "71072"
+
+
+def test_organisation_shows_its_roles(client: TestClient) -> None:
+    gent = client.get("/api/v1/organisations/gent").json()
+    roles = {(r["dataset"], r["role"]) for r in gent["roles"]}
+    assert ("population-2025", "owner") in roles
+    assert ("population-2025", "supplier") in roles
+    statbel = client.get("/api/v1/organisations/statbel").json()
+    assert ("population-2025", "originator") in {
+        (r["dataset"], r["role"]) for r in statbel["roles"]
+    }
+
+
+def test_datasets_list_with_facets(client: TestClient) -> None:
+    response = client.get("/api/v1/datasets")
+    assert response.status_code == 200
+    body = response.json()
+    assert {d["id"] for d in body["items"]} == DATASETS
+    assert body["total"] == 6
+    facet_values = {f["value"]: f["count"] for f in body["facets"]["organisation"]}
+    assert facet_values["gent"] == 6
+    assert facet_values["statbel"] >= 3
+    assert sum(f["count"] for f in body["facets"]["access_level"]) == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"organisation": "fluvius"}, {"energy-fluvius"}),
+        (
+            {"organisation": "vgc", "role": "owner"},
+            {"population-2025", "income", "age-census-2021", "cars-households-2019"},
+        ),
+        ({"theme": "ENER"}, {"energy-fluvius"}),
+        ({"q": "fluvius"}, {"energy-fluvius"}),
+        ({"licence": "no-such-licence"}, set()),
+    ],
+)
+def test_dataset_search(client: TestClient, params: dict[str, str], expected: set[str]) -> None:
+    body = client.get("/api/v1/datasets", params=params).json()
+    assert {d["id"] for d in body["items"]} == expected
+    assert body["total"] == len(expected)
+
+
+def test_dataset_detail_says_who_owns_and_supplies(client: TestClient) -> None:
+    dataset = client.get("/api/v1/datasets/population-2025").json()
+    assert dataset["title"]["nl"] and dataset["title"]["en"]
+    assert dataset["geo_version"] == "2025"
+    assert dataset["publisher"]["id"] == "kenniscentrum-vlaamse-steden"
+    assert {o["id"] for o in dataset["owners"]} == CITIES | {"vgc"}
+    suppliers = {r["organisation"]["id"]: r for r in dataset["roles"] if r["role"] == "supplier"}
+    assert [u["id"] for u in suppliers["gent"]["territory"]] == ["municipality:44021"]
+    assert [u["id"] for u in suppliers["hasselt"]["territory"]] == ["municipality:71072"]
+    originators = [r["organisation"]["id"] for r in dataset["roles"] if r["role"] == "originator"]
+    assert originators == ["statbel"]
+    assert [i["id"] for i in dataset["indicators"]] == ["population", "area", "population-density"]
+    assert dataset["licence"]["uri"].startswith("http")
+
+
+def test_2024_datasets_give_suppliers_their_2024_territory(client: TestClient) -> None:
+    dataset = client.get("/api/v1/datasets/income").json()
+    suppliers = {r["organisation"]["id"]: r for r in dataset["roles"] if r["role"] == "supplier"}
+    assert [(u["code"], u["version"]) for u in suppliers["hasselt"]["territory"]] == [
+        ("71022", "2024")
+    ]
+
+
+def test_indicator_is_a_datapedia_entry(client: TestClient) -> None:
+    body = client.get("/api/v1/indicators/share-65plus").json()
+    assert body["aggregation"]["rule"] == "ratio"
+    assert body["aggregation"]["numerator"] == ["population-65plus"]
+    assert body["aggregation"]["denominator"] == ["population-65plus", "population-under-65"]
+    assert body["aggregation"]["scale"] == 100
+    assert body["datasets"] == ["age-census-2021"]
+    assert body["source"]["id"] == "statbel"
+    assert body["definition"]["nl"] and body["definition"]["en"]
+
+
+def test_indicators_are_paged_and_filtered(client: TestClient) -> None:
+    body = client.get("/api/v1/indicators", params={"dataset": "income"}).json()
+    assert {i["id"] for i in body["items"]} == {
+        "income-average-declaration",
+        "income-median-declaration",
+    }
+    assert all(i["aggregation"]["rule"] == "none" for i in body["items"])
+    everything = client.get("/api/v1/indicators", params={"page_size": 1000}).json()
+    assert everything["total"] == 30
+
+
+def test_licences(client: TestClient) -> None:
+    licences = {item["id"]: item for item in client.get("/api/v1/licences").json()}
+    assert {"mgh-1.0", "cc0-1.0", "cc-by-4.0"} <= set(licences)
+    assert licences["cc-by-4.0"]["uri"] == "https://creativecommons.org/licenses/by/4.0/"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/datasets/no-such-dataset", 404),
+        ("/api/v1/indicators/no-such-indicator", 404),
+        ("/api/v1/organisations/no-such-organisation", 404),
+        ("/api/v1/datasets?role=king", 422),
+        ("/api/v1/datasets?page_size=0", 422),
+    ],
+)
+def test_catalogue_bad_input(client: TestClient, url: str, status: int) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status

@@ -1,0 +1,251 @@
+"""The geography importer on small fixtures of our own: structure, idempotency, bad input."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.session import transaction
+from app.errors import SourceDataError
+from app.geo import repository
+from app.geo.importer import import_geography
+from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
+from tests.conftest import session_factory_for
+
+HEADER_2025 = [
+    "statsec",
+    "statsec_naam",
+    "gemeente",
+    "gemeente_naam",
+    "provincie",
+    "provincie_naam",
+    "gewest",
+    "arrondiss",
+    "bestuurlijk_arrondissement_naam",
+    "REFREG",
+    "refreg_naam",
+    "vervoerregio",
+    "vervoerregio_naam",
+]
+HEADER_2024 = [
+    "statsec2024",
+    "statsec2024_naam",
+    "gemeente2024",
+    "gemeente2024_naam",
+    "gemeente",
+    "provincie2024",
+    "provincie2024_naam",
+    "gewest",
+    "arrondiss2024",
+    "bestuurlijk_arrondissement2024_naam",
+    "REFREG",
+    "refreg_naam",
+    "vervoerregio",
+    "vervoerregio_naam",
+]
+ANTWERP = [
+    "10000",
+    "Antwerpen (Prov.)",
+    "2000",
+    "11000",
+    "Antwerpen (Arr.)",
+    "REFREG01",
+    "Regio Antwerpen",
+    "2",
+    "Antwerpen (Verv.)",
+]
+BRUSSELS = [
+    "4000",
+    "Brussels Hoofdstedelijk Gewest",
+    "4000",
+    "21000",
+    "Brussel (Arr.)",
+    "",
+    "",
+    "",
+    "",
+]
+ROWS_2025 = [
+    ["11002A00-", "Antwerpen-Centrum", "11002", "Antwerpen", *ANTWERP],
+    ["11007A00-", "Borsbeek-Centrum", "11002", "Antwerpen", *ANTWERP],
+    ["11002ZZZZ", "Antwerpen - niet te lokaliseren", "11002", "Antwerpen", *ANTWERP],
+    ["21004A00-", "Grote Markt", "21004", "Brussel", *BRUSSELS],
+    ["21004ZZZZ", "Brussel - niet te lokaliseren", "21004", "Brussel", *BRUSSELS],
+    [
+        "99991ZZZZ",
+        "Niet te lokaliseren - Vlaanderen",
+        "99991",
+        "Niet te lokaliseren",
+        "99991",
+        "x",
+        "2000",
+        "99991",
+        "x",
+        "REFREG91",
+        "x",
+        "91",
+        "x",
+    ],
+]
+ROWS_2024 = [
+    ["11002A00-", "Antwerpen-Centrum", "11002", "Antwerpen", "11002", *ANTWERP],
+    ["11002ZZZZ", "Antwerpen - niet te lokaliseren", "11002", "Antwerpen", "11002", *ANTWERP],
+    ["11007A00-", "Borsbeek-Centrum", "11007", "Borsbeek", "11002", *ANTWERP],
+    ["11007ZZZZ", "Borsbeek - niet te lokaliseren", "11007", "Borsbeek", "11002", *ANTWERP],
+    ["21004A00-", "Grote Markt", "21004", "Brussel", "21004", *BRUSSELS],
+]
+MERGERS = [
+    ["nis_2024", "naam_2024", "nis_2025", "naam_2025", "gewest"],
+    ["11002", "Antwerpen", "11002", "Antwerpen", "Vlaams Gewest"],
+    ["11007", "Borsbeek", "11002", "Antwerpen", "Vlaams Gewest"],
+    ["82003", "Bastogne", "82039", "Bastogne", "Waals Gewest"],
+]
+
+
+def write_sources(
+    root: Path,
+    rows_2025: list[list[str]] = ROWS_2025,
+    rows_2024: list[list[str]] = ROWS_2024,
+    mergers: list[list[str]] = MERGERS,
+    header_2025: list[str] = HEADER_2025,
+) -> Path:
+    geo = root / "geo"
+    geo.mkdir(parents=True, exist_ok=True)
+    for name, header, rows in (
+        ("pinc_statsec2025_alle_gebiedsniveaus.csv", header_2025, rows_2025),
+        ("pinc_statsec2024_alle_gebiedsniveaus.csv", HEADER_2024, rows_2024),
+        ("gemeentefusies_2025.csv", None, mergers),
+    ):
+        with (geo / name).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            if header:
+                writer.writerow(header)
+            writer.writerows(rows)
+    return root
+
+
+@pytest.fixture
+def db_session(empty_db: str) -> Iterator[Session]:
+    engine, factory = session_factory_for(empty_db)
+    with factory() as session:
+        yield session
+    engine.dispose()
+
+
+def counts(session: Session) -> tuple[int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (GeoUnit, GeoUnitAncestor, GeoSuccessor)
+    )
+
+
+def test_fixture_geography_is_imported_with_its_structure(
+    db_session: Session, tmp_path: Path
+) -> None:
+    report = import_geography(db_session, write_sources(tmp_path))
+    assert report.counts["2025/municipality"] == 2
+    assert report.counts["2024/municipality"] == 3
+    assert report.counts["2025/sector"] == 5
+    antwerpen = repository.get_unit(db_session, "municipality", "11002", "2025")
+    assert antwerpen is not None
+    # Borsbeek's sector keeps its 11007 prefix but lies in Antwerpen from 2025 on.
+    borsbeek_sector = repository.get_unit(db_session, "sector", "11007A00-", "2025")
+    assert borsbeek_sector is not None and borsbeek_sector.parent_id == antwerpen.id
+    remainder = repository.get_unit(db_session, "sector", "11002ZZZZ", "2025")
+    assert remainder is not None and remainder.not_localisable
+    assert repository.member_counts(db_session, antwerpen.id) == {"sector": 3}
+    borsbeek = repository.get_unit(db_session, "municipality", "11007", "2024")
+    assert borsbeek is not None
+    assert [u.id for u in repository.successors(db_session, borsbeek.id)] == [antwerpen.id]
+    # Dummies and mergers outside Flanders and Brussels are reported, not silently dropped.
+    assert any("99991ZZZZ" in s and ":7:" in s for s in report.skipped)
+    assert any("82003" in s for s in report.skipped)
+
+
+def test_second_import_changes_nothing(db_session: Session, tmp_path: Path) -> None:
+    source = write_sources(tmp_path)
+    import_geography(db_session, source)
+    db_session.commit()
+    before = counts(db_session)
+    report = import_geography(db_session, source)
+    assert not report.changed
+    assert counts(db_session) == before
+
+
+def test_a_renamed_unit_is_updated_in_place(db_session: Session, tmp_path: Path) -> None:
+    import_geography(db_session, write_sources(tmp_path))
+    renamed = [list(r) for r in ROWS_2025]
+    renamed[0][1] = "Antwerpen-Centrum (nieuw)"
+    report = import_geography(db_session, write_sources(tmp_path, rows_2025=renamed))
+    assert (report.units_inserted, report.units_updated) == (0, 1)
+    unit = repository.get_unit(db_session, "sector", "11002A00-", "2025")
+    assert unit is not None and unit.name == "Antwerpen-Centrum (nieuw)"
+
+
+@pytest.mark.parametrize(
+    ("row_index", "column", "bad_value", "expected"),
+    [
+        (1, 0, "11007A0", "malformed sector code '11007A0'"),
+        (1, 2, "ABCDE", "malformed municipality code 'ABCDE'"),
+        (1, 6, "3000", "unknown region code '3000'"),
+        (1, 9, "REFREGXX", "malformed referentieregio code 'REFREGXX'"),
+        (3, 0, "11002A00-", "duplicate sector 11002A00-"),
+        (1, 7, "12000", "lies in arrondissement:12000 here but in arrondissement:11000"),
+    ],
+)
+def test_malformed_rows_are_reported_and_nothing_is_stored(
+    empty_db: str, tmp_path: Path, row_index: int, column: int, bad_value: str, expected: str
+) -> None:
+    engine, factory = session_factory_for(empty_db)
+    with transaction(factory) as session:
+        import_geography(session, write_sources(tmp_path / "good"))
+    with factory() as session:
+        before = counts(session)
+    rows = [list(r) for r in ROWS_2025]
+    rows[row_index][column] = bad_value
+    with pytest.raises(SourceDataError) as caught, transaction(factory) as session:
+        import_geography(session, write_sources(tmp_path / "bad", rows_2025=rows))
+    line = row_index + 2  # header is line 1
+    assert any(
+        p.startswith(f"pinc_statsec2025_alle_gebiedsniveaus.csv:{line}:") and expected in p
+        for p in caught.value.problems
+    ), caught.value.problems
+    with factory() as session:
+        assert counts(session) == before
+    engine.dispose()
+
+
+def test_a_missing_column_is_reported_once(db_session: Session, tmp_path: Path) -> None:
+    header = [c for c in HEADER_2025 if c != "gewest"]
+    rows = [[v for i, v in enumerate(r) if i != HEADER_2025.index("gewest")] for r in ROWS_2025]
+    with pytest.raises(SourceDataError) as caught:
+        import_geography(db_session, write_sources(tmp_path, rows_2025=rows, header_2025=header))
+    assert caught.value.problems == [
+        "pinc_statsec2025_alle_gebiedsniveaus.csv:1: header lacks the column(s) gewest"
+    ]
+
+
+def test_a_missing_file_is_reported(db_session: Session, tmp_path: Path) -> None:
+    source = write_sources(tmp_path)
+    (source / "geo" / "gemeentefusies_2025.csv").unlink()
+    with pytest.raises(SourceDataError) as caught:
+        import_geography(db_session, source)
+    assert any("gemeentefusies_2025.csv: file not found" in p for p in caught.value.problems)
+
+
+def test_a_merger_that_contradicts_the_sector_file_is_reported(
+    db_session: Session, tmp_path: Path
+) -> None:
+    mergers = [list(r) for r in MERGERS]
+    mergers[2][2] = "21004"
+    with pytest.raises(SourceDataError) as caught:
+        import_geography(db_session, write_sources(tmp_path, mergers=mergers))
+    assert any(
+        p.startswith("gemeentefusies_2025.csv:3:") and "disagrees" in p
+        for p in caught.value.problems
+    )

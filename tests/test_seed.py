@@ -1,0 +1,148 @@
+"""``datapedia seed`` as a whole: idempotent, all-or-nothing, and useful without source files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import MetaData, func, select, text
+from sqlalchemy.orm import Session
+
+from app.config import SEEDS_DIR
+from app.db.session import transaction
+from app.errors import SourceDataError
+from app.ingest.seed import seed_all
+from tests.conftest import real_source_dir, session_factory_for
+
+
+def table_fingerprint(session: Session) -> dict[str, tuple[int, str]]:
+    """Row count and a checksum of every row of every table."""
+    metadata = MetaData()
+    metadata.reflect(bind=session.get_bind())
+    result = {}
+    for name, table in sorted(metadata.tables.items()):
+        rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+        digest = str(hash(tuple(tuple(str(v) for v in row) for row in rows)))
+        result[name] = (len(rows), digest)
+    return result
+
+
+def test_seeding_twice_changes_nothing(empty_db: str) -> None:
+    engine, factory = session_factory_for(empty_db)
+    with transaction(factory) as session:
+        first = seed_all(session, real_source_dir(), SEEDS_DIR)
+    assert first.changed
+    with factory() as session:
+        before = table_fingerprint(session)
+    with transaction(factory) as session:
+        second = seed_all(session, real_source_dir(), SEEDS_DIR)
+    assert not second.changed
+    with factory() as session:
+        assert table_fingerprint(session) == before
+    engine.dispose()
+
+
+def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_path: Path) -> None:
+    engine, factory = session_factory_for(empty_db)
+    with transaction(factory) as session:
+        outcome = seed_all(session, tmp_path / "nowhere", SEEDS_DIR)
+    assert outcome.geography is None
+    assert any(
+        "No geography source files" in w and "DATAPEDIA_SOURCE_DIR" in w for w in outcome.warnings
+    )
+    with factory() as session:
+        datasets = session.scalar(text("SELECT count(*) FROM dataset"))
+        units = session.scalar(text("SELECT count(*) FROM geo_unit"))
+    assert (datasets, units) == (6, 0)
+    # Once the files arrive, the same command completes the picture (territories included).
+    with transaction(factory) as session:
+        seed_all(session, real_source_dir(), SEEDS_DIR)
+    with factory() as session:
+        territories = session.scalar(text("SELECT count(*) FROM role_territory"))
+        regions = session.scalar(text("SELECT count(*) FROM city_region"))
+    assert territories and territories >= 6 * 13
+    assert regions == 13
+    engine.dispose()
+
+
+def test_a_broken_seed_file_changes_nothing(empty_db: str, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    engine, factory = session_factory_for(empty_db)
+    with transaction(factory) as session:
+        seed_all(session, real_source_dir(), seeds)
+    with factory() as session:
+        before = table_fingerprint(session)
+    path = seeds / "datasets" / "income.yaml"
+    dataset = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dataset["licence"] = "no-such-licence"
+    dataset["title"]["nl"] = "Gewijzigd"
+    path.write_text(yaml.safe_dump(dataset, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SourceDataError) as caught, transaction(factory) as session:
+        seed_all(session, real_source_dir(), seeds)
+    assert any("income.yaml" in p and "no-such-licence" in p for p in caught.value.problems)
+    with factory() as session:
+        assert table_fingerprint(session) == before
+        title = session.scalar(text("SELECT title_nl FROM dataset WHERE id = 'income'"))
+    assert title != "Gewijzigd"
+    engine.dispose()
+
+
+def test_seed_cli_reports_and_keys_cli_prints_the_key_last(empty_db: str) -> None:
+    env = {
+        **os.environ,
+        "DATAPEDIA_DATABASE_URL": empty_db,
+        "DATAPEDIA_SOURCE_DIR": str(real_source_dir()),
+    }
+    seeded = subprocess.run(
+        [sys.executable, "-m", "app.cli", "seed"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    assert "geography:" in seeded.stdout and "units inserted" in seeded.stdout
+    assert "skipped" in seeded.stdout
+    created = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", "create", "--org", "gent", "--role", "supplier"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("dp_") and len(key) > 30
+    engine, factory = session_factory_for(empty_db)
+    with factory() as session:
+        stored = session.execute(text("SELECT key_hash, organisation_id FROM api_key")).one()
+    engine.dispose()
+    assert stored.organisation_id == "gent"
+    assert key not in stored.key_hash  # only the hash is stored
+    refused = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", "create", "--org", "nobody"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "nobody" in refused.stderr
+
+
+def test_seed_counts_match_the_sources(real_session: Session) -> None:
+    from app.catalogue.models import Dataset, DatasetRole
+
+    publishers = real_session.execute(
+        select(DatasetRole.dataset_id, func.count())
+        .where(DatasetRole.role == "publisher")
+        .group_by(DatasetRole.dataset_id)
+    ).all()
+    assert {n for _, n in publishers} == {1}
+    assert len(publishers) == real_session.scalar(select(func.count()).select_from(Dataset))
