@@ -331,13 +331,13 @@ class _Parser:
         # Header names are matched case-insensitively: the same Statbel column appears as
         # MS_AVG_TOT_NET_TAXABLE_INC in one republication and in lower case in another.
         names = {key.strip().lower(): key for key in first_row if isinstance(key, str)}
-        best: tuple[FileLayout, list[str]] | None = None
-        for layout in self.layouts:
-            missing = [name for name in layout.required if name.lower() not in names]
-            if best is None or len(missing) < len(best[1]):
-                best = (layout, missing)
-        assert best is not None  # every dataset has at least one layout
-        layout, missing = best
+        # The layout missing the fewest columns wins; among complete ones the one reading the
+        # most columns (the 2021 income file fits the average-only layout too).
+        candidates = [
+            (layout, [name for name in layout.required if name.lower() not in names])
+            for layout in self.layouts
+        ]
+        layout, missing = min(candidates, key=lambda c: (len(c[1]), -len(c[0].required)))
         if missing:
             self.result.problems.append(
                 ParseProblem(
