@@ -14,6 +14,7 @@ The rules per file follow ``DATAPEDIA_SOURCE_DIR/README.md`` ("values/"):
 * Fluvius' ``-99999`` becomes ``not_applicable``; its ``0`` stays a plain ``0`` (see below);
 * counts must be non-negative integers; a ``.`` or ``,`` followed by groups of exactly three
   digits is read as a thousands separator (Statbel wrote ``1.030`` for 1030 in the cars file);
+  a signed zero (``-00``, in Statbel's cars file) counts as negative: its meaning is unknown;
 * units are converted where the indicator's unit differs from the source's: hectares to km²
   for the area, m² to hectares for land use.
 """
@@ -50,6 +51,9 @@ NOT_A_NUMBER = "not a number"
 NOT_AN_INTEGER = "not an integer"
 NEGATIVE = "negative"
 DUPLICATE = "duplicate"
+# Statbel writes "-00" in 245 cars cells of TF_CAR_HH_SECTOR 2019 (mostly …ZZZZ sectors). Its
+# meaning is not documented; it is not a count we can publish, so it is kept as "missing".
+STATBEL_UNKNOWN_MARK = "-00"
 
 
 @dataclass(frozen=True)
@@ -389,6 +393,8 @@ class _Parser:
                 if spec.none_on_unlocalised and unlocalised:
                     continue
                 value, status = None, spec.blank_status
+            elif text == STATBEL_UNKNOWN_MARK and spec.kind is Kind.COUNT:
+                value, status = None, "missing"
             else:
                 number, reason = _read_number(text, spec.kind, layout.not_applicable)
                 if reason is not None:
