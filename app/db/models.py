@@ -12,7 +12,7 @@ from app.catalogue.models import (
 )
 from app.db.base import Base
 from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
-from app.stats.models import Observation, Submission
+from app.stats.models import Observation, PublishedValue, Submission
 
 __all__ = [
     "ApiKey",
@@ -29,6 +29,7 @@ __all__ = [
     "Licence",
     "Observation",
     "Organisation",
+    "PublishedValue",
     "RoleTerritory",
     "Submission",
 ]

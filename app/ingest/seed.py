@@ -12,17 +12,24 @@ from app.catalogue.seed import load_catalogue
 from app.geo import repository as geo_repository
 from app.geo.cityregions import load_city_regions
 from app.geo.importer import GEO_DIR, VERSIONS, ImportReport, import_geography
+from app.stats.importer import ValueImportReport, import_all_values
+from app.stats.parsers import VALUES_DIR
 
 
 @dataclass
 class SeedOutcome:
     geography: ImportReport | None = None
     catalogue_changes: dict[str, int] = field(default_factory=dict)
+    values: list[ValueImportReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.catalogue_changes) or bool(self.geography and self.geography.changed)
+        return (
+            bool(self.catalogue_changes)
+            or bool(self.geography and self.geography.changed)
+            or any(not v.unchanged and not v.missing_files for v in self.values)
+        )
 
 
 def missing_source_message(source_dir: Path) -> str:
@@ -56,4 +63,11 @@ def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome
     outcome.warnings.extend(
         load_city_regions(session, seeds_dir / "cityregions.yaml", organisation_ids)
     )
+    if outcome.geography is not None and (source_dir / VALUES_DIR).is_dir():
+        outcome.values = import_all_values(session, source_dir)
+        for report in outcome.values:
+            if report.missing_files:
+                outcome.warnings.append(
+                    f"{report.dataset}: no values loaded, missing {', '.join(report.missing_files)}"
+                )
     return outcome

@@ -79,3 +79,44 @@ class Observation(Base):
     )
     revision_from: Mapped[int] = mapped_column(Integer)
     revision_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# A derived value whose members were not all available: the sum of the available ones,
+# published with its coverage (never a silent understatement).
+PUBLISHED_STATUSES = (*STATUSES, "incomplete")
+
+
+class PublishedValue(Base):
+    """A value as published at one unit of any level and version, computed when data arrives:
+    supplied values, aggregates by the indicator's rule, derived ratios, and the 2024 data
+    expressed on 2025 municipalities; disclosure control already applied."""
+
+    __tablename__ = "published_value"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "indicator_id", "period", "unit_id"),
+        Index(
+            "ix_published_value_lookup", "dataset_id", "indicator_id", "period", "version", "level"
+        ),
+        CheckConstraint(
+            "status IN ('normal', 'provisional', 'estimated', 'confidential', "
+            "'not_applicable', 'missing', 'incomplete')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(20))
+    version: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    # Share of the members that had a value (aggregates only).
+    coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer)

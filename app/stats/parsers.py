@@ -64,6 +64,9 @@ class ParsedValue:
     value: float | None  # None when status is confidential / not_applicable / missing
     status: str  # one of app.stats.models.STATUSES
     line: int  # source line (header = 1)
+    # The municipality the file itself gives for the row (Statbel's CD_REFNIS), if any: it
+    # places a "…ZZZZ" row whose code keeps the prefix of a municipality merged long ago.
+    municipality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class FileLayout:
     columns: tuple[ColumnSpec, ...]
     fixed_period: str | None = None
     not_applicable: float | None = None  # sentinel value meaning "not applicable"
+    municipality_column: str | None = None
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -178,6 +182,7 @@ LAYOUTS: dict[str, tuple[FileLayout, ...]] = {
         FileLayout(
             code_column="CD_SECTOR",
             period_column="CD_YEAR",
+            municipality_column="CD_REFNIS",
             columns=(
                 ColumnSpec("TOTAL", "population", Kind.COUNT),
                 # Hectares (hm²) in the file, km² in the Datapedia.
@@ -242,6 +247,7 @@ LAYOUTS: dict[str, tuple[FileLayout, ...]] = {
         FileLayout(
             code_column="CD_STAT_SECTOR",
             period_column="CD_YEAR",
+            municipality_column="CD_REFNIS",
             columns=(
                 ColumnSpec("MS_NUM_HH", "households", Kind.COUNT),
                 ColumnSpec("MS_NUM_CAR", "cars", Kind.COUNT),
@@ -349,7 +355,11 @@ class _Parser:
                 )
             )
             return None, {}
-        return layout, {name: names[name.lower()] for name in layout.required}
+        header = {name: names[name.lower()] for name in layout.required}
+        optional = layout.municipality_column
+        if optional is not None and optional.lower() in names:
+            header[optional] = names[optional.lower()]
+        return layout, header
 
     def _parse_row(
         self,
@@ -385,6 +395,9 @@ class _Parser:
                 return
 
         unlocalised = code.endswith(UNLOCALISED_SUFFIX)
+        municipality = None
+        if layout.municipality_column is not None and layout.municipality_column in header:
+            municipality = values[header[layout.municipality_column]].strip() or None
         for spec in layout.columns:
             raw = values[header[spec.column]]
             text = raw.strip()
@@ -413,7 +426,7 @@ class _Parser:
                 continue
             self.seen.add(key)
             self.result.values.append(
-                ParsedValue(spec.indicator, code, period, value, status, line)
+                ParsedValue(spec.indicator, code, period, value, status, line, municipality)
             )
 
 

@@ -1,0 +1,194 @@
+"""Aggregation by an indicator's rule, from the finest level supplied to every unit above it.
+
+Pure functions over plain mappings (no database): a member is a sector, a target is any unit
+that contains it. Every derived value says how complete it is:
+
+* A member with a value counts; ``confidential`` and ``missing`` members count as members
+  without a value; ``not_applicable`` members do not count at all.
+* All members have a value: the aggregate has their (worst) quality status and coverage 1.
+* Some members lack a value: the aggregate is the value over the members that have one, with
+  status ``incomplete`` and ``coverage`` = share of members with a value. It is never
+  presented as complete.
+* No member has a value: no value; ``confidential`` when a member was confidential, else
+  ``missing``. Only not-applicable members: ``not_applicable``.
+
+``ratio`` is Σnumerator / Σdenominator × scale over the members that have every part (never an
+average of ratios); ``weighted_mean`` is Σ(value × weight) / Σweight; ``none`` is not aggregated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+VALUE_STATUSES = ("normal", "provisional", "estimated")
+# Quality order: an aggregate is as weak as its weakest member.
+_QUALITY_RANK = {"normal": 0, "estimated": 1, "provisional": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    value: float | None
+    status: str
+    coverage: float | None = None
+
+
+@dataclass(slots=True)
+class Accumulator:
+    """Running sums of (a, b) pairs: (value, 0) for sums, (numerator, denominator) for ratios,
+    (value × weight, weight) for weighted means."""
+
+    a: float = 0.0
+    b: float = 0.0
+    members: int = 0
+    with_value: int = 0
+    confidential: int = 0
+    quality: int = 0
+
+    def add(self, pair: tuple[float, float] | None, status: str) -> None:
+        if status == "not_applicable":
+            return
+        self.members += 1
+        if pair is None:
+            if status == "confidential":
+                self.confidential += 1
+            return
+        self.with_value += 1
+        self.a += pair[0]
+        self.b += pair[1]
+        self.quality = max(self.quality, _QUALITY_RANK.get(status, 0))
+
+    def status(self) -> tuple[str, float | None]:
+        """The status of the aggregate and its coverage; value is available unless the status
+        is confidential, missing or not_applicable."""
+        if self.members == 0:
+            return "not_applicable", None
+        if self.with_value == 0:
+            return ("confidential" if self.confidential else "missing"), 0.0
+        coverage = self.with_value / self.members
+        if self.with_value < self.members:
+            return "incomplete", coverage
+        quality = next(s for s, r in _QUALITY_RANK.items() if r == self.quality)
+        return quality, coverage
+
+
+MemberPairs = Mapping[int, tuple[tuple[float, float] | None, str]]
+
+
+def accumulate(
+    pairs: MemberPairs, targets: Mapping[int, Sequence[int]]
+) -> dict[int, Accumulator]:
+    """Add each member's pair into every target that contains it."""
+    result: dict[int, Accumulator] = {}
+    for member, (pair, status) in pairs.items():
+        for target in targets.get(member, ()):
+            acc = result.get(target)
+            if acc is None:
+                acc = result[target] = Accumulator()
+            acc.add(pair, status)
+    return result
+
+
+def sum_pairs(values: Mapping[int, Cell]) -> dict[int, tuple[tuple[float, float] | None, str]]:
+    return {
+        member: (((cell.value, 0.0) if cell.value is not None else None), cell.status)
+        for member, cell in values.items()
+    }
+
+
+def combine_parts(
+    parts: Sequence[Mapping[int, Cell]],
+) -> dict[int, tuple[float | None, str]]:
+    """Per member, the sum of several indicators (e.g. 65+ plus under 65): available only when
+    every part is; otherwise the status of the weakest part."""
+    members: set[int] = set()
+    for part in parts:
+        members.update(part)
+    result: dict[int, tuple[float | None, str]] = {}
+    for member in members:
+        total = 0.0
+        statuses = []
+        for part in parts:
+            cell = part.get(member)
+            if cell is None:
+                statuses.append("missing")
+            else:
+                statuses.append(cell.status)
+                if cell.value is not None:
+                    total += cell.value
+        available = all(s in VALUE_STATUSES for s in statuses)
+        result[member] = (total if available else None, _weakest(statuses))
+    return result
+
+
+def _weakest(statuses: Sequence[str]) -> str:
+    """The status of a value built from parts with these statuses."""
+    if statuses and all(s in VALUE_STATUSES for s in statuses):
+        return max(statuses, key=lambda s: _QUALITY_RANK[s])
+    if "confidential" in statuses:
+        return "confidential"
+    if statuses and all(s == "not_applicable" for s in statuses):
+        return "not_applicable"
+    return "missing"
+
+
+def ratio_pairs(
+    numerator: Mapping[int, tuple[float | None, str]],
+    denominator: Mapping[int, tuple[float | None, str]],
+) -> dict[int, tuple[tuple[float, float] | None, str]]:
+    result: dict[int, tuple[tuple[float, float] | None, str]] = {}
+    for member in numerator.keys() | denominator.keys():
+        num, num_status = numerator.get(member, (None, "missing"))
+        den, den_status = denominator.get(member, (None, "missing"))
+        if num is not None and den is not None:
+            result[member] = ((num, den), _weakest([num_status, den_status]))
+        else:
+            result[member] = (None, _weakest([num_status, den_status]))
+    return result
+
+
+def weighted_pairs(
+    values: Mapping[int, Cell], weights: Mapping[int, Cell]
+) -> dict[int, tuple[tuple[float, float] | None, str]]:
+    result: dict[int, tuple[tuple[float, float] | None, str]] = {}
+    for member, cell in values.items():
+        weight = weights.get(member)
+        if cell.value is not None and weight is not None and weight.value is not None:
+            result[member] = ((cell.value * weight.value, weight.value), cell.status)
+        else:
+            status = cell.status if cell.value is None else (weight.status if weight else "missing")
+            result[member] = (None, status)
+    return result
+
+
+def sum_cell(acc: Accumulator) -> Cell:
+    status, coverage = acc.status()
+    value = acc.a if status not in ("confidential", "missing", "not_applicable") else None
+    return Cell(value, status, coverage)
+
+
+def quotient_cell(acc: Accumulator, scale: float = 1.0) -> Cell:
+    """Σa / Σb × scale; a zero denominator has no meaningful ratio (not applicable)."""
+    status, coverage = acc.status()
+    if status in ("confidential", "missing", "not_applicable"):
+        return Cell(None, status, coverage)
+    if acc.b == 0:
+        return Cell(None, "not_applicable", coverage)
+    return Cell(acc.a / acc.b * scale, status, coverage)
+
+
+def member_cells(
+    pairs: Mapping[int, tuple[tuple[float, float] | None, str]], *, quotient: bool, scale: float
+) -> dict[int, Cell]:
+    """The value of each member itself (a sector's own ratio, say); no coverage."""
+    result: dict[int, Cell] = {}
+    for member, (pair, status) in pairs.items():
+        if pair is None:
+            result[member] = Cell(None, status)
+        elif not quotient:
+            result[member] = Cell(pair[0], status)
+        elif pair[1] == 0:
+            result[member] = Cell(None, "not_applicable")
+        else:
+            result[member] = Cell(pair[0] / pair[1] * scale, status)
+    return result

@@ -1,0 +1,228 @@
+"""All queries on observations, submissions and published values."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from app.db.bulk import bulk_insert
+from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
+from app.stats.models import Observation, PublishedValue, Submission
+
+
+@dataclass(frozen=True)
+class StoredObservation:
+    id: int
+    indicator_id: str
+    unit_id: int
+    period: str
+    value: float | None
+    status: str
+
+
+def current_observations(session: Session, dataset_id: str) -> list[StoredObservation]:
+    stmt = select(
+        Observation.id,
+        Observation.indicator_id,
+        Observation.unit_id,
+        Observation.period,
+        Observation.value,
+        Observation.status,
+    ).where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+    return [StoredObservation(*row) for row in session.execute(stmt)]
+
+
+def close_observations(session: Session, ids: Sequence[int], revision: int) -> None:
+    for start in range(0, len(ids), 5000):
+        chunk = list(ids[start : start + 5000])
+        session.execute(
+            update(Observation).where(Observation.id.in_(chunk)).values(revision_to=revision)
+        )
+
+
+def insert_observations(
+    session: Session,
+    dataset_id: str,
+    submission_id: int,
+    revision: int,
+    rows: Sequence[tuple[str, int, str, float | None, str]],
+) -> int:
+    columns = (
+        "dataset_id", "indicator_id", "unit_id", "period", "value", "status",
+        "submission_id", "revision_from",
+    )
+    return bulk_insert(
+        session,
+        Observation.__table__,  # type: ignore[arg-type]
+        columns,
+        (
+            (dataset_id, indicator, unit, period, value, status, submission_id, revision)
+            for indicator, unit, period, value, status in rows
+        ),
+    )
+
+
+def latest_revision(session: Session, dataset_id: str) -> int:
+    return session.scalar(
+        select(func.coalesce(func.max(Submission.revision), 0)).where(
+            Submission.dataset_id == dataset_id
+        )
+    ) or 0
+
+
+def latest_accepted(session: Session, dataset_id: str) -> Submission | None:
+    return session.scalar(
+        select(Submission)
+        .where(Submission.dataset_id == dataset_id, Submission.state == "accepted")
+        .order_by(Submission.revision.desc())
+        .limit(1)
+    )
+
+
+def add_submission(session: Session, submission: Submission) -> Submission:
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+@dataclass
+class VersionGeography:
+    """The units of one geography version and what contains what."""
+
+    level: dict[int, str]
+    version: dict[int, str]
+    parent: dict[int, int | None]
+    ancestors: dict[int, list[int]]
+    by_code: dict[tuple[str, str], int]  # (level, code) → id
+
+
+def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
+    geo = VersionGeography({}, {}, {}, defaultdict(list), {})
+    units = select(GeoUnit.id, GeoUnit.level, GeoUnit.code, GeoUnit.version, GeoUnit.parent_id)
+    for unit_id, level, code, version, parent_id in session.execute(
+        units.where(GeoUnit.version.in_(list(versions)))
+    ):
+        geo.level[unit_id] = level
+        geo.version[unit_id] = version
+        geo.parent[unit_id] = parent_id
+        if version == versions[0]:
+            geo.by_code[(level, code)] = unit_id
+    links = (
+        select(GeoUnitAncestor.unit_id, GeoUnitAncestor.ancestor_id)
+        .join(GeoUnit, GeoUnit.id == GeoUnitAncestor.unit_id)
+        .where(GeoUnit.version.in_(list(versions)))
+    )
+    for unit_id, ancestor_id in session.execute(links):
+        geo.ancestors[unit_id].append(ancestor_id)
+    return geo
+
+
+def successors_between(session: Session, from_version: str, to_version: str) -> dict[int, int]:
+    """Municipality of ``from_version`` → the municipality of ``to_version`` containing it."""
+    old, new = aliased(GeoUnit), aliased(GeoUnit)
+    stmt = (
+        select(GeoSuccessor.predecessor_id, GeoSuccessor.successor_id)
+        .join(old, old.id == GeoSuccessor.predecessor_id)
+        .join(new, new.id == GeoSuccessor.successor_id)
+        .where(old.version == from_version, new.version == to_version)
+    )
+    return dict(session.execute(stmt).all())
+
+
+def replace_published(
+    session: Session,
+    dataset_id: str,
+    revision: int,
+    rows: Iterator[tuple[str, str, str, str, int, float | None, str, float | None]],
+) -> int:
+    """Replace the dataset's published values by ``rows``
+    (indicator, period, version, level, unit_id, value, status, coverage)."""
+    session.execute(delete(PublishedValue).where(PublishedValue.dataset_id == dataset_id))
+    columns = (
+        "dataset_id", "indicator_id", "period", "version", "level", "unit_id", "value",
+        "status", "coverage", "revision",
+    )
+    return bulk_insert(
+        session,
+        PublishedValue.__table__,  # type: ignore[arg-type]
+        columns,
+        ((dataset_id, *row, revision) for row in rows),
+    )
+
+
+def submissions(session: Session, dataset_id: str) -> list[Submission]:
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.dataset_id == dataset_id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+        )
+    )
+
+
+def now_revision_time(session: Session, dataset_id: str) -> datetime | None:
+    return session.scalar(
+        select(func.max(Submission.created_at)).where(Submission.dataset_id == dataset_id)
+    )
+
+
+def published_query(
+    *,
+    dataset_id: str,
+    indicators: Sequence[str],
+    periods: Sequence[str],
+    version: str,
+    level: str | None,
+    within_id: int | None,
+    unit_ids: Sequence[int],
+) -> Select[tuple[str, str, str, str, str, str, float | None, str, float | None]]:
+    stmt = (
+        select(
+            PublishedValue.indicator_id,
+            PublishedValue.period,
+            PublishedValue.level,
+            PublishedValue.version,
+            GeoUnit.code,
+            GeoUnit.name,
+            PublishedValue.value,
+            PublishedValue.status,
+            PublishedValue.coverage,
+        )
+        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
+        .where(PublishedValue.dataset_id == dataset_id, PublishedValue.version == version)
+    )
+    if indicators:
+        stmt = stmt.where(PublishedValue.indicator_id.in_(list(indicators)))
+    if periods:
+        stmt = stmt.where(PublishedValue.period.in_(list(periods)))
+    if level:
+        stmt = stmt.where(PublishedValue.level == level)
+    if within_id is not None:
+        stmt = stmt.where(
+            PublishedValue.unit_id.in_(
+                select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == within_id)
+            )
+        )
+    if unit_ids:
+        stmt = stmt.where(PublishedValue.unit_id.in_(list(unit_ids)))
+    return stmt
+
+
+def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:
+    """(dataset, version, level, period) combinations available for an indicator."""
+    stmt = (
+        select(
+            PublishedValue.dataset_id,
+            PublishedValue.version,
+            PublishedValue.level,
+            PublishedValue.period,
+        )
+        .where(PublishedValue.indicator_id == indicator_id)
+        .distinct()
+    )
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
