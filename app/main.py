@@ -22,6 +22,7 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_session_factory
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, DatapediaError
 from app.geo.router import router as geo_router
+from app.stats.router import router as stats_router
 
 logger = logging.getLogger("datapedia")
 
@@ -44,6 +45,7 @@ TAGS = [
     {"name": "catalogue", "description": "Datasets and licences."},
     {"name": "organisations", "description": "Owners, publishers, suppliers and sources."},
     {"name": "indicators", "description": "The Datapedia: what each number means."},
+    {"name": "observations", "description": "Values at every level, in JSON, CSV, JSON-stat."},
     {"name": "service", "description": "Health and readiness."},
 ]
 
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
+    app.include_router(stats_router, prefix="/api/v1")
     _install_service_routes(app)
     return app
 

@@ -274,8 +274,9 @@ def test_census_fixture() -> None:
     assert values["population-under-65", "44021A00-", "2021"].value == 1150.0
     assert values["population-65plus", "44021A01-", "2021"].value == 0.0
     assert values["population-65plus", "44021A3MA", "2021"].value == 4.0
+    # A blank under-65 count is a 0 (the source's own population total proves it).
     assert values["population-under-65", "44021A3MA", "2021"] == ParsedValue(
-        "population-under-65", "44021A3MA", "2021", None, "missing", 4
+        "population-under-65", "44021A3MA", "2021", 0.0, "normal", 4
     )
     assert len(result.values) == 8
 
@@ -500,7 +501,8 @@ def test_real_value_files() -> None:
     census = sums("age-census-2021")
     assert census["population-65plus"] + census["population-under-65"] == 11_521_238
     blank_rest = sum(1 for r in rows if not r["rest"].strip())
-    assert count("age-census-2021", "population-under-65", "missing") == blank_rest
+    assert blank_rest == 38
+    assert count("age-census-2021", "population-under-65", "normal") == 19_786
     assert count("age-census-2021", "population-65plus", "normal") == 19_786
 
     # cars-households-2019: Belgian totals (README); the "-00" cells are "missing".

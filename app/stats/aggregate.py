@@ -12,8 +12,8 @@ that contains it. Every derived value says how complete it is:
 * No member has a value: no value; ``confidential`` when a member was confidential, else
   ``missing``. Only not-applicable members: ``not_applicable``.
 
-``ratio`` is Σnumerator / Σdenominator × scale over the members that have every part (never an
-average of ratios); ``weighted_mean`` is Σ(value × weight) / Σweight; ``none`` is not aggregated.
+``ratio`` is Σnumerator / Σdenominator × scale over the members that have a value for both
+(never an average of ratios); ``weighted_mean`` is Σ(value × weight) / Σweight; ``none`` is not aggregated.
 """
 
 from __future__ import annotations
@@ -99,8 +99,9 @@ def sum_pairs(values: Mapping[int, Cell]) -> dict[int, tuple[tuple[float, float]
 def combine_parts(
     parts: Sequence[Mapping[int, Cell]],
 ) -> dict[int, tuple[float | None, str]]:
-    """Per member, the sum of several indicators (e.g. 65+ plus under 65): available only when
-    every part is; otherwise the status of the weakest part."""
+    """Per member, the sum of several indicators (e.g. 65+ plus under 65). A part the member
+    has no row for contributes nothing; a part it has without a value (missing,
+    confidential) leaves the member without a value."""
     members: set[int] = set()
     for part in parts:
         members.update(part)
@@ -111,11 +112,10 @@ def combine_parts(
         for part in parts:
             cell = part.get(member)
             if cell is None:
-                statuses.append("missing")
-            else:
-                statuses.append(cell.status)
-                if cell.value is not None:
-                    total += cell.value
+                continue
+            statuses.append(cell.status)
+            if cell.value is not None:
+                total += cell.value
         available = all(s in VALUE_STATUSES for s in statuses)
         result[member] = (total if available else None, _weakest(statuses))
     return result
@@ -136,14 +136,19 @@ def ratio_pairs(
     numerator: Mapping[int, tuple[float | None, str]],
     denominator: Mapping[int, tuple[float | None, str]],
 ) -> dict[int, tuple[tuple[float, float] | None, str]]:
+    """(numerator, denominator) per member. A side the member has no row for counts as 0 (a
+    "…ZZZZ" sector has residents but no area: it adds to the population, not to the area);
+    a side without a value leaves the member out of both sums, so the ratio is not biased."""
+    absent: tuple[float | None, str | None] = (0.0, None)
     result: dict[int, tuple[tuple[float, float] | None, str]] = {}
     for member in numerator.keys() | denominator.keys():
-        num, num_status = numerator.get(member, (None, "missing"))
-        den, den_status = denominator.get(member, (None, "missing"))
+        num, num_status = numerator.get(member, absent)
+        den, den_status = denominator.get(member, absent)
+        status = _weakest([s for s in (num_status, den_status) if s is not None])
         if num is not None and den is not None:
-            result[member] = ((num, den), _weakest([num_status, den_status]))
+            result[member] = ((num, den), status)
         else:
-            result[member] = (None, _weakest([num_status, den_status]))
+            result[member] = (None, status)
     return result
 
 

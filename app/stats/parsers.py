@@ -108,6 +108,8 @@ class ColumnSpec:
     kind: Kind
     divisor: float = 1.0  # source unit -> indicator unit (value / divisor)
     blank_status: str = "missing"
+    # A blank that the source's own totals prove to be 0 (see the census layout).
+    blank_is_zero: bool = False
     # Statbel gives '…ZZZZ' sectors (residents not linked to a sector) no real area: the file
     # holds 0 there. Publishing 0 km² would give those sectors an infinite density.
     none_on_unlocalised: bool = False
@@ -239,7 +241,10 @@ LAYOUTS: dict[str, tuple[FileLayout, ...]] = {
             fixed_period="2021",
             columns=(
                 ColumnSpec("x65", "population-65plus", Kind.COUNT),
-                ColumnSpec("rest", "population-under-65", Kind.COUNT),
+                # 38 sectors (with 1–10 residents aged 65+) have a blank under-65 count. Read
+                # as 0, x65 + rest over all rows equals Statbel's population of 1/1/2021
+                # (11,521,238), so the blanks are zeros, not suppressed cells.
+                ColumnSpec("rest", "population-under-65", Kind.COUNT, blank_is_zero=True),
             ),
         ),
     ),
@@ -405,7 +410,7 @@ class _Parser:
             if not text:
                 if spec.none_on_unlocalised and unlocalised:
                     continue
-                value, status = None, spec.blank_status
+                value, status = (0.0, "normal") if spec.blank_is_zero else (None, spec.blank_status)
             elif text == STATBEL_UNKNOWN_MARK and spec.kind is Kind.COUNT:
                 value, status = None, "missing"
             else:

@@ -6,12 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
+from app.stats.aggregate import Cell
 from app.stats.models import Observation, PublishedValue, Submission
 
 
@@ -226,3 +228,60 @@ def published_summary(session: Session, indicator_id: str) -> list[tuple[str, st
         .distinct()
     )
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def periods_of_dataset(session: Session, dataset_id: str) -> list[str]:
+    stmt = (
+        select(Observation.period)
+        .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+        .distinct()
+        .order_by(Observation.period)
+    )
+    return list(session.scalars(stmt))
+
+
+def ordered(stmt: Select[Any]) -> Select[Any]:
+    return stmt.order_by(
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.level,
+        GeoUnit.code,
+    )
+
+
+def count_published(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def stream(session: Session, stmt: Select[Any]) -> Iterator[Any]:
+    """Rows in batches: memory does not grow with the size of the result."""
+    result = session.execute(stmt.execution_options(stream_results=True, yield_per=5000))
+    yield from result
+
+
+def published_cells(
+    session: Session,
+    dataset_id: str,
+    indicators: Sequence[str],
+    periods: Sequence[str],
+    version: str,
+    unit_ids: Sequence[int],
+) -> dict[tuple[str, str], dict[int, Cell]]:
+    stmt = select(
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.unit_id,
+        PublishedValue.value,
+        PublishedValue.status,
+    ).where(
+        PublishedValue.dataset_id == dataset_id,
+        PublishedValue.version == version,
+        PublishedValue.indicator_id.in_(list(indicators)),
+        PublishedValue.unit_id.in_(list(unit_ids)),
+    )
+    if periods:
+        stmt = stmt.where(PublishedValue.period.in_(list(periods)))
+    cells: dict[tuple[str, str], dict[int, Cell]] = defaultdict(dict)
+    for indicator, period, unit, value, status in session.execute(stmt):
+        cells[(indicator, period)][unit] = Cell(value, status)
+    return cells

@@ -1,0 +1,132 @@
+"""HTTP route of the observations query (JSON, CSV, JSON-stat)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.api.deps import PageDep, SessionDep, set_link_header
+from app.errors import NotAcceptable
+from app.stats import service
+from app.stats.formats import csv_lines, jsonstat
+
+router = APIRouter(tags=["observations"])
+
+Format = Literal["json", "csv", "jsonstat"]
+JSONSTAT_MEDIA_TYPE = "application/json"
+SUPPORTED = ("application/json", "text/csv", "application/vnd.json-stat+json")
+
+
+def _negotiate(request: Request, requested: Format | None) -> Format:
+    if requested is not None:
+        return requested
+    accept = request.headers.get("accept", "*/*").lower()
+    if "text/csv" in accept:
+        return "csv"
+    if "json-stat" in accept:
+        return "jsonstat"
+    if "json" in accept or "*/*" in accept or not accept.strip():
+        return "json"
+    raise NotAcceptable(
+        f"cannot produce {accept}; supported media types: {', '.join(SUPPORTED)}",
+        supported=list(SUPPORTED),
+    )
+
+
+@router.get(
+    "/datasets/{dataset_id}/observations",
+    summary="Observations and aggregates of a dataset",
+    description=(
+        "Flat records at any level: values as supplied (sectors) and derived by each "
+        "indicator's aggregation rule at every level above, in the dataset's geography version "
+        "or, for 2024 data, on the 2025 municipalities. `area` (repeatable `level:code`) "
+        "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
+        "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
+        "(streamed, RFC 4180) and `jsonstat` (JSON-stat 2.0), also chosen by `Accept`."
+    ),
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/csv": {},
+                "application/vnd.json-stat+json": {},
+            }
+        }
+    },
+)
+def observations(
+    request: Request,
+    session: SessionDep,
+    paging: PageDep,
+    dataset_id: str,
+    indicator: Annotated[
+        list[str], Query(description="Indicator id (repeatable); default all.")
+    ] = [],  # noqa: B006 - FastAPI copies query defaults
+    period: Annotated[list[str], Query(description="Period (repeatable); default all.")] = [],  # noqa: B006
+    level: Annotated[
+        str | None, Query(description="Only this level.", examples=["municipality"])
+    ] = None,
+    version: Annotated[
+        str | None, Query(description="Geography version; default the dataset's.")
+    ] = None,
+    within: Annotated[
+        str | None, Query(description="Only units inside this `level:code`.")
+    ] = None,
+    unit: Annotated[
+        list[str], Query(description="Only these units (`level:code`, repeatable).")
+    ] = [],  # noqa: B006
+    area: Annotated[
+        list[str],
+        Query(description="Aggregate these units (`level:code`, repeatable) as one area."),
+    ] = [],  # noqa: B006
+    format: Annotated[Format | None, Query(description="json, csv or jsonstat.")] = None,
+) -> Response:
+    chosen = _negotiate(request, format)
+    query = service.build_query(
+        session,
+        dataset_id,
+        indicators=indicator,
+        periods=period,
+        level=level,
+        version=version,
+        within=within,
+        units=unit,
+        area=area,
+    )
+    if chosen == "csv":
+        factory: sessionmaker[Session] = request.app.state.session_factory
+
+        def body() -> Iterator[str]:
+            # Its own session: the request's may be closed before the stream ends.
+            with factory() as stream_session:
+                yield from csv_lines(
+                    service.RECORD_FIELDS, service.iter_records(stream_session, query)
+                )
+
+        return StreamingResponse(
+            body(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{dataset_id}-observations.csv"'
+            },
+        )
+    if chosen == "jsonstat":
+        document = jsonstat(
+            query.dataset, query.indicators, service.iter_records(session, query)
+        )
+        return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
+    total = service.count_records(session, query)
+    items = list(service.iter_records(session, query, paging.offset, paging.page_size))
+    response = Response(
+        orjson.dumps(
+            {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}
+        ),
+        media_type="application/json",
+    )
+    set_link_header(request, response, paging, total)
+    return response

@@ -1,0 +1,331 @@
+"""The observations query: validating a request against what a dataset can answer, reading
+the published values, and aggregating ad-hoc areas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import Dataset, Indicator
+from app.errors import BadRequest, InvalidParameter, NotFound
+from app.geo import repository as geo_repository
+from app.geo.levels import Level
+from app.geo.models import GeoUnit
+from app.geo.service import check_level, parse_unit_ref
+from app.stats import repository
+from app.stats.aggregate import (
+    Cell,
+    accumulate,
+    combine_parts,
+    quotient_cell,
+    ratio_pairs,
+    sum_cell,
+    sum_pairs,
+    weighted_pairs,
+)
+
+LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
+RECORD_FIELDS = (
+    "indicator", "period", "level", "version", "code", "name", "value", "unit_of_measure",
+    "status", "coverage",
+)
+
+
+@dataclass
+class ObservationQuery:
+    """A validated request: everything resolved against the catalogue and geography."""
+
+    dataset: Dataset
+    indicators: list[Indicator]
+    periods: list[str]
+    version: str
+    level: str | None
+    within: GeoUnit | None
+    units: list[GeoUnit]
+    area: list[GeoUnit] = field(default_factory=list)
+
+    @property
+    def units_of_measure(self) -> dict[str, str]:
+        return {i.id: i.unit_of_measure for i in self.indicators}
+
+
+def build_query(
+    session: Session,
+    dataset_id: str,
+    *,
+    indicators: Sequence[str],
+    periods: Sequence[str],
+    level: str | None,
+    version: str | None,
+    within: str | None,
+    units: Sequence[str],
+    area: Sequence[str],
+) -> ObservationQuery:
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    carried = catalogue_repository.indicators_of_dataset(session, dataset_id)
+    by_id = {i.id: i for i in carried}
+    for indicator in indicators:
+        if indicator not in by_id:
+            raise NotFound(
+                f"indicator {indicator!r} is not in dataset {dataset_id!r}; it carries "
+                f"{', '.join(by_id)}",
+                indicator=indicator,
+            )
+    chosen = [by_id[i] for i in dict.fromkeys(indicators)] if indicators else carried
+    available_periods = repository.periods_of_dataset(session, dataset_id)
+    for period in periods:
+        if period not in available_periods:
+            raise NotFound(
+                f"period {period!r} not in dataset {dataset_id!r}; available: "
+                f"{', '.join(available_periods) or 'none yet'}",
+                period=period,
+            )
+    if level is not None:
+        check_level(level)
+    if area and (units or within):
+        raise InvalidParameter(
+            "area", "area aggregates its units into one area; it cannot be combined with "
+            "unit or within"
+        )
+    if area and level:
+        raise InvalidParameter("area", "area gives one aggregated area; leave out level")
+
+    query_version = version or dataset.geo_version
+    if version is not None and version not in {v.id for v in geo_repository.list_versions(session)}:
+        raise InvalidParameter("version", f"unknown geography version {version!r}")
+    _check_reachable(dataset, chosen, query_version, level, bool(area))
+
+    within_unit = _resolve(session, within, query_version, "within") if within else None
+    unit_list = [_resolve(session, ref, query_version, "unit") for ref in dict.fromkeys(units)]
+    area_list = [_resolve(session, ref, query_version, "area") for ref in dict.fromkeys(area)]
+    if area_list:
+        _check_no_overlap(session, area_list)
+        if any(u.level == Level.SECTOR for u in area_list) and query_version != dataset.geo_version:
+            raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+    for unit in unit_list:
+        if unit.level == Level.SECTOR and query_version != dataset.geo_version:
+            raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+    return ObservationQuery(
+        dataset=dataset,
+        indicators=chosen,
+        periods=list(dict.fromkeys(periods)),
+        version=query_version,
+        level=level,
+        within=within_unit,
+        units=unit_list,
+        area=area_list,
+    )
+
+
+_SECTORS_ACROSS_VERSIONS = (
+    "dataset {d.id!r} is published in sector version {d.geo_version}; no official conversion "
+    "of statistical sectors between versions exists, so sectors cannot be expressed in another "
+    "version. Ask for municipalities or higher levels instead."
+)
+
+
+def _check_reachable(
+    dataset: Dataset, indicators: Sequence[Indicator], version: str, level: str | None, area: bool
+) -> None:
+    if version != dataset.geo_version:
+        if version < dataset.geo_version:
+            raise BadRequest(
+                f"dataset {dataset.id!r} is published in geography version "
+                f"{dataset.geo_version}; it cannot be expressed in the older version {version} "
+                "(merged municipalities cannot be split)."
+            )
+        if level == Level.SECTOR:
+            raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+    for indicator in indicators:
+        if indicator.aggregation != "none":
+            continue
+        aggregated = area or (level is not None and level != Level.SECTOR)
+        if aggregated or version != dataset.geo_version:
+            raise BadRequest(
+                f"indicator {indicator.id!r} cannot be aggregated: it is an average or median "
+                "published without its weights, so a value for a larger area cannot be "
+                "derived from the sector values. Ask for level=sector in version "
+                f"{dataset.geo_version}.",
+                indicator=indicator.id,
+            )
+
+
+def _resolve(session: Session, ref: str, version: str, parameter: str) -> GeoUnit:
+    level, code = parse_unit_ref(ref, parameter)
+    unit = geo_repository.get_unit(session, level, code, version)
+    if unit is None:
+        raise NotFound(
+            f"geographic unit {level}:{code} not found in version {version}", unit=ref
+        )
+    return unit
+
+
+def _check_no_overlap(session: Session, units: Sequence[GeoUnit]) -> None:
+    ids = {u.id for u in units}
+    inside = geo_repository.units_inside(session, sorted(ids)) & ids
+    if inside:
+        names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in inside)
+        raise InvalidParameter(
+            "area", f"the area's units overlap ({names} lie inside other listed units); "
+            "each part would be counted twice"
+        )
+
+
+def published_statement(query: ObservationQuery) -> Select[Any]:
+    stmt = repository.published_query(
+        dataset_id=query.dataset.id,
+        indicators=[i.id for i in query.indicators],
+        periods=query.periods,
+        version=query.version,
+        level=query.level,
+        within_id=query.within.id if query.within else None,
+        unit_ids=[u.id for u in query.units],
+    )
+    return repository.ordered(stmt)
+
+
+def count_records(session: Session, query: ObservationQuery) -> int:
+    if query.area:
+        return len(area_records(session, query))
+    return repository.count_published(session, published_statement(query))
+
+
+def iter_records(
+    session: Session, query: ObservationQuery, offset: int = 0, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Flat records, in a stable order; streamed from the database."""
+    if query.area:
+        records = area_records(session, query)
+        yield from records[offset : None if limit is None else offset + limit]
+        return
+    units = query.units_of_measure
+    stmt = published_statement(query).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    for indicator, period, level, version, code, name, value, status, coverage in (
+        repository.stream(session, stmt)
+    ):
+        yield {
+            "indicator": indicator,
+            "period": period,
+            "level": level,
+            "version": version,
+            "code": code,
+            "name": name,
+            "value": value,
+            "unit_of_measure": units[indicator],
+            "status": status,
+            "coverage": coverage,
+        }
+
+
+def area_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:
+    """One record per indicator and period for the ad-hoc area, aggregated from the published
+    (already disclosure-controlled) values of its units, so no suppressed value can leak."""
+    member_ids = [u.id for u in query.area]
+    needed: set[str] = set()
+    for indicator in query.indicators:
+        needed.update({indicator.id, *indicator.numerator, *indicator.denominator})
+        if indicator.weight_id:
+            needed.add(indicator.weight_id)
+        if indicator.disclosure_reference_id:
+            needed.add(indicator.disclosure_reference_id)
+    cells = repository.published_cells(
+        session, query.dataset.id, sorted(needed), query.periods, query.version, member_ids
+    )
+    periods = query.periods or sorted({period for _, period in cells})
+    code = "+".join(f"{u.level}:{u.code}" for u in query.area)
+    name = " + ".join(u.name for u in query.area)
+    target = {m: (0,) for m in member_ids}
+    records: list[dict[str, Any]] = []
+    empty: dict[int, Cell] = {}
+    for indicator in query.indicators:
+        for period in periods:
+            cell = _area_cell(indicator, period, cells, target, empty)
+            if cell is None:
+                continue
+            if indicator.disclosure_reference_id and indicator.disclosure_min is not None:
+                reference = _area_cell(
+                    _by_id(query.indicators, indicator.disclosure_reference_id, session),
+                    period, cells, target, empty,
+                )
+                if reference is None or reference.value is None or (
+                    reference.value < indicator.disclosure_min
+                ):
+                    cell = Cell(None, "confidential", cell.coverage)
+            elif indicator.disclosure_min_count is not None and (
+                cell.value is not None and cell.value < indicator.disclosure_min_count
+            ):
+                cell = Cell(None, "confidential", cell.coverage)
+            records.append(
+                {
+                    "indicator": indicator.id,
+                    "period": period,
+                    "level": "area",
+                    "version": query.version,
+                    "code": code,
+                    "name": name,
+                    "value": cell.value,
+                    "unit_of_measure": indicator.unit_of_measure,
+                    "status": cell.status,
+                    "coverage": cell.coverage,
+                }
+            )
+    return records
+
+
+def _by_id(indicators: Sequence[Indicator], indicator_id: str, session: Session) -> Indicator:
+    found = next((i for i in indicators if i.id == indicator_id), None)
+    if found is None:
+        found = catalogue_repository.get_indicator(session, indicator_id)
+    assert found is not None
+    return found
+
+
+def _area_cell(
+    indicator: Indicator,
+    period: str,
+    cells: dict[tuple[str, str], dict[int, Cell]],
+    target: dict[int, tuple[int]],
+    empty: dict[int, Cell],
+) -> Cell | None:
+    own = cells.get((indicator.id, period), empty)
+    if indicator.aggregation == "sum":
+        accs = accumulate(sum_pairs(own), target)
+        return sum_cell(accs[0]) if 0 in accs else None
+    if indicator.aggregation == "ratio":
+        pairs = ratio_pairs(
+            combine_parts([cells.get((i, period), empty) for i in indicator.numerator]),
+            combine_parts([cells.get((i, period), empty) for i in indicator.denominator]),
+        )
+        accs = accumulate(pairs, target)
+        return quotient_cell(accs[0], indicator.scale) if 0 in accs else None
+    if indicator.aggregation == "weighted_mean" and indicator.weight_id:
+        pairs = weighted_pairs(own, cells.get((indicator.weight_id, period), empty))
+        accs = accumulate(pairs, target)
+        return quotient_cell(accs[0]) if 0 in accs else None
+    return None
+
+
+def describe_availability(session: Session, indicator_id: str) -> dict[str, Any]:
+    """Levels, versions and periods in which an indicator is published."""
+    levels: dict[str, set[str]] = {}
+    versions: set[str] = set()
+    periods: set[str] = set()
+    for _, version, level, period in repository.published_summary(session, indicator_id):
+        levels.setdefault(level, set()).add(version)
+        versions.add(version)
+        periods.add(period)
+    return {
+        "levels": sorted(levels, key=lambda lv: LEVEL_ORDER.get(lv, 99)),
+        "versions": sorted(versions),
+        "periods": sorted(periods),
+    }
+
