@@ -61,7 +61,7 @@ def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_p
     assert (datasets, units) == (6, 0)
     # Once the files arrive, the same command completes the picture (territories included).
     with transaction(factory) as session:
-        seed_all(session, real_source_dir(), SEEDS_DIR)
+        seed_all(session, geography_only(tmp_path), SEEDS_DIR)
     with factory() as session:
         territories = session.scalar(text("SELECT count(*) FROM role_territory"))
         regions = session.scalar(text("SELECT count(*) FROM city_region"))
@@ -70,12 +70,21 @@ def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_p
     engine.dispose()
 
 
+def geography_only(tmp_path: Path) -> Path:
+    """The real geography without the value files (they are not what these tests are about)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "geo").symlink_to(real_source_dir() / "geo")
+    return source
+
+
 def test_a_broken_seed_file_changes_nothing(empty_db: str, tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS_DIR, seeds)
+    source = geography_only(tmp_path)
     engine, factory = session_factory_for(empty_db)
     with transaction(factory) as session:
-        seed_all(session, real_source_dir(), seeds)
+        seed_all(session, source, seeds)
     with factory() as session:
         before = table_fingerprint(session)
     path = seeds / "datasets" / "income.yaml"
@@ -84,7 +93,7 @@ def test_a_broken_seed_file_changes_nothing(empty_db: str, tmp_path: Path) -> No
     dataset["title"]["nl"] = "Gewijzigd"
     path.write_text(yaml.safe_dump(dataset, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SourceDataError) as caught, transaction(factory) as session:
-        seed_all(session, real_source_dir(), seeds)
+        seed_all(session, source, seeds)
     assert any("income.yaml" in p and "no-such-licence" in p for p in caught.value.problems)
     with factory() as session:
         assert table_fingerprint(session) == before

@@ -114,3 +114,12 @@ class IndicatorOut(BaseModel):
     caveats: Text
     decimals: int
     datasets: list[str]
+    levels: list[str] | None = Field(
+        default=None, description="Levels at which values are published (detail only)."
+    )
+    versions: list[str] | None = Field(
+        default=None, description="Geography versions with values (detail only)."
+    )
+    periods: list[str] | None = Field(
+        default=None, description="Periods with values (detail only)."
+    )

@@ -21,9 +21,10 @@ def bulk_insert(
         raw = connection.connection.driver_connection
         assert raw is not None
         names = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(
-            f'COPY "{table.name}" ({names}) FROM STDIN'
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
                 count += 1

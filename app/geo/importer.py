@@ -333,6 +333,15 @@ def _validate_links(plan: GeographyPlan) -> None:
             )
 
 
+def ensure_versions(session: Session) -> None:
+    """The geography versions exist even before their files are loaded (datasets refer to
+    them)."""
+    for source in VERSIONS:
+        repository.upsert_version(
+            session, source.version, source.label, source.valid_from, source.valid_to
+        )
+
+
 def import_geography(session: Session, source_dir: Path) -> ImportReport:
     """Bring the stored geography in line with the source files (insert, update, unlink)."""
     plan = plan_geography(source_dir)

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.catalogue.repository import list_organisations
 from app.catalogue.seed import load_catalogue
-from app.geo import repository as geo_repository
 from app.geo.cityregions import load_city_regions
-from app.geo.importer import GEO_DIR, VERSIONS, ImportReport, import_geography
+from app.geo.importer import GEO_DIR, ImportReport, ensure_versions, import_geography
 from app.stats.importer import ValueImportReport, import_all_values
 from app.stats.parsers import VALUES_DIR
 
@@ -43,10 +42,7 @@ def missing_source_message(source_dir: Path) -> str:
 
 def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome:
     outcome = SeedOutcome()
-    for version in VERSIONS:
-        geo_repository.upsert_version(
-            session, version.version, version.label, version.valid_from, version.valid_to
-        )
+    ensure_versions(session)
     if (source_dir / GEO_DIR).is_dir():
         outcome.geography = import_geography(session, source_dir)
     else:

@@ -12,8 +12,9 @@ that contains it. Every derived value says how complete it is:
 * No member has a value: no value; ``confidential`` when a member was confidential, else
   ``missing``. Only not-applicable members: ``not_applicable``.
 
-``ratio`` is Σnumerator / Σdenominator × scale over the members that have a value for both
-(never an average of ratios); ``weighted_mean`` is Σ(value × weight) / Σweight; ``none`` is not aggregated.
+``ratio`` is Σnumerator / Σdenominator × scale over the members that have a value for
+both (never an average of ratios); ``weighted_mean`` is Σ(value × weight) / Σweight;
+``none`` is not aggregated.
 """
 
 from __future__ import annotations
@@ -75,9 +76,7 @@ class Accumulator:
 MemberPairs = Mapping[int, tuple[tuple[float, float] | None, str]]
 
 
-def accumulate(
-    pairs: MemberPairs, targets: Mapping[int, Sequence[int]]
-) -> dict[int, Accumulator]:
+def accumulate(pairs: MemberPairs, targets: Mapping[int, Sequence[int]]) -> dict[int, Accumulator]:
     """Add each member's pair into every target that contains it."""
     result: dict[int, Accumulator] = {}
     for member, (pair, status) in pairs.items():

@@ -31,16 +31,15 @@ def csv_lines(fields: tuple[str, ...], records: Iterable[dict[str, Any]]) -> Ite
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(fields)
-    count = 0
-    for record in records:
+    for count, record in enumerate(records, start=1):
         writer.writerow(
             [
-                format_number(record[name]) if name in ("value", "coverage")
+                format_number(record[name])
+                if name in ("value", "coverage")
                 else neutralise(str(record[name]))
                 for name in fields
             ]
         )
-        count += 1
         if count % CSV_BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -85,25 +85,25 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         if level == Level.SECTOR and code.endswith("ZZZZ")
     }
     wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
-    for value in parsed.values:
-        unit = geo.by_code.get((Level.SECTOR, value.code))
-        if unit is None and value.code.endswith("ZZZZ") and value.municipality:
+    for row in parsed.values:
+        unit = geo.by_code.get((Level.SECTOR, row.code))
+        if unit is None and row.code.endswith("ZZZZ") and row.municipality:
             # Statbel keeps the prefix of an old municipality on some "not localisable" rows
             # (12030ZZZZ in Puurs-Sint-Amands 12041); the row's own municipality places it.
-            municipality = geo.by_code.get((Level.MUNICIPALITY, value.municipality.zfill(5)))
+            municipality = geo.by_code.get((Level.MUNICIPALITY, row.municipality.zfill(5)))
             unit = remainder_of.get(municipality) if municipality is not None else None
             if unit is not None:
                 report.remapped += 1
         if unit is None:
-            if value.code.startswith(WALLOON_PREFIXES):
+            if row.code.startswith(WALLOON_PREFIXES):
                 report.outside_geography += 1
             else:
                 report.unknown_codes.append(
-                    f"{value.line}: sector {value.code} is not in geography version "
-                    f"{dataset.geo_version} ({value.indicator}, {value.period})"
+                    f"{row.line}: sector {row.code} is not in geography version "
+                    f"{dataset.geo_version} ({row.indicator}, {row.period})"
                 )
             continue
-        wanted[(value.indicator, unit, value.period)] = (value.value, value.status)
+        wanted[(row.indicator, unit, row.period)] = (row.value, row.status)
 
     current = {
         (o.indicator_id, o.unit_id, o.period): o
@@ -127,7 +127,11 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
 
     revision = repository.latest_revision(session, source.dataset) + 1
     originator = next(
-        (org.id for role, org in roles_of_dataset(session, source.dataset) if role.role == "originator"),
+        (
+            org.id
+            for role, org in roles_of_dataset(session, source.dataset)
+            if role.role == "originator"
+        ),
         None,
     )
     submission = repository.add_submission(

@@ -104,17 +104,13 @@ class PublishedValue(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
     indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(20))
     version: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(32))
-    unit_id: Mapped[int] = mapped_column(
-        ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True
-    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     # Share of the members that had a value (aggregates only).

@@ -52,9 +52,7 @@ def build_targets(
     for member in member_ids:
         targets = list(geo.ancestors.get(member, ()))
         # 2024 data on 2025 units: through the member's municipality and its successor.
-        municipality = next(
-            (a for a in targets if geo.level.get(a) == Level.MUNICIPALITY), None
-        )
+        municipality = next((a for a in targets if geo.level.get(a) == Level.MUNICIPALITY), None)
         if geo.level.get(member) == Level.MUNICIPALITY:
             municipality = member
         successor = successors.get(municipality) if municipality is not None else None
@@ -115,7 +113,9 @@ def compute_cells(
                 accs = accumulate(sum_pairs(own), targets.of_member)
                 cells.update({unit: sum_cell(acc) for unit, acc in accs.items()})
             elif indicator.aggregation == "ratio":
-                numerator = combine_parts([base.get((i, period), empty) for i in indicator.numerator])
+                numerator = combine_parts(
+                    [base.get((i, period), empty) for i in indicator.numerator]
+                )
                 denominator = combine_parts(
                     [base.get((i, period), empty) for i in indicator.denominator]
                 )

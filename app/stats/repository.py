@@ -16,6 +16,9 @@ from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
 from app.stats.models import Observation, PublishedValue, Submission
 
+# A select of any number of columns.
+AnySelect = Select[*tuple[Any, ...]]
+
 
 @dataclass(frozen=True)
 class StoredObservation:
@@ -55,8 +58,14 @@ def insert_observations(
     rows: Sequence[tuple[str, int, str, float | None, str]],
 ) -> int:
     columns = (
-        "dataset_id", "indicator_id", "unit_id", "period", "value", "status",
-        "submission_id", "revision_from",
+        "dataset_id",
+        "indicator_id",
+        "unit_id",
+        "period",
+        "value",
+        "status",
+        "submission_id",
+        "revision_from",
     )
     return bulk_insert(
         session,
@@ -70,11 +79,14 @@ def insert_observations(
 
 
 def latest_revision(session: Session, dataset_id: str) -> int:
-    return session.scalar(
-        select(func.coalesce(func.max(Submission.revision), 0)).where(
-            Submission.dataset_id == dataset_id
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(Submission.revision), 0)).where(
+                Submission.dataset_id == dataset_id
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def latest_accepted(session: Session, dataset_id: str) -> Submission | None:
@@ -146,8 +158,16 @@ def replace_published(
     (indicator, period, version, level, unit_id, value, status, coverage)."""
     session.execute(delete(PublishedValue).where(PublishedValue.dataset_id == dataset_id))
     columns = (
-        "dataset_id", "indicator_id", "period", "version", "level", "unit_id", "value",
-        "status", "coverage", "revision",
+        "dataset_id",
+        "indicator_id",
+        "period",
+        "version",
+        "level",
+        "unit_id",
+        "value",
+        "status",
+        "coverage",
+        "revision",
     )
     return bulk_insert(
         session,
@@ -182,7 +202,7 @@ def published_query(
     level: str | None,
     within_id: int | None,
     unit_ids: Sequence[int],
-) -> Select[tuple[str, str, str, str, str, str, float | None, str, float | None]]:
+) -> AnySelect:
     stmt = (
         select(
             PublishedValue.indicator_id,
@@ -240,7 +260,7 @@ def periods_of_dataset(session: Session, dataset_id: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def ordered(stmt: Select[Any]) -> Select[Any]:
+def ordered(stmt: AnySelect) -> AnySelect:
     return stmt.order_by(
         PublishedValue.indicator_id,
         PublishedValue.period,
@@ -249,11 +269,11 @@ def ordered(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def count_published(session: Session, stmt: Select[Any]) -> int:
+def count_published(session: Session, stmt: AnySelect) -> int:
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def stream(session: Session, stmt: Select[Any]) -> Iterator[Any]:
+def stream(session: Session, stmt: AnySelect) -> Iterator[Any]:
     """Rows in batches: memory does not grow with the size of the result."""
     result = session.execute(stmt.execution_options(stream_results=True, yield_per=5000))
     yield from result

@@ -74,9 +74,7 @@ def observations(
     version: Annotated[
         str | None, Query(description="Geography version; default the dataset's.")
     ] = None,
-    within: Annotated[
-        str | None, Query(description="Only units inside this `level:code`.")
-    ] = None,
+    within: Annotated[str | None, Query(description="Only units inside this `level:code`.")] = None,
     unit: Annotated[
         list[str], Query(description="Only these units (`level:code`, repeatable).")
     ] = [],  # noqa: B006
@@ -116,9 +114,7 @@ def observations(
             },
         )
     if chosen == "jsonstat":
-        document = jsonstat(
-            query.dataset, query.indicators, service.iter_records(session, query)
-        )
+        document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
         return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
     total = service.count_records(session, query)
     items = list(service.iter_records(session, query, paging.offset, paging.page_size))

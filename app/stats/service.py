@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
@@ -31,8 +30,16 @@ from app.stats.aggregate import (
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
 RECORD_FIELDS = (
-    "indicator", "period", "level", "version", "code", "name", "value", "unit_of_measure",
-    "status", "coverage",
+    "indicator",
+    "period",
+    "level",
+    "version",
+    "code",
+    "name",
+    "value",
+    "unit_of_measure",
+    "status",
+    "coverage",
 )
 
 
@@ -91,8 +98,8 @@ def build_query(
         check_level(level)
     if area and (units or within):
         raise InvalidParameter(
-            "area", "area aggregates its units into one area; it cannot be combined with "
-            "unit or within"
+            "area",
+            "area aggregates its units into one area; it cannot be combined with unit or within",
         )
     if area and level:
         raise InvalidParameter("area", "area gives one aggregated area; leave out level")
@@ -161,9 +168,7 @@ def _resolve(session: Session, ref: str, version: str, parameter: str) -> GeoUni
     level, code = parse_unit_ref(ref, parameter)
     unit = geo_repository.get_unit(session, level, code, version)
     if unit is None:
-        raise NotFound(
-            f"geographic unit {level}:{code} not found in version {version}", unit=ref
-        )
+        raise NotFound(f"geographic unit {level}:{code} not found in version {version}", unit=ref)
     return unit
 
 
@@ -173,12 +178,13 @@ def _check_no_overlap(session: Session, units: Sequence[GeoUnit]) -> None:
     if inside:
         names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in inside)
         raise InvalidParameter(
-            "area", f"the area's units overlap ({names} lie inside other listed units); "
-            "each part would be counted twice"
+            "area",
+            f"the area's units overlap ({names} lie inside other listed units); "
+            "each part would be counted twice",
         )
 
 
-def published_statement(query: ObservationQuery) -> Select[Any]:
+def published_statement(query: ObservationQuery) -> repository.AnySelect:
     stmt = repository.published_query(
         dataset_id=query.dataset.id,
         indicators=[i.id for i in query.indicators],
@@ -209,8 +215,8 @@ def iter_records(
     stmt = published_statement(query).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    for indicator, period, level, version, code, name, value, status, coverage in (
-        repository.stream(session, stmt)
+    for indicator, period, level, version, code, name, value, status, coverage in repository.stream(
+        session, stmt
     ):
         yield {
             "indicator": indicator,
@@ -243,7 +249,7 @@ def area_records(session: Session, query: ObservationQuery) -> list[dict[str, An
     periods = query.periods or sorted({period for _, period in cells})
     code = "+".join(f"{u.level}:{u.code}" for u in query.area)
     name = " + ".join(u.name for u in query.area)
-    target = {m: (0,) for m in member_ids}
+    target = dict.fromkeys(member_ids, (0,))
     records: list[dict[str, Any]] = []
     empty: dict[int, Cell] = {}
     for indicator in query.indicators:
@@ -254,10 +260,15 @@ def area_records(session: Session, query: ObservationQuery) -> list[dict[str, An
             if indicator.disclosure_reference_id and indicator.disclosure_min is not None:
                 reference = _area_cell(
                     _by_id(query.indicators, indicator.disclosure_reference_id, session),
-                    period, cells, target, empty,
+                    period,
+                    cells,
+                    target,
+                    empty,
                 )
-                if reference is None or reference.value is None or (
-                    reference.value < indicator.disclosure_min
+                if (
+                    reference is None
+                    or reference.value is None
+                    or (reference.value < indicator.disclosure_min)
                 ):
                     cell = Cell(None, "confidential", cell.coverage)
             elif indicator.disclosure_min_count is not None and (
@@ -328,4 +339,3 @@ def describe_availability(session: Session, indicator_id: str) -> dict[str, Any]
         "versions": sorted(versions),
         "periods": sorted(periods),
     }
-

@@ -1,0 +1,138 @@
+"""Aggregation rules and disclosure control on small hand-made cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.stats.aggregate import (
+    Cell,
+    accumulate,
+    combine_parts,
+    member_cells,
+    quotient_cell,
+    ratio_pairs,
+    sum_cell,
+    sum_pairs,
+    weighted_pairs,
+)
+from app.stats.disclosure import suppress
+
+# Sectors 1, 2, 3 lie in municipality 10; sector 4 in municipality 11; all in province 100.
+TARGETS = {1: [10, 100], 2: [10, 100], 3: [10, 100], 4: [11, 100]}
+
+
+def sums(values: dict[int, Cell]) -> dict[int, Cell]:
+    return {u: sum_cell(a) for u, a in accumulate(sum_pairs(values), TARGETS).items()}
+
+
+def test_a_complete_sum() -> None:
+    result = sums(
+        {1: Cell(1, "normal"), 2: Cell(2, "normal"), 3: Cell(3, "normal"), 4: Cell(4, "normal")}
+    )
+    assert result[10] == Cell(6, "normal", 1.0)
+    assert result[100] == Cell(10, "normal", 1.0)
+
+
+def test_a_sum_with_a_confidential_member_is_incomplete_not_understated_silently() -> None:
+    result = sums(
+        {
+            1: Cell(1, "normal"),
+            2: Cell(None, "confidential"),
+            3: Cell(3, "normal"),
+            4: Cell(4, "normal"),
+        }
+    )
+    assert result[10] == Cell(4, "incomplete", pytest.approx(2 / 3))
+    assert result[11] == Cell(4, "normal", 1.0)
+    assert result[100].status == "incomplete"
+    assert result[100].coverage == pytest.approx(3 / 4)
+
+
+def test_no_member_with_a_value() -> None:
+    result = sums(
+        {1: Cell(None, "confidential"), 2: Cell(None, "missing"), 4: Cell(None, "missing")}
+    )
+    assert result[10] == Cell(None, "confidential", 0.0)
+    assert result[11] == Cell(None, "missing", 0.0)
+
+
+def test_not_applicable_members_do_not_count() -> None:
+    result = sums(
+        {1: Cell(5, "normal"), 2: Cell(None, "not_applicable"), 4: Cell(None, "not_applicable")}
+    )
+    assert result[10] == Cell(5, "normal", 1.0)
+    assert result[11] == Cell(None, "not_applicable", None)
+
+
+def test_quality_of_the_weakest_member() -> None:
+    result = sums({1: Cell(1, "normal"), 2: Cell(2, "provisional"), 3: Cell(3, "estimated")})
+    assert result[10].status == "provisional"
+
+
+def test_ratio_is_a_ratio_of_sums_not_an_average_of_ratios() -> None:
+    numerator = combine_parts([{1: Cell(10, "normal"), 2: Cell(90, "normal")}])
+    denominator = combine_parts([{1: Cell(100, "normal"), 2: Cell(100, "normal")}])
+    pairs = ratio_pairs(numerator, denominator)
+    result = {u: quotient_cell(a, 100) for u, a in accumulate(pairs, TARGETS).items()}
+    assert result[10].value == pytest.approx(50.0)  # (10 + 90) / 200, as a percentage
+    own = member_cells(pairs, quotient=True, scale=100)
+    assert own[1].value == pytest.approx(10.0)
+    assert own[1].coverage is None
+
+
+def test_ratio_with_a_denominator_of_several_parts() -> None:
+    # share 65+ = x65 / (x65 + rest)
+    x65 = {1: Cell(20, "normal"), 2: Cell(30, "normal")}
+    rest = {1: Cell(80, "normal"), 2: Cell(None, "missing")}
+    pairs = ratio_pairs(combine_parts([x65]), combine_parts([x65, rest]))
+    result = {u: quotient_cell(a, 100) for u, a in accumulate(pairs, TARGETS).items()}
+    # Sector 2 lacks a denominator: it is left out of both sums, and the result says so.
+    assert result[10] == Cell(pytest.approx(20.0), "incomplete", 0.5)
+
+
+def test_an_absent_part_counts_as_zero() -> None:
+    # A "…ZZZZ" sector has residents but no area row: it adds to the population only.
+    population = {1: Cell(100, "normal"), 2: Cell(7, "normal")}
+    area = {1: Cell(2, "normal")}
+    pairs = ratio_pairs(combine_parts([population]), combine_parts([area]))
+    result = {u: quotient_cell(a) for u, a in accumulate(pairs, TARGETS).items()}
+    assert result[10] == Cell(pytest.approx(53.5), "normal", 1.0)
+    assert member_cells(pairs, quotient=True, scale=1)[2].status == "not_applicable"
+
+
+def test_weighted_mean() -> None:
+    values = {1: Cell(10, "normal"), 2: Cell(20, "normal")}
+    weights = {1: Cell(1, "normal"), 2: Cell(3, "normal")}
+    result = {
+        u: quotient_cell(a) for u, a in accumulate(weighted_pairs(values, weights), TARGETS).items()
+    }
+    assert result[10].value == pytest.approx((10 * 1 + 20 * 3) / 4)
+
+
+def test_primary_and_secondary_suppression() -> None:
+    cells = {u: Cell(float(u), "normal") for u in (1, 2, 3, 4, 10, 11, 100)}
+    size = {1: 2.0, 2: 50.0, 3: 40.0, 4: 60.0, 10: 92.0, 11: 60.0, 100: 152.0}
+    groups = [[1, 2, 3], [4], [10, 11]]
+    result = suppress(cells, size, 5.0, groups)
+    hidden = {u for u, c in result.items() if c.status == "confidential"}
+    # 1 is below the threshold; 3 is the smallest sibling left, so 1 cannot be recomputed.
+    assert hidden == {1, 3}
+    assert all(result[u].value is None for u in hidden)
+    assert result[2] == cells[2]
+
+
+def test_secondary_suppression_reaches_a_fixed_point() -> None:
+    # 1 is primary; its sibling 2 gets suppressed; 2 is also alone in another group
+    # (a regionalisation), so a sibling there must follow.
+    cells = {u: Cell(10.0, "normal") for u in (1, 2, 3, 4, 5)}
+    size = {1: 1.0, 2: 20.0, 3: 30.0, 4: 40.0, 5: 50.0}
+    result = suppress(cells, size, 5.0, [[1, 2], [2, 4, 5], [3]])
+    hidden = {u for u, c in result.items() if c.status == "confidential"}
+    assert hidden == {1, 2, 4}
+    for group in ([1, 2], [2, 4, 5], [3]):
+        assert sum(u in hidden for u in group) != 1
+
+
+def test_nothing_below_the_threshold_suppresses_nothing() -> None:
+    cells = {1: Cell(10.0, "normal"), 2: Cell(20.0, "normal")}
+    assert suppress(cells, {1: 10.0, 2: 20.0}, 5.0, [[1, 2]]) == cells

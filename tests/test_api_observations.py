@@ -1,0 +1,218 @@
+"""The observations query on the real data: formats, paging, filters and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from jsonstat_validator import validate_jsonstat
+from pyjstat import pyjstat
+
+OBS = "/api/v1/datasets/{}/observations"
+
+
+def get(client: TestClient, dataset: str, **params: object) -> dict[str, object]:
+    response = client.get(OBS.format(dataset), params=params)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_flat_records(client: TestClient) -> None:
+    body = get(client, "population-2025", unit="municipality:44021", indicator="population")
+    assert body["total"] == 1
+    (item,) = body["items"]  # type: ignore[misc]
+    assert set(item) == {
+        "indicator",
+        "period",
+        "level",
+        "version",
+        "code",
+        "name",
+        "value",
+        "unit_of_measure",
+        "status",
+        "coverage",
+    }
+    assert item["name"] == "Gent"
+    assert item["unit_of_measure"] == "inhabitants"
+    assert item["coverage"] == 1.0
+
+
+def test_sector_values_have_no_coverage(client: TestClient) -> None:
+    body = get(client, "population-2025", unit="sector:44021ZZZZ", indicator="population")
+    (item,) = body["items"]  # type: ignore[misc]
+    assert item["coverage"] is None
+    assert item["value"] > 0
+
+
+def test_within_and_level(client: TestClient) -> None:
+    body = get(
+        client,
+        "population-2025",
+        within="province:40000",
+        level="municipality",
+        indicator="population",
+        page_size=1000,
+    )
+    codes = {i["code"] for i in body["items"]}  # type: ignore[index]
+    assert "44021" in codes
+    assert "11002" not in codes
+    assert all(i["level"] == "municipality" for i in body["items"])  # type: ignore[index]
+
+
+def test_2024_data_on_2025_municipalities(client: TestClient) -> None:
+    old = get(
+        client,
+        "cars-households-2019",
+        unit=["municipality:11002", "municipality:11007"],
+        version="2024",
+        indicator="households",
+    )
+    new = get(
+        client,
+        "cars-households-2019",
+        unit="municipality:11002",
+        version="2025",
+        indicator="households",
+    )
+    total = sum(i["value"] for i in old["items"])  # type: ignore[index]
+    assert new["items"][0]["value"] == pytest.approx(total)  # type: ignore[index]
+    assert new["items"][0]["version"] == "2025"  # type: ignore[index]
+
+
+def test_ad_hoc_area_is_the_sum_of_its_units(client: TestClient) -> None:
+    units = ["municipality:44021", "municipality:44084", "municipality:44088"]
+    parts = get(client, "population-2025", unit=units, indicator="population")
+    area = get(
+        client, "population-2025", area=units, indicator=["population", "population-density"]
+    )
+    items = {i["indicator"]: i for i in area["items"]}  # type: ignore[index]
+    assert items["population"]["value"] == sum(i["value"] for i in parts["items"])  # type: ignore[index]
+    assert items["population"]["level"] == "area"
+    assert items["population"]["code"] == "+".join(units)
+    areas = get(client, "population-2025", unit=units, indicator="area")
+    expected = items["population"]["value"] / sum(i["value"] for i in areas["items"])  # type: ignore[index]
+    assert items["population-density"]["value"] == pytest.approx(expected)
+
+
+def test_paging_with_links(client: TestClient) -> None:
+    response = client.get(
+        OBS.format("population-2025"),
+        params={"level": "municipality", "indicator": "population", "page_size": 100, "page": 2},
+    )
+    body = response.json()
+    assert (body["total"], body["page"], len(body["items"])) == (304, 2, 100)
+    rels = {
+        rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
+    }
+    assert {"first", "prev", "next", "last"} == set(rels)
+    assert "indicator=population" in rels["next"]
+
+
+def test_csv_download(client: TestClient) -> None:
+    response = client.get(
+        OBS.format("population-2025"), params={"level": "province", "format": "csv"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert len(rows) == 3 * 5  # three indicators, five provinces
+    assert {r["level"] for r in rows} == {"province"}
+    json_body = get(client, "population-2025", level="province", page_size=1000)
+    assert {(r["indicator"], r["code"]) for r in rows} == {
+        (i["indicator"], i["code"])
+        for i in json_body["items"]  # type: ignore[index]
+    }
+
+
+def test_csv_by_accept_header(client: TestClient) -> None:
+    response = client.get(
+        OBS.format("population-2025"), params={"level": "region"}, headers={"Accept": "text/csv"}
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_jsonstat_reads_back_with_a_third_party_reader(client: TestClient) -> None:
+    response = client.get(
+        OBS.format("cars-households-2019"), params={"level": "province", "format": "jsonstat"}
+    )
+    assert response.status_code == 200
+    document = response.json()
+    assert validate_jsonstat(document)
+    frame = pyjstat.Dataset.read(response.text).write("dataframe", naming="id")
+    records = get(client, "cars-households-2019", level="province", page_size=1000)["items"]
+    assert len(frame) == len(records)  # type: ignore[arg-type]
+    by_key = {(r["indicator"], f"province:{r['code']}", r["period"]): r["value"] for r in records}  # type: ignore[union-attr]
+    for row in frame.itertuples():
+        assert row.value == pytest.approx(by_key[(row.indicator, row.geography, row.time)])
+
+
+def test_rule_none_is_served_where_supplied(client: TestClient) -> None:
+    body = get(
+        client,
+        "income",
+        indicator="income-median-declaration",
+        level="sector",
+        period="2021",
+        page_size=5,
+    )
+    assert body["total"] > 9000
+    statuses = {i["status"] for i in body["items"]}  # type: ignore[index]
+    assert statuses <= {"normal", "confidential"}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "params", "status", "needle"),
+    [
+        ("no-such-dataset", {}, 404, "no-such-dataset"),
+        ("population-2025", {"indicator": "cars"}, 404, "cars"),
+        ("population-2025", {"period": "1999"}, 404, "1999"),
+        ("population-2025", {"unit": "municipality:00000"}, 404, "municipality:00000"),
+        ("population-2025", {"within": "province:99999"}, 404, "province:99999"),
+        ("income", {"level": "municipality"}, 400, "cannot be aggregated"),
+        ("income", {"area": "municipality:44021"}, 400, "cannot be aggregated"),
+        ("energy-fluvius", {"level": "sector", "version": "2025"}, 400, "no official conversion"),
+        ("energy-fluvius", {"unit": "sector:44021A00-", "version": "2025"}, 400, "conversion"),
+        ("population-2025", {"version": "2024"}, 400, "older version"),
+        ("population-2025", {"level": "planet"}, 422, "planet"),
+        ("population-2025", {"version": "1999"}, 422, "1999"),
+        ("population-2025", {"unit": "44021"}, 422, "level:code"),
+        ("population-2025", {"format": "xml"}, 422, "format"),
+        ("population-2025", {"page_size": 5000}, 422, "page_size"),
+        (
+            "population-2025",
+            {"area": "municipality:44021", "unit": "municipality:44084"},
+            422,
+            "area",
+        ),
+        ("population-2025", {"area": ["municipality:44021", "sector:44021ZZZZ"]}, 422, "overlap"),
+    ],
+)
+def test_bad_input(
+    client: TestClient, dataset: str, params: dict[str, object], status: int, needle: str
+) -> None:
+    response = client.get(OBS.format(dataset), params=params)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert needle in response.text
+
+
+def test_unsupported_accept_is_406(client: TestClient) -> None:
+    response = client.get(OBS.format("population-2025"), headers={"Accept": "application/xml"})
+    assert response.status_code == 406
+    assert "text/csv" in response.json()["detail"]
+
+
+def test_indicator_shows_where_it_is_available(client: TestClient) -> None:
+    body = client.get("/api/v1/indicators/households").json()
+    assert body["levels"][0] == "sector"
+    assert "cityregion" in body["levels"]
+    assert body["versions"] == ["2024", "2025"]
+    assert body["periods"] == ["2019"]
+    income = client.get("/api/v1/indicators/income-average-declaration").json()
+    assert income["levels"] == ["sector"]
+    assert income["periods"] == ["2013", "2021", "2023"]

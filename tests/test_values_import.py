@@ -1,0 +1,152 @@
+"""Importing value files on a small geography of our own: revisions, idempotency, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalogue.seed import load_catalogue
+from app.config import SEEDS_DIR
+from app.db.session import transaction
+from app.errors import SourceDataError
+from app.geo.importer import ensure_versions, import_geography
+from app.stats.importer import import_values
+from app.stats.models import Observation, PublishedValue, Submission
+from app.stats.parsers import VALUE_SOURCES
+from tests.conftest import session_factory_for
+from tests.test_geography_import import write_sources
+
+POPULATION = next(s for s in VALUE_SOURCES if s.dataset == "population-2025")
+HEADER = "CD_YEAR,CD_REFNIS,CD_SECTOR,TOTAL,OPPERVLAKKTE IN HM²\n"
+ROWS = [
+    "2025,11002,11002A00-,1000,200",
+    "2025,11002,11007A00-,500,100",
+    "2025,11002,11002ZZZZ,7,0",
+    "2025,21004,21004A00-,300,50",
+    "2025,21004,21004ZZZZ,2,0",
+    "2025,62063,62063A00-,900,300",  # Liège: outside this geography
+    "2025,11002,11099A00-,5,5",  # a Flemish code this geography does not know
+]
+
+
+def write_population(root: Path, rows: list[str]) -> None:
+    values = root / "values"
+    values.mkdir(parents=True, exist_ok=True)
+    (values / POPULATION.files[0]).write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def factory(empty_db: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine, session_factory = session_factory_for(empty_db)
+    with transaction(session_factory) as session:
+        ensure_versions(session)
+        load_catalogue(session, SEEDS_DIR)
+        import_geography(session, write_sources(tmp_path))
+    yield session_factory
+    engine.dispose()
+
+
+def published(session: Session, level: str, code: str, indicator: str) -> tuple[float | None, str]:
+    from app.geo.models import GeoUnit
+
+    row = session.execute(
+        select(PublishedValue.value, PublishedValue.status)
+        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
+        .where(
+            GeoUnit.level == level, GeoUnit.code == code, PublishedValue.indicator_id == indicator
+        )
+    ).one()
+    return row.value, row.status
+
+
+def test_import_aggregates_and_reports_unknown_codes(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    write_population(tmp_path, ROWS)
+    with transaction(factory) as session:
+        report = import_values(session, POPULATION, tmp_path)
+    assert report.revision == 1
+    assert report.outside_geography == 2  # population and area of the Liège row
+    assert any("11099A00-" in line and line.startswith("8:") for line in report.unknown_codes)
+    with factory() as session:
+        assert published(session, "municipality", "11002", "population") == (1507.0, "normal")
+        assert published(session, "region", "02000", "population") == (1507.0, "normal")
+        assert published(session, "region", "04000", "population") == (302.0, "normal")
+        density, status = published(session, "municipality", "11002", "population-density")
+        assert density == pytest.approx(1507 / 3.0)  # 300 ha = 3 km²; ZZZZ has no area
+        assert status == "normal"
+        assert published(session, "sector", "11002ZZZZ", "population-density")[1] == (
+            "not_applicable"
+        )
+
+
+def test_reimport_of_the_same_file_changes_nothing(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    write_population(tmp_path, ROWS)
+    with transaction(factory) as session:
+        import_values(session, POPULATION, tmp_path)
+    with transaction(factory) as session:
+        report = import_values(session, POPULATION, tmp_path)
+    assert report.unchanged
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_a_changed_file_makes_a_new_revision_and_keeps_the_old_one(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    write_population(tmp_path, ROWS)
+    with transaction(factory) as session:
+        import_values(session, POPULATION, tmp_path)
+    changed = [r.replace("2025,11002,11002A00-,1000,", "2025,11002,11002A00-,1100,") for r in ROWS]
+    write_population(tmp_path, changed[:-3])  # the Brussels remainder disappears too
+    with transaction(factory) as session:
+        report = import_values(session, POPULATION, tmp_path)
+    assert report.revision == 2
+    assert report.rows_changed == 1
+    assert report.rows_removed == 1  # 21004ZZZZ's population
+    with factory() as session:
+        assert published(session, "municipality", "11002", "population") == (1607.0, "normal")
+        history = session.execute(
+            select(Observation.value, Observation.revision_from, Observation.revision_to)
+            .where(Observation.indicator_id == "population")
+            .order_by(Observation.revision_from)
+        ).all()
+    assert (1000.0, 1, 2) in history
+    assert (1100.0, 2, None) in history
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "reason"),
+    [
+        ("2025,11002,11002A00-,12x,200", "not a number"),
+        ("2025,11002,11002A00-,-4,200", "negative"),
+        ("2025,11002,1100,4,200", "malformed sector code"),
+        ("2025,11002,11002A00-,4,200", "duplicate"),
+    ],
+)
+def test_a_bad_row_refuses_the_file_and_stores_nothing(
+    factory: sessionmaker[Session], tmp_path: Path, bad_row: str, reason: str
+) -> None:
+    write_population(tmp_path, [*ROWS[:5], bad_row])
+    with pytest.raises(SourceDataError) as caught, transaction(factory) as session:
+        import_values(session, POPULATION, tmp_path)
+    assert any(p.startswith(f"{POPULATION.files[0]}:7: {reason}") for p in caught.value.problems)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == 0
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0
+        assert session.scalar(select(func.count()).select_from(PublishedValue)) == 0
+
+
+def test_a_missing_file_is_reported_not_fatal(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with transaction(factory) as session:
+        report = import_values(session, POPULATION, tmp_path / "nowhere")
+    assert report.missing_files
+    assert report.revision is None
