@@ -104,7 +104,7 @@ def test_population_fixture() -> None:
     values = _by_key(result)
     # BOM before the header, 125.5 ha -> 1.255 km², header = line 1.
     assert values["population", "44021A00-", "2025"] == ParsedValue(
-        "population", "44021A00-", "2025", 1500.0, "normal", 2
+        "population", "44021A00-", "2025", 1500.0, "normal", 2, municipality="44021"
     )
     assert values["area", "44021A00-", "2025"].value == pytest.approx(1.255)
     # Whitespace around numbers; a quoted name with a comma does not shift the columns.
@@ -116,7 +116,7 @@ def test_population_fixture() -> None:
     assert ("area", "21004ZZZZ", "2025") not in values
     # A blank area on a real sector is missing; a population of 0 is a real 0.
     assert values["area", "44021A02-", "2025"] == ParsedValue(
-        "area", "44021A02-", "2025", None, "missing", 5
+        "area", "44021A02-", "2025", None, "missing", 5, municipality="44021"
     )
     assert values["population", "44021A02-", "2025"].value == 0.0
     assert len(result.values) == 5 + 3

@@ -260,6 +260,20 @@ def periods_of_dataset(session: Session, dataset_id: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
+def has_period(session: Session, dataset_id: str, indicators: Sequence[str], period: str) -> bool:
+    """Whether any of the indicators is published for the period (one index probe)."""
+    stmt = (
+        select(PublishedValue.id)
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.indicator_id.in_(list(indicators)),
+            PublishedValue.period == period,
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
 def ordered(stmt: AnySelect) -> AnySelect:
     return stmt.order_by(
         PublishedValue.indicator_id,

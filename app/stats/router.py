@@ -116,8 +116,11 @@ def observations(
     if chosen == "jsonstat":
         document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
         return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
-    total = service.count_records(session, query)
     items = list(service.iter_records(session, query, paging.offset, paging.page_size))
+    if paging.page == 1 and len(items) < paging.page_size:
+        total = len(items)  # the whole result fits on the first page: no count needed
+    else:
+        total = service.count_records(session, query)
     response = Response(
         orjson.dumps(
             {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}

@@ -86,9 +86,9 @@ def build_query(
                 indicator=indicator,
             )
     chosen = [by_id[i] for i in dict.fromkeys(indicators)] if indicators else carried
-    available_periods = repository.periods_of_dataset(session, dataset_id)
     for period in periods:
-        if period not in available_periods:
+        if not repository.has_period(session, dataset_id, [i.id for i in chosen], period):
+            available_periods = repository.periods_of_dataset(session, dataset_id)
             raise NotFound(
                 f"period {period!r} not in dataset {dataset_id!r}; available: "
                 f"{', '.join(available_periods) or 'none yet'}",
