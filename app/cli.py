@@ -75,6 +75,24 @@ def seed(
             out.print(f"  skipped {line}")
     changes = ", ".join(f"{n} {k}" for k, n in outcome.catalogue_changes.items()) or "no changes"
     out.print(f"catalogue: {changes}")
+    for values in outcome.values:
+        if values.missing_files:
+            continue
+        if values.unchanged:
+            out.print(f"values {values.dataset}: source unchanged, nothing to do")
+            continue
+        out.print(
+            f"values {values.dataset}: revision {values.revision}; {values.rows_added} added, "
+            f"{values.rows_changed} changed, {values.rows_unchanged} unchanged, "
+            f"{values.rows_removed} removed; {values.published} published values; "
+            f"{values.outside_geography} values of the Walloon Region left out; "
+            f"{values.remapped} '…ZZZZ' rows placed by their municipality; "
+            f"{len(values.unknown_codes)} values with a code unknown to the geography"
+        )
+        for line in values.unknown_codes[:100]:
+            out.print(f"  skipped line {line}")
+        if len(values.unknown_codes) > 100:
+            out.print(f"  … and {len(values.unknown_codes) - 100} more")
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
 

@@ -196,7 +196,9 @@ def export(client: httpx.Client, dataset: str, pid: int, label: str) -> ExportRo
     return ExportRow(label, rows - 1, seconds, peak_rss_mb(pid))
 
 
-def run_backend(backend: str, source_dir: Path, tmp: Path) -> tuple[list[LatencyRow], list[ExportRow]]:
+def run_backend(
+    backend: str, source_dir: Path, tmp: Path
+) -> tuple[list[LatencyRow], list[ExportRow]]:
     if backend == "postgresql":
         os.environ["DATAPEDIA_TEST_DATABASE_URL"] = PG_SERVER
     else:
@@ -215,8 +217,19 @@ def run_backend(backend: str, source_dir: Path, tmp: Path) -> tuple[list[Latency
         port = free_port()
         env = {**os.environ, "DATAPEDIA_DATABASE_URL": url}
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             env=env,
             cwd=PROJECT_ROOT,
         )

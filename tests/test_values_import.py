@@ -29,7 +29,8 @@ ROWS = [
     "2025,21004,21004A00-,300,50",
     "2025,21004,21004ZZZZ,2,0",
     "2025,62063,62063A00-,900,300",  # Liège: outside this geography
-    "2025,11002,11099A00-,5,5",  # a Flemish code this geography does not know
+    "2025,11002,11099A00-,5,5",  # unknown code, but the file says it lies in 11002
+    "2025,33099,33099A00-,4,4",  # unknown code in an unknown municipality
 ]
 
 
@@ -71,15 +72,20 @@ def test_import_aggregates_and_reports_unknown_codes(
         report = import_values(session, POPULATION, tmp_path)
     assert report.revision == 1
     assert report.outside_geography == 2  # population and area of the Liège row
-    assert any("11099A00-" in line and line.startswith("8:") for line in report.unknown_codes)
+    # Population is additive: the unknown 11099A00- counts in Antwerpen's remainder. Area is
+    # additive too; the code of an unknown municipality is reported for both.
+    assert report.remapped == 2
+    assert [line.split(":")[0] for line in report.unknown_codes] == ["9", "9"]
+    assert "33099A00-" in report.unknown_codes[0]
     with factory() as session:
-        assert published(session, "municipality", "11002", "population") == (1507.0, "normal")
-        assert published(session, "region", "02000", "population") == (1507.0, "normal")
+        assert published(session, "municipality", "11002", "population") == (1512.0, "normal")
+        assert published(session, "sector", "11002ZZZZ", "population") == (12.0, "normal")
+        assert published(session, "region", "02000", "population") == (1512.0, "normal")
         assert published(session, "region", "04000", "population") == (302.0, "normal")
         density, status = published(session, "municipality", "11002", "population-density")
-        assert density == pytest.approx(1507 / 3.0)  # 300 ha = 3 km²; ZZZZ has no area
+        assert density == pytest.approx(1512 / 3.05)  # 305 ha; the ZZZZ rows add no area
         assert status == "normal"
-        assert published(session, "sector", "11002ZZZZ", "population-density")[1] == (
+        assert published(session, "sector", "21004ZZZZ", "population-density")[1] == (
             "not_applicable"
         )
 
@@ -104,12 +110,12 @@ def test_a_changed_file_makes_a_new_revision_and_keeps_the_old_one(
     with transaction(factory) as session:
         import_values(session, POPULATION, tmp_path)
     changed = [r.replace("2025,11002,11002A00-,1000,", "2025,11002,11002A00-,1100,") for r in ROWS]
-    write_population(tmp_path, changed[:-3])  # the Brussels remainder disappears too
+    write_population(tmp_path, changed[:4])  # the Brussels remainder and 11099A00- go
     with transaction(factory) as session:
         report = import_values(session, POPULATION, tmp_path)
     assert report.revision == 2
-    assert report.rows_changed == 1
-    assert report.rows_removed == 1  # 21004ZZZZ's population
+    assert report.rows_changed == 2  # 11002A00-, and the remainder without 11099A00-
+    assert report.rows_removed == 2  # 21004ZZZZ's population, the remainder's area
     with factory() as session:
         assert published(session, "municipality", "11002", "population") == (1607.0, "normal")
         history = session.execute(

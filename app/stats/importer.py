@@ -1,8 +1,10 @@
 """Importing the real value files as a dataset's observations (one submission, one revision).
 
 Rows are matched to sectors of the dataset's geography version. Codes of the Walloon Region
-(outside this geography) are counted and reported together; any other unknown code is
-reported with file, line and code. Parse problems (a non-number, a negative count, a
+(outside this geography) are counted and reported together. A code unknown to the geography
+whose municipality is known counts, for additive indicators, in that municipality's
+"…ZZZZ" remainder (see :class:`_RemainderPlacer`); any other unknown code is reported with
+file, line and code. Parse problems (a non-number, a negative count, a
 malformed code, a missing column) refuse the whole file: nothing is stored. Re-importing
 unchanged files changes nothing.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.catalogue.repository import get_dataset, roles_of_dataset
+from app.catalogue.repository import get_dataset, indicators_of_dataset, roles_of_dataset
 from app.errors import SourceDataError
 from app.geo.levels import Level
 from app.stats import repository
@@ -79,31 +81,29 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
             ]
         )
     geo = repository.load_geography(session, [dataset.geo_version])
-    remainder_of = {
-        geo.parent[unit]: unit
-        for (level, code), unit in geo.by_code.items()
-        if level == Level.SECTOR and code.endswith("ZZZZ")
+    placer = _RemainderPlacer(geo)
+    additive = {
+        i.id for i in indicators_of_dataset(session, source.dataset) if i.aggregation == "sum"
     }
     wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
     for row in parsed.values:
         unit = geo.by_code.get((Level.SECTOR, row.code))
-        if unit is None and row.code.endswith("ZZZZ") and row.municipality:
-            # Statbel keeps the prefix of an old municipality on some "not localisable" rows
-            # (12030ZZZZ in Puurs-Sint-Amands 12041); the row's own municipality places it.
-            municipality = geo.by_code.get((Level.MUNICIPALITY, row.municipality.zfill(5)))
-            unit = remainder_of.get(municipality) if municipality is not None else None
+        if unit is None and row.code.startswith(WALLOON_PREFIXES):
+            report.outside_geography += 1
+            continue
+        if unit is None and row.indicator in additive:
+            unit = placer.remainder(row.code, row.municipality)
             if unit is not None:
                 report.remapped += 1
         if unit is None:
-            if row.code.startswith(WALLOON_PREFIXES):
-                report.outside_geography += 1
-            else:
-                report.unknown_codes.append(
-                    f"{row.line}: sector {row.code} is not in geography version "
-                    f"{dataset.geo_version} ({row.indicator}, {row.period})"
-                )
+            report.unknown_codes.append(
+                f"{row.line}: sector {row.code} is not in geography version "
+                f"{dataset.geo_version} ({row.indicator}, {row.period})"
+            )
             continue
-        wanted[(row.indicator, unit, row.period)] = (row.value, row.status)
+        key = (row.indicator, unit, row.period)
+        incoming = (row.value, row.status)
+        wanted[key] = _add(wanted[key], incoming) if key in wanted else incoming
 
     current = {
         (o.indicator_id, o.unit_id, o.period): o
@@ -157,6 +157,51 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     report.published = publish_dataset(session, source.dataset, revision)
     report.revision = revision
     return report
+
+
+class _RemainderPlacer:
+    """Finds the municipality a sector code unknown to the geography belongs to, so that its
+    value still counts in the municipal totals (in the municipality's "…ZZZZ" remainder).
+
+    Two cases in the real files: remainders that keep the prefix of a municipality merged
+    long ago (12030ZZZZ, Puurs, now Puurs-Sint-Amands 12041), and Statbel sector codes that
+    the provinces' list replaced by codes of its own (11002J81- in Antwerpen). The row's own
+    municipality column decides where the file has one; otherwise the prefix does, when every
+    known sector with that prefix lies in one municipality.
+    """
+
+    def __init__(self, geo: repository.VersionGeography) -> None:
+        self.geo = geo
+        self.remainder_of: dict[int, int] = {}
+        prefixes: dict[str, set[int]] = {}
+        for (level, code), unit in geo.by_code.items():
+            if level != Level.SECTOR:
+                continue
+            municipality = geo.parent[unit]
+            if municipality is None:
+                continue
+            if code.endswith("ZZZZ"):
+                self.remainder_of[municipality] = unit
+            prefixes.setdefault(code[:5], set()).add(municipality)
+        self.by_prefix = {p: next(iter(m)) for p, m in prefixes.items() if len(m) == 1}
+
+    def remainder(self, code: str, municipality_code: str | None) -> int | None:
+        municipality: int | None = None
+        if municipality_code:
+            municipality = self.geo.by_code.get((Level.MUNICIPALITY, municipality_code.zfill(5)))
+        if municipality is None:
+            municipality = self.by_prefix.get(code[:5])
+        return self.remainder_of.get(municipality) if municipality is not None else None
+
+
+def _add(
+    left: tuple[float | None, str], right: tuple[float | None, str]
+) -> tuple[float | None, str]:
+    """Two rows that land on one remainder: their sum, or no value if either has none."""
+    if left[0] is not None and right[0] is not None:
+        return left[0] + right[0], left[1] if left[1] != "normal" else right[1]
+    statuses = {left[1], right[1]}
+    return None, "confidential" if "confidential" in statuses else "missing"
 
 
 def import_all_values(session: Session, source_dir: Path) -> list[ValueImportReport]:
