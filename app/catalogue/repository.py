@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, insert, or_, select
@@ -247,3 +248,8 @@ def count(session: Session, stmt: Select[Any]) -> int:
 
 def page(session: Session, stmt: Select[ModelT], offset: int, limit: int) -> list[ModelT]:
     return list(session.scalars(stmt.offset(offset).limit(limit)))
+
+
+def dataset_stamps(session: Session) -> list[tuple[str, datetime]]:
+    """(id, modified) of every dataset, by id: what a catalogue page depends on."""
+    return [(d, m) for d, m in session.execute(select(Dataset.id, Dataset.modified).order_by(Dataset.id))]

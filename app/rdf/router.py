@@ -1,0 +1,229 @@
+"""HTTP routes of the DCAT catalogue and of the dereferenceable URIs.
+
+URI scheme (Flemish URI standard): ``/id/{kind}/{key}`` names a thing and answers ``303 See
+Other`` to ``/doc/{kind}/{key}``, the document about it, which answers HTML to browsers and
+Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.api.deps import SessionDep, SettingsDep
+from app.catalogue import service as catalogue_service
+from app.errors import NotFound
+from app.rdf import service
+from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
+from app.web import pages
+
+router = APIRouter(tags=["dcat"])
+
+PageQuery = Annotated[int, Query(description="Page number, from 1.")]
+PageSizeQuery = Annotated[
+    int, Query(description=f"Datasets per page, 1 to {service.MAX_PAGE_SIZE}.")
+]
+ModifiedSinceQuery = Annotated[
+    str | None,
+    Query(description="Only datasets modified at or after this ISO 8601 date-time."),
+]
+
+
+def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
+    """ETag / Last-Modified, 304 on a match, Link headers, and HEAD without a body."""
+    headers = {"ETag": document.etag, "Cache-Control": "public, max-age=60"}
+    if vary:
+        headers["Vary"] = "Accept"
+    if document.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(document.last_modified, usegmt=True)
+    if document.links:
+        headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
+    if _not_modified(request, document):
+        return Response(status_code=304, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(document.body))
+        return Response(content=b"", media_type=document.media_type, headers=headers)
+    return Response(content=document.body, media_type=document.media_type, headers=headers)
+
+
+def _not_modified(request: Request, document: service.Document) -> bool:
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        return document.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+    since = request.headers.get("if-modified-since")
+    if since and document.last_modified is not None:
+        try:
+            moment = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        return document.last_modified.replace(microsecond=0) <= moment
+    return False
+
+
+def _page_url(request: Request, settings_base: str) -> Callable[[int], str]:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+
+    def url(page: int) -> str:
+        return f"{settings_base}{request.url.path}?{urlencode([*query, ('page', str(page))])}"
+
+    return url
+
+
+def _catalog(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    fmt: service.RdfFormat | None,
+    page: int,
+    page_size: int,
+    modified_since: str | None,
+) -> Response:
+    if fmt is None:  # a browser
+        datasets, _, _ = catalogue_service.search_datasets(
+            session, q=None, theme=None, organisation=None, role=None, licence=None,
+            access_level=None, offset=0, limit=10_000,
+        )
+        return HTMLResponse(pages.catalog_page(datasets), headers={"Vary": "Accept"})
+    document = service.catalog_page(
+        session,
+        Uris(settings.base_url),
+        fmt,
+        page=page,
+        page_size=page_size,
+        modified_since=service.parse_modified_since(modified_since),
+        page_url=_page_url(request, settings.base_url),
+    )
+    return _respond(request, document, vary=True)
+
+
+@router.api_route(
+    "/catalog",
+    methods=["GET", "HEAD"],
+    summary="The DCAT catalogue, by content negotiation, paged with Hydra",
+)
+def catalog(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = service.DEFAULT_PAGE_SIZE,
+    modified_since: ModifiedSinceQuery = None,
+) -> Response:
+    fmt = service.negotiate(request.headers.get("accept"), html=True)
+    return _catalog(request, session, settings, fmt, page, page_size, modified_since)
+
+
+@router.api_route(
+    "/catalog.{extension}",
+    methods=["GET", "HEAD"],
+    summary="The DCAT catalogue in one format (ttl, rdf, jsonld, nt), paged with Hydra",
+)
+def catalog_in_format(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    extension: str,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = service.DEFAULT_PAGE_SIZE,
+    modified_since: ModifiedSinceQuery = None,
+) -> Response:
+    fmt = _format_of(extension)
+    return _catalog(request, session, settings, fmt, page, page_size, modified_since)
+
+
+@router.api_route(
+    "/catalog/dump.{extension}",
+    methods=["GET", "HEAD"],
+    summary="The whole catalogue in one document, for harvesters that do not page",
+)
+def catalog_dump(
+    request: Request, session: SessionDep, settings: SettingsDep, extension: str
+) -> Response:
+    document = service.catalog_dump(session, Uris(settings.base_url), _format_of(extension))
+    return _respond(request, document)
+
+
+def _format_of(extension: str) -> service.RdfFormat:
+    fmt = service.BY_EXTENSION.get(extension)
+    if fmt is None:
+        raise NotFound(
+            f"no catalogue in format {extension!r}; available: "
+            + ", ".join(sorted(service.BY_EXTENSION)),
+        )
+    return fmt
+
+
+@router.get("/id/{kind}/{key:path}", summary="A Datapedia URI: 303 to its document")
+def identifier(kind: str, key: str, settings: SettingsDep) -> RedirectResponse:
+    return RedirectResponse(f"{settings.base_url}/doc/{kind}/{key}", status_code=303)
+
+
+@router.get("/id/catalog", summary="The catalogue's URI: 303 to the catalogue")
+def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
+    return RedirectResponse(f"{settings.base_url}/catalog", status_code=303)
+
+
+@router.api_route("/doc/{kind}/{key}", methods=["GET", "HEAD"], summary="About a Datapedia URI")
+def document(
+    request: Request, session: SessionDep, settings: SettingsDep, kind: str, key: str
+) -> Response:
+    uris = Uris(settings.base_url)
+    fmt = service.negotiate(request.headers.get("accept"), html=True)
+    alternates = {
+        f.media_type: f"{settings.base_url}/doc/{kind}/{key}" for f in service.FORMATS.values()
+    }
+    if kind == "dataset":
+        dataset = _html_or_problem(fmt, lambda: catalogue_service.get_dataset(session, key))
+        if isinstance(dataset, Response):
+            return dataset
+        if fmt is None:
+            return HTMLResponse(pages.dataset_page(dataset, alternates), headers={"Vary": "Accept"})
+        graph = dataset_graph(session, uris, key)
+        version: tuple[object, ...] = (kind, key, dataset.modified, settings.base_url)
+    elif kind == "organisation":
+        organisation = _html_or_problem(
+            fmt, lambda: catalogue_service.get_organisation(session, key)
+        )
+        if isinstance(organisation, Response):
+            return organisation
+        if fmt is None:
+            return HTMLResponse(
+                pages.organisation_page(organisation, alternates), headers={"Vary": "Accept"}
+            )
+        graph = organisation_graph(session, uris, key)
+        version = (kind, key, organisation.model_dump_json(), settings.base_url)
+    elif kind == "indicator":
+        indicator = _html_or_problem(fmt, lambda: catalogue_service.get_indicator(session, key))
+        if isinstance(indicator, Response):
+            return indicator
+        if fmt is None:
+            return HTMLResponse(
+                pages.indicator_page(indicator, alternates), headers={"Vary": "Accept"}
+            )
+        graph = indicator_graph(session, uris, key)
+        version = (kind, key, indicator.model_dump_json(), settings.base_url)
+    else:
+        return _not_found(fmt, f"no {kind!r} documents here")
+    return _respond(request, service.graph_document(graph, fmt, version), vary=True)
+
+
+T = TypeVar("T")
+
+
+def _html_or_problem(fmt: service.RdfFormat | None, load: Callable[[], T]) -> T | Response:
+    try:
+        return load()
+    except NotFound as exc:
+        return _not_found(fmt, exc.detail)
+
+
+def _not_found(fmt: service.RdfFormat | None, detail: str) -> Response:
+    if fmt is None:
+        return HTMLResponse(pages.not_found_page(detail), status_code=404)
+    raise NotFound(detail)
+

@@ -1,0 +1,2 @@
+"""HTML pages for people: the landing pages behind the dataset, organisation and indicator
+URIs (simple for now), with every text escaped."""

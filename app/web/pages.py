@@ -1,0 +1,110 @@
+"""Small server-rendered HTML pages. Every value from the database is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from app.catalogue.schemas import DatasetOut, IndicatorOut, OrganisationOut
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.5}dt{font-weight:600}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}"
+)
+
+
+def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> str:
+    links = "".join(
+        f'<link rel="alternate" type="{escape(t)}" href="{escape(h)}">'
+        for t, h in (alternates or {}).items()
+    )
+    return (
+        f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} — Datapedia</title>{links}<style>{_STYLE}</style></head>"
+        f'<body><nav><a href="/">Datapedia</a> · <a href="/catalog">catalogus</a> · '
+        f'<a href="/docs">API</a></nav><main>{body}</main></body></html>'
+    )
+
+
+def dataset_page(dataset: DatasetOut, alternates: dict[str, str]) -> str:
+    owners = ", ".join(escape(o.name.nl or o.id) for o in dataset.owners)
+    indicators = "".join(
+        f'<li><a href="/doc/indicator/{escape(i.id)}">{escape(i.label.nl or i.id)}</a> '
+        f"({escape(i.unit_of_measure)})</li>"
+        for i in dataset.indicators
+    )
+    roles = "".join(
+        f"<tr><td>{escape(r.organisation.name.nl or r.organisation.id)}</td>"
+        f"<td>{escape(r.role)}</td>"
+        f"<td>{escape(', '.join(u.id for u in r.territory))}</td></tr>"
+        for r in dataset.roles
+    )
+    downloads = "".join(
+        f'<li><a href="/api/v1/datasets/{escape(dataset.id)}/observations?format={f}">'
+        f"{label}</a></li>"
+        for f, label in (("csv", "CSV"), ("json", "JSON"), ("jsonstat", "JSON-stat"))
+    )
+    body = (
+        f"<h1>{escape(dataset.title.nl or dataset.id)}</h1>"
+        f"<p><em>{escape(dataset.title.en or '')}</em></p>"
+        f"<p>{escape(dataset.description.nl or '')}</p>"
+        f"<dl><dt>Licentie</dt><dd><a href=\"{escape(dataset.licence.uri)}\">"
+        f"{escape(dataset.licence.title.nl or dataset.licence.id)}</a></dd>"
+        f"<dt>Toegang</dt><dd>{escape(dataset.access_level)}</dd>"
+        f"<dt>Mede-eigenaars</dt><dd>{owners}</dd>"
+        f"<dt>Bron</dt><dd>{escape(str(dataset.source.get('attribution', '')))}</dd></dl>"
+        f"<h2>Indicatoren</h2><ul>{indicators}</ul>"
+        f"<h2>Downloads</h2><ul>{downloads}</ul>"
+        f"<h2>Rollen</h2><table><tr><th>organisatie</th><th>rol</th><th>gebied</th></tr>"
+        f"{roles}</table>"
+    )
+    return _page(dataset.title.nl or dataset.id, body, alternates)
+
+
+def organisation_page(organisation: OrganisationOut, alternates: dict[str, str]) -> str:
+    roles = "".join(
+        f'<li><a href="/doc/dataset/{escape(r.dataset)}">{escape(r.dataset)}</a>: '
+        f"{escape(r.role)}</li>"
+        for r in organisation.roles
+    )
+    body = (
+        f"<h1>{escape(organisation.name.nl or organisation.id)}</h1>"
+        f"<dl><dt>Soort</dt><dd>{escape(organisation.kind)}</dd>"
+        f"<dt>NIS</dt><dd>{escape(organisation.nis_code or '—')}</dd>"
+        f"<dt>OVO</dt><dd>{escape(organisation.ovo_code or '—')}</dd></dl>"
+        f"<h2>Rollen</h2><ul>{roles}</ul>"
+    )
+    return _page(organisation.name.nl or organisation.id, body, alternates)
+
+
+def indicator_page(indicator: IndicatorOut, alternates: dict[str, str]) -> str:
+    body = (
+        f"<h1>{escape(indicator.label.nl or indicator.id)}</h1>"
+        f"<p>{escape(indicator.definition.nl or '')}</p>"
+        f"<dl><dt>Eenheid</dt><dd>{escape(indicator.unit_of_measure)}</dd>"
+        f"<dt>Formule</dt><dd>{escape(indicator.formula or '—')}</dd>"
+        f"<dt>Aggregatie</dt><dd>{escape(indicator.aggregation.rule)}</dd>"
+        f"<dt>Kanttekeningen</dt><dd>{escape(indicator.caveats.nl or '—')}</dd></dl>"
+    )
+    return _page(indicator.label.nl or indicator.id, body, alternates)
+
+
+def catalog_page(datasets: list[DatasetOut]) -> str:
+    items = "".join(
+        f'<li><a href="/doc/dataset/{escape(d.id)}">{escape(d.title.nl or d.id)}</a></li>'
+        for d in datasets
+    )
+    body = (
+        "<h1>Datapedia</h1><p>Open data over de Vlaamse centrumsteden, van statistische sector "
+        "tot stadsregio.</p>"
+        f"<h2>Datasets</h2><ul>{items}</ul>"
+        '<p>DCAT: <a href="/catalog.ttl">Turtle</a> · <a href="/catalog.rdf">RDF/XML</a> · '
+        '<a href="/catalog.jsonld">JSON-LD</a> · <a href="/catalog.nt">N-Triples</a> · '
+        '<a href="/catalog/dump.ttl">volledige dump</a></p>'
+    )
+    return _page("Catalogus", body)
+
+
+def not_found_page(what: str) -> str:
+    return _page("Niet gevonden", f"<h1>Niet gevonden</h1><p>{escape(what)}</p>")
