@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="Directory with the real source files (geo/, values/, boundaries/).",
     )
     max_page_size: int = Field(default=1000, ge=1)
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Largest accepted upload (413 above)."
+    )
+    submissions_per_minute: int = Field(
+        default=30, ge=1, description="Submissions one API key may send per minute (429 above)."
+    )
     default_page_size: int = Field(default=50, ge=1)
 
     @field_validator("base_url")

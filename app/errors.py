@@ -57,6 +57,61 @@ class InvalidParameter(DatapediaError):
         super().__init__(detail, parameter=parameter, **extensions)
 
 
+class Unauthorized(DatapediaError):
+    """No key, or a key that is unknown or revoked."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(DatapediaError):
+    """A valid key that lacks the right; ``right`` names what is missing."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+    def __init__(self, right: str, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, missing_right=right, **extensions)
+
+
+class Conflict(DatapediaError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(DatapediaError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(DatapediaError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class Unprocessable(DatapediaError):
+    """The request was understood but its content is invalid (e.g. an upload's rows)."""
+
+    status = 422
+    slug = "invalid-content"
+    title = "Invalid content"
+
+
+class TooManyRequests(DatapediaError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class NotAcceptable(DatapediaError):
     status = 406
     slug = "not-acceptable"

@@ -17,11 +17,19 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_session_factory
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, DatapediaError
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_BASE,
+    DatapediaError,
+    TooManyRequests,
+    Unauthorized,
+)
 from app.geo.router import router as geo_router
+from app.ingest.router import router as ingest_router
 from app.stats.router import router as stats_router
 
 logger = logging.getLogger("datapedia")
@@ -46,6 +54,8 @@ TAGS = [
     {"name": "organisations", "description": "Owners, publishers, suppliers and sources."},
     {"name": "indicators", "description": "The Datapedia: what each number means."},
     {"name": "observations", "description": "Values at every level, in JSON, CSV, JSON-stat."},
+    {"name": "submissions", "description": "Cities supply data for their territory."},
+    {"name": "keys", "description": "API keys: who am I, create, revoke."},
     {"name": "service", "description": "Health and readiness."},
 ]
 
@@ -82,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(geo_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
     app.include_router(stats_router, prefix="/api/v1")
+    app.include_router(ingest_router, prefix="/api/v1")
+    app.include_router(auth_router, prefix="/api/v1")
     _install_service_routes(app)
     return app
 
@@ -89,7 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DatapediaError)
     async def datapedia_error(request: Request, exc: DatapediaError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(str(request.url.path)))
+        response = problem_response(exc.status, exc.to_problem(str(request.url.path)))
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="datapedia"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

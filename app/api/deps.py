@@ -82,3 +82,12 @@ def set_link_header(request: Request, response: Response, params: PageParams, to
     if params.page < last:
         links.append(f'<{url(params.page + 1)}>; rel="next"')
     response.headers["Link"] = ", ".join(links)
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """For writes: services open their own transaction (``app.db.session.transaction``)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, insert, or_, select
@@ -252,4 +252,12 @@ def page(session: Session, stmt: Select[ModelT], offset: int, limit: int) -> lis
 
 def dataset_stamps(session: Session) -> list[tuple[str, datetime]]:
     """(id, modified) of every dataset, by id: what a catalogue page depends on."""
-    return [(d, m) for d, m in session.execute(select(Dataset.id, Dataset.modified).order_by(Dataset.id))]
+    stmt = select(Dataset.id, Dataset.modified).order_by(Dataset.id)
+    return [(dataset_id, modified) for dataset_id, modified in session.execute(stmt)]
+
+
+def touch_dataset(session: Session, dataset_id: str) -> None:
+    """New data is a change of the dataset (DCAT dct:modified, harvesters' modified_since)."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is not None:
+        dataset.modified = datetime.now(UTC)

@@ -105,27 +105,6 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         incoming = (row.value, row.status)
         wanted[key] = _add(wanted[key], incoming) if key in wanted else incoming
 
-    current = {
-        (o.indicator_id, o.unit_id, o.period): o
-        for o in repository.current_observations(session, source.dataset)
-    }
-    to_close: list[int] = []
-    to_insert: list[tuple[str, int, str, float | None, str]] = []
-    for key, (value, status) in wanted.items():
-        stored = current.get(key)
-        if stored is None:
-            report.rows_added += 1
-            to_insert.append((*key, value, status))
-        elif (stored.value, stored.status) != (value, status):
-            report.rows_changed += 1
-            to_close.append(stored.id)
-            to_insert.append((*key, value, status))
-        else:
-            report.rows_unchanged += 1
-    removed = [o.id for key, o in current.items() if key not in wanted]
-    report.rows_removed = len(removed)
-
-    revision = repository.latest_revision(session, source.dataset) + 1
     originator = next(
         (
             org.id
@@ -134,29 +113,96 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         ),
         None,
     )
-    submission = repository.add_submission(
+    stored = store_revision(
         session,
+        source.dataset,
+        wanted,
         Submission(
             dataset_id=source.dataset,
             organisation_id=originator or "kenniscentrum-vlaamse-steden",
-            created_at=datetime.now(UTC),
             source_name=SOURCE_IMPORT,
             media_type="text/csv",
             sha256=fingerprint,
-            state="accepted",
-            revision=revision,
             rows_total=len(parsed.values),
-            rows_added=report.rows_added,
-            rows_changed=report.rows_changed,
-            rows_unchanged=report.rows_unchanged,
-            errors=[],
         ),
+        replace_all=True,
     )
-    repository.close_observations(session, [*to_close, *removed], revision)
-    repository.insert_observations(session, source.dataset, submission.id, revision, to_insert)
-    report.published = publish_dataset(session, source.dataset, revision)
-    report.revision = revision
+    report.revision = stored.revision
+    report.rows_added = stored.added
+    report.rows_changed = stored.changed
+    report.rows_unchanged = stored.unchanged
+    report.rows_removed = stored.removed
+    report.published = stored.published
     return report
+
+
+ObservationKey = tuple[str, int, str]  # (indicator, unit id, period)
+
+
+@dataclass
+class StoredRevision:
+    revision: int
+    submission_id: int
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    published: int = 0
+
+
+def store_revision(
+    session: Session,
+    dataset_id: str,
+    wanted: dict[ObservationKey, tuple[float | None, str]],
+    submission: Submission,
+    *,
+    replace_all: bool,
+) -> StoredRevision:
+    """Make ``wanted`` the dataset's current observations in a new revision.
+
+    Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
+    new one. ``replace_all`` (a full import of the source) also closes the rows that the
+    source no longer has; a supplier's submission only touches the rows it contains. The
+    published values are recomputed in the same transaction, so the revision becomes visible
+    with its aggregates at once.
+    """
+    repository.lock_dataset(session, dataset_id)
+    current = {
+        (o.indicator_id, o.unit_id, o.period): o
+        for o in repository.current_observations(session, dataset_id)
+    }
+    revision = repository.latest_revision(session, dataset_id) + 1
+    to_close: list[int] = []
+    to_insert: list[tuple[str, int, str, float | None, str]] = []
+    counts = StoredRevision(revision=revision, submission_id=0)
+    for key, (value, status) in wanted.items():
+        stored = current.get(key)
+        if stored is None:
+            counts.added += 1
+            to_insert.append((*key, value, status))
+        elif (stored.value, stored.status) != (value, status):
+            counts.changed += 1
+            to_close.append(stored.id)
+            to_insert.append((*key, value, status))
+        else:
+            counts.unchanged += 1
+    if replace_all:
+        removed = [o.id for key, o in current.items() if key not in wanted]
+        counts.removed = len(removed)
+        to_close.extend(removed)
+    submission.created_at = datetime.now(UTC)
+    submission.state = "accepted"
+    submission.revision = revision
+    submission.rows_added = counts.added
+    submission.rows_changed = counts.changed
+    submission.rows_unchanged = counts.unchanged
+    submission.errors = []
+    repository.add_submission(session, submission)
+    counts.submission_id = submission.id
+    repository.close_observations(session, to_close, revision)
+    repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
+    counts.published = publish_dataset(session, dataset_id, revision)
+    return counts
 
 
 class _RemainderPlacer:

@@ -319,3 +319,12 @@ def published_cells(
     for indicator, period, unit, value, status in session.execute(stmt):
         cells[(indicator, period)][unit] = Cell(value, status)
     return cells
+
+
+def lock_dataset(session: Session, dataset_id: str) -> None:
+    """Serialise writers of one dataset: revisions stay strictly increasing. PostgreSQL locks
+    the dataset's row; SQLite has one writer at a time anyway."""
+    from app.catalogue.models import Dataset
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())

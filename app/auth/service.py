@@ -1,0 +1,92 @@
+"""Who is calling, and what they may do. No FastAPI here: routers pass the raw key in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.auth import repository
+from app.auth.keys import hash_key
+from app.auth.models import ApiKey
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import Organisation
+from app.errors import Forbidden, Unauthorized
+
+# last_used_at is written at most this often per key: a read-heavy client should not turn
+# every request into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+WRITE_ROLES = ("supplier", "editor", "admin")
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: int
+    organisation: Organisation
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def authenticate(session: Session, raw_key: str | None) -> Caller:
+    if not raw_key:
+        raise Unauthorized(
+            "this request needs an API key: send 'Authorization: Bearer <key>' "
+            "(keys are created with 'datapedia keys create' or by your organisation's admin)"
+        )
+    key = repository.key_by_hash(session, hash_key(raw_key))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("the API key is unknown or has been revoked")
+    organisation = catalogue_repository.get_organisation(session, key.organisation_id)
+    assert organisation is not None  # foreign key
+    now = datetime.now(UTC)
+    last = key.last_used_at
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > (
+        LAST_USED_RESOLUTION
+    ):
+        repository.touch(session, key.id, now)
+    return Caller(key.id, organisation, key.role)
+
+
+def require_role(caller: Caller, roles: tuple[str, ...], action: str) -> None:
+    if caller.role not in roles:
+        raise Forbidden(
+            f"role:{'|'.join(roles)}",
+            f"{action} needs a key with role {' or '.join(roles)}; this key has role "
+            f"{caller.role!r}",
+        )
+
+
+def require_dataset_role(
+    session: Session, caller: Caller, dataset_id: str, role: str, action: str
+) -> None:
+    """The caller's organisation must hold ``role`` on the dataset (site admins always may)."""
+    if caller.is_admin:
+        return
+    held = {
+        r.role
+        for r, org in catalogue_repository.roles_of_dataset(session, dataset_id)
+        if org.id == caller.organisation.id
+    }
+    if role not in held:
+        raise Forbidden(
+            f"{role}:{dataset_id}",
+            f"{action} needs the {role} role on dataset {dataset_id!r}; "
+            f"{caller.organisation.id!r} holds {', '.join(sorted(held)) or 'no role'} on it",
+        )
+
+
+def key_summary(key: ApiKey) -> dict[str, object]:
+    return {
+        "id": key.id,
+        "organisation": key.organisation_id,
+        "role": key.role,
+        "prefix": key.prefix,
+        "label": key.label,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+    }

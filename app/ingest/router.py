@@ -1,0 +1,87 @@
+"""HTTP routes for supplying data: the Table Schema, submissions, and their list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from python_multipart.exceptions import MultipartParseError
+from starlette.datastructures import UploadFile
+
+from app.api.deps import FactoryDep, SessionDep, SettingsDep
+from app.auth.deps import CallerDep
+from app.auth.ratelimit import SUBMISSIONS
+from app.errors import BadRequest, PayloadTooLarge
+from app.ingest import submissions
+
+router = APIRouter(tags=["submissions"])
+
+
+@router.get(
+    "/datasets/{dataset_id}/schema",
+    summary="The Frictionless Table Schema of the dataset's uploads",
+)
+def table_schema(dataset_id: str, session: SessionDep) -> dict[str, Any]:
+    return submissions.dataset_table_schema(session, dataset_id)
+
+
+@router.get("/datasets/{dataset_id}/submissions", summary="Submissions (revisions) of a dataset")
+def list_submissions(dataset_id: str, session: SessionDep) -> list[dict[str, Any]]:
+    return submissions.list_submissions(session, dataset_id)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # lets request.form() parse what was already read
+    return body
+
+
+@router.post(
+    "/datasets/{dataset_id}/submissions",
+    status_code=201,
+    summary="Submit sector data for your territory (CSV, JSON or a multipart file)",
+    description=(
+        "Columns (see `GET /api/v1/datasets/{id}/schema`): `sector`, `indicator`, `period`, "
+        "`value`, `status`. UTF-8, `,` or `;`, a BOM and CRLF are fine. Every row is checked "
+        "before anything is stored: on any error the answer is 422 with every problem (row, "
+        "column, value, reason; the first 1,000 and the total) and nothing changes. Accepted: "
+        "a new revision of the dataset, aggregates included."
+    ),
+)
+async def submit(
+    dataset_id: str,
+    request: Request,
+    caller: CallerDep,
+    factory: FactoryDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    SUBMISSIONS.check(str(caller.key_id), settings.submissions_per_minute)
+    body = await _read_limited(request, settings.max_upload_bytes)
+    media_type = request.headers.get("content-type", "")
+    if media_type.lower().startswith("multipart/form-data"):
+        try:
+            form = await request.form()
+        except (MultipartParseError, ValueError, KeyError) as exc:
+            raise BadRequest(
+                f"the multipart upload could not be read ({exc}); was it cut off?"
+            ) from exc
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequest("a multipart upload needs the file in a field named 'file'")
+        body = await upload.read()
+        media_type = upload.content_type or "text/csv"
+    outcome = await run_in_threadpool(
+        submissions.submit, factory, caller, dataset_id, body, media_type
+    )
+    return outcome.as_dict()

@@ -1,0 +1,211 @@
+"""Supplier submissions: authenticated, validated, all-or-nothing.
+
+A submission is read and checked completely before anything is written; on any error the
+supplier gets every problem (the first 1,000, with the total) and the database is untouched.
+An accepted submission becomes a new revision of the dataset in one transaction, with its
+aggregates recomputed, so readers see the old revision or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import Dataset
+from app.db.session import transaction
+from app.errors import Conflict, NotFound, Unprocessable, UnsupportedMediaType
+from app.geo import repository as geo_repository
+from app.geo.levels import Level
+from app.ingest import upload
+from app.stats import repository as stats_repository
+from app.stats.importer import store_revision
+from app.stats.models import Submission
+
+CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+JSON_TYPES = ("application/json",)
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    submission_id: int
+    revision: int
+    rows_total: int
+    rows_added: int
+    rows_changed: int
+    rows_unchanged: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission_id,
+            "revision": self.revision,
+            "rows_total": self.rows_total,
+            "rows_added": self.rows_added,
+            "rows_changed": self.rows_changed,
+            "rows_unchanged": self.rows_unchanged,
+        }
+
+
+def supplied_indicators(session: Session, dataset_id: str) -> tuple[dict[str, str], set[str]]:
+    """Indicators a supplier uploads (id → rule), and those Datapedia derives itself."""
+    supplied: dict[str, str] = {}
+    derived: set[str] = set()
+    for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id):
+        if indicator.aggregation in ("ratio", "weighted_mean"):
+            derived.add(indicator.id)
+        else:
+            supplied[indicator.id] = indicator.aggregation
+    return supplied, derived
+
+
+def dataset_table_schema(session: Session, dataset_id: str) -> dict[str, Any]:
+    dataset = _dataset(session, dataset_id)
+    supplied, _ = supplied_indicators(session, dataset_id)
+    return upload.table_schema(dataset.id, supplied, dataset.geo_version)
+
+
+def _dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    return dataset
+
+
+def submit(
+    factory: sessionmaker[Session],
+    caller: Caller,
+    dataset_id: str,
+    body: bytes,
+    media_type: str,
+) -> SubmissionOutcome:
+    media_type = media_type.split(";")[0].strip().lower()
+    if media_type not in (*CSV_TYPES, *JSON_TYPES):
+        raise UnsupportedMediaType(
+            f"cannot read {media_type or 'a body without Content-Type'}; send text/csv, "
+            "application/json or multipart/form-data with a 'file' field",
+            supported=["text/csv", "application/json", "multipart/form-data"],
+        )
+    try:
+        with transaction(factory) as session:
+            return _submit(session, caller, dataset_id, body, media_type)
+    except IntegrityError as exc:
+        # Two submissions to one dataset at the same moment on SQLite: the second one to
+        # commit lost the race for the revision number. Nothing of it was stored.
+        raise Conflict(
+            "another submission to this dataset was stored at the same moment; send yours "
+            "again (nothing of it was stored)"
+        ) from exc
+
+
+def _submit(
+    session: Session, caller: Caller, dataset_id: str, body: bytes, media_type: str
+) -> SubmissionOutcome:
+    dataset = _dataset(session, dataset_id)
+    require_role(caller, WRITE_ROLES, "submitting data")
+    require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
+    supplied, derived = supplied_indicators(session, dataset_id)
+    geo = stats_repository.load_geography(session, [dataset.geo_version])
+    territory = _territory(session, caller, dataset)
+
+    def sector_id(code: str) -> int | None:
+        return geo.by_code.get((Level.SECTOR, code))
+
+    def in_territory(code: str) -> bool:
+        if territory is None:
+            return True
+        unit = sector_id(code)
+        return unit is not None and (
+            unit in territory or any(a in territory for a in geo.ancestors.get(unit, ()))
+        )
+
+    def other_version(code: str) -> str | None:
+        versions = geo_repository.versions_of_unit(session, Level.SECTOR, code)
+        return versions[-1] if versions else None
+
+    rules = upload.Rules(
+        indicators=supplied,
+        derived=frozenset(derived),
+        geo_version=dataset.geo_version,
+        sector_exists=lambda code: sector_id(code) is not None,
+        other_version_of=other_version,
+        in_territory=in_territory,
+    )
+    result = upload.UploadResult()
+    reader = upload.read_json if media_type in JSON_TYPES else upload.read_csv
+    upload.validate(reader(body, result), rules, result)
+    if result.error_count:
+        raise Unprocessable(
+            f"the submission has {result.error_count} error(s); nothing was stored. Fix them "
+            "and send the whole file again.",
+            errors=[e.as_dict() for e in result.errors],
+            error_count=result.error_count,
+            errors_shown=len(result.errors),
+        )
+    wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
+    for row in result.rows:
+        unit = sector_id(row.sector)
+        assert unit is not None  # validated
+        wanted[(row.indicator, unit, row.period)] = (row.value, row.status)
+    stored = store_revision(
+        session,
+        dataset_id,
+        wanted,
+        Submission(
+            dataset_id=dataset_id,
+            organisation_id=caller.organisation.id,
+            api_key_id=caller.key_id,
+            source_name="upload",
+            media_type=media_type,
+            sha256=hashlib.sha256(body).hexdigest(),
+            rows_total=len(result.rows),
+        ),
+        replace_all=False,
+    )
+    catalogue_repository.touch_dataset(session, dataset_id)
+    return SubmissionOutcome(
+        stored.submission_id,
+        stored.revision,
+        len(result.rows),
+        stored.added,
+        stored.changed,
+        stored.unchanged,
+    )
+
+
+def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] | None:
+    """Unit ids the caller may submit for (None: everywhere, for site admins)."""
+    if caller.is_admin:
+        return None
+    roles = [
+        role
+        for role, org in catalogue_repository.roles_of_dataset(session, dataset.id)
+        if org.id == caller.organisation.id and role.role == "supplier"
+    ]
+    units = catalogue_repository.territories(session, [r.id for r in roles])
+    return {unit.id for unit_list in units.values() for unit in unit_list}
+
+
+def list_submissions(session: Session, dataset_id: str) -> list[dict[str, Any]]:
+    _dataset(session, dataset_id)
+    return [
+        {
+            "id": s.id,
+            "organisation": s.organisation_id,
+            "created_at": s.created_at,
+            "source": s.source_name,
+            "media_type": s.media_type,
+            "sha256": s.sha256,
+            "state": s.state,
+            "revision": s.revision,
+            "rows_total": s.rows_total,
+            "rows_added": s.rows_added,
+            "rows_changed": s.rows_changed,
+            "rows_unchanged": s.rows_unchanged,
+        }
+        for s in stats_repository.submissions(session, dataset_id)
+    ]
