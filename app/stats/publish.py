@@ -159,12 +159,21 @@ def apply_disclosure(
     return result
 
 
-def publish_dataset(session: Session, dataset_id: str, revision: int) -> int:
-    """Recompute and store every published value of the dataset; returns the row count."""
+@dataclass
+class DerivedValues:
+    """Every value of a dataset at one revision, keyed by (indicator, period) and unit."""
+
+    cells: dict[tuple[str, str], dict[int, Cell]]
+    geo: repository.VersionGeography
+
+
+def derive(
+    session: Session, dataset_id: str, observations: Sequence[repository.StoredObservation]
+) -> DerivedValues:
+    """Supplied values, aggregates and conversions, with disclosure control applied."""
     dataset = get_dataset(session, dataset_id)
     assert dataset is not None
     indicators = indicators_of_dataset(session, dataset_id)
-    observations = repository.current_observations(session, dataset_id)
     versions = [dataset.geo_version]
     successors: dict[int, int] = {}
     if dataset.geo_version != LATEST_VERSION:
@@ -175,9 +184,16 @@ def publish_dataset(session: Session, dataset_id: str, revision: int) -> int:
     cells = apply_disclosure(
         indicators, compute_cells(indicators, _base_cells(observations), targets), targets
     )
+    return DerivedValues(cells, geo)
+
+
+def publish_dataset(session: Session, dataset_id: str, revision: int) -> int:
+    """Recompute and store every published value of the dataset; returns the row count."""
+    derived = derive(session, dataset_id, repository.current_observations(session, dataset_id))
+    geo = derived.geo
 
     def rows() -> Iterator[tuple[str, str, str, str, int, float | None, str, float | None]]:
-        for (indicator_id, period), values in cells.items():
+        for (indicator_id, period), values in derived.cells.items():
             for unit, cell in values.items():
                 yield (
                     indicator_id,

@@ -42,6 +42,68 @@ def current_observations(session: Session, dataset_id: str) -> list[StoredObserv
     return [StoredObservation(*row) for row in session.execute(stmt)]
 
 
+def observations_at(session: Session, dataset_id: str, revision: int) -> list[StoredObservation]:
+    """The observations as they were right after ``revision``."""
+    stmt = select(
+        Observation.id,
+        Observation.indicator_id,
+        Observation.unit_id,
+        Observation.period,
+        Observation.value,
+        Observation.status,
+    ).where(
+        Observation.dataset_id == dataset_id,
+        Observation.revision_from <= revision,
+        (Observation.revision_to.is_(None)) | (Observation.revision_to > revision),
+    )
+    return [StoredObservation(*row) for row in session.execute(stmt)]
+
+
+def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
+    return session.scalar(
+        select(func.max(Submission.revision)).where(
+            Submission.dataset_id == dataset_id,
+            Submission.state == "accepted",
+            Submission.created_at <= moment,
+        )
+    )
+
+
+def unit_labels(session: Session, unit_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    labels: dict[int, tuple[str, str]] = {}
+    ids = list(unit_ids)
+    for start in range(0, len(ids), 5000):
+        stmt = select(GeoUnit.id, GeoUnit.code, GeoUnit.name).where(
+            GeoUnit.id.in_(ids[start : start + 5000])
+        )
+        labels.update({unit: (code, name) for unit, code, name in session.execute(stmt)})
+    return labels
+
+
+def provenance(
+    session: Session, dataset_id: str, unit_ids: Sequence[int]
+) -> dict[tuple[str, int, str], tuple[str, int, int]]:
+    """(indicator, unit, period) → (supplier organisation, submission id, revision) of the
+    current observations of these units."""
+    stmt = (
+        select(
+            Observation.indicator_id,
+            Observation.unit_id,
+            Observation.period,
+            Submission.organisation_id,
+            Submission.id,
+            Observation.revision_from,
+        )
+        .join(Submission, Submission.id == Observation.submission_id)
+        .where(
+            Observation.dataset_id == dataset_id,
+            Observation.revision_to.is_(None),
+            Observation.unit_id.in_(list(unit_ids)),
+        )
+    )
+    return {(i, u, p): (org, sub, rev) for i, u, p, org, sub, rev in session.execute(stmt)}
+
+
 def close_observations(session: Session, ids: Sequence[int], revision: int) -> None:
     for start in range(0, len(ids), 5000):
         chunk = list(ids[start : start + 5000])
@@ -214,6 +276,7 @@ def published_query(
             PublishedValue.value,
             PublishedValue.status,
             PublishedValue.coverage,
+            PublishedValue.unit_id,
         )
         .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
         .where(PublishedValue.dataset_id == dataset_id, PublishedValue.version == version)

@@ -83,6 +83,15 @@ def observations(
         Query(description="Aggregate these units (`level:code`, repeatable) as one area."),
     ] = [],  # noqa: B006
     format: Annotated[Format | None, Query(description="json, csv or jsonstat.")] = None,
+    revision: Annotated[
+        int | None, Query(description="An earlier revision of the dataset (see its history).")
+    ] = None,
+    as_of: Annotated[
+        str | None, Query(description="The revision current at this ISO 8601 date-time.")
+    ] = None,
+    provenance: Annotated[
+        bool, Query(description="Add supplier, submission and revision to supplied values.")
+    ] = False,
 ) -> Response:
     chosen = _negotiate(request, format)
     query = service.build_query(
@@ -95,6 +104,9 @@ def observations(
         within=within,
         units=unit,
         area=area,
+        revision=revision,
+        as_of=as_of,
+        provenance=provenance,
     )
     if chosen == "csv":
         factory: sessionmaker[Session] = request.app.state.session_factory
@@ -102,9 +114,10 @@ def observations(
         def body() -> Iterator[str]:
             # Its own session: the request's may be closed before the stream ends.
             with factory() as stream_session:
-                yield from csv_lines(
-                    service.RECORD_FIELDS, service.iter_records(stream_session, query)
+                fields = service.RECORD_FIELDS + (
+                    service.PROVENANCE_FIELDS if query.provenance else ()
                 )
+                yield from csv_lines(fields, service.iter_records(stream_session, query))
 
         return StreamingResponse(
             body(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
+from app.stats.publish import derive
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
 RECORD_FIELDS = (
@@ -41,6 +43,7 @@ RECORD_FIELDS = (
     "status",
     "coverage",
 )
+PROVENANCE_FIELDS = ("supplier", "submission", "revision")
 
 
 @dataclass
@@ -55,6 +58,8 @@ class ObservationQuery:
     within: GeoUnit | None
     units: list[GeoUnit]
     area: list[GeoUnit] = field(default_factory=list)
+    revision: int | None = None  # None: the current revision
+    provenance: bool = False
 
     @property
     def units_of_measure(self) -> dict[str, str]:
@@ -72,6 +77,9 @@ def build_query(
     within: str | None,
     units: Sequence[str],
     area: Sequence[str],
+    revision: int | None = None,
+    as_of: str | None = None,
+    provenance: bool = False,
 ) -> ObservationQuery:
     dataset = catalogue_repository.get_dataset(session, dataset_id)
     if dataset is None:
@@ -128,7 +136,41 @@ def build_query(
         within=within_unit,
         units=unit_list,
         area=area_list,
+        revision=_resolve_revision(session, dataset, revision, as_of, bool(area)),
+        provenance=provenance,
     )
+
+
+def _resolve_revision(
+    session: Session, dataset: Dataset, revision: int | None, as_of: str | None, area: bool
+) -> int | None:
+    if revision is None and as_of is None:
+        return None
+    if revision is not None and as_of is not None:
+        raise InvalidParameter("as_of", "give revision or as_of, not both")
+    if area:
+        raise InvalidParameter("area", "ad-hoc areas are computed on the current revision only")
+    latest = repository.latest_revision(session, dataset.id)
+    if as_of is not None:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise InvalidParameter(
+                "as_of", f"as_of must be an ISO 8601 date-time, got {as_of!r}"
+            ) from exc
+        found = repository.revision_as_of(
+            session, dataset.id, moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        )
+        if found is None:
+            raise NotFound(f"dataset {dataset.id!r} had no data yet at {as_of}", as_of=as_of)
+        return None if found == latest else found
+    assert revision is not None
+    if not 1 <= revision <= latest:
+        raise NotFound(
+            f"dataset {dataset.id!r} has revisions 1 to {latest}; there is no revision {revision}",
+            revision=revision,
+        )
+    return None if revision == latest else revision
 
 
 _SECTORS_ACROSS_VERSIONS = (
@@ -200,6 +242,8 @@ def published_statement(query: ObservationQuery) -> repository.AnySelect:
 def count_records(session: Session, query: ObservationQuery) -> int:
     if query.area:
         return len(area_records(session, query))
+    if query.revision is not None:
+        return len(revision_records(session, query))
     return repository.count_published(session, published_statement(query))
 
 
@@ -207,17 +251,19 @@ def iter_records(
     session: Session, query: ObservationQuery, offset: int = 0, limit: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """Flat records, in a stable order; streamed from the database."""
-    if query.area:
-        records = area_records(session, query)
+    if query.area or query.revision is not None:
+        records = area_records(session, query) if query.area else revision_records(session, query)
         yield from records[offset : None if limit is None else offset + limit]
         return
     units = query.units_of_measure
     stmt = published_statement(query).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    for indicator, period, level, version, code, name, value, status, coverage in repository.stream(
-        session, stmt
-    ):
+    rows = repository.stream(session, stmt)
+    if query.provenance:
+        yield from _with_provenance(session, query, rows)
+        return
+    for indicator, period, level, version, code, name, value, status, coverage, _ in rows:
         yield {
             "indicator": indicator,
             "period": period,
@@ -230,6 +276,87 @@ def iter_records(
             "status": status,
             "coverage": coverage,
         }
+
+
+def _with_provenance(
+    session: Session, query: ObservationQuery, rows: Iterator[Any]
+) -> Iterator[dict[str, Any]]:
+    """Records with the supplier, submission and revision of each supplied value (derived
+    values have none: they come from many suppliers)."""
+    units = query.units_of_measure
+    batch: list[Any] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        sector_ids = [row[-1] for row in batch if row[2] == Level.SECTOR]
+        origin = repository.provenance(session, query.dataset.id, sector_ids)
+        for indicator, period, level, version, code, name, value, status, coverage, unit in batch:
+            supplier, submission, revision = origin.get((indicator, unit, period), (None,) * 3)
+            yield {
+                "indicator": indicator,
+                "period": period,
+                "level": level,
+                "version": version,
+                "code": code,
+                "name": name,
+                "value": value,
+                "unit_of_measure": units[indicator],
+                "status": status,
+                "coverage": coverage,
+                "supplier": supplier,
+                "submission": submission,
+                "revision": revision,
+            }
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 2000:
+            yield from flush()
+            batch = []
+    yield from flush()
+
+
+def revision_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:
+    """Records of an earlier revision, derived again from the observations of that time."""
+    assert query.revision is not None
+    observations = repository.observations_at(session, query.dataset.id, query.revision)
+    derived = derive(session, query.dataset.id, observations)
+    geo = derived.geo
+    wanted_units = {u.id for u in query.units}
+    inside = geo_repository.units_inside(session, [query.within.id]) if query.within else None
+    indicators = {i.id for i in query.indicators}
+    selected: list[tuple[str, str, int, Cell]] = []
+    for (indicator, period), cells in derived.cells.items():
+        if indicator not in indicators or (query.periods and period not in query.periods):
+            continue
+        for unit, cell in cells.items():
+            if geo.version[unit] != query.version:
+                continue
+            if query.level and geo.level[unit] != query.level:
+                continue
+            if wanted_units and unit not in wanted_units:
+                continue
+            if inside is not None and unit not in inside:
+                continue
+            selected.append((indicator, period, unit, cell))
+    labels = repository.unit_labels(session, sorted({unit for _, _, unit, _ in selected}))
+    units = query.units_of_measure
+    records = [
+        {
+            "indicator": indicator,
+            "period": period,
+            "level": geo.level[unit],
+            "version": geo.version[unit],
+            "code": labels[unit][0],
+            "name": labels[unit][1],
+            "value": cell.value,
+            "unit_of_measure": units[indicator],
+            "status": cell.status,
+            "coverage": cell.coverage,
+        }
+        for indicator, period, unit, cell in selected
+    ]
+    records.sort(key=lambda r: (r["indicator"], r["period"], r["level"], r["code"]))
+    return records
 
 
 def area_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:
