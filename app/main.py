@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.submission_limiter = RateLimiter()
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")

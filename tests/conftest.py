@@ -32,6 +32,14 @@ def real_source_dir() -> Path:
     return source
 
 
+def geography_only(tmp_path: Path) -> Path:
+    """The real geography without the value files, for tests about something else."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "geo").symlink_to(real_source_dir() / "geo")
+    return source
+
+
 @pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("db")

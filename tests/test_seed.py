@@ -17,7 +17,7 @@ from app.config import SEEDS_DIR
 from app.db.session import transaction
 from app.errors import SourceDataError
 from app.ingest.seed import seed_all
-from tests.conftest import real_source_dir, session_factory_for
+from tests.conftest import geography_only, real_source_dir, session_factory_for
 
 BIG_TABLES = {"observation", "published_value", "geo_unit_ancestor"}
 
@@ -80,14 +80,6 @@ def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_p
     assert territories and territories >= 6 * 13
     assert regions == 13
     engine.dispose()
-
-
-def geography_only(tmp_path: Path) -> Path:
-    """The real geography without the value files (they are not what these tests are about)."""
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "geo").symlink_to(real_source_dir() / "geo")
-    return source
 
 
 def test_a_broken_seed_file_changes_nothing(empty_db: str, tmp_path: Path) -> None:

@@ -35,6 +35,3 @@ class RateLimiter:
                     retry_after=retry_after,
                 )
             events.append(moment)
-
-
-SUBMISSIONS = RateLimiter()

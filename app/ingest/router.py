@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from app.api.deps import FactoryDep, SessionDep, SettingsDep
 from app.auth.deps import CallerDep
-from app.auth.ratelimit import SUBMISSIONS
+from app.auth.ratelimit import RateLimiter
 from app.errors import BadRequest, PayloadTooLarge
 from app.ingest import submissions
 
@@ -66,7 +66,8 @@ async def submit(
     factory: FactoryDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    SUBMISSIONS.check(str(caller.key_id), settings.submissions_per_minute)
+    limiter: RateLimiter = request.app.state.submission_limiter
+    limiter.check(str(caller.key_id), settings.submissions_per_minute)
     body = await _read_limited(request, settings.max_upload_bytes)
     media_type = request.headers.get("content-type", "")
     if media_type.lower().startswith("multipart/form-data"):

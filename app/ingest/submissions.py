@@ -19,7 +19,7 @@ from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db.session import transaction
-from app.errors import Conflict, NotFound, Unprocessable, UnsupportedMediaType
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
@@ -138,6 +138,14 @@ def _submit(
     result = upload.UploadResult()
     reader = upload.read_json if media_type in JSON_TYPES else upload.read_csv
     upload.validate(reader(body, result), rules, result)
+    outside = [e for e in result.errors if e.reason == upload.OUTSIDE_TERRITORY]
+    if outside:
+        raise Forbidden(
+            f"territory:{dataset_id}",
+            f"{caller.organisation.id!r} may submit data for its own territory only; "
+            f"{len(outside)} row(s) lie outside it. Nothing was stored.",
+            errors=[e.as_dict() for e in outside],
+        )
     if result.error_count:
         raise Unprocessable(
             f"the submission has {result.error_count} error(s); nothing was stored. Fix them "

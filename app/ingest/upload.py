@@ -25,6 +25,7 @@ COLUMNS = ("sector", "indicator", "period", "value", "status")
 REQUIRED = ("sector", "indicator", "period")
 SECTOR_RE = re.compile(r"^[0-9]{5}[0-9A-Z-]{4}$")
 PERIOD_RE = re.compile(r"^[0-9]{4}$")
+OUTSIDE_TERRITORY = "outside your territory for this dataset"
 NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
 
 
@@ -205,7 +206,7 @@ def validate(
             )
             ok = False
         elif not rules.in_territory(sector):
-            result.error(number, "sector", sector, "outside your territory for this dataset")
+            result.error(number, "sector", sector, OUTSIDE_TERRITORY)
             ok = False
         if indicator in rules.derived:
             result.error(

@@ -49,7 +49,7 @@ def dataset_page(dataset: DatasetOut, alternates: dict[str, str]) -> str:
         f"<h1>{escape(dataset.title.nl or dataset.id)}</h1>"
         f"<p><em>{escape(dataset.title.en or '')}</em></p>"
         f"<p>{escape(dataset.description.nl or '')}</p>"
-        f"<dl><dt>Licentie</dt><dd><a href=\"{escape(dataset.licence.uri)}\">"
+        f'<dl><dt>Licentie</dt><dd><a href="{escape(dataset.licence.uri)}">'
         f"{escape(dataset.licence.title.nl or dataset.licence.id)}</a></dd>"
         f"<dt>Toegang</dt><dd>{escape(dataset.access_level)}</dd>"
         f"<dt>Mede-eigenaars</dt><dd>{owners}</dd>"

@@ -1,0 +1,344 @@
+"""Cities as suppliers: keys, permissions, validated all-or-nothing submissions, revisions."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.keys import create_key
+from app.config import SEEDS_DIR, Settings
+from app.db.migrate import upgrade
+from app.db.session import make_engine, make_session_factory, transaction
+from app.ingest.seed import seed_all
+from app.main import create_app
+from tests.conftest import geography_only
+from tests.dbutil import create_database, drop_database
+
+DATASET = "population-2025"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+GENT = ["44021A00-", "44021A01-", "44021ZZZZ"]
+HEADER = "sector,indicator,period,value,status\n"
+
+
+@dataclass
+class World:
+    client: TestClient
+    factory: sessionmaker[Session]
+    keys: dict[str, str]
+
+    def headers(self, who: str, content_type: str = "text/csv") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}", "Content-Type": content_type}
+
+    def fingerprint(self) -> dict[str, int]:
+        """Row counts of every table: a refused submission must not change any."""
+        with self.factory() as session:
+            metadata = MetaData()
+            metadata.reflect(bind=session.get_bind())
+            return {
+                name: session.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in metadata.tables.items()
+                if name != "api_key"  # last_used_at is written on use
+            }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("suppliers")
+    url = create_database(tmp)
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        seed_all(session, geography_only(tmp), SEEDS_DIR)
+        keys = {
+            "gent": create_key(session, "gent", "supplier"),
+            "gent-editor": create_key(session, "gent", "editor"),
+            "gent-reader": create_key(session, "gent", "reader"),
+            "antwerpen": create_key(session, "antwerpen", "supplier"),
+            "statbel": create_key(session, "statbel", "supplier"),
+            "admin": create_key(session, "kenniscentrum-vlaamse-steden", "admin"),
+        }
+    app = create_app(
+        Settings(database_url=url, max_upload_bytes=200_000, submissions_per_minute=10_000)
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield World(client, factory, keys)
+    engine.dispose()
+    drop_database(url)
+
+
+def csv_rows(*rows: str) -> bytes:
+    return (HEADER + "".join(r + "\n" for r in rows)).encode()
+
+
+def value_of(world: World, unit: str, **params: object) -> dict[str, object]:
+    response = world.client.get(OBS, params={"unit": unit, "indicator": "population", **params})
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["items"]
+    return item  # type: ignore[no-any-return]
+
+
+def test_me(world: World) -> None:
+    me = world.client.get("/api/v1/me", headers=world.headers("gent")).json()
+    assert me["organisation"]["id"] == "gent"
+    assert me["role"] == "supplier"
+    anonymous = world.client.get("/api/v1/me")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    wrong = world.client.get("/api/v1/me", headers={"Authorization": "Bearer dp_nope"})
+    assert wrong.status_code == 401
+
+
+def test_gent_submits_for_gent_and_the_aggregates_follow(world: World) -> None:
+    body = csv_rows(
+        f"{GENT[0]},population,2025,1000,",
+        f"{GENT[1]},population,2025,500,",
+        f"{GENT[2]},population,2025,7,",
+    )
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == 201, response.text
+    first = response.json()
+    assert (first["rows_added"], first["rows_changed"], first["rows_unchanged"]) == (3, 0, 0)
+    assert value_of(world, "municipality:44021")["value"] == 1507
+    assert value_of(world, "referentieregio:REFREG13")["value"] == 1507
+    assert value_of(world, "cityregion:stadsregio-gent")["value"] == 1507
+    assert value_of(world, "province:40000")["value"] == 1507
+    sector = world.client.get(
+        OBS, params={"unit": f"sector:{GENT[0]}", "indicator": "population", "provenance": True}
+    ).json()["items"][0]
+    assert sector["supplier"] == "gent"
+    assert sector["revision"] == first["revision"]
+
+    again = world.client.post(
+        SUBMIT,
+        content=csv_rows(f"{GENT[0]},population,2025,1100,", f"{GENT[1]},population,2025,500,"),
+        headers=world.headers("gent"),
+    ).json()
+    assert again["revision"] == first["revision"] + 1
+    assert (again["rows_added"], again["rows_changed"], again["rows_unchanged"]) == (0, 1, 1)
+    assert value_of(world, "municipality:44021")["value"] == 1607
+    before = value_of(world, "municipality:44021", revision=first["revision"])
+    assert before["value"] == 1507
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/submissions").json()
+    assert [s["revision"] for s in history][:2] == [again["revision"], first["revision"]]
+    assert {s["organisation"] for s in history[:2]} == {"gent"}
+
+
+def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
+    before = world.fingerprint()
+    response = world.client.post(
+        SUBMIT, content=csv_rows("11002A00-,population,2025,10,"), headers=world.headers("gent")
+    )
+    assert response.status_code == 403
+    problem = response.json()
+    assert problem["missing_right"] == f"territory:{DATASET}"
+    assert problem["errors"][0]["value"] == "11002A00-"
+    assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "right"),
+    [
+        ("gent-reader", 403, "role:supplier|editor|admin"),
+        ("statbel", 403, f"supplier:{DATASET}"),
+        ("gent-editor", 201, None),
+        ("admin", 201, None),
+    ],
+)
+def test_permission_matrix_for_submissions(
+    world: World, who: str, status: int, right: str | None
+) -> None:
+    before = world.fingerprint()
+    response = world.client.post(
+        SUBMIT, content=csv_rows(f"{GENT[1]},population,2025,501,"), headers=world.headers(who)
+    )
+    assert response.status_code == status, response.text
+    if right is not None:
+        assert response.json()["missing_right"] == right
+        assert world.fingerprint() == before
+
+
+def test_antwerpen_submits_borsbeek_sectors(world: World) -> None:
+    # Borsbeek's sectors (11007…) lie in Antwerpen from 2025 on: inside its territory.
+    response = world.client.post(
+        SUBMIT,
+        content=csv_rows("11007A00-,population,2025,42,"),
+        headers=world.headers("antwerpen"),
+    )
+    assert response.status_code == 201, response.text
+
+
+TOO_WIDE = (",".join(f"c{n}" for n in range(10_000)) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "needle"),
+    [
+        (b"", "text/csv", 422, "empty"),
+        (HEADER.encode(), "text/csv", 422, "no rows"),
+        (
+            b"code,indicator,year,value\n44021A00-,population,2025,1\n",
+            "text/csv",
+            422,
+            "unknown column",
+        ),
+        (b"sector,sector,indicator,period,value\n", "text/csv", 422, "duplicate column"),
+        (b"sector,indicator,period,value\n44021A00-,popul\xe9,2025,1\n", "text/csv", 422, "UTF-8"),
+        (
+            b"sector,indicator,period,value\n44021A00-,population\x00,2025,1\n",
+            "text/csv",
+            422,
+            "NUL",
+        ),
+        (TOO_WIDE, "text/csv", 422, "columns"),
+        (csv_rows(f"{GENT[0]},population,2025," + "9" * 1_000_000), "text/csv", 413, "limit"),
+        (csv_rows(f"{GENT[0]},population,2025,1," + "x" * 5000), "text/csv", 422, "longer than"),
+        (
+            csv_rows(f'{GENT[0]},population,2025,"=HYPERLINK(""http://x"")",'),
+            "text/csv",
+            422,
+            "not a number",
+        ),
+        (csv_rows(f"{GENT[0]},population,2025,veel,"), "text/csv", 422, "not a number"),
+        (csv_rows(f"{GENT[0]},population,2025,-5,"), "text/csv", 422, "negative"),
+        (csv_rows("44021A08-,population,2025,5,"), "text/csv", 422, "version 2025"),
+        (
+            csv_rows(f"{GENT[0]},population,2025,5,", f"{GENT[0]},population,2025,6,"),
+            "text/csv",
+            422,
+            "duplicate of row 1",
+        ),
+        (csv_rows(f"{GENT[0]},population-density,2025,5,"), "text/csv", 422, "computed"),
+        (csv_rows(f"{GENT[0]},cars,2025,5,"), "text/csv", 422, "not an indicator"),
+        (csv_rows(f"{GENT[0]},population,2025,5,secret"), "text/csv", 422, "status"),
+        (csv_rows(f"{GENT[0]},population,2025,5,confidential"), "text/csv", 422, "empty"),
+        (csv_rows(f"{GENT[0]},population,2025,5,"), "application/xml", 415, "text/csv"),
+        (
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nsec',
+            "multipart/form-data; boundary=xyz",
+            400,
+            "multipart",
+        ),
+    ],
+)
+def test_bad_input_is_refused_and_stores_nothing(
+    world: World, body: bytes, content_type: str, status: int, needle: str
+) -> None:
+    before = world.fingerprint()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent", content_type))
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert needle.lower() in response.text.lower()
+    assert world.fingerprint() == before
+
+
+def test_errors_name_row_column_value_and_reason(world: World) -> None:
+    body = csv_rows(f"{GENT[0]},population,2025,12x,", f"{GENT[1]},population,20255,1,")
+    problem = world.client.post(SUBMIT, content=body, headers=world.headers("gent")).json()
+    assert problem["error_count"] == 2
+    assert problem["errors"][0] == {
+        "row": 1,
+        "column": "value",
+        "value": "12x",
+        "reason": "not a number (use '.' for decimals)",
+    }
+    assert problem["errors"][1]["column"] == "period"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("\ufeff" + HEADER + f"{GENT[0]},population,2025,11,\n", "text/csv"),
+        (HEADER.replace(",", ";") + f"{GENT[0]};population;2025;12;\n", "text/csv"),
+        (HEADER.replace("\n", "\r\n") + f"{GENT[0]},population,2025,13,\r\n", "text/csv"),
+        (
+            '[{"sector": "' + GENT[0] + '", "indicator": "population", "period": "2025", '
+            '"value": 14}]',
+            "application/json",
+        ),
+    ],
+)
+def test_accepted_variants(world: World, body: str, content_type: str) -> None:
+    response = world.client.post(
+        SUBMIT, content=body.encode(), headers=world.headers("gent", content_type)
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_multipart_upload(world: World) -> None:
+    files = {
+        "file": ("gent.csv", io.BytesIO(csv_rows(f"{GENT[0]},population,2025,15,")), "text/csv")
+    }
+    response = world.client.post(
+        SUBMIT, files=files, headers={"Authorization": f"Bearer {world.keys['gent']}"}
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_table_schema_is_served(world: World) -> None:
+    schema = world.client.get(f"/api/v1/datasets/{DATASET}/schema").json()
+    assert [f["name"] for f in schema["fields"]] == [
+        "sector",
+        "indicator",
+        "period",
+        "value",
+        "status",
+    ]
+    assert schema["fields"][1]["constraints"]["enum"] == ["area", "population"]
+    assert schema["primaryKey"] == ["sector", "indicator", "period"]
+
+
+def test_rate_limit(tmp_path: Path, world: World) -> None:
+    url = world.client.app.state.settings.database_url  # type: ignore[attr-defined]
+    app = create_app(Settings(database_url=url, submissions_per_minute=2))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        statuses = [
+            client.post(SUBMIT, content=b"", headers=world.headers("gent-editor")).status_code
+            for _ in range(3)
+        ]
+        limited = client.post(SUBMIT, content=b"", headers=world.headers("gent-editor"))
+    assert statuses[:2] == [422, 422]
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_key_management(world: World) -> None:
+    created = world.client.post(
+        "/api/v1/organisations/gent/keys",
+        json={"role": "supplier", "label": "team"},
+        headers=world.headers("gent-editor", "application/json"),
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()["key"]
+    assert (
+        world.client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 200
+    )
+    listed = world.client.get(
+        "/api/v1/organisations/gent/keys", headers=world.headers("gent-editor")
+    ).json()
+    assert all("key_hash" not in k and key not in str(k) for k in listed)
+    new_id = max(k["id"] for k in listed)
+    refused = world.client.delete(f"/api/v1/keys/{new_id}", headers=world.headers("antwerpen"))
+    assert refused.status_code == 403
+    revoked = world.client.delete(f"/api/v1/keys/{new_id}", headers=world.headers("gent-editor"))
+    assert revoked.json()["revoked_at"] is not None
+    assert (
+        world.client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
+    admin_by_editor = world.client.post(
+        "/api/v1/organisations/gent/keys",
+        json={"role": "admin"},
+        headers=world.headers("gent-editor", "application/json"),
+    )
+    assert admin_by_editor.status_code == 403
