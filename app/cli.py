@@ -14,8 +14,10 @@ from app.errors import DatapediaError, SourceDataError
 cli = typer.Typer(help="Datapedia: open-data catalogue and statistics API.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+dcat_cli = typer.Typer(help="The DCAT catalogue.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(dcat_cli, name="dcat")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -118,6 +120,39 @@ def keys_create(
         engine.dispose()
     err.print(f"API key for {org} ({role}); store it now, it is not shown again:")
     print(key)
+
+
+@dcat_cli.command("validate")
+def dcat_validate(
+    shacl_dir: Annotated[
+        Path | None, typer.Option(help="Folder with the official shapes (default ../shared/shacl).")
+    ] = None,
+) -> None:
+    """Validate the whole catalogue against DCAT-AP 3.0.1 and DCAT-AP-VL 3 (pyshacl).
+
+    Exits with 1 when there is any Violation; Warnings are listed.
+    """
+    from app.db.session import make_engine, make_session_factory
+    from app.rdf.dcat import Uris, catalog_graph
+    from app.rdf.validate import default_shacl_dir, shacl_report
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            graph = catalog_graph(session, Uris(settings.base_url))
+    finally:
+        engine.dispose()
+    folder = shacl_dir or default_shacl_dir()
+    if not folder.is_dir():
+        err.print(f"[red]error:[/red] no shapes in {folder}; pass --shacl-dir")
+        raise typer.Exit(2)
+    outcome = shacl_report(graph, folder)
+    for result in outcome.results:
+        out.print(str(result))
+    out.print(outcome.summary())
+    if outcome.violations:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
+from app.catalogue.write_router import router as catalogue_write_router
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_session_factory
 from app.errors import (
@@ -31,6 +32,7 @@ from app.errors import (
 )
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
+from app.rdf.router import router as rdf_router
 from app.stats.router import router as stats_router
 
 logger = logging.getLogger("datapedia")
@@ -57,6 +59,7 @@ TAGS = [
     {"name": "observations", "description": "Values at every level, in JSON, CSV, JSON-stat."},
     {"name": "submissions", "description": "Cities supply data for their territory."},
     {"name": "keys", "description": "API keys: who am I, create, revoke."},
+    {"name": "dcat", "description": "DCAT-AP 3 / DCAT-AP-VL 3 catalogue for harvesters."},
     {"name": "service", "description": "Health and readiness."},
 ]
 
@@ -93,9 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
+    app.include_router(catalogue_write_router, prefix="/api/v1")
     app.include_router(stats_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(rdf_router)
     _install_service_routes(app)
     return app
 
@@ -182,6 +187,23 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def _install_service_routes(app: FastAPI) -> None:
+    @app.get("/api/v1", tags=["service"], summary="The API's entry point")
+    def api_index(request: Request) -> dict[str, Any]:
+        base = request.app.state.settings.base_url
+        return {
+            "title": "Datapedia API",
+            "openapi": f"{base}/openapi.json",
+            "docs": f"{base}/docs",
+            "catalog": f"{base}/catalog",
+            "datasets": f"{base}/api/v1/datasets",
+            "indicators": f"{base}/api/v1/indicators",
+            "geography": f"{base}/api/v1/geo/levels",
+        }
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/catalog", status_code=307)
+
     @app.get("/health", tags=["service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:
         return {"status": "ok"}

@@ -160,3 +160,19 @@ class DatasetIndicator(Base):
         ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DatasetChange(Base):
+    """A change to a dataset's metadata or roles: who, when, what (for its history)."""
+
+    __tablename__ = "dataset_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20))  # metadata | role
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue.models import (
     Dataset,
+    DatasetChange,
     DatasetIndicator,
     DatasetRole,
     Indicator,
@@ -261,3 +262,13 @@ def touch_dataset(session: Session, dataset_id: str) -> None:
     dataset = session.get(Dataset, dataset_id)
     if dataset is not None:
         dataset.modified = datetime.now(UTC)
+
+
+def changes_of(session: Session, dataset_id: str) -> list[DatasetChange]:
+    return list(
+        session.scalars(
+            select(DatasetChange)
+            .where(DatasetChange.dataset_id == dataset_id)
+            .order_by(DatasetChange.created_at.desc(), DatasetChange.id.desc())
+        )
+    )

@@ -3,6 +3,7 @@
 from app.auth.models import ApiKey
 from app.catalogue.models import (
     Dataset,
+    DatasetChange,
     DatasetIndicator,
     DatasetRole,
     Indicator,
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "CityRegion",
     "Dataset",
+    "DatasetChange",
     "DatasetIndicator",
     "DatasetRole",
     "GeoSuccessor",

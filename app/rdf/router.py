@@ -85,8 +85,15 @@ def _catalog(
 ) -> Response:
     if fmt is None:  # a browser
         datasets, _, _ = catalogue_service.search_datasets(
-            session, q=None, theme=None, organisation=None, role=None, licence=None,
-            access_level=None, offset=0, limit=10_000,
+            session,
+            q=None,
+            theme=None,
+            organisation=None,
+            role=None,
+            licence=None,
+            access_level=None,
+            offset=0,
+            limit=10_000,
         )
         return HTMLResponse(pages.catalog_page(datasets), headers={"Vary": "Accept"})
     document = service.catalog_page(
@@ -101,11 +108,8 @@ def _catalog(
     return _respond(request, document, vary=True)
 
 
-@router.api_route(
-    "/catalog",
-    methods=["GET", "HEAD"],
-    summary="The DCAT catalogue, by content negotiation, paged with Hydra",
-)
+@router.head("/catalog", include_in_schema=False)
+@router.get("/catalog", summary="The DCAT catalogue, by content negotiation, paged with Hydra")
 def catalog(
     request: Request,
     session: SessionDep,
@@ -118,9 +122,9 @@ def catalog(
     return _catalog(request, session, settings, fmt, page, page_size, modified_since)
 
 
-@router.api_route(
+@router.head("/catalog.{extension}", include_in_schema=False)
+@router.get(
     "/catalog.{extension}",
-    methods=["GET", "HEAD"],
     summary="The DCAT catalogue in one format (ttl, rdf, jsonld, nt), paged with Hydra",
 )
 def catalog_in_format(
@@ -136,9 +140,9 @@ def catalog_in_format(
     return _catalog(request, session, settings, fmt, page, page_size, modified_since)
 
 
-@router.api_route(
+@router.head("/catalog/dump.{extension}", include_in_schema=False)
+@router.get(
     "/catalog/dump.{extension}",
-    methods=["GET", "HEAD"],
     summary="The whole catalogue in one document, for harvesters that do not page",
 )
 def catalog_dump(
@@ -168,7 +172,8 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
     return RedirectResponse(f"{settings.base_url}/catalog", status_code=303)
 
 
-@router.api_route("/doc/{kind}/{key}", methods=["GET", "HEAD"], summary="About a Datapedia URI")
+@router.head("/doc/{kind}/{key}", include_in_schema=False)
+@router.get("/doc/{kind}/{key}", summary="About a Datapedia URI")
 def document(
     request: Request, session: SessionDep, settings: SettingsDep, kind: str, key: str
 ) -> Response:
@@ -226,4 +231,3 @@ def _not_found(fmt: service.RdfFormat | None, detail: str) -> Response:
     if fmt is None:
         return HTMLResponse(pages.not_found_page(detail), status_code=404)
     raise NotFound(detail)
-

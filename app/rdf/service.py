@@ -96,7 +96,7 @@ PREFIXES = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "geodcatap": "http://data.europa.eu/930/",
-    "stat": "http://data.europa.eu/s1n/",
+    "stat": "http://data.europa.eu/m8g/",
     "eurovoc": "http://publications.europa.eu/resource/authority/",
 }
 

@@ -1,0 +1,887 @@
+"""The catalogue as an RDF graph: DCAT-AP 3.0.1 and DCAT-AP-VL 3, with StatDCAT-AP and an RDF
+Data Cube structure definition per dataset. Read side only; no FastAPI here.
+
+The official shapes decide much of the form (see ``../shared/shacl/README.md``):
+
+- ``range.ttl`` checks classes with ``sh:class``, so every linked node carries its ``rdf:type``
+  in our own output, and where DCAT-AP and DCAT-AP-VL name different classes for the same node
+  both are given (``foaf:Agent`` and ``dct:Agent``; ``dct:MediaTypeOrExtent`` and
+  ``skos:Concept``; ``dct:RightsStatement`` and ``skos:Concept``).
+- The controlled-vocabulary shapes need each EU concept's label and scheme as data; the
+  concepts come from :mod:`app.rdf.vocab`.
+- DCAT-AP-VL wants exactly one ``dct:identifier``, ``dct:publisher`` and ``dcat:contactPoint``
+  on catalogue, datasets and data service, language-tagged titles and names, and
+  ``xsd:dateTime`` on catalogue records.
+- ``dct:source`` would have to point at a ``dcat:Dataset``; the source's web page is linked
+  with ``prov:wasDerivedFrom`` instead, and described in a ``dct:ProvenanceStatement``.
+
+Nodes get URIs under the base URL rather than blank nodes, so harvesters can match them across
+pages and the dump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.catalogue import repository
+from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organisation
+from app.errors import NotFound
+from app.geo import repository as geo_repository
+from app.rdf import vocab
+from app.rdf.vocab import (
+    ADMS,
+    DCAT,
+    DCAT_VERSION,
+    DCATAP,
+    DCTERMS,
+    FOAF,
+    GEO,
+    GEODCATAP,
+    OWL,
+    PROV,
+    QB,
+    RDF,
+    RDFS,
+    SDMX_CONCEPT,
+    SKOS,
+    STAT,
+    VCARD,
+    XSD,
+    Concept,
+    Labels,
+    Resource,
+    Scheme,
+)
+
+# --- the catalogue's own description --------------------------------------------------------
+
+CATALOG_IDENTIFIER = "datapedia"
+SERVICE_IDENTIFIER = "datapedia-api-v1"
+CATALOG_PUBLISHER = "kenniscentrum-vlaamse-steden"
+CATALOG_PUBLISHER_NAME: Labels = {
+    "nl": "Kenniscentrum Vlaamse Steden",
+    "en": "Knowledge Centre for Flemish Cities",
+}
+# The catalogue's metadata are published under CC0, as the Flemish open-data portal asks.
+CATALOG_LICENCE = "cc0-1.0"
+CATALOG_CONTACT_NAME = "Datapedia, Kenniscentrum Vlaamse Steden"
+CATALOG_CONTACT_EMAIL = "datapedia@kenniscentrumvlaamsesteden.be"
+# Datapedia's geography holds Flanders and Brussels.
+CATALOG_SPATIAL = ("region:02000", "region:04000")
+CATALOG_TITLE: Labels = {
+    "nl": "Datapedia – open data van de Vlaamse centrumsteden",
+    "en": "Datapedia – open data of the Flemish centre cities",
+}
+CATALOG_DESCRIPTION: Labels = {
+    "nl": (
+        "Catalogus van statistische datasets over de Vlaamse centrumsteden en hun stadsregio's, "
+        "van statistische sector tot gewest, met de definities van de indicatoren (de "
+        "Datapedia). Uitgegeven door het Kenniscentrum Vlaamse Steden; de steden zijn "
+        "mede-eigenaar en leverancier van hun gegevens."
+    ),
+    "en": (
+        "Catalogue of statistical datasets on the Flemish centre cities and their city-regions, "
+        "from statistical sector to region, with the definitions of the indicators (the "
+        "Datapedia). Published by the Knowledge Centre for Flemish Cities; the cities co-own "
+        "and supply their data."
+    ),
+}
+SERVICE_TITLE: Labels = {"nl": "Datapedia-API", "en": "Datapedia API"}
+SERVICE_DESCRIPTION: Labels = {
+    "nl": (
+        "HTTP/JSON-API voor de catalogus en de waarnemingen (JSON, CSV en JSON-stat), "
+        "geaggregeerd naar elk geografisch niveau en naar stadsregio's."
+    ),
+    "en": (
+        "HTTP/JSON API for the catalogue and the observations (JSON, CSV and JSON-stat), "
+        "aggregated to any geographic level and to city-regions."
+    ),
+}
+SERVICE_KEYWORDS: Mapping[str, tuple[str, ...]] = {
+    "nl": ("statistiek", "open data", "centrumsteden", "statistische sector"),
+    "en": ("statistics", "open data", "centre cities", "statistical sector"),
+}
+# The service's standing theme; the themes of the datasets it serves are added to it.
+SERVICE_THEME = "REGI"
+INDICATOR_SCHEME_TITLE: Labels = {
+    "nl": "Datapedia: definities van de indicatoren",
+    "en": "Datapedia: indicator definitions",
+}
+INDICATOR_SCHEME_DESCRIPTION: Labels = {
+    "nl": "De indicatoren van de Datapedia, met hun definitie, eenheid en aggregatieregel.",
+    "en": "The Datapedia's indicators, with their definition, unit and aggregation rule.",
+}
+# The language of the data themselves (unit names are Dutch); the metadata are bilingual.
+DATASET_LANGUAGE = "nl"
+CATALOG_LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class Uris:
+    """The URIs Datapedia mints, under ``base`` (``settings.base_url``, no trailing slash)."""
+
+    base: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", self.base.rstrip("/"))
+
+    def catalog(self) -> URIRef:
+        return URIRef(f"{self.base}/id/catalog")
+
+    def dataset(self, dataset_id: str) -> URIRef:
+        return URIRef(f"{self.base}/id/dataset/{dataset_id}")
+
+    def record(self, dataset_id: str) -> URIRef:
+        return URIRef(f"{self.base}/id/record/{dataset_id}")
+
+    def distribution(self, dataset_id: str, fmt: str) -> URIRef:
+        return URIRef(f"{self.base}/id/distribution/{dataset_id}/{fmt}")
+
+    def data_service(self) -> URIRef:
+        return URIRef(f"{self.base}/id/service/api")
+
+    def organisation(self, organisation_id: str) -> URIRef:
+        return URIRef(f"{self.base}/id/organisation/{organisation_id}")
+
+    def indicator(self, indicator_id: str) -> URIRef:
+        return URIRef(f"{self.base}/id/indicator/{indicator_id}")
+
+    def indicator_scheme(self) -> URIRef:
+        return URIRef(f"{self.base}/id/conceptscheme/datapedia")
+
+    def structure(self, dataset_id: str) -> URIRef:
+        return URIRef(f"{self.base}/id/dataset/{dataset_id}/structure")
+
+    def geo_unit(self, version: str, level: str, code: str) -> URIRef:
+        return URIRef(f"{self.base}/id/geo/{version}/{level}/{code}")
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+def catalog_graph(session: Session, uris: Uris, dataset_ids: Sequence[str] | None = None) -> Graph:
+    """The catalogue node, its data service, and the given datasets (all when None) with
+    their records, distributions, agents, structure and every linked node typed as the shapes
+    require. The catalogue node lists only the given datasets/records (a page)."""
+    if dataset_ids is None:
+        datasets = repository.all_datasets(session, repository.datasets_query())
+    else:
+        datasets = _datasets_by_id(session, dataset_ids)
+    builder = _Builder(session, uris)
+    builder.datasets(datasets)
+    builder.catalog(datasets)
+    return builder.graph
+
+
+def dataset_graph(session: Session, uris: Uris, dataset_id: str) -> Graph:
+    """One dataset with everything it links to (for dereferencing ``/id/dataset/{id}``): its
+    record, distributions, the data service, agents, structure, indicators and concepts."""
+    dataset = repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    builder = _Builder(session, uris)
+    builder.datasets([dataset])
+    return builder.graph
+
+
+def organisation_graph(session: Session, uris: Uris, organisation_id: str) -> Graph:
+    """An organisation as ``foaf:Agent`` / ``dct:Agent``, and its roles on datasets."""
+    organisation = repository.get_organisation(session, organisation_id)
+    if organisation is None:
+        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
+    builder = _Builder(session, uris)
+    agent = builder.agent(organisation)
+    for dataset_id, role in repository.roles_of_organisation(session, organisation_id):
+        predicate = _ROLE_PROPERTIES.get(role)
+        if predicate is not None:
+            builder.add(uris.dataset(dataset_id), predicate, agent)
+    return builder.graph
+
+
+def indicator_graph(session: Session, uris: Uris, indicator_id: str) -> Graph:
+    """An indicator as a ``skos:Concept`` in the Datapedia scheme, with the datasets that
+    carry it (``dct:subject``, as in the catalogue)."""
+    indicator = repository.get_indicator(session, indicator_id)
+    if indicator is None:
+        raise NotFound(f"indicator {indicator_id!r} not found", indicator=indicator_id)
+    builder = _Builder(session, uris)
+    concept = builder.indicator(indicator)
+    for dataset_id in repository.datasets_of_indicator(session, indicator_id):
+        builder.add(uris.dataset(dataset_id), DCTERMS.subject, concept)
+    return builder.graph
+
+
+# --- queries ----------------------------------------------------------------------------------
+# The repository answers one dataset at a time (get_dataset, roles_of_dataset); a catalogue
+# page needs up to hundreds, so these fetch what a page needs in one query each. Everything
+# else comes from app.catalogue.repository.
+
+
+def _datasets_by_id(session: Session, dataset_ids: Sequence[str]) -> list[Dataset]:
+    """The datasets in the order asked; unknown ids are left out."""
+    if not dataset_ids:
+        return []
+    found = {
+        d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(list(dataset_ids))))
+    }
+    return [found[i] for i in dataset_ids if i in found]
+
+
+def _roles_by_dataset(
+    session: Session, dataset_ids: Sequence[str]
+) -> dict[str, list[tuple[str, Organisation]]]:
+    """Every role on the given datasets, with its organisation, per dataset."""
+    result: dict[str, list[tuple[str, Organisation]]] = {}
+    if not dataset_ids:
+        return result
+    stmt = (
+        select(DatasetRole.dataset_id, DatasetRole.role, Organisation)
+        .join(Organisation, Organisation.id == DatasetRole.organisation_id)
+        .where(DatasetRole.dataset_id.in_(list(dataset_ids)))
+        .order_by(DatasetRole.dataset_id, DatasetRole.role, Organisation.id)
+    )
+    for dataset_id, role, organisation in session.execute(stmt):
+        result.setdefault(dataset_id, []).append((role, organisation))
+    return result
+
+
+def _catalogue_dates(session: Session) -> tuple[datetime | None, datetime | None]:
+    """First issue and last modification over the whole catalogue (not only the page), so
+    every page states the same dates for the one catalogue node."""
+    row = session.execute(select(func.min(Dataset.issued), func.max(Dataset.modified))).one()
+    return row[0], row[1]
+
+
+# --- building ---------------------------------------------------------------------------------
+
+# Our roles → the direct GeoDCAT-AP / DCAT properties that say the same as the qualified
+# attribution, for harvesters that read only the simple form.
+_ROLE_PROPERTIES: dict[str, URIRef] = {
+    "owner": DCTERMS.rightsHolder,
+    "publisher": DCTERMS.publisher,
+    "supplier": GEODCATAP.resourceProvider,
+    "originator": GEODCATAP.originator,
+    "custodian": GEODCATAP.custodian,
+}
+
+
+@dataclass(frozen=True)
+class _Format:
+    key: str
+    label: str
+    media_type: str
+    file_type: str
+    standard: Resource | None
+    description: Labels
+
+
+_FORMATS = (
+    _Format(
+        "csv",
+        "CSV",
+        "text/csv",
+        "CSV",
+        vocab.CSV_RFC4180,
+        {
+            "nl": "De waarnemingen als CSV (RFC 4180): één vlak record per regel.",
+            "en": "The observations as CSV (RFC 4180): one flat record per line.",
+        },
+    ),
+    _Format(
+        "json",
+        "JSON",
+        "application/json",
+        "JSON",
+        None,
+        {
+            "nl": "De waarnemingen als JSON: een lijst van vlakke records.",
+            "en": "The observations as JSON: a list of flat records.",
+        },
+    ),
+    _Format(
+        "jsonstat",
+        "JSON-stat",
+        "application/json",
+        "JSON",
+        vocab.JSON_STAT,
+        {
+            "nl": "De waarnemingen als JSON-stat 2.0 (dimensies indicator, geografie, periode).",
+            "en": "The observations as JSON-stat 2.0 (dimensions indicator, geography, period).",
+        },
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str
+    kind: URIRef  # qb:dimension, qb:measure or qb:attribute
+    label: Labels
+    comment: Labels
+    concept: URIRef | None
+    required: bool = True
+
+
+_COMPONENTS = (
+    _Component(
+        "geography",
+        QB.dimension,
+        {"nl": "geografische eenheid", "en": "geographic unit"},
+        {
+            "nl": "De eenheid (niveau:code) in de geografische versie van de dataset.",
+            "en": "The unit (level:code) in the dataset's version of the geography.",
+        },
+        SDMX_CONCEPT.refArea,
+    ),
+    _Component(
+        "period",
+        QB.dimension,
+        {"nl": "periode", "en": "period"},
+        {
+            "nl": "De referentieperiode: een jaar, of een datum voor een stand.",
+            "en": "The reference period: a year, or a date for a stock.",
+        },
+        SDMX_CONCEPT.refPeriod,
+    ),
+    _Component(
+        "indicator",
+        QB.dimension,
+        {"nl": "indicator", "en": "indicator"},
+        {
+            "nl": "De indicator uit de Datapedia.",
+            "en": "The indicator from the Datapedia.",
+        },
+        None,
+    ),
+    _Component(
+        "value",
+        QB.measure,
+        {"nl": "waarde", "en": "value"},
+        {"nl": "De waarde van de indicator.", "en": "The indicator's value."},
+        SDMX_CONCEPT.obsValue,
+    ),
+    _Component(
+        "status",
+        QB.attribute,
+        {"nl": "status", "en": "observation status"},
+        {
+            "nl": "Normaal, voorlopig, geschat, vertrouwelijk, niet van toepassing of ontbrekend.",
+            "en": "Normal, provisional, estimated, confidential, not applicable or missing.",
+        },
+        SDMX_CONCEPT.obsStatus,
+    ),
+    _Component(
+        "unit-of-measure",
+        QB.attribute,
+        {"nl": "meeteenheid", "en": "unit of measure"},
+        {"nl": "De eenheid van de waarde.", "en": "The unit of the value."},
+        SDMX_CONCEPT.unitMeasure,
+    ),
+    _Component(
+        "coverage",
+        QB.attribute,
+        {"nl": "dekking", "en": "coverage"},
+        {
+            "nl": "Voor afgeleide waarden: het aandeel van de deeleenheden met een waarde.",
+            "en": "For derived values: the share of member units that had a value.",
+        },
+        None,
+        required=False,
+    ),
+)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _Builder:
+    """Adds nodes to one graph; describes each shared node (agent, concept, place) once."""
+
+    def __init__(self, session: Session, uris: Uris) -> None:
+        self.session = session
+        self.uris = uris
+        self.graph = Graph()
+        for prefix, namespace in vocab.PREFIXES.items():
+            self.graph.bind(prefix, namespace, override=True)
+        self._described: set[URIRef] = set()
+        self._places: dict[tuple[str, str], URIRef] = {}
+        self._licences: dict[str, Licence] | None = None
+        self.themes: set[str] = set()
+
+    # -- primitives --
+
+    def add(self, subject: Node, predicate: Node, obj: Node) -> None:
+        self.graph.add((subject, predicate, obj))
+
+    def first_time(self, node: URIRef) -> bool:
+        if node in self._described:
+            return False
+        self._described.add(node)
+        return True
+
+    def texts(self, subject: Node, predicate: Node, labels: Labels) -> None:
+        for language, text in labels.items():
+            if text:
+                self.add(subject, predicate, Literal(text, lang=language))
+
+    def types(self, subject: Node, *classes: URIRef) -> None:
+        for cls in classes:
+            self.add(subject, RDF.type, cls)
+
+    # -- vocabulary --
+
+    def scheme(self, scheme: Scheme) -> URIRef:
+        if self.first_time(scheme.uri):
+            self.types(scheme.uri, SKOS.ConceptScheme)
+            self.texts(scheme.uri, DCTERMS.title, scheme.title)
+            self.texts(scheme.uri, SKOS.prefLabel, scheme.title)
+        return scheme.uri
+
+    def concept(self, concept: Concept) -> URIRef:
+        if self.first_time(concept.uri):
+            self.types(concept.uri, SKOS.Concept, *concept.types)
+            self.texts(concept.uri, SKOS.prefLabel, concept.label)
+            self.add(concept.uri, SKOS.inScheme, self.scheme(concept.scheme))
+            if concept.notation:
+                self.add(concept.uri, SKOS.notation, Literal(concept.notation))
+        return concept.uri
+
+    def standard(self, standard: Resource) -> URIRef:
+        if self.first_time(standard.uri):
+            self.types(standard.uri, DCTERMS.Standard)
+            self.texts(standard.uri, DCTERMS.title, standard.label)
+            if standard.version:
+                self.add(standard.uri, OWL.versionInfo, Literal(standard.version))
+        return standard.uri
+
+    def media_type(self, media_type: str) -> URIRef:
+        resource = vocab.MEDIA_TYPES[media_type]
+        if self.first_time(resource.uri):
+            self.types(resource.uri, DCTERMS.MediaType)
+            self.texts(resource.uri, RDFS.label, resource.label)
+        return resource.uri
+
+    def document(self, url: str) -> URIRef:
+        node = URIRef(url)
+        if self.first_time(node):
+            self.types(node, FOAF.Document)
+        return node
+
+    # -- agents, contacts, licences, places --
+
+    def agent(self, organisation: Organisation) -> URIRef:
+        node = self.uris.organisation(organisation.id)
+        if not self.first_time(node):
+            return node
+        self.types(node, FOAF.Agent, DCTERMS.Agent, FOAF.Organization)
+        self.texts(node, FOAF.name, {"nl": organisation.name_nl, "en": organisation.name_en})
+        self.add(node, DCTERMS.identifier, Literal(organisation.id))
+        kind = vocab.publisher_type(organisation.kind)
+        if kind is not None:
+            self.add(node, DCTERMS.type, self.concept(kind))
+        if organisation.homepage:
+            self.add(node, FOAF.homepage, URIRef(organisation.homepage))
+        if organisation.email:
+            self.add(node, FOAF.mbox, URIRef(f"mailto:{organisation.email}"))
+        if organisation.ovo_code:
+            self._identifier(node, "ovo", organisation.ovo_code, "Organisatieregister Vlaanderen")
+        if organisation.nis_code:
+            self._identifier(node, "nis", organisation.nis_code, "Statbel (REFNIS)")
+        return node
+
+    def _identifier(self, owner: URIRef, key: str, notation: str, agency: str) -> None:
+        node = URIRef(f"{owner}#{key}")
+        self.add(owner, ADMS.identifier, node)
+        self.types(node, ADMS.Identifier)
+        self.add(node, SKOS.notation, Literal(notation))
+        self.add(node, ADMS.schemaAgency, Literal(agency))
+
+    def publisher_fallback(self) -> URIRef:
+        """The catalogue's publisher, from the database, or from the constants when the
+        organisation is not loaded (a bare test database)."""
+        organisation = repository.get_organisation(self.session, CATALOG_PUBLISHER)
+        if organisation is not None:
+            return self.agent(organisation)
+        node = self.uris.organisation(CATALOG_PUBLISHER)
+        if self.first_time(node):
+            self.types(node, FOAF.Agent, DCTERMS.Agent, FOAF.Organization)
+            self.texts(node, FOAF.name, CATALOG_PUBLISHER_NAME)
+            self.add(node, DCTERMS.identifier, Literal(CATALOG_PUBLISHER))
+        return node
+
+    def contact(self, node: URIRef, name: str, email: str | None) -> URIRef:
+        self.types(node, VCARD.Organization, VCARD.Kind)
+        self.add(node, VCARD.fn, Literal(name))
+        if email:
+            self.add(node, VCARD.hasEmail, URIRef(f"mailto:{email}"))
+        return node
+
+    def licence(self, licence_id: str) -> URIRef | None:
+        if self._licences is None:
+            self._licences = {lic.id: lic for lic in repository.list_licences(self.session)}
+        licence = self._licences.get(licence_id)
+        if licence is None:
+            return None
+        node = URIRef(licence.uri)
+        if self.first_time(node):
+            self.types(node, DCTERMS.LicenseDocument)
+            titles = {"nl": licence.title_nl, "en": licence.title_en}
+            self.texts(node, DCTERMS.title, titles)
+            self.texts(node, RDFS.label, titles)
+            self.texts(
+                node,
+                DCTERMS.description,
+                {"nl": licence.description_nl or "", "en": licence.description_en or ""},
+            )
+            self.add(
+                node,
+                DCTERMS.type,
+                self.concept(vocab.licence_type(licence.attribution_required)),
+            )
+        return node
+
+    def place(self, unit: str, version: str) -> URIRef:
+        """A ``level:code`` unit as a ``dct:Location``: NUTS for regions and provinces, the
+        Flemish registry for municipalities, our own geo URI for the rest."""
+        key = (unit, version)
+        cached = self._places.get(key)
+        if cached is not None:
+            return cached
+        known = vocab.place(unit)
+        if known is not None:
+            node, labels = known.uri, dict(known.label)
+            bbox, centroid = known.bbox, known.centroid
+        else:
+            level, _, code = unit.partition(":")
+            geo = geo_repository.get_unit(self.session, level, code, version)
+            external = vocab.municipality_uri(code) if level == "municipality" else None
+            node = external or self.uris.geo_unit(version, level, code)
+            # Unit names are the official (Dutch) names.
+            labels = {"nl": geo.name if geo is not None else unit}
+            bbox = centroid = None
+        if self.first_time(node):
+            self.types(node, DCTERMS.Location)
+            self.texts(node, RDFS.label, labels)
+            self.texts(node, SKOS.prefLabel, labels)
+            if bbox:
+                self.add(node, DCAT.bbox, Literal(bbox, datatype=GEO.wktLiteral))
+            if centroid:
+                self.add(node, DCAT.centroid, Literal(centroid, datatype=GEO.wktLiteral))
+        self._places[key] = node
+        return node
+
+    # -- indicators and structure --
+
+    def indicator_scheme(self) -> URIRef:
+        node = self.uris.indicator_scheme()
+        if self.first_time(node):
+            self.types(node, SKOS.ConceptScheme)
+            self.texts(node, DCTERMS.title, INDICATOR_SCHEME_TITLE)
+            self.texts(node, SKOS.prefLabel, INDICATOR_SCHEME_TITLE)
+            self.texts(node, DCTERMS.description, INDICATOR_SCHEME_DESCRIPTION)
+        return node
+
+    def indicator(self, indicator: Indicator) -> URIRef:
+        node = self.uris.indicator(indicator.id)
+        if not self.first_time(node):
+            return node
+        scheme = self.indicator_scheme()
+        self.types(node, SKOS.Concept)
+        self.texts(node, SKOS.prefLabel, {"nl": indicator.label_nl, "en": indicator.label_en})
+        self.texts(
+            node, SKOS.definition, {"nl": indicator.definition_nl, "en": indicator.definition_en}
+        )
+        self.texts(
+            node,
+            SKOS.scopeNote,
+            {"nl": indicator.caveats_nl or "", "en": indicator.caveats_en or ""},
+        )
+        self.add(node, SKOS.inScheme, scheme)
+        self.add(node, SKOS.topConceptOf, scheme)
+        self.add(scheme, SKOS.hasTopConcept, node)
+        self.add(node, SKOS.notation, Literal(indicator.id))
+        self.add(node, DCTERMS.identifier, Literal(indicator.id))
+        if indicator.formula:
+            self.add(node, SKOS.note, Literal(indicator.formula))
+        if indicator.source_id:
+            source = repository.get_organisation(self.session, indicator.source_id)
+            if source is not None:
+                self.add(node, PROV.wasAttributedTo, self.agent(source))
+        return node
+
+    def component_property(self, component: _Component) -> URIRef:
+        node = URIRef(f"{self.uris.base}/id/property/{component.name}")
+        if self.first_time(node):
+            kind = {
+                QB.dimension: QB.DimensionProperty,
+                QB.measure: QB.MeasureProperty,
+                QB.attribute: QB.AttributeProperty,
+            }[component.kind]
+            self.types(node, kind, QB.ComponentProperty, RDF.Property)
+            self.texts(node, RDFS.label, component.label)
+            self.texts(node, RDFS.comment, component.comment)
+            if component.concept is not None:
+                self.add(node, QB.concept, component.concept)
+            if component.name == "indicator":
+                self.add(node, QB.codeList, self.indicator_scheme())
+        return node
+
+    def structure(self, dataset: Dataset) -> URIRef:
+        node = self.uris.structure(dataset.id)
+        # DCAT-AP's dct:conformsTo wants a dct:Standard; the structure is one.
+        self.types(node, QB.DataStructureDefinition, DCTERMS.Standard)
+        titles = {
+            "nl": f"Datastructuur van {dataset.title_nl}",
+            "en": f"Data structure of {dataset.title_en}",
+        }
+        self.texts(node, DCTERMS.title, titles)
+        self.texts(node, RDFS.label, titles)
+        order = 0
+        for component in _COMPONENTS:
+            spec = URIRef(f"{node}#{component.name}")
+            self.add(node, QB.component, spec)
+            self.types(spec, QB.ComponentSpecification)
+            self.add(spec, component.kind, self.component_property(component))
+            if component.kind == QB.dimension:
+                order += 1
+                self.add(spec, QB.order, Literal(order, datatype=XSD.integer))
+            elif component.kind == QB.attribute:
+                self.add(spec, QB.componentRequired, Literal(component.required))
+        return node
+
+    # -- datasets --
+
+    def datasets(self, datasets: Sequence[Dataset]) -> None:
+        """The datasets with their records and distributions, then the data service that
+        serves them; a handful of queries whatever the number of datasets."""
+        ids = [d.id for d in datasets]
+        roles = _roles_by_dataset(self.session, ids)
+        indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
+        indicators = (
+            {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
+        )
+        for dataset in datasets:
+            carried = [indicators[i] for i in indicator_ids.get(dataset.id, []) if i in indicators]
+            self.dataset(dataset, roles.get(dataset.id, []), carried)
+            self.record(dataset)
+        self.service(ids)
+
+    def dataset(
+        self,
+        dataset: Dataset,
+        roles: Sequence[tuple[str, Organisation]],
+        indicators: Sequence[Indicator],
+    ) -> URIRef:
+        node = self.uris.dataset(dataset.id)
+        self.types(node, DCAT.Dataset)
+        self.add(node, DCTERMS.identifier, Literal(dataset.id))
+        self.texts(node, DCTERMS.title, {"nl": dataset.title_nl, "en": dataset.title_en})
+        self.texts(
+            node,
+            DCTERMS.description,
+            {"nl": dataset.description_nl, "en": dataset.description_en},
+        )
+        for language, keywords in (dataset.keywords or {}).items():
+            for keyword in keywords:
+                self.add(node, DCAT.keyword, Literal(keyword, lang=language))
+        for theme in dataset.themes or []:
+            self.themes.add(theme)
+            self.add(node, DCAT.theme, self.concept(vocab.data_theme(theme)))
+        self.add(node, DCTERMS.type, self.concept(vocab.DATASET_TYPE_STATISTICAL))
+        self.add(
+            node, DCAT.landingPage, self.document(f"{self.uris.base}/doc/dataset/{dataset.id}")
+        )
+
+        self._roles(node, roles)
+
+        contact = URIRef(f"{node}#contact")
+        self.add(node, DCAT.contactPoint, contact)
+        self.contact(
+            contact,
+            dataset.contact_name or CATALOG_CONTACT_NAME,
+            dataset.contact_email or (None if dataset.contact_name else CATALOG_CONTACT_EMAIL),
+        )
+        self.add(node, DCTERMS.accessRights, self.concept(vocab.access_right(dataset.access_level)))
+        if dataset.frequency:
+            self.add(
+                node, DCTERMS.accrualPeriodicity, self.concept(vocab.frequency(dataset.frequency))
+            )
+        self.add(node, DCTERMS.language, self.concept(vocab.language(DATASET_LANGUAGE)))
+        if dataset.temporal_start or dataset.temporal_end:
+            period = URIRef(f"{node}#temporal")
+            self.add(node, DCTERMS.temporal, period)
+            self.types(period, DCTERMS.PeriodOfTime)
+            if dataset.temporal_start:
+                self.add(period, DCAT.startDate, Literal(dataset.temporal_start))
+            if dataset.temporal_end:
+                self.add(period, DCAT.endDate, Literal(dataset.temporal_end))
+        for unit in dataset.spatial or []:
+            self.add(node, DCTERMS.spatial, self.place(unit, dataset.geo_version))
+        self._provenance(node, dataset.source or {})
+        if dataset.version:
+            self.add(node, DCAT_VERSION, Literal(dataset.version))
+        self.add(node, DCTERMS.issued, Literal(_aware(dataset.issued)))
+        self.add(node, DCTERMS.modified, Literal(_aware(dataset.modified)))
+
+        # StatDCAT-AP and the Data Cube structure.
+        self.add(node, DCTERMS.conformsTo, self.structure(dataset))
+        for component in _COMPONENTS:
+            if component.kind == QB.dimension:
+                self.add(node, STAT.dimension, self.component_property(component))
+            elif component.kind == QB.attribute:
+                self.add(node, STAT.attribute, self.component_property(component))
+        self.add(node, STAT.numSeries, Literal(len(indicators), datatype=XSD.integer))
+        for indicator in indicators:
+            self.add(node, DCTERMS.subject, self.indicator(indicator))
+
+        licence = self.licence(dataset.licence_id)
+        for fmt in _FORMATS:
+            self.add(node, DCAT.distribution, self.distribution(dataset, fmt, licence))
+        return node
+
+    def _roles(self, node: URIRef, roles: Sequence[tuple[str, Organisation]]) -> None:
+        publisher: URIRef | None = None
+        for role, organisation in roles:
+            agent = self.agent(organisation)
+            if role == "publisher":
+                # Both profiles allow one publisher; the seeds guarantee one, and a second
+                # would still be listed below as a qualified attribution.
+                if publisher is None:
+                    publisher = agent
+                    self.add(node, DCTERMS.publisher, agent)
+            else:
+                self.add(node, _ROLE_PROPERTIES[role], agent)
+            attribution = URIRef(f"{node}#attribution-{role}-{organisation.id}")
+            self.add(node, PROV.qualifiedAttribution, attribution)
+            self.types(attribution, PROV.Attribution)
+            self.add(attribution, PROV.agent, agent)
+            self.add(attribution, DCAT.hadRole, self.concept(vocab.role(role)))
+        if publisher is None:
+            self.add(node, DCTERMS.publisher, self.publisher_fallback())
+
+    def _provenance(self, node: URIRef, source: Mapping[str, object]) -> None:
+        title, url, attribution = source.get("title"), source.get("url"), source.get("attribution")
+        text = str(attribution or title or "").strip()
+        if text:
+            statement = URIRef(f"{node}#provenance")
+            self.add(node, DCTERMS.provenance, statement)
+            self.types(statement, DCTERMS.ProvenanceStatement)
+            # A citation as the source asks for it, quoted as is (it mixes languages).
+            self.add(statement, RDFS.label, Literal(" ".join(text.split())))
+            if url:
+                self.add(statement, RDFS.seeAlso, URIRef(str(url)))
+        if url:
+            self.add(node, PROV.wasDerivedFrom, URIRef(str(url)))
+
+    def distribution(self, dataset: Dataset, fmt: _Format, licence: URIRef | None) -> URIRef:
+        node = self.uris.distribution(dataset.id, fmt.key)
+        url = URIRef(f"{self.uris.base}/api/v1/datasets/{dataset.id}/observations?format={fmt.key}")
+        self.types(node, DCAT.Distribution)
+        self.add(node, DCTERMS.identifier, Literal(f"{dataset.id}/{fmt.key}"))
+        self.texts(
+            node,
+            DCTERMS.title,
+            {"nl": f"{dataset.title_nl} ({fmt.label})", "en": f"{dataset.title_en} ({fmt.label})"},
+        )
+        self.texts(node, DCTERMS.description, fmt.description)
+        self.add(node, DCAT.accessURL, url)
+        self.add(node, DCAT.downloadURL, url)
+        self.add(node, DCAT.mediaType, self.media_type(fmt.media_type))
+        self.add(node, DCTERMS.format, self.concept(vocab.file_type(fmt.file_type)))
+        if licence is not None:
+            self.add(node, DCTERMS.license, licence)
+        self.add(node, DCATAP.availability, self.concept(vocab.AVAILABILITY_STABLE))
+        if fmt.standard is not None:
+            self.add(node, DCTERMS.conformsTo, self.standard(fmt.standard))
+        self.add(node, DCAT.accessService, self.uris.data_service())
+        return node
+
+    def record(self, dataset: Dataset) -> URIRef:
+        node = self.uris.record(dataset.id)
+        issued, modified = _aware(dataset.issued), _aware(dataset.modified)
+        self.types(node, DCAT.CatalogRecord)
+        self.add(node, FOAF.primaryTopic, self.uris.dataset(dataset.id))
+        self.add(node, DCTERMS.identifier, Literal(dataset.id))
+        self.add(node, DCTERMS.issued, Literal(issued))
+        self.add(node, DCTERMS.modified, Literal(modified))
+        self.add(node, DCTERMS.conformsTo, self.standard(vocab.DCAT_AP_VL))
+        self.add(node, ADMS.status, self.concept(vocab.change_type(modified > issued)))
+        return node
+
+    # -- service and catalogue --
+
+    def service(self, dataset_ids: Iterable[str]) -> URIRef:
+        node = self.uris.data_service()
+        base = self.uris.base
+        self.types(node, DCAT.DataService)
+        self.add(node, DCTERMS.identifier, Literal(SERVICE_IDENTIFIER))
+        self.texts(node, DCTERMS.title, SERVICE_TITLE)
+        self.texts(node, DCTERMS.description, SERVICE_DESCRIPTION)
+        for language, keywords in SERVICE_KEYWORDS.items():
+            for keyword in keywords:
+                self.add(node, DCAT.keyword, Literal(keyword, lang=language))
+        self.add(node, DCAT.endpointURL, URIRef(f"{base}/api/v1"))
+        self.add(node, DCAT.endpointDescription, URIRef(f"{base}/openapi.json"))
+        self.add(node, DCAT.landingPage, self.document(f"{base}/docs"))
+        self.add(node, DCTERMS.conformsTo, self.standard(vocab.OPENAPI))
+        for code in ("JSON", "CSV"):
+            self.add(node, DCTERMS.format, self.concept(vocab.file_type(code)))
+        for theme in sorted(self.themes | {SERVICE_THEME}):
+            self.add(node, DCAT.theme, self.concept(vocab.data_theme(theme)))
+        for dataset_id in dataset_ids:
+            self.add(node, DCAT.servesDataset, self.uris.dataset(dataset_id))
+        self.add(node, DCTERMS.publisher, self.publisher_fallback())
+        self.add(
+            node,
+            DCAT.contactPoint,
+            self.contact(URIRef(f"{node}#contact"), CATALOG_CONTACT_NAME, CATALOG_CONTACT_EMAIL),
+        )
+        self.add(node, DCTERMS.accessRights, self.concept(vocab.access_right("public")))
+        # The service adds no terms of its own: each dataset's licence is on its
+        # distributions; the service description itself is open like the catalogue's.
+        licence = self.licence(CATALOG_LICENCE)
+        if licence is not None:
+            self.add(node, DCTERMS.license, licence)
+        return node
+
+    def catalog(self, datasets: Sequence[Dataset]) -> URIRef:
+        node = self.uris.catalog()
+        base = self.uris.base
+        self.types(node, DCAT.Catalog)
+        self.add(node, DCTERMS.identifier, Literal(CATALOG_IDENTIFIER))
+        self.texts(node, DCTERMS.title, CATALOG_TITLE)
+        self.texts(node, DCTERMS.description, CATALOG_DESCRIPTION)
+        self.add(node, DCTERMS.publisher, self.publisher_fallback())
+        self.add(
+            node,
+            DCAT.contactPoint,
+            self.contact(URIRef(f"{node}#contact"), CATALOG_CONTACT_NAME, CATALOG_CONTACT_EMAIL),
+        )
+        self.add(node, FOAF.homepage, self.document(f"{base}/"))
+        for language in CATALOG_LANGUAGES:
+            self.add(node, DCTERMS.language, self.concept(vocab.language(language)))
+        licence = self.licence(CATALOG_LICENCE)
+        if licence is not None:
+            self.add(node, DCTERMS.license, licence)
+        for unit in CATALOG_SPATIAL:
+            self.add(node, DCTERMS.spatial, self.place(unit, ""))
+        self.add(node, DCAT.themeTaxonomy, self.scheme(vocab.DATA_THEME_SCHEME))
+        issued, modified = _catalogue_dates(self.session)
+        if issued is not None:
+            self.add(node, DCTERMS.issued, Literal(_aware(issued)))
+        if modified is not None:
+            self.add(node, DCTERMS.modified, Literal(_aware(modified)))
+        self.add(node, DCAT.service, self.uris.data_service())
+        for dataset in datasets:
+            self.add(node, DCAT.dataset, self.uris.dataset(dataset.id))
+            self.add(node, DCAT.record, self.uris.record(dataset.id))
+        return node

@@ -1,0 +1,222 @@
+"""The DCAT endpoints as a harvester sees them: formats, paging, caching, dereferencing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT, RDF
+
+from app.config import get_settings
+
+BASE = get_settings().base_url
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+FORMATS = {
+    "ttl": ("text/turtle", "turtle"),
+    "rdf": ("application/rdf+xml", "xml"),
+    "jsonld": ("application/ld+json", "json-ld"),
+    "nt": ("application/n-triples", "nt"),
+}
+DATASETS = {
+    "population-2025",
+    "income",
+    "age-census-2021",
+    "cars-households-2019",
+    "energy-fluvius",
+    "land-use-open-space",
+}
+
+
+def path_of(url: str) -> str:
+    assert url.startswith(BASE), url
+    return url[len(BASE) :]
+
+
+def parse(response_text: str, rdf_format: str) -> Graph:
+    return Graph().parse(data=response_text, format=rdf_format)
+
+
+def dataset_ids(graph: Graph) -> list[str]:
+    return sorted(str(s).rsplit("/", 1)[-1] for s in graph.subjects(RDF.type, DCAT.Dataset))
+
+
+def next_page(graph: Graph) -> str | None:
+    for predicate in ("next", "nextPage"):
+        for view_type in ("PartialCollectionView", "PagedCollection"):
+            for view in graph.subjects(RDF.type, URIRef(HYDRA + view_type)):
+                for target in graph.objects(view, URIRef(HYDRA + predicate)):
+                    return str(target)
+    return None
+
+
+@pytest.mark.parametrize("extension", list(FORMATS))
+def test_a_harvester_collects_every_dataset_exactly_once(
+    client: TestClient, extension: str
+) -> None:
+    media_type, rdf_format = FORMATS[extension]
+    url: str | None = f"{BASE}/catalog.{extension}?page_size=2"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        head = client.head(path_of(url))
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-type"].startswith(media_type)
+        response = client.get(path_of(url))
+        assert response.status_code == 200
+        assert int(head.headers["content-length"]) == len(response.content)
+        graph = parse(response.text, rdf_format)
+        seen += dataset_ids(graph)
+        url = next_page(graph)
+        pages += 1
+        assert pages <= 10
+    assert pages == 3
+    assert sorted(seen) == sorted(DATASETS)
+    dump = client.get(f"/catalog/dump.{extension}")
+    assert dump.status_code == 200
+    assert dataset_ids(parse(dump.text, rdf_format)) == sorted(DATASETS)
+
+
+def test_hydra_paging_node_and_link_headers(client: TestClient) -> None:
+    response = client.get("/catalog.ttl", params={"page_size": 2, "page": 2})
+    graph = parse(response.text, "turtle")
+    views = set(graph.subjects(RDF.type, URIRef(HYDRA + "PartialCollectionView")))
+    assert views == set(graph.subjects(RDF.type, URIRef(HYDRA + "PagedCollection")))
+    (view,) = views
+    values = {str(p).removeprefix(HYDRA): str(o) for p, o in graph.predicate_objects(view)}
+    assert values["totalItems"] == "6"
+    assert values["itemsPerPage"] == "2"
+    assert "page=3" in values["next"] and values["next"] == values["nextPage"]
+    assert "page=1" in values["previous"] and "page=1" in values["first"]
+    assert "page=3" in values["last"]
+    links = dict(
+        (rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
+    )
+    assert links["next"] == values["next"]
+    assert set(links) == {"first", "last", "prev", "next"}
+
+
+def test_content_negotiation_on_catalog(client: TestClient) -> None:
+    for media_type, rdf_format in FORMATS.values():
+        response = client.get("/catalog", headers={"Accept": media_type})
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(media_type)
+        assert "Accept" in response.headers["vary"]
+        assert dataset_ids(parse(response.text, rdf_format))
+    html = client.get("/catalog", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert html.headers["content-type"].startswith("text/html")
+    refused = client.get("/catalog", headers={"Accept": "application/pdf"})
+    assert refused.status_code == 406
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "text/turtle" in refused.json()["detail"]
+
+
+def test_etag_and_last_modified_give_304(client: TestClient) -> None:
+    first = client.get("/catalog.ttl")
+    etag = first.headers["etag"]
+    assert client.get("/catalog.ttl", headers={"If-None-Match": etag}).status_code == 304
+    since = first.headers["last-modified"]
+    assert client.get("/catalog.ttl", headers={"If-Modified-Since": since}).status_code == 304
+    other = client.get("/catalog.nt")
+    assert other.headers["etag"] != etag
+
+
+def test_modified_since(client: TestClient) -> None:
+    future = client.get("/catalog.ttl", params={"modified_since": "2999-01-01T00:00:00Z"})
+    assert future.status_code == 200
+    assert dataset_ids(parse(future.text, "turtle")) == []
+    past = client.get("/catalog.ttl", params={"modified_since": "2000-01-01"})
+    assert dataset_ids(parse(past.text, "turtle")) == sorted(DATASETS)
+    bad = client.get("/catalog.ttl", params={"modified_since": "yesterday"})
+    assert bad.status_code == 422
+    assert bad.json()["parameter"] == "modified_since"
+
+
+def test_page_beyond_the_last_is_empty_with_links(client: TestClient) -> None:
+    response = client.get("/catalog.ttl", params={"page": 99, "page_size": 2})
+    assert response.status_code == 200
+    assert dataset_ids(parse(response.text, "turtle")) == []
+    assert 'rel="prev"' in response.headers["link"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [({"page": 0}, 422), ({"page_size": 0}, 422), ({"page_size": 501}, 422)],
+)
+def test_bad_paging(client: TestClient, params: dict[str, int], status: int) -> None:
+    assert client.get("/catalog.ttl", params=params).status_code == status
+
+
+def test_unknown_format_is_404(client: TestClient) -> None:
+    assert client.get("/catalog.pdf").status_code == 404
+
+
+def test_every_download_and_access_url_answers(client: TestClient) -> None:
+    graph = parse(client.get("/catalog/dump.ttl").text, "turtle")
+    urls = {str(o) for o in graph.objects(None, DCAT.downloadURL)}
+    urls |= {str(o) for o in graph.objects(None, DCAT.accessURL)}
+    urls |= {str(o) for o in graph.objects(None, DCAT.endpointURL)}
+    urls |= {str(o) for o in graph.objects(None, DCAT.endpointDescription)}
+    assert len(urls) >= 3 * len(DATASETS)
+    for url in sorted(urls):
+        response = client.get(path_of(url))
+        assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "rdf_type"),
+    [
+        ("dataset", "population-2025", DCAT.Dataset),
+        ("organisation", "gent", None),
+        ("indicator", "population-density", None),
+    ],
+)
+def test_uris_dereference(client: TestClient, kind: str, key: str, rdf_type: URIRef | None) -> None:
+    redirect = client.get(f"/id/{kind}/{key}", follow_redirects=False)
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == f"{BASE}/doc/{kind}/{key}"
+    html = client.get(f"/doc/{kind}/{key}", headers={"Accept": "text/html"})
+    assert html.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    for media_type, rdf_format in FORMATS.values():
+        response = client.get(f"/doc/{kind}/{key}", headers={"Accept": media_type})
+        assert response.status_code == 200
+        graph = parse(response.text, rdf_format)
+        subject = URIRef(f"{BASE}/id/{kind}/{key}")
+        assert (subject, None, None) in graph
+        if rdf_type is not None:
+            assert (subject, RDF.type, rdf_type) in graph
+
+
+def test_unknown_uri_is_404_for_both_audiences(client: TestClient) -> None:
+    page = client.get("/doc/dataset/nothing", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    problem = client.get("/doc/dataset/nothing", headers={"Accept": "text/turtle"})
+    assert problem.status_code == 404
+    assert problem.headers["content-type"] == "application/problem+json"
+
+
+def test_html_escapes_what_it_shows(client: TestClient) -> None:
+    page = client.get("/doc/dataset/population-2025", headers={"Accept": "text/html"}).text
+    assert "<script" not in page.lower()
+    assert "Bevolking" in page or "bevolking" in page
+
+
+def test_validate_command_reports_no_violation(real_db: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "dcat", "validate"],
+        env={**os.environ, "DATAPEDIA_DATABASE_URL": real_db},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dcat-ap-3.0.1: 0 Violation" in result.stdout
+    assert "dcat-ap-vl-3: 0 Violation" in result.stdout
