@@ -91,9 +91,9 @@ def test_hydra_paging_node_and_link_headers(client: TestClient) -> None:
     assert "page=3" in values["next"] and values["next"] == values["nextPage"]
     assert "page=1" in values["previous"] and "page=1" in values["first"]
     assert "page=3" in values["last"]
-    links = dict(
-        (rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
-    )
+    links = {
+        rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
+    }
     assert links["next"] == values["next"]
     assert set(links) == {"first", "last", "prev", "next"}
 
