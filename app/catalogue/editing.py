@@ -93,9 +93,7 @@ def grant_role(
     dataset = _dataset(session, dataset_id)
     _require_owner(session, caller, dataset_id, "inviting co-owners and suppliers")
     if role not in ROLES or role == "publisher":
-        raise InvalidParameter(
-            "role", "role must be one of owner, supplier, custodian, originator"
-        )
+        raise InvalidParameter("role", "role must be one of owner, supplier, custodian, originator")
     if repository.get_organisation(session, organisation_id) is None:
         raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
     if territory and role != "supplier":
