@@ -342,3 +342,157 @@ def test_key_management(world: World) -> None:
         headers=world.headers("gent-editor", "application/json"),
     )
     assert admin_by_editor.status_code == 403
+
+
+def test_table_schema_files_match_what_is_served(world: World) -> None:
+    import json
+
+    from app.ingest.tableschemas import TABLES_DIR
+
+    files = sorted(TABLES_DIR.glob("*.json"))
+    assert len(files) == 6
+    for path in files:
+        served = world.client.get(f"/api/v1/datasets/{path.stem}/schema").json()
+        assert json.loads(path.read_text(encoding="utf-8")) == served, path.name
+
+
+def test_owners_edit_metadata_and_it_shows_in_the_history(world: World) -> None:
+    url = "/api/v1/datasets/land-use-open-space"
+    patch = {"title": {"en": "Open space by land use, 2013 and 2016"}}
+    assert (
+        world.client.patch(
+            url, json=patch, headers=world.headers("gent", "application/json")
+        ).status_code
+        == 403
+    )
+    refused = world.client.patch(
+        url, json=patch, headers=world.headers("statbel", "application/json")
+    )
+    assert refused.status_code == 403
+    response = world.client.patch(
+        url, json=patch, headers=world.headers("gent-editor", "application/json")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["changed"] == ["title_en"]
+    assert world.client.get(url).json()["title"]["en"] == patch["title"]["en"]
+    bad = world.client.patch(
+        url,
+        json={"licence_id": "cc0-1.0"},
+        headers=world.headers("gent-editor", "application/json"),
+    )
+    assert bad.status_code == 422
+    history = world.client.get(f"{url}/history").json()
+    assert history[0]["kind"] == "metadata"
+    assert history[0]["organisation"] == "gent"
+    assert history[0]["changes"]["title_en"][1] == patch["title"]["en"]
+
+
+def test_owners_manage_roles_but_never_remove_the_last_owner(world: World) -> None:
+    base = "/api/v1/datasets/land-use-open-space/roles"
+    invited = world.client.post(
+        base,
+        json={"organisation": "digitaal-vlaanderen", "role": "owner"},
+        headers=world.headers("gent-editor", "application/json"),
+    )
+    assert invited.status_code == 201, invited.text
+    territory = world.client.post(
+        base,
+        json={
+            "organisation": "gent",
+            "role": "supplier",
+            "territory": ["municipality:44021", "municipality:44084"],
+        },
+        headers=world.headers("gent-editor", "application/json"),
+    )
+    assert territory.status_code == 201, territory.text
+    stranger = world.client.post(
+        base,
+        json={"organisation": "statbel", "role": "owner"},
+        headers=world.headers("antwerpen", "application/json"),
+    )
+    assert stranger.status_code == 403
+    owners = [
+        o["id"] for o in world.client.get("/api/v1/datasets/land-use-open-space").json()["owners"]
+    ]
+    for owner in owners:
+        if owner != "gent":
+            response = world.client.delete(
+                f"{base}/{owner}/owner", headers=world.headers("admin", "application/json")
+            )
+            assert response.status_code == 200, response.text
+    last = world.client.delete(
+        f"{base}/gent/owner", headers=world.headers("gent-editor", "application/json")
+    )
+    assert last.status_code == 409
+    assert "last owner" in last.json()["detail"]
+    dataset = world.client.get("/api/v1/datasets/land-use-open-space").json()
+    assert [o["id"] for o in dataset["owners"]] == ["gent"]
+    kinds = [
+        e["kind"] for e in world.client.get("/api/v1/datasets/land-use-open-space/history").json()
+    ]
+    assert kinds.count("role") >= 3
+
+
+def test_parallel_submissions_keep_revisions_in_order(world: World) -> None:
+    import socket
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = world.client.app
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        jobs = [("gent", f"{GENT[n % 2]},population,2025,{2000 + n},") for n in range(4)] + [
+            ("antwerpen", f"11002A0{n}-,population,2025,{300 + n},") for n in range(4)
+        ]
+
+        def send(job: tuple[str, str]) -> httpx.Response:
+            who, row = job
+            return httpx.post(
+                f"http://127.0.0.1:{port}{SUBMIT}",
+                content=csv_rows(row),
+                headers=world.headers(who),
+                timeout=120,
+            )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            responses = list(pool.map(send, jobs))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 409}, [r.text for r in responses]
+    assert statuses.count(201) >= 1
+    accepted = [r.json()["revision"] for r in responses if r.status_code == 201]
+    assert len(set(accepted)) == len(accepted)  # no revision given twice
+    from app.stats.models import Observation, Submission
+
+    with world.factory() as session:
+        revisions = [
+            r
+            for (r,) in session.execute(
+                select(Submission.revision)
+                .where(Submission.dataset_id == DATASET)
+                .order_by(Submission.created_at, Submission.id)
+            )
+        ]
+        assert revisions == sorted(revisions)
+        assert len(revisions) == len(set(revisions))
+        current = session.execute(
+            select(Observation.indicator_id, Observation.unit_id, Observation.period, func.count())
+            .where(Observation.dataset_id == DATASET, Observation.revision_to.is_(None))
+            .group_by(Observation.indicator_id, Observation.unit_id, Observation.period)
+        ).all()
+    assert all(n == 1 for *_, n in current)  # no row doubled

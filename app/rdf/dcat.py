@@ -802,6 +802,19 @@ class _Builder:
         self.add(node, DCATAP.availability, self.concept(vocab.AVAILABILITY_STABLE))
         if fmt.standard is not None:
             self.add(node, DCTERMS.conformsTo, self.standard(fmt.standard))
+        if fmt.key == "csv":
+            # The Frictionless Table Schema suppliers upload against (schemas/tables/).
+            schema = URIRef(f"{self.uris.base}/api/v1/datasets/{dataset.id}/schema")
+            self.types(schema, DCTERMS.Standard)
+            self.texts(
+                schema,
+                DCTERMS.title,
+                {
+                    "nl": f"Table Schema voor het aanleveren van {dataset.id}",
+                    "en": f"Table Schema for supplying {dataset.id}",
+                },
+            )
+            self.add(node, DCTERMS.conformsTo, schema)
         self.add(node, DCAT.accessService, self.uris.data_service())
         return node
 
