@@ -136,3 +136,31 @@ def test_secondary_suppression_reaches_a_fixed_point() -> None:
 def test_nothing_below_the_threshold_suppresses_nothing() -> None:
     cells = {1: Cell(10.0, "normal"), 2: Cell(20.0, "normal")}
     assert suppress(cells, {1: 10.0, 2: 20.0}, 5.0, [[1, 2]]) == cells
+
+
+def test_the_vectorised_sum_equals_the_plain_one() -> None:
+    import random
+
+    from app.stats.aggregate import Incidence, accumulate_many
+
+    rng = random.Random(7)
+    targets = {m: rng.sample(range(100, 130), rng.randint(0, 4)) for m in range(300)}
+    statuses = ["normal", "estimated", "provisional", "confidential", "missing", "not_applicable"]
+    pairs: dict[int, tuple[tuple[float, float] | None, str]] = {}
+    for member in rng.sample(range(300), 250):
+        status = rng.choice(statuses)
+        has_value = status in ("normal", "estimated", "provisional")
+        pairs[member] = ((rng.random() * 100, rng.random()) if has_value else None, status)
+    plain = accumulate(pairs, targets)
+    fast = accumulate_many(pairs, Incidence(targets))
+    assert plain.keys() == fast.keys()
+    for target, acc in plain.items():
+        other = fast[target]
+        assert (acc.members, acc.with_value, acc.confidential, acc.quality) == (
+            other.members,
+            other.with_value,
+            other.confidential,
+            other.quality,
+        )
+        assert acc.a == pytest.approx(other.a, rel=1e-12)
+        assert acc.b == pytest.approx(other.b, rel=1e-12)

@@ -185,6 +185,7 @@ def validate(
     rows: Iterator[tuple[int, dict[str, str]]], rules: Rules, result: UploadResult
 ) -> None:
     seen: dict[tuple[str, str, str], int] = {}
+    sector_checks: dict[str, str | None] = {}
     for number, cells in rows:
         sector = cells.get("sector", "").strip()
         indicator = cells.get("indicator", "").strip()
@@ -192,21 +193,12 @@ def validate(
         raw_value = cells.get("value", "").strip()
         status = cells.get("status", "").strip() or "normal"
         ok = True
-        if not SECTOR_RE.match(sector):
-            result.error(number, "sector", sector, "not a statistical sector code (9 characters)")
-            ok = False
-        elif not rules.sector_exists(sector):
-            other = rules.other_version_of(sector)
-            hint = f" (it is a sector of version {other})" if other else ""
-            result.error(
-                number,
-                "sector",
-                sector,
-                f"not a sector of geography version {rules.geo_version}{hint}",
-            )
-            ok = False
-        elif not rules.in_territory(sector):
-            result.error(number, "sector", sector, OUTSIDE_TERRITORY)
+        # The same sector comes back for every indicator and period: check it once.
+        if sector not in sector_checks:
+            sector_checks[sector] = _check_sector(sector, rules)
+        sector_problem = sector_checks[sector]
+        if sector_problem is not None:
+            result.error(number, "sector", sector, sector_problem)
             ok = False
         if indicator in rules.derived:
             result.error(
@@ -257,6 +249,18 @@ def validate(
             seen[key] = number
         if ok:
             result.rows.append(UploadRow(number, sector, indicator, period, value, status))
+
+
+def _check_sector(sector: str, rules: Rules) -> str | None:
+    if not SECTOR_RE.match(sector):
+        return "not a statistical sector code (9 characters)"
+    if not rules.sector_exists(sector):
+        other = rules.other_version_of(sector)
+        hint = f" (it is a sector of version {other})" if other else ""
+        return f"not a sector of geography version {rules.geo_version}{hint}"
+    if not rules.in_territory(sector):
+        return OUTSIDE_TERRITORY
+    return None
 
 
 def table_schema(

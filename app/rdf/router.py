@@ -8,6 +8,7 @@ Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
@@ -40,7 +41,9 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
     if vary:
         headers["Vary"] = "Accept"
     if document.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(document.last_modified, usegmt=True)
+        # PostgreSQL hands back its own UTC tzinfo; the HTTP date format wants UTC itself.
+        moment = document.last_modified.astimezone(UTC)
+        headers["Last-Modified"] = format_datetime(moment, usegmt=True)
     if document.links:
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
     if _not_modified(request, document):

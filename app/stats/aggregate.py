@@ -19,8 +19,11 @@ both (never an average of ratios); ``weighted_mean`` is Σ(value × weight) / Σ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 VALUE_STATUSES = ("normal", "provisional", "estimated")
 # Quality order: an aggregate is as weak as its weakest member.
@@ -85,6 +88,72 @@ def accumulate(pairs: MemberPairs, targets: Mapping[int, Sequence[int]]) -> dict
             if acc is None:
                 acc = result[target] = Accumulator()
             acc.add(pair, status)
+    return result
+
+
+class Incidence:
+    """Which member contributes to which target, as arrays: built once per publication, so
+    that each indicator and period is summed by numpy instead of a Python loop per edge."""
+
+    def __init__(self, of_member: Mapping[int, Sequence[int]]) -> None:
+        self.member_index = {member: i for i, member in enumerate(of_member)}
+        self.target_ids = sorted({t for targets in of_member.values() for t in targets})
+        target_index = {t: i for i, t in enumerate(self.target_ids)}
+        members: list[int] = []
+        targets: list[int] = []
+        for member, member_targets in of_member.items():
+            i = self.member_index[member]
+            for target in member_targets:
+                members.append(i)
+                targets.append(target_index[target])
+        self.edge_member = np.array(members, dtype=np.int64)
+        self.edge_target = np.array(targets, dtype=np.int64)
+
+
+def accumulate_many(pairs: MemberPairs, incidence: Incidence) -> dict[int, Accumulator]:
+    """The same as :func:`accumulate`, vectorised over an :class:`Incidence`."""
+    n = len(incidence.member_index)
+    a, b = np.zeros(n), np.zeros(n)
+    present = np.zeros(n, dtype=bool)  # has a row for this indicator and period
+    counted = np.zeros(n, dtype=bool)  # ... that is not "not applicable"
+    valued = np.zeros(n, dtype=bool)
+    confidential = np.zeros(n, dtype=bool)
+    quality = np.zeros(n, dtype=np.int64)
+    for member, (pair, status) in pairs.items():
+        i = incidence.member_index.get(member)
+        if i is None:
+            continue
+        present[i] = True
+        if status == "not_applicable":
+            continue
+        counted[i] = True
+        if pair is None:
+            confidential[i] = status == "confidential"
+            continue
+        valued[i] = True
+        a[i], b[i] = pair
+        quality[i] = _QUALITY_RANK.get(status, 0)
+    em, et = incidence.edge_member, incidence.edge_target
+    size = len(incidence.target_ids)
+
+    def total(weights: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.bincount(et, weights=weights[em], minlength=size)
+
+    touched = total(present.astype(np.float64))
+    members, with_value = total(counted.astype(np.float64)), total(valued.astype(np.float64))
+    secret, sum_a, sum_b = total(confidential.astype(np.float64)), total(a), total(b)
+    worst = np.zeros(size, dtype=np.int64)
+    np.maximum.at(worst, et, quality[em])
+    result: dict[int, Accumulator] = {}
+    for j in np.flatnonzero(touched):
+        result[incidence.target_ids[j]] = Accumulator(
+            a=float(sum_a[j]),
+            b=float(sum_b[j]),
+            members=int(members[j]),
+            with_value=int(with_value[j]),
+            confidential=int(secret[j]),
+            quality=int(worst[j]),
+        )
     return result
 
 
@@ -182,11 +251,19 @@ def quotient_cell(acc: Accumulator, scale: float = 1.0) -> Cell:
 
 
 def member_cells(
-    pairs: Mapping[int, tuple[tuple[float, float] | None, str]], *, quotient: bool, scale: float
+    pairs: Mapping[int, tuple[tuple[float, float] | None, str]],
+    *,
+    quotient: bool,
+    scale: float,
+    only: Collection[int] | None = None,
 ) -> dict[int, Cell]:
-    """The value of each member itself (a sector's own ratio, say); no coverage."""
+    """The value of each member itself (a sector's own ratio, say); no coverage. ``only``
+    limits a ratio to the members that have a denominator at all (a "…ZZZZ" sector has
+    residents but no area: it has no density of its own)."""
     result: dict[int, Cell] = {}
     for member, (pair, status) in pairs.items():
+        if only is not None and member not in only:
+            continue
         if pair is None:
             result[member] = Cell(None, status)
         elif not quotient:

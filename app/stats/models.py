@@ -92,8 +92,9 @@ class PublishedValue(Base):
     expressed on 2025 municipalities; disclosure control already applied."""
 
     __tablename__ = "published_value"
+    # No unique constraint: the publisher writes one row per key by construction, and the
+    # extra index would cost every (re)publication.
     __table_args__ = (
-        UniqueConstraint("dataset_id", "indicator_id", "period", "unit_id"),
         Index(
             "ix_published_value_lookup", "dataset_id", "indicator_id", "period", "version", "level"
         ),

@@ -22,7 +22,8 @@ from app.geo.levels import Level
 from app.stats import repository
 from app.stats.aggregate import (
     Cell,
-    accumulate,
+    Incidence,
+    accumulate_many,
     combine_parts,
     member_cells,
     quotient_cell,
@@ -43,6 +44,7 @@ class Targets:
 
     of_member: dict[int, list[int]]
     groups: list[list[int]]
+    incidence: Incidence
 
 
 def build_targets(
@@ -60,7 +62,7 @@ def build_targets(
             targets.append(successor)
             targets.extend(geo.ancestors.get(successor, ()))
         of_member[member] = targets
-    return Targets(of_member, _disclosure_groups(geo, successors, of_member))
+    return Targets(of_member, _disclosure_groups(geo, successors, of_member), Incidence(of_member))
 
 
 def _disclosure_groups(
@@ -110,7 +112,7 @@ def compute_cells(
             cells: dict[int, Cell]
             if indicator.aggregation == "sum":
                 cells = dict(own)
-                accs = accumulate(sum_pairs(own), targets.of_member)
+                accs = accumulate_many(sum_pairs(own), targets.incidence)
                 cells.update({unit: sum_cell(acc) for unit, acc in accs.items()})
             elif indicator.aggregation == "ratio":
                 numerator = combine_parts(
@@ -120,15 +122,17 @@ def compute_cells(
                     [base.get((i, period), empty) for i in indicator.denominator]
                 )
                 pairs = ratio_pairs(numerator, denominator)
-                cells = member_cells(pairs, quotient=True, scale=indicator.scale)
-                accs = accumulate(pairs, targets.of_member)
+                cells = member_cells(
+                    pairs, quotient=True, scale=indicator.scale, only=denominator.keys()
+                )
+                accs = accumulate_many(pairs, targets.incidence)
                 cells.update(
                     {unit: quotient_cell(acc, indicator.scale) for unit, acc in accs.items()}
                 )
             elif indicator.aggregation == "weighted_mean" and indicator.weight_id:
                 pairs = weighted_pairs(own, base.get((indicator.weight_id, period), empty))
                 cells = dict(own)
-                accs = accumulate(pairs, targets.of_member)
+                accs = accumulate_many(pairs, targets.incidence)
                 cells.update({unit: quotient_cell(acc) for unit, acc in accs.items()})
             else:  # "none": published only where supplied
                 cells = dict(own)

@@ -35,8 +35,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['dataset_id'], ['dataset.id'], name=op.f('fk_published_value_dataset_id_dataset'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['indicator_id'], ['indicator.id'], name=op.f('fk_published_value_indicator_id_indicator'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['geo_unit.id'], name=op.f('fk_published_value_unit_id_geo_unit'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_value')),
-    sa.UniqueConstraint('dataset_id', 'indicator_id', 'period', 'unit_id', name=op.f('uq_published_value_dataset_id_indicator_id_period_unit_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_value'))
     )
     with op.batch_alter_table('published_value', schema=None) as batch_op:
         batch_op.create_index('ix_published_value_lookup', ['dataset_id', 'indicator_id', 'period', 'version', 'level'], unique=False)
