@@ -106,6 +106,7 @@ def keys_create(
     label: Annotated[str | None, typer.Option(help="A note to recognise the key.")] = None,
 ) -> None:
     """Create an API key. It is printed once, alone on the last line."""
+    from app.access.service import record
     from app.auth.keys import create_key
     from app.db.session import make_engine, make_session_factory, transaction
 
@@ -113,6 +114,13 @@ def keys_create(
     try:
         with transaction(make_session_factory(engine)) as session:
             key = create_key(session, org, role, label)
+            record(
+                session,
+                "key.create",
+                actor="datapedia keys create (command line)",
+                target=f"organisation:{org}",
+                details={"role": role, "prefix": key[:10]},
+            )
     except DatapediaError as exc:
         err.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from exc

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Largest accepted upload (413 above)."
     )
+    feedback_per_minute: int = Field(
+        default=30, ge=1, description="Feedback posts per API key per minute."
+    )
+    anonymous_feedback_per_minute: int = Field(
+        default=5, ge=1, description="Feedback posts per client address per minute, without a key."
+    )
     submissions_per_minute: int = Field(
         default=30, ge=1, description="Submissions one API key may send per minute (429 above)."
     )

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.access.router import router as access_router
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
@@ -30,6 +31,7 @@ from app.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
 from app.rdf.router import router as rdf_router
@@ -59,6 +61,8 @@ TAGS = [
     {"name": "observations", "description": "Values at every level, in JSON, CSV, JSON-stat."},
     {"name": "submissions", "description": "Cities supply data for their territory."},
     {"name": "keys", "description": "API keys: who am I, create, revoke."},
+    {"name": "feedback", "description": "Questions and answers between users and owners."},
+    {"name": "access", "description": "Grants to restricted data and the audit log."},
     {"name": "dcat", "description": "DCAT-AP 3 / DCAT-AP-VL 3 catalogue for harvesters."},
     {"name": "service", "description": "Health and readiness."},
 ]
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.submission_limiter = RateLimiter()
+    app.state.feedback_limiter = RateLimiter()
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
@@ -100,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(feedback_router, prefix="/api/v1")
+    app.include_router(access_router, prefix="/api/v1")
     app.include_router(rdf_router)
     _install_service_routes(app)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
+from app.access.service import record
 from app.api.deps import FactoryDep
 from app.auth import repository, service
 from app.auth.deps import CallerDep
@@ -72,6 +73,13 @@ def new_key(
         raise Forbidden("role:admin", "only a site admin key can create admin keys")
     with transaction(factory) as session:
         key = create_key(session, organisation_id, body.role, body.label)
+        record(
+            session,
+            "key.create",
+            caller=caller,
+            target=f"organisation:{organisation_id}",
+            details={"role": body.role, "prefix": key[:10]},
+        )
     return {"key": key, "role": body.role, "organisation": organisation_id}
 
 
@@ -84,4 +92,11 @@ def revoke_key(key_id: int, caller: CallerDep, factory: FactoryDep) -> dict[str,
         _may_manage_keys(caller, key.organisation_id)
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
+            record(
+                session,
+                "key.revoke",
+                caller=caller,
+                target=f"key:{key.id}",
+                details={"organisation": key.organisation_id, "prefix": key.prefix},
+            )
         return service.key_summary(key)

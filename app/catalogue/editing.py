@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Caller, require_dataset_role, require_role
 from app.catalogue import repository
-from app.catalogue.models import ROLES, Dataset, DatasetChange
+from app.catalogue.models import ACCESS_LEVELS, ROLES, Dataset, DatasetChange
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.service import parse_unit_ref
@@ -18,7 +18,15 @@ from app.geo.service import parse_unit_ref
 EDITOR_ROLES = ("editor", "admin")
 # Text fields an owner may edit, as stored; bilingual ones are given as {nl, en}.
 BILINGUAL = {"title": ("title_nl", "title_en"), "description": ("description_nl", "description_en")}
-PLAIN = ("keywords", "themes", "frequency", "contact_name", "contact_email", "version")
+PLAIN = (
+    "keywords",
+    "themes",
+    "frequency",
+    "contact_name",
+    "contact_email",
+    "version",
+    "access_level",
+)
 
 
 def _dataset(session: Session, dataset_id: str) -> Dataset:
@@ -36,6 +44,16 @@ def _require_owner(session: Session, caller: Caller, dataset_id: str, action: st
 def _record(
     session: Session, caller: Caller, dataset_id: str, kind: str, changes: dict[str, Any]
 ) -> None:
+    from app.access.service import record
+
+    record(
+        session,
+        f"dataset.{kind}",
+        caller=caller,
+        dataset_id=dataset_id,
+        target=f"dataset:{dataset_id}",
+        details=changes,
+    )
     session.add(
         DatasetChange(
             dataset_id=dataset_id,
@@ -74,6 +92,8 @@ def edit_metadata(
                 if getattr(dataset, column) != text:
                     changes[column] = [getattr(dataset, column), text]
                     setattr(dataset, column, text)
+        elif name == "access_level" and value not in ACCESS_LEVELS:
+            raise InvalidParameter(name, f"access_level must be one of {', '.join(ACCESS_LEVELS)}")
         elif getattr(dataset, name) != value:
             changes[name] = [getattr(dataset, name), value]
             setattr(dataset, name, value)

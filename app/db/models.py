@@ -1,5 +1,6 @@
 """Imports every domain's models so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from app.access.models import AccessGrant, AuditEvent
 from app.auth.models import ApiKey
 from app.catalogue.models import (
     Dataset,
@@ -12,17 +13,22 @@ from app.catalogue.models import (
     RoleTerritory,
 )
 from app.db.base import Base
+from app.feedback.models import FeedbackMessage, FeedbackThread
 from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
 from app.stats.models import Observation, PublishedValue, Submission
 
 __all__ = [
+    "AccessGrant",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "CityRegion",
     "Dataset",
     "DatasetChange",
     "DatasetIndicator",
     "DatasetRole",
+    "FeedbackMessage",
+    "FeedbackThread",
     "GeoSuccessor",
     "GeoUnit",
     "GeoUnitAncestor",

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.access.service import record
 from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
@@ -175,6 +176,14 @@ def _submit(
         replace_all=False,
     )
     catalogue_repository.touch_dataset(session, dataset_id)
+    record(
+        session,
+        "submission",
+        caller=caller,
+        dataset_id=dataset_id,
+        target=f"submission:{stored.submission_id}",
+        details={"revision": stored.revision, "rows": len(result.rows)},
+    )
     return SubmissionOutcome(
         stored.submission_id,
         stored.revision,

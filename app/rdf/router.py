@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.api.deps import SessionDep, SettingsDep
 from app.catalogue import service as catalogue_service
 from app.errors import NotFound
+from app.feedback import service as feedback_service
 from app.rdf import service
 from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
 from app.web import pages
@@ -190,7 +191,10 @@ def document(
         if isinstance(dataset, Response):
             return dataset
         if fmt is None:
-            return HTMLResponse(pages.dataset_page(dataset, alternates), headers={"Vary": "Accept"})
+            threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
+            return HTMLResponse(
+                pages.dataset_page(dataset, alternates, threads), headers={"Vary": "Accept"}
+            )
         graph = dataset_graph(session, uris, key)
         version: tuple[object, ...] = (kind, key, dataset.modified, settings.base_url)
     elif kind == "organisation":

@@ -8,9 +8,11 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
 
-from app.api.deps import PageDep, SessionDep, set_link_header
+from app.access.service import authorize_read
+from app.api.deps import FactoryDep, PageDep, SessionDep, set_link_header
+from app.auth.deps import OptionalCallerDep
+from app.db.session import transaction
 from app.errors import NotAcceptable
 from app.stats import service
 from app.stats.formats import csv_lines, jsonstat
@@ -63,6 +65,8 @@ def observations(
     request: Request,
     session: SessionDep,
     paging: PageDep,
+    caller: OptionalCallerDep,
+    factory: FactoryDep,
     dataset_id: str,
     indicator: Annotated[
         list[str], Query(description="Indicator id (repeatable); default all.")
@@ -94,6 +98,8 @@ def observations(
     ] = False,
 ) -> Response:
     chosen = _negotiate(request, format)
+    with transaction(factory) as write_session:  # a read of restricted data is logged
+        authorize_read(write_session, caller, dataset_id)
     query = service.build_query(
         session,
         dataset_id,
@@ -109,7 +115,6 @@ def observations(
         provenance=provenance,
     )
     if chosen == "csv":
-        factory: sessionmaker[Session] = request.app.state.session_factory
 
         def body() -> Iterator[str]:
             # Its own session: the request's may be closed before the stream ends.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 from app.catalogue.schemas import DatasetOut, IndicatorOut, OrganisationOut
 
@@ -27,7 +29,9 @@ def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> st
     )
 
 
-def dataset_page(dataset: DatasetOut, alternates: dict[str, str]) -> str:
+def dataset_page(
+    dataset: DatasetOut, alternates: dict[str, str], threads: Sequence[Mapping[str, Any]] = ()
+) -> str:
     owners = ", ".join(escape(o.name.nl or o.id) for o in dataset.owners)
     indicators = "".join(
         f'<li><a href="/doc/indicator/{escape(i.id)}">{escape(i.label.nl or i.id)}</a> '
@@ -58,8 +62,27 @@ def dataset_page(dataset: DatasetOut, alternates: dict[str, str]) -> str:
         f"<h2>Downloads</h2><ul>{downloads}</ul>"
         f"<h2>Rollen</h2><table><tr><th>organisatie</th><th>rol</th><th>gebied</th></tr>"
         f"{roles}</table>"
+        f"<h2>Vragen en antwoorden</h2>{_threads(threads)}"
     )
     return _page(dataset.title.nl or dataset.id, body, alternates)
+
+
+def _threads(threads: Sequence[Mapping[str, Any]]) -> str:
+    if not threads:
+        return "<p>Nog geen vragen.</p>"
+    parts = []
+    for thread in threads:
+        messages = "".join(
+            f"<li><strong>{escape(str(m['author']))}</strong>"
+            f"{' (antwoord)' if m['answer'] else ''}: {escape(str(m['body']))}</li>"
+            for m in thread.get("messages", [])
+        )
+        parts.append(
+            f"<article><h3>{escape(str(thread['title']))}</h3>"
+            f"<p>{escape(str(thread['kind']))} · {escape(str(thread['state']))}</p>"
+            f"<ul>{messages}</ul></article>"
+        )
+    return "".join(parts)
 
 
 def organisation_page(organisation: OrganisationOut, alternates: dict[str, str]) -> str:

@@ -1,0 +1,53 @@
+"""All queries on grants and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.access.models import AccessGrant, AuditEvent
+
+
+def active_grant(
+    session: Session, dataset_id: str, organisation_id: str, today: date
+) -> AccessGrant | None:
+    return session.scalar(
+        select(AccessGrant)
+        .where(
+            AccessGrant.dataset_id == dataset_id,
+            AccessGrant.organisation_id == organisation_id,
+            AccessGrant.revoked_at.is_(None),
+            AccessGrant.valid_until >= today,
+        )
+        .order_by(AccessGrant.valid_until.desc())
+        .limit(1)
+    )
+
+
+def grants_of(session: Session, dataset_id: str) -> list[AccessGrant]:
+    return list(
+        session.scalars(
+            select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
+        )
+    )
+
+
+def get_grant(session: Session, grant_id: int) -> AccessGrant | None:
+    return session.get(AccessGrant, grant_id)
+
+
+def events_query(dataset_id: str | None) -> Select[AuditEvent]:
+    stmt = select(AuditEvent)
+    if dataset_id is not None:
+        stmt = stmt.where(AuditEvent.dataset_id == dataset_id)
+    return stmt.order_by(AuditEvent.id.desc())
+
+
+def count(session: Session, stmt: Select[AuditEvent]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def page(session: Session, stmt: Select[AuditEvent], offset: int, limit: int) -> list[AuditEvent]:
+    return list(session.scalars(stmt.offset(offset).limit(limit)))

@@ -1,0 +1,214 @@
+"""Who may read a dataset's values, grants, and the audit log.
+
+Metadata of every dataset is public. Observations (and every aggregate derived from them) of
+a ``restricted`` dataset need a grant: an owner grants an organisation access for a purpose
+until a date; without one the answer is 401 (no key) or 403 (a key), saying how to ask. A
+``non_public`` dataset shows its metadata only. Owners, suppliers and site admins always read
+their own data. Every read of restricted data is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.access import repository
+from app.access.models import AccessGrant, AuditEvent
+from app.auth.service import Caller, require_dataset_role, require_role
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import Dataset
+from app.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+
+MAX_PURPOSE = 1000
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    caller: Caller | None = None,
+    actor: str | None = None,
+    dataset_id: str | None = None,
+    target: str | None = None,
+    purpose: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to the audit log (there is no way to change or remove one)."""
+    session.add(
+        AuditEvent(
+            at=datetime.now(UTC),
+            organisation_id=caller.organisation.id if caller else None,
+            api_key_id=caller.key_id if caller else None,
+            actor=actor,
+            action=action,
+            dataset_id=dataset_id,
+            target=target,
+            purpose=purpose,
+            details=details or {},
+        )
+    )
+
+
+def _how_to_ask(dataset: Dataset) -> str:
+    return (
+        f"ask the owners for access with POST /api/v1/datasets/{dataset.id}/feedback "
+        '{"kind": "access_request", "title": …, "body": <who you are and why>}'
+    )
+
+
+def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> None:
+    """Raise unless the caller may read the dataset's values; log reads of restricted data."""
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None or dataset.access_level == "public":
+        return  # an unknown dataset is the query's 404 to give
+    if caller is None:
+        raise Unauthorized(
+            f"dataset {dataset_id!r} is {dataset.access_level.replace('_', '-')}: its metadata "
+            f"is public, its values need an API key and a grant; {_how_to_ask(dataset)}"
+        )
+    held = {
+        role.role
+        for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
+        if org.id == caller.organisation.id
+    }
+    purpose: str | None = None
+    if caller.is_admin or held & {"owner", "supplier", "publisher"}:
+        purpose = "own data" if not caller.is_admin else "site administration"
+    elif dataset.access_level == "non_public":
+        raise Forbidden(
+            f"read:{dataset_id}",
+            f"dataset {dataset_id!r} is non-public: only its metadata is published",
+        )
+    else:
+        grant = repository.active_grant(
+            session, dataset_id, caller.organisation.id, datetime.now(UTC).date()
+        )
+        if grant is None:
+            raise Forbidden(
+                f"grant:{dataset_id}",
+                f"{caller.organisation.id!r} has no grant to read restricted dataset "
+                f"{dataset_id!r}; {_how_to_ask(dataset)}",
+            )
+        purpose = grant.purpose
+    record(
+        session,
+        "read.restricted",
+        caller=caller,
+        dataset_id=dataset_id,
+        target="observations",
+        purpose=purpose,
+    )
+
+
+def _grant_out(grant: AccessGrant) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "dataset": grant.dataset_id,
+        "organisation": grant.organisation_id,
+        "purpose": grant.purpose,
+        "valid_until": grant.valid_until,
+        "granted_by": grant.granted_by,
+        "created_at": grant.created_at,
+        "revoked_at": grant.revoked_at,
+    }
+
+
+def _require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
+    if catalogue_repository.get_dataset(session, dataset_id) is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    require_role(caller, ("editor", "admin"), action)
+    require_dataset_role(session, caller, dataset_id, "owner", action)
+
+
+def create_grant(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    organisation_id: str,
+    purpose: str,
+    valid_until: date,
+) -> dict[str, Any]:
+    _require_owner(session, caller, dataset_id, "granting access")
+    if catalogue_repository.get_organisation(session, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
+    if not purpose.strip() or len(purpose) > MAX_PURPOSE:
+        raise InvalidParameter("purpose", f"purpose must be 1 to {MAX_PURPOSE} characters")
+    if valid_until <= datetime.now(UTC).date():
+        raise InvalidParameter(
+            "valid_until", f"valid_until must lie in the future, got {valid_until.isoformat()}"
+        )
+    grant = AccessGrant(
+        dataset_id=dataset_id,
+        organisation_id=organisation_id,
+        purpose=purpose,
+        valid_until=valid_until,
+        granted_by=caller.organisation.id,
+        created_at=datetime.now(UTC),
+    )
+    session.add(grant)
+    session.flush()
+    record(
+        session,
+        "grant.create",
+        caller=caller,
+        dataset_id=dataset_id,
+        target=f"grant:{grant.id}",
+        purpose=purpose,
+        details={"organisation": organisation_id, "valid_until": valid_until.isoformat()},
+    )
+    return _grant_out(grant)
+
+
+def revoke_grant(session: Session, caller: Caller, grant_id: int) -> dict[str, Any]:
+    grant = repository.get_grant(session, grant_id)
+    if grant is None:
+        raise NotFound(f"grant {grant_id} not found", grant=grant_id)
+    _require_owner(session, caller, grant.dataset_id, "revoking access")
+    if grant.revoked_at is not None:
+        raise Conflict(f"grant {grant_id} was already revoked on {grant.revoked_at.isoformat()}")
+    grant.revoked_at = datetime.now(UTC)
+    record(
+        session,
+        "grant.revoke",
+        caller=caller,
+        dataset_id=grant.dataset_id,
+        target=f"grant:{grant.id}",
+        details={"organisation": grant.organisation_id},
+    )
+    return _grant_out(grant)
+
+
+def list_grants(session: Session, caller: Caller, dataset_id: str) -> list[dict[str, Any]]:
+    _require_owner(session, caller, dataset_id, "reading the grants")
+    return [_grant_out(g) for g in repository.grants_of(session, dataset_id)]
+
+
+def event_out(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at,
+        "organisation": event.organisation_id,
+        "key": event.api_key_id,
+        "actor": event.actor,
+        "action": event.action,
+        "dataset": event.dataset_id,
+        "target": event.target,
+        "purpose": event.purpose,
+        "details": event.details,
+    }
+
+
+def audit_log(
+    session: Session, caller: Caller, dataset_id: str | None, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    if dataset_id is None:
+        if not caller.is_admin:
+            raise Forbidden("role:admin", "the whole audit log is for site admins")
+    else:
+        _require_owner(session, caller, dataset_id, "reading the audit log")
+    stmt = repository.events_query(dataset_id)
+    return [event_out(e) for e in repository.page(session, stmt, offset, limit)], (
+        repository.count(session, stmt)
+    )

@@ -1,0 +1,324 @@
+"""Feedback threads, restricted data with grants, and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.auth.keys import create_key
+from app.config import SEEDS_DIR, Settings
+from app.db.migrate import upgrade
+from app.db.session import make_engine, make_session_factory, transaction
+from app.ingest.seed import seed_all
+from app.main import create_app
+from tests.conftest import geography_only
+from tests.dbutil import create_database, drop_database
+
+DATASET = "population-2025"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+
+
+@dataclass
+class World:
+    client: TestClient
+    keys: dict[str, str]
+    url: str
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("dialogue")
+    url = create_database(tmp)
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        seed_all(session, geography_only(tmp), SEEDS_DIR)
+        keys = {
+            name: create_key(session, org, role)
+            for name, org, role in [
+                ("gent", "gent", "supplier"),
+                ("gent-editor", "gent", "editor"),
+                ("analyst", "digitaal-vlaanderen", "reader"),
+                ("statbel", "statbel", "editor"),
+                ("admin", "kenniscentrum-vlaamse-steden", "admin"),
+            ]
+        }
+    engine.dispose()
+    app = create_app(Settings(database_url=url, anonymous_feedback_per_minute=1000))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body = "sector,indicator,period,value\n44021A00-,population,2025,1000\n"
+        submitted = client.post(
+            f"/api/v1/datasets/{DATASET}/submissions",
+            content=body,
+            headers={**{"Authorization": f"Bearer {keys['gent']}"}, "Content-Type": "text/csv"},
+        )
+        assert submitted.status_code == 201, submitted.text
+        restricted = client.patch(
+            f"/api/v1/datasets/{DATASET}",
+            json={"access_level": "restricted"},
+            headers={"Authorization": f"Bearer {keys['gent-editor']}"},
+        )
+        assert restricted.status_code == 200, restricted.text
+        yield World(client, keys, url)
+    drop_database(url)
+
+
+def in_a_month() -> str:
+    return (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+
+
+def test_restricted_data_needs_a_grant(world: World) -> None:
+    client = world.client
+    anonymous = client.get(OBS)
+    assert anonymous.status_code == 401
+    assert "access_request" in anonymous.json()["detail"]
+    refused = client.get(OBS, headers=world.auth("analyst"))
+    assert refused.status_code == 403
+    assert refused.json()["missing_right"] == f"grant:{DATASET}"
+    assert "access_request" in refused.json()["detail"]
+    aggregate = client.get(OBS, params={"level": "province"}, headers=world.auth("analyst"))
+    assert aggregate.status_code == 403
+    area = client.get(OBS, params={"area": "municipality:44021"}, headers=world.auth("analyst"))
+    assert area.status_code == 403
+    # Metadata stays public; owners and suppliers read their own data.
+    assert client.get(f"/api/v1/datasets/{DATASET}").json()["access_level"] == "restricted"
+    assert client.get(OBS, headers=world.auth("gent")).status_code == 200
+
+    granted = client.post(
+        f"/api/v1/datasets/{DATASET}/grants",
+        json={
+            "organisation": "digitaal-vlaanderen",
+            "purpose": "mobiliteitsplan",
+            "valid_until": in_a_month(),
+        },
+        headers=world.auth("gent-editor"),
+    )
+    assert granted.status_code == 201, granted.text
+    allowed = client.get(OBS, params={"level": "municipality"}, headers=world.auth("analyst"))
+    assert allowed.status_code == 200
+    assert allowed.json()["items"][0]["value"] == 1000
+
+    log = client.get(f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("gent-editor"))
+    reads = [e for e in log.json()["items"] if e["action"] == "read.restricted"]
+    assert reads[0]["organisation"] == "digitaal-vlaanderen"
+    assert reads[0]["purpose"] == "mobiliteitsplan"
+
+    revoked = client.delete(
+        f"/api/v1/grants/{granted.json()['id']}", headers=world.auth("gent-editor")
+    )
+    assert revoked.status_code == 200
+    assert client.get(OBS, headers=world.auth("analyst")).status_code == 403
+    again = client.delete(
+        f"/api/v1/grants/{granted.json()['id']}", headers=world.auth("gent-editor")
+    )
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "needle"),
+    [
+        (
+            "statbel",
+            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": "2099-01-01"},
+            403,
+            "owner",
+        ),
+        (
+            "gent-editor",
+            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": "2020-01-01"},
+            422,
+            "future",
+        ),
+        (
+            "gent-editor",
+            {"organisation": "nobody", "purpose": "x", "valid_until": "2099-01-01"},
+            404,
+            "nobody",
+        ),
+        (
+            "gent-editor",
+            {"organisation": "digitaal-vlaanderen", "purpose": "", "valid_until": "2099-01-01"},
+            422,
+            "purpose",
+        ),
+        (
+            "analyst",
+            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": "2099-01-01"},
+            403,
+            "editor",
+        ),
+    ],
+)
+def test_bad_grants(world: World, who: str, body: dict[str, str], status: int, needle: str) -> None:
+    response = world.client.post(
+        f"/api/v1/datasets/{DATASET}/grants", json=body, headers=world.auth(who)
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert needle in response.text
+
+
+def test_non_public_shows_metadata_only(world: World) -> None:
+    url = "/api/v1/datasets/land-use-open-space"
+    changed = world.client.patch(
+        url, json={"access_level": "non_public"}, headers=world.auth("gent-editor")
+    )
+    assert changed.status_code == 200
+    assert world.client.get(url).status_code == 200
+    response = world.client.get(f"{url}/observations", headers=world.auth("analyst"))
+    assert response.status_code == 403
+    assert "metadata" in response.json()["detail"]
+    graph = world.client.get("/catalog.ttl").text
+    assert "access-right/NON_PUBLIC" in graph
+    assert "access-right/RESTRICTED" in graph
+
+
+def test_a_question_reaches_the_owners_and_suppliers(world: World) -> None:
+    client = world.client
+    created = client.post(
+        f"/api/v1/datasets/{DATASET}/feedback",
+        json={
+            "kind": "question",
+            "title": "Waarom 1000?",
+            "body": "Klopt dit getal?",
+            "name": "An Analist",
+            "email": "an@example.org",
+        },
+    )
+    assert created.status_code == 201, created.text
+    thread = created.json()
+    assert thread["state"] == "open"
+    for organisation in ("gent", "antwerpen", "vgc"):
+        inbox = client.get(f"/api/v1/organisations/{organisation}/inbox").json()
+        assert thread["id"] in {t["id"] for t in inbox["items"]}, organisation
+    statbel_inbox = client.get("/api/v1/organisations/statbel/inbox").json()
+    assert thread["id"] not in {t["id"] for t in statbel_inbox["items"]}
+
+    stranger = client.post(
+        f"/api/v1/feedback/{thread['id']}/answers",
+        json={"body": "Geen idee"},
+        headers=world.auth("statbel"),
+    )
+    assert stranger.status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/feedback/{thread['id']}/close", headers=world.auth("statbel")
+        ).status_code
+        == 403
+    )
+    answered = client.post(
+        f"/api/v1/feedback/{thread['id']}/answers",
+        json={"body": "Ja, toestand 1/1/2025."},
+        headers=world.auth("gent"),
+    )
+    assert answered.status_code == 201
+    assert answered.json()["state"] == "answered"
+    assert answered.json()["messages"][-1]["answer"] is True
+    inbox = client.get("/api/v1/organisations/gent/inbox").json()
+    assert thread["id"] not in {t["id"] for t in inbox["items"]}
+    listed = client.get(f"/api/v1/datasets/{DATASET}/feedback", params={"state": "answered"}).json()
+    assert thread["id"] in {t["id"] for t in listed["items"]}
+    closed = client.post(f"/api/v1/feedback/{thread['id']}/close", headers=world.auth("gent"))
+    assert closed.json()["state"] == "closed"
+    late = client.post(
+        f"/api/v1/feedback/{thread['id']}/replies",
+        json={"body": "nog iets"},
+        headers=world.auth("analyst"),
+    )
+    assert late.status_code == 409
+
+
+def test_markup_is_stored_as_given_and_never_executes(world: World) -> None:
+    script = "<script>alert('x')</script> & <b>vet</b>"
+    created = world.client.post(
+        f"/api/v1/datasets/{DATASET}/feedback",
+        json={"kind": "error_report", "title": script, "body": script},
+        headers=world.auth("analyst"),
+    )
+    assert created.status_code == 201
+    thread = world.client.get(f"/api/v1/feedback/{created.json()['id']}").json()
+    assert thread["title"] == script
+    assert thread["messages"][0]["body"] == script
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"Accept": "text/html"}).text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("dataset", "body", "status"),
+    [
+        (
+            "no-such-dataset",
+            {"kind": "question", "title": "t", "body": "b", "name": "n", "email": "n@x.org"},
+            404,
+        ),
+        (
+            DATASET,
+            {"kind": "question", "title": "t", "body": "", "name": "n", "email": "n@x.org"},
+            422,
+        ),
+        (
+            DATASET,
+            {"kind": "question", "title": "t", "body": "x" * 5001, "name": "n", "email": "n@x.org"},
+            422,
+        ),
+        (
+            DATASET,
+            {"kind": "question", "title": "t" * 201, "body": "b", "name": "n", "email": "n@x.org"},
+            422,
+        ),
+        (DATASET, {"kind": "question", "title": "t", "body": "b", "name": "n"}, 422),
+        (
+            DATASET,
+            {"kind": "rant", "title": "t", "body": "b", "name": "n", "email": "n@x.org"},
+            422,
+        ),
+    ],
+)
+def test_bad_feedback(world: World, dataset: str, body: dict[str, str], status: int) -> None:
+    response = world.client.post(f"/api/v1/datasets/{dataset}/feedback", json=body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_anonymous_posting_has_a_stricter_limit(world: World) -> None:
+    app = create_app(
+        Settings(database_url=world.url, anonymous_feedback_per_minute=1, feedback_per_minute=100)
+    )
+    body = {"kind": "question", "title": "t", "body": "b", "name": "n", "email": "n@x.org"}
+    with TestClient(app) as client:
+        first = client.post(f"/api/v1/datasets/{DATASET}/feedback", json=body)
+        second = client.post(f"/api/v1/datasets/{DATASET}/feedback", json=body)
+        keyed = client.post(
+            f"/api/v1/datasets/{DATASET}/feedback", json=body, headers=world.auth("analyst")
+        )
+    assert first.status_code == 201
+    assert second.status_code == 429
+    assert second.headers["retry-after"]
+    assert keyed.status_code == 201
+
+
+def test_the_audit_log(world: World) -> None:
+    everything = world.client.get(
+        "/api/v1/audit", params={"page_size": 1000}, headers=world.auth("admin")
+    )
+    assert everything.status_code == 200
+    actions = {e["action"] for e in everything.json()["items"]}
+    assert {"submission", "dataset.metadata", "feedback.create"} <= actions
+    assert world.client.get("/api/v1/audit", headers=world.auth("gent-editor")).status_code == 403
+    assert (
+        world.client.get(
+            f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("analyst")
+        ).status_code
+        == 403
+    )
+    # Append-only: the API has no way to change or remove an event.
+    assert world.client.delete("/api/v1/audit", headers=world.auth("admin")).status_code == 405
