@@ -48,33 +48,33 @@ def _literal(term: Literal, iri: Callable[[URIRef], str]) -> str:
     return lexical
 
 
-class _Bnodes:
-    def __init__(self) -> None:
+class _Terms:
+    """Writes terms: IRIs through ``iri`` (full or prefixed), blank nodes with stable labels."""
+
+    def __init__(self, iri: Callable[[URIRef], str]) -> None:
+        self.iri = iri
         self.labels: dict[BNode, str] = {}
 
-    def label(self, node: BNode) -> str:
-        label = self.labels.get(node)
-        if label is None:
-            label = self.labels[node] = f"_:b{len(self.labels)}"
-        return label
+    def __call__(self, node: Node) -> str:
+        if isinstance(node, URIRef):
+            return self.iri(node)
+        if isinstance(node, BNode):
+            label = self.labels.get(node)
+            if label is None:
+                label = self.labels[node] = f"_:b{len(self.labels)}"
+            return label
+        if isinstance(node, Literal):
+            return _literal(node, self.iri)
+        raise TypeError(f"cannot write {node!r}")
+
+
+def _full_iri(value: URIRef) -> str:
+    return "<" + _escape_iri(str(value)) + ">"
 
 
 def ntriples(triples: Iterable[tuple[Node, Node, Node]]) -> Iterator[str]:
     """One line per triple (W3C N-Triples)."""
-    bnodes = _Bnodes()
-
-    def iri(value: URIRef) -> str:
-        return "<" + _escape_iri(str(value)) + ">"
-
-    def term(node: Node) -> str:
-        if isinstance(node, URIRef):
-            return iri(node)
-        if isinstance(node, BNode):
-            return bnodes.label(node)
-        if isinstance(node, Literal):
-            return _literal(node, iri)
-        raise TypeError(f"cannot write {node!r}")
-
+    term = _Terms(_full_iri)
     for s, p, o in triples:
         yield f"{term(s)} {term(p)} {term(o)} .\n"
 
@@ -82,7 +82,6 @@ def ntriples(triples: Iterable[tuple[Node, Node, Node]]) -> Iterator[str]:
 def turtle(graph: Graph, prefixes: Mapping[str, str]) -> Iterator[str]:
     """Turtle, grouped by subject, prefixed names where safe."""
     by_namespace = sorted(prefixes.items(), key=lambda item: -len(item[1]))
-    bnodes = _Bnodes()
 
     def iri(value: URIRef) -> str:
         text = str(value)
@@ -92,17 +91,9 @@ def turtle(graph: Graph, prefixes: Mapping[str, str]) -> Iterator[str]:
                 if _LOCAL_NAME.match(local):
                     return f"{prefix}:{local}"
                 break
-        return "<" + _escape_iri(text) + ">"
+        return _full_iri(value)
 
-    def term(node: Node) -> str:
-        if isinstance(node, URIRef):
-            return iri(node)
-        if isinstance(node, BNode):
-            return bnodes.label(node)
-        if isinstance(node, Literal):
-            return _literal(node, iri)
-        raise TypeError(f"cannot write {node!r}")
-
+    term = _Terms(iri)
     yield "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items()) + "\n"
     subjects: dict[Node, dict[Node, list[Node]]] = defaultdict(lambda: defaultdict(list))
     for s, p, o in graph:

@@ -30,28 +30,26 @@ class StoredObservation:
     status: str
 
 
+_OBSERVATION_COLUMNS = (
+    Observation.id,
+    Observation.indicator_id,
+    Observation.unit_id,
+    Observation.period,
+    Observation.value,
+    Observation.status,
+)
+
+
 def current_observations(session: Session, dataset_id: str) -> list[StoredObservation]:
-    stmt = select(
-        Observation.id,
-        Observation.indicator_id,
-        Observation.unit_id,
-        Observation.period,
-        Observation.value,
-        Observation.status,
-    ).where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+    stmt = select(*_OBSERVATION_COLUMNS).where(
+        Observation.dataset_id == dataset_id, Observation.revision_to.is_(None)
+    )
     return [StoredObservation(*row) for row in session.execute(stmt)]
 
 
 def observations_at(session: Session, dataset_id: str, revision: int) -> list[StoredObservation]:
     """The observations as they were right after ``revision``."""
-    stmt = select(
-        Observation.id,
-        Observation.indicator_id,
-        Observation.unit_id,
-        Observation.period,
-        Observation.value,
-        Observation.status,
-    ).where(
+    stmt = select(*_OBSERVATION_COLUMNS).where(
         Observation.dataset_id == dataset_id,
         Observation.revision_from <= revision,
         (Observation.revision_to.is_(None)) | (Observation.revision_to > revision),

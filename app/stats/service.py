@@ -263,19 +263,25 @@ def iter_records(
     if query.provenance:
         yield from _with_provenance(session, query, rows)
         return
-    for indicator, period, level, version, code, name, value, status, coverage, _ in rows:
-        yield {
-            "indicator": indicator,
-            "period": period,
-            "level": level,
-            "version": version,
-            "code": code,
-            "name": name,
-            "value": value,
-            "unit_of_measure": units[indicator],
-            "status": status,
-            "coverage": coverage,
-        }
+    for row in rows:
+        yield _record(row, units)
+
+
+def _record(row: Any, units: dict[str, str]) -> dict[str, Any]:
+    """A published row (with its unit id last) as a flat record."""
+    indicator, period, level, version, code, name, value, status, coverage, _ = row
+    return {
+        "indicator": indicator,
+        "period": period,
+        "level": level,
+        "version": version,
+        "code": code,
+        "name": name,
+        "value": value,
+        "unit_of_measure": units[indicator],
+        "status": status,
+        "coverage": coverage,
+    }
 
 
 def _with_provenance(
@@ -289,23 +295,12 @@ def _with_provenance(
     def flush() -> Iterator[dict[str, Any]]:
         sector_ids = [row[-1] for row in batch if row[2] == Level.SECTOR]
         origin = repository.provenance(session, query.dataset.id, sector_ids)
-        for indicator, period, level, version, code, name, value, status, coverage, unit in batch:
-            supplier, submission, revision = origin.get((indicator, unit, period), (None,) * 3)
-            yield {
-                "indicator": indicator,
-                "period": period,
-                "level": level,
-                "version": version,
-                "code": code,
-                "name": name,
-                "value": value,
-                "unit_of_measure": units[indicator],
-                "status": status,
-                "coverage": coverage,
-                "supplier": supplier,
-                "submission": submission,
-                "revision": revision,
-            }
+        for row in batch:
+            record = _record(row, units)
+            supplier, submission, revision = origin.get(
+                (record["indicator"], row[-1], record["period"]), (None,) * 3
+            )
+            yield record | {"supplier": supplier, "submission": submission, "revision": revision}
 
     for row in rows:
         batch.append(row)
