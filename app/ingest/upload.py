@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.stats.models import STATUSES
 
@@ -40,8 +40,7 @@ class RowError:
         return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class UploadRow:
+class UploadRow(NamedTuple):
     row: int
     sector: str
     indicator: str
@@ -75,7 +74,10 @@ class Rules:
     in_territory: Callable[[str], bool]
 
 
-def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, dict[str, str]]]:
+Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status (stripped)
+
+
+def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
     """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF."""
     if b"\x00" in body:
         result.error(0, None, None, "the file contains a NUL byte; is it a CSV text file?")
@@ -102,11 +104,13 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, dict[str,
     if names is None:
         return
     number = 0
+    width = len(names)
+    positions = [names.index(c) if c in names else -1 for c in COLUMNS]
     try:
         for number, cells in enumerate(reader, start=1):
             if not cells or cells == [""]:
                 continue
-            if len(cells) != len(names):
+            if len(cells) != width:
                 result.error(
                     number,
                     None,
@@ -114,17 +118,24 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, dict[str,
                     f"{len(cells)} fields where the header has {len(names)}",
                 )
                 continue
-            if any(len(c) > MAX_CELL for c in cells):
+            if max(map(len, cells)) > MAX_CELL:
                 result.error(number, None, None, f"a cell is longer than {MAX_CELL} characters")
                 continue
-            yield number, dict(zip(names, cells, strict=True))
+            yield number, _pick(cells, positions)
     except csv.Error as exc:
         result.error(number + 1, None, None, f"not valid CSV here: {exc}")
     if number == 0:
         result.error(0, None, None, "the file has a header but no rows")
 
 
-def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, dict[str, str]]]:
+def _pick(cells: list[str], positions: list[int]) -> Cells:
+    sector, indicator, period, value, status = (
+        cells[p].strip() if p >= 0 else "" for p in positions
+    )
+    return sector, indicator, period, value, status
+
+
+def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
     """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
@@ -143,11 +154,11 @@ def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, dict[str
         if unknown:
             result.error(number, None, None, f"unknown field(s): {', '.join(unknown[:10])}")
             continue
-        cells = {k: ("" if v is None else str(v)) for k, v in item.items()}
-        if any(len(c) > MAX_CELL for c in cells.values()):
+        cells = [("" if item.get(c) is None else str(item[c])) for c in COLUMNS]
+        if max(map(len, cells)) > MAX_CELL:
             result.error(number, None, None, f"a value is longer than {MAX_CELL} characters")
             continue
-        yield number, cells
+        yield number, _pick(cells, list(range(len(COLUMNS))))
 
 
 def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
@@ -181,17 +192,11 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     return header
 
 
-def validate(
-    rows: Iterator[tuple[int, dict[str, str]]], rules: Rules, result: UploadResult
-) -> None:
+def validate(rows: Iterator[tuple[int, Cells]], rules: Rules, result: UploadResult) -> None:
     seen: dict[tuple[str, str, str], int] = {}
     sector_checks: dict[str, str | None] = {}
-    for number, cells in rows:
-        sector = cells.get("sector", "").strip()
-        indicator = cells.get("indicator", "").strip()
-        period = cells.get("period", "").strip()
-        raw_value = cells.get("value", "").strip()
-        status = cells.get("status", "").strip() or "normal"
+    for number, (sector, indicator, period, raw_value, given_status) in rows:
+        status = given_status or "normal"
         ok = True
         # The same sector comes back for every indicator and period: check it once.
         if sector not in sector_checks:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,8 +30,10 @@ VALUE_STATUSES = ("normal", "provisional", "estimated")
 _QUALITY_RANK = {"normal": 0, "estimated": 1, "provisional": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
+    """A value with its status (and, for a derived value, its coverage). A tuple: millions
+    are made per publication, and tuples are the cheapest immutable records Python has."""
+
     value: float | None
     status: str
     coverage: float | None = None
@@ -170,6 +172,11 @@ def combine_parts(
     """Per member, the sum of several indicators (e.g. 65+ plus under 65). A part the member
     has no row for contributes nothing; a part it has without a value (missing,
     confidential) leaves the member without a value."""
+    if len(parts) == 1:  # the common case: no sum to make
+        return {
+            member: (cell.value if cell.status in VALUE_STATUSES else None, cell.status)
+            for member, cell in parts[0].items()
+        }
     members: set[int] = set()
     for part in parts:
         members.update(part)
@@ -212,7 +219,12 @@ def ratio_pairs(
     for member in numerator.keys() | denominator.keys():
         num, num_status = numerator.get(member, absent)
         den, den_status = denominator.get(member, absent)
-        status = _weakest([s for s in (num_status, den_status) if s is not None])
+        if num_status == den_status or den_status is None:
+            status = num_status or "missing"
+        elif num_status is None:
+            status = den_status
+        else:
+            status = _weakest([num_status, den_status])
         if num is not None and den is not None:
             result[member] = ((num, den), status)
         else:

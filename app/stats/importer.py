@@ -201,7 +201,11 @@ def store_revision(
     counts.submission_id = submission.id
     repository.close_observations(session, to_close, revision)
     repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
-    counts.published = publish_dataset(session, dataset_id, revision)
+    closed = set(to_close)
+    after = [o for o in current.values() if o.id not in closed] + [
+        repository.StoredObservation(0, *row) for row in to_insert
+    ]
+    counts.published = publish_dataset(session, dataset_id, revision, after)
     return counts
 
 

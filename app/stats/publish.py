@@ -121,6 +121,8 @@ def compute_cells(
                 denominator = combine_parts(
                     [base.get((i, period), empty) for i in indicator.denominator]
                 )
+                if not numerator or not denominator:
+                    continue  # a part was never supplied for this period: no ratio to publish
                 pairs = ratio_pairs(numerator, denominator)
                 cells = member_cells(
                     pairs, quotient=True, scale=indicator.scale, only=denominator.keys()
@@ -191,14 +193,38 @@ def derive(
     return DerivedValues(cells, geo)
 
 
-def publish_dataset(session: Session, dataset_id: str, revision: int) -> int:
-    """Recompute and store every published value of the dataset; returns the row count."""
-    derived = derive(session, dataset_id, repository.current_observations(session, dataset_id))
+def publish_dataset(
+    session: Session,
+    dataset_id: str,
+    revision: int,
+    observations: Sequence[repository.StoredObservation] | None = None,
+) -> int:
+    """Recompute and store every published value of the dataset; returns the row count.
+    ``observations`` are the current ones when the caller already has them."""
+    if observations is None:
+        observations = repository.current_observations(session, dataset_id)
+    derived = derive(session, dataset_id, observations)
     geo = derived.geo
+    # Supplied values of indicators without disclosure control are published as they are:
+    # the database copies them, and only what Datapedia derived is written from here.
+    copied = {
+        i.id
+        for i in indicators_of_dataset(session, dataset_id)
+        if i.aggregation in ("sum", "none")
+        and i.disclosure_min_count is None
+        and i.disclosure_reference_id is None
+    }
+    supplied: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for obs in observations:
+        if obs.indicator_id in copied:
+            supplied[(obs.indicator_id, obs.period)].add(obs.unit_id)
 
     def rows() -> Iterator[tuple[str, str, str, str, int, float | None, str, float | None]]:
         for (indicator_id, period), values in derived.cells.items():
+            own = supplied.get((indicator_id, period), set())
             for unit, cell in values.items():
+                if unit in own:
+                    continue
                 yield (
                     indicator_id,
                     period,
@@ -210,4 +236,6 @@ def publish_dataset(session: Session, dataset_id: str, revision: int) -> int:
                     cell.coverage,
                 )
 
-    return repository.replace_published(session, dataset_id, revision, rows())
+    return repository.replace_published(
+        session, dataset_id, revision, rows(), copied_indicators=sorted(copied)
+    )

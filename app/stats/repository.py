@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import CursorResult, Select, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
@@ -20,8 +21,7 @@ from app.stats.models import Observation, PublishedValue, Submission
 AnySelect = Select[*tuple[Any, ...]]
 
 
-@dataclass(frozen=True)
-class StoredObservation:
+class StoredObservation(NamedTuple):
     id: int
     indicator_id: str
     unit_id: int
@@ -175,7 +175,33 @@ class VersionGeography:
     by_code: dict[tuple[str, str], int]  # (level, code) → id
 
 
+_GEOGRAPHY_CACHE: dict[tuple[object, ...], VersionGeography] = {}
+_GEOGRAPHY_LOCK = threading.Lock()
+
+
 def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
+    """The units and containment of these versions. Cached per database until the geography
+    changes (a few cheap counts tell), because every submission and publication needs it."""
+    fingerprint = session.execute(
+        select(func.count(GeoUnit.id), func.max(GeoUnit.id)).where(
+            GeoUnit.version.in_(list(versions))
+        )
+    ).one()
+    links = session.scalar(select(func.count()).select_from(GeoUnitAncestor)) or 0
+    key = (str(session.get_bind().engine.url), tuple(versions), *fingerprint, links)
+    with _GEOGRAPHY_LOCK:
+        cached = _GEOGRAPHY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    geo = _read_geography(session, versions)
+    with _GEOGRAPHY_LOCK:
+        if len(_GEOGRAPHY_CACHE) >= 8:
+            _GEOGRAPHY_CACHE.clear()
+        _GEOGRAPHY_CACHE[key] = geo
+    return geo
+
+
+def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
     geo = VersionGeography({}, {}, {}, defaultdict(list), {})
     units = select(GeoUnit.id, GeoUnit.level, GeoUnit.code, GeoUnit.version, GeoUnit.parent_id)
     for unit_id, level, code, version, parent_id in session.execute(
@@ -213,10 +239,48 @@ def replace_published(
     dataset_id: str,
     revision: int,
     rows: Iterator[tuple[str, str, str, str, int, float | None, str, float | None]],
+    copied_indicators: Sequence[str] = (),
 ) -> int:
     """Replace the dataset's published values by ``rows``
-    (indicator, period, version, level, unit_id, value, status, coverage)."""
+    (indicator, period, version, level, unit_id, value, status, coverage), plus the current
+    observations of ``copied_indicators`` copied as they are, inside the database."""
     session.execute(delete(PublishedValue).where(PublishedValue.dataset_id == dataset_id))
+    copied = 0
+    if copied_indicators:
+        source = (
+            select(
+                Observation.dataset_id,
+                Observation.indicator_id,
+                Observation.period,
+                GeoUnit.version,
+                GeoUnit.level,
+                Observation.unit_id,
+                Observation.value,
+                Observation.status,
+                literal(None).label("coverage"),
+                literal(revision).label("revision"),
+            )
+            .join(GeoUnit, GeoUnit.id == Observation.unit_id)
+            .where(
+                Observation.dataset_id == dataset_id,
+                Observation.revision_to.is_(None),
+                Observation.indicator_id.in_(list(copied_indicators)),
+            )
+        )
+        names = [
+            "dataset_id",
+            "indicator_id",
+            "period",
+            "version",
+            "level",
+            "unit_id",
+            "value",
+            "status",
+            "coverage",
+            "revision",
+        ]
+        result = session.execute(insert(PublishedValue).from_select(names, source))
+        copied = cast("CursorResult[Any]", result).rowcount or 0
     columns = (
         "dataset_id",
         "indicator_id",
@@ -229,7 +293,7 @@ def replace_published(
         "coverage",
         "revision",
     )
-    return bulk_insert(
+    return copied + bulk_insert(
         session,
         PublishedValue.__table__,  # type: ignore[arg-type]
         columns,
