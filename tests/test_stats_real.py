@@ -1000,3 +1000,23 @@ def test_status_and_coverage_of_derived_records(real_session: Session) -> None:
         select(func.count()).select_from(pv).where(derived, pv.status == "incomplete")
     )
     assert incomplete
+
+
+def test_sector_values_are_the_files_own(
+    client: TestClient, duck: duckdb.DuckDBPyConnection
+) -> None:
+    """At the finest level the API serves exactly what the file says, sector by sector.
+    ("…ZZZZ" remainders may also hold rows of former municipalities: they are checked through
+    the municipal totals above.)"""
+    expected = duck_map(
+        duck,
+        "SELECT p.sector, p.total FROM population p JOIN geo2025 g USING (sector) "
+        "WHERE p.sector NOT LIKE '%ZZZZ'",
+    )
+    records = fetch_csv(client, "population-2025", indicator="population", level="sector")
+    served = {r["code"]: float(r["value"]) for r in records}
+    assert len(expected) > 10_000
+    # Every sector of the file that the geography knows, with the file's own number.
+    assert {code: served.get(code) for code in expected} == {
+        code: float(total) for code, total in expected.items()
+    }
