@@ -118,12 +118,6 @@ class NotAcceptable(DatapediaError):
     title = "Not acceptable"
 
 
-class ServiceUnavailable(DatapediaError):
-    status = 503
-    slug = "unavailable"
-    title = "Service unavailable"
-
-
 class SourceDataError(Exception):
     """A source file could not be imported; carries every problem found (file, line, reason)."""
 

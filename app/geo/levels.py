@@ -84,5 +84,3 @@ LEVELS: tuple[LevelInfo, ...] = (
         False,
     ),
 )
-
-ADMINISTRATIVE_ORDER: tuple[Level, ...] = tuple(i.level for i in LEVELS if i.administrative)

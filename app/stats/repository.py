@@ -311,12 +311,6 @@ def submissions(session: Session, dataset_id: str) -> list[Submission]:
     )
 
 
-def now_revision_time(session: Session, dataset_id: str) -> datetime | None:
-    return session.scalar(
-        select(func.max(Submission.created_at)).where(Submission.dataset_id == dataset_id)
-    )
-
-
 def published_query(
     *,
     dataset_id: str,
