@@ -88,7 +88,8 @@ def seed(
             f"{values.rows_changed} changed, {values.rows_unchanged} unchanged, "
             f"{values.rows_removed} removed; {values.published} published values; "
             f"{values.outside_geography} values of the Walloon Region left out; "
-            f"{values.remapped} '…ZZZZ' rows placed by their municipality; "
+            f"{values.remapped} values of codes the geography does not list counted in their "
+            "municipality's '…ZZZZ' remainder; "
             f"{len(values.unknown_codes)} values with a code unknown to the geography"
         )
         for line in values.unknown_codes[:100]:
