@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.errors import InvalidParameter
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -55,8 +56,6 @@ def get_page_params(
         ),
     ] = None,
 ) -> PageParams:
-    from app.errors import InvalidParameter
-
     size = page_size or settings.default_page_size
     if size > settings.max_page_size:
         raise InvalidParameter(

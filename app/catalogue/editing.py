@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.access.service import record
 from app.auth.service import Caller, require_dataset_role, require_role
 from app.catalogue import repository
 from app.catalogue.models import ACCESS_LEVELS, ROLES, Dataset, DatasetChange
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.service import parse_unit_ref
+from app.stats import repository as stats_repository
 
 EDITOR_ROLES = ("editor", "admin")
 # Text fields an owner may edit, as stored; bilingual ones are given as {nl, en}.
@@ -44,8 +46,6 @@ def _require_owner(session: Session, caller: Caller, dataset_id: str, action: st
 def _record(
     session: Session, caller: Caller, dataset_id: str, kind: str, changes: dict[str, Any]
 ) -> None:
-    from app.access.service import record
-
     record(
         session,
         f"dataset.{kind}",
@@ -188,8 +188,6 @@ def _current_roles(session: Session, dataset_id: str) -> dict[tuple[str, str], l
 
 def history(session: Session, dataset_id: str) -> list[dict[str, Any]]:
     """Metadata and role changes and submissions, newest first."""
-    from app.stats import repository as stats_repository
-
     _dataset(session, dataset_id)
     events: list[dict[str, Any]] = [
         {

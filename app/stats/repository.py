@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Select, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.catalogue.models import Dataset
 from app.db.bulk import bulk_insert
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
@@ -443,7 +444,5 @@ def published_cells(
 def lock_dataset(session: Session, dataset_id: str) -> None:
     """Serialise writers of one dataset: revisions stay strictly increasing. PostgreSQL locks
     the dataset's row; SQLite has one writer at a time anyway."""
-    from app.catalogue.models import Dataset
-
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
