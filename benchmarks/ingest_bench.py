@@ -11,16 +11,11 @@ Run: ``python -m benchmarks.ingest_bench [--backends sqlite,postgresql]``.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select, text
 
 from app.auth.keys import create_key
@@ -31,18 +26,12 @@ from app.db.session import make_engine, make_session_factory, transaction
 from app.geo.models import GeoUnit
 from app.ingest.seed import seed_all
 from app.stats.models import Observation, Submission
+from benchmarks.common import PG_SERVER, served
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROWS = 100_000
 DATASET = "population-2025"
 BUDGET = 0.3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_rows(sectors: list[str]) -> list[tuple[str, str, str, float]]:
@@ -131,44 +120,16 @@ def run_backend(backend: str, tmp: Path) -> tuple[float, float]:
             session.execute(text("DELETE FROM submission WHERE sha256 = 'raw'"))
         engine.dispose()
 
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app_factory",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env={**os.environ, "DATAPEDIA_DATABASE_URL": url},
-            cwd=PROJECT_ROOT,
-        )
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-                for _ in range(200):
-                    try:
-                        if client.get("/health").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.05)
-                start = time.perf_counter()
-                response = client.post(
-                    f"/api/v1/datasets/{DATASET}/submissions",
-                    content=body,
-                    headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
-                )
-                api_seconds = time.perf_counter() - start
-                response.raise_for_status()
-                assert response.json()["rows_added"] == ROWS, response.text
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with served(url) as (client, _):
+            start = time.perf_counter()
+            response = client.post(
+                f"/api/v1/datasets/{DATASET}/submissions",
+                content=body,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
+            )
+            api_seconds = time.perf_counter() - start
+            response.raise_for_status()
+            assert response.json()["rows_added"] == ROWS, response.text
     finally:
         dbutil.drop_database(url)
     return api_seconds, raw_seconds

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,10 +30,10 @@ from app.config import PROJECT_ROOT, SEEDS_DIR, get_settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
+from benchmarks.common import PG_SERVER, served
 from tests.dbutil import create_database, drop_database
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATASET = "energy-fluvius"
 INDICATOR = "electricity-consumption-residential"
 COLUMN = "v2506_elek_res_cons"
@@ -74,12 +71,6 @@ class ExportRow:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -214,46 +205,16 @@ def run_backend(
             seed_all(session, source_dir, SEEDS_DIR)
         engine.dispose()
         synthetic = make_synthetic_copy(url, 10)
-        port = free_port()
-        env = {**os.environ, "DATAPEDIA_DATABASE_URL": url}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app_factory",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-        )
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-                for _ in range(100):
-                    try:
-                        if client.get("/health").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                duck = duckdb_latency(source_dir)
-                api = api_latency(client)
-                latency = [
-                    LatencyRow(level, api[level][0], api[level][1], duck[level][1])
-                    for level in LEVELS
-                ]
-                exports = [
-                    export(client, DATASET, server.pid, f"{DATASET} (1×)"),
-                    export(client, synthetic, server.pid, f"{DATASET} (10×)"),
-                ]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with served(url) as (client, pid):
+            duck = duckdb_latency(source_dir)
+            api = api_latency(client)
+            latency = [
+                LatencyRow(level, api[level][0], api[level][1], duck[level][1]) for level in LEVELS
+            ]
+            exports = [
+                export(client, DATASET, pid, f"{DATASET} (1×)"),
+                export(client, synthetic, pid, f"{DATASET} (10×)"),
+            ]
     finally:
         drop_database(url)
     return latency, exports
