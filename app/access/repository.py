@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.access.models import AccessGrant, AuditEvent
@@ -43,11 +43,3 @@ def events_query(dataset_id: str | None) -> Select[AuditEvent]:
     if dataset_id is not None:
         stmt = stmt.where(AuditEvent.dataset_id == dataset_id)
     return stmt.order_by(AuditEvent.id.desc())
-
-
-def count(session: Session, stmt: Select[AuditEvent]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-def page(session: Session, stmt: Select[AuditEvent], offset: int, limit: int) -> list[AuditEvent]:
-    return list(session.scalars(stmt.offset(offset).limit(limit)))

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app.access import service
-from app.api.deps import FactoryDep, PageDep, set_link_header
+from app.api.deps import FactoryDep, PageDep, PageParams, paged
 from app.auth.deps import CallerDep
+from app.auth.service import Caller
 from app.db.session import transaction
 
 router = APIRouter(tags=["access"])
@@ -51,17 +52,16 @@ def revoke_grant(grant_id: int, caller: CallerDep, factory: FactoryDep) -> dict[
 def _log(
     request: Request,
     response: Response,
-    caller: Any,
+    caller: Caller,
     factory: FactoryDep,
-    paging: Any,
+    paging: PageParams,
     dataset_id: str | None,
 ) -> dict[str, Any]:
     with transaction(factory) as session:
         items, total = service.audit_log(
             session, caller, dataset_id, paging.offset, paging.page_size
         )
-    set_link_header(request, response, paging, total)
-    return {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}
+    return paged(request, response, paging, items, total)
 
 
 @router.get("/datasets/{dataset_id}/audit", summary="The audit log of a dataset (owners)")

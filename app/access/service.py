@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from app.access import repository
 from app.access.models import AccessGrant, AuditEvent
-from app.auth.service import Caller, require_dataset_role, require_role
+from app.auth.service import Caller, require_owner
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
+from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
 
 MAX_PURPOSE = 1000
@@ -118,8 +119,7 @@ def _grant_out(grant: AccessGrant) -> dict[str, Any]:
 def _require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
     if catalogue_repository.get_dataset(session, dataset_id) is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
-    require_role(caller, ("editor", "admin"), action)
-    require_dataset_role(session, caller, dataset_id, "owner", action)
+    require_owner(session, caller, dataset_id, action)
 
 
 def create_grant(
@@ -209,6 +209,6 @@ def audit_log(
     else:
         _require_owner(session, caller, dataset_id, "reading the audit log")
     stmt = repository.events_query(dataset_id)
-    return [event_out(e) for e in repository.page(session, stmt, offset, limit)], (
-        repository.count(session, stmt)
+    return [event_out(e) for e in queries.page(session, stmt, offset, limit)], (
+        queries.count(session, stmt)
     )

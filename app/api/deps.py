@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
@@ -90,3 +90,15 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 
 FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+
+
+def paged(
+    request: Request, response: Response, params: PageParams, items: list[Any], total: int
+) -> dict[str, Any]:
+    """The list envelope of DESIGN §4, with its Link header set on ``response``."""
+    set_link_header(request, response, params, total)
+    return envelope(params, items, total)
+
+
+def envelope(params: PageParams, items: list[Any], total: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "page": params.page, "page_size": params.page_size}

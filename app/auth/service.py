@@ -12,12 +12,14 @@ from app.auth.keys import hash_key
 from app.auth.models import ApiKey
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Organisation
+from app.db.queries import as_utc
 from app.errors import Forbidden, Unauthorized
 
 # last_used_at is written at most this often per key: a read-heavy client should not turn
 # every request into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WRITE_ROLES = ("supplier", "editor", "admin")
+OWNER_ROLES = ("editor", "admin")
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,7 @@ def authenticate(session: Session, raw_key: str | None) -> Caller:
     assert organisation is not None  # foreign key
     now = datetime.now(UTC)
     last = key.last_used_at
-    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > (
-        LAST_USED_RESOLUTION
-    ):
+    if last is None or now - as_utc(last) > LAST_USED_RESOLUTION:
         repository.touch(session, key.id, now)
     return Caller(key.id, organisation, key.role)
 
@@ -77,6 +77,12 @@ def require_dataset_role(
             f"{action} needs the {role} role on dataset {dataset_id!r}; "
             f"{caller.organisation.id!r} holds {', '.join(sorted(held)) or 'no role'} on it",
         )
+
+
+def require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
+    """Owners' work: an editor key of a co-owner of the dataset, or a site admin."""
+    require_role(caller, OWNER_ROLES, action)
+    require_dataset_role(session, caller, dataset_id, "owner", action)
 
 
 def key_summary(key: ApiKey) -> dict[str, object]:

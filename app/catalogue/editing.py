@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.access.service import record
-from app.auth.service import Caller, require_dataset_role, require_role
+from app.auth.service import Caller, require_owner
 from app.catalogue import repository
 from app.catalogue.models import ACCESS_LEVELS, ROLES, Dataset, DatasetChange
+from app.db.queries import as_utc
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.service import parse_unit_ref
 from app.stats import repository as stats_repository
 
-EDITOR_ROLES = ("editor", "admin")
 # Text fields an owner may edit, as stored; bilingual ones are given as {nl, en}.
 BILINGUAL = {"title": ("title_nl", "title_en"), "description": ("description_nl", "description_en")}
 PLAIN = (
@@ -36,11 +36,6 @@ def _dataset(session: Session, dataset_id: str) -> Dataset:
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
     return dataset
-
-
-def _require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
-    require_role(caller, EDITOR_ROLES, action)
-    require_dataset_role(session, caller, dataset_id, "owner", action)
 
 
 def _record(
@@ -71,7 +66,7 @@ def edit_metadata(
     session: Session, caller: Caller, dataset_id: str, patch: dict[str, Any]
 ) -> dict[str, Any]:
     dataset = _dataset(session, dataset_id)
-    _require_owner(session, caller, dataset_id, "editing dataset metadata")
+    require_owner(session, caller, dataset_id, "editing dataset metadata")
     unknown = sorted(set(patch) - set(BILINGUAL) - set(PLAIN))
     if unknown:
         raise InvalidParameter(
@@ -111,7 +106,7 @@ def grant_role(
     territory: list[str],
 ) -> dict[str, Any]:
     dataset = _dataset(session, dataset_id)
-    _require_owner(session, caller, dataset_id, "inviting co-owners and suppliers")
+    require_owner(session, caller, dataset_id, "inviting co-owners and suppliers")
     if role not in ROLES or role == "publisher":
         raise InvalidParameter("role", "role must be one of owner, supplier, custodian, originator")
     if repository.get_organisation(session, organisation_id) is None:
@@ -151,7 +146,7 @@ def revoke_role(
     session: Session, caller: Caller, dataset_id: str, organisation_id: str, role: str
 ) -> dict[str, Any]:
     _dataset(session, dataset_id)
-    _require_owner(session, caller, dataset_id, "removing co-owners and suppliers")
+    require_owner(session, caller, dataset_id, "removing co-owners and suppliers")
     current = _current_roles(session, dataset_id)
     if (organisation_id, role) not in current:
         raise NotFound(
@@ -215,9 +210,5 @@ def history(session: Session, dataset_id: str) -> list[dict[str, Any]]:
         }
         for s in stats_repository.submissions(session, dataset_id)
     ]
-    events.sort(key=lambda e: _aware(e["at"]), reverse=True)
+    events.sort(key=lambda e: as_utc(e["at"]), reverse=True)
     return events
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

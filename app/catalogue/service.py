@@ -22,6 +22,7 @@ from app.catalogue.schemas import (
     OrganisationRef,
     RoleOut,
 )
+from app.db import queries
 from app.errors import InvalidParameter, NotFound
 from app.geo.service import unit_out
 from app.stats.service import describe_availability
@@ -151,11 +152,12 @@ def _facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]
     licences: Counter[str] = Counter()
     levels: Counter[str] = Counter()
     organisations: Counter[str] = Counter()
+    holders = repository.organisations_by_dataset(session, [d.id for d in datasets])
     for dataset in datasets:
         themes.update(dataset.themes)
         licences[dataset.licence_id] += 1
         levels[dataset.access_level] += 1
-        organisations.update({o.id for _, o in repository.roles_of_dataset(session, dataset.id)})
+        organisations.update(holders.get(dataset.id, set()))
 
     def facet(counter: Counter[str]) -> list[Facet]:
         return [
@@ -216,10 +218,8 @@ def search_indicators(
     session: Session, *, q: str | None, dataset: str | None, offset: int, limit: int
 ) -> tuple[list[IndicatorOut], int]:
     stmt = repository.indicators_query(q=q, dataset=dataset)
-    total = repository.count(session, stmt)
-    return [
-        _indicator_out(session, i) for i in repository.page(session, stmt, offset, limit)
-    ], total
+    total = queries.count(session, stmt)
+    return [_indicator_out(session, i) for i in queries.page(session, stmt, offset, limit)], total
 
 
 def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:

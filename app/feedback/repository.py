@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.feedback.models import FeedbackMessage, FeedbackThread
@@ -14,14 +14,17 @@ def get_thread(session: Session, thread_id: int) -> FeedbackThread | None:
     return session.get(FeedbackThread, thread_id)
 
 
-def messages(session: Session, thread_id: int) -> list[FeedbackMessage]:
-    return list(
-        session.scalars(
-            select(FeedbackMessage)
-            .where(FeedbackMessage.thread_id == thread_id)
-            .order_by(FeedbackMessage.id)
-        )
+def messages_of(session: Session, thread_ids: Sequence[int]) -> dict[int, list[FeedbackMessage]]:
+    """The messages of these threads, oldest first, in one query."""
+    result: dict[int, list[FeedbackMessage]] = {thread_id: [] for thread_id in thread_ids}
+    stmt = (
+        select(FeedbackMessage)
+        .where(FeedbackMessage.thread_id.in_(list(thread_ids)))
+        .order_by(FeedbackMessage.id)
     )
+    for message in session.scalars(stmt):
+        result[message.thread_id].append(message)
+    return result
 
 
 def threads_query(
@@ -33,13 +36,3 @@ def threads_query(
     if state is not None:
         stmt = stmt.where(FeedbackThread.state == state)
     return stmt.order_by(FeedbackThread.updated_at.desc(), FeedbackThread.id.desc())
-
-
-def count(session: Session, stmt: Select[FeedbackThread]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-def page(
-    session: Session, stmt: Select[FeedbackThread], offset: int, limit: int
-) -> list[FeedbackThread]:
-    return list(session.scalars(stmt.offset(offset).limit(limit)))

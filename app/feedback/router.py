@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import FactoryDep, PageDep, SessionDep, SettingsDep, set_link_header
+from app.api.deps import FactoryDep, PageDep, SessionDep, SettingsDep, paged
 from app.auth.deps import CallerDep, OptionalCallerDep
 from app.auth.ratelimit import RateLimiter
 from app.auth.service import Caller
@@ -57,8 +57,7 @@ def list_threads(
     items, total = service.list_threads(
         session, dataset_id, kind, state, paging.offset, paging.page_size
     )
-    set_link_header(request, response, paging, total)
-    return {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}
+    return paged(request, response, paging, items, total)
 
 
 @router.post(
@@ -146,5 +145,4 @@ def inbox(
     paging: PageDep,
 ) -> dict[str, Any]:
     items, total = service.inbox(session, organisation_id, paging.offset, paging.page_size)
-    set_link_header(request, response, paging, total)
-    return {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}
+    return paged(request, response, paging, items, total)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.access.service import record
 from app.auth.service import Caller
 from app.catalogue import repository as catalogue_repository
+from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.feedback import repository
 from app.feedback.models import THREAD_KINDS, THREAD_STATES, FeedbackMessage, FeedbackThread
@@ -101,7 +102,7 @@ def create_thread(
         target=f"thread:{thread.id}",
         details={"kind": kind},
     )
-    return thread_out(session, thread)
+    return _with_messages(session, thread)
 
 
 def _thread(session: Session, thread_id: int) -> FeedbackThread:
@@ -149,7 +150,7 @@ def reply(
         dataset_id=thread.dataset_id,
         target=f"thread:{thread.id}",
     )
-    return thread_out(session, thread)
+    return _with_messages(session, thread)
 
 
 def answer(session: Session, caller: Caller, thread_id: int, body: str | None) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def close(session: Session, caller: Caller, thread_id: int) -> dict[str, Any]:
             dataset_id=thread.dataset_id,
             target=f"thread:{thread.id}",
         )
-    return thread_out(session, thread)
+    return _with_messages(session, thread)
 
 
 def _require_responder(
@@ -187,7 +188,7 @@ def _require_responder(
 
 
 def thread_out(
-    session: Session, thread: FeedbackThread, with_messages: bool = True
+    thread: FeedbackThread, messages: list[FeedbackMessage] | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": thread.id,
@@ -199,7 +200,7 @@ def thread_out(
         "updated_at": thread.updated_at,
         "author": thread.author_organisation_id or thread.author_name,
     }
-    if with_messages:
+    if messages is not None:
         out["messages"] = [
             {
                 "id": m.id,
@@ -208,9 +209,13 @@ def thread_out(
                 "author": m.author_organisation_id or m.author_name,
                 "answer": m.is_answer,
             }
-            for m in repository.messages(session, thread.id)
+            for m in messages
         ]
     return out
+
+
+def _with_messages(session: Session, thread: FeedbackThread) -> dict[str, Any]:
+    return thread_out(thread, repository.messages_of(session, [thread.id]).get(thread.id, []))
 
 
 def list_threads(
@@ -228,12 +233,13 @@ def list_threads(
     if state is not None and state not in THREAD_STATES:
         raise InvalidParameter("state", f"state must be one of {', '.join(THREAD_STATES)}")
     stmt = repository.threads_query(dataset_ids=[dataset_id], kind=kind, state=state)
-    threads = repository.page(session, stmt, offset, limit)
-    return [thread_out(session, t) for t in threads], repository.count(session, stmt)
+    threads = queries.page(session, stmt, offset, limit)
+    messages = repository.messages_of(session, [t.id for t in threads])
+    return [thread_out(t, messages.get(t.id, [])) for t in threads], queries.count(session, stmt)
 
 
 def get_thread(session: Session, thread_id: int) -> dict[str, Any]:
-    return thread_out(session, _thread(session, thread_id))
+    return _with_messages(session, _thread(session, thread_id))
 
 
 def inbox(
@@ -252,7 +258,5 @@ def inbox(
         }
     )
     stmt = repository.threads_query(dataset_ids=datasets, kind=None, state="open")
-    threads = repository.page(session, stmt, offset, limit)
-    return [thread_out(session, t, with_messages=False) for t in threads], repository.count(
-        session, stmt
-    )
+    threads = queries.page(session, stmt, offset, limit)
+    return [thread_out(t) for t in threads], queries.count(session, stmt)

@@ -135,16 +135,7 @@ def units_query(
     if q:
         pattern = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(GeoUnit.name).like(pattern), GeoUnit.code.like(pattern)))
-    return stmt
-
-
-def count(session: Session, stmt: Select[GeoUnit]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-def page(session: Session, stmt: Select[GeoUnit], offset: int, limit: int) -> list[GeoUnit]:
-    ordered = stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
-    return list(session.scalars(ordered.offset(offset).limit(limit)))
+    return stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
 
 
 def ancestors(session: Session, unit_id: int) -> list[GeoUnit]:

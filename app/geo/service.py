@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app.db import queries
 from app.errors import InvalidParameter, NotFound
 from app.geo import repository
 from app.geo.levels import LEVELS, Level
@@ -145,5 +146,5 @@ def search_units(
         within_id = container.id
         version = container.version
     stmt = repository.units_query(level=level, version=version, within_id=within_id, q=q)
-    total = repository.count(session, stmt)
-    return [unit_out(u) for u in repository.page(session, stmt, offset, limit)], total
+    total = queries.count(session, stmt)
+    return [unit_out(u) for u in queries.page(session, stmt, offset, limit)], total

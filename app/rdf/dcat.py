@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository
 from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organisation
+from app.db.queries import as_utc
 from app.errors import NotFound
 from app.geo import repository as geo_repository
 from app.rdf import vocab
@@ -398,11 +399,6 @@ _COMPONENTS = (
 )
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class _Builder:
     """Adds nodes to one graph; describes each shared node (agent, concept, place) once."""
 
@@ -729,8 +725,8 @@ class _Builder:
         self._provenance(node, dataset.source or {})
         if dataset.version:
             self.add(node, DCAT_VERSION, Literal(dataset.version))
-        self.add(node, DCTERMS.issued, Literal(_aware(dataset.issued)))
-        self.add(node, DCTERMS.modified, Literal(_aware(dataset.modified)))
+        self.add(node, DCTERMS.issued, Literal(as_utc(dataset.issued)))
+        self.add(node, DCTERMS.modified, Literal(as_utc(dataset.modified)))
 
         # StatDCAT-AP and the Data Cube structure.
         self.add(node, DCTERMS.conformsTo, self.structure(dataset))
@@ -820,7 +816,7 @@ class _Builder:
 
     def record(self, dataset: Dataset) -> URIRef:
         node = self.uris.record(dataset.id)
-        issued, modified = _aware(dataset.issued), _aware(dataset.modified)
+        issued, modified = as_utc(dataset.issued), as_utc(dataset.modified)
         self.types(node, DCAT.CatalogRecord)
         self.add(node, FOAF.primaryTopic, self.uris.dataset(dataset.id))
         self.add(node, DCTERMS.identifier, Literal(dataset.id))
@@ -890,9 +886,9 @@ class _Builder:
         self.add(node, DCAT.themeTaxonomy, self.scheme(vocab.DATA_THEME_SCHEME))
         issued, modified = _catalogue_dates(self.session)
         if issued is not None:
-            self.add(node, DCTERMS.issued, Literal(_aware(issued)))
+            self.add(node, DCTERMS.issued, Literal(as_utc(issued)))
         if modified is not None:
-            self.add(node, DCTERMS.modified, Literal(_aware(modified)))
+            self.add(node, DCTERMS.modified, Literal(as_utc(modified)))
         self.add(node, DCAT.service, self.uris.data_service())
         for dataset in datasets:
             self.add(node, DCAT.dataset, self.uris.dataset(dataset.id))

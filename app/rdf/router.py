@@ -8,7 +8,6 @@ Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
@@ -18,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.api.deps import SessionDep, SettingsDep
 from app.catalogue import service as catalogue_service
+from app.db.queries import as_utc
 from app.errors import NotFound
 from app.feedback import service as feedback_service
 from app.rdf import service
@@ -42,9 +42,7 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
     if vary:
         headers["Vary"] = "Accept"
     if document.last_modified is not None:
-        # PostgreSQL hands back its own UTC tzinfo; the HTTP date format wants UTC itself.
-        moment = document.last_modified.astimezone(UTC)
-        headers["Last-Modified"] = format_datetime(moment, usegmt=True)
+        headers["Last-Modified"] = format_datetime(as_utc(document.last_modified), usegmt=True)
     if document.links:
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
     if _not_modified(request, document):

@@ -16,6 +16,7 @@ from rdflib.namespace import RDF, XSD
 from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
+from app.db.queries import as_utc
 from app.errors import InvalidParameter, NotAcceptable
 from app.rdf.dcat import Uris, catalog_graph
 from app.rdf.serialize import ntriples, turtle
@@ -162,10 +163,6 @@ def parse_modified_since(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def check_paging(page: int, page_size: int) -> None:
     if page < 1:
         raise InvalidParameter("page", f"page must be 1 or more, got {page}")
@@ -192,9 +189,9 @@ def catalog_page(
     """One page of the catalogue, with Hydra paging in the graph and as Link relations."""
     check_paging(page, page_size)
     stamps = [
-        (dataset_id, _aware(modified))
+        (dataset_id, as_utc(modified))
         for dataset_id, modified in catalogue_repository.dataset_stamps(session)
-        if modified_since is None or _aware(modified) >= modified_since
+        if modified_since is None or as_utc(modified) >= modified_since
     ]
     total = len(stamps)
     last = max(1, -(-total // page_size))
@@ -216,7 +213,7 @@ def catalog_page(
 
 
 def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat) -> Document:
-    stamps = [(d, _aware(m)) for d, m in catalogue_repository.dataset_stamps(session)]
+    stamps = [(d, as_utc(m)) for d, m in catalogue_repository.dataset_stamps(session)]
     latest = max((m for _, m in stamps), default=None)
     key = _etag("dump", uris.base, fmt.key, stamps)
 

@@ -403,10 +403,6 @@ def ordered(stmt: AnySelect) -> AnySelect:
     )
 
 
-def count_published(session: Session, stmt: AnySelect) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
 def stream(session: Session, stmt: AnySelect) -> Iterator[Any]:
     """Rows in batches: memory does not grow with the size of the result."""
     result = session.execute(stmt.execution_options(stream_results=True, yield_per=5000))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.access.service import authorize_read
-from app.api.deps import FactoryDep, PageDep, SessionDep, set_link_header
+from app.api.deps import FactoryDep, PageDep, SessionDep, envelope, set_link_header
 from app.auth.deps import OptionalCallerDep
 from app.db.session import transaction
 from app.errors import NotAcceptable
@@ -139,11 +139,6 @@ def observations(
         total = len(items)  # the whole result fits on the first page: no count needed
     else:
         total = service.count_records(session, query)
-    response = Response(
-        orjson.dumps(
-            {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}
-        ),
-        media_type="application/json",
-    )
+    response = Response(orjson.dumps(envelope(paging, items, total)), media_type="application/json")
     set_link_header(request, response, paging, total)
     return response

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset, Indicator
+from app.db import queries
 from app.errors import BadRequest, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
@@ -244,7 +245,7 @@ def count_records(session: Session, query: ObservationQuery) -> int:
         return len(area_records(session, query))
     if query.revision is not None:
         return len(revision_records(session, query))
-    return repository.count_published(session, published_statement(query))
+    return queries.count(session, published_statement(query))
 
 
 def iter_records(
