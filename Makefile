@@ -33,6 +33,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests migrations benchmarks
 	$(BIN)/ruff format --check app tests migrations benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict app

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, get_settings
 from app.errors import DatapediaError, SourceDataError
 
@@ -107,7 +108,7 @@ def keys_create(
     label: Annotated[str | None, typer.Option(help="A note to recognise the key.")] = None,
 ) -> None:
     """Create an API key. It is printed once, alone on the last line."""
-    from app.access.service import record
+    from app.audit.service import record
     from app.auth.keys import create_key
     from app.db.session import make_engine, make_session_factory, transaction
 

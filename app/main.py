@@ -14,14 +14,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
-from app.auth.ratelimit import RateLimiter
+from app.api.deps import AppState, app_state
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
-from app.catalogue.write_router import router as catalogue_write_router
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_session_factory
 from app.errors import (
@@ -36,6 +35,7 @@ from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
 from app.rdf.router import router as rdf_router
 from app.stats.router import router as stats_router
+from app.stewardship.router import router as stewardship_router
 
 logger = logging.getLogger("datapedia")
 
@@ -74,15 +74,16 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    state = AppState(settings=settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        app.state.engine = engine
-        app.state.session_factory = make_session_factory(engine)
+        state.session_factory = make_session_factory(engine)
         try:
             yield
         finally:
+            state.session_factory = None
             engine.dispose()
 
     app = FastAPI(
@@ -94,14 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.submission_limiter = RateLimiter()
-    app.state.feedback_limiter = RateLimiter()
+    app.state.datapedia = state
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
-    app.include_router(catalogue_write_router, prefix="/api/v1")
+    app.include_router(stewardship_router, prefix="/api/v1")
     app.include_router(stats_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(auth_router, prefix="/api/v1")
@@ -196,7 +195,7 @@ def _install_docs(app: FastAPI) -> None:
 def _install_service_routes(app: FastAPI) -> None:
     @app.get("/api/v1", tags=["service"], summary="The API's entry point")
     def api_index(request: Request) -> dict[str, Any]:
-        base = request.app.state.settings.base_url
+        base = app_state(request).settings.base_url
         return {
             "title": "Datapedia API",
             "openapi": f"{base}/openapi.json",
@@ -217,8 +216,9 @@ def _install_service_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["service"], summary="Readiness: the database answers and is migrated")
     def ready(request: Request) -> JSONResponse:
-        factory: sessionmaker[Session] = request.app.state.session_factory
+        factory = app_state(request).session_factory
         try:
+            assert factory is not None, "the lifespan creates the session factory"
             with factory() as session:
                 revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except Exception as exc:  # any database failure means "not ready"

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.config import get_settings
-from app.db.models import Base
 from app.db.session import make_engine
+from app.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

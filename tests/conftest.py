@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, Settings, get_settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction

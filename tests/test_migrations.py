@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from app.db.base import Base
 from app.db.migrate import check
-from app.db.models import Base as AllModels
+from app.models import Base as AllModels
 from tests.conftest import session_factory_for
 
 

@@ -298,7 +298,7 @@ def test_table_schema_is_served(world: World) -> None:
 
 
 def test_rate_limit(tmp_path: Path, world: World) -> None:
-    url = world.client.app.state.settings.database_url  # type: ignore[attr-defined]
+    url = world.client.app.state.datapedia.settings.database_url
     app = create_app(Settings(database_url=url, submissions_per_minute=2))
     with TestClient(app, raise_server_exceptions=False) as client:
         statuses = [

@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.access.models import AccessGrant, AuditEvent
+from app.access.models import AccessGrant
+from app.audit.models import AuditEvent
 
 
 def active_grant(

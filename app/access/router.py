@@ -9,10 +9,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app.access import service
-from app.api.deps import FactoryDep, PageDep, PageParams, paged
+from app.api.deps import PageDep, PageParams, UnitOfWorkDep, paged
 from app.auth.deps import CallerDep
 from app.auth.service import Caller
-from app.db.session import transaction
 
 router = APIRouter(tags=["access"])
 
@@ -24,9 +23,8 @@ class NewGrant(BaseModel):
 
 
 @router.get("/datasets/{dataset_id}/grants", summary="Grants on a dataset (owners)")
-def list_grants(dataset_id: str, caller: CallerDep, factory: FactoryDep) -> list[dict[str, Any]]:
-    with transaction(factory) as session:
-        return service.list_grants(session, caller, dataset_id)
+def list_grants(dataset_id: str, caller: CallerDep, session: UnitOfWorkDep) -> list[dict[str, Any]]:
+    return service.list_grants(session, caller, dataset_id)
 
 
 @router.post(
@@ -35,32 +33,27 @@ def list_grants(dataset_id: str, caller: CallerDep, factory: FactoryDep) -> list
     summary="Grant an organisation access to a restricted dataset (owners)",
 )
 def create_grant(
-    dataset_id: str, grant: NewGrant, caller: CallerDep, factory: FactoryDep
+    dataset_id: str, grant: NewGrant, caller: CallerDep, session: UnitOfWorkDep
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return service.create_grant(
-            session, caller, dataset_id, grant.organisation, grant.purpose, grant.valid_until
-        )
+    return service.create_grant(
+        session, caller, dataset_id, grant.organisation, grant.purpose, grant.valid_until
+    )
 
 
 @router.delete("/grants/{grant_id}", summary="Revoke a grant (owners)")
-def revoke_grant(grant_id: int, caller: CallerDep, factory: FactoryDep) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return service.revoke_grant(session, caller, grant_id)
+def revoke_grant(grant_id: int, caller: CallerDep, session: UnitOfWorkDep) -> dict[str, Any]:
+    return service.revoke_grant(session, caller, grant_id)
 
 
 def _log(
     request: Request,
     response: Response,
     caller: Caller,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     paging: PageParams,
     dataset_id: str | None,
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        items, total = service.audit_log(
-            session, caller, dataset_id, paging.offset, paging.page_size
-        )
+    items, total = service.audit_log(session, caller, dataset_id, paging.offset, paging.page_size)
     return paged(request, response, paging, items, total)
 
 
@@ -70,14 +63,14 @@ def dataset_audit(
     request: Request,
     response: Response,
     caller: CallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     paging: PageDep,
 ) -> dict[str, Any]:
-    return _log(request, response, caller, factory, paging, dataset_id)
+    return _log(request, response, caller, session, paging, dataset_id)
 
 
 @router.get("/audit", summary="The whole audit log (site admins)")
 def audit(
-    request: Request, response: Response, caller: CallerDep, factory: FactoryDep, paging: PageDep
+    request: Request, response: Response, caller: CallerDep, session: UnitOfWorkDep, paging: PageDep
 ) -> dict[str, Any]:
-    return _log(request, response, caller, factory, paging, None)
+    return _log(request, response, caller, session, paging, None)

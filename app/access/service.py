@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.access import repository
-from app.access.models import AccessGrant, AuditEvent
+from app.access.models import AccessGrant
+from app.audit.models import AuditEvent
+from app.audit.service import record
 from app.auth.service import Caller, require_owner
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
@@ -23,33 +25,6 @@ from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
 
 MAX_PURPOSE = 1000
-
-
-def record(
-    session: Session,
-    action: str,
-    *,
-    caller: Caller | None = None,
-    actor: str | None = None,
-    dataset_id: str | None = None,
-    target: str | None = None,
-    purpose: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Append one event to the audit log (there is no way to change or remove one)."""
-    session.add(
-        AuditEvent(
-            at=datetime.now(UTC),
-            organisation_id=caller.organisation.id if caller else None,
-            api_key_id=caller.key_id if caller else None,
-            actor=actor,
-            action=action,
-            dataset_id=dataset_id,
-            target=target,
-            purpose=purpose,
-            details=details or {},
-        )
-    )
 
 
 def _how_to_ask(dataset: Dataset) -> str:

@@ -1,27 +1,51 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers: application state, the request's unit of work,
+paging and the list envelope."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.ratelimit import RateLimiter
 from app.config import Settings
-from app.errors import InvalidParameter
+from app.errors import Conflict, InvalidParameter
+
+# The deepest page a client may ask for: beyond it OFFSET paging is no longer a sensible way
+# to read a list (use filters, or the CSV download for bulk).
+MAX_PAGE = 100_000
+
+
+@dataclass
+class AppState:
+    """What the application holds between requests, typed (``app.state.datapedia``)."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session] | None = None
+    submission_limiter: RateLimiter = field(default_factory=RateLimiter)
+    feedback_limiter: RateLimiter = field(default_factory=RateLimiter)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.datapedia
+    return state
 
 
 def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request).settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A read session per request; writes commit in their service's transaction."""
-    factory: sessionmaker[Session] = request.app.state.session_factory
+    """The request's one session. It stays open until the response has been sent (a
+    streamed download reads through it) and is rolled back unless the unit of work below
+    committed it."""
+    factory = app_state(request).session_factory
+    assert factory is not None, "the lifespan creates the session factory"
     session = factory()
     try:
         yield session
@@ -30,7 +54,27 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_unit_of_work(session: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:
+    """The request's session as one transaction: committed once, right after the handler
+    returned without error and before the response is sent; rolled back otherwise. Routers
+    and services never commit."""
+    try:
+        yield session
+        session.commit()
+    except (IntegrityError, OperationalError) as exc:
+        # Another request changed the same rows at the same moment (a unique key such as a
+        # dataset's next revision number, or SQLite's single writer): nothing was stored.
+        session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise Conflict(
+            "another change to the same data was stored at the same moment; send the request "
+            "again (nothing of it was stored)"
+        ) from exc
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+UnitOfWorkDep = Annotated[Session, Depends(get_unit_of_work, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
@@ -46,7 +90,9 @@ class PageParams:
 
 def get_page_params(
     settings: SettingsDep,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"Page number, from 1 to {MAX_PAGE:,}.")
+    ] = 1,
     page_size: Annotated[
         int | None,
         Query(
@@ -81,15 +127,6 @@ def set_link_header(request: Request, response: Response, params: PageParams, to
     if params.page < last:
         links.append(f'<{url(params.page + 1)}>; rel="next"')
     response.headers["Link"] = ", ".join(links)
-
-
-def get_session_factory(request: Request) -> sessionmaker[Session]:
-    """For writes: services open their own transaction (``app.db.session.transaction``)."""
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    return factory
-
-
-FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 
 
 def paged(

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.api.deps import FactoryDep
+from app.api.deps import UnitOfWorkDep
 from app.auth.service import Caller, authenticate
-from app.db.session import transaction
 
 
 def _bearer(request: Request) -> str | None:
@@ -17,17 +16,16 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def get_caller(request: Request, factory: FactoryDep) -> Caller:
-    with transaction(factory) as session:  # records last_used_at
-        return authenticate(session, _bearer(request))
+def get_caller(request: Request, session: UnitOfWorkDep) -> Caller:
+    # The request's unit of work: the key's last_used_at is committed with the request.
+    return authenticate(session, _bearer(request))
 
 
-def get_optional_caller(request: Request, factory: FactoryDep) -> Caller | None:
+def get_optional_caller(request: Request, session: UnitOfWorkDep) -> Caller | None:
     token = _bearer(request)
     if token is None:
         return None
-    with transaction(factory) as session:
-        return authenticate(session, token)
+    return authenticate(session, token)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from app.access.service import record
-from app.api.deps import FactoryDep
+from app.api.deps import UnitOfWorkDep
+from app.audit.service import record
 from app.auth import repository, service
 from app.auth.deps import CallerDep
 from app.auth.keys import create_key
 from app.auth.models import KEY_ROLES
-from app.db.session import transaction
 from app.errors import Forbidden, InvalidParameter, NotFound
 
 router = APIRouter(tags=["keys"])
@@ -49,10 +48,11 @@ def _may_manage_keys(caller: service.Caller, organisation_id: str) -> None:
 
 
 @router.get("/organisations/{organisation_id}/keys", summary="The keys of an organisation")
-def list_keys(organisation_id: str, caller: CallerDep, factory: FactoryDep) -> list[dict[str, Any]]:
+def list_keys(
+    organisation_id: str, caller: CallerDep, session: UnitOfWorkDep
+) -> list[dict[str, Any]]:
     _may_manage_keys(caller, organisation_id)
-    with transaction(factory) as session:
-        return [service.key_summary(k) for k in repository.keys_of(session, organisation_id)]
+    return [service.key_summary(k) for k in repository.keys_of(session, organisation_id)]
 
 
 @router.post(
@@ -63,7 +63,7 @@ def list_keys(organisation_id: str, caller: CallerDep, factory: FactoryDep) -> l
 def new_key(
     organisation_id: str,
     caller: CallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     body: Annotated[NewKey, Body()],
 ) -> dict[str, Any]:
     _may_manage_keys(caller, organisation_id)
@@ -71,32 +71,30 @@ def new_key(
         raise InvalidParameter("role", f"role must be one of {', '.join(KEY_ROLES)}")
     if body.role == "admin" and not caller.is_admin:
         raise Forbidden("role:admin", "only a site admin key can create admin keys")
-    with transaction(factory) as session:
-        key = create_key(session, organisation_id, body.role, body.label)
-        record(
-            session,
-            "key.create",
-            caller=caller,
-            target=f"organisation:{organisation_id}",
-            details={"role": body.role, "prefix": key[:10]},
-        )
+    key = create_key(session, organisation_id, body.role, body.label)
+    record(
+        session,
+        "key.create",
+        caller=caller,
+        target=f"organisation:{organisation_id}",
+        details={"role": body.role, "prefix": key[:10]},
+    )
     return {"key": key, "role": body.role, "organisation": organisation_id}
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key", status_code=200)
-def revoke_key(key_id: int, caller: CallerDep, factory: FactoryDep) -> dict[str, Any]:
-    with transaction(factory) as session:
-        key = repository.get_key(session, key_id)
-        if key is None:
-            raise NotFound(f"key {key_id} not found", key=key_id)
-        _may_manage_keys(caller, key.organisation_id)
-        if key.revoked_at is None:
-            key.revoked_at = datetime.now(UTC)
-            record(
-                session,
-                "key.revoke",
-                caller=caller,
-                target=f"key:{key.id}",
-                details={"organisation": key.organisation_id, "prefix": key.prefix},
-            )
-        return service.key_summary(key)
+def revoke_key(key_id: int, caller: CallerDep, session: UnitOfWorkDep) -> dict[str, Any]:
+    key = repository.get_key(session, key_id)
+    if key is None:
+        raise NotFound(f"key {key_id} not found", key=key_id)
+    _may_manage_keys(caller, key.organisation_id)
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        record(
+            session,
+            "key.revoke",
+            caller=caller,
+            target=f"key:{key.id}",
+            details={"organisation": key.organisation_id, "prefix": key.prefix},
+        )
+    return service.key_summary(key)

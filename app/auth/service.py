@@ -32,6 +32,10 @@ class Caller:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def organisation_id(self) -> str:
+        return self.organisation.id
+
 
 def authenticate(session: Session, raw_key: str | None) -> Caller:
     if not raw_key:

@@ -92,8 +92,3 @@ def list_indicators(
     )
     set_link_header(request, response, paging, total)
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
-
-
-@router.get("/indicators/{indicator_id}", tags=["indicators"], summary="One indicator")
-def get_indicator(session: SessionDep, indicator_id: str) -> IndicatorOut:
-    return service.get_indicator(session, indicator_id)

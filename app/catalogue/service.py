@@ -25,7 +25,6 @@ from app.catalogue.schemas import (
 from app.db import queries
 from app.errors import InvalidParameter, NotFound
 from app.geo.service import unit_out
-from app.stats.service import describe_availability
 
 ROLE_NAMES = ("owner", "publisher", "supplier", "custodian", "originator")
 
@@ -226,8 +225,7 @@ def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:
     indicator = repository.get_indicator(session, indicator_id)
     if indicator is None:
         raise NotFound(f"indicator {indicator_id!r} not found", indicator=indicator_id)
-    availability = describe_availability(session, indicator_id)
-    return _indicator_out(session, indicator).model_copy(update=availability)
+    return _indicator_out(session, indicator)
 
 
 def list_licences(session: Session) -> list[LicenceOut]:

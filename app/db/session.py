@@ -9,9 +9,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-# Every model must be mapped before the first session: foreign keys refer across domains.
-import app.db.models  # noqa: F401
-
 
 def make_engine(database_url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}

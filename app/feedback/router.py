@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import FactoryDep, PageDep, SessionDep, SettingsDep, paged
+from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
 from app.auth.deps import CallerDep, OptionalCallerDep
-from app.auth.ratelimit import RateLimiter
 from app.auth.service import Caller
 from app.config import Settings
-from app.db.session import transaction
 from app.feedback import service
 
 router = APIRouter(tags=["feedback"])
@@ -36,7 +34,7 @@ class NewMessage(BaseModel):
 
 
 def _limit(request: Request, caller: Caller | None, settings: Settings) -> None:
-    limiter: RateLimiter = request.app.state.feedback_limiter
+    limiter = app_state(request).feedback_limiter
     if caller is not None:
         limiter.check(f"key:{caller.key_id}", settings.feedback_per_minute)
     else:
@@ -70,21 +68,20 @@ def create_thread(
     request: Request,
     thread: NewThread,
     caller: OptionalCallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
     _limit(request, caller, settings)
-    with transaction(factory) as session:
-        return service.create_thread(
-            session,
-            caller,
-            dataset_id,
-            kind=thread.kind,
-            title=thread.title,
-            body=thread.body,
-            name=thread.name,
-            email=thread.email,
-        )
+    return service.create_thread(
+        session,
+        caller,
+        dataset_id,
+        kind=thread.kind,
+        title=thread.title,
+        body=thread.body,
+        name=thread.name,
+        email=thread.email,
+    )
 
 
 @router.get("/feedback/{thread_id}", summary="One thread with its messages")
@@ -98,19 +95,18 @@ def reply(
     request: Request,
     message: NewMessage,
     caller: OptionalCallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
     _limit(request, caller, settings)
-    with transaction(factory) as session:
-        return service.reply(
-            session,
-            caller,
-            thread_id,
-            body=message.body,
-            name=message.name,
-            email=message.email,
-        )
+    return service.reply(
+        session,
+        caller,
+        thread_id,
+        body=message.body,
+        name=message.name,
+        email=message.email,
+    )
 
 
 @router.post(
@@ -119,18 +115,16 @@ def reply(
     summary="Answer a thread (owners and suppliers of the dataset)",
 )
 def answer(
-    thread_id: int, message: NewMessage, caller: CallerDep, factory: FactoryDep
+    thread_id: int, message: NewMessage, caller: CallerDep, session: UnitOfWorkDep
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return service.answer(session, caller, thread_id, message.body)
+    return service.answer(session, caller, thread_id, message.body)
 
 
 @router.post(
     "/feedback/{thread_id}/close", summary="Close a thread (owners and suppliers of the dataset)"
 )
-def close(thread_id: int, caller: CallerDep, factory: FactoryDep) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return service.close(session, caller, thread_id)
+def close(thread_id: int, caller: CallerDep, session: UnitOfWorkDep) -> dict[str, Any]:
+    return service.close(session, caller, thread_id)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.access.service import record
+from app.audit.service import record
 from app.auth.service import Caller
 from app.catalogue import repository as catalogue_repository
 from app.db import queries

@@ -9,9 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
 
-from app.api.deps import FactoryDep, SessionDep, SettingsDep
+from app.api.deps import SessionDep, SettingsDep, UnitOfWorkDep, app_state
 from app.auth.deps import CallerDep
-from app.auth.ratelimit import RateLimiter
 from app.errors import BadRequest, PayloadTooLarge
 from app.ingest import submissions
 
@@ -63,10 +62,10 @@ async def submit(
     dataset_id: str,
     request: Request,
     caller: CallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    limiter: RateLimiter = request.app.state.submission_limiter
+    limiter = app_state(request).submission_limiter
     limiter.check(str(caller.key_id), settings.submissions_per_minute)
     body = await _read_limited(request, settings.max_upload_bytes)
     media_type = request.headers.get("content-type", "")
@@ -83,6 +82,6 @@ async def submit(
         body = await upload.read()
         media_type = upload.content_type or "text/csv"
     outcome = await run_in_threadpool(
-        submissions.submit, factory, caller, dataset_id, body, media_type
+        submissions.submit, session, caller, dataset_id, body, media_type
     )
     return outcome.as_dict()

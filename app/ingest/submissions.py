@@ -12,15 +12,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from app.access.service import record
+from app.audit.service import record
 from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
-from app.db.session import transaction
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
+from app.errors import Forbidden, NotFound, Unprocessable, UnsupportedMediaType
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
@@ -78,7 +76,7 @@ def _dataset(session: Session, dataset_id: str) -> Dataset:
 
 
 def submit(
-    factory: sessionmaker[Session],
+    session: Session,
     caller: Caller,
     dataset_id: str,
     body: bytes,
@@ -91,16 +89,9 @@ def submit(
             "application/json or multipart/form-data with a 'file' field",
             supported=["text/csv", "application/json", "multipart/form-data"],
         )
-    try:
-        with transaction(factory) as session:
-            return _submit(session, caller, dataset_id, body, media_type)
-    except IntegrityError as exc:
-        # Two submissions to one dataset at the same moment on SQLite: the second one to
-        # commit lost the race for the revision number. Nothing of it was stored.
-        raise Conflict(
-            "another submission to this dataset was stored at the same moment; send yours "
-            "again (nothing of it was stored)"
-        ) from exc
+    # Two submissions to one dataset at the same moment on SQLite: the second one to commit
+    # loses the race for the revision number, and the unit of work answers 409.
+    return _submit(session, caller, dataset_id, body, media_type)
 
 
 def _submit(

@@ -22,6 +22,7 @@ from app.errors import NotFound
 from app.feedback import service as feedback_service
 from app.rdf import service
 from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
+from app.stats import service as stats_service
 from app.web import pages
 
 router = APIRouter(tags=["dcat"])
@@ -208,7 +209,7 @@ def document(
         graph = organisation_graph(session, uris, key)
         version = (kind, key, organisation.model_dump_json(), settings.base_url)
     elif kind == "indicator":
-        indicator = _html_or_problem(fmt, lambda: catalogue_service.get_indicator(session, key))
+        indicator = _html_or_problem(fmt, lambda: stats_service.indicator_detail(session, key))
         if isinstance(indicator, Response):
             return indicator
         if fmt is None:

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.access.service import authorize_read
-from app.api.deps import FactoryDep, PageDep, SessionDep, envelope, set_link_header
+from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, envelope, set_link_header
 from app.auth.deps import OptionalCallerDep
-from app.db.session import transaction
+from app.catalogue.schemas import IndicatorOut
 from app.errors import NotAcceptable
 from app.stats import service
 from app.stats.formats import csv_lines, jsonstat
@@ -63,10 +63,9 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
 )
 def observations(
     request: Request,
-    session: SessionDep,
+    session: UnitOfWorkDep,
     paging: PageDep,
     caller: OptionalCallerDep,
-    factory: FactoryDep,
     dataset_id: str,
     indicator: Annotated[
         list[str], Query(description="Indicator id (repeatable); default all.")
@@ -98,8 +97,8 @@ def observations(
     ] = False,
 ) -> Response:
     chosen = _negotiate(request, format)
-    with transaction(factory) as write_session:  # a read of restricted data is logged
-        authorize_read(write_session, caller, dataset_id)
+    # A read of restricted data is logged in this request's unit of work.
+    authorize_read(session, caller, dataset_id)
     query = service.build_query(
         session,
         dataset_id,
@@ -117,12 +116,9 @@ def observations(
     if chosen == "csv":
 
         def body() -> Iterator[str]:
-            # Its own session: the request's may be closed before the stream ends.
-            with factory() as stream_session:
-                fields = service.RECORD_FIELDS + (
-                    service.PROVENANCE_FIELDS if query.provenance else ()
-                )
-                yield from csv_lines(fields, service.iter_records(stream_session, query))
+            # The request's session stays open until the whole stream has been sent.
+            fields = service.RECORD_FIELDS + (service.PROVENANCE_FIELDS if query.provenance else ())
+            yield from csv_lines(fields, service.iter_records(session, query))
 
         return StreamingResponse(
             body(),
@@ -142,3 +138,9 @@ def observations(
     response = Response(orjson.dumps(envelope(paging, items, total)), media_type="application/json")
     set_link_header(request, response, paging, total)
     return response
+
+
+@router.get("/indicators/{indicator_id}", tags=["indicators"], summary="One indicator")
+def get_indicator(session: SessionDep, indicator_id: str) -> IndicatorOut:
+    """The Datapedia entry, with the levels, versions and periods in which it is published."""
+    return service.indicator_detail(session, indicator_id)

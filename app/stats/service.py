@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
+from app.catalogue import service as catalogue_service
 from app.catalogue.models import Dataset, Indicator
+from app.catalogue.schemas import IndicatorOut
 from app.db import queries
 from app.errors import BadRequest, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
@@ -448,8 +450,9 @@ def _area_cell(
     return None
 
 
-def describe_availability(session: Session, indicator_id: str) -> dict[str, Any]:
-    """Levels, versions and periods in which an indicator is published."""
+def indicator_detail(session: Session, indicator_id: str) -> IndicatorOut:
+    """The Datapedia entry with the levels, versions and periods in which it is published."""
+    indicator = catalogue_service.get_indicator(session, indicator_id)
     levels: dict[str, set[str]] = {}
     versions: set[str] = set()
     periods: set[str] = set()
@@ -457,8 +460,10 @@ def describe_availability(session: Session, indicator_id: str) -> dict[str, Any]
         levels.setdefault(level, set()).add(version)
         versions.add(version)
         periods.add(period)
-    return {
-        "levels": sorted(levels, key=lambda lv: LEVEL_ORDER.get(lv, 99)),
-        "versions": sorted(versions),
-        "periods": sorted(periods),
-    }
+    return indicator.model_copy(
+        update={
+            "levels": sorted(levels, key=lambda lv: LEVEL_ORDER.get(lv, 99)),
+            "versions": sorted(versions),
+            "periods": sorted(periods),
+        }
+    )

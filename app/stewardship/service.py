@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.access.service import record
+from app.audit.service import record
 from app.auth.service import Caller, require_owner
 from app.catalogue import repository
 from app.catalogue.models import ACCESS_LEVELS, ROLES, Dataset, DatasetChange

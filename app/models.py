@@ -1,6 +1,10 @@
-"""Imports every domain's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+"""The model registry: imports every domain's models so that ``Base.metadata`` is complete.
 
-from app.access.models import AccessGrant, AuditEvent
+It sits on the top layer (beside main and cli) so that ``app.db`` imports no domain; the
+app, the CLI, Alembic and the tests import it before the first session."""
+
+from app.access.models import AccessGrant
+from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
 from app.catalogue.models import (
     Dataset,

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from app.api.deps import FactoryDep, SessionDep
+from app.api.deps import SessionDep, UnitOfWorkDep
 from app.auth.deps import CallerDep
-from app.catalogue import editing
-from app.db.session import transaction
+from app.stewardship import service as editing
 
 router = APIRouter(tags=["catalogue"])
 
@@ -34,11 +33,10 @@ class RoleGrant(BaseModel):
 def edit_dataset(
     dataset_id: str,
     caller: CallerDep,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     patch: Annotated[dict[str, Any], Body(examples=[{"title": {"en": "Population 2025"}}])],
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return editing.edit_metadata(session, caller, dataset_id, patch)
+    return editing.edit_metadata(session, caller, dataset_id, patch)
 
 
 @router.post(
@@ -47,12 +45,11 @@ def edit_dataset(
     summary="Invite a co-owner or supplier, or set a supplier's territory (owners)",
 )
 def grant_role(
-    dataset_id: str, caller: CallerDep, factory: FactoryDep, grant: RoleGrant
+    dataset_id: str, caller: CallerDep, session: UnitOfWorkDep, grant: RoleGrant
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return editing.grant_role(
-            session, caller, dataset_id, grant.organisation, grant.role, grant.territory
-        )
+    return editing.grant_role(
+        session, caller, dataset_id, grant.organisation, grant.role, grant.territory
+    )
 
 
 @router.delete(
@@ -60,10 +57,9 @@ def grant_role(
     summary="Remove a co-owner or supplier (the last owner cannot be removed)",
 )
 def revoke_role(
-    dataset_id: str, organisation_id: str, role: str, caller: CallerDep, factory: FactoryDep
+    dataset_id: str, organisation_id: str, role: str, caller: CallerDep, session: UnitOfWorkDep
 ) -> dict[str, Any]:
-    with transaction(factory) as session:
-        return editing.revoke_role(session, caller, dataset_id, organisation_id, role)
+    return editing.revoke_role(session, caller, dataset_id, organisation_id, role)
 
 
 @router.get("/datasets/{dataset_id}/history", summary="Metadata changes and submissions")
