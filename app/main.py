@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api.deps import AppState, app_state
+from app.api.problems import document_problems
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_router, prefix="/api/v1")
     app.include_router(rdf_router)
     _install_service_routes(app)
+    document_problems(app)
     return app
 
 
@@ -132,6 +134,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         names = ", ".join(e["parameter"] for e in errors)
+        if all(e["in"] == "path" for e in errors):
+            # A path that does not parse (a number out of range, a word for an id) names
+            # nothing: the resource is not there.
+            return problem_response(
+                404,
+                {
+                    "type": PROBLEM_TYPE_BASE + "not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": f"no resource at {request.url.path} ({names} out of range)",
+                    "instance": str(request.url.path),
+                },
+            )
         return problem_response(
             422,
             {

@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.ratelimit import RateLimiter
 from app.config import Settings
 from app.errors import Conflict, InvalidParameter
+
+# Database ids are 64-bit: a larger number in a path names nothing (404), in a query it is
+# refused (422) before it reaches the database.
+INT64_MAX = 2**63 - 1
+DbId = Annotated[int, Path(ge=1, le=INT64_MAX, description="A numeric id.")]
 
 # The deepest page a client may ask for: beyond it OFFSET paging is no longer a sensible way
 # to read a list (use filters, or the CSV download for bulk).
