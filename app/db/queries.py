@@ -1,5 +1,5 @@
-"""Small query helpers every repository shares: counting and paging a select, and reading
-timestamps back in UTC."""
+"""Small query helpers every repository shares: counting and paging a select, matching text
+literally, and reading timestamps back in UTC."""
 
 from __future__ import annotations
 
@@ -24,3 +24,18 @@ def as_utc(moment: datetime) -> datetime:
     """SQLite hands timestamps back without a zone (they were stored in UTC); PostgreSQL
     with a zone object of its own. Either way: the same moment, in ``datetime.UTC``."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern that finds ``text`` literally, lower-cased: ``%`` and ``_`` typed by a
+    user are characters, not wildcards. Use with ``.like(pattern, escape=LIKE_ESCAPE)``."""
+    escaped = (
+        text.lower()
+        .replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
