@@ -98,3 +98,7 @@ def client(real_db: str) -> Iterator[TestClient]:
 def session_factory_for(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     return engine, make_session_factory(engine)
+
+
+# The shared world factory (a fresh seeded database per test, from a session template).
+from tests.factories import world, world_template  # noqa: E402, F401

@@ -1,0 +1,144 @@
+"""Shared factories: a *world* — a database with the real geography, the seeded catalogue and
+one API key per organisation and role — and a client on it.
+
+The world is built once per test session as a template; every test that asks for the
+``world`` fixture gets a fresh copy of its own (a file copy on SQLite, ``CREATE DATABASE …
+TEMPLATE`` on PostgreSQL), so HTTP write tests never see each other's writes and pass in any
+order.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.keys import create_key
+from app.config import SEEDS_DIR, Settings
+from app.db.migrate import upgrade
+from app.db.session import make_engine, make_session_factory, transaction
+from app.ingest.seed import seed_all
+from app.main import create_app
+from tests.dbutil import backend, create_database, drop_database
+
+# name -> (organisation, key role). Gent and Antwerpen are co-owners and suppliers of
+# population-2025 (territory: their municipality); Statbel is its publisher.
+KEYS: dict[str, tuple[str, str]] = {
+    "gent": ("gent", "supplier"),
+    "gent-editor": ("gent", "editor"),
+    "gent-reader": ("gent", "reader"),
+    "antwerpen": ("antwerpen", "supplier"),
+    "antwerpen-editor": ("antwerpen", "editor"),
+    "statbel": ("statbel", "supplier"),
+    "statbel-editor": ("statbel", "editor"),
+    "analyst": ("digitaal-vlaanderen", "reader"),
+    "analyst-editor": ("digitaal-vlaanderen", "editor"),
+    "admin": ("kenniscentrum-vlaamse-steden", "admin"),
+}
+
+# Generous limits: tests of the limits set their own.
+TEST_SETTINGS: dict[str, Any] = {
+    "submissions_per_minute": 10_000,
+    "feedback_per_minute": 10_000,
+    "anonymous_feedback_per_minute": 10_000,
+}
+
+
+@dataclass
+class World:
+    client: TestClient
+    factory: sessionmaker[Session]
+    keys: dict[str, str]
+    url: str
+    engine: Engine = field(repr=False)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def headers(self, who: str, content_type: str = "text/csv") -> dict[str, str]:
+        return {**self.auth(who), "Content-Type": content_type}
+
+    def fingerprint(self) -> dict[str, int]:
+        """Row counts of every table: a refused request must not change any."""
+        with self.factory() as session:
+            metadata = MetaData()
+            metadata.reflect(bind=session.get_bind())
+            return {
+                name: session.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in metadata.tables.items()
+                if name != "api_key"  # last_used_at is written on use
+            }
+
+
+@dataclass(frozen=True)
+class Template:
+    url: str
+    keys: dict[str, str]
+
+
+def build_template(tmp: Path, source: Path) -> Template:
+    url = create_database(tmp)
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        seed_all(session, source, SEEDS_DIR)
+        keys = {name: create_key(session, org, role) for name, (org, role) in KEYS.items()}
+    engine.dispose()
+    return Template(url, keys)
+
+
+def copy_database(template_url: str, tmp: Path) -> str:
+    url = create_database(tmp)
+    if backend() == "sqlite":
+        target = make_url(url).database
+        assert target is not None
+        shutil.copyfile(str(make_url(template_url).database), target)
+        return url
+    # CREATE DATABASE … TEMPLATE needs the new name to be free: drop the empty one first.
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{parsed.database}"'))
+        conn.execute(
+            text(
+                f'CREATE DATABASE "{parsed.database}" TEMPLATE "{make_url(template_url).database}"'
+            )
+        )
+    server.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    from tests.conftest import geography_only
+
+    tmp = tmp_path_factory.mktemp("world-template")
+    template = build_template(tmp, geography_only(tmp))
+    yield template
+    drop_database(template.url)
+
+
+def open_world(template: Template, tmp: Path, **settings: Any) -> Iterator[World]:
+    url = copy_database(template.url, tmp)
+    engine = make_engine(url)
+    app = create_app(Settings(database_url=url, **{**TEST_SETTINGS, **settings}))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield World(client, make_session_factory(engine), dict(template.keys), url, engine)
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+@pytest.fixture
+def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    """A fresh copy of the world for this test alone."""
+    yield from open_world(world_template, tmp_path)
