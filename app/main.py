@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.resources
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api.deps import AppState, app_state
+from app.api.http import CONTENT_SECURITY_POLICY, Cors, HeadAsGet, SecurityHeaders
 from app.api.problems import document_problems
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
@@ -97,6 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.datapedia = state
+    # Outermost last: HEAD becomes GET before CORS and headers are added to every answer.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Cors, write_origins=settings.cors_origins)
+    app.add_middleware(HeadAsGet)
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
@@ -196,15 +204,27 @@ def _install_docs(app: FastAPI) -> None:
     assets = importlib.resources.files("fastapi_offline") / "static"
     app.mount("/static/swagger-ui", StaticFiles(directory=str(assets)), name="swagger-ui")
 
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Datapedia API",
+        swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/swagger-ui/favicon.png",
+    )
+    # The page starts Swagger UI with one inline script: the CSP allows exactly that script
+    # (by its hash) and Swagger UI's own inline styles, nothing from elsewhere.
+    inline = re.findall(rb"<script>(.*?)</script>", bytes(page.body), flags=re.S)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in inline
+    )
+    docs_policy = CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self'", f"script-src 'self' {hashes}"
+    ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Datapedia API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon.png",
-        )
+        return HTMLResponse(page.body, headers={"Content-Security-Policy": docs_policy})
 
 
 def _install_service_routes(app: FastAPI) -> None:

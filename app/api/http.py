@@ -1,0 +1,120 @@
+"""HTTP conventions every response follows, as ASGI middleware: ``HEAD`` wherever ``GET``
+answers, CORS (reads from any origin, writes only from configured ones), and security headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# What a browser app may read from a cross-origin answer besides the safelisted headers.
+EXPOSED_HEADERS = ["Link", "ETag", "Last-Modified", "Retry-After", "Content-Disposition"]
+
+# HTML pages load only the app's own assets: no inline script or style, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class HeadAsGet:
+    """Answers ``HEAD`` with the headers ``GET`` would send and no body (RFC 9110 §9.3.2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+class Cors:
+    """Open data is readable from every origin (``GET``, ``HEAD``, ``OPTIONS``); browser apps
+    may write only from the configured origins. A write that carries any other ``Origin`` is
+    refused with 403 before it reaches a handler (requests without ``Origin`` — servers,
+    scripts — are not browsers' and pass)."""
+
+    def __init__(self, app: ASGIApp, write_origins: Sequence[str]) -> None:
+        self.app = app
+        self.write_origins = frozenset(write_origins)
+        self.read_cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=list(READ_METHODS),
+            allow_headers=["Authorization", "Accept", "If-None-Match", "If-Modified-Since"],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=3600,
+        )
+        self.write_cors = CORSMiddleware(
+            app,
+            allow_origins=sorted(self.write_origins),
+            allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Accept", "Content-Type", "If-None-Match"],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=3600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = Headers(scope=scope).get("origin")
+        if origin is not None and origin.rstrip("/") in self.write_origins:
+            await self.write_cors(scope, receive, send)
+            return
+        if origin is not None and scope["method"] not in READ_METHODS:
+            response = JSONResponse(
+                {
+                    "type": PROBLEM_TYPE_BASE + "forbidden",
+                    "title": "Forbidden",
+                    "status": 403,
+                    "detail": f"writes from the browser origin {origin} are not allowed; an "
+                    "operator can allow it with DATAPEDIA_CORS_ORIGINS",
+                    "missing_right": f"cors:{origin}",
+                },
+                status_code=403,
+                media_type=PROBLEM_MEDIA_TYPE,
+            )
+            await response(scope, receive, send)
+            return
+        await self.read_cors(scope, receive, send)
+
+
+class SecurityHeaders:
+    """``nosniff`` and a referrer policy on every answer; a strict CSP on HTML that has none."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,159 @@
+"""HTTP conventions of every answer: HEAD, CORS, security headers, bounds on paging, and an
+OpenAPI document that lists error responses as problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.deps import MAX_PAGE
+from app.api.http import CONTENT_SECURITY_POLICY
+from app.errors import PROBLEM_MEDIA_TYPE
+from tests.factories import Template, World, open_world
+
+APP_ORIGIN = "https://stadsmonitor.example"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/datasets",
+        "/api/v1/datasets/population-2025",
+        "/api/v1/geo/units?level=province",
+        "/api/v1/indicators/population",
+        "/health",
+        "/openapi.json",
+    ],
+)
+def test_head_answers_like_get_without_body(client: TestClient, path: str) -> None:
+    get = client.get(path)
+    head = client.head(path)
+    assert get.status_code == 200
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("content-length") == get.headers.get("content-length")
+
+
+def test_head_of_a_missing_resource_is_404_without_body(client: TestClient) -> None:
+    head = client.head("/api/v1/datasets/no-such-dataset")
+    assert head.status_code == 404
+    assert head.content == b""
+
+
+def test_reads_are_open_to_every_origin(client: TestClient) -> None:
+    answer = client.get("/api/v1/datasets", headers={"Origin": "https://journalist.example"})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "Link" in answer.headers["access-control-expose-headers"]
+    preflight = client.options(
+        "/api/v1/datasets/population-2025/observations",
+        headers={
+            "Origin": "https://journalist.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+def test_writes_from_an_unknown_origin_are_refused(world: World) -> None:
+    before = world.fingerprint()
+    preflight = world.client.options(
+        "/api/v1/datasets/population-2025/feedback",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 400  # the browser will not send the write
+    assert "POST" not in preflight.headers.get("access-control-allow-methods", "")
+    answer = world.client.post(
+        "/api/v1/datasets/population-2025/feedback",
+        json={"kind": "question", "title": "Hello", "body": "A question", "author": "x"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert answer.status_code == 403
+    assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert answer.json()["missing_right"] == "cors:https://evil.example"
+    assert world.fingerprint() == before
+
+
+@pytest.fixture
+def app_world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    yield from open_world(world_template, tmp_path, cors_origins=[APP_ORIGIN])
+
+
+def test_writes_from_a_configured_origin_pass(app_world: World) -> None:
+    preflight = app_world.client.options(
+        "/api/v1/datasets/population-2025",
+        headers={
+            "Origin": APP_ORIGIN,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "Authorization, Content-Type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+    answer = app_world.client.patch(
+        "/api/v1/datasets/population-2025",
+        json={"contact_name": "Team CORS"},
+        headers={**app_world.auth("admin"), "Origin": APP_ORIGIN},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
+    stored = app_world.client.get("/api/v1/datasets/population-2025").json()
+    assert stored["contact"]["name"] == "Team CORS"
+
+
+def test_security_headers_on_json_and_html(client: TestClient) -> None:
+    answer = client.get("/api/v1/datasets")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert "content-security-policy" not in answer.headers
+    page = client.get("/doc/dataset/population-2025", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_policy_allows_only_its_own_inline_script(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert "default-src 'self'" in policy
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("page=10000000000000000000000000", "page"),
+        (f"page={MAX_PAGE + 1}", "page"),
+        ("page=0", "page"),
+        ("page_size=10000000000000000000000000", "page_size"),
+    ],
+)
+def test_paging_is_bounded(client: TestClient, query: str, parameter: str) -> None:
+    answer = client.get(f"/api/v1/datasets?{query}")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert parameter in answer.json()["detail"]
+
+
+def test_openapi_lists_errors_as_problems(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "Problem" in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert list(response.get("content", {})) == [PROBLEM_MEDIA_TYPE], (
+                        method,
+                        path,
+                        status,
+                    )
+            if operation.get("security"):
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
