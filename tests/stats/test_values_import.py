@@ -19,7 +19,7 @@ from app.stats.importer import import_values
 from app.stats.models import Observation, PublishedValue, Submission
 from app.stats.parsers import VALUE_SOURCES
 from tests.conftest import session_factory_for
-from tests.test_geography_import import write_sources
+from tests.geo.test_geography_import import write_sources
 
 POPULATION = next(s for s in VALUE_SOURCES if s.dataset == "population-2025")
 HEADER = "CD_YEAR,CD_REFNIS,CD_SECTOR,TOTAL,OPPERVLAKKTE IN HM²\n"

@@ -36,7 +36,7 @@ from app.stats.parsers import (
     parse_source,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 FIXTURE_VALUES = FIXTURES / "values"
 
 POPULATION_HEADER = (
