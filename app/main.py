@@ -9,13 +9,14 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,7 +24,7 @@ import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api.deps import AppState, app_state
 from app.api.http import CONTENT_SECURITY_POLICY, Cors, HeadAsGet, SecurityHeaders
-from app.api.problems import document_problems
+from app.api.problems import Problem, document_problems
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
@@ -227,30 +228,58 @@ def _install_docs(app: FastAPI) -> None:
         return HTMLResponse(page.body, headers={"Content-Security-Policy": docs_policy})
 
 
+class ApiIndex(BaseModel):
+    """Where to start: the documents and the main collections."""
+
+    title: str
+    openapi: str
+    docs: str
+    catalog: str
+    datasets: str
+    indicators: str
+    geography: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    schema_revision: str | None
+
+
 def _install_service_routes(app: FastAPI) -> None:
     @app.get("/api/v1", tags=["service"], summary="The API's entry point")
-    def api_index(request: Request) -> dict[str, Any]:
+    def api_index(request: Request) -> ApiIndex:
         base = app_state(request).settings.base_url
-        return {
-            "title": "Datapedia API",
-            "openapi": f"{base}/openapi.json",
-            "docs": f"{base}/docs",
-            "catalog": f"{base}/catalog",
-            "datasets": f"{base}/api/v1/datasets",
-            "indicators": f"{base}/api/v1/indicators",
-            "geography": f"{base}/api/v1/geo/levels",
-        }
+        return ApiIndex(
+            title="Datapedia API",
+            openapi=f"{base}/openapi.json",
+            docs=f"{base}/docs",
+            catalog=f"{base}/catalog",
+            datasets=f"{base}/api/v1/datasets",
+            indicators=f"{base}/api/v1/indicators",
+            geography=f"{base}/api/v1/geo/levels",
+        )
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/catalog", status_code=307)
 
     @app.get("/health", tags=["service"], summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Health:
+        return Health(status="ok")
 
-    @app.get("/ready", tags=["service"], summary="Readiness: the database answers and is migrated")
-    def ready(request: Request) -> JSONResponse:
+    @app.get(
+        "/ready",
+        tags=["service"],
+        summary="Readiness: the database answers and is migrated",
+        response_model=Readiness,
+        responses={503: {"model": Problem, "description": "The database is not ready."}},
+    )
+    def ready(request: Request) -> Readiness | JSONResponse:
         factory = app_state(request).session_factory
         try:
             assert factory is not None, "the lifespan creates the session factory"
@@ -268,7 +297,7 @@ def _install_service_routes(app: FastAPI) -> None:
                     "(run 'datapedia db upgrade').",
                 },
             )
-        return JSONResponse({"status": "ready", "database": "ok", "schema_revision": revision})
+        return Readiness(status="ready", database="ok", schema_revision=revision)
 
 
 def app_factory() -> FastAPI:

@@ -4,6 +4,7 @@ test session into one database that the read-only tests share."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +99,33 @@ def client(real_db: str) -> Iterator[TestClient]:
 def session_factory_for(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     return engine, make_session_factory(engine)
+
+
+class _ServerErrors(logging.Handler):
+    """Collects what the app logs as an unhandled error (it answered 500)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No input in the suite may make the service answer 500: every test fails if the app
+    logged an unhandled error, unless it is marked ``server_error`` (it provokes one)."""
+    handler = _ServerErrors()
+    logger = logging.getLogger("datapedia")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.records and request.node.get_closest_marker("server_error") is None:
+        first = handler.records[0]
+        pytest.fail(f"the app answered 500: {first.getMessage()} ({first.exc_info!r})")
 
 
 # The shared world factory (a fresh seeded database per test, from a session template).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -47,6 +48,7 @@ def test_unknown_route_is_a_problem(client: TestClient) -> None:
     assert response.json()["instance"] == "/api/v1/nothing-here"
 
 
+@pytest.mark.server_error
 def test_unexpected_errors_never_show_a_stack_trace(real_db: str) -> None:
     app: FastAPI = create_app(Settings(database_url=real_db))
 
