@@ -320,7 +320,7 @@ EDITOR: dict[str, dict[str, tuple[int, str | None]]] = {
     },
 }
 ADMIN: dict[str, dict[str, tuple[int, str | None]]] = {
-    action: {relation: (201, None) for relation in RELATIONS}
+    action: dict.fromkeys(RELATIONS, (201, None))
     for action in (
         "add owner",
         "add supplier inside own territory",
@@ -329,16 +329,16 @@ ADMIN: dict[str, dict[str, tuple[int, str | None]]] = {
         "grant self a role",
     )
 } | {
-    "edit metadata": {relation: (200, None) for relation in RELATIONS},
+    "edit metadata": dict.fromkeys(RELATIONS, (200, None)),
     "remove self": {
         "publisher": (409, None),
         "co-owner": (200, None),
         "supplier-only": (200, None),
         "unrelated": (404, None),
     },
-    "remove other": {relation: (200, None) for relation in RELATIONS},
-    "remove last owner": {relation: (409, None) for relation in RELATIONS},
-    "change publisher": {relation: (200, None) for relation in RELATIONS},
+    "remove other": dict.fromkeys(RELATIONS, (200, None)),
+    "remove last owner": dict.fromkeys(RELATIONS, (409, None)),
+    "change publisher": dict.fromkeys(RELATIONS, (200, None)),
 }
 
 
