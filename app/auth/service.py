@@ -64,29 +64,44 @@ def require_role(caller: Caller, roles: tuple[str, ...], action: str) -> None:
         )
 
 
-def require_dataset_role(
-    session: Session, caller: Caller, dataset_id: str, role: str, action: str
-) -> None:
-    """The caller's organisation must hold ``role`` on the dataset (site admins always may)."""
-    if caller.is_admin:
-        return
-    held = {
-        r.role
-        for r, org in catalogue_repository.roles_of_dataset(session, dataset_id)
+def held_roles(session: Session, caller: Caller, dataset_id: str) -> set[str]:
+    """The roles the caller's organisation holds on the dataset."""
+    return {
+        role.role
+        for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
         if org.id == caller.organisation.id
     }
-    if role not in held:
+
+
+def require_dataset_role(
+    session: Session, caller: Caller, dataset_id: str, role: str | tuple[str, ...], action: str
+) -> None:
+    """The caller's organisation must hold ``role`` (or one of the roles) on the dataset; site
+    admins always may. The missing right is named ``role:dataset`` (``owner|publisher:…``)."""
+    if caller.is_admin:
+        return
+    wanted = (role,) if isinstance(role, str) else role
+    held = held_roles(session, caller, dataset_id)
+    if not held.intersection(wanted):
         raise Forbidden(
-            f"{role}:{dataset_id}",
-            f"{action} needs the {role} role on dataset {dataset_id!r}; "
+            f"{'|'.join(wanted)}:{dataset_id}",
+            f"{action} needs the {' or '.join(wanted)} role on dataset {dataset_id!r}; "
             f"{caller.organisation.id!r} holds {', '.join(sorted(held)) or 'no role'} on it",
         )
 
 
 def require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
-    """Owners' work: an editor key of a co-owner of the dataset, or a site admin."""
+    """Owners' work: an editor key of a co-owner or of the publisher, or a site admin. The
+    publisher organisation holds every right a co-owner holds."""
     require_role(caller, OWNER_ROLES, action)
-    require_dataset_role(session, caller, dataset_id, "owner", action)
+    require_dataset_role(session, caller, dataset_id, ("owner", "publisher"), action)
+
+
+def require_publisher(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
+    """The publisher's work (other organisations' roles, territories, the publisher itself):
+    an editor key of the dataset's publisher organisation, or a site admin."""
+    require_role(caller, OWNER_ROLES, action)
+    require_dataset_role(session, caller, dataset_id, "publisher", action)
 
 
 def key_summary(key: ApiKey) -> dict[str, object]:

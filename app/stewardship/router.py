@@ -1,67 +1,106 @@
-"""HTTP routes for owners: edit metadata, manage roles, read the dataset's history."""
+"""HTTP routes for owners: edit metadata, manage roles and the publisher, read the history."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Path, Request, Response
 
-from app.api.deps import SessionDep, UnitOfWorkDep
+from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, set_link_header
+from app.api.problems import problems
+from app.api.schemas import Page
 from app.auth.deps import CallerDep
 from app.stewardship import service as editing
+from app.stewardship.schemas import (
+    DatasetPatch,
+    EditResult,
+    HistoryEvent,
+    PublisherChange,
+    PublisherResult,
+    RoleGrant,
+    RoleName,
+    RoleResult,
+)
 
 router = APIRouter(tags=["catalogue"])
 
-
-class RoleGrant(BaseModel):
-    organisation: str = Field(examples=["gent"])
-    role: str = Field(description="owner, supplier, custodian or originator", examples=["supplier"])
-    territory: list[str] = Field(
-        default_factory=list,
-        description="For a supplier: `level:code` units of the dataset's geography version.",
-        examples=[["municipality:44021"]],
-    )
+RIGHTS = "Who may do what: see the README, section *Who may do what*."
 
 
 @router.patch(
     "/datasets/{dataset_id}",
-    summary="Edit a dataset's metadata (owners' editor keys)",
-    description="Editable: title and description ({nl, en}), keywords, themes, frequency, "
-    "contact_name, contact_email, version. Recorded in the dataset's history.",
+    summary="Edit a dataset's metadata (editor keys of its co-owners and publisher)",
+    description="Editable: title and description ({nl, en}), keywords ({nl, en}: lists), themes "
+    "(EU data-theme codes), frequency (EU frequency code), contact_name, contact_email, "
+    "version, access_level. Fields left out stay as they are. Recorded in the dataset's "
+    "history. " + RIGHTS,
+    response_model=EditResult,
+    responses=problems(404, 422),
 )
 def edit_dataset(
     dataset_id: str,
     caller: CallerDep,
     session: UnitOfWorkDep,
-    patch: Annotated[dict[str, Any], Body(examples=[{"title": {"en": "Population 2025"}}])],
-) -> dict[str, Any]:
+    patch: Annotated[DatasetPatch, Body(examples=[{"title": {"en": "Population 2025"}}])],
+) -> EditResult:
     return editing.edit_metadata(session, caller, dataset_id, patch)
 
 
 @router.post(
     "/datasets/{dataset_id}/roles",
     status_code=201,
-    summary="Invite a co-owner or supplier, or set a supplier's territory (owners)",
+    summary="Invite a co-owner or supplier, or set a supplier's territory",
+    description="Granting a role an organisation already holds replaces its territory. " + RIGHTS,
+    response_model=RoleResult,
+    responses=problems(404, 422),
 )
 def grant_role(
     dataset_id: str, caller: CallerDep, session: UnitOfWorkDep, grant: RoleGrant
-) -> dict[str, Any]:
-    return editing.grant_role(
-        session, caller, dataset_id, grant.organisation, grant.role, grant.territory
-    )
+) -> RoleResult:
+    return editing.grant_role(session, caller, dataset_id, grant)
 
 
 @router.delete(
     "/datasets/{dataset_id}/roles/{organisation_id}/{role}",
-    summary="Remove a co-owner or supplier (the last owner cannot be removed)",
+    summary="Remove a role (the last owner and the publisher cannot be removed)",
+    description=RIGHTS,
+    response_model=RoleResult,
+    responses=problems(404, 409),
 )
 def revoke_role(
-    dataset_id: str, organisation_id: str, role: str, caller: CallerDep, session: UnitOfWorkDep
-) -> dict[str, Any]:
+    dataset_id: str,
+    organisation_id: str,
+    role: Annotated[RoleName, Path(description="The role to remove.")],
+    caller: CallerDep,
+    session: UnitOfWorkDep,
+) -> RoleResult:
     return editing.revoke_role(session, caller, dataset_id, organisation_id, role)
 
 
-@router.get("/datasets/{dataset_id}/history", summary="Metadata changes and submissions")
-def history(dataset_id: str, session: SessionDep) -> list[dict[str, Any]]:
-    return editing.history(session, dataset_id)
+@router.put(
+    "/datasets/{dataset_id}/publisher",
+    summary="Hand the dataset over to another publisher (the publisher and site admins)",
+    description=RIGHTS,
+    response_model=PublisherResult,
+    responses=problems(404, 422),
+)
+def change_publisher(
+    dataset_id: str, caller: CallerDep, session: UnitOfWorkDep, change: PublisherChange
+) -> PublisherResult:
+    return editing.change_publisher(session, caller, dataset_id, change)
+
+
+@router.get(
+    "/datasets/{dataset_id}/history",
+    summary="Metadata and role changes and submissions, newest first",
+    response_model=Page[HistoryEvent],
+    responses=problems(404, 422),
+)
+def history(
+    dataset_id: str, request: Request, response: Response, params: PageDep, session: SessionDep
+) -> Page[HistoryEvent]:
+    events, total = editing.history(session, dataset_id, params)
+    set_link_header(request, response, params, total)
+    return Page[HistoryEvent](
+        items=events, total=total, page=params.page, page_size=params.page_size
+    )

@@ -1,34 +1,55 @@
 """Owners at work: editing a dataset's metadata, inviting or removing co-owners and suppliers,
-setting territories. Every change is recorded (who, when, what) for the dataset's history."""
+setting territories, handing over the publisher. Every change is recorded (who, when, what)
+for the dataset's history.
+
+The rights rule (README, "Who may do what"): nobody widens their own rights. Other
+organisations' roles, territories and the publisher are the publisher organisation's and the
+site admins' to change; a co-owner may only invite a supplier, or add to a supplier's
+territory, inside its own territory; an organisation may always give up (or narrow) a role of
+its own, except the last owner.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import JsonValue
 from sqlalchemy.orm import Session
 
+from app.api.deps import PageParams
 from app.audit.service import record
-from app.auth.service import Caller, require_owner
+from app.auth.service import (
+    OWNER_ROLES,
+    Caller,
+    held_roles,
+    require_owner,
+    require_publisher,
+    require_role,
+)
 from app.catalogue import repository
-from app.catalogue.models import ACCESS_LEVELS, ROLES, Dataset, DatasetChange
+from app.catalogue.models import Dataset, DatasetChange
 from app.db.queries import as_utc
-from app.errors import Conflict, InvalidParameter, NotFound
+from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
+from app.geo.levels import Level
 from app.geo.service import parse_unit_ref
 from app.stats import repository as stats_repository
-
-# Text fields an owner may edit, as stored; bilingual ones are given as {nl, en}.
-BILINGUAL = {"title": ("title_nl", "title_en"), "description": ("description_nl", "description_en")}
-PLAIN = (
-    "keywords",
-    "themes",
-    "frequency",
-    "contact_name",
-    "contact_email",
-    "version",
-    "access_level",
+from app.stewardship.schemas import (
+    DatasetPatch,
+    EditResult,
+    HistoryEvent,
+    PublisherChange,
+    PublisherResult,
+    RoleGrant,
+    RoleResult,
 )
+
+# Patch field → stored columns; bilingual ones are given as {nl, en}.
+BILINGUAL = {"title": ("title_nl", "title_en"), "description": ("description_nl", "description_en")}
+PLAIN = ("themes", "frequency", "contact_name", "contact_email", "version", "access_level")
+
+Roles = dict[tuple[str, str], list[int]]
 
 
 def _dataset(session: Session, dataset_id: str) -> Dataset:
@@ -62,61 +83,75 @@ def _record(
     repository.touch_dataset(session, dataset_id)
 
 
+# --- metadata ------------------------------------------------------------------------------
+
+
 def edit_metadata(
-    session: Session, caller: Caller, dataset_id: str, patch: dict[str, Any]
-) -> dict[str, Any]:
+    session: Session, caller: Caller, dataset_id: str, patch: DatasetPatch
+) -> EditResult:
     dataset = _dataset(session, dataset_id)
     require_owner(session, caller, dataset_id, "editing dataset metadata")
-    unknown = sorted(set(patch) - set(BILINGUAL) - set(PLAIN))
-    if unknown:
-        raise InvalidParameter(
-            unknown[0],
-            f"cannot edit {', '.join(unknown)}; editable: {', '.join([*BILINGUAL, *PLAIN])}",
-        )
+    wanted: dict[str, Any] = {}
+    for name, (nl_column, en_column) in BILINGUAL.items():
+        text = getattr(patch, name)
+        if text is not None:
+            for column, lang in ((nl_column, "nl"), (en_column, "en")):
+                if lang in text.model_fields_set:
+                    wanted[column] = getattr(text, lang)
+    if patch.keywords is not None:
+        stored = dataset.keywords if isinstance(dataset.keywords, dict) else {}
+        wanted["keywords"] = {**stored, **patch.keywords.model_dump(exclude_unset=True)}
+    for name in PLAIN:
+        if name in patch.model_fields_set:
+            value = getattr(patch, name)
+            wanted[name] = list(dict.fromkeys(value)) if name == "themes" else value
     changes: dict[str, Any] = {}
-    for name, value in patch.items():
-        if name in BILINGUAL:
-            if not isinstance(value, dict) or not {"nl", "en"} >= set(value) or not value:
-                raise InvalidParameter(name, f"{name} is given as {{'nl': …, 'en': …}}")
-            for lang, column in zip(("nl", "en"), BILINGUAL[name], strict=True):
-                text = value.get(lang)
-                if text is None:
-                    continue
-                if not isinstance(text, str) or not text.strip() or len(text) > 10_000:
-                    raise InvalidParameter(name, f"{name}.{lang} must be 1 to 10,000 characters")
-                if getattr(dataset, column) != text:
-                    changes[column] = [getattr(dataset, column), text]
-                    setattr(dataset, column, text)
-        elif name == "access_level" and value not in ACCESS_LEVELS:
-            raise InvalidParameter(name, f"access_level must be one of {', '.join(ACCESS_LEVELS)}")
-        elif getattr(dataset, name) != value:
-            changes[name] = [getattr(dataset, name), value]
-            setattr(dataset, name, value)
+    for column, value in wanted.items():
+        old = getattr(dataset, column)
+        if old != value:
+            changes[column] = [old, value]
+            setattr(dataset, column, value)
     if changes:
         _record(session, caller, dataset_id, "metadata", changes)
-    return {"dataset": dataset_id, "changed": sorted(changes)}
+    return EditResult(dataset=dataset_id, changed=sorted(changes))
 
 
-def grant_role(
-    session: Session,
-    caller: Caller,
-    dataset_id: str,
-    organisation_id: str,
-    role: str,
-    territory: list[str],
-) -> dict[str, Any]:
-    dataset = _dataset(session, dataset_id)
-    require_owner(session, caller, dataset_id, "inviting co-owners and suppliers")
-    if role not in ROLES or role == "publisher":
-        raise InvalidParameter("role", "role must be one of owner, supplier, custodian, originator")
-    if repository.get_organisation(session, organisation_id) is None:
-        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
-    if territory and role != "supplier":
-        raise InvalidParameter("territory", "only a supplier role carries a territory")
-    if role == "supplier" and not territory:
-        raise InvalidParameter("territory", "a supplier needs a territory (level:code units)")
+# --- roles ---------------------------------------------------------------------------------
+
+
+def _current_roles(session: Session, dataset_id: str) -> Roles:
+    roles = repository.roles_of_dataset(session, dataset_id)
+    territories = repository.territories(session, [r.id for r, _ in roles])
+    return {
+        (org.id, role.role): [u.id for u in territories.get(role.id, [])] for role, org in roles
+    }
+
+
+def _coverage(session: Session, unit_ids: list[int]) -> set[int]:
+    """The units and everything inside them."""
+    if not unit_ids:
+        return set()
+    return set(unit_ids) | geo_repository.units_inside(session, unit_ids)
+
+
+def own_territory(session: Session, caller: Caller, dataset: Dataset, roles: Roles) -> list[int]:
+    """Where a co-owner may invite suppliers: its own supplier territory on the dataset, or,
+    when it supplies nothing there, its municipality (by NIS code) in the dataset's
+    geography version; nothing for an organisation without either."""
+    supplied = roles.get((caller.organisation.id, "supplier"))
+    if supplied:
+        return supplied
+    nis = caller.organisation.nis_code
+    if nis:
+        unit = geo_repository.get_unit(session, Level.MUNICIPALITY, nis, dataset.geo_version)
+        if unit is not None:
+            return [unit.id]
+    return []
+
+
+def _resolve_territory(session: Session, dataset: Dataset, refs: list[str]) -> list[int]:
     unit_ids = []
-    for ref in territory:
+    for ref in refs:
         level, code = parse_unit_ref(ref, "territory")
         unit = geo_repository.get_unit(session, level, code, dataset.geo_version)
         if unit is None:
@@ -124,29 +159,110 @@ def grant_role(
                 f"territory unit {ref} not found in version {dataset.geo_version}", unit=ref
             )
         unit_ids.append(unit.id)
+    return sorted(set(unit_ids))
+
+
+def grant_role(session: Session, caller: Caller, dataset_id: str, grant: RoleGrant) -> RoleResult:
+    dataset = _dataset(session, dataset_id)
+    action = f"granting the {grant.role} role"
+    require_role(caller, OWNER_ROLES, action)
+    target, role = grant.organisation, grant.role
+    own = target == caller.organisation.id
+    held = set() if caller.is_admin else held_roles(session, caller, dataset_id)
+    publisher = caller.is_admin or "publisher" in held
+    if not own and not publisher:
+        # Inviting suppliers is the one thing a co-owner does for others (in its territory).
+        needed = ("owner", "publisher") if role == "supplier" else ("publisher",)
+        if not held.intersection(needed):
+            raise Forbidden(
+                f"{'|'.join(needed)}:{dataset_id}",
+                f"{action} to another organisation is for the dataset's "
+                f"{' or '.join(needed)} and site admins; {caller.organisation.id!r} holds "
+                f"{', '.join(sorted(held)) or 'no role'} on {dataset_id!r}",
+            )
+    if territory_misfit := _territory_misfit(role, grant.territory):
+        raise InvalidParameter("territory", territory_misfit)
+    if repository.get_organisation(session, target) is None:
+        raise NotFound(f"organisation {target!r} not found", organisation=target)
+    units = _resolve_territory(session, dataset, grant.territory)
     current = _current_roles(session, dataset_id)
-    current[(organisation_id, role)] = unit_ids
-    repository.sync_roles(session, dataset_id, current)
-    _record(
-        session,
-        caller,
-        dataset_id,
-        "role",
-        {"granted": {"organisation": organisation_id, "role": role, "territory": territory}},
-    )
-    return {
-        "dataset": dataset_id,
-        "organisation": organisation_id,
-        "role": role,
-        "territory": territory,
-    }
+    before = current.get((target, role))
+    if not caller.is_admin:
+        if own:
+            _require_not_wider(session, dataset_id, target, role, before, units)
+        elif not publisher:
+            _require_inside_own_territory(session, caller, dataset, current, before, units)
+    current[(target, role)] = units
+    if repository.sync_roles(session, dataset_id, current):
+        _record(
+            session,
+            caller,
+            dataset_id,
+            "role",
+            {"granted": {"organisation": target, "role": role, "territory": grant.territory}},
+        )
+    return RoleResult(dataset=dataset_id, organisation=target, role=role, territory=grant.territory)
+
+
+def _territory_misfit(role: str, territory: list[str]) -> str | None:
+    if territory and role != "supplier":
+        return "only a supplier role carries a territory"
+    if role == "supplier" and not territory:
+        return "a supplier needs a territory (level:code units)"
+    return None
+
+
+def _require_not_wider(
+    session: Session,
+    dataset_id: str,
+    organisation_id: str,
+    role: str,
+    before: list[int] | None,
+    units: list[int],
+) -> None:
+    """Nobody widens their own rights: for its own organisation a caller may only repeat a
+    role it holds or narrow its territory."""
+    narrower = before is not None and set(units) <= _coverage(session, before)
+    if not narrower:
+        raise Forbidden(
+            "role:admin",
+            f"nobody widens their own rights: a new role or a wider territory for "
+            f"{organisation_id!r} on {dataset_id!r} is granted by the dataset's publisher or a "
+            "site admin, never by the organisation itself",
+        )
+
+
+def _require_inside_own_territory(
+    session: Session,
+    caller: Caller,
+    dataset: Dataset,
+    current: Roles,
+    before: list[int] | None,
+    units: list[int],
+) -> None:
+    """A co-owner invites suppliers in its own territory only, and takes nothing away."""
+    kept = set(before or [])
+    added = set(units) - kept
+    inside = _coverage(session, own_territory(session, caller, dataset, current))
+    if not kept <= set(units) or not added <= inside:
+        raise Forbidden(
+            f"territory:{dataset.id}",
+            f"a co-owner may invite a supplier, or add to a supplier's territory, only inside "
+            f"its own territory on {dataset.id!r} and may not take territory away; ask the "
+            "dataset's publisher or a site admin",
+        )
 
 
 def revoke_role(
     session: Session, caller: Caller, dataset_id: str, organisation_id: str, role: str
-) -> dict[str, Any]:
+) -> RoleResult:
     _dataset(session, dataset_id)
-    require_owner(session, caller, dataset_id, "removing co-owners and suppliers")
+    action = f"removing the {role} role of {organisation_id!r}"
+    if organisation_id == caller.organisation.id:
+        # Giving up one's own role narrows one's rights: any editor key of the organisation.
+        require_role(caller, OWNER_ROLES, action)
+    else:
+        require_publisher(session, caller, dataset_id, action)
     current = _current_roles(session, dataset_id)
     if (organisation_id, role) not in current:
         raise NotFound(
@@ -154,7 +270,10 @@ def revoke_role(
             organisation=organisation_id,
         )
     if role == "publisher":
-        raise Conflict("the publisher cannot be removed; a dataset has exactly one publisher")
+        raise Conflict(
+            "a dataset has exactly one publisher: hand it over with "
+            f"PUT /api/v1/datasets/{dataset_id}/publisher instead"
+        )
     owners = [org for org, r in current if r == "owner"]
     if role == "owner" and owners == [organisation_id]:
         raise Conflict(
@@ -170,35 +289,51 @@ def revoke_role(
         "role",
         {"removed": {"organisation": organisation_id, "role": role}},
     )
-    return {"dataset": dataset_id, "organisation": organisation_id, "role": role, "removed": True}
+    return RoleResult(dataset=dataset_id, organisation=organisation_id, role=role, removed=True)
 
 
-def _current_roles(session: Session, dataset_id: str) -> dict[tuple[str, str], list[int]]:
-    roles = repository.roles_of_dataset(session, dataset_id)
-    territories = repository.territories(session, [r.id for r, _ in roles])
-    return {
-        (org.id, role.role): [u.id for u in territories.get(role.id, [])] for role, org in roles
-    }
+def change_publisher(
+    session: Session, caller: Caller, dataset_id: str, change: PublisherChange
+) -> PublisherResult:
+    _dataset(session, dataset_id)
+    require_publisher(session, caller, dataset_id, "changing the publisher")
+    target = change.organisation
+    if repository.get_organisation(session, target) is None:
+        raise NotFound(f"organisation {target!r} not found", organisation=target)
+    current = _current_roles(session, dataset_id)
+    previous = next((org for org, r in current if r == "publisher"), None)
+    if previous != target:
+        if previous is not None:
+            del current[(previous, "publisher")]
+        current[(target, "publisher")] = []
+        repository.sync_roles(session, dataset_id, current)
+        _record(session, caller, dataset_id, "role", {"publisher": [previous, target]})
+    return PublisherResult(dataset=dataset_id, publisher=target, previous=previous)
 
 
-def history(session: Session, dataset_id: str) -> list[dict[str, Any]]:
+# --- history -------------------------------------------------------------------------------
+
+
+def history(
+    session: Session, dataset_id: str, params: PageParams
+) -> tuple[list[HistoryEvent], int]:
     """Metadata and role changes and submissions, newest first."""
     _dataset(session, dataset_id)
-    events: list[dict[str, Any]] = [
-        {
-            "kind": change.kind,
-            "at": change.created_at,
-            "organisation": change.organisation_id,
-            "changes": change.changes,
-        }
+    events = [
+        HistoryEvent(
+            kind=change.kind,
+            at=change.created_at,
+            organisation=change.organisation_id,
+            changes=_json_object(change.changes),
+        )
         for change in repository.changes_of(session, dataset_id)
     ]
     events += [
-        {
-            "kind": "submission",
-            "at": s.created_at,
-            "organisation": s.organisation_id,
-            "changes": {
+        HistoryEvent(
+            kind="submission",
+            at=s.created_at,
+            organisation=s.organisation_id,
+            changes={
                 "submission": s.id,
                 "revision": s.revision,
                 "source": s.source_name,
@@ -207,8 +342,13 @@ def history(session: Session, dataset_id: str) -> list[dict[str, Any]]:
                 "rows_changed": s.rows_changed,
                 "rows_unchanged": s.rows_unchanged,
             },
-        }
+        )
         for s in stats_repository.submissions(session, dataset_id)
     ]
-    events.sort(key=lambda e: as_utc(e["at"]), reverse=True)
-    return events
+    events.sort(key=lambda e: as_utc(e.at), reverse=True)
+    return events[params.offset : params.offset + params.page_size], len(events)
+
+
+def _json_object(value: object) -> dict[str, JsonValue]:
+    # Changes were stored as JSON; anything else (a hand-edited row) still reads.
+    return value if isinstance(value, dict) else {"value": str(value)}

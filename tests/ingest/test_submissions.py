@@ -381,7 +381,7 @@ def test_owners_edit_metadata_and_it_shows_in_the_history(world: World) -> None:
         headers=world.headers("gent-editor", "application/json"),
     )
     assert bad.status_code == 422
-    history = world.client.get(f"{url}/history").json()
+    history = world.client.get(f"{url}/history").json()["items"]
     assert history[0]["kind"] == "metadata"
     assert history[0]["organisation"] == "gent"
     assert history[0]["changes"]["title_en"][1] == patch["title"]["en"]
@@ -389,20 +389,31 @@ def test_owners_edit_metadata_and_it_shows_in_the_history(world: World) -> None:
 
 def test_owners_manage_roles_but_never_remove_the_last_owner(world: World) -> None:
     base = "/api/v1/datasets/land-use-open-space/roles"
-    invited = world.client.post(
+    # Co-owners are invited by the publisher (here: a site admin), never by a co-owner.
+    refused = world.client.post(
         base,
         json={"organisation": "digitaal-vlaanderen", "role": "owner"},
         headers=world.headers("gent-editor", "application/json"),
     )
-    assert invited.status_code == 201, invited.text
-    territory = world.client.post(
+    assert refused.status_code == 403
+    invited = world.client.post(
         base,
-        json={
-            "organisation": "gent",
-            "role": "supplier",
-            "territory": ["municipality:44021", "municipality:44084"],
-        },
-        headers=world.headers("gent-editor", "application/json"),
+        json={"organisation": "digitaal-vlaanderen", "role": "owner"},
+        headers=world.headers("admin", "application/json"),
+    )
+    assert invited.status_code == 201, invited.text
+    wider = {
+        "organisation": "gent",
+        "role": "supplier",
+        "territory": ["municipality:44021", "municipality:44084"],
+    }
+    own = world.client.post(
+        base, json=wider, headers=world.headers("gent-editor", "application/json")
+    )
+    assert own.status_code == 403
+    assert own.json()["missing_right"] == "role:admin"
+    territory = world.client.post(
+        base, json=wider, headers=world.headers("admin", "application/json")
     )
     assert territory.status_code == 201, territory.text
     stranger = world.client.post(
@@ -427,9 +438,8 @@ def test_owners_manage_roles_but_never_remove_the_last_owner(world: World) -> No
     assert "last owner" in last.json()["detail"]
     dataset = world.client.get("/api/v1/datasets/land-use-open-space").json()
     assert [o["id"] for o in dataset["owners"]] == ["gent"]
-    kinds = [
-        e["kind"] for e in world.client.get("/api/v1/datasets/land-use-open-space/history").json()
-    ]
+    history = world.client.get("/api/v1/datasets/land-use-open-space/history").json()
+    kinds = [e["kind"] for e in history["items"]]
     assert kinds.count("role") >= 3
 
 
