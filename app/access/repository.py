@@ -27,12 +27,8 @@ def active_grant(
     )
 
 
-def grants_of(session: Session, dataset_id: str) -> list[AccessGrant]:
-    return list(
-        session.scalars(
-            select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
-        )
-    )
+def grants_query(dataset_id: str) -> Select[AccessGrant]:
+    return select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
 
 
 def get_grant(session: Session, grant_id: int) -> AccessGrant | None:

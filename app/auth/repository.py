@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
@@ -18,12 +18,8 @@ def touch(session: Session, key_id: int, when: datetime) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
 
 
-def keys_of(session: Session, organisation_id: str) -> list[ApiKey]:
-    return list(
-        session.scalars(
-            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
-        )
-    )
+def keys_query(organisation_id: str) -> Select[ApiKey]:
+    return select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
 
 
 def get_key(session: Session, key_id: int) -> ApiKey | None:
