@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.access import service
 from app.access.schemas import AuditEventOut, GrantOut, NewGrant
-from app.api.deps import DbId, PageDep, UnitOfWorkDep, set_link_header
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, set_link_header
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth.deps import CallerDep
@@ -20,7 +20,7 @@ router = APIRouter(tags=["access"])
     responses=problems(404, 422),
 )
 def list_grants(
-    dataset_id: str,
+    dataset_id: TextId,
     request: Request,
     response: Response,
     caller: CallerDep,
@@ -39,7 +39,7 @@ def list_grants(
     responses=problems(404, 422),
 )
 def create_grant(
-    dataset_id: str, grant: NewGrant, caller: CallerDep, session: UnitOfWorkDep
+    dataset_id: TextId, grant: NewGrant, caller: CallerDep, session: UnitOfWorkDep
 ) -> GrantOut:
     return service.create_grant(session, caller, dataset_id, grant)
 
@@ -55,7 +55,7 @@ def revoke_grant(grant_id: DbId, caller: CallerDep, session: UnitOfWorkDep) -> G
     responses=problems(404, 422),
 )
 def dataset_audit(
-    dataset_id: str,
+    dataset_id: TextId,
     request: Request,
     response: Response,
     caller: CallerDep,

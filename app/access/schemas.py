@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from app.api.schemas import Timestamp
-from app.api.text import multiline
+from app.api.text import multiline, single_line
 
 MAX_PURPOSE = 1000
 # A grant is for a purpose, not forever: at most this far ahead, then the owners renew it.
@@ -43,7 +43,9 @@ def _in_the_future(value: date) -> date:
 class NewGrant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    organisation: Annotated[StrictStr, StringConstraints(min_length=1, max_length=100)] = Field(
+    organisation: Annotated[
+        StrictStr, StringConstraints(min_length=1, max_length=100), AfterValidator(single_line)
+    ] = Field(
         description="The organisation that may read the dataset's values.", examples=["leuven"]
     )
     purpose: Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import DbId, PageDep, UnitOfWorkDep, set_link_header
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, set_link_header
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth import service
@@ -25,7 +25,7 @@ def me(caller: CallerDep) -> MeOut:
     responses=problems(404, 422),
 )
 def list_keys(
-    organisation_id: str,
+    organisation_id: TextId,
     request: Request,
     response: Response,
     caller: CallerDep,
@@ -46,7 +46,7 @@ def list_keys(
     responses=problems(404, 422),
 )
 def new_key(
-    organisation_id: str, body: NewKey, caller: CallerDep, session: UnitOfWorkDep
+    organisation_id: TextId, body: NewKey, caller: CallerDep, session: UnitOfWorkDep
 ) -> NewKeyOut:
     return service.create_key_for(session, caller, organisation_id, body)
 

@@ -11,6 +11,7 @@ from app.api.deps import (
     PageDep,
     SessionDep,
     SettingsDep,
+    TextId,
     UnitOfWorkDep,
     app_state,
     set_link_header,
@@ -49,7 +50,7 @@ def _limit(request: Request, caller: Caller | None, settings: Settings) -> None:
     responses=problems(404, 422),
 )
 def list_threads(
-    dataset_id: str,
+    dataset_id: TextId,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -71,7 +72,7 @@ def list_threads(
     responses=problems(404, 422, 429),
 )
 def create_thread(
-    dataset_id: str,
+    dataset_id: TextId,
     request: Request,
     thread: NewThread,
     caller: OptionalCallerDep,
@@ -134,7 +135,7 @@ def close(thread_id: DbId, caller: CallerDep, session: UnitOfWorkDep) -> ThreadO
     responses=problems(404, 422),
 )
 def inbox(
-    organisation_id: str,
+    organisation_id: TextId,
     request: Request,
     response: Response,
     session: SessionDep,

@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.auth.service import Caller
+from app.auth.service import WRITE_ROLES, Caller, require_role
 from app.catalogue import repository as catalogue_repository
 from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
@@ -63,7 +63,8 @@ def _message(
 
 
 def _is_responder(session: Session, caller: Caller | None, dataset_id: str) -> bool:
-    if caller is None:
+    # A reader key reads: it may ask and reply, but not speak for the owners.
+    if caller is None or caller.role not in WRITE_ROLES:
         return False
     if caller.is_admin:
         return True
@@ -173,6 +174,7 @@ def close(session: Session, caller: Caller, thread_id: int) -> ThreadOut:
 def _require_responder(
     session: Session, caller: Caller, thread: FeedbackThread, action: str
 ) -> None:
+    require_role(caller, WRITE_ROLES, f"{action} a thread")
     if not _is_responder(session, caller, thread.dataset_id):
         raise Forbidden(
             f"owner|supplier:{thread.dataset_id}",
