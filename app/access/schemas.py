@@ -61,7 +61,8 @@ class NewGrant(BaseModel):
         date, BeforeValidator(_iso_date_text), AfterValidator(_in_the_future)
     ] = Field(
         description=f"The last day of the grant: after today, at most {MAX_GRANT_DAYS} days ahead.",
-        examples=["2027-12-31"],
+        # Computed: a fixed date would one day be an example that is refused.
+        examples=[(datetime.now(UTC).date() + timedelta(days=365)).isoformat()],
     )
 
 
