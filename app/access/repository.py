@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 from app.access.models import AccessGrant
 from app.audit.models import AuditEvent
 
+# The ids are 32-bit INTEGER columns on PostgreSQL, which refuses to compare them with a
+# larger number: beyond this an id names no row.
+INTEGER_MAX = 2**31 - 1
+
 
 def active_grant(
     session: Session, dataset_id: str, organisation_id: str, today: date
@@ -27,15 +31,13 @@ def active_grant(
     )
 
 
-def grants_of(session: Session, dataset_id: str) -> list[AccessGrant]:
-    return list(
-        session.scalars(
-            select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
-        )
-    )
+def grants_query(dataset_id: str) -> Select[AccessGrant]:
+    return select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
 
 
 def get_grant(session: Session, grant_id: int) -> AccessGrant | None:
+    if not 1 <= grant_id <= INTEGER_MAX:
+        return None
     return session.get(AccessGrant, grant_id)
 
 

@@ -9,22 +9,20 @@ their own data. Every read of restricted data is written to the audit log.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from app.access import repository
 from app.access.models import AccessGrant
+from app.access.schemas import AuditEventOut, GrantOut, NewGrant
 from app.audit.models import AuditEvent
 from app.audit.service import record
 from app.auth.service import Caller, require_owner
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db import queries
-from app.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
-
-MAX_PURPOSE = 1000
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 
 def _how_to_ask(dataset: Dataset) -> str:
@@ -78,17 +76,17 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
     )
 
 
-def _grant_out(grant: AccessGrant) -> dict[str, Any]:
-    return {
-        "id": grant.id,
-        "dataset": grant.dataset_id,
-        "organisation": grant.organisation_id,
-        "purpose": grant.purpose,
-        "valid_until": grant.valid_until,
-        "granted_by": grant.granted_by,
-        "created_at": grant.created_at,
-        "revoked_at": grant.revoked_at,
-    }
+def grant_out(grant: AccessGrant) -> GrantOut:
+    return GrantOut(
+        id=grant.id,
+        dataset=grant.dataset_id,
+        organisation=grant.organisation_id,
+        purpose=grant.purpose,
+        valid_until=grant.valid_until,
+        granted_by=grant.granted_by,
+        created_at=grant.created_at,
+        revoked_at=grant.revoked_at,
+    )
 
 
 def _require_owner(session: Session, caller: Caller, dataset_id: str, action: str) -> None:
@@ -97,28 +95,19 @@ def _require_owner(session: Session, caller: Caller, dataset_id: str, action: st
     require_owner(session, caller, dataset_id, action)
 
 
-def create_grant(
-    session: Session,
-    caller: Caller,
-    dataset_id: str,
-    organisation_id: str,
-    purpose: str,
-    valid_until: date,
-) -> dict[str, Any]:
+def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGrant) -> GrantOut:
+    """An owner lets an organisation read the dataset's values; ``new`` was validated (purpose
+    not blank, ``valid_until`` ahead within the bound)."""
     _require_owner(session, caller, dataset_id, "granting access")
-    if catalogue_repository.get_organisation(session, organisation_id) is None:
-        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
-    if not purpose.strip() or len(purpose) > MAX_PURPOSE:
-        raise InvalidParameter("purpose", f"purpose must be 1 to {MAX_PURPOSE} characters")
-    if valid_until <= datetime.now(UTC).date():
-        raise InvalidParameter(
-            "valid_until", f"valid_until must lie in the future, got {valid_until.isoformat()}"
+    if catalogue_repository.get_organisation(session, new.organisation) is None:
+        raise NotFound(
+            f"organisation {new.organisation!r} not found", organisation=new.organisation
         )
     grant = AccessGrant(
         dataset_id=dataset_id,
-        organisation_id=organisation_id,
-        purpose=purpose,
-        valid_until=valid_until,
+        organisation_id=new.organisation,
+        purpose=new.purpose,
+        valid_until=new.valid_until,
         granted_by=caller.organisation.id,
         created_at=datetime.now(UTC),
     )
@@ -130,13 +119,13 @@ def create_grant(
         caller=caller,
         dataset_id=dataset_id,
         target=f"grant:{grant.id}",
-        purpose=purpose,
-        details={"organisation": organisation_id, "valid_until": valid_until.isoformat()},
+        purpose=new.purpose,
+        details={"organisation": new.organisation, "valid_until": new.valid_until.isoformat()},
     )
-    return _grant_out(grant)
+    return grant_out(grant)
 
 
-def revoke_grant(session: Session, caller: Caller, grant_id: int) -> dict[str, Any]:
+def revoke_grant(session: Session, caller: Caller, grant_id: int) -> GrantOut:
     grant = repository.get_grant(session, grant_id)
     if grant is None:
         raise NotFound(f"grant {grant_id} not found", grant=grant_id)
@@ -152,38 +141,41 @@ def revoke_grant(session: Session, caller: Caller, grant_id: int) -> dict[str, A
         target=f"grant:{grant.id}",
         details={"organisation": grant.organisation_id},
     )
-    return _grant_out(grant)
+    return grant_out(grant)
 
 
-def list_grants(session: Session, caller: Caller, dataset_id: str) -> list[dict[str, Any]]:
+def list_grants(
+    session: Session, caller: Caller, dataset_id: str, offset: int, limit: int
+) -> tuple[list[GrantOut], int]:
     _require_owner(session, caller, dataset_id, "reading the grants")
-    return [_grant_out(g) for g in repository.grants_of(session, dataset_id)]
+    stmt = repository.grants_query(dataset_id)
+    grants = queries.page(session, stmt, offset, limit)
+    return [grant_out(g) for g in grants], queries.count(session, stmt)
 
 
-def event_out(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at,
-        "organisation": event.organisation_id,
-        "key": event.api_key_id,
-        "actor": event.actor,
-        "action": event.action,
-        "dataset": event.dataset_id,
-        "target": event.target,
-        "purpose": event.purpose,
-        "details": event.details,
-    }
+def event_out(event: AuditEvent) -> AuditEventOut:
+    return AuditEventOut(
+        id=event.id,
+        at=event.at,
+        organisation=event.organisation_id,
+        key=event.api_key_id,
+        actor=event.actor,
+        action=event.action,
+        dataset=event.dataset_id,
+        target=event.target,
+        purpose=event.purpose,
+        details=event.details,
+    )
 
 
 def audit_log(
     session: Session, caller: Caller, dataset_id: str | None, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[AuditEventOut], int]:
     if dataset_id is None:
         if not caller.is_admin:
             raise Forbidden("role:admin", "the whole audit log is for site admins")
     else:
         _require_owner(session, caller, dataset_id, "reading the audit log")
     stmt = repository.events_query(dataset_id)
-    return [event_out(e) for e in queries.page(session, stmt, offset, limit)], (
-        queries.count(session, stmt)
-    )
+    events = queries.page(session, stmt, offset, limit)
+    return [event_out(e) for e in events], queries.count(session, stmt)

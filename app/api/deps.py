@@ -20,6 +20,12 @@ from app.errors import Conflict, InvalidParameter
 # refused (422) before it reaches the database.
 INT64_MAX = 2**63 - 1
 DbId = Annotated[int, Path(ge=1, le=INT64_MAX, description="A numeric id.")]
+# A text id in a path (dataset, organisation): PostgreSQL refuses a NUL in a text parameter,
+# and no id holds a control character or is longer than its column, so such a path names
+# nothing (404, like an id out of range).
+TextId = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="An id.")
+]
 
 # The deepest page a client may ask for: beyond it OFFSET paging is no longer a sensible way
 # to read a list (use filters, or the CSV download for bulk).

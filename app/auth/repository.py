@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
+
+# The ids are 32-bit INTEGER columns on PostgreSQL, which refuses to compare them with a
+# larger number: beyond this an id names no row.
+INTEGER_MAX = 2**31 - 1
 
 
 def key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
@@ -18,13 +22,11 @@ def touch(session: Session, key_id: int, when: datetime) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
 
 
-def keys_of(session: Session, organisation_id: str) -> list[ApiKey]:
-    return list(
-        session.scalars(
-            select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
-        )
-    )
+def keys_query(organisation_id: str) -> Select[ApiKey]:
+    return select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
 
 
 def get_key(session: Session, key_id: int) -> ApiKey | None:
+    if not 1 <= key_id <= INTEGER_MAX:
+        return None
     return session.get(ApiKey, key_id)

@@ -1,19 +1,26 @@
-"""Who is calling, and what they may do. No FastAPI here: routers pass the raw key in."""
+"""Who is calling, what they may do, and managing the keys of an organisation. No FastAPI
+here: routers pass the raw key in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from sqlalchemy.orm import Session
 
+from app.api.schemas import Text
+from app.audit.service import record
 from app.auth import repository
-from app.auth.keys import hash_key
+from app.auth.keys import hash_key, issue_key
 from app.auth.models import ApiKey
+from app.auth.schemas import KeyOut, KeyRole, MeOut, NewKey, NewKeyOut
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Organisation
+from app.catalogue.schemas import OrganisationRef
+from app.db import queries
 from app.db.queries import as_utc
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
 
 # last_used_at is written at most this often per key: a read-heavy client should not turn
 # every request into a write.
@@ -104,14 +111,95 @@ def require_publisher(session: Session, caller: Caller, dataset_id: str, action:
     require_dataset_role(session, caller, dataset_id, "publisher", action)
 
 
-def key_summary(key: ApiKey) -> dict[str, object]:
-    return {
-        "id": key.id,
-        "organisation": key.organisation_id,
-        "role": key.role,
-        "prefix": key.prefix,
-        "label": key.label,
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "revoked_at": key.revoked_at,
-    }
+def whoami(caller: Caller) -> MeOut:
+    organisation = caller.organisation
+    return MeOut(
+        organisation=OrganisationRef(
+            id=organisation.id, name=Text(nl=organisation.name_nl, en=organisation.name_en)
+        ),
+        role=cast(KeyRole, caller.role),
+        key_id=caller.key_id,
+    )
+
+
+def key_out(key: ApiKey) -> KeyOut:
+    return KeyOut(
+        id=key.id,
+        organisation=key.organisation_id,
+        role=cast(KeyRole, key.role),
+        prefix=key.prefix,
+        label=key.label,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def _may_manage_keys(caller: Caller, organisation_id: str) -> None:
+    if caller.is_admin:
+        return
+    if caller.role != "editor" or caller.organisation.id != organisation_id:
+        raise Forbidden(
+            f"keys:{organisation_id}",
+            f"managing keys of {organisation_id!r} needs an editor key of that organisation "
+            "or a site admin key",
+        )
+
+
+def _organisation_exists(session: Session, organisation_id: str) -> None:
+    if catalogue_repository.get_organisation(session, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
+
+
+def list_keys(
+    session: Session, caller: Caller, organisation_id: str, offset: int, limit: int
+) -> tuple[list[KeyOut], int]:
+    _organisation_exists(session, organisation_id)
+    _may_manage_keys(caller, organisation_id)
+    stmt = repository.keys_query(organisation_id)
+    keys = queries.page(session, stmt, offset, limit)
+    return [key_out(k) for k in keys], queries.count(session, stmt)
+
+
+def create_key_for(
+    session: Session, caller: Caller, organisation_id: str, new: NewKey
+) -> NewKeyOut:
+    """A new key of the organisation, recorded in the audit log (by its prefix only)."""
+    _organisation_exists(session, organisation_id)
+    _may_manage_keys(caller, organisation_id)
+    if new.role == "admin" and not caller.is_admin:
+        raise Forbidden("role:admin", "only a site admin key can create admin keys")
+    row, key = issue_key(session, organisation_id, new.role, new.label)
+    record(
+        session,
+        "key.create",
+        caller=caller,
+        target=f"organisation:{organisation_id}",
+        details={"role": new.role, "prefix": row.prefix},
+    )
+    return NewKeyOut(
+        id=row.id,
+        key=key,
+        prefix=row.prefix,
+        role=new.role,
+        organisation=organisation_id,
+        label=row.label,
+    )
+
+
+def revoke_key(session: Session, caller: Caller, key_id: int) -> KeyOut:
+    """Revoke a key; revoking a revoked key changes nothing and answers it as it is."""
+    key = repository.get_key(session, key_id)
+    if key is None:
+        raise NotFound(f"key {key_id} not found", key=key_id)
+    _may_manage_keys(caller, key.organisation_id)
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        record(
+            session,
+            "key.revoke",
+            caller=caller,
+            target=f"key:{key.id}",
+            details={"organisation": key.organisation_id, "prefix": key.prefix},
+        )
+    return key_out(key)

@@ -3,46 +3,68 @@ the dataset answer and close. Text is stored exactly as given and escaped where 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
-from app.auth.service import Caller
+from app.auth.service import WRITE_ROLES, Caller, require_role
 from app.catalogue import repository as catalogue_repository
 from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.feedback import repository
-from app.feedback.models import THREAD_KINDS, THREAD_STATES, FeedbackMessage, FeedbackThread
+from app.feedback.models import FeedbackMessage, FeedbackThread
+from app.feedback.schemas import (
+    MessageOut,
+    NewMessage,
+    NewThread,
+    ThreadKind,
+    ThreadOut,
+    ThreadState,
+    ThreadSummaryOut,
+)
 
-MAX_TITLE = 200
-MAX_BODY = 5000
-MAX_NAME = 200
 RESPONDER_ROLES = {"owner", "supplier"}
 
 
-def _check_text(parameter: str, value: str | None, limit: int) -> str:
-    if value is None or not value.strip():
-        raise InvalidParameter(parameter, f"{parameter} may not be empty")
-    if len(value) > limit:
-        raise InvalidParameter(
-            parameter, f"{parameter} is {len(value)} characters; at most {limit}"
-        )
-    return value
+@dataclass(frozen=True)
+class _Author:
+    organisation_id: str | None = None
+    name: str | None = None
+    email: str | None = None
 
 
-def _author(caller: Caller | None, name: str | None, email: str | None) -> dict[str, Any]:
+def _author(caller: Caller | None, name: str | None, email: str | None) -> _Author:
+    """With a key the organisation writes; without one, a name and an e-mail address."""
     if caller is not None:
-        return {"author_organisation_id": caller.organisation.id}
-    name = _check_text("name", name, MAX_NAME)
-    if email is None or "@" not in email or len(email) > 300 or any(c.isspace() for c in email):
+        return _Author(organisation_id=caller.organisation.id)
+    if name is None:
+        raise InvalidParameter("name", "without a key, give your name")
+    if email is None:
         raise InvalidParameter("email", "without a key, give a valid e-mail address")
-    return {"author_name": name, "author_email": email}
+    return _Author(name=name, email=email)
+
+
+def _message(
+    thread_id: int, body: str, now: datetime, caller: Caller | None, author: _Author, answer: bool
+) -> FeedbackMessage:
+    return FeedbackMessage(
+        thread_id=thread_id,
+        body=body,
+        created_at=now,
+        is_answer=answer,
+        author_key_id=caller.key_id if caller else None,
+        author_organisation_id=author.organisation_id,
+        author_name=author.name,
+        author_email=author.email,
+    )
 
 
 def _is_responder(session: Session, caller: Caller | None, dataset_id: str) -> bool:
-    if caller is None:
+    # A reader key reads: it may ask and reply, but not speak for the owners.
+    if caller is None or caller.role not in WRITE_ROLES:
         return False
     if caller.is_admin:
         return True
@@ -53,54 +75,35 @@ def _is_responder(session: Session, caller: Caller | None, dataset_id: str) -> b
 
 
 def create_thread(
-    session: Session,
-    caller: Caller | None,
-    dataset_id: str,
-    *,
-    kind: str,
-    title: str | None,
-    body: str | None,
-    name: str | None = None,
-    email: str | None = None,
-) -> dict[str, Any]:
+    session: Session, caller: Caller | None, dataset_id: str, new: NewThread
+) -> ThreadOut:
     if catalogue_repository.get_dataset(session, dataset_id) is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
-    if kind not in THREAD_KINDS:
-        raise InvalidParameter("kind", f"kind must be one of {', '.join(THREAD_KINDS)}")
-    title = _check_text("title", title, MAX_TITLE)
-    body = _check_text("body", body, MAX_BODY)
-    author = _author(caller, name, email)
+    author = _author(caller, new.name, new.email)
     now = datetime.now(UTC)
     thread = FeedbackThread(
         dataset_id=dataset_id,
-        kind=kind,
+        kind=new.kind,
         state="open",
-        title=title,
+        title=new.title,
         created_at=now,
         updated_at=now,
-        **author,
+        author_organisation_id=author.organisation_id,
+        author_name=author.name,
+        author_email=author.email,
     )
     session.add(thread)
     session.flush()
-    session.add(
-        FeedbackMessage(
-            thread_id=thread.id,
-            body=body,
-            created_at=now,
-            is_answer=False,
-            author_key_id=caller.key_id if caller else None,
-            **author,
-        )
-    )
+    session.add(_message(thread.id, new.body, now, caller, author, answer=False))
     session.flush()
     record(
         session,
         "feedback.create",
         caller=caller,
-        actor=author.get("author_name"),
+        actor=author.name,
         dataset_id=dataset_id,
         target=f"thread:{thread.id}",
-        details={"kind": kind},
+        details={"kind": new.kind},
     )
     return _with_messages(session, thread)
 
@@ -112,32 +115,18 @@ def _thread(session: Session, thread_id: int) -> FeedbackThread:
     return thread
 
 
-def reply(
+def _add_message(
     session: Session,
     caller: Caller | None,
-    thread_id: int,
-    *,
-    body: str | None,
-    name: str | None = None,
-    email: str | None = None,
-) -> dict[str, Any]:
-    thread = _thread(session, thread_id)
+    thread: FeedbackThread,
+    body: str,
+    author: _Author,
+) -> ThreadOut:
     if thread.state == "closed":
-        raise Conflict(f"thread {thread_id} is closed; open a new one")
-    body = _check_text("body", body, MAX_BODY)
-    author = _author(caller, name, email)
+        raise Conflict(f"thread {thread.id} is closed; open a new one")
     answer = _is_responder(session, caller, thread.dataset_id)
     now = datetime.now(UTC)
-    session.add(
-        FeedbackMessage(
-            thread_id=thread.id,
-            body=body,
-            created_at=now,
-            is_answer=answer,
-            author_key_id=caller.key_id if caller else None,
-            **author,
-        )
-    )
+    session.add(_message(thread.id, body, now, caller, author, answer))
     if answer:
         thread.state = "answered"
     thread.updated_at = now
@@ -146,21 +135,27 @@ def reply(
         session,
         "feedback.answer" if answer else "feedback.reply",
         caller=caller,
-        actor=author.get("author_name"),
+        actor=author.name,
         dataset_id=thread.dataset_id,
         target=f"thread:{thread.id}",
     )
     return _with_messages(session, thread)
 
 
-def answer(session: Session, caller: Caller, thread_id: int, body: str | None) -> dict[str, Any]:
+def reply(session: Session, caller: Caller | None, thread_id: int, new: NewMessage) -> ThreadOut:
+    """A message on the thread; from an owner or supplier of the dataset it answers it."""
+    thread = _thread(session, thread_id)
+    return _add_message(session, caller, thread, new.body, _author(caller, new.name, new.email))
+
+
+def answer(session: Session, caller: Caller, thread_id: int, body: str) -> ThreadOut:
     """An answer proper: only owners and suppliers of the dataset (or site admins)."""
     thread = _thread(session, thread_id)
     _require_responder(session, caller, thread, "answering")
-    return reply(session, caller, thread_id, body=body)
+    return _add_message(session, caller, thread, body, _author(caller, None, None))
 
 
-def close(session: Session, caller: Caller, thread_id: int) -> dict[str, Any]:
+def close(session: Session, caller: Caller, thread_id: int) -> ThreadOut:
     thread = _thread(session, thread_id)
     _require_responder(session, caller, thread, "closing")
     if thread.state != "closed":
@@ -179,6 +174,7 @@ def close(session: Session, caller: Caller, thread_id: int) -> dict[str, Any]:
 def _require_responder(
     session: Session, caller: Caller, thread: FeedbackThread, action: str
 ) -> None:
+    require_role(caller, WRITE_ROLES, f"{action} a thread")
     if not _is_responder(session, caller, thread.dataset_id):
         raise Forbidden(
             f"owner|supplier:{thread.dataset_id}",
@@ -187,64 +183,68 @@ def _require_responder(
         )
 
 
-def thread_out(
-    thread: FeedbackThread, messages: list[FeedbackMessage] | None = None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _summary_fields(thread: FeedbackThread) -> dict[str, object]:
+    return {
         "id": thread.id,
         "dataset": thread.dataset_id,
-        "kind": thread.kind,
-        "state": thread.state,
+        "kind": cast(ThreadKind, thread.kind),
+        "state": cast(ThreadState, thread.state),
         "title": thread.title,
         "created_at": thread.created_at,
         "updated_at": thread.updated_at,
         "author": thread.author_organisation_id or thread.author_name,
     }
-    if messages is not None:
-        out["messages"] = [
-            {
-                "id": m.id,
-                "body": m.body,
-                "created_at": m.created_at,
-                "author": m.author_organisation_id or m.author_name,
-                "answer": m.is_answer,
-            }
-            for m in messages
-        ]
-    return out
 
 
-def _with_messages(session: Session, thread: FeedbackThread) -> dict[str, Any]:
+def thread_summary(thread: FeedbackThread) -> ThreadSummaryOut:
+    return ThreadSummaryOut.model_validate(_summary_fields(thread))
+
+
+def thread_out(thread: FeedbackThread, messages: list[FeedbackMessage]) -> ThreadOut:
+    return ThreadOut.model_validate(
+        {
+            **_summary_fields(thread),
+            "messages": [
+                MessageOut(
+                    id=m.id,
+                    body=m.body,
+                    created_at=m.created_at,
+                    author=m.author_organisation_id or m.author_name,
+                    answer=m.is_answer,
+                )
+                for m in messages
+            ],
+        }
+    )
+
+
+def _with_messages(session: Session, thread: FeedbackThread) -> ThreadOut:
     return thread_out(thread, repository.messages_of(session, [thread.id]).get(thread.id, []))
 
 
 def list_threads(
     session: Session,
     dataset_id: str,
-    kind: str | None,
-    state: str | None,
+    kind: ThreadKind | None,
+    state: ThreadState | None,
     offset: int,
     limit: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ThreadOut], int]:
     if catalogue_repository.get_dataset(session, dataset_id) is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
-    if kind is not None and kind not in THREAD_KINDS:
-        raise InvalidParameter("kind", f"kind must be one of {', '.join(THREAD_KINDS)}")
-    if state is not None and state not in THREAD_STATES:
-        raise InvalidParameter("state", f"state must be one of {', '.join(THREAD_STATES)}")
     stmt = repository.threads_query(dataset_ids=[dataset_id], kind=kind, state=state)
     threads = queries.page(session, stmt, offset, limit)
     messages = repository.messages_of(session, [t.id for t in threads])
     return [thread_out(t, messages.get(t.id, [])) for t in threads], queries.count(session, stmt)
 
 
-def get_thread(session: Session, thread_id: int) -> dict[str, Any]:
+def get_thread(session: Session, thread_id: int) -> ThreadOut:
     return _with_messages(session, _thread(session, thread_id))
 
 
 def inbox(
     session: Session, organisation_id: str, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ThreadSummaryOut], int]:
     """Open threads on the datasets the organisation owns or supplies."""
     if catalogue_repository.get_organisation(session, organisation_id) is None:
         raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
@@ -259,4 +259,4 @@ def inbox(
     )
     stmt = repository.threads_query(dataset_ids=datasets, kind=None, state="open")
     threads = queries.page(session, stmt, offset, limit)
-    return [thread_out(t) for t in threads], queries.count(session, stmt)
+    return [thread_summary(t) for t in threads], queries.count(session, stmt)

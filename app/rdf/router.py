@@ -190,7 +190,8 @@ def document(
         if isinstance(dataset, Response):
             return dataset
         if fmt is None:
-            threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
+            found, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
+            threads = [thread.model_dump() for thread in found]
             return HTMLResponse(
                 pages.dataset_page(dataset, alternates, threads), headers={"Vary": "Accept"}
             )

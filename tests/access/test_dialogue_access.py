@@ -71,6 +71,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     drop_database(url)
 
 
+NEXT_YEAR = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+
+
 def in_a_month() -> str:
     return (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
 
@@ -127,7 +130,7 @@ def test_restricted_data_needs_a_grant(world: World) -> None:
     [
         (
             "statbel",
-            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": "2099-01-01"},
+            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": NEXT_YEAR},
             403,
             "owner",
         ),
@@ -139,19 +142,19 @@ def test_restricted_data_needs_a_grant(world: World) -> None:
         ),
         (
             "gent-editor",
-            {"organisation": "nobody", "purpose": "x", "valid_until": "2099-01-01"},
+            {"organisation": "nobody", "purpose": "x", "valid_until": NEXT_YEAR},
             404,
             "nobody",
         ),
         (
             "gent-editor",
-            {"organisation": "digitaal-vlaanderen", "purpose": "", "valid_until": "2099-01-01"},
+            {"organisation": "digitaal-vlaanderen", "purpose": "", "valid_until": NEXT_YEAR},
             422,
             "purpose",
         ),
         (
             "analyst",
-            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": "2099-01-01"},
+            {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": NEXT_YEAR},
             403,
             "editor",
         ),

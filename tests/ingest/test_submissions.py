@@ -325,7 +325,7 @@ def test_key_management(world: World) -> None:
     )
     listed = world.client.get(
         "/api/v1/organisations/gent/keys", headers=world.headers("gent-editor")
-    ).json()
+    ).json()["items"]
     assert all("key_hash" not in k and key not in str(k) for k in listed)
     new_id = max(k["id"] for k in listed)
     refused = world.client.delete(f"/api/v1/keys/{new_id}", headers=world.headers("antwerpen"))

@@ -1,0 +1,29 @@
+"""Validators for free text in request bodies: stored as given, so refused when it could not
+be stored everywhere (PostgreSQL rejects NUL) or would be empty to a reader."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Line breaks and tabs belong in a message body; every other control character is noise at
+# best and a way to forge log lines or break a CSV at worst.
+_MULTILINE_ALLOWED = frozenset("\n\r\t")
+
+
+def _check(value: str, allowed: frozenset[str]) -> str:
+    if not value.strip():
+        raise ValueError("may not be blank")
+    for position, char in enumerate(value):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            raise ValueError(f"control character U+{ord(char):04X} at position {position}")
+    return value
+
+
+def single_line(value: str) -> str:
+    """A name, title or label: not blank, no control characters at all."""
+    return _check(value, frozenset())
+
+
+def multiline(value: str) -> str:
+    """A message or purpose: not blank; line breaks and tabs allowed."""
+    return _check(value, _MULTILINE_ALLOWED)

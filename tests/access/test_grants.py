@@ -1,0 +1,269 @@
+"""Grants on restricted data and the audit log: who may read and change them; typed bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.access.models import AccessGrant
+from app.access.schemas import MAX_GRANT_DAYS
+from app.db.session import transaction
+from tests.factories import World
+
+DATASET = "population-2025"
+GRANTS = f"/api/v1/datasets/{DATASET}/grants"
+BIG = 9223372036854775808  # one beyond int64
+TODAY = datetime.now(UTC).date()
+
+
+def in_days(days: int) -> str:
+    return (TODAY + timedelta(days=days)).isoformat()
+
+
+def grant_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "organisation": "digitaal-vlaanderen",
+        "purpose": "mobiliteitsplan",
+        "valid_until": in_days(30),
+        **changes,
+    }
+
+
+def stored_grants(world: World) -> list[tuple[int, str, str, date, object]]:
+    with world.factory() as session:
+        return [
+            (g.id, g.organisation_id, g.purpose, g.valid_until, g.revoked_at)
+            for g in session.scalars(select(AccessGrant).order_by(AccessGrant.id))
+        ]
+
+
+def a_grant(world: World) -> int:
+    """A grant stored directly, for tests about revoking it."""
+    with transaction(world.factory) as session:
+        grant = AccessGrant(
+            dataset_id=DATASET,
+            organisation_id="digitaal-vlaanderen",
+            purpose="studie",
+            valid_until=TODAY + timedelta(days=10),
+            granted_by="gent",
+            created_at=datetime.now(UTC),
+        )
+        session.add(grant)
+        session.flush()
+        return grant.id
+
+
+def test_a_grant_is_created_listed_and_revoked(world: World) -> None:
+    client = world.client
+    created = client.post(
+        GRANTS, json=grant_body(purpose="Mobiliteitsplan\n2026"), headers=world.auth("gent-editor")
+    )
+    assert created.status_code == 201, created.text
+    grant = created.json()
+    assert grant["dataset"] == DATASET
+    assert grant["organisation"] == "digitaal-vlaanderen"
+    assert grant["granted_by"] == "gent"
+    assert grant["valid_until"] == in_days(30)
+    assert grant["created_at"].endswith("Z")
+    assert grant["revoked_at"] is None
+    assert stored_grants(world) == [
+        (grant["id"], "digitaal-vlaanderen", "Mobiliteitsplan\n2026", TODAY + timedelta(30), None)
+    ]
+
+    listed = client.get(GRANTS, headers=world.auth("antwerpen-editor"))
+    assert listed.status_code == 200
+    assert listed.json() == {"items": [grant], "total": 1, "page": 1, "page_size": 50}
+    assert 'rel="first"' in listed.headers["link"]
+
+    revoked = client.delete(f"/api/v1/grants/{grant['id']}", headers=world.auth("gent-editor"))
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"].endswith("Z")
+    assert stored_grants(world)[0][4] is not None
+    before = world.fingerprint()
+    again = client.delete(f"/api/v1/grants/{grant['id']}", headers=world.auth("gent-editor"))
+    assert again.status_code == 409
+    assert world.fingerprint() == before
+
+    log = client.get(f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("gent-editor"))
+    assert log.status_code == 200
+    events = log.json()["items"]
+    assert [e["action"] for e in events][:2] == ["grant.revoke", "grant.create"]
+    assert events[1]["purpose"] == "Mobiliteitsplan\n2026"
+    assert events[1]["details"] == {
+        "organisation": "digitaal-vlaanderen",
+        "valid_until": in_days(30),
+    }
+    assert all(e["at"].endswith("Z") for e in events)
+
+
+# Owners' work on population-2025: editor keys of a co-owner (Gent, Antwerpen) and site admins.
+# Statbel is its originator, Digitaal Vlaanderen holds no role; a supplier or reader key of a
+# co-owner is not an editor's.
+OWNERS = {"gent-editor", "antwerpen-editor", "admin"}
+CALLERS = [
+    "gent-reader",
+    "gent",
+    "gent-editor",
+    "antwerpen-editor",
+    "statbel",
+    "statbel-editor",
+    "analyst",
+    "analyst-editor",
+    "admin",
+]
+
+
+def assert_refused(response: Any, who: str) -> None:
+    assert response.status_code == 403, (who, response.text)
+    right = response.json()["missing_right"]
+    # A key without the editor role lacks the role; an editor elsewhere lacks the dataset.
+    if who.endswith(("-editor",)):
+        assert DATASET in right, right
+    else:
+        assert right.startswith("role:"), right
+
+
+@pytest.mark.parametrize("who", CALLERS)
+def test_who_may_grant(world: World, who: str) -> None:
+    before, grants = world.fingerprint(), stored_grants(world)
+    response = world.client.post(GRANTS, json=grant_body(), headers=world.auth(who))
+    if who in OWNERS:
+        assert response.status_code == 201
+        assert len(stored_grants(world)) == len(grants) + 1
+    else:
+        assert_refused(response, who)
+        assert world.fingerprint() == before
+        assert stored_grants(world) == grants
+
+
+@pytest.mark.parametrize("who", CALLERS)
+def test_who_may_revoke_a_grant(world: World, who: str) -> None:
+    grant_id = a_grant(world)
+    before = world.fingerprint()
+    response = world.client.delete(f"/api/v1/grants/{grant_id}", headers=world.auth(who))
+    revoked = stored_grants(world)[0][4]
+    if who in OWNERS:
+        assert response.status_code == 200
+        assert revoked is not None
+    else:
+        assert_refused(response, who)
+        assert revoked is None
+        assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize("who", CALLERS)
+@pytest.mark.parametrize("path", [GRANTS, f"/api/v1/datasets/{DATASET}/audit"])
+def test_who_may_read_grants_and_the_dataset_log(world: World, who: str, path: str) -> None:
+    a_grant(world)
+    response = world.client.get(path, headers=world.auth(who))
+    if who in OWNERS:
+        assert response.status_code == 200
+        page = response.json()
+        assert set(page) == {"items", "total", "page", "page_size"}
+        if path == GRANTS:
+            assert [g["purpose"] for g in page["items"]] == ["studie"]
+    else:
+        assert_refused(response, who)
+
+
+@pytest.mark.parametrize("who", CALLERS)
+def test_only_site_admins_read_the_whole_log(world: World, who: str) -> None:
+    response = world.client.get("/api/v1/audit", headers=world.auth(who))
+    if who == "admin":
+        assert response.status_code == 200
+        assert set(response.json()) == {"items", "total", "page", "page_size"}
+    else:
+        assert response.status_code == 403
+        assert response.json()["missing_right"] == "role:admin"
+
+
+def test_grants_and_log_of_an_unknown_dataset(world: World) -> None:
+    for method, path in [
+        ("GET", "/api/v1/datasets/nothing/grants"),
+        ("POST", "/api/v1/datasets/nothing/grants"),
+        ("GET", "/api/v1/datasets/nothing/audit"),
+    ]:
+        response = world.client.request(
+            method,
+            path,
+            json=grant_body() if method == "POST" else None,
+            headers=world.auth("admin"),
+        )
+        assert response.status_code == 404, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"organisation": 5}, "organisation"),
+        ({"organisation": ""}, "organisation"),
+        ({"organisation": ["gent"]}, "organisation"),
+        ({"organisation": "gent\x00"}, "organisation"),
+        ({"purpose": 5}, "purpose"),
+        ({"purpose": ""}, "purpose"),
+        ({"purpose": " \n "}, "purpose"),
+        ({"purpose": "x" * 1001}, "purpose"),
+        ({"purpose": "a\x00b"}, "purpose"),
+        ({"purpose": {"nl": "x"}}, "purpose"),
+        ({"valid_until": 4102444800}, "valid_until"),
+        ({"valid_until": "tomorrow"}, "valid_until"),
+        ({"valid_until": TODAY.isoformat()}, "valid_until"),
+        ({"valid_until": in_days(-1)}, "valid_until"),
+        ({"valid_until": in_days(MAX_GRANT_DAYS + 1)}, "valid_until"),
+        ({"valid_until": None}, "valid_until"),
+        ({"dataset": "income"}, "dataset"),
+    ],
+)
+def test_bad_grants_are_refused(world: World, changes: dict[str, Any], field: str) -> None:
+    before, grants = world.fingerprint(), stored_grants(world)
+    response = world.client.post(GRANTS, json=grant_body(**changes), headers=world.auth("admin"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {e["parameter"] for e in response.json()["errors"]}
+    assert world.fingerprint() == before
+    assert stored_grants(world) == grants
+
+
+def test_a_grant_for_an_unknown_organisation_is_404(world: World) -> None:
+    before = world.fingerprint()
+    response = world.client.post(
+        GRANTS, json=grant_body(organisation="nobody"), headers=world.auth("admin")
+    )
+    assert response.status_code == 404
+    assert response.json()["organisation"] == "nobody"
+    assert world.fingerprint() == before
+
+
+def test_the_last_allowed_day_is_accepted(world: World) -> None:
+    response = world.client.post(
+        GRANTS, json=grant_body(valid_until=in_days(MAX_GRANT_DAYS)), headers=world.auth("admin")
+    )
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("grant_id", [BIG, 2**63 - 1, 2**31, 0, "abc"])
+def test_revoking_a_grant_that_cannot_exist_is_404(world: World, grant_id: object) -> None:
+    response = world.client.delete(f"/api/v1/grants/{grant_id}", headers=world.auth("admin"))
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("dataset", ["a%00b", "a%1Fb", "x" * 101])
+@pytest.mark.parametrize(
+    ("method", "route"), [("GET", "grants"), ("POST", "grants"), ("GET", "audit")]
+)
+def test_a_dataset_id_that_cannot_exist_is_404(
+    world: World, dataset: str, method: str, route: str
+) -> None:
+    before = world.fingerprint()
+    response = world.client.request(
+        method,
+        f"/api/v1/datasets/{dataset}/{route}",
+        json=grant_body() if method == "POST" else None,
+        headers=world.auth("admin"),
+    )
+    assert response.status_code == 404
+    assert world.fingerprint() == before
