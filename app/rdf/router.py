@@ -56,7 +56,11 @@ KeyPath = Annotated[str, text_path("The thing's id.", examples=["population-2025
 
 # What the OpenAPI document says each route answers (Schemathesis checks the media types).
 _STRING = {"schema": {"type": "string"}}
-_RDF = {fmt.media_type: _STRING for fmt in service.FORMATS.values()}
+_JSON_LD = {"schema": {"type": "object", "description": "A compacted JSON-LD document."}}
+_RDF = {
+    fmt.media_type: _JSON_LD if fmt.key == "json-ld" else _STRING
+    for fmt in service.FORMATS.values()
+}
 _HTML = {service.HTML: _STRING}
 _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the `ETag` or date the client sent."}
