@@ -42,6 +42,7 @@ from app.ingest.router import router as ingest_router
 from app.rdf.router import router as rdf_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
+from app.web.pages import STATIC_DIR, STATIC_URL
 
 logger = logging.getLogger("datapedia")
 
@@ -204,6 +205,8 @@ def _install_docs(app: FastAPI) -> None:
     # Swagger UI 5 (OpenAPI 3.1) ships inside the fastapi-offline package: /docs needs no CDN.
     assets = importlib.resources.files("fastapi_offline") / "static"
     app.mount("/static/swagger-ui", StaticFiles(directory=str(assets)), name="swagger-ui")
+    # The HTML pages' stylesheet: the Content-Security-Policy allows no inline style.
+    app.mount(STATIC_URL, StaticFiles(directory=str(STATIC_DIR)), name="site")
 
     page = get_swagger_ui_html(
         openapi_url="/openapi.json",

@@ -79,7 +79,14 @@ def document_problems(app: FastAPI) -> None:
                 for status, response in responses.items():
                     if not status.startswith(("4", "5")):
                         continue
-                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+                    # FastAPI's application/json becomes problem+json; a media type a route
+                    # names itself (an HTML error page for browsers) stays.
+                    kept = {
+                        media_type: content
+                        for media_type, content in response.get("content", {}).items()
+                        if media_type not in ("application/json", PROBLEM_MEDIA_TYPE)
+                    }
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}, **kept}
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         if "Problem" not in components:
             problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")

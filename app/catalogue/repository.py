@@ -20,6 +20,7 @@ from app.catalogue.models import (
     RoleTerritory,
 )
 from app.db.base import Base
+from app.db.queries import LIKE_ESCAPE, contains_pattern
 from app.geo.models import GeoUnit
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -100,8 +101,12 @@ def sync_roles(
 # --- reads -------------------------------------------------------------------------------
 
 
+def organisations_query() -> Select[Organisation]:
+    return select(Organisation).order_by(Organisation.id)
+
+
 def list_organisations(session: Session) -> Sequence[Organisation]:
-    return session.scalars(select(Organisation).order_by(Organisation.id)).all()
+    return session.scalars(organisations_query()).all()
 
 
 def get_organisation(session: Session, organisation_id: str) -> Organisation | None:
@@ -155,8 +160,12 @@ def get_licence(session: Session, licence_id: str) -> Licence | None:
     return session.get(Licence, licence_id)
 
 
+def licences_query() -> Select[Licence]:
+    return select(Licence).order_by(Licence.id)
+
+
 def list_licences(session: Session) -> Sequence[Licence]:
-    return session.scalars(select(Licence).order_by(Licence.id)).all()
+    return session.scalars(licences_query()).all()
 
 
 def datasets_query(
@@ -169,14 +178,19 @@ def datasets_query(
 ) -> Select[Dataset]:
     stmt = select(Dataset)
     if q:
-        pattern = f"%{q.lower()}%"
+        pattern = contains_pattern(q)
         stmt = stmt.where(
             or_(
-                func.lower(Dataset.title_nl).like(pattern),
-                func.lower(Dataset.title_en).like(pattern),
-                func.lower(Dataset.description_nl).like(pattern),
-                func.lower(Dataset.description_en).like(pattern),
-                Dataset.id.like(pattern),
+                *(
+                    func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+                    for column in (
+                        Dataset.title_nl,
+                        Dataset.title_en,
+                        Dataset.description_nl,
+                        Dataset.description_en,
+                        Dataset.id,
+                    )
+                )
             )
         )
     if licence:
@@ -233,12 +247,13 @@ def datasets_of_indicator(session: Session, indicator_id: str) -> list[str]:
 def indicators_query(q: str | None = None, dataset: str | None = None) -> Select[Indicator]:
     stmt = select(Indicator)
     if q:
-        pattern = f"%{q.lower()}%"
+        pattern = contains_pattern(q)
         stmt = stmt.where(
             or_(
-                func.lower(Indicator.label_nl).like(pattern),
-                func.lower(Indicator.label_en).like(pattern),
-                Indicator.id.like(pattern),
+                *(
+                    func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+                    for column in (Indicator.label_nl, Indicator.label_en, Indicator.id)
+                )
             )
         )
     if dataset:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.api.deps import PageDep, SessionDep, set_link_header
+from app.api.params import text_path, text_query
+from app.api.problems import problems
 from app.api.schemas import Page
 from app.catalogue import service
 from app.catalogue.schemas import (
@@ -19,41 +21,69 @@ from app.catalogue.schemas import (
 
 router = APIRouter()
 
-
-@router.get("/organisations", tags=["organisations"], summary="Organisations")
-def list_organisations(session: SessionDep) -> list[OrganisationOut]:
-    return service.list_organisations(session)
+OrganisationPath = Annotated[str, text_path("An organisation's id.", examples=["gent"])]
+DatasetPath = Annotated[str, text_path("A dataset's id.", examples=["population-2025"])]
 
 
-@router.get("/organisations/{organisation_id}", tags=["organisations"], summary="One organisation")
-def get_organisation(session: SessionDep, organisation_id: str) -> OrganisationOut:
+@router.get(
+    "/organisations", tags=["organisations"], summary="Organisations", responses=problems(422)
+)
+def list_organisations(
+    request: Request, response: Response, session: SessionDep, paging: PageDep
+) -> Page[OrganisationOut]:
+    items, total = service.list_organisations(session, offset=paging.offset, limit=paging.page_size)
+    set_link_header(request, response, paging, total)
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get(
+    "/organisations/{organisation_id}",
+    tags=["organisations"],
+    summary="One organisation",
+    responses=problems(404),
+)
+def get_organisation(session: SessionDep, organisation_id: OrganisationPath) -> OrganisationOut:
     return service.get_organisation(session, organisation_id)
 
 
-@router.get("/licences", tags=["catalogue"], summary="Licences")
-def list_licences(session: SessionDep) -> list[LicenceOut]:
-    return service.list_licences(session)
+@router.get("/licences", tags=["catalogue"], summary="Licences", responses=problems(422))
+def list_licences(
+    request: Request, response: Response, session: SessionDep, paging: PageDep
+) -> Page[LicenceOut]:
+    items, total = service.list_licences(session, offset=paging.offset, limit=paging.page_size)
+    set_link_header(request, response, paging, total)
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.get("/datasets", tags=["catalogue"], summary="Search datasets, with facets")
+@router.get(
+    "/datasets",
+    tags=["catalogue"],
+    summary="Search datasets, with facets",
+    responses=problems(422),
+)
 def list_datasets(
     request: Request,
     response: Response,
     session: SessionDep,
     paging: PageDep,
-    q: Annotated[str | None, Query(description="Words in title, description or id.")] = None,
-    theme: Annotated[
-        str | None, Query(description="EU data-theme code.", examples=["SOCI"])
+    q: Annotated[
+        str | None, text_query("Words in title, description or id, matched literally.")
     ] = None,
+    theme: Annotated[str | None, text_query("EU data-theme code.", examples=["SOCI"])] = None,
     organisation: Annotated[
-        str | None, Query(description="Organisation with a role on the dataset.", examples=["gent"])
+        str | None, text_query("Organisation with a role on the dataset.", examples=["gent"])
     ] = None,
     role: Annotated[
-        str | None, Query(description="With `organisation`: only this role.", examples=["owner"])
+        str | None,
+        text_query(
+            "With `organisation`: only this role (owner, publisher, supplier, custodian or "
+            "originator).",
+            examples=["owner"],
+        ),
     ] = None,
-    licence: Annotated[str | None, Query(description="Licence id.")] = None,
+    licence: Annotated[str | None, text_query("Licence id.", examples=["cc-by-4.0"])] = None,
     access_level: Annotated[
-        str | None, Query(description="public, restricted or non_public.")
+        str | None, text_query("public, restricted or non_public.", examples=["public"])
     ] = None,
 ) -> DatasetPage:
     items, total, facets = service.search_datasets(
@@ -73,19 +103,28 @@ def list_datasets(
     )
 
 
-@router.get("/datasets/{dataset_id}", tags=["catalogue"], summary="One dataset")
-def get_dataset(session: SessionDep, dataset_id: str) -> DatasetOut:
+@router.get(
+    "/datasets/{dataset_id}", tags=["catalogue"], summary="One dataset", responses=problems(404)
+)
+def get_dataset(session: SessionDep, dataset_id: DatasetPath) -> DatasetOut:
     return service.get_dataset(session, dataset_id)
 
 
-@router.get("/indicators", tags=["indicators"], summary="The Datapedia: indicator definitions")
+@router.get(
+    "/indicators",
+    tags=["indicators"],
+    summary="The Datapedia: indicator definitions",
+    responses=problems(422),
+)
 def list_indicators(
     request: Request,
     response: Response,
     session: SessionDep,
     paging: PageDep,
-    q: Annotated[str | None, Query(description="Words in the label or id.")] = None,
-    dataset: Annotated[str | None, Query(description="Only indicators of this dataset.")] = None,
+    q: Annotated[str | None, text_query("Words in the label or id, matched literally.")] = None,
+    dataset: Annotated[
+        str | None, text_query("Only indicators of this dataset.", examples=["population-2025"])
+    ] = None,
 ) -> Page[IndicatorOut]:
     items, total = service.search_indicators(
         session, q=q, dataset=dataset, offset=paging.offset, limit=paging.page_size

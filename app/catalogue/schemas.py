@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas import Page, Text
+from app.api.schemas import Page, Text, Timestamp
 from app.geo.schemas import UnitOut
 
 
@@ -53,6 +52,24 @@ class IndicatorRef(BaseModel):
     aggregation: str
 
 
+class TemporalOut(BaseModel):
+    start: date | None
+    end: date | None
+
+
+class ContactOut(BaseModel):
+    name: str | None
+    email: str | None
+
+
+class SourceOut(BaseModel):
+    """Where the data comes from, and how the source asks to be cited."""
+
+    title: str | None = None
+    url: str | None = None
+    attribution: str | None = None
+
+
 class DatasetOut(BaseModel):
     id: str = Field(examples=["population-2025"])
     title: Text
@@ -63,13 +80,13 @@ class DatasetOut(BaseModel):
     access_level: str = Field(description="public, restricted or non_public")
     frequency: str | None
     geo_version: str
-    temporal: dict[str, date | None]
+    temporal: TemporalOut
     spatial: list[str]
-    contact: dict[str, str | None]
-    source: dict[str, Any]
+    contact: ContactOut
+    source: SourceOut
     version: str | None
-    issued: datetime
-    modified: datetime
+    issued: Timestamp
+    modified: Timestamp
     publisher: OrganisationRef | None
     owners: list[OrganisationRef]
     roles: list[DatasetRoleOut]

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from app.api.schemas import Text
 from app.catalogue import repository
-from app.catalogue.models import Dataset, Indicator, Licence, Organisation
+from app.catalogue.models import ACCESS_LEVELS, Dataset, Indicator, Licence, Organisation
 from app.catalogue.schemas import (
     AggregationOut,
+    ContactOut,
     DatasetOut,
     DatasetRoleOut,
     DisclosureOut,
@@ -21,6 +22,8 @@ from app.catalogue.schemas import (
     OrganisationOut,
     OrganisationRef,
     RoleOut,
+    SourceOut,
+    TemporalOut,
 )
 from app.db import queries
 from app.errors import InvalidParameter, NotFound
@@ -48,8 +51,12 @@ def _organisation_out(session: Session, org: Organisation) -> OrganisationOut:
     )
 
 
-def list_organisations(session: Session) -> list[OrganisationOut]:
-    return [_organisation_out(session, o) for o in repository.list_organisations(session)]
+def list_organisations(
+    session: Session, *, offset: int, limit: int
+) -> tuple[list[OrganisationOut], int]:
+    stmt = repository.organisations_query()
+    organisations = queries.page(session, stmt, offset, limit)
+    return [_organisation_out(session, o) for o in organisations], queries.count(session, stmt)
 
 
 def get_organisation(session: Session, organisation_id: str) -> OrganisationOut:
@@ -92,10 +99,10 @@ def _dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
         access_level=dataset.access_level,
         frequency=dataset.frequency,
         geo_version=dataset.geo_version,
-        temporal={"start": dataset.temporal_start, "end": dataset.temporal_end},
+        temporal=TemporalOut(start=dataset.temporal_start, end=dataset.temporal_end),
         spatial=dataset.spatial,
-        contact={"name": dataset.contact_name, "email": dataset.contact_email},
-        source=dataset.source,
+        contact=ContactOut(name=dataset.contact_name, email=dataset.contact_email),
+        source=_source_out(dataset.source),
         version=dataset.version,
         issued=dataset.issued,
         modified=dataset.modified,
@@ -105,6 +112,19 @@ def _dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
         indicators=[
             _indicator_ref(i) for i in repository.indicators_of_dataset(session, dataset.id)
         ],
+    )
+
+
+def _source_out(source: object) -> SourceOut:
+    # Authored in the seeds, a free-form JSON object: only its text members are shown.
+    if not isinstance(source, dict):
+        return SourceOut()
+    return SourceOut(
+        **{
+            name: value
+            for name in ("title", "url", "attribution")
+            if isinstance(value := source.get(name), str)
+        }
     )
 
 
@@ -132,6 +152,11 @@ def search_datasets(
 ) -> tuple[list[DatasetOut], int, dict[str, list[Facet]]]:
     if role is not None and role not in ROLE_NAMES:
         raise InvalidParameter("role", f"role must be one of {', '.join(ROLE_NAMES)}; got {role!r}")
+    if access_level is not None and access_level not in ACCESS_LEVELS:
+        raise InvalidParameter(
+            "access_level",
+            f"access_level must be one of {', '.join(ACCESS_LEVELS)}; got {access_level!r}",
+        )
     stmt = repository.datasets_query(q=q, organisation=organisation, role=role, licence=licence)
     # The catalogue holds hundreds of datasets, not millions: theme (a JSON list) and the
     # facets are computed over the matching rows in Python, portable across databases.
@@ -228,5 +253,7 @@ def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:
     return _indicator_out(session, indicator)
 
 
-def list_licences(session: Session) -> list[LicenceOut]:
-    return [licence_out(licence) for licence in repository.list_licences(session)]
+def list_licences(session: Session, *, offset: int, limit: int) -> tuple[list[LicenceOut], int]:
+    stmt = repository.licences_query()
+    licences = queries.page(session, stmt, offset, limit)
+    return [licence_out(licence) for licence in licences], queries.count(session, stmt)

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app.db.queries import LIKE_ESCAPE, contains_pattern
 from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
 
 UnitKey = tuple[str, str, str]
@@ -133,8 +134,13 @@ def units_query(
             )
         )
     if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(GeoUnit.name).like(pattern), GeoUnit.code.like(pattern)))
+        pattern = contains_pattern(q)
+        stmt = stmt.where(
+            or_(
+                func.lower(GeoUnit.name).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(GeoUnit.code).like(pattern, escape=LIKE_ESCAPE),
+            )
+        )
     return stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
 
 

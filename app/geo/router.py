@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.api.deps import PageDep, SessionDep, set_link_header
+from app.api.params import text_path, text_query
+from app.api.problems import problems
 from app.api.schemas import Page
 from app.geo import service
 from app.geo.schemas import LevelOut, UnitDetail, UnitOut, VersionOut
@@ -14,40 +16,56 @@ from app.geo.schemas import LevelOut, UnitDetail, UnitOut, VersionOut
 router = APIRouter(prefix="/geo", tags=["geography"])
 
 VersionQuery = Annotated[
-    str | None,
-    Query(description="Geography version, e.g. `2025` or `2024`.", examples=["2025"]),
+    str | None, text_query("Geography version, e.g. `2025` or `2024`.", examples=["2025"])
 ]
 
 
-@router.get("/levels", summary="Geographic levels and regionalisations")
-def list_levels(session: SessionDep) -> list[LevelOut]:
-    return service.list_levels(session)
+@router.get("/levels", summary="Geographic levels and regionalisations", responses=problems(422))
+def list_levels(
+    request: Request, response: Response, session: SessionDep, paging: PageDep
+) -> Page[LevelOut]:
+    levels = service.list_levels(session)
+    set_link_header(request, response, paging, len(levels))
+    return Page(
+        items=levels[paging.offset : paging.offset + paging.page_size],
+        total=len(levels),
+        page=paging.page,
+        page_size=paging.page_size,
+    )
 
 
-@router.get("/versions", summary="Geography versions")
-def list_versions(session: SessionDep) -> list[VersionOut]:
-    return service.list_versions(session)
+@router.get("/versions", summary="Geography versions", responses=problems(422))
+def list_versions(
+    request: Request, response: Response, session: SessionDep, paging: PageDep
+) -> Page[VersionOut]:
+    versions = service.list_versions(session)
+    set_link_header(request, response, paging, len(versions))
+    return Page(
+        items=versions[paging.offset : paging.offset + paging.page_size],
+        total=len(versions),
+        page=paging.page,
+        page_size=paging.page_size,
+    )
 
 
-@router.get("/units", summary="Search geographic units")
+@router.get("/units", summary="Search geographic units", responses=problems(404, 422))
 def list_units(
     request: Request,
     response: Response,
     session: SessionDep,
     paging: PageDep,
-    level: Annotated[
-        str | None, Query(description="Only this level.", examples=["municipality"])
-    ] = None,
+    level: Annotated[str | None, text_query("Only this level.", examples=["municipality"])] = None,
     version: VersionQuery = None,
     within: Annotated[
         str | None,
-        Query(
-            description="Only units inside this `level:code` (in `version`, or its latest).",
+        text_query(
+            "Only units inside this `level:code` (in `version`, or its latest); 404 when that "
+            "unit does not exist.",
             examples=["referentieregio:REFREG13"],
         ),
     ] = None,
     q: Annotated[
-        str | None, Query(description="Part of the name or code.", examples=["gent"])
+        str | None, text_query("Part of the name or code, matched literally.", examples=["gent"])
     ] = None,
 ) -> Page[UnitOut]:
     items, total = service.search_units(
@@ -63,11 +81,15 @@ def list_units(
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.get("/units/{level}/{code}", summary="One geographic unit with its context")
+@router.get(
+    "/units/{level}/{code}",
+    summary="One geographic unit with its context",
+    responses=problems(404, 422),
+)
 def get_unit(
     session: SessionDep,
-    level: Annotated[str, Path(examples=["municipality"])],
-    code: Annotated[str, Path(examples=["44021"])],
+    level: Annotated[str, text_path("A level.", examples=["municipality"])],
+    code: Annotated[str, text_path("The unit's code in that level.", examples=["44021"])],
     version: VersionQuery = None,
 ) -> UnitDetail:
     return service.describe_unit(session, level, code, version)

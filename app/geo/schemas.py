@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 
@@ -48,7 +50,7 @@ class UnitDetail(UnitOut):
 
 
 class VersionOut(BaseModel):
-    id: str
+    id: str = Field(examples=["2025"])
     label: str
-    valid_from: str
-    valid_to: str | None
+    valid_from: date
+    valid_to: date | None = Field(description="Last day of validity; null while current.")

@@ -88,8 +88,8 @@ def list_versions(session: Session) -> list[VersionOut]:
         VersionOut(
             id=v.id,
             label=v.label,
-            valid_from=v.valid_from.isoformat(),
-            valid_to=v.valid_to.isoformat() if v.valid_to else None,
+            valid_from=v.valid_from,
+            valid_to=v.valid_to,
         )
         for v in repository.list_versions(session)
     ]

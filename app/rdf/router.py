@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, TypeVar
-from urllib.parse import urlencode
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import MAX_PAGE, SessionDep, SettingsDep
+from app.api.params import text_path, text_query
+from app.api.problems import problems
 from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
 from app.errors import NotFound
@@ -27,14 +29,50 @@ from app.web import pages
 
 router = APIRouter(tags=["dcat"])
 
-PageQuery = Annotated[int, Query(description="Page number, from 1.")]
+PageQuery = Annotated[
+    int, Query(ge=1, le=MAX_PAGE, description=f"Page number, from 1 to {MAX_PAGE:,}.")
+]
 PageSizeQuery = Annotated[
-    int, Query(description=f"Datasets per page, 1 to {service.MAX_PAGE_SIZE}.")
+    int,
+    Query(
+        ge=1,
+        le=service.MAX_PAGE_SIZE,
+        description=f"Datasets per page, 1 to {service.MAX_PAGE_SIZE}.",
+    ),
 ]
 ModifiedSinceQuery = Annotated[
     str | None,
-    Query(description="Only datasets modified at or after this ISO 8601 date-time."),
+    text_query(
+        "Only datasets modified at or after this ISO 8601 date or date-time (UTC when it has "
+        "no offset).",
+        examples=["2025-01-01T00:00:00Z"],
+    ),
 ]
+ExtensionPath = Annotated[
+    str, text_path(f"One of {', '.join(sorted(service.BY_EXTENSION))}.", examples=["ttl"])
+]
+KindPath = Annotated[str, text_path("dataset, organisation or indicator.", examples=["dataset"])]
+KeyPath = Annotated[str, text_path("The thing's id.", examples=["population-2025"])]
+
+# What the OpenAPI document says each route answers (Schemathesis checks the media types).
+_STRING = {"schema": {"type": "string"}}
+_JSON_LD = {"schema": {"type": "object", "description": "A compacted JSON-LD document."}}
+_RDF = {
+    fmt.media_type: _JSON_LD if fmt.key == "json-ld" else _STRING
+    for fmt in service.FORMATS.values()
+}
+_HTML = {service.HTML: _STRING}
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified since the `ETag` or date the client sent."}
+}
+
+
+def _ok(description: str, content: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": content}}
+
+
+def _see_other(description: str) -> dict[int | str, dict[str, Any]]:
+    return {303: {"description": description, "headers": {"Location": _STRING}}}
 
 
 def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
@@ -61,10 +99,10 @@ def _not_modified(request: Request, document: service.Document) -> bool:
     since = request.headers.get("if-modified-since")
     if since and document.last_modified is not None:
         try:
-            moment = parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-        return document.last_modified.replace(microsecond=0) <= moment
+            moment = as_utc(parsedate_to_datetime(since))  # "-0000" parses without a zone
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False  # an unreadable date is ignored, as RFC 9110 asks
+        return as_utc(document.last_modified).replace(microsecond=0) <= moment
     return False
 
 
@@ -112,7 +150,16 @@ def _catalog(
 
 
 @router.head("/catalog", include_in_schema=False)
-@router.get("/catalog", summary="The DCAT catalogue, by content negotiation, paged with Hydra")
+@router.get(
+    "/catalog",
+    summary="The DCAT catalogue, by content negotiation, paged with Hydra",
+    response_class=Response,
+    responses={
+        **_ok("A page of the catalogue in RDF, or HTML for a browser.", _RDF | _HTML),
+        **_NOT_MODIFIED,
+        **problems(406, 422),
+    },
+)
 def catalog(
     request: Request,
     session: SessionDep,
@@ -129,12 +176,18 @@ def catalog(
 @router.get(
     "/catalog.{extension}",
     summary="The DCAT catalogue in one format (ttl, rdf, jsonld, nt), paged with Hydra",
+    response_class=Response,
+    responses={
+        **_ok("A page of the catalogue in the format the extension names.", _RDF),
+        **_NOT_MODIFIED,
+        **problems(404, 422),
+    },
 )
 def catalog_in_format(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    extension: str,
+    extension: ExtensionPath,
     page: PageQuery = 1,
     page_size: PageSizeQuery = service.DEFAULT_PAGE_SIZE,
     modified_since: ModifiedSinceQuery = None,
@@ -147,9 +200,15 @@ def catalog_in_format(
 @router.get(
     "/catalog/dump.{extension}",
     summary="The whole catalogue in one document, for harvesters that do not page",
+    response_class=Response,
+    responses={
+        **_ok("The whole catalogue in the format the extension names.", _RDF),
+        **_NOT_MODIFIED,
+        **problems(404),
+    },
 )
 def catalog_dump(
-    request: Request, session: SessionDep, settings: SettingsDep, extension: str
+    request: Request, session: SessionDep, settings: SettingsDep, extension: ExtensionPath
 ) -> Response:
     document = service.catalog_dump(session, Uris(settings.base_url), _format_of(extension))
     return _respond(request, document)
@@ -165,26 +224,51 @@ def _format_of(extension: str) -> service.RdfFormat:
     return fmt
 
 
-@router.get("/id/{kind}/{key:path}", summary="A Datapedia URI: 303 to its document")
-def identifier(kind: str, key: str, settings: SettingsDep) -> RedirectResponse:
-    return RedirectResponse(f"{settings.base_url}/doc/{kind}/{key}", status_code=303)
+@router.head("/id/{kind}/{key:path}", include_in_schema=False)
+@router.get(
+    "/id/{kind}/{key:path}",
+    summary="A Datapedia URI: 303 to its document",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses={**_see_other("The document about the thing: `/doc/{kind}/{key}`."), **problems(404)},
+)
+def identifier(kind: KindPath, key: KeyPath, settings: SettingsDep) -> RedirectResponse:
+    # Quoted: the path segments go into a Location header as they came.
+    target = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
+    return RedirectResponse(target, status_code=303)
 
 
-@router.get("/id/catalog", summary="The catalogue's URI: 303 to the catalogue")
+@router.head("/id/catalog", include_in_schema=False)
+@router.get(
+    "/id/catalog",
+    summary="The catalogue's URI: 303 to the catalogue",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses=_see_other("The catalogue: `/catalog`."),
+)
 def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
     return RedirectResponse(f"{settings.base_url}/catalog", status_code=303)
 
 
 @router.head("/doc/{kind}/{key}", include_in_schema=False)
-@router.get("/doc/{kind}/{key}", summary="About a Datapedia URI")
+@router.get(
+    "/doc/{kind}/{key}",
+    summary="About a Datapedia URI",
+    response_class=Response,
+    responses={
+        **_ok("The thing described in RDF, or an HTML page for a browser.", _RDF | _HTML),
+        **_NOT_MODIFIED,
+        **problems(406),
+        404: {**problems(404)[404], "content": _HTML},  # problem+json, or HTML for a browser
+    },
+)
 def document(
-    request: Request, session: SessionDep, settings: SettingsDep, kind: str, key: str
+    request: Request, session: SessionDep, settings: SettingsDep, kind: KindPath, key: KeyPath
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)
-    alternates = {
-        f.media_type: f"{settings.base_url}/doc/{kind}/{key}" for f in service.FORMATS.values()
-    }
+    here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='')}"
+    alternates = {f.media_type: here for f in service.FORMATS.values()}
     if kind == "dataset":
         dataset = _html_or_problem(fmt, lambda: catalogue_service.get_dataset(session, key))
         if isinstance(dataset, Response):

@@ -1,2 +1,3 @@
 """HTML pages for people: the landing pages behind the dataset, organisation and indicator
-URIs (simple for now), with every text escaped."""
+URIs (simple for now), with every text escaped, no inline script or style (a strict
+Content-Security-Policy applies), and their stylesheet in ``static/``."""

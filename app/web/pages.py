@@ -1,18 +1,32 @@
-"""Small server-rendered HTML pages. Every value from the database is escaped."""
+"""Small server-rendered HTML pages. Every value from the database is escaped; no page holds
+inline script or style (the Content-Security-Policy forbids both): the one stylesheet is a
+static file, :data:`STATIC_DIR`, served at :data:`STATIC_URL`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from app.catalogue.schemas import DatasetOut, IndicatorOut, OrganisationOut
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-    "line-height:1.5}dt{font-weight:600}table{border-collapse:collapse}"
-    "td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}"
-)
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_URL = "/static/site"
+
+
+def _link(url: str, text: str) -> str:
+    """A link to a stored URL, or the text alone when the URL is not http(s): a stored
+    ``javascript:`` URL must not become clickable."""
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return escape(text)
+    return f'<a href="{escape(url)}">{escape(text)}</a>'
+
+
+def _path(value: str) -> str:
+    """One path segment built from a stored id, percent-encoded then escaped."""
+    return escape(quote(value, safe=""))
 
 
 def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> str:
@@ -23,7 +37,8 @@ def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> st
     return (
         f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} — Datapedia</title>{links}<style>{_STYLE}</style></head>"
+        f"<title>{escape(title)} — Datapedia</title>{links}"
+        f'<link rel="stylesheet" href="{STATIC_URL}/site.css"></head>'
         f'<body><nav><a href="/">Datapedia</a> · <a href="/catalog">catalogus</a> · '
         f'<a href="/docs">API</a></nav><main>{body}</main></body></html>'
     )
@@ -34,7 +49,7 @@ def dataset_page(
 ) -> str:
     owners = ", ".join(escape(o.name.nl or o.id) for o in dataset.owners)
     indicators = "".join(
-        f'<li><a href="/doc/indicator/{escape(i.id)}">{escape(i.label.nl or i.id)}</a> '
+        f'<li><a href="/doc/indicator/{_path(i.id)}">{escape(i.label.nl or i.id)}</a> '
         f"({escape(i.unit_of_measure)})</li>"
         for i in dataset.indicators
     )
@@ -45,7 +60,7 @@ def dataset_page(
         for r in dataset.roles
     )
     downloads = "".join(
-        f'<li><a href="/api/v1/datasets/{escape(dataset.id)}/observations?format={f}">'
+        f'<li><a href="/api/v1/datasets/{_path(dataset.id)}/observations?format={f}">'
         f"{label}</a></li>"
         for f, label in (("csv", "CSV"), ("json", "JSON"), ("jsonstat", "JSON-stat"))
     )
@@ -53,11 +68,11 @@ def dataset_page(
         f"<h1>{escape(dataset.title.nl or dataset.id)}</h1>"
         f"<p><em>{escape(dataset.title.en or '')}</em></p>"
         f"<p>{escape(dataset.description.nl or '')}</p>"
-        f'<dl><dt>Licentie</dt><dd><a href="{escape(dataset.licence.uri)}">'
-        f"{escape(dataset.licence.title.nl or dataset.licence.id)}</a></dd>"
+        f"<dl><dt>Licentie</dt><dd>"
+        f"{_link(dataset.licence.uri, dataset.licence.title.nl or dataset.licence.id)}</dd>"
         f"<dt>Toegang</dt><dd>{escape(dataset.access_level)}</dd>"
         f"<dt>Mede-eigenaars</dt><dd>{owners}</dd>"
-        f"<dt>Bron</dt><dd>{escape(str(dataset.source.get('attribution', '')))}</dd></dl>"
+        f"<dt>Bron</dt><dd>{escape(dataset.source.attribution or '')}</dd></dl>"
         f"<h2>Indicatoren</h2><ul>{indicators}</ul>"
         f"<h2>Downloads</h2><ul>{downloads}</ul>"
         f"<h2>Rollen</h2><table><tr><th>organisatie</th><th>rol</th><th>gebied</th></tr>"
@@ -87,7 +102,7 @@ def _threads(threads: Sequence[Mapping[str, Any]]) -> str:
 
 def organisation_page(organisation: OrganisationOut, alternates: dict[str, str]) -> str:
     roles = "".join(
-        f'<li><a href="/doc/dataset/{escape(r.dataset)}">{escape(r.dataset)}</a>: '
+        f'<li><a href="/doc/dataset/{_path(r.dataset)}">{escape(r.dataset)}</a>: '
         f"{escape(r.role)}</li>"
         for r in organisation.roles
     )
@@ -115,7 +130,7 @@ def indicator_page(indicator: IndicatorOut, alternates: dict[str, str]) -> str:
 
 def catalog_page(datasets: list[DatasetOut]) -> str:
     items = "".join(
-        f'<li><a href="/doc/dataset/{escape(d.id)}">{escape(d.title.nl or d.id)}</a></li>'
+        f'<li><a href="/doc/dataset/{_path(d.id)}">{escape(d.title.nl or d.id)}</a></li>'
         for d in datasets
     )
     body = (

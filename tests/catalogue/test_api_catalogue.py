@@ -31,7 +31,7 @@ CITIES = {
 
 
 def test_organisations(client: TestClient) -> None:
-    organisations = {o["id"]: o for o in client.get("/api/v1/organisations").json()}
+    organisations = {o["id"]: o for o in client.get("/api/v1/organisations").json()["items"]}
     assert CITIES | {
         "vgc",
         "statbel",
@@ -133,7 +133,7 @@ def test_indicators_are_paged_and_filtered(client: TestClient) -> None:
 
 
 def test_licences(client: TestClient) -> None:
-    licences = {item["id"]: item for item in client.get("/api/v1/licences").json()}
+    licences = {item["id"]: item for item in client.get("/api/v1/licences").json()["items"]}
     assert {"mgh-1.0", "cc0-1.0", "cc-by-4.0"} <= set(licences)
     assert licences["cc-by-4.0"]["uri"] == "https://creativecommons.org/licenses/by/4.0/"
 

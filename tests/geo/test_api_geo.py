@@ -17,7 +17,9 @@ def links(header: str) -> dict[str, str]:
 def test_levels_list_every_level_with_counts(client: TestClient) -> None:
     response = client.get("/api/v1/geo/levels")
     assert response.status_code == 200
-    levels = {item["level"]: item for item in response.json()}
+    body = response.json()
+    assert (body["total"], body["page"]) == (8, 1)
+    levels = {item["level"]: item for item in body["items"]}
     assert list(levels) == [
         "sector",
         "municipality",
@@ -34,7 +36,9 @@ def test_levels_list_every_level_with_counts(client: TestClient) -> None:
 
 
 def test_versions(client: TestClient) -> None:
-    versions = client.get("/api/v1/geo/versions").json()
+    body = client.get("/api/v1/geo/versions").json()
+    versions = body["items"]
+    assert body["total"] == 2
     assert [v["id"] for v in versions] == ["2024", "2025"]
     assert versions[1]["valid_from"] == "2025-01-01"
 

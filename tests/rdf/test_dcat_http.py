@@ -199,12 +199,6 @@ def test_unknown_uri_is_404_for_both_audiences(client: TestClient) -> None:
     assert problem.headers["content-type"] == "application/problem+json"
 
 
-def test_html_escapes_what_it_shows(client: TestClient) -> None:
-    page = client.get("/doc/dataset/population-2025", headers={"Accept": "text/html"}).text
-    assert "<script" not in page.lower()
-    assert "Bevolking" in page or "bevolking" in page
-
-
 def test_validate_command_reports_no_violation(real_db: str) -> None:
     import os
     import subprocess

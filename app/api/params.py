@@ -1,0 +1,37 @@
+"""Bounded text parameters for paths and queries.
+
+A code, an id or a search text is short, printable text: anything longer than
+:data:`MAX_TEXT` characters or holding a control character (PostgreSQL refuses NUL in text, a
+newline has no place in a name) is refused before it reaches the database — 422 in a query,
+404 in a path (a path that does not parse names nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Path, Query
+
+MAX_TEXT = 200
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def text_query(description: str, *, examples: list[str] | None = None) -> Any:
+    """``Query(...)`` for a short printable text."""
+    return Query(
+        description=f"{description} At most {MAX_TEXT} characters, no control characters.",
+        max_length=MAX_TEXT,
+        pattern=PRINTABLE,
+        examples=examples,
+    )
+
+
+def text_path(description: str = "", *, examples: list[str] | None = None) -> Any:
+    """``Path(...)`` for a short printable text (a code or an id)."""
+    return Path(
+        description=description or None,
+        min_length=1,
+        max_length=MAX_TEXT,
+        pattern=PRINTABLE,
+        examples=examples,
+    )
