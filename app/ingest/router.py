@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
 
-from app.api.deps import SessionDep, SettingsDep, UnitOfWorkDep, app_state
+from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
+from app.api.problems import problems
 from app.auth.deps import CallerDep
 from app.errors import BadRequest, PayloadTooLarge
 from app.ingest import submissions
+from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
 
 router = APIRouter(tags=["submissions"])
+
+DatasetId = Annotated[str, Path(max_length=100, description="A dataset id.")]
 
 
 @router.get(
     "/datasets/{dataset_id}/schema",
     summary="The Frictionless Table Schema of the dataset's uploads",
+    description="Every cell of an upload is checked against this schema (its patterns, "
+    "enumerations and bounds; no cell may hold a control character such as a line break).",
+    response_model_exclude_unset=True,
+    responses=problems(404),
 )
-def table_schema(dataset_id: str, session: SessionDep) -> dict[str, Any]:
+def table_schema(dataset_id: DatasetId, session: SessionDep) -> TableSchema:
     return submissions.dataset_table_schema(session, dataset_id)
 
 
-@router.get("/datasets/{dataset_id}/submissions", summary="Submissions (revisions) of a dataset")
-def list_submissions(dataset_id: str, session: SessionDep) -> list[dict[str, Any]]:
-    return submissions.list_submissions(session, dataset_id)
+@router.get(
+    "/datasets/{dataset_id}/submissions",
+    summary="Submissions (revisions) of a dataset, newest first",
+    responses=problems(404, 422),
+)
+def list_submissions(
+    dataset_id: DatasetId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    paging: PageDep,
+) -> SubmissionPage:
+    items, total = submissions.list_submissions(
+        session, dataset_id, paging.offset, paging.page_size
+    )
+    return SubmissionPage.model_validate(paged(request, response, paging, items, total))
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -57,14 +78,15 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         "column, value, reason; the first 1,000 and the total) and nothing changes. Accepted: "
         "a new revision of the dataset, aggregates included."
     ),
+    responses=problems(400, 404, 413, 415, 422, 429),
 )
 async def submit(
-    dataset_id: str,
+    dataset_id: DatasetId,
     request: Request,
     caller: CallerDep,
     session: UnitOfWorkDep,
     settings: SettingsDep,
-) -> dict[str, Any]:
+) -> SubmissionResult:
     limiter = app_state(request).submission_limiter
     limiter.check(str(caller.key_id), settings.submissions_per_minute)
     body = await _read_limited(request, settings.max_upload_bytes)
@@ -81,7 +103,6 @@ async def submit(
             raise BadRequest("a multipart upload needs the file in a field named 'file'")
         body = await upload.read()
         media_type = upload.content_type or "text/csv"
-    outcome = await run_in_threadpool(
+    return await run_in_threadpool(
         submissions.submit, session, caller, dataset_id, body, media_type
     )
-    return outcome.as_dict()
