@@ -83,7 +83,8 @@ def _submit(
     require_role(caller, WRITE_ROLES, "submitting data")
     require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
     supplied, derived = supplied_indicators(session, dataset_id)
-    schema = upload.table_schema(dataset.id, supplied, dataset.geo_version)
+    # The very schema GET …/schema serves: what the supplier reads is what is checked.
+    schema = dataset_table_schema(session, dataset_id)
     geo = stats_repository.load_geography(session, [dataset.geo_version])
     territory = _territory(session, caller, dataset)
 
