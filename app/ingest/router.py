@@ -18,7 +18,10 @@ from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
 
 router = APIRouter(tags=["submissions"])
 
-DatasetId = Annotated[str, Path(max_length=100, description="A dataset id.")]
+# PostgreSQL refuses a NUL in a query parameter; no id holds a control character.
+DatasetId = Annotated[
+    str, Path(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="A dataset id.")
+]
 
 
 @router.get(

@@ -32,10 +32,13 @@ SUPPORTED = ("application/json", "text/csv", "application/vnd.json-stat+json")
 # Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
 # few enough that one URL cannot make the service resolve thousands of names.
 MAX_VALUES = 100
-Id = Annotated[str, StringConstraints(max_length=100)]
-Period = Annotated[str, StringConstraints(max_length=20)]
-UnitRef = Annotated[str, StringConstraints(max_length=200)]
-DatasetId = Annotated[str, Path(max_length=100, description="A dataset id.")]
+# No name or code holds a control character, and PostgreSQL refuses a NUL in a query
+# parameter outright: such input is refused before it reaches the database.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Id = Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)]
+Period = Annotated[str, StringConstraints(max_length=20, pattern=PRINTABLE)]
+UnitRef = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+DatasetId = Annotated[str, Path(max_length=100, pattern=PRINTABLE, description="A dataset id.")]
 
 
 def _negotiate(request: Request, requested: Format | None) -> Format:
@@ -92,13 +95,29 @@ def observations(
         list[Period], Query(max_length=MAX_VALUES, description="Period (repeatable); default all.")
     ] = [],  # noqa: B006
     level: Annotated[
-        str | None, Query(max_length=50, description="Only this level.", examples=["municipality"])
+        str | None,
+        Query(
+            max_length=50,
+            pattern=PRINTABLE,
+            description="Only this level.",
+            examples=["municipality"],
+        ),
     ] = None,
     version: Annotated[
-        str | None, Query(max_length=20, description="Geography version; default the dataset's.")
+        str | None,
+        Query(
+            max_length=20,
+            pattern=PRINTABLE,
+            description="Geography version; default the dataset's.",
+        ),
     ] = None,
     within: Annotated[
-        str | None, Query(max_length=200, description="Only units inside this `level:code`.")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=PRINTABLE,
+            description="Only units inside this `level:code`.",
+        ),
     ] = None,
     unit: Annotated[
         list[UnitRef],
@@ -184,7 +203,8 @@ def observations(
     responses=problems(404),
 )
 def get_indicator(
-    session: SessionDep, indicator_id: Annotated[str, Path(max_length=100)]
+    session: SessionDep,
+    indicator_id: Annotated[str, Path(max_length=100, pattern=PRINTABLE)],
 ) -> IndicatorOut:
     """The Datapedia entry, with the levels, versions and periods in which it is published."""
     return service.indicator_detail(session, indicator_id)
