@@ -13,14 +13,21 @@ from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_st
 from app.api.problems import problems
 from app.auth.deps import CallerDep
 from app.errors import BadRequest, PayloadTooLarge
-from app.ingest import submissions
+from app.ingest import submissions, upload
 from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
+from app.stats.models import STATUSES
 
 router = APIRouter(tags=["submissions"])
 
 # PostgreSQL refuses a NUL in a query parameter; no id holds a control character.
 DatasetId = Annotated[
-    str, Path(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="A dataset id.")
+    str,
+    Path(
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="A dataset id.",
+        examples=["population-2025"],
+    ),
 ]
 
 
@@ -54,6 +61,71 @@ def list_submissions(
     return SubmissionPage.model_validate(paged(request, response, paging, items, total))
 
 
+def _anchored(pattern: str) -> str:
+    # Frictionless patterns match the whole cell; JSON Schema patterns search in it.
+    return f"^{pattern}$"
+
+
+_CELL = {"type": "string", "maxLength": upload.MAX_CELL}
+_ROW = {
+    "type": "object",
+    "description": "One row; the dataset's Table Schema says what each cell may hold.",
+    "properties": {
+        "sector": {**_CELL, "pattern": _anchored(upload.SECTOR_PATTERN)},
+        "indicator": {**_CELL, "pattern": _anchored(upload.INDICATOR_PATTERN)},
+        "period": {
+            "anyOf": [{**_CELL, "pattern": _anchored(upload.PERIOD_PATTERN)}, {"type": "integer"}]
+        },
+        "value": {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "minimum": -upload.VALUE_LIMIT,
+                    "maximum": upload.VALUE_LIMIT,
+                },
+                _CELL,
+                {"type": "null"},
+            ]
+        },
+        "status": {"anyOf": [{"enum": list(STATUSES)}, {"type": "null"}]},
+    },
+    "required": ["sector", "indicator", "period"],
+    "additionalProperties": False,
+}
+_ROWS = {"type": "array", "items": _ROW, "minItems": 1}
+# The body is read by hand (CSV, JSON or a multipart file, each problem reported by row and
+# column), so its shapes are written down here rather than derived from a model.
+SUBMISSION_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "sector,indicator,period,value,status\n44021A00-,population,2025,1234,\n",
+        },
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    _ROWS,
+                    {
+                        "type": "object",
+                        "properties": {"rows": _ROWS},
+                        "required": ["rows"],
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -82,6 +154,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         "a new revision of the dataset, aggregates included."
     ),
     responses=problems(400, 404, 413, 415, 422, 429),
+    openapi_extra={"requestBody": SUBMISSION_BODY},
 )
 async def submit(
     dataset_id: DatasetId,

@@ -38,7 +38,15 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Id = Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)]
 Period = Annotated[str, StringConstraints(max_length=20, pattern=PRINTABLE)]
 UnitRef = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
-DatasetId = Annotated[str, Path(max_length=100, pattern=PRINTABLE, description="A dataset id.")]
+DatasetId = Annotated[
+    str,
+    Path(
+        max_length=100,
+        pattern=PRINTABLE,
+        description="A dataset id.",
+        examples=["population-2025"],
+    ),
+]
 
 
 def _negotiate(request: Request, requested: Format | None) -> Format:

@@ -92,3 +92,5 @@ def test_submission_errors_are_documented(world: World) -> None:
         "application/problem+json" in post[status]["content"] for status in post if status >= "4"
     )
     assert {"404", "422"} <= set(operation["get"]["responses"])
+    body = operation["post"]["requestBody"]["content"]
+    assert set(body) == {"text/csv", "application/json", "multipart/form-data"}
