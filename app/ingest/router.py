@@ -2,32 +2,128 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
 
-from app.api.deps import SessionDep, SettingsDep, UnitOfWorkDep, app_state
+from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
+from app.api.problems import problems
 from app.auth.deps import CallerDep
 from app.errors import BadRequest, PayloadTooLarge
-from app.ingest import submissions
+from app.ingest import submissions, upload
+from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
+from app.stats.models import STATUSES
 
 router = APIRouter(tags=["submissions"])
+
+# PostgreSQL refuses a NUL in a query parameter; no id holds a control character.
+DatasetId = Annotated[
+    str,
+    Path(
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="A dataset id.",
+        examples=["population-2025"],
+    ),
+]
 
 
 @router.get(
     "/datasets/{dataset_id}/schema",
     summary="The Frictionless Table Schema of the dataset's uploads",
+    description="Every cell of an upload is checked against this schema (its patterns, "
+    "enumerations and bounds; no cell may hold a control character such as a line break).",
+    response_model_exclude_unset=True,
+    responses=problems(404),
 )
-def table_schema(dataset_id: str, session: SessionDep) -> dict[str, Any]:
+def table_schema(dataset_id: DatasetId, session: SessionDep) -> TableSchema:
     return submissions.dataset_table_schema(session, dataset_id)
 
 
-@router.get("/datasets/{dataset_id}/submissions", summary="Submissions (revisions) of a dataset")
-def list_submissions(dataset_id: str, session: SessionDep) -> list[dict[str, Any]]:
-    return submissions.list_submissions(session, dataset_id)
+@router.get(
+    "/datasets/{dataset_id}/submissions",
+    summary="Submissions (revisions) of a dataset, newest first",
+    responses=problems(404, 422),
+)
+def list_submissions(
+    dataset_id: DatasetId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    paging: PageDep,
+) -> SubmissionPage:
+    items, total = submissions.list_submissions(
+        session, dataset_id, paging.offset, paging.page_size
+    )
+    return SubmissionPage.model_validate(paged(request, response, paging, items, total))
+
+
+def _anchored(pattern: str) -> str:
+    # Frictionless patterns match the whole cell; JSON Schema patterns search in it.
+    return f"^{pattern}$"
+
+
+_CELL = {"type": "string", "maxLength": upload.MAX_CELL}
+_ROW = {
+    "type": "object",
+    "description": "One row; the dataset's Table Schema says what each cell may hold.",
+    "properties": {
+        "sector": {**_CELL, "pattern": _anchored(upload.SECTOR_PATTERN)},
+        "indicator": {**_CELL, "pattern": _anchored(upload.INDICATOR_PATTERN)},
+        "period": {
+            "anyOf": [{**_CELL, "pattern": _anchored(upload.PERIOD_PATTERN)}, {"type": "integer"}]
+        },
+        "value": {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "minimum": -upload.VALUE_LIMIT,
+                    "maximum": upload.VALUE_LIMIT,
+                },
+                _CELL,
+                {"type": "null"},
+            ]
+        },
+        "status": {"anyOf": [{"enum": list(STATUSES)}, {"type": "null"}]},
+    },
+    "required": ["sector", "indicator", "period"],
+    "additionalProperties": False,
+}
+_ROWS = {"type": "array", "items": _ROW, "minItems": 1}
+# The body is read by hand (CSV, JSON or a multipart file, each problem reported by row and
+# column), so its shapes are written down here rather than derived from a model.
+SUBMISSION_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "sector,indicator,period,value,status\n44021A00-,population,2025,1234,\n",
+        },
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    _ROWS,
+                    {
+                        "type": "object",
+                        "properties": {"rows": _ROWS},
+                        "required": ["rows"],
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -57,14 +153,16 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         "column, value, reason; the first 1,000 and the total) and nothing changes. Accepted: "
         "a new revision of the dataset, aggregates included."
     ),
+    responses=problems(400, 404, 413, 415, 422, 429),
+    openapi_extra={"requestBody": SUBMISSION_BODY},
 )
 async def submit(
-    dataset_id: str,
+    dataset_id: DatasetId,
     request: Request,
     caller: CallerDep,
     session: UnitOfWorkDep,
     settings: SettingsDep,
-) -> dict[str, Any]:
+) -> SubmissionResult:
     limiter = app_state(request).submission_limiter
     limiter.check(str(caller.key_id), settings.submissions_per_minute)
     body = await _read_limited(request, settings.max_upload_bytes)
@@ -81,7 +179,6 @@ async def submit(
             raise BadRequest("a multipart upload needs the file in a field named 'file'")
         body = await upload.read()
         media_type = upload.content_type or "text/csv"
-    outcome = await run_in_threadpool(
+    return await run_in_threadpool(
         submissions.submit, session, caller, dataset_id, body, media_type
     )
-    return outcome.as_dict()

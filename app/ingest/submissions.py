@@ -9,8 +9,6 @@ aggregates recomputed, so readers see the old revision or the new one, never a m
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,36 +16,18 @@ from app.audit.service import record
 from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
+from app.db import queries
 from app.errors import Forbidden, NotFound, Unprocessable, UnsupportedMediaType
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
+from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema
 from app.stats import repository as stats_repository
 from app.stats.importer import store_revision
 from app.stats.models import Submission
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 JSON_TYPES = ("application/json",)
-
-
-@dataclass(frozen=True)
-class SubmissionOutcome:
-    submission_id: int
-    revision: int
-    rows_total: int
-    rows_added: int
-    rows_changed: int
-    rows_unchanged: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "submission": self.submission_id,
-            "revision": self.revision,
-            "rows_total": self.rows_total,
-            "rows_added": self.rows_added,
-            "rows_changed": self.rows_changed,
-            "rows_unchanged": self.rows_unchanged,
-        }
 
 
 def supplied_indicators(session: Session, dataset_id: str) -> tuple[dict[str, str], set[str]]:
@@ -62,7 +42,9 @@ def supplied_indicators(session: Session, dataset_id: str) -> tuple[dict[str, st
     return supplied, derived
 
 
-def dataset_table_schema(session: Session, dataset_id: str) -> dict[str, Any]:
+def dataset_table_schema(session: Session, dataset_id: str) -> TableSchema:
+    """The Table Schema the API serves for the dataset, and the one its uploads are checked
+    against."""
     dataset = _dataset(session, dataset_id)
     supplied, _ = supplied_indicators(session, dataset_id)
     return upload.table_schema(dataset.id, supplied, dataset.geo_version)
@@ -81,7 +63,7 @@ def submit(
     dataset_id: str,
     body: bytes,
     media_type: str,
-) -> SubmissionOutcome:
+) -> SubmissionResult:
     media_type = media_type.split(";")[0].strip().lower()
     if media_type not in (*CSV_TYPES, *JSON_TYPES):
         raise UnsupportedMediaType(
@@ -96,11 +78,13 @@ def submit(
 
 def _submit(
     session: Session, caller: Caller, dataset_id: str, body: bytes, media_type: str
-) -> SubmissionOutcome:
+) -> SubmissionResult:
     dataset = _dataset(session, dataset_id)
     require_role(caller, WRITE_ROLES, "submitting data")
     require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
     supplied, derived = supplied_indicators(session, dataset_id)
+    # The very schema GET …/schema serves: what the supplier reads is what is checked.
+    schema = dataset_table_schema(session, dataset_id)
     geo = stats_repository.load_geography(session, [dataset.geo_version])
     territory = _territory(session, caller, dataset)
 
@@ -129,7 +113,7 @@ def _submit(
     )
     result = upload.UploadResult()
     reader = upload.read_json if media_type in JSON_TYPES else upload.read_csv
-    upload.validate(reader(body, result), rules, result)
+    upload.validate(reader(body, result), schema, rules, result)
     outside = [e for e in result.errors if e.reason == upload.OUTSIDE_TERRITORY]
     if outside:
         raise Forbidden(
@@ -175,13 +159,13 @@ def _submit(
         target=f"submission:{stored.submission_id}",
         details={"revision": stored.revision, "rows": len(result.rows)},
     )
-    return SubmissionOutcome(
-        stored.submission_id,
-        stored.revision,
-        len(result.rows),
-        stored.added,
-        stored.changed,
-        stored.unchanged,
+    return SubmissionResult(
+        submission=stored.submission_id,
+        revision=stored.revision,
+        rows_total=len(result.rows),
+        rows_added=stored.added,
+        rows_changed=stored.changed,
+        rows_unchanged=stored.unchanged,
     )
 
 
@@ -198,22 +182,26 @@ def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] |
     return {unit.id for unit_list in units.values() for unit in unit_list}
 
 
-def list_submissions(session: Session, dataset_id: str) -> list[dict[str, Any]]:
+def list_submissions(
+    session: Session, dataset_id: str, offset: int, limit: int
+) -> tuple[list[SubmissionOut], int]:
+    """A page of the dataset's submissions, newest first, and their total."""
     _dataset(session, dataset_id)
+    stmt = stats_repository.submissions_query(dataset_id)
     return [
-        {
-            "id": s.id,
-            "organisation": s.organisation_id,
-            "created_at": s.created_at,
-            "source": s.source_name,
-            "media_type": s.media_type,
-            "sha256": s.sha256,
-            "state": s.state,
-            "revision": s.revision,
-            "rows_total": s.rows_total,
-            "rows_added": s.rows_added,
-            "rows_changed": s.rows_changed,
-            "rows_unchanged": s.rows_unchanged,
-        }
-        for s in stats_repository.submissions(session, dataset_id)
-    ]
+        SubmissionOut(
+            id=s.id,
+            organisation=s.organisation_id,
+            created_at=s.created_at,
+            source=s.source_name,
+            media_type=s.media_type,
+            sha256=s.sha256,
+            state=s.state,
+            revision=s.revision,
+            rows_total=s.rows_total,
+            rows_added=s.rows_added,
+            rows_changed=s.rows_changed,
+            rows_unchanged=s.rows_unchanged,
+        )
+        for s in queries.page(session, stmt, offset, limit)
+    ], queries.count(session, stmt)

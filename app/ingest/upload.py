@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import orjson
+
+from app.ingest.schemas import FieldConstraints, TableField, TableSchema
 from app.stats.models import STATUSES
 
 MAX_COLUMNS = 50
@@ -23,10 +26,26 @@ MAX_REPORTED_ERRORS = 1000
 NO_VALUE_STATUSES = ("confidential", "not_applicable", "missing")
 COLUMNS = ("sector", "indicator", "period", "value", "status")
 REQUIRED = ("sector", "indicator", "period")
-SECTOR_RE = re.compile(r"^[0-9]{5}[0-9A-Z-]{4}$")
-PERIOD_RE = re.compile(r"^[0-9]{4}$")
+# Frictionless patterns match the whole cell (they carry no anchors); checked with fullmatch.
+# Statbel sector codes: the municipality's NIS code, then three letters or digits and a
+# letter, digit or '-' (44021A00-, 44021A01K, 4402110PQ, and 44021ZZZZ for "unknown").
+SECTOR_PATTERN = "[0-9]{5}[0-9A-Z]{3}[0-9A-Z-]"
+PERIOD_PATTERN = "[0-9]{4}"
+INDICATOR_PATTERN = "[a-z0-9]+(-[a-z0-9]+)*"
+# No count, area or amount in these datasets comes near this; sums of many stay finite.
+VALUE_LIMIT = 10**15
 OUTSIDE_TERRITORY = "outside your territory for this dataset"
-NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
+NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+# What a schema constraint means, said the way a supplier fixes it.
+PATTERN_REASONS = {
+    "sector": "not a statistical sector code (5 digits and 4 letters, digits or '-', "
+    "e.g. 44021A00-)",
+    "period": "not a year (4 digits)",
+    "indicator": "not an indicator id",
+}
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a code or
+# a number never holds one, and a quoted line break would pass unseen in a spreadsheet.
+CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -64,7 +83,8 @@ class UploadResult:
 
 @dataclass(frozen=True)
 class Rules:
-    """What the dataset accepts, resolved by the caller from the database."""
+    """What the dataset accepts beyond its Table Schema, resolved by the caller from the
+    database."""
 
     indicators: Mapping[str, str]  # supplied indicator id → aggregation rule
     derived: frozenset[str]  # indicators computed by Datapedia: not to be uploaded
@@ -74,23 +94,13 @@ class Rules:
     in_territory: Callable[[str], bool]
 
 
-Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status (stripped)
+Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status
 
 
 def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
     """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF."""
-    if b"\x00" in body:
-        result.error(0, None, None, "the file contains a NUL byte; is it a CSV text file?")
-        return
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        result.error(
-            0, None, None, f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
-        )
-        return
-    if not text.strip():
-        result.error(0, None, None, "the file is empty; expected a header and rows")
+    text = _text(body, result)
+    if text is None:
         return
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -118,8 +128,11 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
                     f"{len(cells)} fields where the header has {len(names)}",
                 )
                 continue
-            if max(map(len, cells)) > MAX_CELL:
-                result.error(number, None, None, f"a cell is longer than {MAX_CELL} characters")
+            long = next(
+                (n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL), None
+            )
+            if long is not None:
+                result.error(number, long, None, f"the cell is longer than {MAX_CELL} characters")
                 continue
             yield number, _pick(cells, positions)
     except csv.Error as exc:
@@ -128,18 +141,46 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
         result.error(0, None, None, "the file has a header but no rows")
 
 
+def _text(body: bytes, result: UploadResult) -> str | None:
+    if b"\x00" in body:
+        result.error(0, None, None, "the file contains a NUL byte; is it a CSV text file?")
+        return None
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.error(
+            0, None, None, f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
+        )
+        return None
+    if not text.strip():
+        result.error(0, None, None, "the file is empty; expected a header and rows")
+        return None
+    return text
+
+
 def _pick(cells: list[str], positions: list[int]) -> Cells:
+    # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a tab, a
+    # line break) stays in the cell, where the checks refuse it.
     sector, indicator, period, value, status = (
-        cells[p].strip() if p >= 0 else "" for p in positions
+        cells[p].strip(" ") if p >= 0 else "" for p in positions
     )
     return sector, indicator, period, value, status
 
 
 def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``."""
+    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``.
+
+    orjson refuses what would exhaust the parser or the number types (nesting deeper than
+    1,024, integers beyond 64 bits, numbers that are infinite as a double) as invalid JSON.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    if not body.strip():
+        result.error(0, None, None, "the body is empty; expected a list of rows")
+        return
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         result.error(0, None, None, f"the body is not valid UTF-8 JSON: {exc}")
         return
     rows = document.get("rows") if isinstance(document, dict) else document
@@ -154,11 +195,26 @@ def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
         if unknown:
             result.error(number, None, None, f"unknown field(s): {', '.join(unknown[:10])}")
             continue
-        cells = [("" if item.get(c) is None else str(item[c])) for c in COLUMNS]
-        if max(map(len, cells)) > MAX_CELL:
-            result.error(number, None, None, f"a value is longer than {MAX_CELL} characters")
-            continue
-        yield number, _pick(cells, list(range(len(COLUMNS))))
+        cells: list[str] = []
+        for column in COLUMNS:
+            cell = _json_cell(item.get(column))
+            if cell is None:
+                result.error(number, column, None, "must be a string, a number or null")
+                break
+            if len(cell) > MAX_CELL:
+                result.error(number, column, None, f"longer than {MAX_CELL} characters")
+                break
+            cells.append(cell)
+        else:
+            yield number, _pick(cells, list(range(len(COLUMNS))))
+
+
+def _json_cell(value: object) -> str | None:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return value if isinstance(value, str) else repr(value)
 
 
 def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
@@ -192,73 +248,103 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     return header
 
 
-def validate(rows: Iterator[tuple[int, Cells]], rules: Rules, result: UploadResult) -> None:
-    seen: dict[tuple[str, str, str], int] = {}
+def validate(
+    rows: Iterator[tuple[int, Cells]], schema: TableSchema, rules: Rules, result: UploadResult
+) -> None:
+    """Check every row against the Table Schema the API serves for the dataset, then against
+    what the database knows (the sectors of its version, the supplier's territory)."""
+    fields = [_field(schema, column) for column in COLUMNS]
+    seen: dict[tuple[str, ...], int] = {}
+    key_positions = [COLUMNS.index(name) for name in schema.primaryKey]
     sector_checks: dict[str, str | None] = {}
-    for number, (sector, indicator, period, raw_value, given_status) in rows:
+    for number, cells in rows:
+        bad: set[str] = set()
+        for column, table_field, cell in zip(COLUMNS, fields, cells, strict=True):
+            problem = _cell_problem(table_field, cell, rules)
+            if problem is not None:
+                result.error(number, column, cell, problem)
+                bad.add(column)
+        ok = not bad
+        sector, indicator, period, raw_value, given_status = cells
         status = given_status or "normal"
-        ok = True
-        # The same sector comes back for every indicator and period: check it once.
-        if sector not in sector_checks:
-            sector_checks[sector] = _check_sector(sector, rules)
-        sector_problem = sector_checks[sector]
-        if sector_problem is not None:
-            result.error(number, "sector", sector, sector_problem)
-            ok = False
-        if indicator in rules.derived:
-            result.error(
-                number,
-                "indicator",
-                indicator,
-                "computed by Datapedia from other indicators; upload its parts instead",
-            )
-            ok = False
-        elif indicator not in rules.indicators:
-            result.error(
-                number,
-                "indicator",
-                indicator,
-                f"not an indicator of this dataset; expected one of {', '.join(rules.indicators)}",
-            )
-            ok = False
-        if not PERIOD_RE.match(period):
-            result.error(number, "period", period, "not a year (4 digits)")
-            ok = False
-        if status not in STATUSES:
-            result.error(number, "status", status, f"not one of {', '.join(STATUSES)}")
-            ok = False
+        if "sector" not in bad:
+            # The same sector comes back for every indicator and period: check it once.
+            if sector not in sector_checks:
+                sector_checks[sector] = _check_sector(sector, rules)
+            sector_problem = sector_checks[sector]
+            if sector_problem is not None:
+                result.error(number, "sector", sector, sector_problem)
+                ok = False
         value: float | None = None
-        if status in NO_VALUE_STATUSES:
+        if "value" in bad or "status" in bad:
+            pass
+        elif status in NO_VALUE_STATUSES:
             if raw_value:
                 result.error(number, "value", raw_value, f"must be empty when status is {status}")
                 ok = False
         elif not raw_value:
             result.error(number, "value", raw_value, "missing; give a number or a status")
             ok = False
-        elif not NUMBER_RE.match(raw_value):
-            result.error(number, "value", raw_value, "not a number (use '.' for decimals)")
-            ok = False
         else:
             value = float(raw_value)
-            if not math.isfinite(value):
-                result.error(number, "value", raw_value, "not a finite number")
-                ok = False
-            elif value < 0 and rules.indicators.get(indicator) == "sum":
+            if value < 0 and rules.indicators.get(indicator) == "sum":
                 result.error(number, "value", raw_value, "a count or quantity cannot be negative")
                 ok = False
-        key = (sector, indicator, period)
-        if key in seen:
-            result.error(number, None, None, f"duplicate of row {seen[key]} ({', '.join(key)})")
-            ok = False
-        else:
-            seen[key] = number
+        if not bad.intersection(schema.primaryKey):
+            key = tuple(cells[p] for p in key_positions)
+            if key in seen:
+                result.error(number, None, None, f"duplicate of row {seen[key]} ({', '.join(key)})")
+                ok = False
+            else:
+                seen[key] = number
         if ok:
             result.rows.append(UploadRow(number, sector, indicator, period, value, status))
 
 
+def _field(schema: TableSchema, column: str) -> TableField:
+    found = schema.field(column)
+    if found is None:
+        raise ValueError(f"the Table Schema {schema.name!r} has no field {column!r}")
+    return found
+
+
+def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | None:
+    """Why a cell breaks its field's constraints (None: it does not)."""
+    control = next((c for c in cell if unicodedata.category(c) in CONTROL_CATEGORIES), None)
+    if control is not None:
+        return (
+            f"contains a control character (U+{ord(control):04X}, e.g. a line break or a tab); "
+            "a cell holds one code or number"
+        )
+    constraints = table_field.constraints or FieldConstraints()
+    if not cell:
+        return "missing; required by the Table Schema" if constraints.required else None
+    if table_field.name == "indicator" and cell in rules.derived:
+        return "computed by Datapedia from other indicators; upload its parts instead"
+    if constraints.pattern is not None and not re.fullmatch(constraints.pattern, cell):
+        return PATTERN_REASONS.get(
+            table_field.name, f"does not match the pattern {constraints.pattern}"
+        )
+    if constraints.enum is not None and cell not in constraints.enum:
+        if table_field.name == "indicator":
+            return (
+                f"not an indicator of this dataset; expected one of {', '.join(constraints.enum)}"
+            )
+        return f"not one of {', '.join(constraints.enum)}"
+    if table_field.type == "number":
+        if not NUMBER_RE.fullmatch(cell):
+            return "not a number (use '.' for decimals)"
+        number = float(cell)
+        if not math.isfinite(number):
+            return "not a finite number"
+        if constraints.minimum is not None and number < constraints.minimum:
+            return f"below the minimum of the Table Schema ({constraints.minimum:g})"
+        if constraints.maximum is not None and number > constraints.maximum:
+            return f"above the maximum of the Table Schema ({constraints.maximum:g})"
+    return None
+
+
 def _check_sector(sector: str, rules: Rules) -> str | None:
-    if not SECTOR_RE.match(sector):
-        return "not a statistical sector code (9 characters)"
     if not rules.sector_exists(sector):
         other = rules.other_version_of(sector)
         hint = f" (it is a sector of version {other})" if other else ""
@@ -268,47 +354,54 @@ def _check_sector(sector: str, rules: Rules) -> str | None:
     return None
 
 
-def table_schema(
-    dataset_id: str, indicators: Mapping[str, str], geo_version: str
-) -> dict[str, Any]:
-    """The Frictionless Table Schema of a dataset's uploads."""
-    return {
-        "$schema": "https://specs.frictionlessdata.io/schemas/table-schema.json",
-        "name": dataset_id,
-        "title": f"Upload of {dataset_id} (sector level, geography version {geo_version})",
-        "fields": [
-            {
-                "name": "sector",
-                "type": "string",
-                "description": f"Statbel statistical sector code of geography version "
-                f"{geo_version}, inside the supplier's territory.",
-                "constraints": {"required": True, "pattern": SECTOR_RE.pattern[1:-1]},
-            },
-            {
-                "name": "indicator",
-                "type": "string",
-                "description": "Indicator id (see /api/v1/indicators).",
-                "constraints": {"required": True, "enum": sorted(indicators)},
-            },
-            {
-                "name": "period",
-                "type": "string",
-                "description": "Year of the value.",
-                "constraints": {"required": True, "pattern": PERIOD_RE.pattern[1:-1]},
-            },
-            {
-                "name": "value",
-                "type": "number",
-                "description": "The value; empty when status is confidential, not_applicable "
-                "or missing. Counts and quantities are not negative.",
-            },
-            {
-                "name": "status",
-                "type": "string",
-                "description": "SDMX-like observation status; empty means normal.",
-                "constraints": {"enum": list(STATUSES)},
-            },
-        ],
-        "primaryKey": ["sector", "indicator", "period"],
-        "missingValues": [""],
-    }
+def table_schema(dataset_id: str, indicators: Mapping[str, str], geo_version: str) -> TableSchema:
+    """The Frictionless Table Schema of a dataset's uploads: served by the API, written to
+    ``schemas/tables/``, and what :func:`validate` checks every cell against."""
+    return TableSchema.model_validate(
+        {
+            "$schema": "https://specs.frictionlessdata.io/schemas/table-schema.json",
+            "name": dataset_id,
+            "title": f"Upload of {dataset_id} (sector level, geography version {geo_version})",
+            "fields": [
+                {
+                    "name": "sector",
+                    "type": "string",
+                    "description": f"Statbel statistical sector code of geography version "
+                    f"{geo_version}, inside the supplier's territory.",
+                    "constraints": {"required": True, "pattern": SECTOR_PATTERN},
+                },
+                {
+                    "name": "indicator",
+                    "type": "string",
+                    "description": "Indicator id (see /api/v1/indicators).",
+                    "constraints": {
+                        "required": True,
+                        "pattern": INDICATOR_PATTERN,
+                        "enum": sorted(indicators),
+                    },
+                },
+                {
+                    "name": "period",
+                    "type": "string",
+                    "description": "Year of the value.",
+                    "constraints": {"required": True, "pattern": PERIOD_PATTERN},
+                },
+                {
+                    "name": "value",
+                    "type": "number",
+                    "description": "The value ('.' for decimals); empty when status is "
+                    "confidential, not_applicable or missing. Counts and quantities are not "
+                    "negative.",
+                    "constraints": {"minimum": -VALUE_LIMIT, "maximum": VALUE_LIMIT},
+                },
+                {
+                    "name": "status",
+                    "type": "string",
+                    "description": "SDMX-like observation status; empty means normal.",
+                    "constraints": {"enum": list(STATUSES)},
+                },
+            ],
+            "primaryKey": ["sector", "indicator", "period"],
+            "missingValues": [""],
+        }
+    )

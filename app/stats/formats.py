@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from app.catalogue.models import Dataset, Indicator
+from app.db import queries
 
 CSV_BATCH = 2000
 # A spreadsheet would run a cell starting with these as a formula (CSV injection).
@@ -81,7 +82,7 @@ def jsonstat(
         "class": "dataset",
         "label": dataset.title_en,
         "source": (dataset.source or {}).get("attribution") or dataset.title_en,
-        "updated": dataset.modified.isoformat(),
+        "updated": queries.as_utc(dataset.modified).isoformat().replace("+00:00", "Z"),
         "id": ["indicator", "geography", "time"],
         "size": size,
         "role": {"metric": ["indicator"], "geo": ["geography"], "time": ["time"]},

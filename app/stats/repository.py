@@ -302,14 +302,17 @@ def replace_published(
     )
 
 
-def submissions(session: Session, dataset_id: str) -> list[Submission]:
-    return list(
-        session.scalars(
-            select(Submission)
-            .where(Submission.dataset_id == dataset_id)
-            .order_by(Submission.created_at.desc(), Submission.id.desc())
-        )
+def submissions_query(dataset_id: str) -> Select[Submission]:
+    """The dataset's submissions, newest first."""
+    return (
+        select(Submission)
+        .where(Submission.dataset_id == dataset_id)
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
     )
+
+
+def submissions(session: Session, dataset_id: str) -> list[Submission]:
+    return list(session.scalars(submissions_query(dataset_id)))
 
 
 def published_query(

@@ -3,25 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import StringConstraints
 
 from app.access.service import authorize_read
-from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, envelope, set_link_header
+from app.api.deps import INT64_MAX, PageDep, SessionDep, UnitOfWorkDep, envelope, set_link_header
+from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.catalogue.schemas import IndicatorOut
 from app.errors import NotAcceptable
 from app.stats import service
 from app.stats.formats import csv_lines, jsonstat
+from app.stats.schemas import ObservationsJson
 
 router = APIRouter(tags=["observations"])
 
 Format = Literal["json", "csv", "jsonstat"]
+# JSON-stat has no registered media type of its own: it is served as JSON (as the DCAT
+# distribution says) and asked for with format=jsonstat or Accept: …json-stat….
 JSONSTAT_MEDIA_TYPE = "application/json"
 SUPPORTED = ("application/json", "text/csv", "application/vnd.json-stat+json")
+
+# Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
+# few enough that one URL cannot make the service resolve thousands of names.
+MAX_VALUES = 100
+# No name or code holds a control character, and PostgreSQL refuses a NUL in a query
+# parameter outright: such input is refused before it reaches the database.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Id = Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)]
+Period = Annotated[str, StringConstraints(max_length=20, pattern=PRINTABLE)]
+UnitRef = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+DatasetId = Annotated[
+    str,
+    Path(
+        max_length=100,
+        pattern=PRINTABLE,
+        description="A dataset id.",
+        examples=["population-2025"],
+    ),
+]
 
 
 def _negotiate(request: Request, requested: Format | None) -> Format:
@@ -49,16 +74,19 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
         "or, for 2024 data, on the 2025 municipalities. `area` (repeatable `level:code`) "
         "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
         "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
-        "(streamed, RFC 4180) and `jsonstat` (JSON-stat 2.0), also chosen by `Accept`."
+        "(streamed, RFC 4180) and `jsonstat` (JSON-stat 2.0, served as `application/json`), "
+        "also chosen by `Accept`. Each repeatable parameter takes at most "
+        f"{MAX_VALUES} values."
     ),
+    response_model=None,
     responses={
         200: {
-            "content": {
-                "application/json": {},
-                "text/csv": {},
-                "application/vnd.json-stat+json": {},
-            }
-        }
+            "model": ObservationsJson,
+            "description": "A page of records (`json`), or a JSON-stat 2.0 dataset "
+            "(`jsonstat`); CSV with a header line (`csv`).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problems(400, 404, 406, 409, 422),
     },
 )
 def observations(
@@ -66,31 +94,65 @@ def observations(
     session: UnitOfWorkDep,
     paging: PageDep,
     caller: OptionalCallerDep,
-    dataset_id: str,
+    dataset_id: DatasetId,
     indicator: Annotated[
-        list[str], Query(description="Indicator id (repeatable); default all.")
+        list[Id],
+        Query(max_length=MAX_VALUES, description="Indicator id (repeatable); default all."),
     ] = [],  # noqa: B006 - FastAPI copies query defaults
-    period: Annotated[list[str], Query(description="Period (repeatable); default all.")] = [],  # noqa: B006
+    period: Annotated[
+        list[Period], Query(max_length=MAX_VALUES, description="Period (repeatable); default all.")
+    ] = [],  # noqa: B006
     level: Annotated[
-        str | None, Query(description="Only this level.", examples=["municipality"])
+        str | None,
+        Query(
+            max_length=50,
+            pattern=PRINTABLE,
+            description="Only this level.",
+            examples=["municipality"],
+        ),
     ] = None,
     version: Annotated[
-        str | None, Query(description="Geography version; default the dataset's.")
+        str | None,
+        Query(
+            max_length=20,
+            pattern=PRINTABLE,
+            description="Geography version; default the dataset's.",
+        ),
     ] = None,
-    within: Annotated[str | None, Query(description="Only units inside this `level:code`.")] = None,
+    within: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=PRINTABLE,
+            description="Only units inside this `level:code`.",
+        ),
+    ] = None,
     unit: Annotated[
-        list[str], Query(description="Only these units (`level:code`, repeatable).")
+        list[UnitRef],
+        Query(max_length=MAX_VALUES, description="Only these units (`level:code`, repeatable)."),
     ] = [],  # noqa: B006
     area: Annotated[
-        list[str],
-        Query(description="Aggregate these units (`level:code`, repeatable) as one area."),
+        list[UnitRef],
+        Query(
+            max_length=MAX_VALUES,
+            description="Aggregate these units (`level:code`, repeatable) as one area.",
+        ),
     ] = [],  # noqa: B006
     format: Annotated[Format | None, Query(description="json, csv or jsonstat.")] = None,
     revision: Annotated[
-        int | None, Query(description="An earlier revision of the dataset (see its history).")
+        int | None,
+        Query(
+            ge=1,
+            le=INT64_MAX,
+            description="An earlier revision of the dataset (see its history).",
+        ),
     ] = None,
     as_of: Annotated[
-        str | None, Query(description="The revision current at this ISO 8601 date-time.")
+        datetime | None,
+        Query(
+            description="The revision current at this RFC 3339 date-time (without a zone: UTC).",
+            examples=["2026-01-01T00:00:00Z"],
+        ),
     ] = None,
     provenance: Annotated[
         bool, Query(description="Add supplier, submission and revision to supplied values.")
@@ -135,12 +197,22 @@ def observations(
         total = len(items)  # the whole result fits on the first page: no count needed
     else:
         total = service.count_records(session, query)
+    # orjson straight from the records: ObservationPage documents this body, but a page of
+    # a thousand rows is not worth validating row by row.
     response = Response(orjson.dumps(envelope(paging, items, total)), media_type="application/json")
     set_link_header(request, response, paging, total)
     return response
 
 
-@router.get("/indicators/{indicator_id}", tags=["indicators"], summary="One indicator")
-def get_indicator(session: SessionDep, indicator_id: str) -> IndicatorOut:
+@router.get(
+    "/indicators/{indicator_id}",
+    tags=["indicators"],
+    summary="One indicator",
+    responses=problems(404),
+)
+def get_indicator(
+    session: SessionDep,
+    indicator_id: Annotated[str, Path(max_length=100, pattern=PRINTABLE)],
+) -> IndicatorOut:
     """The Datapedia entry, with the levels, versions and periods in which it is published."""
     return service.indicator_detail(session, indicator_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def build_query(
     units: Sequence[str],
     area: Sequence[str],
     revision: int | None = None,
-    as_of: str | None = None,
+    as_of: datetime | None = None,
     provenance: bool = False,
 ) -> ObservationQuery:
     dataset = catalogue_repository.get_dataset(session, dataset_id)
@@ -145,7 +145,7 @@ def build_query(
 
 
 def _resolve_revision(
-    session: Session, dataset: Dataset, revision: int | None, as_of: str | None, area: bool
+    session: Session, dataset: Dataset, revision: int | None, as_of: datetime | None, area: bool
 ) -> int | None:
     if revision is None and as_of is None:
         return None
@@ -156,16 +156,16 @@ def _resolve_revision(
     latest = repository.latest_revision(session, dataset.id)
     if as_of is not None:
         try:
-            moment = datetime.fromisoformat(as_of)
-        except ValueError as exc:
+            # Stored in UTC, and SQLite compares the text: the moment must be in UTC too.
+            moment = queries.as_utc(as_of)
+        except OverflowError as exc:
             raise InvalidParameter(
-                "as_of", f"as_of must be an ISO 8601 date-time, got {as_of!r}"
+                "as_of", f"as_of is outside the range of dates in UTC: {as_of.isoformat()}"
             ) from exc
-        found = repository.revision_as_of(
-            session, dataset.id, moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        )
+        found = repository.revision_as_of(session, dataset.id, moment)
         if found is None:
-            raise NotFound(f"dataset {dataset.id!r} had no data yet at {as_of}", as_of=as_of)
+            shown = moment.isoformat().replace("+00:00", "Z")
+            raise NotFound(f"dataset {dataset.id!r} had no data yet at {shown}", as_of=shown)
         return None if found == latest else found
     assert revision is not None
     if not 1 <= revision <= latest:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
 
-from app.auth.keys import create_key
-from app.config import SEEDS_DIR, Settings
-from app.db.migrate import upgrade
-from app.db.session import make_engine, make_session_factory, transaction
-from app.ingest.seed import seed_all
+from app.config import Settings
 from app.main import create_app
-from tests.conftest import geography_only
-from tests.dbutil import create_database, drop_database
+from tests.dbutil import backend
+from tests.factories import Template, World, open_world
 
 DATASET = "population-2025"
 SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
@@ -28,51 +22,11 @@ GENT = ["44021A00-", "44021A01-", "44021ZZZZ"]
 HEADER = "sector,indicator,period,value,status\n"
 
 
-@dataclass
-class World:
-    client: TestClient
-    factory: sessionmaker[Session]
-    keys: dict[str, str]
-
-    def headers(self, who: str, content_type: str = "text/csv") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[who]}", "Content-Type": content_type}
-
-    def fingerprint(self) -> dict[str, int]:
-        """Row counts of every table: a refused submission must not change any."""
-        with self.factory() as session:
-            metadata = MetaData()
-            metadata.reflect(bind=session.get_bind())
-            return {
-                name: session.scalar(select(func.count()).select_from(table)) or 0
-                for name, table in metadata.tables.items()
-                if name != "api_key"  # last_used_at is written on use
-            }
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("suppliers")
-    url = create_database(tmp)
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        seed_all(session, geography_only(tmp), SEEDS_DIR)
-        keys = {
-            "gent": create_key(session, "gent", "supplier"),
-            "gent-editor": create_key(session, "gent", "editor"),
-            "gent-reader": create_key(session, "gent", "reader"),
-            "antwerpen": create_key(session, "antwerpen", "supplier"),
-            "statbel": create_key(session, "statbel", "supplier"),
-            "admin": create_key(session, "kenniscentrum-vlaamse-steden", "admin"),
-        }
-    app = create_app(
-        Settings(database_url=url, max_upload_bytes=200_000, submissions_per_minute=10_000)
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield World(client, factory, keys)
-    engine.dispose()
-    drop_database(url)
+@pytest.fixture
+def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    """A fresh world per test (writes never leak into another test), with a small upload
+    limit so the 413 case stays small."""
+    yield from open_world(world_template, tmp_path, max_upload_bytes=200_000)
 
 
 def csv_rows(*rows: str) -> bytes:
@@ -84,6 +38,11 @@ def value_of(world: World, unit: str, **params: object) -> dict[str, object]:
     assert response.status_code == 200, response.text
     (item,) = response.json()["items"]
     return item  # type: ignore[no-any-return]
+
+
+def stored(world: World, sector: str) -> object:
+    """The current population value of a sector, read back through the observations API."""
+    return value_of(world, f"sector:{sector}", provenance=True)["value"]
 
 
 def test_me(world: World) -> None:
@@ -129,8 +88,11 @@ def test_gent_submits_for_gent_and_the_aggregates_follow(world: World) -> None:
     before = value_of(world, "municipality:44021", revision=first["revision"])
     assert before["value"] == 1507
     history = world.client.get(f"/api/v1/datasets/{DATASET}/submissions").json()
-    assert [s["revision"] for s in history][:2] == [again["revision"], first["revision"]]
-    assert {s["organisation"] for s in history[:2]} == {"gent"}
+    assert history["total"] == len(history["items"]) == 2
+    assert [s["revision"] for s in history["items"]] == [again["revision"], first["revision"]]
+    assert {s["organisation"] for s in history["items"]} == {"gent"}
+    assert [s["rows_total"] for s in history["items"]] == [2, 3]
+    assert history["items"][0]["created_at"].endswith("Z")
 
 
 def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
@@ -165,6 +127,9 @@ def test_permission_matrix_for_submissions(
     if right is not None:
         assert response.json()["missing_right"] == right
         assert world.fingerprint() == before
+    else:
+        assert stored(world, GENT[1]) == 501
+        assert response.json()["rows_added"] == 1
 
 
 def test_antwerpen_submits_borsbeek_sectors(world: World) -> None:
@@ -175,6 +140,8 @@ def test_antwerpen_submits_borsbeek_sectors(world: World) -> None:
         headers=world.headers("antwerpen"),
     )
     assert response.status_code == 201, response.text
+    assert stored(world, "11007A00-") == 42
+    assert value_of(world, "sector:11007A00-", provenance=True)["supplier"] == "antwerpen"
 
 
 TOO_WIDE = (",".join(f"c{n}" for n in range(10_000)) + "\n").encode()
@@ -255,23 +222,33 @@ def test_errors_name_row_column_value_and_reason(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type"),
+    ("body", "content_type", "expected"),
     [
-        ("\ufeff" + HEADER + f"{GENT[0]},population,2025,11,\n", "text/csv"),
-        (HEADER.replace(",", ";") + f"{GENT[0]};population;2025;12;\n", "text/csv"),
-        (HEADER.replace("\n", "\r\n") + f"{GENT[0]},population,2025,13,\r\n", "text/csv"),
+        ("\ufeff" + HEADER + f"{GENT[0]},population,2025,11,\n", "text/csv", 11),
+        (HEADER.replace(",", ";") + f"{GENT[0]};population;2025;12;\n", "text/csv", 12),
+        (HEADER.replace("\n", "\r\n") + f"{GENT[0]},population,2025,13,\r\n", "text/csv", 13),
+        (HEADER + f" {GENT[0]} ,population, 2025 , 13.5 ,\n", "text/csv", 13.5),
         (
             '[{"sector": "' + GENT[0] + '", "indicator": "population", "period": "2025", '
             '"value": 14}]',
             "application/json",
+            14,
+        ),
+        (
+            '\ufeff{"rows": [{"sector": "' + GENT[0] + '", "indicator": "population", '
+            '"period": "2025", "value": "14.5", "status": null}]}',
+            "application/json; charset=utf-8",
+            14.5,
         ),
     ],
 )
-def test_accepted_variants(world: World, body: str, content_type: str) -> None:
+def test_accepted_variants(world: World, body: str, content_type: str, expected: float) -> None:
     response = world.client.post(
         SUBMIT, content=body.encode(), headers=world.headers("gent", content_type)
     )
     assert response.status_code == 201, response.text
+    assert response.json()["rows_added"] == 1
+    assert stored(world, GENT[0]) == expected
 
 
 def test_multipart_upload(world: World) -> None:
@@ -282,6 +259,7 @@ def test_multipart_upload(world: World) -> None:
         SUBMIT, files=files, headers={"Authorization": f"Bearer {world.keys['gent']}"}
     )
     assert response.status_code == 201, response.text
+    assert stored(world, GENT[0]) == 15
 
 
 def test_table_schema_is_served(world: World) -> None:
@@ -456,7 +434,11 @@ def test_parallel_submissions_keep_revisions_in_order(world: World) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = world.client.app
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # The test client's lifespan already opened the database; the server's own would close
+    # it again when it stops.
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -484,9 +466,17 @@ def test_parallel_submissions_keep_revisions_in_order(world: World) -> None:
         thread.join(timeout=30)
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {201, 409}, [r.text for r in responses]
-    assert statuses.count(201) >= 1
-    accepted = [r.json()["revision"] for r in responses if r.status_code == 201]
-    assert len(set(accepted)) == len(accepted)  # no revision given twice
+    accepted = [
+        (job, r.json()) for job, r in zip(jobs, responses, strict=True) if r.status_code == 201
+    ]
+    count = statuses.count(201)
+    if backend() == "postgresql":
+        # Writers of one dataset wait for each other's lock: nobody is turned away.
+        assert count == len(jobs)
+    assert count >= 1
+    # Revisions are handed out without a gap or a repeat, one per accepted submission.
+    assert sorted(result["revision"] for _, result in accepted) == list(range(1, count + 1))
+    assert all(result["rows_total"] == 1 for _, result in accepted)
     from app.stats.models import Observation, Submission
 
     with world.factory() as session:
@@ -498,11 +488,19 @@ def test_parallel_submissions_keep_revisions_in_order(world: World) -> None:
                 .order_by(Submission.created_at, Submission.id)
             )
         ]
-        assert revisions == sorted(revisions)
-        assert len(revisions) == len(set(revisions))
-        current = session.execute(
-            select(Observation.indicator_id, Observation.unit_id, Observation.period, func.count())
-            .where(Observation.dataset_id == DATASET, Observation.revision_to.is_(None))
-            .group_by(Observation.indicator_id, Observation.unit_id, Observation.period)
-        ).all()
-    assert all(n == 1 for *_, n in current)  # no row doubled
+        observations = session.scalar(select(func.count()).where(Observation.dataset_id == DATASET))
+    assert revisions == list(range(1, count + 1))
+    # Each accepted submission added or changed exactly its one row; refused ones nothing.
+    assert observations == count
+    latest: dict[str, tuple[int, float]] = {}
+    for (_, row), result in accepted:
+        sector, _, _, value, _ = row.split(",")
+        if sector not in latest or latest[sector][0] < result["revision"]:
+            latest[sector] = (result["revision"], float(value))
+    current = world.client.get(
+        OBS, params={"level": "sector", "indicator": "population", "page_size": 1000}
+    ).json()
+    assert current["total"] == len(latest)
+    assert {i["code"]: i["value"] for i in current["items"]} == {
+        sector: value for sector, (_, value) in latest.items()
+    }

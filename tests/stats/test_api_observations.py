@@ -216,3 +216,29 @@ def test_indicator_shows_where_it_is_available(client: TestClient) -> None:
     income = client.get("/api/v1/indicators/income-average-declaration").json()
     assert income["levels"] == ["sector"]
     assert income["periods"] == ["2013", "2021", "2023"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dataset": "income", "level": "sector", "period": "2021", "page_size": 1000},
+        {"dataset": "population-2025", "level": "cityregion"},
+        {"dataset": "cars-households-2019", "version": "2025", "level": "municipality"},
+        {"dataset": "population-2025", "unit": "sector:44021ZZZZ", "provenance": "true"},
+        {"dataset": "population-2025", "level": "province", "format": "jsonstat"},
+    ],
+)
+def test_real_pages_match_the_openapi_document(client: TestClient, params: dict[str, str]) -> None:
+    from tests.openapi_check import assert_conforms
+
+    dataset = params.pop("dataset")
+    response = client.get(OBS.format(dataset), params=params)
+    assert response.status_code == 200, response.text
+    assert_conforms(
+        client,
+        "/api/v1/datasets/{dataset_id}/observations",
+        "get",
+        200,
+        response.json(),
+        "application/json",
+    )

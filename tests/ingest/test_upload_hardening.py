@@ -1,0 +1,230 @@
+"""Hostile and careless uploads: each is refused with 422 naming the row and column (row 0
+for the file itself), and nothing is stored."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.geo.levels import Level
+from app.geo.models import GeoUnit
+from app.ingest import upload
+from tests.factories import World
+
+DATASET = "population-2025"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+SECTOR = "44021A00-"
+HEADER = "sector,indicator,period,value,status\n"
+
+
+def csv_body(*rows: str) -> bytes:
+    return (HEADER + "".join(r + "\n" for r in rows)).encode()
+
+
+def json_row(**cells: str) -> dict[str, str]:
+    return {"sector": SECTOR, "indicator": "population", "period": "2025", "value": "5"} | cells
+
+
+def refuse(world: World, body: bytes, content_type: str) -> dict[str, object]:
+    before = world.fingerprint()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent", content_type))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert world.fingerprint() == before
+    problem: dict[str, object] = response.json()
+    return problem
+
+
+def first_error(problem: dict[str, object]) -> dict[str, object]:
+    errors = problem["errors"]
+    assert isinstance(errors, list) and errors
+    error: dict[str, object] = errors[0]
+    return error
+
+
+# Bodies that are not a table at all: the problem names the file (row 0).
+@pytest.mark.parametrize(
+    ("body", "content_type", "needle"),
+    [
+        (b"[" * 100_000, "application/json", "depth"),
+        (
+            b'[{"sector": "44021A00-", "indicator": "population", "period": "2025", "value": '
+            + b"9" * 5000
+            + b"}]",
+            "application/json",
+            "not valid",
+        ),
+        (b'[{"sector": "44021A00-", "value": 1e400}]', "application/json", "not valid"),
+        (b'[{"sector": "\xff\xfe"}]', "application/json", "UTF-8"),
+        (HEADER.encode() + b"44021A00-,popul\xe9,2025,1,\n", "text/csv", "UTF-8"),
+        (b"", "application/json", "empty"),
+        (b"  \n", "application/json", "empty"),
+        (b"", "text/csv", "empty"),
+        (b"\xef\xbb\xbf", "text/csv", "empty"),
+        (b"[]", "application/json", "non-empty list"),
+        (b'{"rows": 5}', "application/json", "non-empty list"),
+        (b"[1, 2]", "application/json", "object"),
+        (b'[{"sector": "44021A00-"}]\x00', "application/json", "not valid"),
+        (HEADER.encode() + b"44021A00-,population,2025,1,\x00\n", "text/csv", "NUL"),
+        (b"\x00" * 100, "text/csv", "NUL"),
+    ],
+)
+def test_unreadable_bodies_name_the_file(
+    world: World, body: bytes, content_type: str, needle: str
+) -> None:
+    problem = refuse(world, body, content_type)
+    error = first_error(problem)
+    assert error["row"] in (0, 1)
+    assert needle.lower() in str(error["reason"]).lower()
+
+
+# Cells that break the Table Schema: the problem names the row and the column.
+@pytest.mark.parametrize(
+    ("rows", "row", "column", "needle"),
+    [
+        (['"44021A00-\n",population,2025,5,'], 1, "sector", "U+000A"),
+        (['44021A00-,population,"2025\n",5,'], 1, "period", "U+000A"),
+        (['44021A00-,population,"2025\r",5,'], 1, "period", "U+000D"),
+        (['44021A00-,"population\t",2025,5,'], 1, "indicator", "U+0009"),
+        (['44021A00-,population,2025,"5\n",'], 1, "value", "U+000A"),
+        (['44021A00-,population,2025,5,"normal\n"'], 1, "status", "U+000A"),
+        (["44021A00-,population,2025,5,normal\u2028"], 1, "status", "U+2028"),
+        (["44021A00-\u0085,population,2025,5,"], 1, "sector", "U+0085"),
+        (["44021A00-\x7f,population,2025,5,"], 1, "sector", "U+007F"),
+        (
+            ["44021A01-,population,2025,5,", "44021a00-,population,2025,5,"],
+            2,
+            "sector",
+            "sector code",
+        ),
+        (["44021A00,population,2025,5,"], 1, "sector", "sector code"),
+        (["44021A0-0,population,2025,5,"], 1, "sector", "sector code"),
+        (["44021A00-,population,25,5,"], 1, "period", "year"),
+        (["44021A00-,population,2025-01,5,"], 1, "period", "year"),
+        (["44021A00-,population,٢٠٢٥,5,"], 1, "period", "year"),
+        (["44021A00-,Population,2025,5,"], 1, "indicator", "not an indicator"),
+        (["44021A00-,,2025,5,"], 1, "indicator", "missing"),
+        (["44021A00-,population,2025,1e16,"], 1, "value", "maximum"),
+        (["44021A00-,population,2025,1e400,"], 1, "value", "finite"),
+        (["44021A00-,population,2025,5\u00a0,"], 1, "value", "not a number"),
+        (["44021A00-,population,2025,0x10,"], 1, "value", "not a number"),
+        (
+            [
+                "44021A01-,population,2025,5,",
+                "44021A02-,population,2025,5,",
+                "44021A00-,population,2025,5,extra",
+            ],
+            3,
+            "status",
+            "not one of",
+        ),
+    ],
+)
+def test_bad_cells_name_row_and_column(
+    world: World, rows: list[str], row: int, column: str, needle: str
+) -> None:
+    problem = refuse(world, csv_body(*rows), "text/csv")
+    error = first_error(problem)
+    assert (error["row"], error["column"]) == (row, column), error
+    assert needle.lower() in str(error["reason"]).lower(), error
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "needle"),
+    [
+        (json_row(sector="44021A00-\n"), "sector", "U+000A"),
+        (json_row(period="2025\n"), "period", "U+000A"),
+        (json_row(sector="44021A00-\u0000"), "sector", "U+0000"),
+        (json_row(indicator="population\r\n"), "indicator", "U+000D"),
+        (json_row(value=10**22), "value", "maximum"),  # type: ignore[arg-type]
+        (json_row(value=True), "value", "string, a number or null"),  # type: ignore[arg-type]
+        (json_row(value=[1]), "value", "string, a number or null"),  # type: ignore[arg-type]
+        (json_row(value={"a": 1}), "value", "string, a number or null"),  # type: ignore[arg-type]
+        (json_row(value=-(2**63)), "value", "minimum"),  # type: ignore[arg-type]
+        (json_row(value="x" * 2000), "value", "longer than"),
+    ],
+)
+def test_bad_json_cells_name_row_and_column(
+    world: World, row: dict[str, object], column: str, needle: str
+) -> None:
+    import json
+
+    body = json.dumps([json_row(sector="44021A01-"), row]).encode()
+    problem = refuse(world, body, "application/json")
+    error = first_error(problem)
+    assert (error["row"], error["column"]) == (2, column), error
+    assert needle.lower() in str(error["reason"]).lower(), error
+
+
+def test_a_year_as_a_json_number_is_fine(world: World) -> None:
+    # A period given as the number 2025 reads as "2025"; a sector as a number never matches.
+    import json
+
+    body = json.dumps([json_row(period=2025, value=7)]).encode()  # type: ignore[arg-type]
+    response = world.client.post(
+        SUBMIT, content=body, headers=world.headers("gent", "application/json")
+    )
+    assert response.status_code == 201, response.text
+    (item,) = world.client.get(
+        OBS, params={"unit": f"sector:{SECTOR}", "indicator": "population"}
+    ).json()["items"]
+    assert (item["period"], item["value"]) == ("2025", 7)
+
+
+def test_every_error_of_a_file_is_reported(world: World) -> None:
+    body = csv_body(
+        '"44021A00-\n",population,2025,5,',
+        '44021A01-,population,"2025\n",5,',
+        '44021ZZZZ,population,2025,"7\t",',
+    )
+    problem = refuse(world, body, "text/csv")
+    assert problem["error_count"] == 3
+    assert [(e["row"], e["column"]) for e in problem["errors"]] == [  # type: ignore[attr-defined]
+        (1, "sector"),
+        (2, "period"),
+        (3, "value"),
+    ]
+
+
+def test_validation_reads_the_served_table_schema(world: World) -> None:
+    """The served schema is what the upload is checked against: a schema with another
+    pattern changes the verdict."""
+    served = world.client.get(f"/api/v1/datasets/{DATASET}/schema").json()
+    schema = upload.TableSchema.model_validate(served)
+    rules = upload.Rules(
+        indicators={"population": "sum", "area": "sum"},
+        derived=frozenset(),
+        geo_version="2025",
+        sector_exists=lambda code: True,
+        other_version_of=lambda code: None,
+        in_territory=lambda code: True,
+    )
+
+    def verdict(table: upload.TableSchema, period: str) -> list[tuple[int, str | None]]:
+        result = upload.UploadResult()
+        rows = iter([(1, (SECTOR, "population", period, "5", ""))])
+        upload.validate(rows, table, rules, result)
+        return [(e.row, e.column) for e in result.errors]
+
+    assert verdict(schema, "2025") == []
+    assert verdict(schema, "2025Q1") == [(1, "period")]
+    period = schema.field("period")
+    assert period is not None and period.constraints is not None
+    period.constraints.pattern = "[0-9]{4}Q[1-4]"
+    assert verdict(schema, "2025Q1") == []
+    assert verdict(schema, "2025") == [(1, "period")]
+
+
+def test_every_real_sector_code_matches_the_served_pattern(world: World) -> None:
+    for dataset in ("population-2025", "income"):
+        served = world.client.get(f"/api/v1/datasets/{dataset}/schema").json()
+        (sector,) = [f for f in served["fields"] if f["name"] == "sector"]
+        pattern = re.compile(sector["constraints"]["pattern"])
+        with world.factory() as session:
+            codes = session.scalars(select(GeoUnit.code).where(GeoUnit.level == Level.SECTOR)).all()
+        assert len(codes) > 20_000
+        assert [c for c in codes if not pattern.fullmatch(c)] == []
+        assert any(c.endswith("ZZZZ") for c in codes)

@@ -1,0 +1,172 @@
+"""The observations query: every parameter bounded (422 naming it, never a 500), earlier
+revisions by number or moment, and JSON answers as the OpenAPI document describes them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.factories import World
+from tests.openapi_check import assert_conforms
+
+DATASET = "population-2025"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+OBS_PATH = "/api/v1/datasets/{dataset_id}/observations"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+HEADER = "sector,indicator,period,value,status\n"
+MANY = [f"municipality:{n}" for n in range(101)]
+
+
+def submit(world: World, *rows: str) -> dict[str, object]:
+    body = (HEADER + "".join(r + "\n" for r in rows)).encode()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"revision": str(2**63)}, "revision"),
+        ({"revision": "1" + "0" * 30}, "revision"),
+        ({"revision": "0"}, "revision"),
+        ({"revision": "-1"}, "revision"),
+        ({"revision": "1e3"}, "revision"),
+        ({"as_of": "yesterday"}, "as_of"),
+        ({"as_of": "2025-13-01T00:00:00Z"}, "as_of"),
+        ({"as_of": "2025-01-01T00:00:00+99:00"}, "as_of"),
+        ({"as_of": "0001-01-01T00:00:00+14:00"}, "as_of"),
+        ({"as_of": "9999-12-31T23:59:59-14:00"}, "as_of"),
+        ({"revision": "1", "as_of": "2025-01-01T00:00:00Z"}, "as_of"),
+        ({"indicator": ["population"] * 101}, "indicator"),
+        ({"period": ["2025"] * 101}, "period"),
+        ({"unit": MANY}, "unit"),
+        ({"area": MANY}, "area"),
+        ({"indicator": "p" * 101}, "indicator.0"),
+        ({"period": "2" * 21}, "period.0"),
+        ({"unit": "municipality:" + "4" * 200}, "unit.0"),
+        ({"area": ["municipality:44021", "m" * 201]}, "area.1"),
+        ({"level": "l" * 51}, "level"),
+        ({"version": "2" * 21}, "version"),
+        ({"within": "w" * 201}, "within"),
+        ({"page": str(10**20)}, "page"),
+        ({"page": "100001"}, "page"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": str(2**64)}, "page_size"),
+        ({"provenance": "perhaps"}, "provenance"),
+        # PostgreSQL refuses a NUL in a parameter: such text never reaches the database.
+        ({"unit": "municipality:\x00"}, "unit.0"),
+        ({"area": "municipality:4\x00"}, "area.0"),
+        ({"within": "province:\x00"}, "within"),
+        ({"indicator": "population\x00"}, "indicator.0"),
+        ({"period": "2025\n"}, "period.0"),
+        ({"version": "\x00"}, "version"),
+        ({"level": "sector\x1f"}, "level"),
+    ],
+)
+def test_out_of_bounds_parameters_are_422_naming_them(
+    world: World, params: dict[str, object], parameter: str
+) -> None:
+    response = world.client.get(OBS, params=params)  # type: ignore[arg-type]
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    named = {e["parameter"] for e in problem.get("errors", [])} | {problem.get("parameter")}
+    assert parameter in named, problem
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/datasets/{'d' * 101}/observations",
+        "/api/v1/datasets/population%00/observations",
+        "/api/v1/datasets/population%0A2025/observations",
+        f"/api/v1/indicators/{'i' * 101}",
+        "/api/v1/indicators/population%00",
+        "/api/v1/datasets/population%00/schema",
+        "/api/v1/datasets/population%00/submissions",
+    ],
+)
+def test_a_path_that_cannot_be_an_id_names_nothing(world: World, path: str) -> None:
+    response = world.client.get(path)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_as_of_is_a_moment_in_any_zone(world: World) -> None:
+    first = submit(world, "44021A00-,population,2025,100,")
+    history = world.client.get(SUBMIT).json()["items"]
+    created = datetime.fromisoformat(history[0]["created_at"])
+    second = submit(world, "44021A00-,population,2025,200,")
+    assert (first["revision"], second["revision"]) == (1, 2)
+
+    def value_at(**params: object) -> object:
+        response = world.client.get(
+            OBS, params={"unit": "sector:44021A00-", "indicator": "population", **params}
+        )
+        assert response.status_code == 200, response.text
+        (item,) = response.json()["items"]
+        return item["value"]
+
+    assert value_at() == 200
+    assert value_at(revision=1) == 100
+    assert value_at(revision=2) == 200
+    assert value_at(as_of=created.isoformat()) == 100
+    # The same moment written in Brussels summer time, and without a zone (read as UTC).
+    brussels = created.astimezone(timezone(timedelta(hours=2)))
+    assert value_at(as_of=brussels.isoformat()) == 100
+    assert value_at(as_of=created.replace(tzinfo=None).isoformat()) == 100
+    assert value_at(as_of="2999-01-01T00:00:00Z") == 200
+    before = world.client.get(OBS, params={"as_of": "2000-01-01T00:00:00+01:00"})
+    assert before.status_code == 404
+    assert "1999-12-31T23:00:00Z" in before.json()["detail"]
+    assert world.client.get(OBS, params={"revision": 3}).status_code == 404
+
+
+def test_json_answers_match_the_openapi_document(world: World) -> None:
+    submit(
+        world,
+        "44021A00-,population,2025,100,",
+        "44021A01-,population,2025,,confidential",
+        "44021A00-,area,2025,2.5,",
+    )
+    submit(world, "44021A00-,population,2025,120,provisional")
+    pages = [
+        {"indicator": "population", "level": "municipality"},
+        {"unit": "sector:44021A00-", "provenance": "true"},
+        {"level": "sector", "revision": 1},
+        {"area": ["sector:44021A00-", "sector:44021A01-"]},
+        {"level": "province", "page": 3, "page_size": 1},
+    ]
+    for params in pages:
+        response = world.client.get(OBS, params=params)  # type: ignore[arg-type]
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert_conforms(world.client, OBS_PATH, "get", 200, response.json(), "application/json")
+    provenance = world.client.get(
+        OBS, params={"unit": "sector:44021A00-", "indicator": "population", "provenance": "true"}
+    ).json()["items"][0]
+    assert (provenance["supplier"], provenance["revision"], provenance["value"]) == (
+        "gent",
+        2,
+        120,
+    )
+    jsonstat = world.client.get(OBS, params={"level": "municipality", "format": "jsonstat"})
+    assert jsonstat.status_code == 200
+    assert_conforms(world.client, OBS_PATH, "get", 200, jsonstat.json(), "application/json")
+    assert jsonstat.json()["updated"].endswith("Z")
+
+
+def test_observation_errors_and_limits_are_documented(world: World) -> None:
+    operation = world.client.get("/openapi.json").json()["paths"][OBS_PATH]["get"]
+    assert {"400", "401", "403", "404", "406", "422"} <= set(operation["responses"])
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
+    for name in ("indicator", "period", "unit", "area"):
+        assert parameters[name]["maxItems"] == 100
+        assert parameters[name]["items"]["maxLength"] > 0
+    revision = parameters["revision"]["anyOf"][0]
+    assert (revision["minimum"], revision["maximum"]) == (1, 2**63 - 1)
+    assert parameters["as_of"]["anyOf"][0]["format"] == "date-time"
