@@ -1,5 +1,6 @@
-"""Checks that a response keeps the contract the OpenAPI document states, and a sweep of
-hostile values through every parameter of a route (what a fuzzer would try first)."""
+"""Checks that a response keeps the contract the OpenAPI document states (status, media type,
+body schema), and a sweep of hostile values through every parameter of a route (what a fuzzer
+would try first)."""
 
 from __future__ import annotations
 
@@ -93,11 +94,26 @@ def contract_violations(
         return [f"{where}: {media} not documented ({', '.join(content)})"]
     schema = content[media].get("schema")
     if media.endswith("json") and schema and response.request.method != "HEAD":
-        validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
-        errors = [str(e) for e in validator.iter_errors(response.json())][:3]
+        errors = schema_errors(document, schema, response.json())[:3]
         if errors:
             return [f"{where}: body does not match its schema: {errors}"]
     return []
+
+
+def schema_errors(document: dict[str, Any], schema: dict[str, Any], body: Any) -> list[str]:
+    validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
+    return [str(e) for e in validator.iter_errors(body)]
+
+
+def assert_conforms(
+    client: TestClient, path: str, method: str, status: int, body: Any, media_type: str
+) -> None:
+    """``body`` is what the OpenAPI document promises for this operation and status (the
+    check Schemathesis' response_schema_conformance makes)."""
+    document = openapi(client)
+    response = document["paths"][path][method]["responses"][str(status)]
+    errors = schema_errors(document, response["content"][media_type]["schema"], body)
+    assert errors == [], errors
 
 
 def sweep(client: TestClient, route: Route, values: tuple[str, ...] = HOSTILE) -> list[str]:

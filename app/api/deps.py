@@ -16,10 +16,12 @@ from app.api.ratelimit import RateLimiter
 from app.config import Settings
 from app.errors import Conflict, InvalidParameter
 
-# Database ids are 64-bit: a larger number in a path names nothing (404), in a query it is
-# refused (422) before it reaches the database.
+# Integers in queries are refused beyond 64 bits (422) before they reach the database.
 INT64_MAX = 2**63 - 1
-DbId = Annotated[int, Path(ge=1, le=INT64_MAX, description="A numeric id.")]
+# Numeric ids are INTEGER columns (32-bit on PostgreSQL, which refuses to compare them with a
+# larger number): a larger id in a path names nothing (404 by the validation handler).
+DB_ID_MAX = 2**31 - 1
+DbId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="A numeric id.")]
 # A text id in a path (dataset, organisation): PostgreSQL refuses a NUL in a text parameter,
 # and no id holds a control character or is longer than its column, so such a path names
 # nothing (404, like an id out of range).

@@ -32,6 +32,11 @@ DESCRIPTIONS = {
 }
 
 
+# A security scheme named ``<scheme>Optional`` marks operations that also answer without a
+# key: the document lists "no key" and ``<scheme>`` as the alternatives.
+OPTIONAL_SCHEME_SUFFIX = "Optional"
+
+
 class ProblemItem(BaseModel):
     """One invalid parameter, field or row."""
 
@@ -70,6 +75,7 @@ def document_problems(app: FastAPI) -> None:
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
+                _mark_optional_security(operation)
                 responses = operation.setdefault("responses", {})
                 implied = [401, 403] if operation.get("security") else []
                 if method in ("post", "put", "patch", "delete"):
@@ -92,6 +98,9 @@ def document_problems(app: FastAPI) -> None:
             problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(problem_schema.pop("$defs", {}))
             components["Problem"] = problem_schema
+        schemes = schema["components"].get("securitySchemes", {})
+        for name in [n for n in schemes if n.endswith(OPTIONAL_SCHEME_SUFFIX)]:
+            del schemes[name]
         for name in ("HTTPValidationError", "ValidationError"):
             if name in components and not _referenced(schema, name):
                 del components[name]
@@ -99,6 +108,18 @@ def document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mark_optional_security(operation: dict[str, Any]) -> None:
+    alternatives: list[dict[str, list[str]]] = []
+    for requirement in operation.get("security", []):
+        for name, scopes in requirement.items():
+            if name.endswith(OPTIONAL_SCHEME_SUFFIX):
+                alternatives += [{}, {name.removesuffix(OPTIONAL_SCHEME_SUFFIX): scopes}]
+            else:
+                alternatives.append({name: scopes})
+    if alternatives:
+        operation["security"] = alternatives
 
 
 def _referenced(schema: dict[str, Any], name: str) -> bool:

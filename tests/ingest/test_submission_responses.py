@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from tests.contract import assert_conforms
 from tests.factories import World
-from tests.openapi_check import assert_conforms
 
 DATASET = "population-2025"
 SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"

@@ -229,7 +229,7 @@ def test_indicator_shows_where_it_is_available(client: TestClient) -> None:
     ],
 )
 def test_real_pages_match_the_openapi_document(client: TestClient, params: dict[str, str]) -> None:
-    from tests.openapi_check import assert_conforms
+    from tests.contract import assert_conforms
 
     dataset = params.pop("dataset")
     response = client.get(OBS.format(dataset), params=params)

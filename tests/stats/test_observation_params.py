@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.contract import assert_conforms
 from tests.factories import World
-from tests.openapi_check import assert_conforms
 
 DATASET = "population-2025"
 OBS = f"/api/v1/datasets/{DATASET}/observations"
