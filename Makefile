@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+FUZZ_ARGS ?=
 
-.PHONY: run test lint typecheck check migrate seed serve test-postgres clean bench
+.PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	DATAPEDIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 		$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## Schemathesis over every operation with a key of each role, on a throwaway database
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests migrations benchmarks
