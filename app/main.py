@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -174,11 +175,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}"
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "the request body cannot be read: send JSON in UTF-8"
         return problem_response(
             exc.status_code,
             {
                 "type": "about:blank",
-                "title": detail if exc.status_code != 404 else "Not found",
+                "title": HTTPStatus(exc.status_code).phrase,
                 "status": exc.status_code,
                 "detail": detail,
                 "instance": str(request.url.path),

@@ -3,8 +3,9 @@ as ``application/problem+json`` with the :class:`Problem` schema (RFC 9457).
 
 Routers name their own (``responses=problems(404, 409)``); :func:`document_problems` adds what
 follows from the kit itself — 401/403 for operations that take a key (they carry the bearer
-security scheme), 409 for operations that write (the unit of work can lose a race) — and moves
-every error body, FastAPI's 422 included, to the problem media type.
+security scheme), 404 for operations with path parameters, 400 for operations with a body
+that may not be readable, 409 for operations that write (the unit of work can lose a race) —
+and moves every error body, FastAPI's 422 included, to the problem media type.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def document_problems(app: FastAPI) -> None:
                 _mark_optional_security(operation)
                 responses = operation.setdefault("responses", {})
                 implied = [401, 403] if operation.get("security") else []
+                if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                    implied.append(404)  # names nothing (or a path that parses to nothing)
+                if "requestBody" in operation:
+                    implied.append(400)  # a body that cannot be read (not UTF-8, cut off)
                 if method in ("post", "put", "patch", "delete"):
                     implied.append(409)  # the unit of work lost a race: nothing stored
                 for status in implied:
