@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api.deps import AppState, app_state
-from app.api.http import CONTENT_SECURITY_POLICY, Cors, HeadAsGet, SecurityHeaders
+from app.api.http import (
+    CONTENT_SECURITY_POLICY,
+    Cors,
+    HeadAsGet,
+    RefuseControlCharacters,
+    SecurityHeaders,
+)
 from app.api.problems import Problem, document_problems
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
@@ -105,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.datapedia = state
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer.
+    app.add_middleware(RefuseControlCharacters)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, write_origins=settings.cors_origins)
     app.add_middleware(HeadAsGet)

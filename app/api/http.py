@@ -5,6 +5,7 @@ answers, CORS (reads from any origin, writes only from configured ones), and sec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -22,6 +23,49 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
+class RefuseControlCharacters:
+    """No path or query names anything with a control character in it (PostgreSQL cannot
+    even compare text holding a NUL): a path is 404, a query parameter 422 naming it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem: dict[str, object] | None = None
+        if _has_control_character(scope["path"]):
+            problem = {
+                "type": PROBLEM_TYPE_BASE + "not-found",
+                "title": "Not found",
+                "status": 404,
+                "detail": "no resource has a control character in its path",
+            }
+        else:
+            query = scope.get("query_string", b"").decode("latin-1")
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                if _has_control_character(name) or _has_control_character(value):
+                    problem = {
+                        "type": PROBLEM_TYPE_BASE + "invalid-parameter",
+                        "title": "Invalid parameter",
+                        "status": 422,
+                        "detail": f"invalid value for: {name!r} (a control character)",
+                        "parameter": name,
+                    }
+                    break
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        status = int(str(problem["status"]))
+        response = JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+        await response(scope, receive, send)
 
 
 class HeadAsGet:

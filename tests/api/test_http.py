@@ -157,3 +157,22 @@ def test_openapi_lists_errors_as_problems(client: TestClient) -> None:
                     )
             if operation.get("security"):
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/datasets/a%00b", 404),
+        ("/api/v1/organisations/gent%0A", 404),
+        ("/doc/dataset/population-2025%7F", 404),
+        ("/api/v1/datasets?q=a%00b", 422),
+        ("/api/v1/geo/units?level=sector&q=%1B", 422),
+        ("/api/v1/datasets/population-2025/observations?period=2025%0A", 422),
+    ],
+)
+def test_control_characters_name_nothing(client: TestClient, url: str, status: int) -> None:
+    answer = client.get(url)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    if status == 422:
+        assert answer.json()["parameter"] in url
