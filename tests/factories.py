@@ -29,8 +29,10 @@ from app.ingest.seed import seed_all
 from app.main import create_app
 from tests.dbutil import backend, create_database, drop_database
 
-# name -> (organisation, key role). Gent and Antwerpen are co-owners and suppliers of
-# population-2025 (territory: their municipality); Statbel is its publisher.
+# name -> (organisation, key role). On population-2025 Gent and Antwerpen are co-owners and
+# suppliers (territory: their municipality), Statbel is the originator and the Kenniscentrum
+# Vlaamse Steden the publisher (its editor key: "publisher-editor"; its admin key is a site
+# admin's).
 KEYS: dict[str, tuple[str, str]] = {
     "gent": ("gent", "supplier"),
     "gent-editor": ("gent", "editor"),
@@ -41,6 +43,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "statbel-editor": ("statbel", "editor"),
     "analyst": ("digitaal-vlaanderen", "reader"),
     "analyst-editor": ("digitaal-vlaanderen", "editor"),
+    "publisher-editor": ("kenniscentrum-vlaamse-steden", "editor"),
     "admin": ("kenniscentrum-vlaamse-steden", "admin"),
 }
 

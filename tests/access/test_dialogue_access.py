@@ -2,73 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth.keys import create_key
-from app.config import SEEDS_DIR, Settings
-from app.db.migrate import upgrade
-from app.db.session import make_engine, make_session_factory, transaction
-from app.ingest.seed import seed_all
+from app.config import Settings
 from app.main import create_app
-from tests.conftest import geography_only
-from tests.dbutil import create_database, drop_database
+from tests.factories import World
 
 DATASET = "population-2025"
 OBS = f"/api/v1/datasets/{DATASET}/observations"
 
 
-@dataclass
-class World:
-    client: TestClient
-    keys: dict[str, str]
-    url: str
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[who]}"}
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("dialogue")
-    url = create_database(tmp)
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        seed_all(session, geography_only(tmp), SEEDS_DIR)
-        keys = {
-            name: create_key(session, org, role)
-            for name, org, role in [
-                ("gent", "gent", "supplier"),
-                ("gent-editor", "gent", "editor"),
-                ("analyst", "digitaal-vlaanderen", "reader"),
-                ("statbel", "statbel", "editor"),
-                ("admin", "kenniscentrum-vlaamse-steden", "admin"),
-            ]
-        }
-    engine.dispose()
-    app = create_app(Settings(database_url=url, anonymous_feedback_per_minute=1000))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        body = "sector,indicator,period,value\n44021A00-,population,2025,1000\n"
-        submitted = client.post(
-            f"/api/v1/datasets/{DATASET}/submissions",
-            content=body,
-            headers={**{"Authorization": f"Bearer {keys['gent']}"}, "Content-Type": "text/csv"},
-        )
-        assert submitted.status_code == 201, submitted.text
-        restricted = client.patch(
-            f"/api/v1/datasets/{DATASET}",
-            json={"access_level": "restricted"},
-            headers={"Authorization": f"Bearer {keys['gent-editor']}"},
-        )
-        assert restricted.status_code == 200, restricted.text
-        yield World(client, keys, url)
-    drop_database(url)
+@pytest.fixture
+def world(world: World) -> World:
+    """The shared fresh world, with a value supplied by Gent and the dataset made restricted."""
+    submitted = world.client.post(
+        f"/api/v1/datasets/{DATASET}/submissions",
+        content="sector,indicator,period,value\n44021A00-,population,2025,1000\n",
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code == 201, submitted.text
+    restricted = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "restricted"},
+        headers=world.auth("gent-editor"),
+    )
+    assert restricted.status_code == 200, restricted.text
+    return world
 
 
 NEXT_YEAR = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
@@ -129,7 +91,7 @@ def test_restricted_data_needs_a_grant(world: World) -> None:
     ("who", "body", "status", "needle"),
     [
         (
-            "statbel",
+            "statbel-editor",
             {"organisation": "digitaal-vlaanderen", "purpose": "x", "valid_until": NEXT_YEAR},
             403,
             "owner",
@@ -208,12 +170,12 @@ def test_a_question_reaches_the_owners_and_suppliers(world: World) -> None:
     stranger = client.post(
         f"/api/v1/feedback/{thread['id']}/answers",
         json={"body": "Geen idee"},
-        headers=world.auth("statbel"),
+        headers=world.auth("statbel-editor"),
     )
     assert stranger.status_code == 403
     assert (
         client.post(
-            f"/api/v1/feedback/{thread['id']}/close", headers=world.auth("statbel")
+            f"/api/v1/feedback/{thread['id']}/close", headers=world.auth("statbel-editor")
         ).status_code
         == 403
     )
@@ -310,6 +272,9 @@ def test_anonymous_posting_has_a_stricter_limit(world: World) -> None:
 
 
 def test_the_audit_log(world: World) -> None:
+    question = {"kind": "question", "title": "t", "body": "b", "name": "n", "email": "n@x.org"}
+    asked = world.client.post(f"/api/v1/datasets/{DATASET}/feedback", json=question)
+    assert asked.status_code == 201
     everything = world.client.get(
         "/api/v1/audit", params={"page_size": 1000}, headers=world.auth("admin")
     )
