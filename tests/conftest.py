@@ -129,4 +129,4 @@ def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 # The shared world factory (a fresh seeded database per test, from a session template).
-from tests.factories import world, world_template  # noqa: E402, F401
+from tests.factories import world, world_db, world_template  # noqa: E402, F401

@@ -2,9 +2,9 @@
 one API key per organisation and role — and a client on it.
 
 The world is built once per test session as a template; every test that asks for the
-``world`` fixture gets a fresh copy of its own (a file copy on SQLite, ``CREATE DATABASE …
-TEMPLATE`` on PostgreSQL), so HTTP write tests never see each other's writes and pass in any
-order.
+``world`` fixture gets a fresh world of its own (a file copy on SQLite, a rolled-back
+transaction on PostgreSQL; ``world_db`` a real database copy on both), so HTTP write tests
+never see each other's writes and pass in any order.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import Engine, MetaData, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.deps import AppState
 from app.auth.keys import create_key
 from app.config import SEEDS_DIR, Settings
 from app.db.migrate import upgrade
@@ -129,19 +130,57 @@ def world_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templat
     drop_database(template.url)
 
 
-def open_world(template: Template, tmp: Path, **settings: Any) -> Iterator[World]:
-    url = copy_database(template.url, tmp)
-    engine = make_engine(url)
-    app = create_app(Settings(database_url=url, **{**TEST_SETTINGS, **settings}))
+def open_world(
+    template: Template, tmp: Path, *, real_database: bool = False, **settings: Any
+) -> Iterator[World]:
+    """A world of its own. On SQLite a copy of the template file (cheap); on PostgreSQL one
+    connection to the template inside a transaction that is rolled back afterwards (the
+    app's commits become savepoints), which is 50× cheaper than creating a database.
+    ``real_database`` asks for a copy on PostgreSQL too: for tests whose requests run
+    concurrently or that open connections of their own."""
+    if backend() == "sqlite" or real_database:
+        url = copy_database(template.url, tmp)
+        engine = make_engine(url)
+        app = create_app(Settings(database_url=url, **{**TEST_SETTINGS, **settings}))
+        try:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                yield World(client, make_session_factory(engine), dict(template.keys), url, engine)
+        finally:
+            engine.dispose()
+            drop_database(url)
+        return
+    engine = make_engine(template.url)
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    app = create_app(Settings(database_url=template.url, **{**TEST_SETTINGS, **settings}))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield World(client, make_session_factory(engine), dict(template.keys), url, engine)
+            app_state_of(client).session_factory = factory
+            yield World(client, factory, dict(template.keys), template.url, engine)
     finally:
+        outer.rollback()
+        connection.close()
         engine.dispose()
-        drop_database(url)
+
+
+def app_state_of(client: TestClient) -> AppState:
+    state: AppState = client.app.state.datapedia  # type: ignore[attr-defined]
+    return state
 
 
 @pytest.fixture
 def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
-    """A fresh copy of the world for this test alone."""
+    """A fresh world for this test alone."""
     yield from open_world(world_template, tmp_path)
+
+
+@pytest.fixture
+def world_db(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    """A fresh world in a database of its own, for concurrent requests."""
+    yield from open_world(world_template, tmp_path, real_database=True)

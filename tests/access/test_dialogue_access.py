@@ -254,7 +254,8 @@ def test_bad_feedback(world: World, dataset: str, body: dict[str, str], status: 
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_anonymous_posting_has_a_stricter_limit(world: World) -> None:
+def test_anonymous_posting_has_a_stricter_limit(world_db: World) -> None:
+    world = world_db
     app = create_app(
         Settings(database_url=world.url, anonymous_feedback_per_minute=1, feedback_per_minute=100)
     )

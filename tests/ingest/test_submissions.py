@@ -421,7 +421,8 @@ def test_owners_manage_roles_but_never_remove_the_last_owner(world: World) -> No
     assert kinds.count("role") >= 3
 
 
-def test_parallel_submissions_keep_revisions_in_order(world: World) -> None:
+def test_parallel_submissions_keep_revisions_in_order(world_db: World) -> None:
+    world = world_db
     import socket
     import threading
     import time
