@@ -13,7 +13,7 @@ from app.api.params import MAX_TEXT
 from app.catalogue.models import Dataset, Indicator
 from tests.contract import PROBLEM, Route, contract_violations, parameters_named, sweep
 from tests.factories import World
-from tests.test_api_geo import links
+from tests.geo.test_api_geo import links
 
 ROUTES = [
     Route("/api/v1/organisations", query=("page", "page_size")),

@@ -11,7 +11,7 @@ from app.api.params import MAX_TEXT
 from app.geo.models import GeoUnit
 from tests.contract import PROBLEM, Route, contract_violations, parameters_named, sweep
 from tests.factories import World
-from tests.test_api_geo import links
+from tests.geo.test_api_geo import links
 
 ROUTES = [
     Route("/api/v1/geo/levels", query=("page", "page_size")),
