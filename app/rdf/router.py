@@ -76,7 +76,8 @@ def _see_other(description: str) -> dict[int | str, dict[str, Any]]:
 
 
 def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
-    """ETag / Last-Modified, 304 on a match, Link headers, and HEAD without a body."""
+    """ETag / Last-Modified, 304 on a match, Link headers. (HEAD is GET without the body,
+    for every route: app.api.http.HeadAsGet.)"""
     headers = {"ETag": document.etag, "Cache-Control": "public, max-age=60"}
     if vary:
         headers["Vary"] = "Accept"
@@ -86,9 +87,6 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
     if _not_modified(request, document):
         return Response(status_code=304, headers=headers)
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(document.body))
-        return Response(content=b"", media_type=document.media_type, headers=headers)
     return Response(content=document.body, media_type=document.media_type, headers=headers)
 
 
@@ -149,7 +147,6 @@ def _catalog(
     return _respond(request, document, vary=True)
 
 
-@router.head("/catalog", include_in_schema=False)
 @router.get(
     "/catalog",
     summary="The DCAT catalogue, by content negotiation, paged with Hydra",
@@ -172,7 +169,6 @@ def catalog(
     return _catalog(request, session, settings, fmt, page, page_size, modified_since)
 
 
-@router.head("/catalog.{extension}", include_in_schema=False)
 @router.get(
     "/catalog.{extension}",
     summary="The DCAT catalogue in one format (ttl, rdf, jsonld, nt), paged with Hydra",
@@ -196,7 +192,6 @@ def catalog_in_format(
     return _catalog(request, session, settings, fmt, page, page_size, modified_since)
 
 
-@router.head("/catalog/dump.{extension}", include_in_schema=False)
 @router.get(
     "/catalog/dump.{extension}",
     summary="The whole catalogue in one document, for harvesters that do not page",
@@ -224,7 +219,6 @@ def _format_of(extension: str) -> service.RdfFormat:
     return fmt
 
 
-@router.head("/id/{kind}/{key:path}", include_in_schema=False)
 @router.get(
     "/id/{kind}/{key:path}",
     summary="A Datapedia URI: 303 to its document",
@@ -238,7 +232,6 @@ def identifier(kind: KindPath, key: KeyPath, settings: SettingsDep) -> RedirectR
     return RedirectResponse(target, status_code=303)
 
 
-@router.head("/id/catalog", include_in_schema=False)
 @router.get(
     "/id/catalog",
     summary="The catalogue's URI: 303 to the catalogue",
@@ -250,7 +243,6 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
     return RedirectResponse(f"{settings.base_url}/catalog", status_code=303)
 
 
-@router.head("/doc/{kind}/{key}", include_in_schema=False)
 @router.get(
     "/doc/{kind}/{key}",
     summary="About a Datapedia URI",
@@ -274,8 +266,7 @@ def document(
         if isinstance(dataset, Response):
             return dataset
         if fmt is None:
-            found, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
-            threads = [thread.model_dump() for thread in found]
+            threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
             return HTMLResponse(
                 pages.dataset_page(dataset, alternates, threads), headers={"Vary": "Accept"}
             )

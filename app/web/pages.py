@@ -4,13 +4,13 @@ static file, :data:`STATIC_DIR`, served at :data:`STATIC_URL`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from app.catalogue.schemas import DatasetOut, IndicatorOut, OrganisationOut
+from app.feedback.schemas import ThreadOut
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/static/site"
@@ -45,7 +45,7 @@ def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> st
 
 
 def dataset_page(
-    dataset: DatasetOut, alternates: dict[str, str], threads: Sequence[Mapping[str, Any]] = ()
+    dataset: DatasetOut, alternates: dict[str, str], threads: Sequence[ThreadOut] = ()
 ) -> str:
     owners = ", ".join(escape(o.name.nl or o.id) for o in dataset.owners)
     indicators = "".join(
@@ -82,19 +82,19 @@ def dataset_page(
     return _page(dataset.title.nl or dataset.id, body, alternates)
 
 
-def _threads(threads: Sequence[Mapping[str, Any]]) -> str:
+def _threads(threads: Sequence[ThreadOut]) -> str:
     if not threads:
         return "<p>Nog geen vragen.</p>"
     parts = []
     for thread in threads:
         messages = "".join(
-            f"<li><strong>{escape(str(m['author']))}</strong>"
-            f"{' (antwoord)' if m['answer'] else ''}: {escape(str(m['body']))}</li>"
-            for m in thread.get("messages", [])
+            f"<li><strong>{escape(m.author or 'anoniem')}</strong>"
+            f"{' (antwoord)' if m.answer else ''}: {escape(m.body)}</li>"
+            for m in thread.messages
         )
         parts.append(
-            f"<article><h3>{escape(str(thread['title']))}</h3>"
-            f"<p>{escape(str(thread['kind']))} · {escape(str(thread['state']))}</p>"
+            f"<article><h3>{escape(thread.title)}</h3>"
+            f"<p>{escape(thread.kind)} · {escape(thread.state)}</p>"
             f"<ul>{messages}</ul></article>"
         )
     return "".join(parts)

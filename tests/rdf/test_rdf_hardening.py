@@ -178,3 +178,24 @@ def test_a_path_that_names_nothing_is_404(client: TestClient, path: str) -> None
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.template} {r.headers}")
 def test_hostile_values_never_break_the_contract(client: TestClient, route: Route) -> None:
     assert sweep(client, route) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/catalog.ttl", "*/*"),
+        ("/catalog", "text/html"),
+        ("/catalog/dump.nt", "*/*"),
+        ("/doc/dataset/income", "text/html"),
+        ("/doc/dataset/income", "application/ld+json"),
+        ("/doc/dataset/nothing", "text/html"),
+        ("/id/dataset/income", "*/*"),
+    ],
+)
+def test_head_answers_like_get_without_a_body(client: TestClient, path: str, accept: str) -> None:
+    get = client.get(path, headers={"Accept": accept}, follow_redirects=False)
+    head = client.head(path, headers={"Accept": accept}, follow_redirects=False)
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "last-modified", "link", "location"):
+        assert head.headers.get(name) == get.headers.get(name), name

@@ -68,6 +68,8 @@ def test_pages_work_under_a_strict_csp(client: TestClient, path: str) -> None:
     response = client.get(path, headers=HTML)
     assert response.status_code == (404 if path == NOT_FOUND else 200)
     assert response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
     page = Page(response.text)
     assert_allowed_by_csp(page)
     assert page.stylesheets() == ["/static/site/site.css"]
