@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.params import text_path
 from app.api.ratelimit import RateLimiter
 from app.config import Settings
 from app.errors import Conflict, InvalidParameter
@@ -22,12 +23,8 @@ INT64_MAX = 2**63 - 1
 # larger number): a larger id in a path names nothing (404 by the validation handler).
 DB_ID_MAX = 2**31 - 1
 DbId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="A numeric id.")]
-# A text id in a path (dataset, organisation): PostgreSQL refuses a NUL in a text parameter,
-# and no id holds a control character or is longer than its column, so such a path names
-# nothing (404, like an id out of range).
-TextId = Annotated[
-    str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="An id.")
-]
+# A text id in a path (dataset, organisation): short and printable, else it names nothing.
+TextId = Annotated[str, text_path("An id.")]
 
 # The deepest page a client may ask for: beyond it OFFSET paging is no longer a sensible way
 # to read a list (use filters, or the CSV download for bulk).

@@ -14,7 +14,11 @@ def _check(value: str, allowed: frozenset[str]) -> str:
     if not value.strip():
         raise ValueError("may not be blank")
     for position, char in enumerate(value):
-        if char not in allowed and unicodedata.category(char) == "Cc":
+        category = unicodedata.category(char)
+        if category == "Cs":
+            # A lone surrogate is not Unicode: no UTF-8 encoder (nor XML) can carry it.
+            raise ValueError(f"lone surrogate U+{ord(char):04X} at position {position}")
+        if char in "\ufffe\uffff" or (category == "Cc" and char not in allowed):
             raise ValueError(f"control character U+{ord(char):04X} at position {position}")
     return value
 

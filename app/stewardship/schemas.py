@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from app.api.schemas import Timestamp
+from app.api.text import multiline, single_line
 
 # The EU authority tables the catalogue knows (app/rdf/vocab.py holds their labels; a test
 # keeps the two lists equal). Kept here because stewardship lies below rdf in the layers.
@@ -108,45 +109,25 @@ GrantableRole = Literal["owner", "supplier", "custodian", "originator"]
 RoleName = Literal["owner", "publisher", "supplier", "custodian", "originator"]
 
 
-def _checked(value: str, *, newlines: bool) -> str:
-    for char in value:
-        point = ord(char)
-        if 0xD800 <= point <= 0xDFFF:
-            raise ValueError("contains a lone surrogate (not valid Unicode)")
-        if point in (0xFFFE, 0xFFFF) or 0x7F <= point <= 0x9F:
-            raise ValueError(f"contains the character U+{point:04X}")
-        if point < 0x20 and not (newlines and char in "\t\n\r"):
-            raise ValueError(f"contains the control character U+{point:04X}")
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-def _line(value: str) -> str:
-    return _checked(value, newlines=False)
-
-
-def _paragraphs(value: str) -> str:
-    return _checked(value, newlines=True)
-
-
 # Lengths follow the columns (PostgreSQL refuses a longer value with an error, not a cut).
-Title = Annotated[StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_line)]
+Title = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(single_line)
+]
 Description = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_paragraphs)
+    StrictStr, StringConstraints(min_length=1, max_length=10_000), AfterValidator(multiline)
 ]
 Keyword = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=100), AfterValidator(_line)
+    StrictStr, StringConstraints(min_length=1, max_length=100), AfterValidator(single_line)
 ]
 ContactName = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=300), AfterValidator(_line)
+    StrictStr, StringConstraints(min_length=1, max_length=300), AfterValidator(single_line)
 ]
 Version = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=50), AfterValidator(_line)
+    StrictStr, StringConstraints(min_length=1, max_length=50), AfterValidator(single_line)
 ]
 OrganisationId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=100)]
 UnitRef = Annotated[
-    StrictStr, StringConstraints(min_length=3, max_length=100), AfterValidator(_line)
+    StrictStr, StringConstraints(min_length=3, max_length=100), AfterValidator(single_line)
 ]
 
 
