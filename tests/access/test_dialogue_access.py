@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
-from tests.factories import World
+from tests.factories import Template, World, open_world
 
 DATASET = "population-2025"
 OBS = f"/api/v1/datasets/{DATASET}/observations"
@@ -254,13 +252,11 @@ def test_bad_feedback(world: World, dataset: str, body: dict[str, str], status: 
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_anonymous_posting_has_a_stricter_limit(world_db: World) -> None:
-    world = world_db
-    app = create_app(
-        Settings(database_url=world.url, anonymous_feedback_per_minute=1, feedback_per_minute=100)
-    )
+def test_anonymous_posting_has_a_stricter_limit(world_template: Template, tmp_path: Path) -> None:
     body = {"kind": "question", "title": "t", "body": "b", "name": "n", "email": "n@x.org"}
-    with TestClient(app) as client:
+    limits = {"anonymous_feedback_per_minute": 1, "feedback_per_minute": 100}
+    for world in open_world(world_template, tmp_path, **limits):
+        client = world.client
         first = client.post(f"/api/v1/datasets/{DATASET}/feedback", json=body)
         second = client.post(f"/api/v1/datasets/{DATASET}/feedback", json=body)
         keyed = client.post(

@@ -7,11 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.config import Settings
-from app.main import create_app
 from tests.dbutil import backend
 from tests.factories import Template, World, open_world
 
@@ -275,10 +272,9 @@ def test_table_schema_is_served(world: World) -> None:
     assert schema["primaryKey"] == ["sector", "indicator", "period"]
 
 
-def test_rate_limit(tmp_path: Path, world: World) -> None:
-    url = world.client.app.state.datapedia.settings.database_url
-    app = create_app(Settings(database_url=url, submissions_per_minute=2))
-    with TestClient(app, raise_server_exceptions=False) as client:
+def test_rate_limit(tmp_path: Path, world_template: Template) -> None:
+    for world in open_world(world_template, tmp_path, submissions_per_minute=2):
+        client = world.client
         statuses = [
             client.post(SUBMIT, content=b"", headers=world.headers("gent-editor")).status_code
             for _ in range(3)

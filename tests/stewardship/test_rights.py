@@ -417,7 +417,8 @@ class SharedWorlds:
 
     def __call__(self, state: str) -> World:
         if state not in self.opened:
-            worlds = open_world(self.template, self.tmp.mktemp("rights"))
+            # Several stay open at once: each needs a database of its own.
+            worlds = open_world(self.template, self.tmp.mktemp("rights"), real_database=True)
             world = next(worlds)
             prepare(world, state)
             self.opened[state] = (world, worlds)
