@@ -19,6 +19,7 @@ computed alone equals the same slice computed with the whole dataset.
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -272,12 +273,35 @@ def compute_slices(
         needed.append(by_id[current])
         if by_id[current].disclosure_reference_id is not None:
             todo.append(by_id[current].disclosure_reference_id)  # type: ignore[arg-type]
-    targets = build_targets(context.geo, context.successors, {o.unit_id for o in observations})
+    targets = cached_targets(context, frozenset(o.unit_id for o in observations))
     cells = apply_disclosure(
         needed, compute_cells(needed, _base_cells(observations), targets), targets
     )
     wanted_set = set(wanted)
     return {key: values for key, values in cells.items() if key in wanted_set}
+
+
+_TARGETS_CACHE: dict[
+    tuple[int, frozenset[int]], tuple[repository.VersionGeography, dict[int, int], Targets]
+] = {}
+_TARGETS_LOCK = threading.Lock()
+
+
+def cached_targets(context: DatasetContext, members: frozenset[int]) -> Targets:
+    """The targets of these members. Successive submissions to a slice have the same
+    members, and building targets, groups and incidence costs more than the rest of a small
+    publication; the entry holds its geography, so a reloaded geography never matches it."""
+    key = (id(context.geo), members)
+    with _TARGETS_LOCK:
+        cached = _TARGETS_CACHE.get(key)
+    if cached is not None and cached[0] is context.geo and cached[1] == context.successors:
+        return cached[2]
+    targets = build_targets(context.geo, context.successors, set(members))
+    with _TARGETS_LOCK:
+        if len(_TARGETS_CACHE) >= 16:
+            _TARGETS_CACHE.clear()
+        _TARGETS_CACHE[key] = (context.geo, context.successors, targets)
+    return targets
 
 
 @dataclass
