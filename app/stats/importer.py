@@ -149,7 +149,7 @@ class StoredRevision:
     changed: int = 0
     unchanged: int = 0
     removed: int = 0
-    published: int = 0
+    published: int = 0  # current published values (counted for a full import only)
     published_written: int = 0
 
 
@@ -225,7 +225,8 @@ def store_revision(
     repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
     published = publish_changes(session, dataset_id, revision, touched)
     counts.published_written = published.inserted
-    counts.published = repository.count_published(session, dataset_id)
+    if replace_all:  # an import reports the total; a submission's cost must not grow with it
+        counts.published = repository.count_published(session, dataset_id)
     return counts
 
 

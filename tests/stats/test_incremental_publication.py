@@ -337,7 +337,7 @@ def test_the_reported_count_is_what_is_published(small: sessionmaker[Session]) -
                 organisation_id="kenniscentrum-vlaamse-steden",
                 sha256="x",
             ),
-            replace_all=False,
+            replace_all=True,
         )
         current = session.scalar(
             select(func.count())
