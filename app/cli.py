@@ -87,7 +87,8 @@ def seed(
         out.print(
             f"values {values.dataset}: revision {values.revision}; {values.rows_added} added, "
             f"{values.rows_changed} changed, {values.rows_unchanged} unchanged, "
-            f"{values.rows_removed} removed; {values.published} published values; "
+            f"{values.rows_removed} removed; {values.published} published values "
+            f"({values.published_written} written in this revision); "
             f"{values.outside_geography} values of the Walloon Region left out; "
             f"{values.remapped} values of codes the geography does not list counted in their "
             "municipality's '…ZZZZ' remainder; "
@@ -99,6 +100,44 @@ def seed(
             out.print(f"  … and {len(values.unknown_codes) - 100} more")
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@cli.command()
+def publish(
+    dataset: Annotated[str, typer.Option(help="Dataset id.")],
+    all_slices: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Recompute every indicator and period (required: the only mode for now).",
+        ),
+    ] = False,
+) -> None:
+    """Recompute a dataset's published values from its current observations and store what
+    differs, in its latest revision (e.g. after a new geography version was loaded).
+    Submissions publish incrementally; after them this changes nothing."""
+    from app.catalogue.repository import get_dataset
+    from app.db.session import make_engine, make_session_factory, transaction
+    from app.stats.publish import publish_all
+    from app.stats.repository import count_published
+
+    if not all_slices:
+        err.print("[red]error:[/red] give --all (a full recomputation of the dataset)")
+        raise typer.Exit(2)
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            if get_dataset(session, dataset) is None:
+                err.print(f"[red]error:[/red] dataset {dataset!r} not found")
+                raise typer.Exit(1)
+            outcome = publish_all(session, dataset)
+            current = count_published(session, dataset)
+    finally:
+        engine.dispose()
+    out.print(
+        f"{dataset}: {outcome.slices} slices recomputed; {outcome.inserted} rows written, "
+        f"{outcome.closed} closed, {outcome.corrected} corrected; {current} published values"
+    )
 
 
 @keys_cli.command("create")

@@ -164,9 +164,10 @@ def make_synthetic_copy(url: str, copies: int) -> str:
             conn.execute(
                 text(
                     "INSERT INTO published_value (dataset_id, indicator_id, period, version, "
-                    "level, unit_id, value, status, coverage, revision) SELECT :new, "
+                    "level, unit_id, value, status, coverage, revision_from) SELECT :new, "
                     "indicator_id, period || :suffix, version, level, unit_id, value, status, "
-                    "coverage, revision FROM published_value WHERE dataset_id = :old"
+                    "coverage, revision_from FROM published_value WHERE dataset_id = :old "
+                    "AND revision_to IS NULL"
                 ),
                 {"new": synthetic, "old": DATASET, "suffix": f"-c{copy}"},
             )

@@ -56,6 +56,7 @@ class VersionSource:
     province: str
     province_name: str
     successor: str | None  # column with the municipality of the next version
+    successor_version: str | None = None  # the version that column refers to
 
 
 VERSIONS: tuple[VersionSource, ...] = (
@@ -74,6 +75,7 @@ VERSIONS: tuple[VersionSource, ...] = (
         province="provincie2024",
         province_name="provincie2024_naam",
         successor="gemeente",
+        successor_version="2025",
     ),
     VersionSource(
         version="2025",
@@ -299,12 +301,17 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
             # Referentieregio's and vervoerregio's are Flemish: they lie in the region.
             plan.ancestors[regionalisation].add(region_key)
 
-        if source.successor:
+        if source.successor and source.successor_version:
             successor = v.get(source.successor, "")
             if not NIS5_RE.match(successor):
                 planner._problem(row, f"malformed successor municipality {successor!r}")
             else:
-                plan.successors.add((mun_key, ("2025", Level.MUNICIPALITY, successor.zfill(5))))
+                plan.successors.add(
+                    (
+                        mun_key,
+                        (source.successor_version, Level.MUNICIPALITY, successor.zfill(5)),
+                    )
+                )
 
 
 def _check_mergers(plan: GeographyPlan, rows: Iterable[SourceRow]) -> None:
@@ -329,16 +336,26 @@ def _validate_links(plan: GeographyPlan) -> None:
     for pred, succ in sorted(plan.successors):
         if succ not in plan.units:
             plan.problems.append(
-                f"successor {_fmt(succ)} of {_fmt(pred)} is not a 2025 municipality"
+                f"successor {_fmt(succ)} of {_fmt(pred)} is not a {succ[0]} municipality"
             )
 
 
 def ensure_versions(session: Session) -> None:
     """The geography versions exist even before their files are loaded (datasets refer to
     them)."""
-    for source in VERSIONS:
+    _upsert_versions(session, VERSIONS)
+
+
+def _upsert_versions(session: Session, sources: Iterable[VersionSource]) -> None:
+    # Latest first: a version's successor must exist before it is referred to.
+    for source in sorted(sources, key=lambda s: s.valid_from, reverse=True):
         repository.upsert_version(
-            session, source.version, source.label, source.valid_from, source.valid_to
+            session,
+            source.version,
+            source.label,
+            source.valid_from,
+            source.valid_to,
+            source.successor_version,
         )
 
 
@@ -350,10 +367,7 @@ def import_geography(session: Session, source_dir: Path) -> ImportReport:
     if plan.problems:
         raise SourceDataError(plan.problems)
 
-    for source in plan.versions:
-        repository.upsert_version(
-            session, source.version, source.label, source.valid_from, source.valid_to
-        )
+    _upsert_versions(session, plan.versions)
     report = ImportReport(skipped=plan.skipped)
     stored = repository.unit_index(session, [s.version for s in plan.versions])
 

@@ -11,7 +11,10 @@ from app.db.base import Base
 
 
 class GeoVersion(Base):
-    """A version of the geography, e.g. ``2025`` (sector version of 1 January 2025)."""
+    """A version of the geography, e.g. ``2025`` (sector version of 1 January 2025).
+
+    Versions form a chain through ``successor_version``: the latest is the one that has no
+    successor, so a new sector version is added by loading it, not by changing code."""
 
     __tablename__ = "geo_version"
 
@@ -19,6 +22,9 @@ class GeoVersion(Base):
     label: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    successor_version: Mapped[str | None] = mapped_column(
+        ForeignKey("geo_version.id"), nullable=True
+    )
 
 
 class GeoUnit(Base):

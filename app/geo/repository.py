@@ -15,13 +15,27 @@ UnitKey = tuple[str, str, str]
 
 
 def upsert_version(
-    session: Session, version: str, label: str, valid_from: date, valid_to: date | None
+    session: Session,
+    version: str,
+    label: str,
+    valid_from: date,
+    valid_to: date | None,
+    successor_version: str | None = None,
 ) -> None:
     row = session.get(GeoVersion, version)
+    wanted = (label, valid_from, valid_to, successor_version)
     if row is None:
-        session.add(GeoVersion(id=version, label=label, valid_from=valid_from, valid_to=valid_to))
-    elif (row.label, row.valid_from, row.valid_to) != (label, valid_from, valid_to):
-        row.label, row.valid_from, row.valid_to = label, valid_from, valid_to
+        session.add(
+            GeoVersion(
+                id=version,
+                label=label,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                successor_version=successor_version,
+            )
+        )
+    elif (row.label, row.valid_from, row.valid_to, row.successor_version) != wanted:
+        row.label, row.valid_from, row.valid_to, row.successor_version = wanted
     session.flush()
 
 
@@ -30,7 +44,22 @@ def list_versions(session: Session) -> Sequence[GeoVersion]:
 
 
 def latest_version(session: Session) -> str | None:
-    return session.scalar(select(func.max(GeoVersion.id)))
+    """The version no other version succeeds (the most recent one if several end a chain)."""
+    return session.scalar(
+        select(GeoVersion.id)
+        .where(GeoVersion.successor_version.is_(None))
+        .order_by(GeoVersion.valid_from.desc(), GeoVersion.id.desc())
+        .limit(1)
+    )
+
+
+def version_chain(session: Session, version: str) -> list[str]:
+    """``version`` and every version that succeeds it, in order (the last is the latest)."""
+    successor_of = dict(session.execute(select(GeoVersion.id, GeoVersion.successor_version)).all())
+    chain = [version]
+    while (following := successor_of.get(chain[-1])) is not None and following not in chain:
+        chain.append(following)
+    return chain
 
 
 def unit_index(session: Session, versions: Iterable[str]) -> dict[UnitKey, GeoUnit]:

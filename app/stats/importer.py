@@ -24,7 +24,7 @@ from app.geo.levels import Level
 from app.stats import repository
 from app.stats.models import Submission
 from app.stats.parsers import VALUE_SOURCES, VALUES_DIR, ValueSource, parse_source
-from app.stats.publish import publish_dataset
+from app.stats.publish import Slice, publish_changes
 
 SOURCE_IMPORT = "source import"
 # REFNIS codes of the Walloon provinces: Walloon Brabant 25…, Hainaut 5…, Liège 6…,
@@ -41,7 +41,8 @@ class ValueImportReport:
     rows_changed: int = 0
     rows_unchanged: int = 0
     rows_removed: int = 0
-    published: int = 0
+    published: int = 0  # current published values after the import
+    published_written: int = 0  # rows the import's revision wrote
     outside_geography: int = 0
     remapped: int = 0
     unknown_codes: list[str] = field(default_factory=list)
@@ -133,6 +134,7 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     report.rows_unchanged = stored.unchanged
     report.rows_removed = stored.removed
     report.published = stored.published
+    report.published_written = stored.published_written
     return report
 
 
@@ -147,7 +149,12 @@ class StoredRevision:
     changed: int = 0
     unchanged: int = 0
     removed: int = 0
-    published: int = 0
+    published: int = 0  # current published values (counted for a full import only)
+    published_written: int = 0
+
+
+# Above this many units a submission's current rows are read slice by slice, not by unit.
+UNIT_FILTER_LIMIT = 2000
 
 
 def store_revision(
@@ -163,17 +170,28 @@ def store_revision(
     Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
     new one. ``replace_all`` (a full import of the source) also closes the rows that the
     source no longer has; a supplier's submission only touches the rows it contains. The
-    published values are recomputed in the same transaction, so the revision becomes visible
-    with its aggregates at once.
+    slices the changed rows touch are published again in the same transaction (see
+    :func:`app.stats.publish.publish_changes`), so the revision becomes visible with its
+    aggregates at once.
     """
     repository.lock_dataset(session, dataset_id)
-    current = {
-        (o.indicator_id, o.unit_id, o.period): o
-        for o in repository.current_observations(session, dataset_id)
-    }
+    if replace_all:
+        current_rows = repository.current_observations(session, dataset_id)
+    else:
+        # Only what the submission can replace: its cost follows the change, not the dataset.
+        units = {unit for _, unit, _ in wanted}
+        current_rows = repository.current_observations(
+            session,
+            dataset_id,
+            indicators=sorted({indicator for indicator, _, _ in wanted}),
+            periods=sorted({period for _, _, period in wanted}),
+            unit_ids=sorted(units) if len(units) <= UNIT_FILTER_LIMIT else None,
+        )
+    current = {(o.indicator_id, o.unit_id, o.period): o for o in current_rows}
     revision = repository.latest_revision(session, dataset_id) + 1
     to_close: list[int] = []
     to_insert: list[tuple[str, int, str, float | None, str]] = []
+    touched: set[Slice] = set()
     counts = StoredRevision(revision=revision, submission_id=0)
     for key, (value, status) in wanted.items():
         stored = current.get(key)
@@ -186,10 +204,14 @@ def store_revision(
             to_insert.append((*key, value, status))
         else:
             counts.unchanged += 1
+            continue
+        touched.add((key[0], key[2]))
     if replace_all:
-        removed = [o.id for key, o in current.items() if key not in wanted]
-        counts.removed = len(removed)
-        to_close.extend(removed)
+        for key, o in current.items():
+            if key not in wanted:
+                counts.removed += 1
+                to_close.append(o.id)
+                touched.add((key[0], key[2]))
     submission.created_at = datetime.now(UTC)
     submission.state = "accepted"
     submission.revision = revision
@@ -201,11 +223,10 @@ def store_revision(
     counts.submission_id = submission.id
     repository.close_observations(session, to_close, revision)
     repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
-    closed = set(to_close)
-    after = [o for o in current.values() if o.id not in closed] + [
-        repository.StoredObservation(0, *row) for row in to_insert
-    ]
-    counts.published = publish_dataset(session, dataset_id, revision, after)
+    published = publish_changes(session, dataset_id, revision, touched)
+    counts.published_written = published.inserted
+    if replace_all:  # an import reports the total; a submission's cost must not grow with it
+        counts.published = repository.count_published(session, dataset_id)
     return counts
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,14 +90,44 @@ PUBLISHED_STATUSES = (*STATUSES, "incomplete")
 class PublishedValue(Base):
     """A value as published at one unit of any level and version, computed when data arrives:
     supplied values, aggregates by the indicator's rule, derived ratios, and the 2024 data
-    expressed on 2025 municipalities; disclosure control already applied."""
+    expressed on 2025 municipalities; disclosure control already applied.
+
+    Revisions are kept like those of observations: a row is valid from the revision that
+    produced it until the one that replaced it (``revision_to``; current rows have none), and
+    a revision only writes the cells whose value, status or coverage changed."""
 
     __tablename__ = "published_value"
-    # No unique constraint: the publisher writes one row per key by construction, and the
-    # extra index would cost every (re)publication.
     __table_args__ = (
+        UniqueConstraint(
+            "dataset_id",
+            "indicator_id",
+            "period",
+            "version",
+            "unit_id",
+            "revision_from",
+            name="uq_published_value_key",
+        ),
+        # Current reads (nearly all of them) and publication's diff of a slice.
         Index(
-            "ix_published_value_lookup", "dataset_id", "indicator_id", "period", "version", "level"
+            "ix_published_value_current",
+            "dataset_id",
+            "indicator_id",
+            "period",
+            "version",
+            "level",
+            "unit_id",
+            sqlite_where=text("revision_to IS NULL"),
+            postgresql_where=text("revision_to IS NULL"),
+        ),
+        # Reads of an earlier revision (revision_from <= r < revision_to).
+        Index(
+            "ix_published_value_revision",
+            "dataset_id",
+            "indicator_id",
+            "period",
+            "version",
+            "level",
+            "revision_from",
         ),
         CheckConstraint(
             "status IN ('normal', 'provisional', 'estimated', 'confidential', "
@@ -116,4 +147,5 @@ class PublishedValue(Base):
     status: Mapped[str] = mapped_column(String(20))
     # Share of the members that had a value (aggregates only).
     coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
-    revision: Mapped[int] = mapped_column(Integer)
+    revision_from: Mapped[int] = mapped_column(Integer)
+    revision_to: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -5,19 +5,30 @@ and period, a value at every unit of the dataset's geography version that contai
 sector, municipality, arrondissement, province, region, referentieregio, vervoerregio,
 city-region — and, for data in the 2024 version, at the 2025 municipalities and every 2025
 unit above them (a merged municipality is the exact union of its predecessors). Disclosure
-control is applied last. The result replaces the dataset's rows in ``published_value``.
+control is applied last.
+
+Publication is incremental, by slice: one (indicator, period) of a dataset. A submission
+recomputes the slices its changed rows touch and those of every indicator that reads them (a
+ratio its parts, a weighted mean its weight, a disclosure rule its reference), each over the
+whole slice, so that secondary suppression can move within it; then only the cells whose
+value, status or coverage changed get a new row, and the old one is closed. A slice depends
+on nothing outside its period, and its aggregates only on its own members, so a slice
+computed alone equals the same slice computed with the whole dataset.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import Indicator
 from app.catalogue.repository import get_dataset, indicators_of_dataset
+from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.stats import repository
 from app.stats.aggregate import (
@@ -34,7 +45,6 @@ from app.stats.aggregate import (
 )
 from app.stats.disclosure import suppress
 
-LATEST_VERSION = "2025"
 REGIONALISATION_LEVELS = {Level.REFERENTIEREGIO, Level.VERVOERREGIO, Level.CITYREGION}
 
 
@@ -50,17 +60,20 @@ class Targets:
 def build_targets(
     geo: repository.VersionGeography, successors: Mapping[int, int], member_ids: set[int]
 ) -> Targets:
+    """``successors`` links each municipality to the one of the next version containing it,
+    along the whole chain of versions up to the latest."""
     of_member: dict[int, list[int]] = {}
     for member in member_ids:
         targets = list(geo.ancestors.get(member, ()))
-        # 2024 data on 2025 units: through the member's municipality and its successor.
+        # 2024 data on 2025 units: through the member's municipality and its successors.
         municipality = next((a for a in targets if geo.level.get(a) == Level.MUNICIPALITY), None)
         if geo.level.get(member) == Level.MUNICIPALITY:
             municipality = member
         successor = successors.get(municipality) if municipality is not None else None
-        if successor is not None:
+        while successor is not None and successor not in targets:
             targets.append(successor)
             targets.extend(geo.ancestors.get(successor, ()))
+            successor = successors.get(successor)
         of_member[member] = targets
     return Targets(of_member, _disclosure_groups(geo, successors, of_member), Incidence(of_member))
 
@@ -85,7 +98,9 @@ def _disclosure_groups(
             successor = successors.get(unit)
             if successor is not None:
                 groups[("predecessor", successor)].append(unit)
-    return [sorted(children) for children in groups.values()]
+    # In a fixed order: which sibling secondary suppression picks may depend on the order of
+    # the groups, and a slice published alone must come out as in the whole dataset.
+    return [sorted(groups[key]) for key in sorted(groups)]
 
 
 def _base_cells(
@@ -165,6 +180,130 @@ def apply_disclosure(
     return result
 
 
+Slice = tuple[str, str]  # (indicator, period)
+CellKey = tuple[str, str, int]  # (indicator, period, unit)
+# Two floats are the same published value when they differ only by the order of a sum.
+REL_TOLERANCE = 1e-12
+ABS_TOLERANCE = 1e-12
+
+
+@dataclass
+class DatasetContext:
+    """What publishing any slice of a dataset needs, read once per publication."""
+
+    dataset_id: str
+    indicators: list[Indicator]
+    geo: repository.VersionGeography
+    successors: dict[int, int]
+
+    @property
+    def by_id(self) -> dict[str, Indicator]:
+        return {i.id: i for i in self.indicators}
+
+
+def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
+    dataset = get_dataset(session, dataset_id)
+    assert dataset is not None
+    # The dataset's own version and every later one: the successor links are data.
+    versions = geo_repository.version_chain(session, dataset.geo_version)
+    successors = repository.successor_links(session, versions) if len(versions) > 1 else {}
+    return DatasetContext(
+        dataset_id,
+        indicators_of_dataset(session, dataset_id),
+        repository.load_geography(session, versions),
+        successors,
+    )
+
+
+def reads(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
+    """Per indicator, the indicators whose observations its published cells depend on
+    (itself, its ratio parts, its weight, and what its disclosure reference reads)."""
+    by_id = {i.id: i for i in indicators}
+    direct: dict[str, set[str]] = {}
+    for i in indicators:
+        direct[i.id] = {i.id, *i.numerator, *i.denominator}
+        if i.aggregation == "weighted_mean" and i.weight_id:
+            direct[i.id].add(i.weight_id)
+    result: dict[str, set[str]] = {}
+    for i in indicators:
+        seen: set[str] = set()
+        todo = [i.id]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            result.setdefault(i.id, set()).update(direct.get(current, {current}))
+            reference = by_id[current].disclosure_reference_id if current in by_id else None
+            if reference is not None:
+                todo.append(reference)
+    return result
+
+
+def affected_slices(indicators: Sequence[Indicator], touched: Iterable[Slice]) -> set[Slice]:
+    """The published slices that observations in ``touched`` slices can change."""
+    by_period: dict[str, set[str]] = defaultdict(set)
+    for indicator, period in touched:
+        by_period[period].add(indicator)
+    dependencies = reads(indicators)
+    return {
+        (indicator, period)
+        for period, changed in by_period.items()
+        for indicator, needed in dependencies.items()
+        if needed & changed
+    }
+
+
+def compute_slices(
+    context: DatasetContext,
+    observations: Sequence[repository.StoredObservation],
+    wanted: Collection[Slice],
+) -> dict[Slice, dict[int, Cell]]:
+    """The published cells of the ``wanted`` slices, from ``observations`` that hold at least
+    every observation those slices read."""
+    by_id = context.by_id
+    needed: list[Indicator] = []
+    todo = [indicator for indicator, _ in wanted]
+    seen: set[str] = set()
+    while todo:  # a disclosure rule needs its reference's true values
+        current = todo.pop()
+        if current in seen or current not in by_id:
+            continue
+        seen.add(current)
+        needed.append(by_id[current])
+        if by_id[current].disclosure_reference_id is not None:
+            todo.append(by_id[current].disclosure_reference_id)  # type: ignore[arg-type]
+    targets = cached_targets(context, frozenset(o.unit_id for o in observations))
+    cells = apply_disclosure(
+        needed, compute_cells(needed, _base_cells(observations), targets), targets
+    )
+    wanted_set = set(wanted)
+    return {key: values for key, values in cells.items() if key in wanted_set}
+
+
+_TARGETS_CACHE: dict[
+    tuple[int, frozenset[int]], tuple[repository.VersionGeography, dict[int, int], Targets]
+] = {}
+_TARGETS_LOCK = threading.Lock()
+
+
+def cached_targets(context: DatasetContext, members: frozenset[int]) -> Targets:
+    """The targets of these members. Successive submissions to a slice have the same
+    members, and building targets, groups and incidence costs more than the rest of a small
+    publication; the entry holds its geography, so a reloaded geography never matches it."""
+    key = (id(context.geo), members)
+    with _TARGETS_LOCK:
+        cached = _TARGETS_CACHE.get(key)
+    if cached is not None and cached[0] is context.geo and cached[1] == context.successors:
+        return cached[2]
+    targets = build_targets(context.geo, context.successors, set(members))
+    with _TARGETS_LOCK:
+        if len(_TARGETS_CACHE) >= 16:
+            _TARGETS_CACHE.clear()
+        _TARGETS_CACHE[key] = (context.geo, context.successors, targets)
+    return targets
+
+
 @dataclass
 class DerivedValues:
     """Every value of a dataset at one revision, keyed by (indicator, period) and unit."""
@@ -176,57 +315,106 @@ class DerivedValues:
 def derive(
     session: Session, dataset_id: str, observations: Sequence[repository.StoredObservation]
 ) -> DerivedValues:
-    """Supplied values, aggregates and conversions, with disclosure control applied."""
-    dataset = get_dataset(session, dataset_id)
-    assert dataset is not None
-    indicators = indicators_of_dataset(session, dataset_id)
-    versions = [dataset.geo_version]
-    successors: dict[int, int] = {}
-    if dataset.geo_version != LATEST_VERSION:
-        versions.append(LATEST_VERSION)
-        successors = repository.successors_between(session, dataset.geo_version, LATEST_VERSION)
-    geo = repository.load_geography(session, versions)
-    targets = build_targets(geo, successors, {o.unit_id for o in observations})
+    """Supplied values, aggregates and conversions, with disclosure control applied, from
+    all of ``observations`` at once (the reference that incremental publication must equal)."""
+    context = dataset_context(session, dataset_id)
+    targets = build_targets(context.geo, context.successors, {o.unit_id for o in observations})
+    indicators = context.indicators
     cells = apply_disclosure(
         indicators, compute_cells(indicators, _base_cells(observations), targets), targets
     )
-    return DerivedValues(cells, geo)
+    return DerivedValues(cells, context.geo)
 
 
-def publish_dataset(
+@dataclass
+class PublishOutcome:
+    """What one publication wrote: rows inserted, rows closed (or corrected in place, when
+    they belonged to the revision being published), and the slices it recomputed."""
+
+    inserted: int = 0
+    closed: int = 0
+    corrected: int = 0
+    slices: int = 0
+    touched: set[Slice] = field(default_factory=set)
+
+    def add(self, other: PublishOutcome) -> None:
+        self.inserted += other.inserted
+        self.closed += other.closed
+        self.corrected += other.corrected
+        self.slices += other.slices
+
+
+def same(old: repository.StoredPublished, cell: Cell) -> bool:
+    return (
+        old.status == cell.status
+        and _close(old.value, cell.value)
+        and _close(old.coverage, cell.coverage)
+    )
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
+
+
+def publish_slices(
     session: Session,
     dataset_id: str,
     revision: int,
-    observations: Sequence[repository.StoredObservation] | None = None,
-) -> int:
-    """Recompute and store every published value of the dataset; returns the row count.
-    ``observations`` are the current ones when the caller already has them."""
-    if observations is None:
-        observations = repository.current_observations(session, dataset_id)
-    derived = derive(session, dataset_id, observations)
-    geo = derived.geo
-    # Supplied values of indicators without disclosure control are published as they are:
-    # the database copies them, and only what Datapedia derived is written from here.
-    copied = {
-        i.id
-        for i in indicators_of_dataset(session, dataset_id)
-        if i.aggregation in ("sum", "none")
-        and i.disclosure_min_count is None
-        and i.disclosure_reference_id is None
-    }
-    supplied: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for obs in observations:
-        if obs.indicator_id in copied:
-            supplied[(obs.indicator_id, obs.period)].add(obs.unit_id)
+    slices: Iterable[Slice],
+    context: DatasetContext | None = None,
+) -> PublishOutcome:
+    """Recompute these slices from the current observations and store what changed, as
+    published in ``revision``. One period at a time: slices never reach across periods,
+    and memory stays that of one period."""
+    context = context or dataset_context(session, dataset_id)
+    dependencies = reads(context.indicators)
+    by_period: dict[str, set[str]] = defaultdict(set)
+    for indicator, period in slices:
+        by_period[period].add(indicator)
+    outcome = PublishOutcome()
+    for period in sorted(by_period):
+        # An indicator the dataset no longer carries reads nothing: its rows are closed.
+        indicators = by_period[period]
+        wanted = {(indicator, period) for indicator in indicators}
+        read = sorted(set().union(*(dependencies.get(i, set()) for i in indicators)))
+        observations = repository.current_observations(
+            session, dataset_id, indicators=read, periods=[period]
+        )
+        computed = compute_slices(context, observations, wanted)
+        stored = repository.current_published(session, dataset_id, sorted(indicators), [period])
+        outcome.add(_store_diff(session, context, revision, computed, stored))
+        outcome.slices += len(wanted)
+    return outcome
 
-    def rows() -> Iterator[tuple[str, str, str, str, int, float | None, str, float | None]]:
-        for (indicator_id, period), values in derived.cells.items():
-            own = supplied.get((indicator_id, period), set())
-            for unit, cell in values.items():
-                if unit in own:
-                    continue
-                yield (
-                    indicator_id,
+
+def _store_diff(
+    session: Session,
+    context: DatasetContext,
+    revision: int,
+    computed: Mapping[Slice, Mapping[int, Cell]],
+    stored: dict[CellKey, repository.StoredPublished],
+) -> PublishOutcome:
+    geo = context.geo
+    outcome = PublishOutcome()
+    to_insert: list[tuple[str, str, str, str, int, float | None, str, float | None]] = []
+    to_close: list[int] = []
+    to_correct: list[tuple[int, Cell]] = []
+    to_delete: list[int] = []
+    for (indicator, period), cells in computed.items():
+        for unit, cell in cells.items():
+            old = stored.pop((indicator, period, unit), None)
+            if old is not None and same(old, cell):
+                continue
+            if old is not None and old.revision_from == revision:
+                to_correct.append((old.id, cell))  # never visible in any other revision
+                continue
+            if old is not None:
+                to_close.append(old.id)
+            to_insert.append(
+                (
+                    indicator,
                     period,
                     geo.version[unit],
                     geo.level[unit],
@@ -235,7 +423,42 @@ def publish_dataset(
                     cell.status,
                     cell.coverage,
                 )
+            )
+    for old in stored.values():  # cells that are no longer published
+        (to_delete if old.revision_from == revision else to_close).append(old.id)
+    repository.close_published(session, to_close, revision)
+    repository.delete_published(session, to_delete)
+    repository.correct_published(session, to_correct)
+    repository.insert_published(session, context.dataset_id, revision, to_insert)
+    outcome.inserted = len(to_insert)
+    outcome.closed = len(to_close) + len(to_delete)
+    outcome.corrected = len(to_correct)
+    return outcome
 
-    return repository.replace_published(
-        session, dataset_id, revision, rows(), copied_indicators=sorted(copied)
-    )
+
+def publish_changes(
+    session: Session, dataset_id: str, revision: int, touched: Iterable[Slice]
+) -> PublishOutcome:
+    """Incremental publication after a revision whose changed observations lie in
+    ``touched`` slices: only the slices they can change are recomputed."""
+    context = dataset_context(session, dataset_id)
+    slices = affected_slices(context.indicators, touched)
+    outcome = publish_slices(session, dataset_id, revision, slices, context)
+    outcome.touched = slices
+    return outcome
+
+
+def publish_all(session: Session, dataset_id: str) -> PublishOutcome:
+    """Full recomputation of every slice of the dataset, stored as a diff in its latest
+    revision: after incremental publication it changes nothing."""
+    repository.lock_dataset(session, dataset_id)
+    revision = repository.latest_revision(session, dataset_id)
+    if revision == 0:
+        return PublishOutcome()
+    context = dataset_context(session, dataset_id)
+    periods = repository.periods_of_dataset(session, dataset_id)
+    slices = {(i.id, period) for i in context.indicators for period in periods}
+    slices |= repository.published_slices(session, dataset_id)
+    outcome = publish_slices(session, dataset_id, revision, slices, context)
+    outcome.touched = slices
+    return outcome

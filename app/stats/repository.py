@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import CursorResult, Select, delete, func, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.catalogue.models import Dataset
 from app.db.bulk import bulk_insert
@@ -41,20 +53,25 @@ _OBSERVATION_COLUMNS = (
 )
 
 
-def current_observations(session: Session, dataset_id: str) -> list[StoredObservation]:
+def current_observations(
+    session: Session,
+    dataset_id: str,
+    *,
+    indicators: Sequence[str] | None = None,
+    periods: Sequence[str] | None = None,
+    unit_ids: Sequence[int] | None = None,
+) -> list[StoredObservation]:
+    """The current observations of the dataset, or of some indicators, periods and units
+    (each ``None``: all)."""
     stmt = select(*_OBSERVATION_COLUMNS).where(
         Observation.dataset_id == dataset_id, Observation.revision_to.is_(None)
     )
-    return [StoredObservation(*row) for row in session.execute(stmt)]
-
-
-def observations_at(session: Session, dataset_id: str, revision: int) -> list[StoredObservation]:
-    """The observations as they were right after ``revision``."""
-    stmt = select(*_OBSERVATION_COLUMNS).where(
-        Observation.dataset_id == dataset_id,
-        Observation.revision_from <= revision,
-        (Observation.revision_to.is_(None)) | (Observation.revision_to > revision),
-    )
+    if indicators is not None:
+        stmt = stmt.where(Observation.indicator_id.in_(list(indicators)))
+    if periods is not None:
+        stmt = stmt.where(Observation.period.in_(list(periods)))
+    if unit_ids is not None:
+        stmt = stmt.where(Observation.unit_id.in_(list(unit_ids)))
     return [StoredObservation(*row) for row in session.execute(stmt)]
 
 
@@ -80,10 +97,10 @@ def unit_labels(session: Session, unit_ids: Sequence[int]) -> dict[int, tuple[st
 
 
 def provenance(
-    session: Session, dataset_id: str, unit_ids: Sequence[int]
+    session: Session, dataset_id: str, unit_ids: Sequence[int], revision: int | None = None
 ) -> dict[tuple[str, int, str], tuple[str, int, int]]:
     """(indicator, unit, period) → (supplier organisation, submission id, revision) of the
-    current observations of these units."""
+    observations of these units, current or as they were right after ``revision``."""
     stmt = (
         select(
             Observation.indicator_id,
@@ -96,11 +113,22 @@ def provenance(
         .join(Submission, Submission.id == Observation.submission_id)
         .where(
             Observation.dataset_id == dataset_id,
-            Observation.revision_to.is_(None),
+            _valid(Observation.revision_from, Observation.revision_to, revision),
             Observation.unit_id.in_(list(unit_ids)),
         )
     )
     return {(i, u, p): (org, sub, rev) for i, u, p, org, sub, rev in session.execute(stmt)}
+
+
+def _valid(
+    revision_from: InstrumentedAttribute[int],
+    revision_to: InstrumentedAttribute[int | None],
+    revision: int | None,
+) -> ColumnElement[bool]:
+    """Rows current (``revision`` None) or valid right after ``revision``."""
+    if revision is None:
+        return revision_to.is_(None)
+    return and_(revision_from <= revision, or_(revision_to.is_(None), revision_to > revision))
 
 
 def close_observations(session: Session, ids: Sequence[int], revision: int) -> None:
@@ -223,65 +251,133 @@ def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeograp
     return geo
 
 
-def successors_between(session: Session, from_version: str, to_version: str) -> dict[int, int]:
-    """Municipality of ``from_version`` → the municipality of ``to_version`` containing it."""
+def successor_links(session: Session, versions: Sequence[str]) -> dict[int, int]:
+    """Municipality → the municipality of the next version containing it, for every pair of
+    consecutive versions in ``versions``."""
     old, new = aliased(GeoUnit), aliased(GeoUnit)
-    stmt = (
-        select(GeoSuccessor.predecessor_id, GeoSuccessor.successor_id)
-        .join(old, old.id == GeoSuccessor.predecessor_id)
-        .join(new, new.id == GeoSuccessor.successor_id)
-        .where(old.version == from_version, new.version == to_version)
+    links: dict[int, int] = {}
+    for older, newer in itertools.pairwise(versions):
+        stmt = (
+            select(GeoSuccessor.predecessor_id, GeoSuccessor.successor_id)
+            .join(old, old.id == GeoSuccessor.predecessor_id)
+            .join(new, new.id == GeoSuccessor.successor_id)
+            .where(old.version == older, new.version == newer)
+        )
+        links.update(dict(session.execute(stmt).all()))
+    return links
+
+
+class StoredPublished(Protocol):
+    """A current published row as :func:`current_published` reads it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def coverage(self) -> float | None: ...
+    @property
+    def revision_from(self) -> int: ...
+
+
+def current_published(
+    session: Session, dataset_id: str, indicators: Sequence[str], periods: Sequence[str]
+) -> dict[tuple[str, str, int], StoredPublished]:
+    """(indicator, period, unit) → the current published row, for these slices. The rows
+    are the driver's own (no record built per row: a slice has tens of thousands)."""
+    stmt = select(
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.unit_id,
+        PublishedValue.id,
+        PublishedValue.value,
+        PublishedValue.status,
+        PublishedValue.coverage,
+        PublishedValue.revision_from,
+    ).where(
+        PublishedValue.dataset_id == dataset_id,
+        PublishedValue.revision_to.is_(None),
+        PublishedValue.indicator_id.in_(list(indicators)),
+        PublishedValue.period.in_(list(periods)),
     )
-    return dict(session.execute(stmt).all())
+    return {(row[0], row[1], row[2]): row for row in session.execute(stmt)}
 
 
-def replace_published(
+def published_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
+    stmt = (
+        select(PublishedValue.indicator_id, PublishedValue.period)
+        .where(PublishedValue.dataset_id == dataset_id, PublishedValue.revision_to.is_(None))
+        .distinct()
+    )
+    return {(indicator, period) for indicator, period in session.execute(stmt)}
+
+
+def count_published(session: Session, dataset_id: str) -> int:
+    """The dataset's current published values."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PublishedValue)
+            .where(PublishedValue.dataset_id == dataset_id, PublishedValue.revision_to.is_(None))
+        )
+        or 0
+    )
+
+
+def close_published(session: Session, ids: Sequence[int], revision: int) -> None:
+    for start in range(0, len(ids), 5000):
+        session.execute(
+            update(PublishedValue)
+            .where(PublishedValue.id.in_(list(ids[start : start + 5000])))
+            .values(revision_to=revision)
+        )
+
+
+def delete_published(session: Session, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), 5000):
+        session.execute(
+            delete(PublishedValue).where(PublishedValue.id.in_(list(ids[start : start + 5000])))
+        )
+
+
+def correct_published(session: Session, rows: Sequence[tuple[int, Cell]]) -> None:
+    """Overwrite rows written in the revision being published (a full recomputation)."""
+    if not rows:
+        return
+    table = cast("Table", PublishedValue.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            value=bindparam("new_value"),
+            status=bindparam("new_status"),
+            coverage=bindparam("new_coverage"),
+        )
+    )
+    session.connection().execute(
+        stmt,
+        [
+            {
+                "row_id": row_id,
+                "new_value": cell.value,
+                "new_status": cell.status,
+                "new_coverage": cell.coverage,
+            }
+            for row_id, cell in rows
+        ],
+    )
+
+
+def insert_published(
     session: Session,
     dataset_id: str,
     revision: int,
-    rows: Iterator[tuple[str, str, str, str, int, float | None, str, float | None]],
-    copied_indicators: Sequence[str] = (),
+    rows: Sequence[tuple[str, str, str, str, int, float | None, str, float | None]],
 ) -> int:
-    """Replace the dataset's published values by ``rows``
-    (indicator, period, version, level, unit_id, value, status, coverage), plus the current
-    observations of ``copied_indicators`` copied as they are, inside the database."""
-    session.execute(delete(PublishedValue).where(PublishedValue.dataset_id == dataset_id))
-    copied = 0
-    if copied_indicators:
-        source = (
-            select(
-                Observation.dataset_id,
-                Observation.indicator_id,
-                Observation.period,
-                GeoUnit.version,
-                GeoUnit.level,
-                Observation.unit_id,
-                Observation.value,
-                Observation.status,
-                literal(None).label("coverage"),
-                literal(revision).label("revision"),
-            )
-            .join(GeoUnit, GeoUnit.id == Observation.unit_id)
-            .where(
-                Observation.dataset_id == dataset_id,
-                Observation.revision_to.is_(None),
-                Observation.indicator_id.in_(list(copied_indicators)),
-            )
-        )
-        names = [
-            "dataset_id",
-            "indicator_id",
-            "period",
-            "version",
-            "level",
-            "unit_id",
-            "value",
-            "status",
-            "coverage",
-            "revision",
-        ]
-        result = session.execute(insert(PublishedValue).from_select(names, source))
-        copied = cast("CursorResult[Any]", result).rowcount or 0
+    """Insert (indicator, period, version, level, unit_id, value, status, coverage) rows,
+    valid from ``revision``."""
     columns = (
         "dataset_id",
         "indicator_id",
@@ -292,9 +388,9 @@ def replace_published(
         "value",
         "status",
         "coverage",
-        "revision",
+        "revision_from",
     )
-    return copied + bulk_insert(
+    return bulk_insert(
         session,
         PublishedValue.__table__,  # type: ignore[arg-type]
         columns,
@@ -324,7 +420,10 @@ def published_query(
     level: str | None,
     within_id: int | None,
     unit_ids: Sequence[int],
+    revision: int | None = None,
 ) -> AnySelect:
+    """The published rows asked for: current ones, or those valid right after ``revision``
+    (stored rows either way; nothing is derived again)."""
     stmt = (
         select(
             PublishedValue.indicator_id,
@@ -339,7 +438,11 @@ def published_query(
             PublishedValue.unit_id,
         )
         .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
-        .where(PublishedValue.dataset_id == dataset_id, PublishedValue.version == version)
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.version == version,
+            _valid(PublishedValue.revision_from, PublishedValue.revision_to, revision),
+        )
     )
     if indicators:
         stmt = stmt.where(PublishedValue.indicator_id.in_(list(indicators)))
@@ -367,7 +470,7 @@ def published_summary(session: Session, indicator_id: str) -> list[tuple[str, st
             PublishedValue.level,
             PublishedValue.period,
         )
-        .where(PublishedValue.indicator_id == indicator_id)
+        .where(PublishedValue.indicator_id == indicator_id, PublishedValue.revision_to.is_(None))
         .distinct()
     )
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
@@ -391,6 +494,7 @@ def has_period(session: Session, dataset_id: str, indicators: Sequence[str], per
             PublishedValue.dataset_id == dataset_id,
             PublishedValue.indicator_id.in_(list(indicators)),
             PublishedValue.period == period,
+            PublishedValue.revision_to.is_(None),
         )
         .limit(1)
     )
@@ -431,6 +535,7 @@ def published_cells(
         PublishedValue.version == version,
         PublishedValue.indicator_id.in_(list(indicators)),
         PublishedValue.unit_id.in_(list(unit_ids)),
+        PublishedValue.revision_to.is_(None),
     )
     if periods:
         stmt = stmt.where(PublishedValue.period.in_(list(periods)))

@@ -31,7 +31,6 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
-from app.stats.publish import derive
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
 RECORD_FIELDS = (
@@ -238,6 +237,7 @@ def published_statement(query: ObservationQuery) -> repository.AnySelect:
         level=query.level,
         within_id=query.within.id if query.within else None,
         unit_ids=[u.id for u in query.units],
+        revision=query.revision,
     )
     return repository.ordered(stmt)
 
@@ -245,17 +245,16 @@ def published_statement(query: ObservationQuery) -> repository.AnySelect:
 def count_records(session: Session, query: ObservationQuery) -> int:
     if query.area:
         return len(area_records(session, query))
-    if query.revision is not None:
-        return len(revision_records(session, query))
     return queries.count(session, published_statement(query))
 
 
 def iter_records(
     session: Session, query: ObservationQuery, offset: int = 0, limit: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Flat records, in a stable order; streamed from the database."""
-    if query.area or query.revision is not None:
-        records = area_records(session, query) if query.area else revision_records(session, query)
+    """Flat records, in a stable order; streamed from the database (an earlier revision as
+    well: its published rows are kept)."""
+    if query.area:
+        records = area_records(session, query)
         yield from records[offset : None if limit is None else offset + limit]
         return
     units = query.units_of_measure
@@ -297,7 +296,7 @@ def _with_provenance(
 
     def flush() -> Iterator[dict[str, Any]]:
         sector_ids = [row[-1] for row in batch if row[2] == Level.SECTOR]
-        origin = repository.provenance(session, query.dataset.id, sector_ids)
+        origin = repository.provenance(session, query.dataset.id, sector_ids, query.revision)
         for row in batch:
             record = _record(row, units)
             supplier, submission, revision = origin.get(
@@ -311,50 +310,6 @@ def _with_provenance(
             yield from flush()
             batch = []
     yield from flush()
-
-
-def revision_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:
-    """Records of an earlier revision, derived again from the observations of that time."""
-    assert query.revision is not None
-    observations = repository.observations_at(session, query.dataset.id, query.revision)
-    derived = derive(session, query.dataset.id, observations)
-    geo = derived.geo
-    wanted_units = {u.id for u in query.units}
-    inside = geo_repository.units_inside(session, [query.within.id]) if query.within else None
-    indicators = {i.id for i in query.indicators}
-    selected: list[tuple[str, str, int, Cell]] = []
-    for (indicator, period), cells in derived.cells.items():
-        if indicator not in indicators or (query.periods and period not in query.periods):
-            continue
-        for unit, cell in cells.items():
-            if geo.version[unit] != query.version:
-                continue
-            if query.level and geo.level[unit] != query.level:
-                continue
-            if wanted_units and unit not in wanted_units:
-                continue
-            if inside is not None and unit not in inside:
-                continue
-            selected.append((indicator, period, unit, cell))
-    labels = repository.unit_labels(session, sorted({unit for _, _, unit, _ in selected}))
-    units = query.units_of_measure
-    records = [
-        {
-            "indicator": indicator,
-            "period": period,
-            "level": geo.level[unit],
-            "version": geo.version[unit],
-            "code": labels[unit][0],
-            "name": labels[unit][1],
-            "value": cell.value,
-            "unit_of_measure": units[indicator],
-            "status": cell.status,
-            "coverage": cell.coverage,
-        }
-        for indicator, period, unit, cell in selected
-    ]
-    records.sort(key=lambda r: (r["indicator"], r["period"], r["level"], r["code"]))
-    return records
 
 
 def area_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,36 @@ def test_seed_cli_reports_and_keys_cli_prints_the_key_last(empty_db: str) -> Non
     assert seeded.returncode == 0, seeded.stderr
     assert "geography:" in seeded.stdout and "units inserted" in seeded.stdout
     assert "skipped" in seeded.stdout
+    # The published counts are what is published (the same on SQLite and PostgreSQL).
+    reported = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(
+            r"values ([a-z0-9-]+): revision \d+;.*? (\d+) published values", seeded.stdout
+        )
+    }
+    assert len(reported) == 6, seeded.stdout
+    engine, factory = session_factory_for(empty_db)
+    with factory() as session:
+        stored = dict(
+            session.execute(
+                text(
+                    "SELECT dataset_id, count(*) FROM published_value WHERE revision_to IS NULL "
+                    "GROUP BY dataset_id"
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert reported == stored
+    republished = subprocess.run(
+        [sys.executable, "-m", "app.cli", "publish", "--dataset", "population-2025", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert republished.returncode == 0, republished.stderr
+    assert "0 rows written, 0 closed, 0 corrected" in republished.stdout
+    assert f"{stored['population-2025']} published values" in republished.stdout
     created = subprocess.run(
         [sys.executable, "-m", "app.cli", "keys", "create", "--org", "gent", "--role", "supplier"],
         env=env,

@@ -52,14 +52,26 @@ def factory(empty_db: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def published(session: Session, level: str, code: str, indicator: str) -> tuple[float | None, str]:
+def published(
+    session: Session, level: str, code: str, indicator: str, revision: int | None = None
+) -> tuple[float | None, str]:
+    """The published value now, or as it was right after ``revision``."""
     from app.geo.models import GeoUnit
 
+    valid = (
+        PublishedValue.revision_to.is_(None)
+        if revision is None
+        else (PublishedValue.revision_from <= revision)
+        & (PublishedValue.revision_to.is_(None) | (PublishedValue.revision_to > revision))
+    )
     row = session.execute(
         select(PublishedValue.value, PublishedValue.status)
         .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
         .where(
-            GeoUnit.level == level, GeoUnit.code == code, PublishedValue.indicator_id == indicator
+            GeoUnit.level == level,
+            GeoUnit.code == code,
+            PublishedValue.indicator_id == indicator,
+            valid,
         )
     ).one()
     return row.value, row.status
@@ -119,6 +131,10 @@ def test_a_changed_file_makes_a_new_revision_and_keeps_the_old_one(
     assert report.rows_removed == 2  # 21004ZZZZ's population, the remainder's area
     with factory() as session:
         assert published(session, "municipality", "11002", "population") == (1607.0, "normal")
+        # The published values of revision 1 are kept, not derived again.
+        assert published(session, "municipality", "11002", "population", 1) == (1512.0, "normal")
+        assert published(session, "region", "04000", "population", 1) == (302.0, "normal")
+        assert published(session, "region", "04000", "population") == (300.0, "normal")
         history = session.execute(
             select(Observation.value, Observation.revision_from, Observation.revision_to)
             .where(Observation.indicator_id == "population")

@@ -1,0 +1,442 @@
+"""Incremental publication gives exactly what a full recomputation gives.
+
+Random sequences of submissions (random sectors, values around the disclosure thresholds,
+every status) are stored one revision at a time, as suppliers' submissions do; after each one
+the current published set must equal the values derived from scratch from all current
+observations (:func:`app.stats.publish.derive`), and a full recomputation
+(:func:`app.stats.publish.publish_all`) must find nothing to write. The rows of every earlier
+revision must equal what was derived from the observations of that revision. On a small
+geography of our own (many sequences) and on the real data (secondary suppression moving).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalogue.repository import get_dataset, indicators_of_dataset
+from app.catalogue.seed import load_catalogue
+from app.config import SEEDS_DIR
+from app.db.session import transaction
+from app.geo.importer import ensure_versions, import_geography
+from app.geo.models import GeoUnit
+from app.stats import repository
+from app.stats.aggregate import Cell
+from app.stats.importer import store_revision
+from app.stats.models import Observation, PublishedValue, Submission
+from app.stats.publish import affected_slices, derive, publish_all
+from tests.conftest import session_factory_for
+from tests.factories import World
+from tests.geo.test_geography_import import write_sources
+
+Key = tuple[str, str, int]  # (indicator, period, unit)
+NO_VALUE = ("confidential", "missing", "not_applicable")
+STATUSES = ("normal", "normal", "normal", "provisional", "estimated", *NO_VALUE)
+
+
+# --------------------------------------------------------------------------------------------
+# What is stored, what a full recomputation gives
+# --------------------------------------------------------------------------------------------
+
+
+def _valid(revision: int | None) -> object:
+    if revision is None:
+        return PublishedValue.revision_to.is_(None)
+    return and_(
+        PublishedValue.revision_from <= revision,
+        or_(PublishedValue.revision_to.is_(None), PublishedValue.revision_to > revision),
+    )
+
+
+def stored_cells(session: Session, dataset: str, revision: int | None = None) -> dict[Key, Cell]:
+    stmt = select(
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.unit_id,
+        PublishedValue.value,
+        PublishedValue.status,
+        PublishedValue.coverage,
+    ).where(PublishedValue.dataset_id == dataset, _valid(revision))  # type: ignore[arg-type]
+    cells: dict[Key, Cell] = {}
+    for indicator, period, unit, value, status, coverage in session.execute(stmt):
+        assert (indicator, period, unit) not in cells, "two valid rows for one cell"
+        cells[(indicator, period, unit)] = Cell(value, status, coverage)
+    return cells
+
+
+def observations_at(
+    session: Session, dataset: str, revision: int
+) -> list[repository.StoredObservation]:
+    stmt = select(
+        Observation.id,
+        Observation.indicator_id,
+        Observation.unit_id,
+        Observation.period,
+        Observation.value,
+        Observation.status,
+    ).where(
+        Observation.dataset_id == dataset,
+        Observation.revision_from <= revision,
+        or_(Observation.revision_to.is_(None), Observation.revision_to > revision),
+    )
+    return [repository.StoredObservation(*row) for row in session.execute(stmt)]
+
+
+def derived_cells(
+    session: Session, dataset: str, observations: list[repository.StoredObservation]
+) -> dict[Key, Cell]:
+    derived = derive(session, dataset, observations)
+    return {
+        (indicator, period, unit): cell
+        for (indicator, period), cells in derived.cells.items()
+        for unit, cell in cells.items()
+    }
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def assert_same_cells(stored: dict[Key, Cell], expected: dict[Key, Cell]) -> None:
+    assert stored.keys() == expected.keys(), (
+        f"only stored: {sorted(stored.keys() - expected.keys())[:5]}; "
+        f"only derived: {sorted(expected.keys() - stored.keys())[:5]}"
+    )
+    differ = [
+        (key, stored[key], cell)
+        for key, cell in expected.items()
+        if stored[key].status != cell.status
+        or not _close(stored[key].value, cell.value)
+        or not _close(stored[key].coverage, cell.coverage)
+    ]
+    assert not differ, differ[:5]
+
+
+def assert_incremental_equals_full(session: Session, dataset: str) -> None:
+    current = repository.current_observations(session, dataset)
+    assert_same_cells(stored_cells(session, dataset), derived_cells(session, dataset, current))
+    before = session.scalar(select(func.count()).select_from(PublishedValue))
+    outcome = publish_all(session, dataset)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+    assert session.scalar(select(func.count()).select_from(PublishedValue)) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Random submissions
+# --------------------------------------------------------------------------------------------
+
+
+def supplied(session: Session, dataset: str) -> list[str]:
+    return [i.id for i in indicators_of_dataset(session, dataset) if i.aggregation != "ratio"]
+
+
+def sectors_of(session: Session, dataset: str) -> list[tuple[int, int | None]]:
+    """(sector id, municipality id) of the dataset's geography version."""
+    found = get_dataset(session, dataset)
+    assert found is not None
+    stmt = (
+        select(GeoUnit.id, GeoUnit.parent_id)
+        .where(GeoUnit.version == found.geo_version, GeoUnit.level == "sector")
+        .order_by(GeoUnit.id)
+    )
+    return [(unit, parent) for unit, parent in session.execute(stmt)]
+
+
+def random_value(rng: random.Random) -> tuple[float | None, str]:
+    status = rng.choice(STATUSES)
+    if status in NO_VALUE:
+        return None, status
+    # Mostly small counts, so that the disclosure thresholds (5 households, 10 connections)
+    # are crossed back and forth; now and then a large or fractional one.
+    roll = rng.random()
+    if roll < 0.7:
+        return float(rng.randint(0, 14)), status
+    if roll < 0.9:
+        return float(rng.randint(15, 5000)), status
+    return round(rng.uniform(0, 100), 3), status
+
+
+def random_submission(
+    rng: random.Random,
+    indicators: list[str],
+    sectors: list[tuple[int, int | None]],
+    periods: list[str],
+    size: int,
+) -> dict[tuple[str, int, str], tuple[float | None, str]]:
+    # Rows of one or two municipalities: several siblings change together, so secondary
+    # suppression has to move within their groups.
+    municipalities = sorted({m for _, m in sectors if m is not None})
+    chosen = set(rng.sample(municipalities, min(len(municipalities), rng.randint(1, 2))))
+    pool = [s for s, m in sectors if m in chosen] or [s for s, _ in sectors]
+    return {
+        (rng.choice(indicators), rng.choice(pool), rng.choice(periods)): random_value(rng)
+        for _ in range(size)
+    }
+
+
+def submit(
+    session: Session,
+    dataset: str,
+    wanted: dict[tuple[str, int, str], tuple[float | None, str]],
+    *,
+    replace_all: bool = False,
+) -> int:
+    stored = store_revision(
+        session,
+        dataset,
+        wanted,
+        Submission(
+            dataset_id=dataset,
+            organisation_id="kenniscentrum-vlaamse-steden",
+            source_name="test",
+            media_type="text/csv",
+            sha256=f"{len(wanted)}",
+            rows_total=len(wanted),
+        ),
+        replace_all=replace_all,
+    )
+    session.flush()
+    return stored.revision
+
+
+# --------------------------------------------------------------------------------------------
+# A small geography of our own: many sequences
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small(empty_db: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine, factory = session_factory_for(empty_db)
+    with transaction(factory) as session:
+        ensure_versions(session)
+        load_catalogue(session, SEEDS_DIR)
+        import_geography(session, write_sources(tmp_path))
+    yield factory
+    engine.dispose()
+
+
+SYNTHETIC = {
+    # dataset → periods: a 2025 dataset with a ratio, 2024 datasets published on the 2025
+    # municipalities too, one with a two-part denominator, one with a disclosure rule.
+    "population-2025": ["2024", "2025"],
+    "cars-households-2019": ["2019", "2020"],
+    "age-census-2021": ["2021"],
+    "energy-fluvius": ["2020", "2021"],
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_equals_full_on_random_sequences(
+    small: sessionmaker[Session], seed: int
+) -> None:
+    rng = random.Random(seed)
+    with transaction(small) as session:
+        for dataset, periods in SYNTHETIC.items():
+            indicators = supplied(session, dataset)
+            sectors = sectors_of(session, dataset)
+            for step in range(12):
+                wanted = random_submission(rng, indicators, sectors, periods, rng.randint(1, 8))
+                # Now and then a full import: what it leaves out is removed.
+                submit(session, dataset, wanted, replace_all=step % 5 == 4)
+                assert_incremental_equals_full(session, dataset)
+            # Every earlier revision is kept as it was published.
+            for revision in range(1, repository.latest_revision(session, dataset) + 1):
+                assert_same_cells(
+                    stored_cells(session, dataset, revision),
+                    derived_cells(session, dataset, observations_at(session, dataset, revision)),
+                )
+
+
+def test_an_unchanged_submission_writes_nothing(small: sessionmaker[Session]) -> None:
+    with transaction(small) as session:
+        sectors = sectors_of(session, "cars-households-2019")
+        wanted = {
+            ("households", sectors[0][0], "2019"): (3.0, "normal"),
+            ("cars", sectors[0][0], "2019"): (2.0, "normal"),
+        }
+        submit(session, "cars-households-2019", wanted)
+        rows = session.scalar(select(func.count()).select_from(PublishedValue))
+        revision = submit(session, "cars-households-2019", wanted)
+        assert session.scalar(select(func.count()).select_from(PublishedValue)) == rows
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(PublishedValue)
+                .where(
+                    or_(
+                        PublishedValue.revision_from == revision,
+                        PublishedValue.revision_to == revision,
+                    )
+                )
+            )
+            == 0
+        )
+
+
+def test_a_part_changes_its_ratio_and_the_ratio_only_where_it_changes(
+    small: sessionmaker[Session],
+) -> None:
+    with transaction(small) as session:
+        sectors = [s for s, _ in sectors_of(session, "population-2025")]
+        indicators = indicators_of_dataset(session, "population-2025")
+        # The slices a change of the area reaches: area and the density that divides by it.
+        assert affected_slices(indicators, {("area", "2025")}) == {
+            ("area", "2025"),
+            ("population-density", "2025"),
+        }
+        first = {("population", s, "2025"): (100.0, "normal") for s in sectors}
+        first |= {("area", s, "2025"): (10.0, "normal") for s in sectors}
+        submit(session, "population-2025", first)
+        revision = submit(
+            session, "population-2025", {("area", sectors[0], "2025"): (20.0, "normal")}
+        )
+        written = session.execute(
+            select(PublishedValue.indicator_id, func.count())
+            .where(PublishedValue.revision_from == revision)
+            .group_by(PublishedValue.indicator_id)
+        ).all()
+        # The population did not change: none of its rows is written again.
+        assert {indicator for indicator, _ in written} == {"area", "population-density"}
+        assert_incremental_equals_full(session, "population-2025")
+
+
+def test_full_recomputation_corrects_rows_of_its_own_revision(
+    small: sessionmaker[Session],
+) -> None:
+    with transaction(small) as session:
+        sectors = [s for s, _ in sectors_of(session, "population-2025")]
+        submit(session, "population-2025", {("population", sectors[0], "2025"): (5.0, "normal")})
+        # Damage the current rows as an earlier version of the code might have left them.
+        session.execute(
+            PublishedValue.__table__.update()  # type: ignore[attr-defined]
+            .where(PublishedValue.level == "region")
+            .values(value=-1.0)
+        )
+        outcome = publish_all(session, "population-2025")
+        assert outcome.corrected >= 1 and outcome.inserted == outcome.closed == 0
+        assert_incremental_equals_full(session, "population-2025")
+
+
+def test_the_reported_count_is_what_is_published(small: sessionmaker[Session]) -> None:
+    with transaction(small) as session:
+        sectors = [s for s, _ in sectors_of(session, "population-2025")]
+        stored = store_revision(
+            session,
+            "population-2025",
+            {("population", s, "2025"): (float(n), "normal") for n, s in enumerate(sectors)},
+            Submission(
+                dataset_id="population-2025",
+                organisation_id="kenniscentrum-vlaamse-steden",
+                sha256="x",
+            ),
+            replace_all=True,
+        )
+        current = session.scalar(
+            select(func.count())
+            .select_from(PublishedValue)
+            .where(
+                PublishedValue.dataset_id == "population-2025",
+                PublishedValue.revision_to.is_(None),
+            )
+        )
+        written = session.scalar(
+            select(func.count())
+            .select_from(PublishedValue)
+            .where(PublishedValue.revision_from == stored.revision)
+        )
+        assert stored.published == current and current > len(sectors)
+        assert stored.published_written == written
+
+
+# --------------------------------------------------------------------------------------------
+# The real data
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dataset", "periods"),
+    [("population-2025", ["2025"]), ("cars-households-2019", ["2019"])],
+)
+def test_incremental_equals_full_on_the_real_data(
+    real_session: Session, dataset: str, periods: list[str]
+) -> None:
+    session = real_session
+    # What the seed published is what a full recomputation gives.
+    assert_incremental_equals_full(session, dataset)
+    rng = random.Random(dataset)
+    indicators = supplied(session, dataset)
+    sectors = sectors_of(session, dataset)
+    first = repository.latest_revision(session, dataset) + 1
+    for _ in range(5):
+        submit(session, dataset, random_submission(rng, indicators, sectors, periods, 25))
+        assert_incremental_equals_full(session, dataset)
+    # The revisions in between are kept as published.
+    revision = first + 2
+    assert_same_cells(
+        stored_cells(session, dataset, revision),
+        derived_cells(session, dataset, observations_at(session, dataset, revision)),
+    )
+    if dataset == "cars-households-2019":
+        # Secondary suppression moved: cells of sectors nobody submitted for became (or
+        # stopped being) confidential.
+        moved = session.scalar(
+            select(func.count())
+            .select_from(PublishedValue)
+            .where(
+                PublishedValue.dataset_id == dataset,
+                PublishedValue.indicator_id == "cars-per-household",
+                PublishedValue.status == "confidential",
+                or_(PublishedValue.revision_from >= first, PublishedValue.revision_to >= first),
+            )
+        )
+        assert moved
+
+
+# --------------------------------------------------------------------------------------------
+# revision= reads stored rows
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_earlier_revision_is_read_from_stored_rows(world: World) -> None:
+    submit_url = "/api/v1/datasets/population-2025/submissions"
+    header = "sector,indicator,period,value,status\n"
+    first = world.client.post(
+        submit_url,
+        content=(header + "44021A00-,population,2025,1000,\n44021A01-,population,2025,7,\n"),
+        headers=world.headers("gent"),
+    )
+    assert first.status_code == 201, first.text
+    second = world.client.post(
+        submit_url,
+        content=(header + "44021A00-,population,2025,1100,\n").encode(),
+        headers=world.headers("gent"),
+    )
+    assert second.status_code == 201, second.text
+    app_engine = world.client.app.state.datapedia.session_factory.kw["bind"]  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.lower())
+
+    event.listen(app_engine, "before_cursor_execute", remember)
+    try:
+        response = world.client.get(
+            "/api/v1/datasets/population-2025/observations",
+            params={"unit": "municipality:44021", "revision": first.json()["revision"]},
+        )
+    finally:
+        event.remove(app_engine, "before_cursor_execute", remember)
+    assert response.status_code == 200, response.text
+    values = {item["indicator"]: item["value"] for item in response.json()["items"]}
+    assert values["population"] == 1007  # as published then, not 1107
+    assert any("published_value" in s for s in statements)
+    # Nothing is derived again: the observations are not read at all.
+    assert not [s for s in statements if "from observation" in s or "join observation" in s]
