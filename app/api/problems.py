@@ -60,7 +60,11 @@ class Problem(BaseModel):
     errors: list[ProblemItem] | None = None
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+# What a route passes as FastAPI's ``responses=``: OpenAPI response objects by status.
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problems(*statuses: int) -> Responses:
     """``responses=`` for a route: these statuses answer a :class:`Problem`."""
     return {status: {"model": Problem, "description": DESCRIPTIONS[status]} for status in statuses}
 

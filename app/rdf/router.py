@@ -7,9 +7,9 @@ Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep
 from app.api.params import text_path, text_query
-from app.api.problems import problems
+from app.api.problems import Responses, problems
 from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
 from app.errors import NotFound
@@ -62,16 +62,16 @@ _RDF = {
     for fmt in service.FORMATS.values()
 }
 _HTML = {service.HTML: _STRING}
-_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+_NOT_MODIFIED: Responses = {
     304: {"description": "Not modified since the `ETag` or date the client sent."}
 }
 
 
-def _ok(description: str, content: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+def _ok(description: str, content: Mapping[str, object]) -> Responses:
     return {200: {"description": description, "content": content}}
 
 
-def _see_other(description: str) -> dict[int | str, dict[str, Any]]:
+def _see_other(description: str) -> Responses:
     return {303: {"description": description, "headers": {"Location": _STRING}}}
 
 

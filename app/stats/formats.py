@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from app.catalogue.models import Dataset, Indicator
 from app.db import queries
+from app.stats.schemas import Record
 
 CSV_BATCH = 2000
 # A spreadsheet would run a cell starting with these as a formula (CSV injection).
@@ -27,7 +28,7 @@ def format_number(value: float | None) -> str:
     return repr(value)
 
 
-def csv_lines(fields: tuple[str, ...], records: Iterable[dict[str, Any]]) -> Iterator[str]:
+def csv_lines(fields: tuple[str, ...], records: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The header and the records as CSV text, in batches (memory stays flat)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -49,7 +50,7 @@ def csv_lines(fields: tuple[str, ...], records: Iterable[dict[str, Any]]) -> Ite
 
 
 def jsonstat(
-    dataset: Dataset, indicators: list[Indicator], records: Iterable[dict[str, Any]]
+    dataset: Dataset, indicators: list[Indicator], records: Iterable[Record]
 ) -> dict[str, Any]:
     """A JSON-stat 2.0 dataset with the dimensions indicator, geography and time; each
     value's status in ``status`` and the coverage of derived values in an extension."""

@@ -7,11 +7,33 @@ check the body against; they are not run over every row at request time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from app.api.schemas import Page
+
+
+class Record(TypedDict):
+    """A flat observation record as the service streams it (serialised by orjson and the CSV
+    writer without a model per row); :class:`ObservationRecord` documents it."""
+
+    indicator: str
+    period: str
+    level: str
+    version: str
+    code: str
+    name: str
+    value: float | None
+    unit_of_measure: str
+    status: str
+    coverage: float | None
+
+
+class ProvenanceRecord(Record):
+    supplier: str | None
+    submission: int | None
+    revision: int | None
 
 
 class ObservationRecord(BaseModel):

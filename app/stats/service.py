@@ -31,6 +31,7 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
+from app.stats.schemas import ProvenanceRecord, Record
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
 RECORD_FIELDS = (
@@ -250,7 +251,7 @@ def count_records(session: Session, query: ObservationQuery) -> int:
 
 def iter_records(
     session: Session, query: ObservationQuery, offset: int = 0, limit: int | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Record]:
     """Flat records, in a stable order; streamed from the database (an earlier revision as
     well: its published rows are kept)."""
     if query.area:
@@ -269,32 +270,32 @@ def iter_records(
         yield _record(row, units)
 
 
-def _record(row: Any, units: dict[str, str]) -> dict[str, Any]:
+def _record(row: Any, units: dict[str, str]) -> Record:
     """A published row (with its unit id last) as a flat record."""
     indicator, period, level, version, code, name, value, status, coverage, _ = row
-    return {
-        "indicator": indicator,
-        "period": period,
-        "level": level,
-        "version": version,
-        "code": code,
-        "name": name,
-        "value": value,
-        "unit_of_measure": units[indicator],
-        "status": status,
-        "coverage": coverage,
-    }
+    return Record(
+        indicator=indicator,
+        period=period,
+        level=level,
+        version=version,
+        code=code,
+        name=name,
+        value=value,
+        unit_of_measure=units[indicator],
+        status=status,
+        coverage=coverage,
+    )
 
 
 def _with_provenance(
     session: Session, query: ObservationQuery, rows: Iterator[Any]
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[ProvenanceRecord]:
     """Records with the supplier, submission and revision of each supplied value (derived
     values have none: they come from many suppliers)."""
     units = query.units_of_measure
     batch: list[Any] = []
 
-    def flush() -> Iterator[dict[str, Any]]:
+    def flush() -> Iterator[ProvenanceRecord]:
         sector_ids = [row[-1] for row in batch if row[2] == Level.SECTOR]
         origin = repository.provenance(session, query.dataset.id, sector_ids, query.revision)
         for row in batch:
@@ -302,7 +303,9 @@ def _with_provenance(
             supplier, submission, revision = origin.get(
                 (record["indicator"], row[-1], record["period"]), (None,) * 3
             )
-            yield record | {"supplier": supplier, "submission": submission, "revision": revision}
+            yield ProvenanceRecord(
+                **record, supplier=supplier, submission=submission, revision=revision
+            )
 
     for row in rows:
         batch.append(row)
@@ -312,7 +315,7 @@ def _with_provenance(
     yield from flush()
 
 
-def area_records(session: Session, query: ObservationQuery) -> list[dict[str, Any]]:
+def area_records(session: Session, query: ObservationQuery) -> list[Record]:
     """One record per indicator and period for the ad-hoc area, aggregated from the published
     (already disclosure-controlled) values of its units, so no suppressed value can leak."""
     member_ids = [u.id for u in query.area]
@@ -330,7 +333,7 @@ def area_records(session: Session, query: ObservationQuery) -> list[dict[str, An
     code = "+".join(f"{u.level}:{u.code}" for u in query.area)
     name = " + ".join(u.name for u in query.area)
     target = dict.fromkeys(member_ids, (0,))
-    records: list[dict[str, Any]] = []
+    records: list[Record] = []
     empty: dict[int, Cell] = {}
     for indicator in query.indicators:
         for period in periods:
@@ -356,18 +359,18 @@ def area_records(session: Session, query: ObservationQuery) -> list[dict[str, An
             ):
                 cell = Cell(None, "confidential", cell.coverage)
             records.append(
-                {
-                    "indicator": indicator.id,
-                    "period": period,
-                    "level": "area",
-                    "version": query.version,
-                    "code": code,
-                    "name": name,
-                    "value": cell.value,
-                    "unit_of_measure": indicator.unit_of_measure,
-                    "status": cell.status,
-                    "coverage": cell.coverage,
-                }
+                Record(
+                    indicator=indicator.id,
+                    period=period,
+                    level="area",
+                    version=query.version,
+                    code=code,
+                    name=name,
+                    value=cell.value,
+                    unit_of_measure=indicator.unit_of_measure,
+                    status=cell.status,
+                    coverage=cell.coverage,
+                )
             )
     return records
 
