@@ -74,7 +74,9 @@ def test_out_of_bounds_parameters_are_422_naming_them(
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     named = {e["parameter"] for e in problem.get("errors", [])} | {problem.get("parameter")}
-    assert parameter in named, problem
+    # A repeated parameter is named with its position, or by its name alone when the value
+    # was refused before validation (a control character: app.api.http).
+    assert parameter in named or parameter.split(".")[0] in named, problem
 
 
 @pytest.mark.parametrize(
