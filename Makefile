@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+# Two workers (the machines have two cores) and a random order every run: tests must not
+# depend on each other. The seed is printed; --random-order-seed=N repeats an order.
+PYTEST_ARGS ?= -n 2 --random-order
 FUZZ_ARGS ?=
 
 .PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench

@@ -45,7 +45,7 @@ ROLES: dict[str, str | None] = {
     "reader": "gent-reader",
     "supplier": "gent",
     "co-owner-editor": "gent-editor",
-    "publisher-editor": "statbel-editor",
+    "publisher-editor": "publisher-editor",
     "admin": "admin",
 }
 
