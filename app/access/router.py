@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.access import service
 from app.access.schemas import AuditEventOut, GrantOut, NewGrant
-from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, set_link_header
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth.deps import CallerDep
@@ -28,8 +28,7 @@ def list_grants(
     paging: PageDep,
 ) -> Page[GrantOut]:
     items, total = service.list_grants(session, caller, dataset_id, paging.offset, paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.post(
@@ -63,8 +62,7 @@ def dataset_audit(
     paging: PageDep,
 ) -> Page[AuditEventOut]:
     items, total = service.audit_log(session, caller, dataset_id, paging.offset, paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.get("/audit", summary="The whole audit log (site admins)", responses=problems(422))
@@ -72,5 +70,4 @@ def audit(
     request: Request, response: Response, caller: CallerDep, session: UnitOfWorkDep, paging: PageDep
 ) -> Page[AuditEventOut]:
     items, total = service.audit_log(session, caller, None, paging.offset, paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)

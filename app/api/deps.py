@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.params import text_path
 from app.api.ratelimit import RateLimiter
+from app.api.schemas import ItemT, Page
 from app.config import Settings
 from app.errors import Conflict, InvalidParameter
 
@@ -140,11 +141,11 @@ def set_link_header(request: Request, response: Response, params: PageParams, to
 
 
 def paged(
-    request: Request, response: Response, params: PageParams, items: list[Any], total: int
-) -> dict[str, Any]:
+    request: Request, response: Response, params: PageParams, items: list[ItemT], total: int
+) -> Page[ItemT]:
     """The list envelope of DESIGN §4, with its Link header set on ``response``."""
     set_link_header(request, response, params, total)
-    return envelope(params, items, total)
+    return Page[ItemT](items=items, total=total, page=params.page, page_size=params.page_size)
 
 
 def envelope(params: PageParams, items: list[Any], total: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, set_link_header
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth import service
@@ -35,8 +35,7 @@ def list_keys(
     items, total = service.list_keys(
         session, caller, organisation_id, paging.offset, paging.page_size
     )
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.post(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import PageDep, SessionDep, set_link_header
+from app.api.deps import PageDep, SessionDep, paged, set_link_header
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -32,8 +32,7 @@ def list_organisations(
     request: Request, response: Response, session: SessionDep, paging: PageDep
 ) -> Page[OrganisationOut]:
     items, total = service.list_organisations(session, offset=paging.offset, limit=paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.get(
@@ -51,8 +50,7 @@ def list_licences(
     request: Request, response: Response, session: SessionDep, paging: PageDep
 ) -> Page[LicenceOut]:
     items, total = service.list_licences(session, offset=paging.offset, limit=paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.get(
@@ -129,5 +127,4 @@ def list_indicators(
     items, total = service.search_indicators(
         session, q=q, dataset=dataset, offset=paging.offset, limit=paging.page_size
     )
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)

@@ -14,7 +14,7 @@ from app.api.deps import (
     TextId,
     UnitOfWorkDep,
     app_state,
-    set_link_header,
+    paged,
 )
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -61,8 +61,7 @@ def list_threads(
     items, total = service.list_threads(
         session, dataset_id, kind, state, paging.offset, paging.page_size
     )
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.post(
@@ -142,5 +141,4 @@ def inbox(
     paging: PageDep,
 ) -> Page[ThreadSummaryOut]:
     items, total = service.inbox(session, organisation_id, paging.offset, paging.page_size)
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import PageDep, SessionDep, set_link_header
+from app.api.deps import PageDep, SessionDep, paged
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -25,13 +25,8 @@ def list_levels(
     request: Request, response: Response, session: SessionDep, paging: PageDep
 ) -> Page[LevelOut]:
     levels = service.list_levels(session)
-    set_link_header(request, response, paging, len(levels))
-    return Page(
-        items=levels[paging.offset : paging.offset + paging.page_size],
-        total=len(levels),
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    page = levels[paging.offset : paging.offset + paging.page_size]
+    return paged(request, response, paging, page, len(levels))
 
 
 @router.get("/versions", summary="Geography versions", responses=problems(422))
@@ -39,13 +34,8 @@ def list_versions(
     request: Request, response: Response, session: SessionDep, paging: PageDep
 ) -> Page[VersionOut]:
     versions = service.list_versions(session)
-    set_link_header(request, response, paging, len(versions))
-    return Page(
-        items=versions[paging.offset : paging.offset + paging.page_size],
-        total=len(versions),
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    page = versions[paging.offset : paging.offset + paging.page_size]
+    return paged(request, response, paging, page, len(versions))
 
 
 @router.get("/units", summary="Search geographic units", responses=problems(404, 422))
@@ -77,8 +67,7 @@ def list_units(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    set_link_header(request, response, paging, total)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return paged(request, response, paging, items, total)
 
 
 @router.get(

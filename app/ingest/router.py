@@ -58,7 +58,9 @@ def list_submissions(
     items, total = submissions.list_submissions(
         session, dataset_id, paging.offset, paging.page_size
     )
-    return SubmissionPage.model_validate(paged(request, response, paging, items, total))
+    return SubmissionPage.model_validate(
+        paged(request, response, paging, items, total), from_attributes=True
+    )
 
 
 def _anchored(pattern: str) -> str:

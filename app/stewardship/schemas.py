@@ -8,7 +8,7 @@ them, PostgreSQL refuses NUL), no text longer than its column.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -28,44 +28,6 @@ from app.api.text import multiline, single_line
 
 # The EU authority tables the catalogue knows (app/rdf/vocab.py holds their labels; a test
 # keeps the two lists equal). Kept here because stewardship lies below rdf in the layers.
-THEME_CODES = (
-    "AGRI",
-    "ECON",
-    "EDUC",
-    "ENER",
-    "ENVI",
-    "GOVE",
-    "HEAL",
-    "INTR",
-    "JUST",
-    "OP_DATPRO",
-    "REGI",
-    "SOCI",
-    "TECH",
-    "TRAN",
-)
-FREQUENCY_CODES = (
-    "HOURLY",
-    "DAILY",
-    "WEEKLY",
-    "BIWEEKLY",
-    "MONTHLY",
-    "BIMONTHLY",
-    "QUARTERLY",
-    "ANNUAL_2",
-    "ANNUAL",
-    "BIENNIAL",
-    "TRIENNIAL",
-    "QUADRENNIAL",
-    "QUINQUENNIAL",
-    "DECENNIAL",
-    "CONT",
-    "UPDATE_CONT",
-    "IRREG",
-    "NEVER",
-    "OTHER",
-    "UNKNOWN",
-)
 ThemeCode = Literal[
     "AGRI",
     "ECON",
@@ -104,6 +66,8 @@ FrequencyCode = Literal[
     "OTHER",
     "UNKNOWN",
 ]
+THEME_CODES: tuple[str, ...] = get_args(ThemeCode)
+FREQUENCY_CODES: tuple[str, ...] = get_args(FrequencyCode)
 AccessLevel = Literal["public", "restricted", "non_public"]
 GrantableRole = Literal["owner", "supplier", "custodian", "originator"]
 RoleName = Literal["owner", "publisher", "supplier", "custodian", "originator"]
