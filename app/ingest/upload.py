@@ -7,6 +7,7 @@ collected with row, column, value and reason, so the supplier can fix the file i
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -46,6 +47,7 @@ PATTERN_REASONS = {
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a code or
 # a number never holds one, and a quoted line break would pass unseen in a spreadsheet.
 CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")
+VERDICT_MEMO = 100_000
 
 
 @dataclass(frozen=True)
@@ -257,10 +259,19 @@ def validate(
     seen: dict[tuple[str, ...], int] = {}
     key_positions = [COLUMNS.index(name) for name in schema.primaryKey]
     sector_checks: dict[str, str | None] = {}
+    # Codes, indicators and periods repeat on every row: each distinct cell of a column is
+    # judged once (a bounded memo, so a file of any size keeps memory flat).
+    verdicts: list[dict[str, str | None]] = [{} for _ in COLUMNS]
     for number, cells in rows:
         bad: set[str] = set()
-        for column, table_field, cell in zip(COLUMNS, fields, cells, strict=True):
-            problem = _cell_problem(table_field, cell, rules)
+        for column, table_field, cell, memo in zip(COLUMNS, fields, cells, verdicts, strict=True):
+            if cell in memo:
+                problem = memo[cell]
+            else:
+                problem = _cell_problem(table_field, cell, rules)
+                if len(memo) >= VERDICT_MEMO:
+                    memo.clear()
+                memo[cell] = problem
             if problem is not None:
                 result.error(number, column, cell, problem)
                 bad.add(column)
@@ -308,9 +319,20 @@ def _field(schema: TableSchema, column: str) -> TableField:
     return found
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _control_character(cell: str) -> str | None:
+    return next((c for c in cell if unicodedata.category(c) in CONTROL_CATEGORIES), None)
+
+
 def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | None:
     """Why a cell breaks its field's constraints (None: it does not)."""
-    control = next((c for c in cell if unicodedata.category(c) in CONTROL_CATEGORIES), None)
+    # isprintable() is False for every control and line-separator character (and a few more,
+    # which the exact test below then lets through).
+    control = None if cell.isprintable() else _control_character(cell)
     if control is not None:
         return (
             f"contains a control character (U+{ord(control):04X}, e.g. a line break or a tab); "
@@ -321,7 +343,7 @@ def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | Non
         return "missing; required by the Table Schema" if constraints.required else None
     if table_field.name == "indicator" and cell in rules.derived:
         return "computed by Datapedia from other indicators; upload its parts instead"
-    if constraints.pattern is not None and not re.fullmatch(constraints.pattern, cell):
+    if constraints.pattern is not None and not _compiled(constraints.pattern).fullmatch(cell):
         return PATTERN_REASONS.get(
             table_field.name, f"does not match the pattern {constraints.pattern}"
         )
