@@ -273,18 +273,20 @@ def iter_records(
 def _record(row: Any, units: dict[str, str]) -> Record:
     """A published row (with its unit id last) as a flat record."""
     indicator, period, level, version, code, name, value, status, coverage, _ = row
-    return Record(
-        indicator=indicator,
-        period=period,
-        level=level,
-        version=version,
-        code=code,
-        name=name,
-        value=value,
-        unit_of_measure=units[indicator],
-        status=status,
-        coverage=coverage,
-    )
+    # A literal, not Record(...): this runs once per row of every export.
+    record: Record = {
+        "indicator": indicator,
+        "period": period,
+        "level": level,
+        "version": version,
+        "code": code,
+        "name": name,
+        "value": value,
+        "unit_of_measure": units[indicator],
+        "status": status,
+        "coverage": coverage,
+    }
+    return record
 
 
 def _with_provenance(
