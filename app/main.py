@@ -40,6 +40,7 @@ from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
     DatapediaError,
+    NotFound,
     TooManyRequests,
     Unauthorized,
 )
@@ -155,16 +156,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if all(e["in"] == "path" for e in errors):
             # A path that does not parse (a number out of range, a word for an id) names
             # nothing: the resource is not there.
-            return problem_response(
-                404,
-                {
-                    "type": PROBLEM_TYPE_BASE + "not-found",
-                    "title": "Not found",
-                    "status": 404,
-                    "detail": f"no resource at {request.url.path} ({names} out of range)",
-                    "instance": str(request.url.path),
-                },
-            )
+            not_found = NotFound(f"no resource at {request.url.path} ({names} out of range)")
+            return problem_response(404, not_found.to_problem(str(request.url.path)))
         return problem_response(
             422,
             {

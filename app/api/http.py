@@ -12,7 +12,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.api.text import control_character
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    DatapediaError,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+)
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # What a browser app may read from a cross-origin answer besides the safelisted headers.
@@ -25,8 +32,11 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _has_control_character(text: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+async def _refuse(error: DatapediaError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer from a middleware, before any route, as the error handlers would."""
+    problem = error.to_problem(scope["path"])
+    response = JSONResponse(problem, status_code=error.status, media_type=PROBLEM_MEDIA_TYPE)
+    await response(scope, receive, send)
 
 
 class RefuseControlCharacters:
@@ -40,32 +50,21 @@ class RefuseControlCharacters:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problem: dict[str, object] | None = None
-        if _has_control_character(scope["path"]):
-            problem = {
-                "type": PROBLEM_TYPE_BASE + "not-found",
-                "title": "Not found",
-                "status": 404,
-                "detail": "no resource has a control character in its path",
-            }
-        else:
-            query = scope.get("query_string", b"").decode("latin-1")
-            for name, value in parse_qsl(query, keep_blank_values=True):
-                if _has_control_character(name) or _has_control_character(value):
-                    problem = {
-                        "type": PROBLEM_TYPE_BASE + "invalid-parameter",
-                        "title": "Invalid parameter",
-                        "status": 422,
-                        "detail": f"invalid value for: {name!r} (a control character)",
-                        "parameter": name,
-                    }
-                    break
-        if problem is None:
+        error = self._problem(scope)
+        if error is None:
             await self.app(scope, receive, send)
-            return
-        status = int(str(problem["status"]))
-        response = JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
-        await response(scope, receive, send)
+        else:
+            await _refuse(error, scope, receive, send)
+
+    @staticmethod
+    def _problem(scope: Scope) -> DatapediaError | None:
+        if control_character(scope["path"]) is not None:
+            return NotFound("no resource has a control character in its path")
+        query = scope.get("query_string", b"").decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if control_character(name) is not None or control_character(value) is not None:
+                return InvalidParameter(name, f"invalid value for: {name!r} (a control character)")
+        return None
 
 
 class HeadAsGet:
@@ -124,19 +123,12 @@ class Cors:
             await self.write_cors(scope, receive, send)
             return
         if origin is not None and scope["method"] not in READ_METHODS:
-            response = JSONResponse(
-                {
-                    "type": PROBLEM_TYPE_BASE + "forbidden",
-                    "title": "Forbidden",
-                    "status": 403,
-                    "detail": f"writes from the browser origin {origin} are not allowed; an "
-                    "operator can allow it with DATAPEDIA_CORS_ORIGINS",
-                    "missing_right": f"cors:{origin}",
-                },
-                status_code=403,
-                media_type=PROBLEM_MEDIA_TYPE,
+            refusal = Forbidden(
+                f"cors:{origin}",
+                f"writes from the browser origin {origin} are not allowed; an operator can "
+                "allow it with DATAPEDIA_CORS_ORIGINS",
             )
-            await response(scope, receive, send)
+            await _refuse(refusal, scope, receive, send)
             return
         await self.read_cors(scope, receive, send)
 

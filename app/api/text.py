@@ -8,18 +8,34 @@ import unicodedata
 # Line breaks and tabs belong in a message body; every other control character is noise at
 # best and a way to forge log lines or break a CSV at worst.
 _MULTILINE_ALLOWED = frozenset("\n\r\t")
+# Control characters, and the Unicode line and paragraph separators that act as line breaks.
+CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character of ``value`` that is not ``allowed``, or None."""
+    if value.isprintable():  # False for every such character: the common case stops here
+        return None
+    return next(
+        (c for c in value if c not in allowed and unicodedata.category(c) in CONTROL_CATEGORIES),
+        None,
+    )
 
 
 def _check(value: str, allowed: frozenset[str]) -> str:
     if not value.strip():
         raise ValueError("may not be blank")
+    control = control_character(value, allowed)
+    if control is not None:
+        raise ValueError(
+            f"control character U+{ord(control):04X} at position {value.index(control)}"
+        )
     for position, char in enumerate(value):
-        category = unicodedata.category(char)
-        if category == "Cs":
+        if unicodedata.category(char) == "Cs":
             # A lone surrogate is not Unicode: no UTF-8 encoder (nor XML) can carry it.
             raise ValueError(f"lone surrogate U+{ord(char):04X} at position {position}")
-        if char in "\ufffe\uffff" or (category == "Cc" and char not in allowed):
-            raise ValueError(f"control character U+{ord(char):04X} at position {position}")
+        if char in "\ufffe\uffff":
+            raise ValueError(f"noncharacter U+{ord(char):04X} at position {position}")
     return value
 
 

@@ -11,13 +11,13 @@ import functools
 import io
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
 
+from app.api.text import control_character
 from app.ingest.schemas import FieldConstraints, TableField, TableSchema
 from app.stats.models import STATUSES
 
@@ -46,7 +46,6 @@ PATTERN_REASONS = {
 }
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a code or
 # a number never holds one, and a quoted line break would pass unseen in a spreadsheet.
-CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")
 VERDICT_MEMO = 100_000
 
 
@@ -324,15 +323,9 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _control_character(cell: str) -> str | None:
-    return next((c for c in cell if unicodedata.category(c) in CONTROL_CATEGORIES), None)
-
-
 def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | None:
     """Why a cell breaks its field's constraints (None: it does not)."""
-    # isprintable() is False for every control and line-separator character (and a few more,
-    # which the exact test below then lets through).
-    control = None if cell.isprintable() else _control_character(cell)
+    control = control_character(cell)
     if control is not None:
         return (
             f"contains a control character (U+{ord(control):04X}, e.g. a line break or a tab); "
