@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --random-order
 FUZZ_ARGS ?=
 
-.PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench
+.PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench bench-scale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## Scale benchmark (not in CI, ≤ 30 min): 1M synthetic observations on SQLite, 10M on
+## PostgreSQL; SCALE_ARGS="--backend sqlite --rows 100000" for a quick run
+SCALE_ARGS ?=
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale_bench $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache datapedia.sqlite3*
