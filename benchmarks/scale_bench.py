@@ -283,6 +283,7 @@ class Figures:
     first_byte_s: float = 0.0
     export_duck_s: float = 0.0
     run_s: float = 0.0
+    load: str = ""  # the machine's load averages (1, 5, 15 min) when the backend started
     notes: list[str] = field(default_factory=list)
 
 
@@ -436,155 +437,176 @@ def duckdb_references(figures: Figures, values: Path, geo: Path, exported: Path,
 # --- one backend ------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """A seeded database with the synthetic dataset defined, and what the run needs of it."""
+
+    url: str
+    key: str
+    sectors: list[str]
+    unit_ids: dict[str, int]
+    indicators: int
+    geo: Path  # sector, names and municipality, for DuckDB
+
+
+def prepare(url: str, backend: str, rows: int, tmp: Path) -> Prepared:
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    geo_only = tmp / f"source-{backend}"
+    geo_only.mkdir()
+    (geo_only / "geo").symlink_to(get_settings().source_dir / "geo")
+    with transaction(factory) as session:
+        seed_all(session, geo_only, SEEDS_DIR)
+        municipality = aliased(GeoUnit)
+        units = session.execute(
+            select(GeoUnit.code, GeoUnit.id, GeoUnit.name, municipality.code, municipality.name)
+            .join(municipality, municipality.id == GeoUnit.parent_id)
+            .where(GeoUnit.version == VERSION, GeoUnit.level == "sector")
+            .order_by(GeoUnit.code)
+        ).all()
+    geo = tmp / f"geo-{backend}.csv"
+    with geo.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sector", "sector_name", "municipality", "municipality_name"])
+        writer.writerows((u[0], u[2], u[3], u[4]) for u in units)
+    indicators = indicator_count(rows, len(units))
+    seeds = tmp / f"seeds-{backend}"
+    write_seeds(seeds, indicators)
+    # The catalogue again, with the synthetic entries (no geo/ folder: geography as is).
+    catalogue_only = tmp / f"catalogue-{backend}"
+    catalogue_only.mkdir()
+    with transaction(factory) as session:
+        seed_all(session, catalogue_only, seeds)
+        key = create_key(session, ORGANISATION, "supplier", "scale benchmark")
+    engine.dispose()
+    return Prepared(url, key, [u[0] for u in units], {u[0]: u[1] for u in units}, indicators, geo)
+
+
+def raw_insert(db: Prepared, values: Path) -> float:
+    """Seconds to put the file's rows straight into the observation table in one
+    transaction (COPY on PostgreSQL, executemany on SQLite); the rows are removed after."""
+    engine = make_engine(db.url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        submission = Submission(
+            dataset_id=DATASET,
+            organisation_id=ORGANISATION,
+            created_at=datetime.now(UTC),
+            sha256="raw",
+            state="accepted",
+            revision=None,
+        )
+        session.add(submission)
+        session.flush()
+        raw_id = submission.id
+        start = time.perf_counter()
+        bulk_insert(
+            session,
+            Observation.__table__,  # type: ignore[arg-type]
+            (
+                "indicator_id",
+                "unit_id",
+                "period",
+                "value",
+                "status",
+                "dataset_id",
+                "submission_id",
+                "revision_from",
+                "revision_to",
+            ),
+            ((*row, DATASET, raw_id, 0, 0) for row in read_values(values, db.unit_ids)),
+        )
+        session.commit()
+        seconds = time.perf_counter() - start
+    with transaction(factory) as session:
+        session.execute(text("DELETE FROM observation WHERE submission_id = :id"), {"id": raw_id})
+        session.execute(text("DELETE FROM submission WHERE id = :id"), {"id": raw_id})
+    if engine.dialect.name == "postgresql":
+        # Reclaim the dead rows so the import does not pay for them; no ANALYZE: the
+        # planner keeps the statistics of a freshly seeded database.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM observation"))
+    engine.dispose()
+    return seconds
+
+
+def measure_api(db: Prepared, figures: Figures, values: Path, tenth: Path, exported: Path) -> None:
+    """Import, submissions and reads through a real server, each import in a fresh server
+    process so that its VmHWM is the import's own."""
+    # The server's settings for files of this size (and back-to-back submissions).
+    os.environ["DATAPEDIA_MAX_UPLOAD_BYTES"] = str(max(values.stat().st_size * 2, 50 * 1024 * 1024))
+    os.environ["DATAPEDIA_SUBMISSIONS_PER_MINUTE"] = "100000"
+
+    with served(db.url) as (client, pid):  # the memory reference: a tenth of the rows
+        figures.baseline_mb = peak_rss_mb(pid)
+        submit_file(client, db.key, REFERENCE_DATASET, tenth)
+        figures.tenth_peak_mb = peak_rss_mb(pid)
+    print(f"   a tenth imported, server peak {figures.tenth_peak_mb:.0f} MB", flush=True)
+
+    with served(db.url) as (client, pid):
+        start = time.perf_counter()
+        outcome = submit_file(client, db.key, DATASET, values)
+        figures.import_s = time.perf_counter() - start
+        figures.peak_mb = peak_rss_mb(pid)
+        assert outcome["rows_added"] == figures.rows, outcome
+        print(f"   imported in {figures.import_s:.1f} s", flush=True)
+        figures.submission_s = one_row_submissions(client, db.key, db.sectors[len(db.sectors) // 2])
+
+        observations = f"/api/v1/datasets/{DATASET}/observations"
+        municipalities = {
+            "indicator": indicator_id(0),
+            "period": PERIODS[-1],
+            "level": "municipality",
+            "page_size": PAGE_SIZE,
+        }
+
+        def read(target: str, params: dict[str, Any] | None = None) -> None:
+            response = client.get(target, params=params)
+            response.raise_for_status()
+            response.json()
+
+        figures.current_ms = median_ms(lambda: read(observations, municipalities))
+        figures.revision_ms = median_ms(
+            lambda: read(observations, {**municipalities, "revision": 1})
+        )
+        first = f"{observations}?level=sector&page_size={PAGE_SIZE}"
+        deep, figures.deep_page = deep_page_url(client, first)
+        figures.page1_ms = median_ms(lambda: read(first))
+        figures.deep_ms = median_ms(lambda: read(deep))
+        figures.export_rows, figures.export_s, figures.first_byte_s = export_csv(client, exported)
+        print(f"   exported {figures.export_rows:,} rows in {figures.export_s:.1f} s", flush=True)
+
+
 def run_backend(backend: str, rows: int, tmp: Path) -> Figures:
     import tests.dbutil as dbutil
 
     began = time.perf_counter()
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     dbutil.TEST_SERVER_URL = PG_SERVER if backend == "postgresql" else ""
     url = dbutil.create_database(tmp)
+    values = tmp / f"values-{backend}.csv"
+    tenth = tmp / f"values-tenth-{backend}.csv"
+    exported = tmp / f"export-{backend}.csv"
     try:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        geo_only = tmp / f"source-{backend}"
-        geo_only.mkdir()
-        (geo_only / "geo").symlink_to(get_settings().source_dir / "geo")
-        with transaction(factory) as session:
-            seed_all(session, geo_only, SEEDS_DIR)
-            municipality = aliased(GeoUnit)
-            sectors_rows = session.execute(
-                select(GeoUnit.code, GeoUnit.id, GeoUnit.name, municipality.code, municipality.name)
-                .join(municipality, municipality.id == GeoUnit.parent_id)
-                .where(GeoUnit.version == VERSION, GeoUnit.level == "sector")
-                .order_by(GeoUnit.code)
-            ).all()
-        sectors = [r[0] for r in sectors_rows]
-        unit_ids = {r[0]: r[1] for r in sectors_rows}
-        geo = tmp / f"geo-{backend}.csv"
-        with geo.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["sector", "sector_name", "municipality", "municipality_name"])
-            writer.writerows((r[0], r[2], r[3], r[4]) for r in sectors_rows)
-        indicators = indicator_count(rows, len(sectors))
-        seeds = tmp / f"seeds-{backend}"
-        write_seeds(seeds, indicators)
-        # The catalogue again, with the synthetic entries (no geo/ folder: geography as is).
-        catalogue_only = tmp / f"catalogue-{backend}"
-        catalogue_only.mkdir()
-        with transaction(factory) as session:
-            seed_all(session, catalogue_only, seeds)
-            key = create_key(session, ORGANISATION, "supplier", "scale benchmark")
-
-        values = tmp / f"values-{backend}.csv"
-        tenth = tmp / f"values-tenth-{backend}.csv"
+        db = prepare(url, backend, rows, tmp)
         start = time.perf_counter()
-        write_values(values, sectors, rows)
-        write_values(tenth, sectors, rows // 10)
+        write_values(values, db.sectors, rows)
+        write_values(tenth, db.sectors, rows // 10)
         print(f"   synthetic files written in {time.perf_counter() - start:.1f} s", flush=True)
-        figures = Figures(backend, rows, len(sectors), indicators, values.stat().st_size / 1e6)
-
-        # Raw: the same rows straight into the observation table, in one transaction.
-        with transaction(factory) as session:
-            submission = Submission(
-                dataset_id=DATASET,
-                organisation_id=ORGANISATION,
-                created_at=datetime.now(UTC),
-                sha256="raw",
-                state="accepted",
-                revision=None,
-            )
-            session.add(submission)
-            session.flush()
-            start = time.perf_counter()
-            bulk_insert(
-                session,
-                Observation.__table__,  # type: ignore[arg-type]
-                (
-                    "indicator_id",
-                    "unit_id",
-                    "period",
-                    "value",
-                    "status",
-                    "dataset_id",
-                    "submission_id",
-                    "revision_from",
-                    "revision_to",
-                ),
-                ((*row, DATASET, submission.id, 0, 0) for row in read_values(values, unit_ids)),
-            )
-            session.commit()
-            figures.raw_s = time.perf_counter() - start
-        with transaction(factory) as session:  # leave the dataset as it was
-            session.execute(text("DELETE FROM observation WHERE revision_to = 0"))
-            session.execute(text("DELETE FROM submission WHERE sha256 = 'raw'"))
-        if backend == "postgresql":
-            # Reclaim the dead rows so the import does not pay for them; no ANALYZE: the
-            # planner keeps the statistics of a freshly seeded database.
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM observation"))
-        engine.dispose()
-        print(f"   raw insert {figures.raw_s:.1f} s", flush=True)
-
-        # The server's settings for files of this size (and back-to-back submissions).
-        os.environ["DATAPEDIA_MAX_UPLOAD_BYTES"] = str(
-            max(values.stat().st_size * 2, 50 * 1024 * 1024)
+        figures = Figures(
+            backend, rows, len(db.sectors), db.indicators, values.stat().st_size / 1e6
         )
-        os.environ["DATAPEDIA_SUBMISSIONS_PER_MINUTE"] = "100000"
-
-        with served(url) as (client, pid):  # the memory reference: a tenth of the rows
-            figures.baseline_mb = peak_rss_mb(pid)
-            submit_file(client, key, REFERENCE_DATASET, tenth)
-            figures.tenth_peak_mb = peak_rss_mb(pid)
-        print(f"   tenth imported, peak {figures.tenth_peak_mb:.0f} MB", flush=True)
-
-        with served(url) as (client, pid):
-            start = time.perf_counter()
-            outcome = submit_file(client, key, DATASET, values)
-            figures.import_s = time.perf_counter() - start
-            figures.peak_mb = peak_rss_mb(pid)
-            assert outcome["rows_added"] == rows, outcome
-            print(f"   imported in {figures.import_s:.1f} s", flush=True)
-            figures.submission_s = one_row_submissions(client, key, sectors[len(sectors) // 2])
-
-            observations = f"/api/v1/datasets/{DATASET}/observations"
-            params = {
-                "indicator": indicator_id(0),
-                "period": PERIODS[-1],
-                "level": "municipality",
-                "page_size": PAGE_SIZE,
-            }
-
-            def get(target: str, **extra: Any) -> None:
-                response = client.get(target, params={**params, **extra})
-                response.raise_for_status()
-                response.json()
-
-            figures.current_ms = median_ms(lambda: get(observations))
-            figures.revision_ms = median_ms(lambda: get(observations, revision=1))
-
-            first = f"{observations}?level=sector&page_size={PAGE_SIZE}"
-            deep, figures.deep_page = deep_page_url(client, first)
-
-            def page(target: str) -> None:
-                response = client.get(target)
-                response.raise_for_status()
-                response.json()
-
-            figures.page1_ms = median_ms(lambda: page(first))
-            figures.deep_ms = median_ms(lambda: page(deep))
-            exported = tmp / f"export-{backend}.csv"
-            figures.export_rows, figures.export_s, figures.first_byte_s = export_csv(
-                client, exported
-            )
-            print(
-                f"   exported {figures.export_rows:,} rows in {figures.export_s:.1f} s", flush=True
-            )
-        duckdb_references(figures, values, geo, exported, tmp)
-        for path in (values, tenth, exported):
-            path.unlink()
+        figures.raw_s = raw_insert(db, values)
+        print(f"   raw insert {figures.raw_s:.1f} s", flush=True)
+        measure_api(db, figures, values, tenth, exported)
+        duckdb_references(figures, values, db.geo, exported, tmp)
     finally:
         dbutil.drop_database(url)
+        for path in (values, tenth, exported):
+            path.unlink(missing_ok=True)
     figures.run_s = time.perf_counter() - began
+    figures.load = load
     return figures
 
 
@@ -634,7 +656,7 @@ def report(results: list[Figures]) -> str:
         lines.append(
             f"- {f.backend}: {f.rows:,} observations ({f.indicators} indicators × "
             f"{len(PERIODS)} periods × {f.sectors:,} sectors), a {f.file_mb:.0f} MB file; "
-            f"run {f.run_s / 60:.1f} min."
+            f"run {f.run_s / 60:.1f} min; load average at its start {f.load} (shared machine)."
         )
     lines += [
         "",
