@@ -74,7 +74,7 @@ SUBMISSIONS = 5
 READS = 20
 MIN_READS = 3
 READ_SECONDS = 20.0
-SEED = 20250101
+RANDOM_SEED = 20250101
 
 # Budgets of issue 10 (municipality level: the statistics issue's ≤ 5× DuckDB).
 IMPORT_BUDGET = {"postgresql": 0.5, "sqlite": 0.4}
@@ -203,7 +203,7 @@ def write_values(path: Path, sectors: list[str], rows: int) -> None:
     A sector has a size (log-normal: most are small, a few very large; the '…ZZZZ' remainders
     tiny) that every indicator follows with its own share and spread, and a slow trend over
     the periods. About 0.5 % of cells are confidential (no value) and 1 % estimated."""
-    rng = random.Random(SEED)
+    rng = random.Random(RANDOM_SEED)
     size = {
         s: (0.3 if s.endswith("ZZZZ") else 1.0) * 400 * rng.lognormvariate(0, 1.0) for s in sectors
     }
