@@ -232,7 +232,8 @@ def export(client: httpx.Client, dataset: str, pid: int, label: str) -> ExportRo
 
 
 def published_rows(url: str) -> list[tuple[object, ...]]:
-    """The dataset's current published rows, as the API reads them (for DuckDB)."""
+    """The dataset's current published rows in its own geography version: the rows its CSV
+    export holds (for DuckDB)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -240,6 +241,7 @@ def published_rows(url: str) -> list[tuple[object, ...]]:
                 "SELECT p.indicator_id, p.period, p.level, p.version, g.code, g.name, p.value, "
                 "i.unit_of_measure, p.status, p.coverage, p.unit_id FROM published_value p "
                 "JOIN geo_unit g ON g.id = p.unit_id JOIN indicator i ON i.id = p.indicator_id "
+                "JOIN dataset d ON d.id = p.dataset_id AND d.geo_version = p.version "
                 "WHERE p.dataset_id = :d AND p.revision_to IS NULL"
             ),
             {"d": DATASET},
