@@ -124,19 +124,32 @@ def get_page_params(
 PageDep = Annotated[PageParams, Depends(get_page_params)]
 
 
-def set_link_header(request: Request, response: Response, params: PageParams, total: int) -> None:
-    """RFC 8288 Link header with first, last, and where they exist prev and next."""
+def set_link_header(
+    request: Request,
+    response: Response,
+    params: PageParams,
+    total: int,
+    *,
+    cursor: str | None = None,
+) -> None:
+    """RFC 8288 Link header with first, last, and where they exist prev and next; ``next``
+    follows ``cursor`` when the list gives one (keyset paging), else the next page number."""
     last = max(1, -(-total // params.page_size))
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page",)]
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "cursor")]
 
-    def url(page: int) -> str:
-        return f"{request.url.path}?{urlencode([*query, ('page', str(page))])}"
+    def url(extra: tuple[str, str]) -> str:
+        return f"{request.url.path}?{urlencode([*query, extra])}"
 
-    links = [f'<{url(1)}>; rel="first"', f'<{url(last)}>; rel="last"']
+    def page(number: int) -> str:
+        return url(("page", str(number)))
+
+    links = [f'<{page(1)}>; rel="first"', f'<{page(last)}>; rel="last"']
     if params.page > 1:
-        links.append(f'<{url(min(params.page - 1, last))}>; rel="prev"')
-    if params.page < last:
-        links.append(f'<{url(params.page + 1)}>; rel="next"')
+        links.append(f'<{page(min(params.page - 1, last))}>; rel="prev"')
+    if cursor is not None:
+        links.append(f'<{url(("cursor", cursor))}>; rel="next"')
+    elif params.page < last:
+        links.append(f'<{page(params.page + 1)}>; rel="next"')
     response.headers["Link"] = ", ".join(links)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.catalogue.models import Dataset, Indicator
@@ -14,6 +16,17 @@ from app.stats.schemas import Record
 CSV_BATCH = 2000
 # A spreadsheet would run a cell starting with these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Coverage is a share of members: four places tell 99.99 % from complete.
+COVERAGE_DECIMALS = 4
+
+
+def rounded(value: float | None, decimals: int) -> float | None:
+    """``value`` rounded half away from zero to ``decimals`` places, as the database rounds
+    published values (:mod:`app.stats.repository`); a whole number for no decimals."""
+    if value is None or not math.isfinite(value):
+        return value
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return int(exact) if decimals == 0 else float(exact)
 
 
 def neutralise(text: str) -> str:

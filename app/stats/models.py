@@ -107,26 +107,29 @@ class PublishedValue(Base):
             "revision_from",
             name="uq_published_value_key",
         ),
-        # Current reads (nearly all of them) and publication's diff of a slice.
+        # Current reads (nearly all of them), in the order reads walk and page them
+        # (version follows from the unit; revision_to lets SQLite count on the index alone),
+        # and publication's diff of a slice.
         Index(
             "ix_published_value_current",
             "dataset_id",
             "indicator_id",
             "period",
-            "version",
             "level",
             "unit_id",
+            "version",
+            "revision_to",
             sqlite_where=text("revision_to IS NULL"),
             postgresql_where=text("revision_to IS NULL"),
         ),
-        # Reads of an earlier revision (revision_from <= r < revision_to).
+        # Reads of an earlier revision (revision_from <= r < revision_to), in the same order.
         Index(
             "ix_published_value_revision",
             "dataset_id",
             "indicator_id",
             "period",
-            "version",
             "level",
+            "unit_id",
             "revision_from",
         ),
         CheckConstraint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections import defaultdict
@@ -12,22 +13,33 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    Float,
     Select,
+    String,
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
+    literal,
+    literal_column,
     or_,
     select,
+    tuple_,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from app.catalogue.models import Dataset
+from app.catalogue.models import Dataset, Indicator
 from app.db.bulk import bulk_insert
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
+from app.stats.formats import COVERAGE_DECIMALS, FORMULA_TRIGGERS
 from app.stats.models import Observation, PublishedValue, Submission
 
 # A select of any number of columns.
@@ -411,54 +423,280 @@ def submissions(session: Session, dataset_id: str) -> list[Submission]:
     return list(session.scalars(submissions_query(dataset_id)))
 
 
-def published_query(
-    *,
-    dataset_id: str,
-    indicators: Sequence[str],
-    periods: Sequence[str],
-    version: str,
-    level: str | None,
-    within_id: int | None,
-    unit_ids: Sequence[int],
-    revision: int | None = None,
-) -> AnySelect:
-    """The published rows asked for: current ones, or those valid right after ``revision``
-    (stored rows either way; nothing is derived again)."""
-    stmt = (
-        select(
-            PublishedValue.indicator_id,
-            PublishedValue.period,
-            PublishedValue.level,
-            PublishedValue.version,
-            GeoUnit.code,
-            GeoUnit.name,
-            PublishedValue.value,
-            PublishedValue.status,
-            PublishedValue.coverage,
-            PublishedValue.unit_id,
-        )
-        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
-        .where(
-            PublishedValue.dataset_id == dataset_id,
-            PublishedValue.version == version,
-            _valid(PublishedValue.revision_from, PublishedValue.revision_to, revision),
-        )
+class Position(NamedTuple):
+    """Where a page of records ended, in the records' order (the geography version is one
+    per query and sits between period and level as in the index)."""
+
+    indicator: str
+    period: str
+    level: str
+    unit_id: int
+
+
+class _Rounded(FunctionElement[float]):
+    """A number rounded half away from zero to ``decimals`` places, the same on both
+    databases (PostgreSQL rounds a double only to whole numbers: numeric it is)."""
+
+    type = Float()
+    name = "rounded"
+    inherit_cache = True
+
+
+@compiles(_Rounded)
+def _rounded_sqlite(element: _Rounded, compiler: SQLCompiler, **kw: Any) -> str:
+    value, decimals = (compiler.process(c, **kw) for c in element.clauses)
+    # + 0.0 turns SQLite's -0.0 (a small negative rounded away) into 0.0.
+    return f"(round({value}, {decimals}) + 0.0)"
+
+
+@compiles(_Rounded, "postgresql")
+def _rounded_postgresql(element: _Rounded, compiler: SQLCompiler, **kw: Any) -> str:
+    value, decimals = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round(CAST({value} AS NUMERIC), {decimals}) AS DOUBLE PRECISION)"
+
+
+class _DecimalText(FunctionElement[str]):
+    """A number as CSV text, rounded like :class:`_Rounded`, without trailing zeros
+    (``91741539.86``, ``3``), and NULL for no value; formatted by the database."""
+
+    type = String()
+    name = "decimal_text"
+    inherit_cache = True
+
+
+@compiles(_DecimalText)
+def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
+    value, decimals = (compiler.process(c, **kw) for c in element.clauses)
+    rounded = f"(round({value}, {decimals}) + 0.0)"
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL WHEN {decimals} = 0 "
+        f"THEN printf('%.0f', {rounded}) "
+        f"ELSE rtrim(rtrim(printf('%.*f', {decimals}, {rounded}), '0'), '.') END"
     )
-    if indicators:
-        stmt = stmt.where(PublishedValue.indicator_id.in_(list(indicators)))
-    if periods:
-        stmt = stmt.where(PublishedValue.period.in_(list(periods)))
-    if level:
-        stmt = stmt.where(PublishedValue.level == level)
-    if within_id is not None:
+
+
+@compiles(_DecimalText, "postgresql")
+def _decimal_text_postgresql(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
+    value, decimals = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(trim_scale(round(CAST({value} AS NUMERIC), {decimals})) AS TEXT)"
+
+
+def _neutralised(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
+    return case((func.substr(text, 1, 1).in_(FORMULA_TRIGGERS), literal("'") + text), else_=text)
+
+
+# The records' columns: values rounded to the indicator's declared decimals in the
+# database, so that JSON, CSV and JSON-stat say the same on both databases.
+_RECORD_COLUMNS = (
+    PublishedValue.indicator_id,
+    PublishedValue.period,
+    PublishedValue.level,
+    PublishedValue.version,
+    GeoUnit.code,
+    GeoUnit.name,
+    _Rounded(PublishedValue.value, Indicator.decimals),
+    PublishedValue.status,
+    _Rounded(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS))),
+    PublishedValue.unit_id,
+)
+# The same as CSV text cells, in RECORD_FIELDS order; text that came with the data (codes,
+# names, periods) neutralised against spreadsheet formulas. True: the cell is free text that
+# may need quoting (ids, levels, versions and statuses never do).
+_CSV_CELLS: tuple[tuple[str, ColumnElement[Any], bool], ...] = (
+    ("indicator", PublishedValue.indicator_id.expression, False),
+    ("period", _neutralised(PublishedValue.period), True),
+    ("level", PublishedValue.level.expression, False),
+    ("version", PublishedValue.version.expression, False),
+    ("code", _neutralised(GeoUnit.code), True),
+    ("name", _neutralised(GeoUnit.name), True),
+    ("value", _DecimalText(PublishedValue.value, Indicator.decimals), False),
+    ("unit_of_measure", Indicator.unit_of_measure.expression, True),
+    ("status", PublishedValue.status.expression, False),
+    (
+        "coverage",
+        _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS))),
+        False,
+    ),
+)
+_CSV_COLUMNS = tuple(cell.label(name) for name, cell, _ in _CSV_CELLS)
+
+
+def _quoted(cell: ColumnElement[Any]) -> ColumnElement[str]:
+    """An RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break."""
+    needs = or_(*(func.instr(cell, mark) > 0 for mark in (",", '"', "\n", "\r")))
+    return case((needs, '"' + func.replace(cell, '"', '""') + '"'), else_=cell)
+
+
+# One CSV line per row, for SQLite (PostgreSQL's COPY writes the CSV itself).
+_CSV_LINE: ColumnElement[str] = functools.reduce(
+    lambda line, cell: line + literal_column("','") + cell,
+    (
+        func.coalesce(_quoted(cell) if free else cell, literal_column("''"), type_=String)
+        for _, cell, free in _CSV_CELLS
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PublishedFilter:
+    """Which published rows a query asks for: current ones (``revision`` None) or those
+    valid right after ``revision``, stored rows either way (nothing is derived again)."""
+
+    dataset_id: str
+    indicators: Sequence[str]
+    periods: Sequence[str]
+    version: str
+    level: str | None
+    within_id: int | None
+    unit_ids: Sequence[int]
+    revision: int | None = None
+
+    def _pinned(self) -> int:
+        """How many of (indicator, period, level) lead with one value each: the index
+        seeks on them, and the order and a keyset position need only the columns after."""
+        single = [len(self.indicators) == 1, len(self.periods) == 1, self.level is not None]
+        return next((n for n, one in enumerate(single) if not one), len(single))
+
+    def where(self, stmt: AnySelect) -> AnySelect:
         stmt = stmt.where(
-            PublishedValue.unit_id.in_(
-                select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == within_id)
-            )
+            PublishedValue.dataset_id == self.dataset_id,
+            PublishedValue.version == self.version,
+            _valid(PublishedValue.revision_from, PublishedValue.revision_to, self.revision),
         )
-    if unit_ids:
-        stmt = stmt.where(PublishedValue.unit_id.in_(list(unit_ids)))
-    return stmt
+        pinned = self._pinned()
+        wanted = (list(self.indicators), list(self.periods), [self.level] if self.level else [])
+        for position, (column, values) in enumerate(zip(_KEY, wanted, strict=False)):
+            if len(values) == 1:
+                # One value behind a column that is not pinned: SQLite would sort the
+                # result, not walk the index in order, if it saw an equality it can seek on.
+                target = column if position < pinned else _Unindexed(column)
+                stmt = stmt.where(target == values[0])
+            elif values:
+                stmt = stmt.where(column.in_(values))
+        if self.within_id is not None:
+            stmt = stmt.where(
+                PublishedValue.unit_id.in_(
+                    select(GeoUnitAncestor.unit_id).where(
+                        GeoUnitAncestor.ancestor_id == self.within_id
+                    )
+                )
+            )
+        if self.unit_ids:
+            stmt = stmt.where(PublishedValue.unit_id.in_(list(self.unit_ids)))
+        return stmt
+
+    def order(self, stmt: AnySelect, after: Position | None) -> AnySelect:
+        """In the order of the indexes on published values (indicator, period, level, unit;
+        a query has one version): both databases read a page in index order, and seek to a
+        keyset position however deep it lies."""
+        pinned = self._pinned()
+        key = _KEY[pinned:]
+        if after is not None:
+            values: tuple[object, ...] = tuple(after)[pinned:]
+            stmt = stmt.where(tuple_(*key) > tuple_(*(literal(v) for v in values)))
+        return stmt.order_by(*key)
+
+
+# The records' order, as the indexes of migration 0007 lay the rows out.
+_KEY: tuple[InstrumentedAttribute[Any], ...] = (
+    PublishedValue.indicator_id,
+    PublishedValue.period,
+    PublishedValue.level,
+    PublishedValue.unit_id,
+)
+
+
+class _Unindexed(FunctionElement[str]):
+    """A column SQLite filters on without seeking on its index for it (``+column``)."""
+
+    type = String()
+    name = "unindexed"
+    inherit_cache = True
+
+
+@compiles(_Unindexed)
+def _unindexed_default(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's unary + returns its operand unchanged, but hides the column from the planner.
+    return "+" + compiler.process(next(iter(element.clauses)), **kw)
+
+
+def published_query(
+    wanted: PublishedFilter, *, after: Position | None = None, as_csv: bool = False
+) -> AnySelect:
+    """The published rows asked for, in the records' order. ``after`` starts behind a
+    position (keyset paging); ``as_csv`` selects CSV text cells instead of record values."""
+    stmt = wanted.where(
+        select(*(_CSV_COLUMNS if as_csv else _RECORD_COLUMNS))
+        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
+        .join(Indicator, Indicator.id == PublishedValue.indicator_id)
+    )
+    return wanted.order(stmt, after)
+
+
+def count_published_rows(session: Session, wanted: PublishedFilter) -> int:
+    """How many rows :func:`published_query` gives, counted on the index alone (no join:
+    every published row has its unit and indicator)."""
+    stmt = wanted.where(select(func.count()).select_from(PublishedValue))
+    return session.scalar(stmt) or 0
+
+
+def copy_csv(session: Session, stmt: AnySelect, header: Sequence[str]) -> Iterator[bytes]:
+    """The rows of a CSV select as CSV bytes (RFC 4180: CRLF) with a header line, in chunks
+    of about CHUNK_BYTES. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``);
+    SQLite writes each line (:data:`_CSV_LINE`)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        yield from _copy_csv_postgresql(connection, stmt)
+    else:
+        yield from _copy_csv_sqlite(connection, stmt, header)
+
+
+CHUNK_BYTES = 1 << 16
+
+
+def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[bytes]:
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    buffer = bytearray()
+    with raw.cursor() as cursor:
+        # For a whole dataset the planner would join by hashing and sort everything before
+        # the first line (seconds, and a sort spilled to disk). Walking the index in the
+        # records' order streams from the first row; for this statement only.
+        setting = cursor.execute("SELECT current_setting('enable_sort')").fetchone()
+        cursor.execute("SELECT set_config('enable_sort', 'off', true)")
+        # COPY takes no bind parameters: psycopg merges them into the statement itself.
+        with cursor.copy(
+            f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)", compiled.params
+        ) as copy:
+            for block in copy:
+                buffer += block
+                if len(buffer) >= CHUNK_BYTES:
+                    # COPY ends lines with LF; RFC 4180 (and our SQLite path) with CRLF.
+                    yield bytes(buffer).replace(b"\n", b"\r\n")
+                    buffer.clear()
+        cursor.execute("SELECT set_config('enable_sort', %s, true)", setting)
+    yield bytes(buffer).replace(b"\n", b"\r\n")
+
+
+def _copy_csv_sqlite(
+    connection: Connection, stmt: AnySelect, header: Sequence[str]
+) -> Iterator[bytes]:
+    # Every line is written by SQLite, and read from the driver's own cursor: Python only
+    # joins them (no row object, no csv writer per row).
+    result = connection.execute(stmt.with_only_columns(_CSV_LINE))
+    cursor = result.cursor
+    try:
+        yield (",".join(header) + "\r\n").encode()
+        while rows := cursor.fetchmany(5000):
+            yield ("\r\n".join([row[0] for row in rows]) + "\r\n").encode()
+    finally:
+        result.close()
 
 
 def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:
@@ -499,15 +737,6 @@ def has_period(session: Session, dataset_id: str, indicators: Sequence[str], per
         .limit(1)
     )
     return session.scalar(stmt) is not None
-
-
-def ordered(stmt: AnySelect) -> AnySelect:
-    return stmt.order_by(
-        PublishedValue.indicator_id,
-        PublishedValue.period,
-        PublishedValue.level,
-        GeoUnit.code,
-    )
 
 
 def stream(session: Session, stmt: AnySelect) -> Iterator[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,13 +11,22 @@ from fastapi.responses import StreamingResponse
 from pydantic import StringConstraints
 
 from app.access.service import authorize_read
-from app.api.deps import INT64_MAX, PageDep, SessionDep, UnitOfWorkDep, envelope, set_link_header
+from app.api.deps import (
+    INT64_MAX,
+    PageDep,
+    PageParams,
+    SessionDep,
+    UnitOfWorkDep,
+    envelope,
+    set_link_header,
+)
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.catalogue.schemas import IndicatorOut
-from app.errors import NotAcceptable
+from app.errors import InvalidParameter, NotAcceptable
 from app.stats import service
-from app.stats.formats import csv_lines, jsonstat
+from app.stats.cursor import MAX_LENGTH as MAX_CURSOR_LENGTH
+from app.stats.formats import jsonstat
 from app.stats.schemas import ObservationsJson
 
 router = APIRouter(tags=["observations"])
@@ -157,6 +165,14 @@ def observations(
     provenance: Annotated[
         bool, Query(description="Add supplier, submission and revision to supplied values.")
     ] = False,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="Where the previous page ended: the `next_cursor` of a page (also in "
+            "its `next` link). As fast at any depth as the first page; `page` works too.",
+        ),
+    ] = None,
 ) -> Response:
     chosen = _negotiate(request, format)
     # A read of restricted data is logged in this request's unit of work.
@@ -175,15 +191,14 @@ def observations(
         as_of=as_of,
         provenance=provenance,
     )
+    if cursor is not None and chosen != "json":
+        raise InvalidParameter(
+            "cursor", "cursor pages the JSON records; CSV and JSON-stat are not paged"
+        )
     if chosen == "csv":
-
-        def body() -> Iterator[str]:
-            # The request's session stays open until the whole stream has been sent.
-            fields = service.RECORD_FIELDS + (service.PROVENANCE_FIELDS if query.provenance else ())
-            yield from csv_lines(fields, service.iter_records(session, query))
-
         return StreamingResponse(
-            body(),
+            # The request's session stays open until the whole stream has been sent.
+            service.csv_chunks(session, query),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{dataset_id}-observations.csv"'
@@ -192,15 +207,15 @@ def observations(
     if chosen == "jsonstat":
         document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
         return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
-    items = list(service.iter_records(session, query, paging.offset, paging.page_size))
-    if paging.page == 1 and len(items) < paging.page_size:
-        total = len(items)  # the whole result fits on the first page: no count needed
-    else:
-        total = service.count_records(session, query)
+    if cursor is not None and "page" in request.query_params:
+        raise InvalidParameter("cursor", "give page or cursor, not both")
+    result = service.read_page(session, query, paging.page, paging.page_size, cursor)
+    shown = PageParams(page=result.page, page_size=paging.page_size)
     # orjson straight from the records: ObservationPage documents this body, but a page of
     # a thousand rows is not worth validating row by row.
-    response = Response(orjson.dumps(envelope(paging, items, total)), media_type="application/json")
-    set_link_header(request, response, paging, total)
+    body = envelope(shown, result.items, result.total) | {"next_cursor": result.next_cursor}
+    response = Response(orjson.dumps(body), media_type="application/json")
+    set_link_header(request, response, shown, result.total, cursor=result.next_cursor)
     return response
 
 

@@ -72,6 +72,12 @@ class ObservationRecord(BaseModel):
 class ObservationPage(Page[ObservationRecord]):
     """A page of observation records."""
 
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (the `next` link does); none on the "
+        "last page. Opaque, bound to this query; a changed cursor is refused (422).",
+    )
+
 
 class JsonStatDataset(BaseModel):
     """A JSON-stat 2.0 dataset (https://json-stat.org/format/), answered for

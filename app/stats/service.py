@@ -3,7 +3,7 @@ the published values, and aggregating ad-hoc areas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.geo.models import GeoUnit
 from app.geo.service import check_level, parse_unit_ref
+from app.stats import cursor as cursors
 from app.stats import repository
 from app.stats.aggregate import (
     Cell,
@@ -31,6 +32,7 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
+from app.stats.formats import COVERAGE_DECIMALS, csv_lines, rounded
 from app.stats.schemas import ProvenanceRecord, Record
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
@@ -63,10 +65,18 @@ class ObservationQuery:
     area: list[GeoUnit] = field(default_factory=list)
     revision: int | None = None  # None: the current revision
     provenance: bool = False
+    # As asked, before resolving to a revision (what a page cursor is bound to).
+    revision_asked: int | None = None
+    as_of: datetime | None = None
 
     @property
     def units_of_measure(self) -> dict[str, str]:
         return {i.id: i.unit_of_measure for i in self.indicators}
+
+    @property
+    def integral(self) -> frozenset[str]:
+        """Indicators published as whole numbers (counts): no decimals declared."""
+        return frozenset(i.id for i in self.indicators if i.decimals == 0)
 
 
 def build_query(
@@ -141,6 +151,8 @@ def build_query(
         area=area_list,
         revision=_resolve_revision(session, dataset, revision, as_of, bool(area)),
         provenance=provenance,
+        revision_asked=revision,
+        as_of=as_of,
     )
 
 
@@ -229,8 +241,8 @@ def _check_no_overlap(session: Session, units: Sequence[GeoUnit]) -> None:
         )
 
 
-def published_statement(query: ObservationQuery) -> repository.AnySelect:
-    stmt = repository.published_query(
+def published_filter(query: ObservationQuery, revision: int | None) -> repository.PublishedFilter:
+    return repository.PublishedFilter(
         dataset_id=query.dataset.id,
         indicators=[i.id for i in query.indicators],
         periods=query.periods,
@@ -238,40 +250,128 @@ def published_statement(query: ObservationQuery) -> repository.AnySelect:
         level=query.level,
         within_id=query.within.id if query.within else None,
         unit_ids=[u.id for u in query.units],
-        revision=query.revision,
+        revision=revision,
     )
-    return repository.ordered(stmt)
 
 
 def count_records(session: Session, query: ObservationQuery) -> int:
     if query.area:
         return len(area_records(session, query))
-    return queries.count(session, published_statement(query))
+    return repository.count_published_rows(session, published_filter(query, query.revision))
 
 
 def iter_records(
     session: Session, query: ObservationQuery, offset: int = 0, limit: int | None = None
 ) -> Iterator[Record]:
-    """Flat records, in a stable order; streamed from the database (an earlier revision as
-    well: its published rows are kept)."""
+    """Flat records, in a stable order (indicator, period, level, unit); streamed from the
+    database (an earlier revision as well: its published rows are kept)."""
     if query.area:
         records = area_records(session, query)
         yield from records[offset : None if limit is None else offset + limit]
         return
-    units = query.units_of_measure
-    stmt = published_statement(query).offset(offset)
+    stmt = repository.published_query(published_filter(query, query.revision)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = repository.stream(session, stmt)
+    yield from _records(session, query, repository.stream(session, stmt))
+
+
+def _records(session: Session, query: ObservationQuery, rows: Iterable[Any]) -> Iterator[Record]:
     if query.provenance:
-        yield from _with_provenance(session, query, rows)
+        yield from _with_provenance(session, query, iter(rows))
         return
+    units, integral = query.units_of_measure, query.integral
     for row in rows:
-        yield _record(row, units)
+        yield _record(row, units, integral)
 
 
-def _record(row: Any, units: dict[str, str]) -> Record:
-    """A published row (with its unit id last) as a flat record."""
+@dataclass
+class RecordPage:
+    """One page of records, and the cursor of the next page (None on the last)."""
+
+    items: list[Record]
+    total: int
+    page: int
+    next_cursor: str | None
+
+
+def read_page(
+    session: Session, query: ObservationQuery, page: int, page_size: int, cursor: str | None
+) -> RecordPage:
+    """A page by number (OFFSET) or, deeper and as fast as the first, after a cursor: the
+    keyset position where the previous page ended. Every page after the first of a walk
+    reads the revision the walk began on, so pages neither skip nor repeat records when a
+    new revision arrives meanwhile, and the total comes with the cursor (counted once)."""
+    if query.area:
+        if cursor is not None:
+            raise InvalidParameter(
+                "cursor", "an ad-hoc area gives one record per indicator and period; use page"
+            )
+        records = area_records(session, query)
+        start = (page - 1) * page_size
+        return RecordPage(records[start : start + page_size], len(records), page, None)
+    digest = _query_digest(query, page_size)
+    latest = repository.latest_revision(session, query.dataset.id)
+    if cursor is None:
+        walk_revision = query.revision or latest
+        stmt = repository.published_query(published_filter(query, query.revision))
+        rows = list(session.execute(stmt.offset((page - 1) * page_size).limit(page_size)))
+        # When the whole result fits on the first page, no count is needed.
+        fits = page == 1 and len(rows) < page_size
+        total = len(rows) if fits else count_records(session, query)
+    else:
+        state = cursors.decode(cursor, digest)
+        page, total, walk_revision = state.page, state.total, state.revision
+        # The current rows have an index of their own: read them while they are the walk's.
+        revision = None if walk_revision == latest else walk_revision
+        stmt = repository.published_query(published_filter(query, revision), after=state.position)
+        rows = list(session.execute(stmt.limit(page_size)))
+    items = list(_records(session, query, rows))
+    next_cursor = None
+    if rows and page * page_size < total:
+        last = rows[-1]
+        position = repository.Position(last[0], last[1], last[2], last[-1])
+        next_cursor = cursors.encode(
+            cursors.Cursor(page + 1, total, walk_revision, position), digest
+        )
+    return RecordPage(items, total, page, next_cursor)
+
+
+def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
+    """The parameters that shape a query's pages, as asked (a cursor of ``revision=3``
+    stays one of revision 3 after revision 4 has arrived)."""
+    return cursors.query_digest(
+        (
+            query.dataset.id,
+            [i.id for i in query.indicators],
+            query.periods,
+            query.version,
+            query.level,
+            query.within.id if query.within else None,
+            [u.id for u in query.units],
+            query.provenance,
+            query.revision_asked,
+            query.as_of.isoformat() if query.as_of else None,
+            page_size,
+        )
+    )
+
+
+def csv_chunks(session: Session, query: ObservationQuery) -> Iterator[bytes]:
+    """The records as CSV (RFC 4180, a header line), streamed in chunks. Formatted by the
+    database where it can be: PostgreSQL writes the CSV itself (COPY), SQLite formats the
+    cells; provenance and ad-hoc areas are assembled here."""
+    fields = RECORD_FIELDS + (PROVENANCE_FIELDS if query.provenance else ())
+    if query.area or query.provenance:
+        for text in csv_lines(fields, iter_records(session, query)):
+            yield text.encode()
+        return
+    stmt = repository.published_query(published_filter(query, query.revision), as_csv=True)
+    yield from repository.copy_csv(session, stmt, fields)
+
+
+def _record(row: Any, units: dict[str, str], integral: frozenset[str]) -> Record:
+    """A published row (with its unit id last) as a flat record; counts (indicators of no
+    decimals) as integers."""
     indicator, period, level, version, code, name, value, status, coverage, _ = row
     # A literal, not Record(...): this runs once per row of every export.
     record: Record = {
@@ -281,7 +381,7 @@ def _record(row: Any, units: dict[str, str]) -> Record:
         "version": version,
         "code": code,
         "name": name,
-        "value": value,
+        "value": int(value) if value is not None and indicator in integral else value,
         "unit_of_measure": units[indicator],
         "status": status,
         "coverage": coverage,
@@ -294,14 +394,14 @@ def _with_provenance(
 ) -> Iterator[ProvenanceRecord]:
     """Records with the supplier, submission and revision of each supplied value (derived
     values have none: they come from many suppliers)."""
-    units = query.units_of_measure
+    units, integral = query.units_of_measure, query.integral
     batch: list[Any] = []
 
     def flush() -> Iterator[ProvenanceRecord]:
         sector_ids = [row[-1] for row in batch if row[2] == Level.SECTOR]
         origin = repository.provenance(session, query.dataset.id, sector_ids, query.revision)
         for row in batch:
-            record = _record(row, units)
+            record = _record(row, units, integral)
             supplier, submission, revision = origin.get(
                 (record["indicator"], row[-1], record["period"]), (None,) * 3
             )
@@ -368,10 +468,10 @@ def area_records(session: Session, query: ObservationQuery) -> list[Record]:
                     version=query.version,
                     code=code,
                     name=name,
-                    value=cell.value,
+                    value=rounded(cell.value, indicator.decimals),
                     unit_of_measure=indicator.unit_of_measure,
                     status=cell.status,
-                    coverage=cell.coverage,
+                    coverage=rounded(cell.coverage, COVERAGE_DECIMALS),
                 )
             )
     return records

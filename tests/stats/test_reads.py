@@ -1,0 +1,275 @@
+"""Reads at any depth: keyset pages behind a cursor (tampering refused), values rounded to
+the indicator's declared decimals in every format, and query plans that walk the index."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.stats import repository
+from tests.factories import World
+
+DATASET = "population-2025"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+HEADER = "sector,indicator,period,value,status\n"
+SECTORS = ("44021A00-", "44021A01-", "44021A02-", "44021A03K", "44021A04K")
+# 0.125 is exact in binary: half a cent, rounded away from zero on both databases.
+AREAS = ("0.125", "0.1215", "2.5", "3.33333", "91741539.85999998")
+
+
+def submit(world: World, *rows: str) -> None:
+    body = (HEADER + "".join(r + "\n" for r in rows)).encode()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == 201, response.text
+
+
+def next_link(response_link: str) -> str | None:
+    found = re.search(r'<([^>]+)>; rel="next"', response_link)
+    return found.group(1) if found else None
+
+
+def walk(world: World, params: dict[str, object]) -> list[dict[str, object]]:
+    """Every page, by following the `next` links from the first."""
+    response = world.client.get(OBS, params=params)  # type: ignore[arg-type]
+    pages = []
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body)
+        link = next_link(response.headers["link"])
+        if body["next_cursor"] is None:
+            assert link is None
+            return pages
+        assert link is not None and "cursor=" in link and "page=" not in link
+        response = world.client.get(link)
+
+
+@pytest.fixture
+def gent(world: World) -> World:
+    """Gent's five first sectors with a population and an area (with more decimals than
+    the indicator declares: population none, area two)."""
+    submit(
+        world,
+        *(f"{s},population,2025,{100 + n}.4," for n, s in enumerate(SECTORS)),
+        *(f"{s},area,2025,{v}," for s, v in zip(SECTORS, AREAS, strict=True)),
+    )
+    return world
+
+
+def test_cursor_pages_give_every_record_once_in_order(gent: World) -> None:
+    params: dict[str, object] = {"page_size": 7}
+    everything = gent.client.get(OBS, params={"page_size": 1000}).json()
+    pages = walk(gent, params)
+    assert [p["page"] for p in pages] == list(range(1, len(pages) + 1))
+    assert len(pages) >= 3
+    assert {p["total"] for p in pages} == {everything["total"]}
+    walked = [item for p in pages for item in p["items"]]
+    assert walked == everything["items"]
+    # Page by number gives the same page as the cursor does.
+    third = gent.client.get(OBS, params={**params, "page": 3}).json()
+    assert third["items"] == pages[2]["items"]
+    assert third["next_cursor"] == pages[2]["next_cursor"]
+
+
+def test_cursor_pages_with_pinned_indicator_period_and_level(gent: World) -> None:
+    # Each of indicator, period and level pinned changes the keyset (the index seeks on it).
+    for params in (
+        {"level": "sector", "page_size": 2},
+        {"level": "sector", "indicator": "area", "page_size": 2},
+        {"level": "sector", "indicator": "area", "period": "2025", "page_size": 2},
+        {"indicator": ["area", "population"], "page_size": 3},
+    ):
+        everything = gent.client.get(OBS, params={**params, "page_size": 1000}).json()
+        walked = [item for p in walk(gent, params) for item in p["items"]]
+        assert walked == everything["items"], params
+
+
+def test_a_walk_reads_the_revision_it_began_on(gent: World) -> None:
+    params = {"level": "sector", "indicator": "population", "page_size": 2}
+    first = gent.client.get(OBS, params=params).json()
+    assert first["total"] == 5
+    # A new revision arrives between two pages: the walk still reads the one it began on.
+    submit(gent, f"{SECTORS[4]},population,2025,999,")
+    rest = walk_from(gent, params, first["next_cursor"])
+    values = [i["value"] for i in first["items"] + rest]
+    assert values == [100, 101, 102, 103, 104]
+    fresh = [i["value"] for p in walk(gent, params) for i in p["items"]]
+    assert fresh == [100, 101, 102, 103, 999]
+
+
+def walk_from(world: World, params: dict[str, object], cursor: str) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    while cursor:
+        body = world.client.get(OBS, params={**params, "cursor": cursor}).json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+    return items
+
+
+# Read-only checks run on the session's real database (no data of their own to submit).
+PROVINCES: dict[str, object] = {"level": "province", "page_size": 2}
+
+
+def _cursor(client: TestClient, params: dict[str, object]) -> str:
+    cursor = client.get(OBS, params=params).json()["next_cursor"]  # type: ignore[arg-type]
+    assert isinstance(cursor, str)
+    return cursor
+
+
+def _flip(cursor: str) -> str:
+    """The same cursor with one character of its payload changed (the page number)."""
+    raw = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw[3] ^= 0x01  # "[1,2,…": the page number's digit
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(_flip, id="payload changed"),
+        pytest.param(lambda c: c[:-3] + ("AAA" if not c.endswith("AAA") else "BBB"), id="digest"),
+        pytest.param(lambda c: c[:10], id="truncated"),
+        pytest.param(lambda c: "not a cursor!", id="not base64"),
+        pytest.param(lambda c: "", id="empty"),
+        pytest.param(lambda c: "é" * 10, id="not ascii"),
+        pytest.param(lambda c: c * 50, id="too long"),
+        pytest.param(
+            lambda c: base64.urlsafe_b64encode(b"[1,2]" + b"\0" * 16).decode(), id="forged"
+        ),
+    ],
+)
+def test_a_tampered_cursor_is_422(client: TestClient, mutate: object) -> None:
+    cursor = _cursor(client, PROVINCES)
+    response = client.get(OBS, params={**PROVINCES, "cursor": mutate(cursor)})  # type: ignore[operator]
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "cursor" in response.text
+
+
+@pytest.mark.parametrize(
+    ("other", "needle"),
+    [
+        ({"level": "province", "page_size": 3}, "another query"),
+        ({"level": "region", "page_size": 2}, "another query"),
+        ({**PROVINCES, "revision": 1}, "another query"),
+        ({**PROVINCES, "page": 2}, "not both"),
+        ({**PROVINCES, "format": "csv"}, "not paged"),
+        ({**PROVINCES, "format": "jsonstat"}, "not paged"),
+        ({"area": ["municipality:44021"], "page_size": 2}, "ad-hoc area"),
+    ],
+)
+def test_a_cursor_belongs_to_its_query(
+    client: TestClient, other: dict[str, object], needle: str
+) -> None:
+    cursor = _cursor(client, PROVINCES)
+    response = client.get(OBS, params={**other, "cursor": cursor})  # type: ignore[arg-type]
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "cursor"
+    assert needle in response.json()["detail"]
+
+
+def test_values_are_rounded_to_the_declared_decimals_in_every_format(gent: World) -> None:
+    params = {"unit": [f"sector:{s}" for s in SECTORS[:2]], "indicator": ["area", "population"]}
+    response = gent.client.get(OBS, params=params)
+    # Counts are integers in the JSON text itself, not 100.0; half rounds away from zero.
+    assert '"value":100,' in response.text
+    values = {(i["indicator"], i["code"]): i["value"] for i in response.json()["items"]}
+    assert values == {
+        ("area", SECTORS[0]): 0.13,
+        ("area", SECTORS[1]): 0.12,  # 0.1215
+        ("population", SECTORS[0]): 100,
+        ("population", SECTORS[1]): 101,
+    }
+    assert all(type(v) is int for (ind, _), v in values.items() if ind == "population")
+    rows = csv.DictReader(
+        io.StringIO(gent.client.get(OBS, params={**params, "format": "csv"}).text)
+    )
+    assert {(r["indicator"], r["code"]): r["value"] for r in rows} == {
+        key: str(value) for key, value in values.items()
+    }
+    document = gent.client.get(OBS, params={**params, "format": "jsonstat"}).json()
+    assert sorted(v for v in document["value"] if v is not None) == sorted(values.values())
+    # An aggregate: Gent's area is the sum of its sectors' stored values, then rounded.
+    (gent_area,) = gent.client.get(
+        OBS, params={"unit": "municipality:44021", "indicator": "area"}
+    ).json()["items"]
+    assert gent_area["value"] == round(gent_area["value"], 2)
+    # The same for an ad-hoc area (aggregated here, not in the database).
+    area = gent.client.get(
+        OBS, params={"area": [f"sector:{s}" for s in SECTORS[:2]], "indicator": "population"}
+    ).json()["items"]
+    # 100.4 + 101.4: the stored values are summed, and the sum rounded once.
+    assert area[0]["value"] == 202 and type(area[0]["value"]) is int
+
+
+def test_csv_of_a_filtered_query_matches_its_json(gent: World) -> None:
+    params = {"within": "municipality:44021", "indicator": "area"}
+    items = gent.client.get(OBS, params={**params, "page_size": 1000}).json()["items"]
+    response = gent.client.get(OBS, params={**params, "format": "csv"})
+    assert response.text.count("\r\n") == len(items) + 1
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert [(r["level"], r["code"], r["name"]) for r in rows] == [
+        (i["level"], i["code"], i["name"]) for i in items
+    ]
+    assert [r["coverage"] for r in rows] == [
+        "" if i["coverage"] is None else f"{i['coverage']:g}" for i in items
+    ]
+
+
+def test_csv_quotes_and_neutralises_text_from_the_data(world: World) -> None:
+    with world.factory() as session, session.begin():
+        session.execute(
+            text("UPDATE geo_unit SET name = :name WHERE level = 'sector' AND code = :code"),
+            {"name": '=cmd|" Gent, centrum"', "code": SECTORS[0]},
+        )
+    submit(world, f"{SECTORS[0]},population,2025,7,")
+    response = world.client.get(
+        OBS, params={"unit": f"sector:{SECTORS[0]}", "indicator": "population", "format": "csv"}
+    )
+    (row,) = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert row["name"] == '\'=cmd|" Gent, centrum"'
+    assert row["value"] == "7"
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        {"level": "sector"},
+        {"indicator": ["population"], "level": "sector"},
+        {"indicator": ["population"], "periods": ["2025"], "level": "sector"},
+        {},
+    ],
+)
+def test_pages_walk_the_index_without_sorting(world: World, wanted: dict[str, object]) -> None:
+    """SQLite's plan of a page (deep or not) seeks on the index and never sorts; PostgreSQL,
+    whose plans follow table statistics, is checked in benchmarks/stats_bench.py."""
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("plans of PostgreSQL depend on statistics; see the benchmark")
+    query = repository.PublishedFilter(
+        dataset_id=DATASET,
+        indicators=wanted.get("indicator", []),  # type: ignore[arg-type]
+        periods=wanted.get("periods", []),  # type: ignore[arg-type]
+        version="2025",
+        level=wanted.get("level"),  # type: ignore[arg-type]
+        within_id=None,
+        unit_ids=[],
+    )
+    after = repository.Position("population", "2025", "sector", 1000)
+    with world.engine.connect() as connection:
+        for stmt in (
+            repository.published_query(query).limit(50),
+            repository.published_query(query, after=after).limit(50),
+        ):
+            sql = stmt.compile(connection, compile_kwargs={"literal_binds": True})
+            plan = " | ".join(
+                row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            )
+            assert "ix_published_value_" in plan
+            assert "TEMP B-TREE" not in plan, plan
