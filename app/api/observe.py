@@ -70,8 +70,7 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             metrics.REQUESTS.labels(scope["method"], template, str(status)).inc()
             metrics.LATENCY.labels(template).observe(elapsed)
             ACCESS.info(
@@ -83,6 +82,22 @@ class RequestContext:
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
             )
             REQUEST_ID.reset(token)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template with its router's prefix (``/api/v1/datasets/
+    {dataset_id}``): a bounded label for metrics, whatever ids clients send."""
+    route = scope.get("route")
+    local = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(local, str):
+        return "unmatched"
+    try:
+        concrete = local.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return local
+    path: str = scope["path"]
+    prefix = path[: -len(concrete)] if concrete and path.endswith(concrete) else ""
+    return prefix + local
 
 
 class SchemaGate:

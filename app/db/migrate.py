@@ -6,7 +6,9 @@ from functools import cache
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 
 from app.config import PROJECT_ROOT
 
@@ -34,3 +36,20 @@ def head_revision() -> str | None:
     """The revision the code expects the database to be at (read once from the scripts)."""
     script = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
     return script.get_current_head()
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def pending_revisions(current: str | None) -> list[str]:
+    """The revisions ``upgrade`` would apply from ``current``, oldest first."""
+    script = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
+    steps = script.iterate_revisions("head", current or "base")
+    return [step.revision for step in reversed(list(steps))]
