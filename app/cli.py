@@ -31,6 +31,9 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 # Seconds a running request may take to finish after SIGTERM before the worker stops anyway.
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# Seconds a worker may take to answer the supervisor's ping: uvicorn's 5 s kill workers that
+# are still importing the application on a busy machine, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _setting_error(exc: ValidationError) -> str:
@@ -116,6 +119,7 @@ def serve(
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -250,5 +250,6 @@ def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "propagate": True},
             # Our access log carries the request id and the duration; uvicorn's would not.
             "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING"},
         },
     }
