@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import importlib.resources
 import logging
@@ -369,5 +370,10 @@ def _install_service_routes(app: FastAPI) -> None:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory app.main:app_factory``."""
-    return create_app()
+    """Entry point for ``uvicorn --factory app.main:app_factory`` (each server process)."""
+    application = create_app()
+    # What the server loaded (rdflib, SQLAlchemy, pydantic models: a large heap) lives as
+    # long as the process: out of the cyclic collector's sight, the collections that every
+    # request's garbage triggers stay as cheap as a small app's.
+    gc.freeze()
+    return application
