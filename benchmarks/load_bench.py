@@ -37,7 +37,8 @@ def workload(supplier_key: str) -> list[Request]:
         "province": "level=province",
         "region": "level=region",
         "referentieregio": "level=referentieregio",
-        "city-region (set)": "unit=set:centrumsteden",
+        "cityregion": "level=cityregion",
+        "vervoerregio": "level=vervoerregio",
     }
     requests = [
         Request("dataset detail", "GET", "/api/v1/datasets/population-2025", weight=15),
