@@ -56,15 +56,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_rate_limit_event_bucket_at", "rate_limit_event", ["bucket", "at"])
     if op.get_bind().dialect.name == "postgresql":
-        # One bump per statement, not per row: a bulk load of territories costs one update.
+        # Deferred to the commit: the counter's row lock is taken last and held for an instant,
+        # so two writers can never wait for each other through it (a lock taken at the first
+        # write could deadlock with a writer holding a dataset row), and the new value becomes
+        # visible together with the change it counts.
         op.execute(
             "CREATE FUNCTION bump_catalogue_counter() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
         )
         for table in CATALOGUE_TABLES:
             op.execute(
-                f"CREATE TRIGGER {table}_bumps_catalogue AFTER INSERT OR UPDATE OR DELETE OR "
-                f"TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_catalogue_counter()"
+                f"CREATE CONSTRAINT TRIGGER {table}_bumps_catalogue AFTER INSERT OR UPDATE OR "
+                f"DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                "EXECUTE FUNCTION bump_catalogue_counter()"
             )
         return
     # SQLite has row triggers only.
