@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Worker processes of `make run` / `make serve` (several: use PostgreSQL, see README).
+WORKERS ?= 1
 # Two workers (the machines have two cores) and a random order every run: tests must not
 # depend on each other. The seed is printed; --random-order-seed=N repeats an order.
 PYTEST_ARGS ?= -n 2 --random-order
@@ -18,11 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Install, migrate, load the real geography and catalogue, serve on http://127.0.0.1:8000
+## Install, migrate, load the real geography and catalogue, serve on http://$(HOST):$(PORT)
+## (links and URIs follow HOST and PORT unless DATAPEDIA_BASE_URL is set)
 run: $(STAMP)
 	$(BIN)/datapedia db upgrade
 	$(BIN)/datapedia seed
-	$(BIN)/datapedia serve --host $(HOST) --port $(PORT)
+	$(BIN)/datapedia serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## The whole test suite (SQLite; set DATAPEDIA_TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)
@@ -54,7 +57,7 @@ seed: $(STAMP)
 	$(BIN)/datapedia seed
 
 serve: $(STAMP)
-	$(BIN)/datapedia serve --host $(HOST) --port $(PORT)
+	$(BIN)/datapedia serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, get_settings
 from app.errors import DatapediaError, SourceDataError
+
+if TYPE_CHECKING:
+    from app.ingest.seed import SeedOutcome
 
 cli = typer.Typer(help="Datapedia: open-data catalogue and statistics API.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -21,26 +29,180 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(dcat_cli, name="dcat")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
+# Seconds a running request may take to finish after SIGTERM before the worker stops anyway.
+GRACEFUL_SHUTDOWN_SECONDS = 30
+# Seconds a worker may take to answer the supervisor's ping: uvicorn's 5 s kill workers that
+# are still importing the application on a busy machine, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def _setting_error(exc: ValidationError) -> str:
+    """One line per bad setting, naming its variable and the expected form."""
+    lines = []
+    for error in exc.errors():
+        name = "DATAPEDIA_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+        lines.append(f"error: {name}={error['input']!r} is invalid: {error['msg']}")
+    return "\n".join(lines)
+
+
+@cli.callback()
+def check_settings() -> None:
+    """Every command reads the DATAPEDIA_* settings first: a bad one stops it before anything
+    starts, with one line saying which and what is expected."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        err.print(_setting_error(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _derived_base_url(host: str, port: int) -> str:
+    # Listening on every interface: links name this machine's loopback address, the one name
+    # sure to reach it from here (set DATAPEDIA_BASE_URL for the public name).
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default DATAPEDIA_WORKERS, else 1)."),
+    ] = None,
 ) -> None:
-    """Serve the API (uvicorn)."""
+    """Serve the API (uvicorn) with one or more worker processes.
+
+    Links and URIs use DATAPEDIA_BASE_URL when it is set, else http://HOST:PORT."""
     import uvicorn
 
-    uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, log_level="info")
+    from app.api.observe import logging_config
+
+    settings = get_settings()
+    count = settings.workers if workers is None else workers
+    if count < 1:
+        err.print(f"error: --workers must be a whole number of 1 or more, got {count}")
+        raise typer.Exit(2)
+    if not 0 < port < 65536:
+        err.print(f"error: --port must be between 1 and 65535, got {port}")
+        raise typer.Exit(2)
+    if "base_url" in settings.model_fields_set:
+        err.print(f"base URL {settings.base_url} (DATAPEDIA_BASE_URL)")
+    else:
+        # Workers read their settings from the environment: the derived URL goes there.
+        os.environ["DATAPEDIA_BASE_URL"] = _derived_base_url(host, port)
+        get_settings.cache_clear()
+        err.print(
+            f"base URL {os.environ['DATAPEDIA_BASE_URL']} (from --host and --port; set "
+            "DATAPEDIA_BASE_URL for a public name)"
+        )
+    if count > 1:
+        if settings.database_url.startswith("sqlite"):
+            err.print(
+                "[yellow]warning:[/yellow] on SQLite each worker counts rate limits on its own "
+                "and writes wait for each other; use PostgreSQL for several workers"
+            )
+        # Every worker writes its metrics here; /metrics sums them.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="datapedia-metrics-")
+        )
+    err.print(f"{count} worker(s) on http://{host}:{port}; logs as {settings.log_format}")
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        log_config=logging_config(settings.log_format, settings.log_level),
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
+
+
+def _database_error(exc: Exception) -> None:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    err.print(f"[red]error:[/red] the database does not answer: {first}", markup=True)
+    raise typer.Exit(1) from exc
 
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every migration (alembic upgrade head)."""
-    from app.db.migrate import upgrade
+    """Apply every migration (alembic upgrade head) and say which."""
+    from sqlalchemy.exc import OperationalError
 
-    upgrade(get_settings().database_url)
-    out.print("database is at the latest schema revision")
+    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+
+    url = get_settings().database_url
+    try:
+        before = current_revision(url)
+        pending = pending_revisions(before)
+        upgrade(url)
+    except OperationalError as exc:
+        _database_error(exc)
+        return
+    if not pending:
+        out.print(f"database already at the latest revision {before}; nothing to do")
+    elif before is None:
+        out.print(
+            f"new database: created the schema at revision {head_revision()} "
+            f"({len(pending)} migrations: {', '.join(pending)})"
+        )
+    else:
+        out.print(
+            f"database upgraded from revision {before} to {head_revision()} "
+            f"(applied {', '.join(pending)})"
+        )
+
+
+class _SeedProgress:
+    """Rich progress: a spinner with the elapsed time on the running step, then one line per
+    step with its rows and rows per second."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.console = console
+        self.started_at = 0.0
+        self.task: object = None
+        self.rows: list[tuple[str, int, float]] = []
+
+    def started(self, label: str) -> None:
+        self.started_at = time.perf_counter()
+        self.task = self.progress.add_task(label, total=None)
+
+    def finished(self, label: str, rows: int) -> None:
+        seconds = time.perf_counter() - self.started_at
+        if self.task is not None:
+            self.progress.remove_task(self.task)  # type: ignore[arg-type]
+        self.rows.append((label, rows, seconds))
+        rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 and rows else "-"
+        self.console.print(f"  {label}: {rows:,} rows in {seconds:.1f} s ({rate})")
+
+
+def _ensure_migrated(url: str) -> None:
+    """Seeding needs the schema: a database behind the code is migrated first (and said)."""
+    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+
+    before = current_revision(url)
+    pending = pending_revisions(before)
+    if pending:
+        upgrade(url)
+        state = f"was at revision {before}" if before else "had no schema yet"
+        err.print(
+            f"the database {state}: migrated to {head_revision()} first "
+            f"(applied {', '.join(pending)})"
+        )
 
 
 @cli.command()
@@ -48,16 +210,32 @@ def seed(
     source_dir: Annotated[
         Path | None, typer.Option(help="Folder with geo/ and values/ (default: settings).")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list every source row left out.")
+    ] = False,
 ) -> None:
-    """Load everything available: geography, organisations, catalogue, city-regions."""
+    """Load everything available: geography, organisations, catalogue, city-regions, values.
+
+    Migrates the database first when it is behind. Idempotent: an unchanged source is skipped.
+    """
+    from sqlalchemy.exc import OperationalError
+
     from app.db.session import make_engine, make_session_factory, transaction
     from app.ingest.seed import seed_all
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
-            outcome = seed_all(session, source_dir or settings.source_dir, SEEDS_DIR)
+        _ensure_migrated(settings.database_url)
+    except OperationalError as exc:
+        _database_error(exc)
+    engine = make_engine(settings.database_url)
+    progress = _SeedProgress(err)
+    started = time.perf_counter()
+    try:
+        with progress.progress, transaction(make_session_factory(engine)) as session:
+            outcome = seed_all(
+                session, source_dir or settings.source_dir, SEEDS_DIR, observer=progress
+            )
     except SourceDataError as exc:
         err.print(f"[red]Seeding failed; the database is unchanged.[/red] {exc}:")
         for problem in exc.problems[:200]:
@@ -67,37 +245,59 @@ def seed(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
+    _seed_summary(outcome, verbose, time.perf_counter() - started)
+
+
+def _seed_summary(outcome: SeedOutcome, verbose: bool, seconds: float) -> None:
+    table = Table(title=f"datapedia seed: done in {seconds:.1f} s", title_justify="left")
+    for column in ("step", "added", "changed", "unchanged", "removed", "skipped"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    details: list[str] = []
     if outcome.geography is not None:
         geo = outcome.geography
-        out.print(
-            f"geography: {geo.units_inserted} units inserted, {geo.units_updated} updated, "
-            f"{geo.units_unchanged} unchanged; {geo.links_inserted} links added, "
-            f"{geo.links_deleted} removed; {len(geo.skipped)} source rows skipped:"
+        table.add_row(
+            "geography units",
+            f"{geo.units_inserted:,}",
+            f"{geo.units_updated:,}",
+            f"{geo.units_unchanged:,}",
+            "-",
+            f"{len(geo.skipped):,}",
         )
-        for line in geo.skipped:
-            out.print(f"  skipped {line}")
-    changes = ", ".join(f"{n} {k}" for k, n in outcome.catalogue_changes.items()) or "no changes"
-    out.print(f"catalogue: {changes}")
+        details += [f"geography: skipped {line}" for line in geo.skipped]
+    inserted = sum(n for k, n in outcome.catalogue_changes.items() if k.endswith("inserted"))
+    updated = sum(n for k, n in outcome.catalogue_changes.items() if k.endswith("updated"))
+    table.add_row("catalogue", f"{inserted:,}", f"{updated:,}", "-", "-", "-")
     for values in outcome.values:
         if values.missing_files:
             continue
         if values.unchanged:
-            out.print(f"values {values.dataset}: source unchanged, nothing to do")
+            table.add_row(values.dataset, "-", "-", "same source", "-", "-")
             continue
-        out.print(
-            f"values {values.dataset}: revision {values.revision}; {values.rows_added} added, "
-            f"{values.rows_changed} changed, {values.rows_unchanged} unchanged, "
-            f"{values.rows_removed} removed; {values.published} published values "
-            f"({values.published_written} written in this revision); "
+        table.add_row(
+            values.dataset,
+            f"{values.rows_added:,}",
+            f"{values.rows_changed:,}",
+            f"{values.rows_unchanged:,}",
+            f"{values.rows_removed:,}",
+            f"{len(values.unknown_codes):,}",
+        )
+        details.append(
+            f"values {values.dataset}: revision {values.revision}, "
+            f"{values.published:,} published values "
+            f"({values.published_written:,} written in this revision); "
             f"{values.outside_geography} values of the Walloon Region left out; "
             f"{values.remapped} values of codes the geography does not list counted in their "
-            "municipality's '…ZZZZ' remainder; "
-            f"{len(values.unknown_codes)} values with a code unknown to the geography"
+            "municipality's '…ZZZZ' remainder"
         )
-        for line in values.unknown_codes[:100]:
-            out.print(f"  skipped line {line}")
-        if len(values.unknown_codes) > 100:
-            out.print(f"  … and {len(values.unknown_codes) - 100} more")
+        details += [
+            f"values {values.dataset}: skipped line {line}" for line in values.unknown_codes
+        ]
+    out.print(table)
+    if verbose:
+        for line in details:
+            out.print(f"  {line}", markup=False, highlight=False)
+    elif details:
+        out.print(f"{len(details)} more lines (rows skipped and why): run with --verbose")
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
 
@@ -174,7 +374,11 @@ def keys_create(
 @dcat_cli.command("validate")
 def dcat_validate(
     shacl_dir: Annotated[
-        Path | None, typer.Option(help="Folder with the official shapes (default ../shared/shacl).")
+        Path | None,
+        typer.Option(
+            help="Folder with the official shapes (default DATAPEDIA_SHACL_DIR, else "
+            "../shared/shacl)."
+        ),
     ] = None,
 ) -> None:
     """Validate the whole catalogue against DCAT-AP 3.0.1 and DCAT-AP-VL 3 (pyshacl).

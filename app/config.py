@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Submissions one API key may send per minute (429 above)."
     )
     default_page_size: int = Field(default=50, ge=1)
+    workers: int = Field(
+        default=1, ge=1, description="Worker processes 'datapedia serve' starts (--workers)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="'json': one JSON object per log line, for log collectors."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    shacl_dir: Path | None = Field(
+        default=None,
+        description="Folder with the official DCAT-AP shapes for 'datapedia dcat validate' "
+        "(default: ../shared/shacl beside the checkout).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins (scheme://host[:port]) whose browser apps may also write "
@@ -64,7 +76,14 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an absolute http(s) URL such as https://data.example.be")
         return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

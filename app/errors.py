@@ -112,6 +112,20 @@ class TooManyRequests(DatapediaError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(DatapediaError):
+    """The database is unreachable or not migrated: nothing was done; try again later."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int | None = None, **extensions: Any) -> None:
+        if retry_after is not None:
+            extensions["retry_after"] = retry_after
+        super().__init__(detail, **extensions)
+        self.retry_after = retry_after
+
+
 class NotAcceptable(DatapediaError):
     status = 406
     slug = "not-acceptable"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import importlib.resources
 import logging
@@ -15,14 +16,17 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
+from app.api import metrics
 from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
@@ -31,10 +35,20 @@ from app.api.http import (
     RefuseControlCharacters,
     SecurityHeaders,
 )
+from app.api.observe import (
+    FastHealth,
+    RequestContext,
+    SchemaGate,
+    database_away,
+    is_disconnect,
+    unavailable_response,
+)
 from app.api.problems import Problem, document_problems
+from app.api.ratelimit import DatabaseRateLimiter
 from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
+from app.db.migrate import head_revision
 from app.db.session import make_engine, make_session_factory
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -53,6 +67,11 @@ from app.stewardship.router import router as stewardship_router
 from app.web.pages import STATIC_DIR, STATIC_URL
 
 logger = logging.getLogger("datapedia")
+
+# Answers smaller than this are sent as they are: compressing them saves less than it costs.
+GZIP_MINIMUM_BYTES = 1024
+# Static assets change only with a release; their ETag lets a browser revalidate after that.
+STATIC_CACHE_CONTROL = "public, max-age=86400"
 
 DESCRIPTION = """
 Open data about the Flemish centre cities, from the statistical sector up to the
@@ -95,6 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         state.session_factory = make_session_factory(engine)
+        if engine.dialect.name == "postgresql":
+            # Several workers serve one database: they count the limits in it, together.
+            state.submission_limiter = DatabaseRateLimiter(
+                "submissions", lambda: state.session_factory
+            )
+            state.feedback_limiter = DatabaseRateLimiter(
+                "feedback posts", lambda: state.session_factory
+            )
         try:
             yield
         finally:
@@ -111,11 +138,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.datapedia = state
-    # Outermost last: HEAD becomes GET before CORS and headers are added to every answer.
+    # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;
+    # compression sits inside HEAD handling, so HEAD announces what GET would send.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, write_origins=settings.cors_origins)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RequestContext)
+    app.add_middleware(FastHealth)
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
@@ -141,6 +173,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="datapedia"'
         return response
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if is_disconnect(exc):
+            return unavailable_response(database_away(exc), str(request.url.path))
+        return _internal_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -190,26 +228,39 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with its traceback for operators; the client never sees internals.
-        logger.exception("unhandled error on %s", request.url.path)
-        return problem_response(
-            500,
-            {
-                "type": PROBLEM_TYPE_BASE + "internal-error",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "An unexpected error occurred; it has been logged.",
-                "instance": str(request.url.path),
-            },
-        )
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # Logged with its traceback for operators; the client never sees internals.
+    logger.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        {
+            "type": PROBLEM_TYPE_BASE + "internal-error",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "An unexpected error occurred; it has been logged.",
+            "instance": str(request.url.path),
+        },
+    )
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static assets with ``Cache-Control`` beside Starlette's ``ETag`` and ``Last-Modified``."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
+        return response
 
 
 def _install_docs(app: FastAPI) -> None:
     # Swagger UI 5 (OpenAPI 3.1) ships inside the fastapi-offline package: /docs needs no CDN.
     assets = importlib.resources.files("fastapi_offline") / "static"
-    app.mount("/static/swagger-ui", StaticFiles(directory=str(assets)), name="swagger-ui")
+    app.mount("/static/swagger-ui", CachedStaticFiles(directory=str(assets)), name="swagger-ui")
     # The HTML pages' stylesheet: the Content-Security-Policy allows no inline style.
-    app.mount(STATIC_URL, StaticFiles(directory=str(STATIC_DIR)), name="site")
+    app.mount(STATIC_URL, CachedStaticFiles(directory=str(STATIC_DIR)), name="site")
 
     page = get_swagger_ui_html(
         openapi_url="/openapi.json",
@@ -274,9 +325,21 @@ def _install_service_routes(app: FastAPI) -> None:
     def home() -> RedirectResponse:
         return RedirectResponse("/catalog", status_code=307)
 
+    # Answered by the FastHealth middleware in front of everything; the route documents it.
     @app.get("/health", tags=["service"], summary="Liveness: the process answers")
-    def health() -> Health:
+    async def health() -> Health:
         return Health(status="ok")
+
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        summary="Prometheus metrics: requests, latency, submissions, publication time",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Exposition format."}},
+    )
+    def prometheus_metrics() -> Response:
+        body, media_type = metrics.render()
+        return Response(body, media_type=media_type)
 
     @app.get(
         "/ready",
@@ -307,5 +370,10 @@ def _install_service_routes(app: FastAPI) -> None:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory app.main:app_factory``."""
-    return create_app()
+    """Entry point for ``uvicorn --factory app.main:app_factory`` (each server process)."""
+    application = create_app()
+    # What the server loaded (rdflib, SQLAlchemy, pydantic models: a large heap) lives as
+    # long as the process: out of the cyclic collector's sight, the collections that every
+    # request's garbage triggers stay as cheap as a small app's.
+    gc.freeze()
+    return application

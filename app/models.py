@@ -4,9 +4,11 @@ It sits on the top layer (beside main and cli) so that ``app.db`` imports no dom
 app, the CLI, Alembic and the tests import it before the first session."""
 
 from app.access.models import AccessGrant
+from app.api.models import RateLimitEvent
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey
 from app.catalogue.models import (
+    ChangeCounter,
     Dataset,
     DatasetChange,
     DatasetIndicator,
@@ -26,6 +28,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ChangeCounter",
     "CityRegion",
     "Dataset",
     "DatasetChange",
@@ -42,6 +45,7 @@ __all__ = [
     "Observation",
     "Organisation",
     "PublishedValue",
+    "RateLimitEvent",
     "RoleTerritory",
     "Submission",
 ]

@@ -56,3 +56,63 @@ def served(database_url: str) -> Iterator[tuple[httpx.Client, int]]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def datapedia_workers(database_url: str, workers: int, **settings: str) -> Iterator[int]:
+    """``datapedia serve --workers N`` as an operator runs it (logs discarded); yields the
+    port once every worker answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATAPEDIA_DATABASE_URL": database_url,
+        **{f"DATAPEDIA_{k.upper()}": v for k, v in settings.items()},
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [str(PROJECT_ROOT / ".venv" / "bin" / "datapedia"), "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port, "/ready", workers)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@contextmanager
+def trivial_server() -> Iterator[int]:
+    """The reference: a trivial FastAPI endpoint on uvicorn, one worker, no access log."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "benchmarks.trivial_app:app"),
+            *("--port", str(port), "--log-level", "warning", "--no-access-log"),
+        ],
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        _wait_for(port, "/ping", 1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(port: int, path: str, workers: int) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200:
+                # Workers start one after the other: give the last one time to import.
+                time.sleep(2.0 * workers)
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"no server answered on port {port}")

@@ -78,7 +78,9 @@ class World:
             return {
                 name: session.scalar(select(func.count()).select_from(table)) or 0
                 for name, table in metadata.tables.items()
-                if name != "api_key"  # last_used_at is written on use
+                # api_key: last_used_at is written on use; rate_limit_event: a limit counts
+                # every attempt, refused ones too (on PostgreSQL, where workers share it).
+                if name not in ("api_key", "rate_limit_event")
             }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.params import text_path
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
 from app.config import Settings
 from app.errors import Conflict, InvalidParameter
@@ -38,8 +38,15 @@ class AppState:
 
     settings: Settings
     session_factory: sessionmaker[Session] | None = None
-    submission_limiter: RateLimiter = field(default_factory=RateLimiter)
-    feedback_limiter: RateLimiter = field(default_factory=RateLimiter)
+    # In memory by default; the lifespan shares them through PostgreSQL when it is the database.
+    submission_limiter: RateLimiter = field(
+        default_factory=lambda: MemoryRateLimiter("submissions")
+    )
+    feedback_limiter: RateLimiter = field(
+        default_factory=lambda: MemoryRateLimiter("feedback posts")
+    )
+    # Set once the database answered at the code's schema revision (app.api.observe).
+    schema_ready: bool = False
 
 
 def app_state(request: Request) -> AppState:

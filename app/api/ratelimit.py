@@ -1,7 +1,8 @@
-"""A per-key sliding-window rate limit, in process memory.
+"""Per-key sliding-window rate limits.
 
-One server process is what Datapedia runs today; several processes would each count on
-their own (a shared store such as PostgreSQL or Redis is the next step then).
+Several workers (or replicas) must share one count, or a key gets N times its limit: on
+PostgreSQL the windows live in the database itself (``rate_limit_event``; no new server to
+run). SQLite is the one-process laptop setup, where process memory is shared by all.
 """
 
 from __future__ import annotations
@@ -10,14 +11,35 @@ import math
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.api import repository
 from app.errors import TooManyRequests
 
 WINDOW_SECONDS = 60.0
 
 
-class RateLimiter:
-    def __init__(self) -> None:
+class RateLimiter(Protocol):
+    def check(self, key: str, limit: int) -> None:
+        """Count one request for ``key``; raise TooManyRequests if it is over ``limit``."""
+
+
+def _refusal(what: str, limit: int, retry_after: float) -> TooManyRequests:
+    seconds = max(1, math.ceil(retry_after))
+    return TooManyRequests(
+        f"at most {limit} {what} per minute per API key; try again in {seconds} s",
+        retry_after=seconds,
+    )
+
+
+class MemoryRateLimiter:
+    """The windows in this process's memory (one worker)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
         self.events: dict[str, deque[float]] = defaultdict(deque)
         self.lock = threading.Lock()
 
@@ -28,10 +50,26 @@ class RateLimiter:
             while events and events[0] <= moment - WINDOW_SECONDS:
                 events.popleft()
             if len(events) >= limit:
-                retry_after = max(1, math.ceil(events[0] + WINDOW_SECONDS - moment))
-                raise TooManyRequests(
-                    f"at most {limit} submissions per minute per API key; try again in "
-                    f"{retry_after} s",
-                    retry_after=retry_after,
-                )
+                raise _refusal(self.what, limit, events[0] + WINDOW_SECONDS - moment)
             events.append(moment)
+
+
+class DatabaseRateLimiter:
+    """The windows in the database, counted on its clock, so every worker sees one count.
+
+    The check runs in a short transaction of its own: a request refused later (a bad upload)
+    still counted, as it does in memory."""
+
+    def __init__(self, what: str, factory: Callable[[], sessionmaker[Session] | None]) -> None:
+        self.what = what
+        self.factory = factory
+
+    def check(self, key: str, limit: int) -> None:
+        factory = self.factory()
+        assert factory is not None, "the lifespan creates the session factory"
+        bucket = f"{self.what}:{key}"
+        with factory() as session:
+            retry_after = repository.count_event(session, bucket, limit, WINDOW_SECONDS)
+            session.commit()
+        if retry_after is not None:
+            raise _refusal(self.what, limit, retry_after)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -176,3 +177,14 @@ class DatasetChange(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     kind: Mapped[str] = mapped_column(String(20))  # metadata | role
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChangeCounter(Base):
+    """How often a family of tables changed, counted by database triggers (migration 0008), so
+    that every worker, whatever wrote the change (a request, the seed, SQL by hand), can tell
+    that a cached rendering of the catalogue is stale with one indexed read."""
+
+    __tablename__ = "change_counter"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

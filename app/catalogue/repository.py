@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import (
+    ChangeCounter,
     Dataset,
     DatasetChange,
     DatasetIndicator,
@@ -267,6 +268,13 @@ def indicators_query(q: str | None = None, dataset: str | None = None) -> Select
 
 def get_indicator(session: Session, indicator_id: str) -> Indicator | None:
     return session.get(Indicator, indicator_id)
+
+
+def change_count(session: Session) -> int:
+    """How often the catalogue's tables changed (database triggers count): a cache key that
+    every worker reads alike."""
+    value = session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == "catalogue"))
+    return int(value or 0)
 
 
 def dataset_stamps(session: Session) -> list[tuple[str, datetime]]:

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+POOL_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def make_engine(database_url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
@@ -16,7 +19,11 @@ def make_engine(database_url: str) -> Engine:
         # One file shared by the server's threads; writes are serialised by SQLite itself.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
+        # A connection that died with a server restart is replaced, not handed to a request;
+        # when the server is away a request waits a bounded time (then 503), never forever.
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

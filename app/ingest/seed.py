@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -11,8 +12,25 @@ from app.catalogue.repository import list_organisations
 from app.catalogue.seed import load_catalogue
 from app.geo.cityregions import load_city_regions
 from app.geo.importer import GEO_DIR, ImportReport, ensure_versions, import_geography
-from app.stats.importer import ValueImportReport, import_all_values
-from app.stats.parsers import VALUES_DIR
+from app.stats.importer import ValueImportReport, import_values
+from app.stats.parsers import VALUE_SOURCES, VALUES_DIR
+
+
+class StepObserver(Protocol):
+    """Told when each step of the seed (a source file or group of files) starts and ends, with
+    the rows it read: the command line shows progress with it."""
+
+    def started(self, label: str) -> None: ...
+
+    def finished(self, label: str, rows: int) -> None: ...
+
+
+class _Silent:
+    def started(self, label: str) -> None:
+        pass
+
+    def finished(self, label: str, rows: int) -> None:
+        pass
 
 
 @dataclass
@@ -40,15 +58,23 @@ def missing_source_message(source_dir: Path) -> str:
     )
 
 
-def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome:
+def seed_all(
+    session: Session, source_dir: Path, seeds_dir: Path, observer: StepObserver | None = None
+) -> SeedOutcome:
+    steps = observer or _Silent()
     outcome = SeedOutcome()
     ensure_versions(session)
     if (source_dir / GEO_DIR).is_dir():
-        outcome.geography = import_geography(session, source_dir)
+        steps.started("geography")
+        geography = outcome.geography = import_geography(session, source_dir)
+        rows = geography.units_inserted + geography.units_updated + geography.units_unchanged
+        steps.finished("geography", rows)
     else:
         outcome.warnings.append(missing_source_message(source_dir))
 
+    steps.started("catalogue")
     catalogue = load_catalogue(session, seeds_dir)
+    steps.finished("catalogue", sum(catalogue.inserted.values()) + sum(catalogue.updated.values()))
     outcome.warnings.extend(catalogue.warnings)
     for kind, n in catalogue.inserted.items():
         outcome.catalogue_changes[f"{kind} inserted"] = n
@@ -60,8 +86,18 @@ def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome
         load_city_regions(session, seeds_dir / "cityregions.yaml", organisation_ids)
     )
     if outcome.geography is not None and (source_dir / VALUES_DIR).is_dir():
-        outcome.values = import_all_values(session, source_dir)
-        for report in outcome.values:
+        for source in VALUE_SOURCES:
+            label = f"values {source.dataset}"
+            steps.started(label)
+            report = import_values(session, source, source_dir)
+            outcome.values.append(report)
+            steps.finished(
+                label,
+                report.rows_added
+                + report.rows_changed
+                + report.rows_unchanged
+                + report.rows_removed,
+            )
             if report.missing_files:
                 outcome.warnings.append(
                     f"{report.dataset}: no values loaded, missing {', '.join(report.missing_files)}"

@@ -12,12 +12,19 @@ import hashlib
 
 from sqlalchemy.orm import Session
 
+from app.api.metrics import SUBMISSIONS
 from app.audit.service import record
 from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db import queries
-from app.errors import Forbidden, NotFound, Unprocessable, UnsupportedMediaType
+from app.errors import (
+    DatapediaError,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
@@ -73,7 +80,13 @@ def submit(
         )
     # Two submissions to one dataset at the same moment on SQLite: the second one to commit
     # loses the race for the revision number, and the unit of work answers 409.
-    return _submit(session, caller, dataset_id, body, media_type)
+    try:
+        result = _submit(session, caller, dataset_id, body, media_type)
+    except DatapediaError:
+        SUBMISSIONS.labels("rejected").inc()
+        raise
+    SUBMISSIONS.labels("accepted").inc()
+    return result
 
 
 def _submit(

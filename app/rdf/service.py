@@ -1,6 +1,7 @@
 """Serving the catalogue as RDF: formats, content negotiation, Hydra paging, the whole-catalogue
-dump, and a cache of rendered documents keyed by what they depend on (the catalogue's
-fingerprint), so an unchanged page is not rendered twice."""
+dump, and a cache of rendered documents keyed by what they depend on (the catalogue's change
+counter, kept in the database, so every worker sees a change at once), so an unchanged page
+is not rendered twice."""
 
 from __future__ import annotations
 
@@ -202,7 +203,8 @@ def catalog_page(
     if page < last:
         links["next"] = page_url(page + 1)
     latest = max((m for _, m in stamps), default=None)
-    key = _etag("page", uris.base, fmt.key, page, page_size, modified_since, stamps)
+    changes = catalogue_repository.change_count(session)
+    key = _etag("page", uris.base, fmt.key, page, page_size, modified_since, changes, stamps)
 
     def render_page() -> Document:
         graph = catalog_graph(session, uris, [d for d, _ in selected])
@@ -213,11 +215,11 @@ def catalog_page(
 
 
 def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat) -> Document:
-    stamps = [(d, as_utc(m)) for d, m in catalogue_repository.dataset_stamps(session)]
-    latest = max((m for _, m in stamps), default=None)
-    key = _etag("dump", uris.base, fmt.key, stamps)
+    key = _etag("dump", uris.base, fmt.key, catalogue_repository.change_count(session))
 
     def render_dump() -> Document:
+        stamps = [as_utc(m) for _, m in catalogue_repository.dataset_stamps(session)]
+        latest = max(stamps, default=None)
         graph = catalog_graph(session, uris, None)
         return Document(render(graph, fmt), fmt.media_type, key, latest, {})
 

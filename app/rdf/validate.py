@@ -124,8 +124,10 @@ class ValidationOutcome:
 
 
 def default_shacl_dir() -> Path:
-    """``../shared/shacl`` beside the checkout: the parent of the real source files."""
-    return get_settings().source_dir.parent / "shacl"
+    """``DATAPEDIA_SHACL_DIR``, else ``../shared/shacl`` beside the checkout (the parent of the
+    real source files)."""
+    settings = get_settings()
+    return settings.shacl_dir or settings.source_dir.parent / "shacl"
 
 
 @lru_cache(maxsize=16)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from app.api.metrics import PUBLICATION
 from app.catalogue.models import Indicator
 from app.catalogue.repository import get_dataset, indicators_of_dataset
 from app.geo import repository as geo_repository
@@ -443,7 +444,8 @@ def publish_changes(
     ``touched`` slices: only the slices they can change are recomputed."""
     context = dataset_context(session, dataset_id)
     slices = affected_slices(context.indicators, touched)
-    outcome = publish_slices(session, dataset_id, revision, slices, context)
+    with PUBLICATION.time():
+        outcome = publish_slices(session, dataset_id, revision, slices, context)
     outcome.touched = slices
     return outcome
 
@@ -459,6 +461,7 @@ def publish_all(session: Session, dataset_id: str) -> PublishOutcome:
     periods = repository.periods_of_dataset(session, dataset_id)
     slices = {(i.id, period) for i in context.indicators for period in periods}
     slices |= repository.published_slices(session, dataset_id)
-    outcome = publish_slices(session, dataset_id, revision, slices, context)
+    with PUBLICATION.time():
+        outcome = publish_slices(session, dataset_id, revision, slices, context)
     outcome.touched = slices
     return outcome

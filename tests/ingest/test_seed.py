@@ -114,20 +114,23 @@ def test_seed_cli_reports_and_keys_cli_prints_the_key_last(empty_db: str) -> Non
         "DATAPEDIA_SOURCE_DIR": str(real_source_dir()),
     }
     seeded = subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed"],
+        [sys.executable, "-m", "app.cli", "seed", "--verbose"],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert seeded.returncode == 0, seeded.stderr
-    assert "geography:" in seeded.stdout and "units inserted" in seeded.stdout
-    assert "skipped" in seeded.stdout
+    # Progress per step on stderr (rows and rows/s), a summary table and the details on stdout.
+    assert re.search(r"geography: [\d,]+ rows in [\d.]+ s \([\d,]+ rows/s\)", seeded.stderr)
+    assert "migrated to" not in seeded.stderr  # the fixture migrated it
+    assert "geography units" in seeded.stdout
+    assert "geography: skipped" in seeded.stdout
     # The published counts are what is published (the same on SQLite and PostgreSQL).
     reported = {
-        m.group(1): int(m.group(2))
+        m.group(1): int(m.group(2).replace(",", ""))
         for m in re.finditer(
-            r"values ([a-z0-9-]+): revision \d+;.*? (\d+) published values", seeded.stdout
+            r"values ([a-z0-9-]+): revision \d+, ([\d,]+) published values", seeded.stdout
         )
     }
     assert len(reported) == 6, seeded.stdout

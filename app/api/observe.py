@@ -1,0 +1,255 @@
+"""What an operator needs around every request, as ASGI middleware: a request id (``X-Request-ID``
+in and out, on every log line), metrics and an access log; the schema gate (an unmigrated or
+unreachable database answers 503 naming what to do); and the liveness fast path.
+Also the logging set-up (text, or JSON with ``DATAPEDIA_LOG_FORMAT=json``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api import metrics, repository
+from app.api.deps import AppState
+from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable
+
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+ACCESS = logging.getLogger("datapedia.access")
+logger = logging.getLogger("datapedia")
+
+# Seconds a client should wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 5
+UPGRADE_COMMAND = "datapedia db upgrade"
+# Liveness and monitoring answer whatever state the database is in.
+UNGATED_PATHS = frozenset({"/health", "/metrics"})
+
+
+def _valid_request_id(value: str) -> bool:
+    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+
+
+class RequestContext:
+    """Takes the caller's ``X-Request-ID`` (printable, at most 128 characters) or makes one,
+    returns it on the answer, sets it for every log line of the request, and counts the
+    request (route template, status, duration) for ``/metrics`` and the access log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+                break
+        if not _valid_request_id(request_id):
+            request_id = uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = route_template(scope)
+            metrics.REQUESTS.labels(scope["method"], template, str(status)).inc()
+            metrics.LATENCY.labels(template).observe(elapsed)
+            ACCESS.info(
+                "%s %s %d %.1f ms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
+            )
+            REQUEST_ID.reset(token)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template with its router's prefix (``/api/v1/datasets/
+    {dataset_id}``): a bounded label for metrics, whatever ids clients send."""
+    route = scope.get("route")
+    local = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(local, str):
+        return "unmatched"
+    try:
+        concrete = local.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return local
+    path: str = scope["path"]
+    prefix = path[: -len(concrete)] if concrete and path.endswith(concrete) else ""
+    return prefix + local
+
+
+class SchemaGate:
+    """Until the database answers at the code's schema revision, every route but liveness and
+    metrics answers 503 problem+json: with the command to run when it is not migrated, with
+    ``Retry-After`` when it does not answer. Once it did, the gate costs a flag test."""
+
+    def __init__(self, app: ASGIApp, state: AppState, head: str | None) -> None:
+        self.app = app
+        self.state = state
+        self.head = head
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.state.schema_ready or scope["type"] != "http" or scope["path"] in UNGATED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        problem = await anyio.to_thread.run_sync(self._problem)
+        if problem is None:
+            self.state.schema_ready = True
+            await self.app(scope, receive, send)
+            return
+        await unavailable_response(problem, scope["path"])(scope, receive, send)
+
+    def _problem(self) -> ServiceUnavailable | None:
+        factory = self.state.session_factory
+        assert factory is not None, "the lifespan creates the session factory"
+        try:
+            with factory() as session:
+                revision = repository.schema_revision(session)
+        except SQLAlchemyError as exc:
+            if is_disconnect(exc):
+                return database_away(exc)
+            revision = None  # no alembic_version table: never migrated
+        if revision == self.head:
+            return None
+        found = f"is at revision {revision}" if revision else "has no schema yet"
+        return ServiceUnavailable(
+            f"the database {found}; this version needs revision {self.head}: run "
+            f"'{UPGRADE_COMMAND}' (with the same DATAPEDIA_DATABASE_URL)",
+            command=UPGRADE_COMMAND,
+        )
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The database server did not answer (down, restarting, out of connections), as opposed
+    to a statement it refused."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower()
+        return "no such table" not in message and "locked" not in message
+    return False
+
+
+def database_away(exc: BaseException) -> ServiceUnavailable:
+    logger.warning("database unavailable: %s", str(exc).splitlines()[0])
+    return ServiceUnavailable(
+        f"the database does not answer at the moment; nothing was done. Try again in "
+        f"{RETRY_AFTER_SECONDS} s",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+def unavailable_response(error: ServiceUnavailable, instance: str) -> JSONResponse:
+    response = JSONResponse(
+        error.to_problem(instance), status_code=503, media_type=PROBLEM_MEDIA_TYPE
+    )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+HEALTH_BODY = b'{"status":"ok"}'
+HEALTH_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(HEALTH_BODY)).encode()),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+class FastHealth:
+    """``GET``/``HEAD /health`` answered before any other layer: a liveness probe polled every
+    few seconds by every orchestrator should cost next to nothing (the route stays for the
+    OpenAPI document)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/health"
+            and scope["method"] in ("GET", "HEAD")
+        ):
+            await send({"type": "http.response.start", "status": 200, "headers": HEALTH_HEADERS})
+            body = HEALTH_BODY if scope["method"] == "GET" else b""
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every record (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for the server (uvicorn passes it to every worker):
+    one handler on stderr, text or one JSON object per line, each with the request id."""
+    formatters: dict[str, Any] = {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(process)d %(request_id)s] %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "process": "pid",
+            },
+        },
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": formatters,
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": fmt,
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            # Our access log carries the request id and the duration; uvicorn's would not.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING"},
+        },
+    }

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Datapedia's container entrypoint: migrate, seed when asked (idempotent: unchanged source
+# files are skipped), then run the command (by default the server).
+set -eu
+
+datapedia db upgrade
+
+if [ "${DATAPEDIA_SEED_ON_START:-0}" = "1" ]; then
+    if [ -d "${DATAPEDIA_SOURCE_DIR:-/data}/geo" ]; then
+        datapedia seed
+    else
+        echo "DATAPEDIA_SEED_ON_START=1 but ${DATAPEDIA_SOURCE_DIR:-/data}/geo is missing:" \
+             "mount the source files there (-v /path/to/data:/data:ro); not seeding" >&2
+    fi
+fi
+
+exec "$@"

@@ -1,0 +1,74 @@
+"""The command line as an operator meets it: bad settings stop it in one line, ``db upgrade``
+says what it did, ``seed`` on a database without a schema migrates it first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.dbutil import create_database, drop_database
+
+
+def datapedia(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPEDIA_")}
+    env |= {f"DATAPEDIA_{k.upper()}": v for k, v in settings.items()}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def test_bad_settings_stop_every_command_in_one_line() -> None:
+    bad_format = datapedia("db", "upgrade", log_format="xml")
+    assert bad_format.returncode == 2
+    assert bad_format.stderr.strip() == (
+        "error: DATAPEDIA_LOG_FORMAT='xml' is invalid: Input should be 'text' or 'json'"
+    )
+    bad_url = datapedia("serve", base_url="data.example.be")
+    assert bad_url.returncode == 2
+    assert bad_url.stderr.count("\n") == 1
+    assert bad_url.stderr.startswith("error: DATAPEDIA_BASE_URL='data.example.be' is invalid")
+    no_workers = datapedia("serve", "--workers", "0")
+    assert no_workers.returncode == 2
+    assert (
+        no_workers.stderr.strip() == "error: --workers must be a whole number of 1 or more, got 0"
+    )
+    bad_env_workers = datapedia("serve", workers="many")
+    assert bad_env_workers.returncode == 2
+    assert bad_env_workers.stderr.startswith("error: DATAPEDIA_WORKERS='many' is invalid")
+
+
+def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> None:
+    url = create_database(tmp_path)
+    try:
+        empty = tmp_path / "no-sources"
+        empty.mkdir()
+        seeded = datapedia("seed", database_url=url, source_dir=str(empty))
+        assert seeded.returncode == 0, seeded.stderr
+        assert "the database had no schema yet: migrated to" in seeded.stderr
+        assert "catalogue" in seeded.stdout
+        again = datapedia("db", "upgrade", database_url=url)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.startswith("database already at the latest revision")
+    finally:
+        drop_database(url)
+    fresh = create_database(tmp_path)
+    try:
+        created = datapedia("db", "upgrade", database_url=fresh)
+        assert created.returncode == 0, created.stderr
+        assert created.stdout.startswith("new database: created the schema at revision")
+    finally:
+        drop_database(fresh)
+
+
+def test_unreachable_database_is_one_line() -> None:
+    down = datapedia("db", "upgrade", database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert down.returncode == 1
+    assert down.stderr.startswith("error: the database does not answer")
+    assert "Traceback" not in down.stderr
