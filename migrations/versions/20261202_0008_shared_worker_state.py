@@ -1,7 +1,7 @@
 """state shared by all workers: a catalogue change counter and rate-limit events
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02 02:40:00
 
 Several workers (or replicas) serve one database, so what they must agree on lives in it:
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
