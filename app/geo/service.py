@@ -222,14 +222,20 @@ def boundaries(
     check_level(level)
     if version is not None:
         check_version(session, version)
+    if version is None:
+        # The latest version that has shapes for this level (2025 sectors have none) and, with
+        # `within`, has that unit too; else the unit's own latest version.
+        drawn = repository.geometry_versions(session, level)
+        if within is not None:
+            within_level, within_code = parse_unit_ref(within, "within")
+            have = set(repository.versions_of_unit(session, within_level, within_code))
+            drawn = [v for v in drawn if v in have]
+        version = drawn[-1] if drawn else None
     within_id = None
     if within is not None:
         container = resolve_unit(session, within, version, "within")
         within_id, version = container.id, container.version
-    if version is None:
-        # The latest version that has shapes for this level (2025 sectors have none).
-        drawn = repository.geometry_versions(session, level)
-        version = drawn[-1] if drawn else repository.latest_version(session)
+    version = version or repository.latest_version(session)
     rows = repository.geometry_rows(
         session, level=level, version=version or "", within_id=within_id, code=None
     )

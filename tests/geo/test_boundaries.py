@@ -78,6 +78,13 @@ def test_real_boundaries_load_per_unit_and_version(real_session: Session) -> Non
         for n in coordinates.replace("[", "").replace("]", "").split(",")
         if "." in n
     )
+    # Sectors inside Gent: the 2024 version, the latest that has sector shapes.
+    gent_sectors = json.loads(
+        service.boundaries(
+            real_session, level="sector", version=None, within="municipality:44021"
+        ).body
+    )
+    assert gent_sectors["version"] == "2024" and len(gent_sectors["features"]) > 200
     sectors = json.loads(
         service.boundaries(real_session, level="sector", version=None, within=None).body
     )
