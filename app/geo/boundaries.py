@@ -8,6 +8,7 @@ diff: a second run writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,16 +69,22 @@ def _rounded(coordinates: Any) -> Any:
     return [_rounded(c) for c in coordinates]
 
 
-def _read_features(path: Path) -> list[dict[str, Any]]:
+def _read_features(path: Path) -> tuple[list[dict[str, Any]], str, bool]:
+    """The file's features, its SHA-256, and whether its coordinates need rounding (not when
+    its own metadata says they have at most DECIMALS decimals)."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            document = json.load(handle)
+        raw = path.read_bytes()
+        document = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise SourceDataError([f"{path}: not readable as GeoJSON ({exc})"]) from exc
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise SourceDataError([f"{path}: not a GeoJSON FeatureCollection"])
     features = document.get("features")
-    return [f for f in features if isinstance(f, dict)] if isinstance(features, list) else []
+    metadata = document.get("metadata")
+    decimals = metadata.get("decimals") if isinstance(metadata, dict) else None
+    needs_rounding = not (isinstance(decimals, int) and decimals <= DECIMALS)
+    found = [f for f in features if isinstance(f, dict)] if isinstance(features, list) else []
+    return found, hashlib.sha256(raw).hexdigest(), needs_rounding
 
 
 def import_boundaries(
@@ -98,10 +105,12 @@ def import_boundaries(
                 f"{spec.file}: the {spec.version} geography is not loaded; not loaded"
             )
             continue
-        repository.upsert_boundary_source(session, spec.file, spec.credit, spec.licence)
+        features, digest, needs_rounding = _read_features(path)
+        repository.upsert_boundary_source(session, spec.file, spec.credit, spec.licence, digest)
         stored = repository.geometries_of_source(session, spec.file)
         drawn: set[int] = set()
-        for number, feature in enumerate(_read_features(path), start=1):
+        new: list[tuple[int, str]] = []
+        for number, feature in enumerate(features, start=1):
             code = str((feature.get("properties") or {}).get("code") or "")
             geometry = feature.get("geometry")
             where = f"{spec.file}: feature {number} ({code or 'no code'})"
@@ -114,20 +123,27 @@ def import_boundaries(
                     f"{where}: no {spec.level.value} {code} in version {spec.version}; skipped"
                 )
                 continue
+            coordinates = geometry["coordinates"]
             text = json.dumps(
-                {"type": geometry["type"], "coordinates": _rounded(geometry["coordinates"])},
+                {
+                    "type": geometry["type"],
+                    "coordinates": _rounded(coordinates) if needs_rounding else coordinates,
+                },
                 separators=(",", ":"),
             )
             drawn.add(unit.id)
             current = stored.get(unit.id)
             if current is None:
-                repository.add_geometry(session, unit.id, spec.file, text)
+                new.append((unit.id, text))
                 report.inserted += 1
             elif current != text:
                 repository.update_geometry(session, unit.id, spec.file, text)
                 report.updated += 1
             else:
                 report.unchanged += 1
+        # One batched insert per file: thousands of shapes, each its own statement, cost more
+        # than reading the file.
+        repository.add_geometries(session, spec.file, new)
         report.counts[f"{spec.version}/{spec.level.value}"] = len(drawn)
         missing = sorted(
             code

@@ -110,6 +110,8 @@ class BoundarySource(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the file name
     credit: Mapped[str] = mapped_column(Text)
     licence: Mapped[str] = mapped_column(String(500))
+    # SHA-256 of the file as loaded: answers built from its shapes are cached under it.
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 class GeoGeometry(Base):

@@ -310,13 +310,15 @@ def units_by_code(
     return {(u.level, u.code): u for u in session.scalars(stmt)}
 
 
-def upsert_boundary_source(session: Session, source_id: str, credit: str, licence: str) -> None:
+def upsert_boundary_source(
+    session: Session, source_id: str, credit: str, licence: str, digest: str
+) -> None:
     row = session.get(BoundarySource, source_id)
     if row is None:
-        session.add(BoundarySource(id=source_id, credit=credit, licence=licence))
+        session.add(BoundarySource(id=source_id, credit=credit, licence=licence, digest=digest))
         session.flush()
-    elif (row.credit, row.licence) != (credit, licence):
-        row.credit, row.licence = credit, licence
+    elif (row.credit, row.licence, row.digest) != (credit, licence, digest):
+        row.credit, row.licence, row.digest = credit, licence, digest
 
 
 def geometries_of_source(session: Session, source_id: str) -> dict[int, str]:
@@ -326,10 +328,22 @@ def geometries_of_source(session: Session, source_id: str) -> dict[int, str]:
     return {row.unit_id: row.geojson for row in session.execute(stmt)}
 
 
-def add_geometry(session: Session, unit_id: int, source_id: str, geojson: str) -> None:
-    session.execute(
-        insert(GeoGeometry).values(unit_id=unit_id, source_id=source_id, geojson=geojson)
-    )
+def add_geometries(session: Session, source_id: str, rows: Sequence[tuple[int, str]]) -> None:
+    if rows:
+        session.execute(
+            insert(GeoGeometry),
+            [{"unit_id": u, "source_id": source_id, "geojson": g} for u, g in rows],
+        )
+
+
+def geometry_stamp(session: Session) -> tuple[object, ...]:
+    """Changes whenever the stored shapes do (the digests of the files they came from, and
+    their number): cheap enough to ask on every request, so a cached answer is never stale."""
+    digests = session.execute(
+        select(BoundarySource.id, BoundarySource.digest).order_by(BoundarySource.id)
+    ).all()
+    shapes = session.scalar(select(func.count()).select_from(GeoGeometry)) or 0
+    return (*(f"{source}:{digest}" for source, digest in digests), shapes)
 
 
 def update_geometry(session: Session, unit_id: int, source_id: str, geojson: str) -> None:

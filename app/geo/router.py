@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -108,7 +107,7 @@ def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
         return Response(status_code=304, headers=headers)
     body = document.body
     if "gzip" in request.headers.get("accept-encoding", "").lower():
-        body = gzip.compress(body, compresslevel=6, mtime=0)
+        body = document.gzipped
         headers["Content-Encoding"] = "gzip"
     return Response(content=body, media_type=GEOJSON, headers=headers)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -156,10 +159,35 @@ def search_units(
 
 @dataclass(frozen=True)
 class GeoJsonDocument:
-    """A GeoJSON answer ready to send, with the validator that identifies its content."""
+    """A GeoJSON answer ready to send (also gzip-compressed), with the validator that
+    identifies its content."""
 
     body: bytes
     etag: str
+    gzipped: bytes
+
+
+# Built answers per database, request and geometry stamp: drawing all sectors costs seconds,
+# and maps ask for the same few layers again and again (and revalidate with If-None-Match).
+_DOCUMENTS: dict[tuple[object, ...], GeoJsonDocument] = {}
+_DOCUMENTS_LOCK = threading.Lock()
+_MAX_DOCUMENTS = 64
+
+
+def _cached(
+    session: Session, key: tuple[object, ...], build: Callable[[], GeoJsonDocument]
+) -> GeoJsonDocument:
+    full_key = (str(session.get_bind().engine.url), *key, *repository.geometry_stamp(session))
+    with _DOCUMENTS_LOCK:
+        found = _DOCUMENTS.get(full_key)
+    if found is not None:
+        return found
+    document = build()
+    with _DOCUMENTS_LOCK:
+        if len(_DOCUMENTS) >= _MAX_DOCUMENTS:
+            _DOCUMENTS.clear()
+        _DOCUMENTS[full_key] = document
+    return document
 
 
 def _feature(unit: GeoUnit, geojson: str) -> dict[str, object]:
@@ -179,7 +207,8 @@ def _feature(unit: GeoUnit, geojson: str) -> dict[str, object]:
 
 def _document(content: dict[str, object]) -> GeoJsonDocument:
     body = orjson.dumps(content)
-    return GeoJsonDocument(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return GeoJsonDocument(body, etag, gzip.compress(body, compresslevel=6, mtime=0))
 
 
 def _attribution(session: Session, source_ids: set[str]) -> list[dict[str, str]]:
@@ -219,6 +248,16 @@ def boundaries(
 ) -> GeoJsonDocument:
     """Every unit of a level (in a version, optionally inside ``within``) as a GeoJSON
     FeatureCollection; units without a shape are listed in ``without_geometry``."""
+    return _cached(
+        session,
+        ("boundaries", level, version, within),
+        lambda: _boundaries(session, level=level, version=version, within=within),
+    )
+
+
+def _boundaries(
+    session: Session, *, level: str, version: str | None, within: str | None
+) -> GeoJsonDocument:
     check_level(level)
     if version is not None:
         check_version(session, version)

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=200), nullable=False),
         sa.Column("credit", sa.Text(), nullable=False),
         sa.Column("licence", sa.String(length=500), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_geo_boundary_source")),
     )
     op.create_table(
