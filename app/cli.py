@@ -234,7 +234,11 @@ def seed(
     try:
         with progress.progress, transaction(make_session_factory(engine)) as session:
             outcome = seed_all(
-                session, source_dir or settings.source_dir, SEEDS_DIR, observer=progress
+                session,
+                source_dir or settings.source_dir,
+                SEEDS_DIR,
+                observer=progress,
+                boundaries=settings.load_boundaries,
             )
     except SourceDataError as exc:
         err.print(f"[red]Seeding failed; the database is unchanged.[/red] {exc}:")
@@ -264,6 +268,19 @@ def _seed_summary(outcome: SeedOutcome, verbose: bool, seconds: float) -> None:
             f"{len(geo.skipped):,}",
         )
         details += [f"geography: skipped {line}" for line in geo.skipped]
+    if outcome.boundaries is not None:
+        shapes = outcome.boundaries
+        table.add_row(
+            "boundaries",
+            f"{shapes.inserted:,}",
+            f"{shapes.updated:,}",
+            f"{shapes.unchanged:,}",
+            "-",
+            f"{len(shapes.skipped):,}",
+        )
+        drawn = ", ".join(f"{n} {k}" for k, n in shapes.counts.items())
+        details.append(f"boundaries: {drawn}")
+        details += [f"boundaries: {line}" for line in shapes.skipped]
     inserted = sum(n for k, n in outcome.catalogue_changes.items() if k.endswith("inserted"))
     updated = sum(n for k, n in outcome.catalogue_changes.items() if k.endswith("updated"))
     table.add_row("catalogue", f"{inserted:,}", f"{updated:,}", "-", "-", "-")

@@ -10,8 +10,22 @@ from sqlalchemy.orm import Session
 
 from app.catalogue.repository import list_organisations
 from app.catalogue.seed import load_catalogue
+from app.geo.boundaries import (
+    BOUNDARIES_DIR,
+    BOUNDARIES_FILE,
+    BoundaryReport,
+    import_boundaries,
+    load_boundary_files,
+)
 from app.geo.cityregions import load_city_regions
-from app.geo.importer import GEO_DIR, ImportReport, ensure_versions, import_geography
+from app.geo.importer import (
+    GEO_DIR,
+    VERSIONS_FILE,
+    ImportReport,
+    ensure_versions,
+    import_geography,
+    load_versions,
+)
 from app.stats.importer import ValueImportReport, import_values
 from app.stats.parsers import VALUE_SOURCES, VALUES_DIR
 
@@ -36,6 +50,7 @@ class _Silent:
 @dataclass
 class SeedOutcome:
     geography: ImportReport | None = None
+    boundaries: BoundaryReport | None = None
     catalogue_changes: dict[str, int] = field(default_factory=dict)
     values: list[ValueImportReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -45,6 +60,7 @@ class SeedOutcome:
         return (
             bool(self.catalogue_changes)
             or bool(self.geography and self.geography.changed)
+            or bool(self.boundaries and self.boundaries.changed)
             or any(not v.unchanged and not v.missing_files for v in self.values)
         )
 
@@ -59,16 +75,31 @@ def missing_source_message(source_dir: Path) -> str:
 
 
 def seed_all(
-    session: Session, source_dir: Path, seeds_dir: Path, observer: StepObserver | None = None
+    session: Session,
+    source_dir: Path,
+    seeds_dir: Path,
+    observer: StepObserver | None = None,
+    *,
+    boundaries: bool = False,
 ) -> SeedOutcome:
+    """``boundaries``: also load the boundary files (the CLI does unless told not to)."""
     steps = observer or _Silent()
     outcome = SeedOutcome()
-    ensure_versions(session)
+    versions = load_versions(seeds_dir / VERSIONS_FILE)
+    ensure_versions(session, versions)
     if (source_dir / GEO_DIR).is_dir():
         steps.started("geography")
-        geography = outcome.geography = import_geography(session, source_dir)
+        geography = outcome.geography = import_geography(session, source_dir, versions)
         rows = geography.units_inserted + geography.units_updated + geography.units_unchanged
         steps.finished("geography", rows)
+        if boundaries and (source_dir / BOUNDARIES_DIR).is_dir():
+            steps.started("boundaries")
+            shapes = outcome.boundaries = import_boundaries(
+                session,
+                source_dir / BOUNDARIES_DIR,
+                load_boundary_files(seeds_dir / BOUNDARIES_FILE),
+            )
+            steps.finished("boundaries", shapes.inserted + shapes.updated + shapes.unchanged)
     else:
         outcome.warnings.append(missing_source_message(source_dir))
 
