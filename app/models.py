@@ -17,6 +17,7 @@ from app.catalogue.models import (
     RoleTerritory,
 )
 from app.db.base import Base
+from app.downloads.models import StoredDownload
 from app.feedback.models import FeedbackMessage, FeedbackThread
 from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
 from app.stats.models import Observation, PublishedValue, Submission
@@ -43,5 +44,6 @@ __all__ = [
     "Organisation",
     "PublishedValue",
     "RoleTerritory",
+    "StoredDownload",
     "Submission",
 ]

@@ -100,14 +100,16 @@ PREFIXES = {
     "geodcatap": "http://data.europa.eu/930/",
     "stat": "http://data.europa.eu/m8g/",
     "eurovoc": "http://publications.europa.eu/resource/authority/",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "owl": "http://www.w3.org/2002/07/owl#",
 }
 
 
 def render(graph: Graph, fmt: RdfFormat) -> bytes:
     if fmt.key == "turtle":
-        return "".join(turtle(graph, PREFIXES)).encode()
+        return turtle(graph, PREFIXES)
     if fmt.key == "nt":
-        return "".join(ntriples(graph)).encode()
+        return ntriples(graph)
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace, override=True)
     if fmt.key == "json-ld":
