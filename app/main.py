@@ -50,6 +50,7 @@ from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.migrate import head_revision
 from app.db.session import make_engine, make_session_factory
+from app.downloads.router import router as downloads_router
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue_router, prefix="/api/v1")
     app.include_router(stewardship_router, prefix="/api/v1")
     app.include_router(stats_router, prefix="/api/v1")
+    app.include_router(downloads_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(feedback_router, prefix="/api/v1")

@@ -19,6 +19,7 @@ from app.catalogue.models import (
     RoleTerritory,
 )
 from app.db.base import Base
+from app.downloads.models import StoredDownload
 from app.feedback.models import FeedbackMessage, FeedbackThread
 from app.geo.models import (
     BoundarySource,
@@ -57,5 +58,6 @@ __all__ = [
     "PublishedValue",
     "RateLimitEvent",
     "RoleTerritory",
+    "StoredDownload",
     "Submission",
 ]

@@ -3,20 +3,13 @@ app.ingest.tableschemas``, against a seeded database)."""
 
 from __future__ import annotations
 
-import json
-
+from app.api.tableschema import render
 from app.catalogue.repository import all_datasets, datasets_query
 from app.config import PROJECT_ROOT, get_settings
 from app.db.session import make_engine, make_session_factory
-from app.ingest.schemas import TableSchema
 from app.ingest.submissions import dataset_table_schema
 
 TABLES_DIR = PROJECT_ROOT / "schemas" / "tables"
-
-
-def render(schema: TableSchema) -> str:
-    document = schema.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -33,8 +34,10 @@ from sqlalchemy.orm import Session
 from app.catalogue import repository
 from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organisation
 from app.db.queries import as_utc
+from app.downloads import service as downloads
 from app.errors import NotFound
 from app.geo import repository as geo_repository
+from app.geo.schemas import UnitDetail, UnitOut
 from app.rdf import vocab
 from app.rdf.vocab import (
     ADMS,
@@ -52,6 +55,7 @@ from app.rdf.vocab import (
     RDFS,
     SDMX_CONCEPT,
     SKOS,
+    SPDX,
     STAT,
     VCARD,
     XSD,
@@ -122,6 +126,7 @@ INDICATOR_SCHEME_DESCRIPTION: Labels = {
 # The language of the data themselves (unit names are Dutch); the metadata are bilingual.
 DATASET_LANGUAGE = "nl"
 CATALOG_LANGUAGES = ("nl", "en")
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,13 @@ class Uris:
     def structure(self, dataset_id: str) -> URIRef:
         return URIRef(f"{self.base}/id/dataset/{dataset_id}/structure")
 
-    def geo_unit(self, version: str, level: str, code: str) -> URIRef:
-        return URIRef(f"{self.base}/id/geo/{version}/{level}/{code}")
+    def component_property(self, name: str) -> URIRef:
+        return URIRef(f"{self.base}/id/property/{name}")
+
+    def geo_unit(self, level: str, code: str) -> URIRef:
+        # One URI per level:code across geography versions (the Flemish registry does the
+        # same for municipalities); its document describes the latest version holding it.
+        return URIRef(f"{self.base}/id/{level}/{code}")
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -217,6 +227,76 @@ def indicator_graph(session: Session, uris: Uris, indicator_id: str) -> Graph:
     for dataset_id in repository.datasets_of_indicator(session, indicator_id):
         builder.add(uris.dataset(dataset_id), DCTERMS.subject, concept)
     return builder.graph
+
+
+def service_graph(session: Session, uris: Uris) -> Graph:
+    """The data service with every dataset it serves (for ``/id/service/api``)."""
+    builder = _Builder(session, uris)
+    datasets = repository.all_datasets(session, repository.datasets_query())
+    builder.themes.update(theme for d in datasets for theme in d.themes or [])
+    builder.service([d.id for d in datasets])
+    return builder.graph
+
+
+def indicator_scheme_graph(session: Session, uris: Uris) -> Graph:
+    """The Datapedia concept scheme with all its indicators."""
+    builder = _Builder(session, uris)
+    builder.indicator_scheme()
+    for indicator in session.scalars(repository.indicators_query()):
+        builder.indicator(indicator)
+    return builder.graph
+
+
+def component_property_graph(session: Session, uris: Uris, name: str) -> Graph:
+    """One Data Cube component property (dimension, measure or attribute)."""
+    component = next((c for c in _COMPONENTS if c.name == name), None)
+    if component is None:
+        raise NotFound(
+            f"no component property {name!r}; known: {', '.join(COMPONENT_NAMES)}",
+        )
+    builder = _Builder(session, uris)
+    builder.component_property(component)
+    return builder.graph
+
+
+def geo_unit_graph(session: Session, uris: Uris, unit: UnitDetail) -> Graph:
+    """A geographic unit as ``dct:Location`` and ``skos:Concept``, linked to the units that
+    contain it, to its predecessors and successors, and (for a Flemish municipality) to the
+    Flemish base registry's URI with ``owl:sameAs``."""
+    builder = _Builder(session, uris)
+    node = uris.geo_unit(unit.level, unit.code)
+    builder.types(node, DCTERMS.Location, SKOS.Concept)
+    labels: Labels = {"nl": unit.name}
+    builder.texts(node, SKOS.prefLabel, labels)
+    builder.texts(node, RDFS.label, labels)
+    builder.add(node, SKOS.notation, Literal(unit.code))
+    builder.add(node, DCTERMS.identifier, Literal(unit.id))
+    if unit.level == "municipality":
+        registry = vocab.municipality_uri(unit.code)
+        if registry is not None:
+            builder.add(node, OWL.sameAs, registry)
+    for parent in unit.parents.values():
+        builder.add(node, SKOS.broader, _unit_node(builder, parent))
+    for successor in unit.successors:
+        builder.add(node, DCTERMS.isReplacedBy, _unit_node(builder, successor))
+    for predecessor in unit.predecessors:
+        builder.add(node, DCTERMS.replaces, _unit_node(builder, predecessor))
+    return builder.graph
+
+
+def _unit_node(builder: _Builder, unit: UnitOut) -> URIRef:
+    node = builder.uris.geo_unit(unit.level, unit.code)
+    if builder.first_time(node):
+        builder.types(node, DCTERMS.Location, SKOS.Concept)
+        builder.texts(node, SKOS.prefLabel, {"nl": unit.name})
+    return node
+
+
+def _zoned(day: date, *, end: bool = False) -> Literal:
+    """A day of a period as a date-time with its time zone (the Flemish portal wants one on
+    every date): its first moment, or for an end its last, in Belgian time."""
+    moment = time(23, 59, 59) if end else time(0, 0)
+    return Literal(datetime.combine(day, moment, tzinfo=BRUSSELS))
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -281,6 +361,7 @@ class _Format:
     file_type: str
     standard: Resource | None
     description: Labels
+    stored: str  # the stored download file (app.downloads)
 
 
 _FORMATS = (
@@ -291,9 +372,12 @@ _FORMATS = (
         "CSV",
         vocab.CSV_RFC4180,
         {
-            "nl": "De waarnemingen als CSV (RFC 4180): één vlak record per regel.",
-            "en": "The observations as CSV (RFC 4180): one flat record per line.",
+            "nl": "Alle gepubliceerde waarden als CSV (RFC 4180): één vlak record per regel, "
+            "volgens het Table Schema van de download.",
+            "en": "Every published value as CSV (RFC 4180): one flat record per line, "
+            "following the download's Table Schema.",
         },
+        downloads.CSV,
     ),
     _Format(
         "json",
@@ -302,9 +386,10 @@ _FORMATS = (
         "JSON",
         None,
         {
-            "nl": "De waarnemingen als JSON: een lijst van vlakke records.",
-            "en": "The observations as JSON: a list of flat records.",
+            "nl": "Alle gepubliceerde waarden als JSON: een lijst van vlakke records.",
+            "en": "Every published value as JSON: a list of flat records.",
         },
+        downloads.JSON,
     ),
     _Format(
         "jsonstat",
@@ -316,6 +401,21 @@ _FORMATS = (
             "nl": "De waarnemingen als JSON-stat 2.0 (dimensies indicator, geografie, periode).",
             "en": "The observations as JSON-stat 2.0 (dimensions indicator, geography, period).",
         },
+        downloads.JSONSTAT,
+    ),
+    _Format(
+        "datapackage",
+        "Data Package",
+        "application/json",
+        "JSON",
+        vocab.DATA_PACKAGE,
+        {
+            "nl": "Frictionless Data Package: de CSV-download met zijn Table Schema en de "
+            "metadata van de dataset.",
+            "en": "Frictionless Data Package: the CSV download with its Table Schema and the "
+            "dataset's metadata.",
+        },
+        downloads.PACKAGE,
     ),
 )
 
@@ -399,6 +499,10 @@ _COMPONENTS = (
 )
 
 
+COMPONENT_NAMES = tuple(component.name for component in _COMPONENTS)
+DISTRIBUTION_KEYS = tuple(fmt.key for fmt in _FORMATS)
+
+
 class _Builder:
     """Adds nodes to one graph; describes each shared node (agent, concept, place) once."""
 
@@ -411,6 +515,7 @@ class _Builder:
         self._described: set[URIRef] = set()
         self._places: dict[tuple[str, str], URIRef] = {}
         self._licences: dict[str, Licence] | None = None
+        self.files: dict[tuple[str, str], downloads.StoredFile] = {}
         self.themes: set[str] = set()
 
     # -- primitives --
@@ -467,17 +572,32 @@ class _Builder:
         return resource.uri
 
     def document(self, url: str) -> URIRef:
+        node = self.web(url)
+        self.types(node, FOAF.Document)
+        return node
+
+    def web(self, url: str) -> URIRef:
+        """A URL value (download, access, landing page, e-mail, endpoint), typed
+        ``rdfs:Resource``: DCAT-AP-VL's shapes ask for that class, and Metadata Vlaanderen
+        validates without the RDFS inference that would add it."""
         node = URIRef(url)
-        if self.first_time(node):
-            self.types(node, FOAF.Document)
+        self.add(node, RDF.type, RDFS.Resource)
         return node
 
     # -- agents, contacts, licences, places --
 
     def agent(self, organisation: Organisation) -> URIRef:
-        node = self.uris.organisation(organisation.id)
+        """The organisation under the Flemish organisation register's URI where its OVO code
+        is known (what the Flemish portal matches publishers on), our own URI otherwise;
+        either way linked to our URI, whose document lists its roles."""
+        own = self.uris.organisation(organisation.id)
+        node = vocab.organisation_uri(organisation.ovo_code) if organisation.ovo_code else own
         if not self.first_time(node):
             return node
+        if node != own:
+            # Both ways: whoever dereferences either URI finds the other as a subject.
+            self.add(node, OWL.sameAs, own)
+            self.add(own, OWL.sameAs, node)
         self.types(node, FOAF.Agent, DCTERMS.Agent, FOAF.Organization)
         self.texts(node, FOAF.name, {"nl": organisation.name_nl, "en": organisation.name_en})
         self.add(node, DCTERMS.identifier, Literal(organisation.id))
@@ -518,7 +638,7 @@ class _Builder:
         self.types(node, VCARD.Organization, VCARD.Kind)
         self.add(node, VCARD.fn, Literal(name))
         if email:
-            self.add(node, VCARD.hasEmail, URIRef(f"mailto:{email}"))
+            self.add(node, VCARD.hasEmail, self.web(f"mailto:{email}"))
         return node
 
     def licence(self, licence_id: str) -> URIRef | None:
@@ -527,9 +647,13 @@ class _Builder:
         licence = self._licences.get(licence_id)
         if licence is None:
             return None
-        node = URIRef(licence.uri)
+        flemish, european = vocab.LICENCE_EQUIVALENTS.get(licence.id, (None, None))
+        # The Flemish portal keeps its own licence URIs; the others name the same licence.
+        node = URIRef(flemish or european or licence.uri)
         if self.first_time(node):
             self.types(node, DCTERMS.LicenseDocument)
+            for same in {licence.uri, european} - {str(node), None}:
+                self.add(node, SKOS.exactMatch, URIRef(str(same)))
             titles = {"nl": licence.title_nl, "en": licence.title_en}
             self.texts(node, DCTERMS.title, titles)
             self.texts(node, RDFS.label, titles)
@@ -560,7 +684,7 @@ class _Builder:
             level, _, code = unit.partition(":")
             geo = geo_repository.get_unit(self.session, level, code, version)
             external = vocab.municipality_uri(code) if level == "municipality" else None
-            node = external or self.uris.geo_unit(version, level, code)
+            node = external or self.uris.geo_unit(level, code)
             # Unit names are the official (Dutch) names.
             labels = {"nl": geo.name if geo is not None else unit}
             bbox = centroid = None
@@ -615,7 +739,7 @@ class _Builder:
         return node
 
     def component_property(self, component: _Component) -> URIRef:
-        node = URIRef(f"{self.uris.base}/id/property/{component.name}")
+        node = self.uris.component_property(component.name)
         if self.first_time(node):
             kind = {
                 QB.dimension: QB.DimensionProperty,
@@ -661,6 +785,7 @@ class _Builder:
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
         roles = _roles_by_dataset(self.session, ids)
+        self.files = downloads.stored_sizes(self.session, ids)
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
@@ -717,9 +842,9 @@ class _Builder:
             self.add(node, DCTERMS.temporal, period)
             self.types(period, DCTERMS.PeriodOfTime)
             if dataset.temporal_start:
-                self.add(period, DCAT.startDate, Literal(dataset.temporal_start))
+                self.add(period, DCAT.startDate, _zoned(dataset.temporal_start))
             if dataset.temporal_end:
-                self.add(period, DCAT.endDate, Literal(dataset.temporal_end))
+                self.add(period, DCAT.endDate, _zoned(dataset.temporal_end, end=True))
         for unit in dataset.spatial or []:
             self.add(node, DCTERMS.spatial, self.place(unit, dataset.geo_version))
         self._provenance(node, dataset.source or {})
@@ -738,6 +863,8 @@ class _Builder:
         self.add(node, STAT.numSeries, Literal(len(indicators), datatype=XSD.integer))
         for indicator in indicators:
             self.add(node, DCTERMS.subject, self.indicator(indicator))
+
+        self.add(node, RDFS.seeAlso, self.upload_schema(dataset))
 
         licence = self.licence(dataset.licence_id)
         for fmt in _FORMATS:
@@ -780,7 +907,9 @@ class _Builder:
 
     def distribution(self, dataset: Dataset, fmt: _Format, licence: URIRef | None) -> URIRef:
         node = self.uris.distribution(dataset.id, fmt.key)
-        url = URIRef(f"{self.uris.base}/api/v1/datasets/{dataset.id}/observations?format={fmt.key}")
+        api = f"{self.uris.base}/api/v1/datasets/{dataset.id}/observations"
+        files = downloads.downloads_path(self.uris.base, dataset.id)
+        download = URIRef(f"{files}/{fmt.stored}")
         self.types(node, DCAT.Distribution)
         self.add(node, DCTERMS.identifier, Literal(f"{dataset.id}/{fmt.key}"))
         self.texts(
@@ -789,29 +918,95 @@ class _Builder:
             {"nl": f"{dataset.title_nl} ({fmt.label})", "en": f"{dataset.title_en} ({fmt.label})"},
         )
         self.texts(node, DCTERMS.description, fmt.description)
-        self.add(node, DCAT.accessURL, url)
-        self.add(node, DCAT.downloadURL, url)
+        # Access: the API that also selects (indicator, level, unit, …); download: the file.
+        self.add(node, DCAT.accessURL, self.web(api))
+        self.add(node, DCAT.downloadURL, self.web(download))
         self.add(node, DCAT.mediaType, self.media_type(fmt.media_type))
         self.add(node, DCTERMS.format, self.concept(vocab.file_type(fmt.file_type)))
         if licence is not None:
             self.add(node, DCTERMS.license, licence)
         self.add(node, DCATAP.availability, self.concept(vocab.AVAILABILITY_STABLE))
+        self.add(node, DCTERMS.issued, Literal(as_utc(dataset.issued)))
+        self.add(node, DCTERMS.modified, Literal(as_utc(dataset.modified)))
+        self.add(node, DCTERMS.rights, self.rights(dataset))
+        stored = self.files.get((dataset.id, fmt.stored))
+        if stored is not None:  # once written (the first download of a revision writes it)
+            self.add(
+                node, DCAT.byteSize, Literal(stored.byte_size, datatype=XSD.nonNegativeInteger)
+            )
+            checksum = URIRef(f"{node}#checksum")
+            self.add(node, SPDX.checksum, checksum)
+            self.types(checksum, SPDX.Checksum)
+            self.add(checksum, SPDX.algorithm, self.checksum_algorithm())
+            self.add(checksum, SPDX.checksumValue, Literal(stored.sha256, datatype=XSD.hexBinary))
         if fmt.standard is not None:
             self.add(node, DCTERMS.conformsTo, self.standard(fmt.standard))
         if fmt.key == "csv":
-            # The Frictionless Table Schema suppliers upload against (schemas/tables/).
-            schema = URIRef(f"{self.uris.base}/api/v1/datasets/{dataset.id}/schema")
-            self.types(schema, DCTERMS.Standard)
+            self.add(node, DCTERMS.conformsTo, self.download_schema(dataset))
+        self.add(node, DCAT.accessService, self.uris.data_service())
+        return node
+
+    def checksum_algorithm(self) -> URIRef:
+        # DCAT-AP 3.0.1's vocabulary shape wants the algorithm under https://spdx.org/rdf/terms
+        # (the SPDX terms' own namespace is http://) and typed spdx:ChecksumAlgorithm.
+        node = URIRef(vocab.SPDX_SHA256)
+        if self.first_time(node):
+            self.types(node, SPDX.ChecksumAlgorithm)
+            self.texts(node, RDFS.label, {"en": "SHA-256"})
+        return node
+
+    def rights(self, dataset: Dataset) -> URIRef:
+        """What one may do with the data, in words: the licence, and who may read it."""
+        node = URIRef(f"{self.uris.dataset(dataset.id)}#rights")
+        if self.first_time(node):
+            self.types(node, DCTERMS.RightsStatement)
+            open_data = dataset.access_level == "public"
             self.texts(
-                schema,
-                DCTERMS.title,
+                node,
+                RDFS.label,
                 {
-                    "nl": f"Table Schema voor het aanleveren van {dataset.id}",
-                    "en": f"Table Schema for supplying {dataset.id}",
+                    "nl": (
+                        "Open data: vrij te hergebruiken onder de licentie van de distributie."
+                        if open_data
+                        else "Waarden alleen met een API-sleutel en toegangsrecht; de "
+                        "metadata zijn open."
+                    ),
+                    "en": (
+                        "Open data: free to reuse under the distribution's licence."
+                        if open_data
+                        else "Values only with an API key and a grant; the metadata are open."
+                    ),
                 },
             )
-            self.add(node, DCTERMS.conformsTo, schema)
-        self.add(node, DCAT.accessService, self.uris.data_service())
+        return node
+
+    def download_schema(self, dataset: Dataset) -> URIRef:
+        """The Frictionless Table Schema of the CSV download (schemas/downloads/)."""
+        node = URIRef(f"{downloads.downloads_path(self.uris.base, dataset.id)}/{downloads.SCHEMA}")
+        self.types(node, DCTERMS.Standard)
+        self.texts(
+            node,
+            DCTERMS.title,
+            {
+                "nl": f"Table Schema van de CSV-download van {dataset.id}",
+                "en": f"Table Schema of the CSV download of {dataset.id}",
+            },
+        )
+        return node
+
+    def upload_schema(self, dataset: Dataset) -> URIRef:
+        """The Frictionless Table Schema suppliers upload against (schemas/tables/): how to
+        supply the dataset, not what its distributions conform to."""
+        node = URIRef(f"{self.uris.base}/api/v1/datasets/{dataset.id}/schema")
+        self.types(node, DCTERMS.Standard)
+        self.texts(
+            node,
+            DCTERMS.title,
+            {
+                "nl": f"Table Schema voor het aanleveren van {dataset.id}",
+                "en": f"Table Schema for supplying {dataset.id}",
+            },
+        )
         return node
 
     def record(self, dataset: Dataset) -> URIRef:
@@ -838,8 +1033,8 @@ class _Builder:
         for language, keywords in SERVICE_KEYWORDS.items():
             for keyword in keywords:
                 self.add(node, DCAT.keyword, Literal(keyword, lang=language))
-        self.add(node, DCAT.endpointURL, URIRef(f"{base}/api/v1"))
-        self.add(node, DCAT.endpointDescription, URIRef(f"{base}/openapi.json"))
+        self.add(node, DCAT.endpointURL, self.web(f"{base}/api/v1"))
+        self.add(node, DCAT.endpointDescription, self.web(f"{base}/openapi.json"))
         self.add(node, DCAT.landingPage, self.document(f"{base}/docs"))
         self.add(node, DCTERMS.conformsTo, self.standard(vocab.OPENAPI))
         for code in ("JSON", "CSV"):

@@ -20,11 +20,9 @@ from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
-from app.errors import NotFound
-from app.feedback import service as feedback_service
-from app.rdf import service
-from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
-from app.stats import service as stats_service
+from app.errors import NotAcceptable, NotFound
+from app.rdf import service, things
+from app.rdf.dcat import Uris
 from app.web import pages
 
 router = APIRouter(tags=["dcat"])
@@ -51,7 +49,14 @@ ModifiedSinceQuery = Annotated[
 ExtensionPath = Annotated[
     str, text_path(f"One of {', '.join(sorted(service.BY_EXTENSION))}.", examples=["ttl"])
 ]
-KindPath = Annotated[str, text_path("dataset, organisation or indicator.", examples=["dataset"])]
+KindPath = Annotated[
+    str,
+    text_path(
+        "dataset, record, distribution, service, conceptscheme, property, organisation, "
+        "indicator, or a geographic level (municipality, sector, …).",
+        examples=["dataset"],
+    ),
+]
 KeyPath = Annotated[str, text_path("The thing's id.", examples=["population-2025"])]
 
 # What the OpenAPI document says each route answers (Schemathesis checks the media types).
@@ -224,12 +229,22 @@ def _format_of(extension: str) -> service.RdfFormat:
     summary="A Datapedia URI: 303 to its document",
     response_class=RedirectResponse,
     status_code=303,
-    responses={**_see_other("The document about the thing: `/doc/{kind}/{key}`."), **problems(404)},
+    responses={
+        **_see_other("The document about the thing: `/doc/{kind}/{key}`."),
+        404: {**problems(404)[404], "content": _HTML},  # problem+json, or HTML for a browser
+    },
 )
-def identifier(kind: KindPath, key: KeyPath, settings: SettingsDep) -> RedirectResponse:
+def identifier(
+    request: Request, session: SessionDep, settings: SettingsDep, kind: KindPath, key: KeyPath
+) -> Response:
+    # Unknown ids answer 404 here, not after the redirect.
+    try:
+        things.resolve(session, Uris(settings.base_url), kind, key)
+    except NotFound as exc:
+        return _not_found(_error_format(request), exc.detail)
     # Quoted: the path segments go into a Location header as they came.
     target = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
 
 
 @router.get(
@@ -244,7 +259,7 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
 
 
 @router.get(
-    "/doc/{kind}/{key}",
+    "/doc/{kind}/{key:path}",
     summary="About a Datapedia URI",
     response_class=Response,
     responses={
@@ -259,44 +274,24 @@ def document(
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)
-    here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='')}"
-    alternates = {f.media_type: here for f in service.FORMATS.values()}
-    if kind == "dataset":
-        dataset = _html_or_problem(fmt, lambda: catalogue_service.get_dataset(session, key))
-        if isinstance(dataset, Response):
-            return dataset
-        if fmt is None:
-            threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
-            return HTMLResponse(
-                pages.dataset_page(dataset, alternates, threads), headers={"Vary": "Accept"}
-            )
-        graph = dataset_graph(session, uris, key)
-        version: tuple[object, ...] = (kind, key, dataset.modified, settings.base_url)
-    elif kind == "organisation":
-        organisation = _html_or_problem(
-            fmt, lambda: catalogue_service.get_organisation(session, key)
-        )
-        if isinstance(organisation, Response):
-            return organisation
-        if fmt is None:
-            return HTMLResponse(
-                pages.organisation_page(organisation, alternates), headers={"Vary": "Accept"}
-            )
-        graph = organisation_graph(session, uris, key)
-        version = (kind, key, organisation.model_dump_json(), settings.base_url)
-    elif kind == "indicator":
-        indicator = _html_or_problem(fmt, lambda: stats_service.indicator_detail(session, key))
-        if isinstance(indicator, Response):
-            return indicator
-        if fmt is None:
-            return HTMLResponse(
-                pages.indicator_page(indicator, alternates), headers={"Vary": "Accept"}
-            )
-        graph = indicator_graph(session, uris, key)
-        version = (kind, key, indicator.model_dump_json(), settings.base_url)
-    else:
-        return _not_found(fmt, f"no {kind!r} documents here")
-    return _respond(request, service.graph_document(graph, fmt, version), vary=True)
+    thing = _html_or_problem(fmt, lambda: things.resolve(session, uris, kind, key))
+    if isinstance(thing, Response):
+        return thing
+    if fmt is None:
+        here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
+        alternates = {f.media_type: here for f in service.FORMATS.values()}
+        return HTMLResponse(thing.html(alternates), headers={"Vary": "Accept"})
+    document = service.graph_document(thing.graph(), fmt, thing.version)
+    return _respond(request, document, vary=True)
+
+
+def _error_format(request: Request) -> service.RdfFormat | None:
+    """How to word a 404 for whoever asked: HTML for a browser, else problem+json (an
+    Accept we cannot serve still gets the problem)."""
+    try:
+        return service.negotiate(request.headers.get("accept"), html=True)
+    except NotAcceptable:
+        return service.FORMATS["turtle"]
 
 
 T = TypeVar("T")

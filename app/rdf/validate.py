@@ -8,6 +8,8 @@ Two shape sets, as ``../shared/shacl/README.md`` prescribes:
   warns on the correct DCAT-AP 3 values. The ``imports`` files are not loaded (offline).
 - ``dcat-ap-vl-3``: ``DCAT-AP-VL-SHACL.fixed.ttl`` with RDFS inference, which types every
   linked URL ``rdfs:Resource`` as its ``sh:class rdfs:Resource`` constraints expect.
+- ``dcat-ap-vl-3-without-inference``: the same shapes without inference, as Metadata
+  Vlaanderen validates; our output types its URL values ``rdfs:Resource`` itself.
 
 The parsed shapes are kept per file (they never change while the process runs); the data graph
 is never modified (pyshacl works on a copy when it infers).
@@ -51,6 +53,10 @@ SHAPE_SETS = (
         "none",
     ),
     ShapeSet("dcat-ap-vl-3", ("dcat-ap-vl-3/DCAT-AP-VL-SHACL.fixed.ttl",), "rdfs"),
+    # As Metadata Vlaanderen validates: Schematron from the same shapes, no inference.
+    ShapeSet(
+        "dcat-ap-vl-3-without-inference", ("dcat-ap-vl-3/DCAT-AP-VL-SHACL.fixed.ttl",), "none"
+    ),
 )
 
 

@@ -60,6 +60,8 @@ VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 STAT = Namespace("http://data.europa.eu/m8g/")
 GEODCATAP = Namespace("http://data.europa.eu/930/")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+SPDX_SHA256 = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 SDMX_CONCEPT = Namespace("http://purl.org/linked-data/sdmx/2009/concept#")
 # DCAT 3 added dcat:version; rdflib's closed DCAT namespace predates it and would warn.
 DCAT_VERSION = URIRef(f"{DCAT}version")
@@ -380,6 +382,24 @@ def publisher_type(kind: str) -> Concept | None:
     )
 
 
+# The same licences under the Flemish portal's URIs and in the EU licence vocabulary (the
+# authority table data.europa.eu's quality assessment checks), by our licence id; only where
+# the register holds the licence.
+VL_LICENCE = "https://data.vlaanderen.be/id/licentie/"
+EU_LICENCE = EU_AUTHORITY + "licence/"
+LICENCE_EQUIVALENTS: Mapping[str, tuple[str | None, str | None]] = {
+    "cc0-1.0": (VL_LICENCE + "creative-commons-zero-verklaring/v1.0", EU_LICENCE + "CC0"),
+    "cc-by-4.0": (None, EU_LICENCE + "CC_BY_4_0"),
+    "mgh-1.0": (VL_LICENCE + "modellicentie-gratis-hergebruik/v1.0", None),
+}
+ORGANISATION_REGISTER = "https://data.vlaanderen.be/id/organisatie/"
+
+
+def organisation_uri(ovo_code: str) -> URIRef:
+    """The Flemish organisation register's URI of an organisation with an OVO code."""
+    return URIRef(ORGANISATION_REGISTER + ovo_code)
+
+
 LICENCE_TYPE_SCHEME = Scheme(
     URIRef("http://purl.org/adms/licencetype/1.0"),
     {"en": "Licence type", "nl": "Type licentie"},
@@ -433,6 +453,11 @@ JSON_STAT = Resource(URIRef("https://json-stat.org/format/"), {"en": "JSON-stat 
 CSV_RFC4180 = Resource(
     URIRef("https://www.rfc-editor.org/rfc/rfc4180"),
     {"en": "RFC 4180: Common Format and MIME Type for Comma-Separated Values (CSV) Files"},
+)
+DATA_PACKAGE = Resource(
+    URIRef("https://specs.frictionlessdata.io/tabular-data-package/"),
+    {"en": "Frictionless Tabular Data Package"},
+    "1.0",
 )
 OPENAPI = Resource(
     URIRef("https://spec.openapis.org/oas/v3.1.0"), {"en": "OpenAPI Specification 3.1.0"}, "3.1.0"

@@ -146,3 +146,24 @@ def catalog_page(datasets: list[DatasetOut]) -> str:
 
 def not_found_page(what: str) -> str:
     return _page("Niet gevonden", f"<h1>Niet gevonden</h1><p>{escape(what)}</p>")
+
+
+def resource_page(
+    title: str,
+    facts: Sequence[tuple[str, str]],
+    links: Sequence[tuple[str, str]],
+    alternates: dict[str, str],
+) -> str:
+    """A minimal page about a linked-data resource with no page of its own (a distribution,
+    a catalogue record, the data service, a structure, a property, a place): what it is,
+    and links to what it points to (local paths or http(s) URLs)."""
+    rows = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in facts)
+    items = "".join(f"<li>{_local_or_external(url, text)}</li>" for url, text in links)
+    body = f"<h1>{escape(title)}</h1><dl>{rows}</dl>" + (f"<ul>{items}</ul>" if items else "")
+    return _page(title, body, alternates)
+
+
+def _local_or_external(url: str, text: str) -> str:
+    if url.startswith("/"):
+        return f'<a href="{escape(url)}">{escape(text)}</a>'
+    return _link(url, text)

@@ -216,3 +216,5 @@ def test_validate_command_reports_no_violation(real_db: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dcat-ap-3.0.1: 0 Violation" in result.stdout
     assert "dcat-ap-vl-3: 0 Violation" in result.stdout
+    # As Metadata Vlaanderen validates: without RDFS inference.
+    assert "dcat-ap-vl-3-without-inference: 0 Violation" in result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, QB, RDF, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, QB, RDF, RDFS, SKOS, XSD
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -26,6 +26,7 @@ REAL_DATASETS = {
     "land-use-open-space",
 }
 INSPIRE = INSPIRE_ROLES + "/"
+GENT = URIRef("https://data.vlaanderen.be/id/organisatie/OVO002067")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,11 @@ def test_the_whole_catalogue_has_no_violations(real_session: Session, shacl_dir:
     built = time.perf_counter() - started
     outcome = validate(graph, shacl_dir)
     report = f"graph built in {built:.3f} s\n{describe(outcome)}"
-    assert {s.name for s in outcome.shape_sets} == {"dcat-ap-3.0.1", "dcat-ap-vl-3"}
+    assert {s.name for s in outcome.shape_sets} == {
+        "dcat-ap-3.0.1",
+        "dcat-ap-vl-3",
+        "dcat-ap-vl-3-without-inference",
+    }
     for shape_set in outcome.shape_sets:
         assert shape_set.counts["Violation"] == 0, report
     assert outcome.violations == 0, report
@@ -89,24 +94,27 @@ def test_population_dataset_content(real_session: Session) -> None:
         assert role is not None and who is not None
         assert (role, RDF.type, DCAT.Role) in graph
         assert graph.value(role, SKOS.prefLabel) is not None
-        roles.setdefault(str(role).removeprefix(INSPIRE), set()).add(str(who).rsplit("/", 1)[-1])
+        own = graph.value(who, OWL.sameAs) or who  # a register URI is the same as ours
+        roles.setdefault(str(role).removeprefix(INSPIRE), set()).add(str(own).rsplit("/", 1)[-1])
     assert roles["originator"] == {"statbel"}
     assert roles["publisher"] == {"kenniscentrum-vlaamse-steden"}
     assert len(roles["owner"]) == 14
     assert len(roles["resourceProvider"]) == 13 and "gent" in roles["resourceProvider"]
     assert (dataset, GEODCATAP.originator, URIS.organisation("statbel")) in graph
-    assert (dataset, GEODCATAP.resourceProvider, URIS.organisation("gent")) in graph
+    # Gent under its URI in the Flemish organisation register (its OVO code is known).
+    assert (dataset, GEODCATAP.resourceProvider, GENT) in graph
+    assert (GENT, OWL.sameAs, URIS.organisation("gent")) in graph
 
     distributions = set(graph.objects(dataset, DCAT.distribution))
     assert distributions == {
-        URIS.distribution("population-2025", f) for f in ("csv", "json", "jsonstat")
+        URIS.distribution("population-2025", f) for f in ("csv", "json", "jsonstat", "datapackage")
     }
+    api = "http://datapedia.test/api/v1/datasets/population-2025"
     for distribution in distributions:
+        # Downloads are the stored whole-dataset files; access is the API that also selects.
         (download,) = graph.objects(distribution, DCAT.downloadURL)
-        assert str(download).startswith(
-            "http://datapedia.test/api/v1/datasets/population-2025/observations?format="
-        )
-        assert graph.value(distribution, DCAT.accessURL) == download
+        assert str(download).startswith(f"{api}/downloads/")
+        assert graph.value(distribution, DCAT.accessURL) == URIRef(f"{api}/observations")
         media_type = graph.value(distribution, DCAT.mediaType)
         assert str(media_type).startswith("https://www.iana.org/assignments/media-types/")
         file_type = graph.value(distribution, DCTERMS.format)
@@ -116,6 +124,12 @@ def test_population_dataset_content(real_session: Session) -> None:
         assert (licence, RDF.type, DCTERMS.LicenseDocument) in graph
     jsonstat = URIS.distribution("population-2025", "jsonstat")
     assert (jsonstat, DCTERMS.conformsTo, URIRef("https://json-stat.org/format/")) in graph
+    # The CSV conforms to the download's Table Schema; the upload schema is linked from the
+    # dataset as how to supply it.
+    csv_distribution = URIS.distribution("population-2025", "csv")
+    assert (csv_distribution, DCTERMS.conformsTo, URIRef(f"{api}/downloads/schema.json")) in graph
+    assert (csv_distribution, DCTERMS.conformsTo, URIRef(f"{api}/schema")) not in graph
+    assert (dataset, RDFS.seeAlso, URIRef(f"{api}/schema")) in graph
 
     structure = graph.value(dataset, DCTERMS.conformsTo)
     assert structure == URIS.structure("population-2025")
@@ -139,7 +153,10 @@ def test_population_dataset_content(real_session: Session) -> None:
     assert (access, RDF.type, DCTERMS.RightsStatement) in graph
     assert (access, RDF.type, SKOS.Concept) in graph
     period = graph.value(dataset, DCTERMS.temporal)
-    assert graph.value(period, DCAT.startDate) == Literal("2025-01-01", datatype=XSD.date)
+    # With its time zone, as the Flemish portal asks of every date.
+    assert graph.value(period, DCAT.startDate) == Literal(
+        "2025-01-01T00:00:00+01:00", datatype=XSD.dateTime
+    )
     assert set(graph.objects(dataset, DCTERMS.spatial)) == {
         URIRef("http://data.europa.eu/nuts/code/BE1"),
         URIRef("http://data.europa.eu/nuts/code/BE2"),
@@ -215,8 +232,9 @@ def test_dereferenced_graphs(real_session: Session, shacl_dir: Path) -> None:
     assert (URIS.catalog(), None, None) not in dataset
     assert validate(dataset, shacl_dir).violations == 0
 
-    gent = URIS.organisation("gent")
+    gent = GENT
     organisation = organisation_graph(real_session, URIS, "gent")
+    assert (gent, OWL.sameAs, URIS.organisation("gent")) in organisation
     assert (gent, RDF.type, FOAF.Agent) in organisation
     assert (gent, RDF.type, DCTERMS.Agent) in organisation
     assert (URIS.dataset("population-2025"), DCTERMS.rightsHolder, gent) in organisation
@@ -243,7 +261,21 @@ def test_uris() -> None:
     assert uris.catalog() == URIRef("http://example.org/id/catalog")
     assert uris.distribution("x", "csv") == URIRef("http://example.org/id/distribution/x/csv")
     assert uris.structure("x") == URIRef("http://example.org/id/dataset/x/structure")
-    assert uris.geo_unit("2025", "municipality", "44021") == URIRef(
-        "http://example.org/id/geo/2025/municipality/44021"
+    assert uris.geo_unit("municipality", "44021") == URIRef(
+        "http://example.org/id/municipality/44021"
     )
     assert uris.indicator_scheme() == URIRef("http://example.org/id/conceptscheme/datapedia")
+
+
+def test_licences_for_the_flemish_and_european_portals(real_session: Session) -> None:
+    graph = catalog_graph(real_session, URIS)
+    cc0 = URIRef("https://data.vlaanderen.be/id/licentie/creative-commons-zero-verklaring/v1.0")
+    assert graph.value(URIS.catalog(), DCTERMS.license) == cc0
+    eu = "http://publications.europa.eu/resource/authority/licence/"
+    assert (cc0, SKOS.exactMatch, URIRef(eu + "CC0")) in graph
+    cc_by = graph.value(URIS.distribution("cars-households-2019", "csv"), DCTERMS.license)
+    assert cc_by == URIRef(eu + "CC_BY_4_0")
+    assert (cc_by, SKOS.exactMatch, URIRef("https://creativecommons.org/licenses/by/4.0/")) in graph
+    for distribution in graph.subjects(RDF.type, DCAT.Distribution):
+        for predicate in (DCTERMS.issued, DCTERMS.modified, DCTERMS.rights):
+            assert graph.value(distribution, predicate) is not None, (distribution, predicate)

@@ -1,4 +1,4 @@
-"""Our Turtle and N-Triples writers produce the same graph rdflib reads back."""
+"""The Turtle and N-Triples writers (pyoxigraph) produce the same graph rdflib reads back."""
 
 from __future__ import annotations
 
@@ -34,16 +34,15 @@ def tricky_graph() -> Graph:
 
 def test_turtle_round_trips() -> None:
     original = tricky_graph()
-    text = "".join(turtle(original, PREFIXES))
+    text = turtle(original, PREFIXES).decode()
     parsed = Graph().parse(data=text, format="turtle")
     assert isomorphic(original, parsed)
     assert "ex:simple a dcat:Catalog" in text
-    assert "<http://example.org/id/dataset/population-2025>" in text
 
 
 def test_ntriples_round_trip() -> None:
     original = tricky_graph()
-    text = "".join(ntriples(original))
+    text = ntriples(original).decode()
     assert len(text.splitlines()) == len(original)
     parsed = Graph().parse(data=text, format="nt")
     assert isomorphic(original, parsed)

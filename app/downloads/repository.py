@@ -1,0 +1,46 @@
+"""Queries of the stored downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer
+
+from app.downloads.models import StoredDownload
+
+
+def get(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
+    return session.get(StoredDownload, (dataset_id, name))
+
+
+def of_datasets(session: Session, dataset_ids: Sequence[str]) -> list[StoredDownload]:
+    """The stored files of the given datasets, without their content (for the catalogue)."""
+    if not dataset_ids:
+        return []
+    stmt = (
+        select(StoredDownload)
+        .where(StoredDownload.dataset_id.in_(list(dataset_ids)))
+        .options(defer(StoredDownload.content))
+    )
+    return list(session.scalars(stmt))
+
+
+def replace(session: Session, row: StoredDownload) -> StoredDownload:
+    """Store ``row`` in place of the dataset's file of that name. Two requests writing the
+    same file at once both wrote the same bytes: the loser keeps the winner's row."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                delete(StoredDownload).where(
+                    StoredDownload.dataset_id == row.dataset_id, StoredDownload.name == row.name
+                )
+            )
+            session.add(row)
+    except IntegrityError:
+        stored = get(session, row.dataset_id, row.name)
+        if stored is None:
+            raise
+        return stored
+    return row

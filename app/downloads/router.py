@@ -1,0 +1,82 @@
+"""HTTP route of the stored whole-dataset downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from app.access.service import authorize_read
+from app.api.deps import UnitOfWorkDep
+from app.api.problems import problems
+from app.auth.deps import OptionalCallerDep
+from app.downloads import service
+
+router = APIRouter(tags=["observations"])
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+DatasetId = Annotated[
+    str,
+    Path(
+        max_length=100, pattern=PRINTABLE, description="A dataset id.", examples=["population-2025"]
+    ),
+]
+FileName = Annotated[
+    str,
+    Path(
+        max_length=50,
+        pattern=PRINTABLE,
+        description=f"One of {', '.join(service.FILES)}.",
+        examples=[service.CSV],
+    ),
+]
+_BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/datasets/{dataset_id}/downloads/{name}",
+    summary="A whole-dataset download: CSV, JSON, Data Package or the CSV's Table Schema",
+    description=(
+        "The files the DCAT distributions' `downloadURL`s name: `observations.csv` and "
+        "`observations.json` (every published value of the current revision), "
+        "`datapackage.json` (a Frictionless Data Package of the CSV, with relative paths) and "
+        "`schema.json` (the CSV's Table Schema). Written once per revision and served as "
+        "stored files: gzip-compressed when the client accepts it, with an `ETag`. For a "
+        "selection use `/datasets/{id}/observations`."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file.",
+            "content": {"text/csv": _BYTES, "application/json": _BYTES},
+        },
+        304: {"description": "Not modified since the `ETag` the client sent."},
+        **problems(401, 403, 404, 422),
+    },
+)
+def download(
+    request: Request,
+    session: UnitOfWorkDep,
+    caller: OptionalCallerDep,
+    dataset_id: DatasetId,
+    name: FileName,
+) -> Response:
+    # A read of restricted data is logged (and a first request writes the file) in this
+    # request's unit of work.
+    authorize_read(session, caller, dataset_id)
+    stored = service.get_file(session, dataset_id, name)
+    headers = {
+        "ETag": stored.etag,
+        "Vary": "Accept-Encoding",
+        "Cache-Control": "public, max-age=60",
+        "Content-Disposition": f'attachment; filename="{dataset_id}-{name}"',
+    }
+    match = request.headers.get("if-none-match")
+    if match is not None and (
+        stored.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+    ):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        headers["Content-Encoding"] = "gzip"
+        return Response(stored.gzip, media_type=stored.media_type, headers=headers)
+    return Response(stored.body(), media_type=stored.media_type, headers=headers)

@@ -1,0 +1,312 @@
+"""Writing and reading the stored whole-dataset downloads.
+
+A file is written the first time it is asked for in a revision (or after the dataset's
+metadata changed), from the same export functions the observations API streams with, and
+stored gzip-compressed: a statistical office's downloads are files, not queries. Each file's
+size and SHA-256 are those of the uncompressed bytes, as ``dcat:byteSize`` and
+``spdx:checksum`` state them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.api.tableschema import TableSchema, render
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import Dataset, Indicator
+from app.db.queries import as_utc
+from app.downloads import repository
+from app.downloads.models import StoredDownload
+from app.errors import NotFound
+from app.geo.levels import LEVELS
+from app.stats import repository as stats_repository
+from app.stats import service as stats_service
+from app.stats.formats import csv_lines, jsonstat
+from app.stats.models import PUBLISHED_STATUSES
+
+CSV = "observations.csv"
+JSON = "observations.json"
+JSONSTAT = "jsonstat.json"
+PACKAGE = "datapackage.json"
+SCHEMA = "schema.json"  # served from the catalogue, not stored: it is small and derived
+MEDIA_TYPES = {
+    CSV: "text/csv; charset=utf-8",
+    JSON: "application/json",
+    JSONSTAT: "application/json",
+    PACKAGE: "application/json",
+    SCHEMA: "application/json",
+}
+STORED = (CSV, JSON, JSONSTAT, PACKAGE)
+FILES = (*STORED, SCHEMA)
+TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.json"
+# Compression level 6: gzip's default, a third of level 9's time for 2% more bytes.
+COMPRESSION = 6
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    media_type: str
+    byte_size: int
+    sha256: str
+    gzip: bytes
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.sha256[:32]}"'
+
+    def body(self) -> bytes:
+        return gzip.decompress(self.gzip)
+
+
+def downloads_path(base: str, dataset_id: str) -> str:
+    """Where the dataset's download files are served (their shared "directory", so that
+    the Data Package's relative paths resolve against it)."""
+    return f"{base}/api/v1/datasets/{dataset_id}/downloads"
+
+
+def _dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    return dataset
+
+
+def _stamp(session: Session, dataset: Dataset) -> str:
+    revision = stats_repository.latest_revision(session, dataset.id)
+    return f"{revision}|{as_utc(dataset.modified).isoformat()}"
+
+
+def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
+    """The stored file, written first when missing or out of date."""
+    if name not in FILES:
+        raise NotFound(
+            f"dataset {dataset_id!r} has no download {name!r}; available: {', '.join(FILES)}",
+            dataset=dataset_id,
+        )
+    dataset = _dataset(session, dataset_id)
+    if name == SCHEMA:
+        return _stored_file(name, render(download_schema(session, dataset)).encode())
+    row = _ensure(session, dataset, name, _stamp(session, dataset))
+    return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.content)
+
+
+def _ensure(session: Session, dataset: Dataset, name: str, stamp: str) -> StoredDownload:
+    row = repository.get(session, dataset.id, name)
+    if row is not None and row.stamp == stamp:
+        return row
+    if name == CSV:
+        chunks: Iterable[bytes] = (line.encode() for line in _csv(session, dataset.id))
+    elif name == JSON:
+        chunks = _json_records(session, dataset.id)
+    elif name == JSONSTAT:
+        query = _whole_dataset(session, dataset.id)
+        records = stats_service.iter_records(session, query)
+        chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
+    else:
+        csv_row = _ensure(session, dataset, CSV, stamp)
+        chunks = [_json(_package(session, dataset, csv_row))]
+    size, digest, compressed = _compress(chunks)
+    return repository.replace(
+        session,
+        StoredDownload(
+            dataset_id=dataset.id,
+            name=name,
+            stamp=stamp,
+            media_type=MEDIA_TYPES[name],
+            byte_size=size,
+            sha256=digest,
+            content=compressed,
+            created_at=datetime.now(UTC),
+        ),
+    )
+
+
+def _compress(chunks: Iterable[bytes]) -> tuple[int, str, bytes]:
+    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass."""
+    out = io.BytesIO()
+    digest = hashlib.sha256()
+    size = 0
+    # mtime 0: the same content gives the same compressed bytes.
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=COMPRESSION, mtime=0) as writer:
+        for chunk in chunks:
+            size += len(chunk)
+            digest.update(chunk)
+            writer.write(chunk)
+    return size, digest.hexdigest(), out.getvalue()
+
+
+def _stored_file(name: str, body: bytes) -> StoredFile:
+    compressed = gzip.compress(body, compresslevel=COMPRESSION, mtime=0)
+    return StoredFile(
+        name, MEDIA_TYPES[name], len(body), hashlib.sha256(body).hexdigest(), compressed
+    )
+
+
+def _json(document: object) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def _whole_dataset(session: Session, dataset_id: str) -> stats_service.ObservationQuery:
+    return stats_service.build_query(
+        session,
+        dataset_id,
+        indicators=[],
+        periods=[],
+        level=None,
+        version=None,
+        within=None,
+        units=[],
+        area=[],
+    )
+
+
+def _csv(session: Session, dataset_id: str) -> Iterator[str]:
+    query = _whole_dataset(session, dataset_id)
+    yield from csv_lines(stats_service.RECORD_FIELDS, stats_service.iter_records(session, query))
+
+
+def _json_records(session: Session, dataset_id: str) -> Iterator[bytes]:
+    """The whole dataset as one JSON array of flat records (the API's records, unpaged)."""
+    query = _whole_dataset(session, dataset_id)
+    separator = b"[\n"
+    for record in stats_service.iter_records(session, query):
+        yield separator + orjson.dumps(record)
+        separator = b",\n"
+    yield b"[]\n" if separator == b"[\n" else b"\n]\n"
+
+
+def download_schema(session: Session, dataset: Dataset) -> TableSchema:
+    """The Frictionless Table Schema of the dataset's CSV download (and of each record of its
+    JSON download): the flat observation record."""
+    indicators = catalogue_repository.indicators_of_dataset(session, dataset.id)
+    return table_schema(dataset, indicators)
+
+
+def table_schema(dataset: Dataset, indicators: Iterable[Indicator]) -> TableSchema:
+    carried = sorted(indicators, key=lambda i: i.id)
+    levels = [info.level.value for info in LEVELS]
+    return TableSchema.model_validate(
+        {
+            "$schema": TABLE_SCHEMA_PROFILE,
+            "name": f"{dataset.id}-observations",
+            "title": f"Observations of {dataset.id}: supplied and derived values at every level",
+            "fields": [
+                _field(
+                    "indicator",
+                    "Indicator id (see /api/v1/indicators).",
+                    required=True,
+                    enum=[i.id for i in carried],
+                ),
+                _field("period", "Reference period: a year, or a date for a stock.", required=True),
+                _field("level", "Geographic level of the unit.", required=True, enum=levels),
+                _field("version", "Geography version of the unit.", required=True),
+                _field("code", "Code of the unit in its level and version.", required=True),
+                _field("name", "Official (Dutch) name of the unit."),
+                {
+                    "name": "value",
+                    "type": "number",
+                    "description": "The value; empty when confidential, not applicable or missing.",
+                },
+                _field(
+                    "unit_of_measure",
+                    "Unit of the value.",
+                    required=True,
+                    enum=sorted({i.unit_of_measure for i in carried}),
+                ),
+                _field(
+                    "status",
+                    "SDMX-like observation status.",
+                    required=True,
+                    enum=list(PUBLISHED_STATUSES),
+                ),
+                {
+                    "name": "coverage",
+                    "type": "number",
+                    "description": "For derived values: the share of member units that had a "
+                    "value (0 to 1); empty for supplied values.",
+                    "constraints": {"minimum": 0, "maximum": 1},
+                },
+            ],
+            "primaryKey": ["indicator", "period", "level", "version", "code"],
+            "missingValues": [""],
+        }
+    )
+
+
+def _field(
+    name: str, description: str, *, required: bool = False, enum: list[str] | None = None
+) -> dict[str, object]:
+    constraints: dict[str, object] = {}
+    if required:
+        constraints["required"] = True
+    if enum is not None:
+        constraints["enum"] = enum
+    field: dict[str, object] = {"name": name, "type": "string", "description": description}
+    if constraints:
+        field["constraints"] = constraints
+    return field
+
+
+def _package(session: Session, dataset: Dataset, csv_file: StoredDownload) -> dict[str, object]:
+    """The Frictionless (tabular) Data Package: the dataset's metadata and one resource, the
+    CSV download, with its schema; paths are relative to the downloads' directory."""
+    licence = catalogue_repository.get_licence(session, dataset.licence_id)
+    source = dataset.source or {}
+    package: dict[str, object] = {
+        "profile": "tabular-data-package",
+        "name": dataset.id,
+        "title": dataset.title_en or dataset.title_nl,
+        "description": dataset.description_en or dataset.description_nl,
+        "version": csv_file.stamp.split("|", 1)[0],
+        "created": as_utc(dataset.modified).isoformat(),
+        "keywords": sorted({k for words in (dataset.keywords or {}).values() for k in words}),
+        "resources": [
+            {
+                "name": "observations",
+                "path": CSV,
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "bytes": csv_file.byte_size,
+                "hash": f"sha256:{csv_file.sha256}",
+                "schema": SCHEMA,
+            }
+        ],
+    }
+    if licence is not None:
+        package["licenses"] = [{"name": licence.id, "path": licence.uri, "title": licence.title_en}]
+    if source.get("title") or source.get("url"):
+        package["sources"] = [
+            {
+                k: str(v)
+                for k, v in (("title", source.get("title")), ("path", source.get("url")))
+                if v
+            }
+        ]
+    return package
+
+
+def stored_sizes(session: Session, dataset_ids: list[str]) -> dict[tuple[str, str], StoredFile]:
+    """What is stored for the datasets (without content), for the catalogue's
+    ``dcat:byteSize`` and ``spdx:checksum``."""
+    return {
+        (row.dataset_id, row.name): StoredFile(
+            row.name, row.media_type, row.byte_size, row.sha256, b""
+        )
+        for row in repository.of_datasets(session, dataset_ids)
+    }
+
+
+def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:
+    """Every stored download of the dataset, written where missing or out of date."""
+    return {name: get_file(session, dataset_id, name) for name in STORED}

@@ -1,0 +1,184 @@
+"""The stored whole-dataset downloads as a data user meets them: every CSV and every Data
+Package validates with frictionless, the JSON holds as many records as the CSV, the files are
+written once per revision and served compressed with an ETag."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from frictionless import validate
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT
+
+from app.config import get_settings
+from app.downloads.tableschemas import DOWNLOADS_DIR
+from app.rdf.vocab import SPDX
+from tests.factories import World
+
+DATASETS = (
+    "population-2025",
+    "income",
+    "age-census-2021",
+    "cars-households-2019",
+    "energy-fluvius",
+    "land-use-open-space",
+)
+
+
+FRICTIONLESS_ROWS = 50_000
+BASE = get_settings().base_url
+
+
+def url(dataset_id: str, name: str) -> str:
+    return f"/api/v1/datasets/{dataset_id}/downloads/{name}"
+
+
+@pytest.fixture(scope="module")
+def fetched(client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each dataset's Data Package, CSV and schema saved side by side, as a user would."""
+    folders = {}
+    for dataset_id in DATASETS:
+        folder = tmp_path_factory.mktemp(dataset_id)
+        for name in ("datapackage.json", "observations.csv", "schema.json", "observations.json"):
+            response = client.get(url(dataset_id, name))
+            assert response.status_code == 200, (dataset_id, name, response.text[:300])
+            (folder / name).write_bytes(response.content)
+        folders[dataset_id] = folder
+    return folders
+
+
+@pytest.mark.parametrize("dataset_id", DATASETS)
+def test_the_data_package_and_its_csv_validate(fetched: dict[str, Path], dataset_id: str) -> None:
+    folder = fetched[dataset_id]
+    csv_bytes = (folder / "observations.csv").read_bytes()
+    rows = csv_bytes.count(b"\r\n") - 1
+    # The package names the CSV by a relative path, with its size, SHA-256 and schema:
+    # frictionless checks the rows against the schema and the bytes against both. It reads
+    # some 10,000 rows a second, so the two largest downloads (172k and 424k rows) are
+    # checked on their first FRICTIONLESS_ROWS rows, and their size, checksum and primary key
+    # over the whole file here.
+    limited = rows > FRICTIONLESS_ROWS
+    report = validate(
+        folder / "datapackage.json", limit_rows=FRICTIONLESS_ROWS if limited else None
+    )
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+    (task,) = report.tasks
+    assert task.stats["rows"] == min(rows, FRICTIONLESS_ROWS) > 0
+    package = json.loads((folder / "datapackage.json").read_text())
+    (resource,) = package["resources"]
+    assert resource["path"] == "observations.csv" and resource["schema"] == "schema.json"
+    if limited:
+        assert resource["bytes"] == len(csv_bytes)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(csv_bytes).hexdigest()
+        schema = json.loads((folder / "schema.json").read_text())
+        records = csv.DictReader(io.StringIO(csv_bytes.decode()))
+        keys = {tuple(r[k] for k in schema["primaryKey"]) for r in records}
+        assert len(keys) == rows
+
+
+@pytest.mark.parametrize("dataset_id", DATASETS)
+def test_the_json_download_is_the_whole_dataset(fetched: dict[str, Path], dataset_id: str) -> None:
+    folder = fetched[dataset_id]
+    records = orjson.loads((folder / "observations.json").read_bytes())
+    with (folder / "observations.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(records) == len(rows)
+    assert len(rows) > 0
+    assert [r["code"] for r in records[:100]] == [r["code"] for r in rows[:100]]
+
+
+def test_the_schema_files_are_what_is_served(client: TestClient) -> None:
+    files = sorted(DOWNLOADS_DIR.glob("*.json"))
+    assert [f.stem for f in files] == sorted(DATASETS)
+    for path in files:
+        served = client.get(url(path.stem, "schema.json"))
+        assert served.content == path.read_bytes(), path.name
+
+
+def test_served_compressed_with_an_etag_and_head(client: TestClient) -> None:
+    plain = client.get(url("income", "observations.csv"), headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["content-type"].startswith("text/csv")
+    raw = client.get(url("income", "observations.csv"), headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip"
+    # httpx decodes gzip: the same bytes either way.
+    assert raw.content == plain.content
+    etag = plain.headers["etag"]
+    assert raw.headers["etag"] == etag
+    again = client.get(url("income", "observations.csv"), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    head = client.head(url("income", "observations.csv"), headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(plain.content)
+    package = client.get(url("income", "datapackage.json")).json()
+    assert package["resources"][0]["bytes"] == len(plain.content)
+    # The catalogue states the stored file's size and checksum.
+    graph = Graph().parse(
+        data=client.get("/doc/distribution/income/csv", headers={"Accept": "text/turtle"}).text,
+        format="turtle",
+    )
+    distribution = URIRef(f"{BASE}/id/distribution/income/csv")
+    size = graph.value(distribution, DCAT.byteSize)
+    assert size is not None and int(size) == len(plain.content)
+    checksum = graph.value(distribution, SPDX.checksum)
+    assert (
+        str(graph.value(checksum, SPDX.checksumValue)) == hashlib.sha256(plain.content).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    "path", [url("income", "observations.xlsx"), url("nothing", "observations.csv")]
+)
+def test_unknown_files_are_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_written_once_per_revision(world: World) -> None:
+    from sqlalchemy import select
+
+    from app.downloads.models import StoredDownload
+
+    first = world.client.get(url("population-2025", "observations.csv"))
+    assert first.status_code == 200
+    with world.factory() as session:
+        written = session.scalar(
+            select(StoredDownload.created_at).where(
+                StoredDownload.dataset_id == "population-2025",
+                StoredDownload.name == "observations.csv",
+            )
+        )
+    assert written is not None
+    second = world.client.get(url("population-2025", "observations.csv"))
+    assert second.headers["etag"] == first.headers["etag"]
+    with world.factory() as session:
+        again = session.scalar(
+            select(StoredDownload.created_at).where(
+                StoredDownload.dataset_id == "population-2025",
+                StoredDownload.name == "observations.csv",
+            )
+        )
+    assert again == written
+    # A new revision: the next request writes the file anew, with the new values in it.
+    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content=upload.encode(),
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code in (200, 201), submitted.text
+    third = world.client.get(url("population-2025", "observations.csv"))
+    assert third.headers["etag"] != first.headers["etag"]
+    rows = list(csv.DictReader(io.StringIO(third.text)))
+    assert {"indicator": "population", "code": "44021A00-", "value": "1234"}.items() <= next(
+        r for r in rows if r["code"] == "44021A00-" and r["indicator"] == "population"
+    ).items()
