@@ -20,12 +20,16 @@ from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
-from app.errors import NotFound
+from app.errors import InvalidParameter, NotFound
 from app.feedback import service as feedback_service
+from app.geo import service as geo_service
+from app.geo.service import LEVEL_NAMES
 from app.rdf import service
 from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
 from app.stats import service as stats_service
 from app.web import pages
+from app.web.i18n import Translator
+from app.web.router import translator
 
 router = APIRouter(tags=["dcat"])
 
@@ -123,18 +127,9 @@ def _catalog(
     modified_since: str | None,
 ) -> Response:
     if fmt is None:  # a browser
-        datasets, _, _ = catalogue_service.search_datasets(
-            session,
-            q=None,
-            theme=None,
-            organisation=None,
-            role=None,
-            licence=None,
-            access_level=None,
-            offset=0,
-            limit=10_000,
-        )
-        return HTMLResponse(pages.catalog_page(datasets), headers={"Vary": "Accept"})
+        t = translator(request)
+        body = pages.catalog_page(session, t, request.query_params.multi_items())
+        return HTMLResponse(body, headers={"Vary": "Accept, Accept-Language"})
     document = service.catalog_page(
         session,
         Uris(settings.base_url),
@@ -261,55 +256,79 @@ def document(
     fmt = service.negotiate(request.headers.get("accept"), html=True)
     here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='')}"
     alternates = {f.media_type: here for f in service.FORMATS.values()}
+    t = translator(request)
+    query = request.query_params.multi_items()
     if kind == "dataset":
-        dataset = _html_or_problem(fmt, lambda: catalogue_service.get_dataset(session, key))
+        dataset = _html_or_problem(fmt, t, lambda: catalogue_service.get_dataset(session, key))
         if isinstance(dataset, Response):
             return dataset
         if fmt is None:
             threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
-            return HTMLResponse(
-                pages.dataset_page(dataset, alternates, threads), headers={"Vary": "Accept"}
+            body = pages.dataset_page(
+                session, t, key, _alternates(alternates), threads, settings.base_url, query
             )
+            return HTMLResponse(body, headers=_HTML_VARY)
         graph = dataset_graph(session, uris, key)
         version: tuple[object, ...] = (kind, key, dataset.modified, settings.base_url)
     elif kind == "organisation":
         organisation = _html_or_problem(
-            fmt, lambda: catalogue_service.get_organisation(session, key)
+            fmt, t, lambda: catalogue_service.get_organisation(session, key)
         )
         if isinstance(organisation, Response):
             return organisation
         if fmt is None:
-            return HTMLResponse(
-                pages.organisation_page(organisation, alternates), headers={"Vary": "Accept"}
-            )
+            body = pages.organisation_page(session, t, key, _alternates(alternates), query)
+            return HTMLResponse(body, headers=_HTML_VARY)
         graph = organisation_graph(session, uris, key)
         version = (kind, key, organisation.model_dump_json(), settings.base_url)
     elif kind == "indicator":
-        indicator = _html_or_problem(fmt, lambda: stats_service.indicator_detail(session, key))
+        indicator = _html_or_problem(fmt, t, lambda: stats_service.indicator_detail(session, key))
         if isinstance(indicator, Response):
             return indicator
         if fmt is None:
-            return HTMLResponse(
-                pages.indicator_page(indicator, alternates), headers={"Vary": "Accept"}
-            )
+            chosen = request.query_params.get("in")
+            body = pages.indicator_page(session, t, key, _alternates(alternates), chosen, query)
+            return HTMLResponse(body, headers=_HTML_VARY)
         graph = indicator_graph(session, uris, key)
         version = (kind, key, indicator.model_dump_json(), settings.base_url)
+    elif kind in LEVEL_NAMES and fmt is None:
+        # A place page ("Gent in cijfers"); its RDF is the geography's (app/geo).
+        unit_version = request.query_params.get("version") or None
+        unit = _html_or_problem(
+            fmt, t, lambda: geo_service.describe_unit(session, kind, key, unit_version)
+        )
+        if isinstance(unit, Response):
+            return unit
+        body = pages.place_page(session, t, kind, key, unit.version, _alternates({}), query)
+        return HTMLResponse(body, headers=_HTML_VARY)
     else:
-        return _not_found(fmt, f"no {kind!r} documents here")
+        return _not_found(fmt, t, f"no {kind!r} documents here", request.url.path)
     return _respond(request, service.graph_document(graph, fmt, version), vary=True)
 
 
 T = TypeVar("T")
 
 
-def _html_or_problem(fmt: service.RdfFormat | None, load: Callable[[], T]) -> T | Response:
+_HTML_VARY = {"Vary": "Accept, Accept-Language"}
+
+
+def _alternates(alternates: Mapping[str, str]) -> list[tuple[str, str]]:
+    return list(alternates.items())
+
+
+def _html_or_problem(
+    fmt: service.RdfFormat | None, t: Translator, load: Callable[[], T]
+) -> T | Response:
     try:
         return load()
-    except NotFound as exc:
-        return _not_found(fmt, exc.detail)
+    except (NotFound, InvalidParameter) as exc:
+        return _not_found(fmt, t, exc.detail, "")
 
 
-def _not_found(fmt: service.RdfFormat | None, detail: str) -> Response:
+def _not_found(fmt: service.RdfFormat | None, t: Translator, detail: str, path: str) -> Response:
+    """Browsers get a page in their language; API clients problem+json."""
     if fmt is None:
-        return HTMLResponse(pages.not_found_page(detail), status_code=404)
+        return HTMLResponse(
+            pages.not_found_page(t, detail, path), status_code=404, headers=_HTML_VARY
+        )
     raise NotFound(detail)
