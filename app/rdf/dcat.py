@@ -35,6 +35,7 @@ from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organ
 from app.db.queries import as_utc
 from app.errors import NotFound
 from app.geo import repository as geo_repository
+from app.geo.schemas import UnitDetail, UnitOut
 from app.rdf import vocab
 from app.rdf.vocab import (
     ADMS,
@@ -160,8 +161,13 @@ class Uris:
     def structure(self, dataset_id: str) -> URIRef:
         return URIRef(f"{self.base}/id/dataset/{dataset_id}/structure")
 
-    def geo_unit(self, version: str, level: str, code: str) -> URIRef:
-        return URIRef(f"{self.base}/id/geo/{version}/{level}/{code}")
+    def component_property(self, name: str) -> URIRef:
+        return URIRef(f"{self.base}/id/property/{name}")
+
+    def geo_unit(self, level: str, code: str) -> URIRef:
+        # One URI per level:code across geography versions (the Flemish registry does the
+        # same for municipalities); its document describes the latest version holding it.
+        return URIRef(f"{self.base}/id/{level}/{code}")
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -217,6 +223,69 @@ def indicator_graph(session: Session, uris: Uris, indicator_id: str) -> Graph:
     for dataset_id in repository.datasets_of_indicator(session, indicator_id):
         builder.add(uris.dataset(dataset_id), DCTERMS.subject, concept)
     return builder.graph
+
+
+def service_graph(session: Session, uris: Uris) -> Graph:
+    """The data service with every dataset it serves (for ``/id/service/api``)."""
+    builder = _Builder(session, uris)
+    datasets = repository.all_datasets(session, repository.datasets_query())
+    builder.themes.update(theme for d in datasets for theme in d.themes or [])
+    builder.service([d.id for d in datasets])
+    return builder.graph
+
+
+def indicator_scheme_graph(session: Session, uris: Uris) -> Graph:
+    """The Datapedia concept scheme with all its indicators."""
+    builder = _Builder(session, uris)
+    builder.indicator_scheme()
+    for indicator in session.scalars(repository.indicators_query()):
+        builder.indicator(indicator)
+    return builder.graph
+
+
+def component_property_graph(session: Session, uris: Uris, name: str) -> Graph:
+    """One Data Cube component property (dimension, measure or attribute)."""
+    component = next((c for c in _COMPONENTS if c.name == name), None)
+    if component is None:
+        raise NotFound(
+            f"no component property {name!r}; known: {', '.join(COMPONENT_NAMES)}",
+        )
+    builder = _Builder(session, uris)
+    builder.component_property(component)
+    return builder.graph
+
+
+def geo_unit_graph(session: Session, uris: Uris, unit: UnitDetail) -> Graph:
+    """A geographic unit as ``dct:Location`` and ``skos:Concept``, linked to the units that
+    contain it, to its predecessors and successors, and (for a Flemish municipality) to the
+    Flemish base registry's URI with ``owl:sameAs``."""
+    builder = _Builder(session, uris)
+    node = uris.geo_unit(unit.level, unit.code)
+    builder.types(node, DCTERMS.Location, SKOS.Concept)
+    labels: Labels = {"nl": unit.name}
+    builder.texts(node, SKOS.prefLabel, labels)
+    builder.texts(node, RDFS.label, labels)
+    builder.add(node, SKOS.notation, Literal(unit.code))
+    builder.add(node, DCTERMS.identifier, Literal(unit.id))
+    if unit.level == "municipality":
+        registry = vocab.municipality_uri(unit.code)
+        if registry is not None:
+            builder.add(node, OWL.sameAs, registry)
+    for parent in unit.parents.values():
+        builder.add(node, SKOS.broader, _unit_node(builder, parent))
+    for successor in unit.successors:
+        builder.add(node, DCTERMS.isReplacedBy, _unit_node(builder, successor))
+    for predecessor in unit.predecessors:
+        builder.add(node, DCTERMS.replaces, _unit_node(builder, predecessor))
+    return builder.graph
+
+
+def _unit_node(builder: _Builder, unit: UnitOut) -> URIRef:
+    node = builder.uris.geo_unit(unit.level, unit.code)
+    if builder.first_time(node):
+        builder.types(node, DCTERMS.Location, SKOS.Concept)
+        builder.texts(node, SKOS.prefLabel, {"nl": unit.name})
+    return node
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -399,6 +468,10 @@ _COMPONENTS = (
 )
 
 
+COMPONENT_NAMES = tuple(component.name for component in _COMPONENTS)
+DISTRIBUTION_KEYS = tuple(fmt.key for fmt in _FORMATS)
+
+
 class _Builder:
     """Adds nodes to one graph; describes each shared node (agent, concept, place) once."""
 
@@ -560,7 +633,7 @@ class _Builder:
             level, _, code = unit.partition(":")
             geo = geo_repository.get_unit(self.session, level, code, version)
             external = vocab.municipality_uri(code) if level == "municipality" else None
-            node = external or self.uris.geo_unit(version, level, code)
+            node = external or self.uris.geo_unit(level, code)
             # Unit names are the official (Dutch) names.
             labels = {"nl": geo.name if geo is not None else unit}
             bbox = centroid = None
@@ -615,7 +688,7 @@ class _Builder:
         return node
 
     def component_property(self, component: _Component) -> URIRef:
-        node = URIRef(f"{self.uris.base}/id/property/{component.name}")
+        node = self.uris.component_property(component.name)
         if self.first_time(node):
             kind = {
                 QB.dimension: QB.DimensionProperty,

@@ -18,17 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
-from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
-from app.errors import InvalidParameter, NotFound
-from app.feedback import service as feedback_service
-from app.geo import service as geo_service
-from app.geo.service import LEVEL_NAMES
-from app.rdf import service
-from app.rdf.dcat import Uris, dataset_graph, indicator_graph, organisation_graph
-from app.stats import service as stats_service
+from app.errors import NotAcceptable, NotFound
+from app.rdf import service, things
+from app.rdf.dcat import Uris
 from app.web import pages
-from app.web.i18n import Translator
 from app.web.router import translator
 
 router = APIRouter(tags=["dcat"])
@@ -55,7 +49,14 @@ ModifiedSinceQuery = Annotated[
 ExtensionPath = Annotated[
     str, text_path(f"One of {', '.join(sorted(service.BY_EXTENSION))}.", examples=["ttl"])
 ]
-KindPath = Annotated[str, text_path("dataset, organisation or indicator.", examples=["dataset"])]
+KindPath = Annotated[
+    str,
+    text_path(
+        "dataset, record, distribution, service, conceptscheme, property, organisation, "
+        "indicator, or a geographic level (municipality, sector, …).",
+        examples=["dataset"],
+    ),
+]
 KeyPath = Annotated[str, text_path("The thing's id.", examples=["population-2025"])]
 
 # What the OpenAPI document says each route answers (Schemathesis checks the media types).
@@ -129,7 +130,7 @@ def _catalog(
     if fmt is None:  # a browser
         t = translator(request)
         body = pages.catalog_page(session, t, request.query_params.multi_items())
-        return HTMLResponse(body, headers={"Vary": "Accept, Accept-Language"})
+        return HTMLResponse(body, headers=_HTML_VARY)
     document = service.catalog_page(
         session,
         Uris(settings.base_url),
@@ -219,12 +220,22 @@ def _format_of(extension: str) -> service.RdfFormat:
     summary="A Datapedia URI: 303 to its document",
     response_class=RedirectResponse,
     status_code=303,
-    responses={**_see_other("The document about the thing: `/doc/{kind}/{key}`."), **problems(404)},
+    responses={
+        **_see_other("The document about the thing: `/doc/{kind}/{key}`."),
+        404: {**problems(404)[404], "content": _HTML},  # problem+json, or HTML for a browser
+    },
 )
-def identifier(kind: KindPath, key: KeyPath, settings: SettingsDep) -> RedirectResponse:
+def identifier(
+    request: Request, session: SessionDep, settings: SettingsDep, kind: KindPath, key: KeyPath
+) -> Response:
+    # Unknown ids answer 404 here, not after the redirect.
+    try:
+        things.resolve(session, Uris(settings.base_url), kind, key)
+    except NotFound as exc:
+        return _not_found(_error_format(request), request, exc.detail)
     # Quoted: the path segments go into a Location header as they came.
     target = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
 
 
 @router.get(
@@ -239,7 +250,7 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
 
 
 @router.get(
-    "/doc/{kind}/{key}",
+    "/doc/{kind}/{key:path}",
     summary="About a Datapedia URI",
     response_class=Response,
     responses={
@@ -254,56 +265,27 @@ def document(
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)
-    here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='')}"
-    alternates = {f.media_type: here for f in service.FORMATS.values()}
-    t = translator(request)
-    query = request.query_params.multi_items()
-    if kind == "dataset":
-        dataset = _html_or_problem(fmt, t, lambda: catalogue_service.get_dataset(session, key))
-        if isinstance(dataset, Response):
-            return dataset
-        if fmt is None:
-            threads, _ = feedback_service.list_threads(session, key, None, None, 0, 50)
-            body = pages.dataset_page(
-                session, t, key, _alternates(alternates), threads, settings.base_url, query
-            )
-            return HTMLResponse(body, headers=_HTML_VARY)
-        graph = dataset_graph(session, uris, key)
-        version: tuple[object, ...] = (kind, key, dataset.modified, settings.base_url)
-    elif kind == "organisation":
-        organisation = _html_or_problem(
-            fmt, t, lambda: catalogue_service.get_organisation(session, key)
+    thing = _html_or_problem(fmt, request, lambda: things.resolve(session, uris, kind, key))
+    if isinstance(thing, Response):
+        return thing
+    if fmt is None:
+        here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
+        alternates = {f.media_type: here for f in service.FORMATS.values()}
+        reader = pages.Reader(
+            translator(request), request.query_params.multi_items(), settings.base_url
         )
-        if isinstance(organisation, Response):
-            return organisation
-        if fmt is None:
-            body = pages.organisation_page(session, t, key, _alternates(alternates), query)
-            return HTMLResponse(body, headers=_HTML_VARY)
-        graph = organisation_graph(session, uris, key)
-        version = (kind, key, organisation.model_dump_json(), settings.base_url)
-    elif kind == "indicator":
-        indicator = _html_or_problem(fmt, t, lambda: stats_service.indicator_detail(session, key))
-        if isinstance(indicator, Response):
-            return indicator
-        if fmt is None:
-            chosen = request.query_params.get("in")
-            body = pages.indicator_page(session, t, key, _alternates(alternates), chosen, query)
-            return HTMLResponse(body, headers=_HTML_VARY)
-        graph = indicator_graph(session, uris, key)
-        version = (kind, key, indicator.model_dump_json(), settings.base_url)
-    elif kind in LEVEL_NAMES and fmt is None:
-        # A place page ("Gent in cijfers"); its RDF is the geography's (app/geo).
-        unit_version = request.query_params.get("version") or None
-        unit = _html_or_problem(
-            fmt, t, lambda: geo_service.describe_unit(session, kind, key, unit_version)
-        )
-        if isinstance(unit, Response):
-            return unit
-        body = pages.place_page(session, t, kind, key, unit.version, _alternates({}), query)
-        return HTMLResponse(body, headers=_HTML_VARY)
-    else:
-        return _not_found(fmt, t, f"no {kind!r} documents here", request.url.path)
-    return _respond(request, service.graph_document(graph, fmt, version), vary=True)
+        return HTMLResponse(thing.html(alternates, reader), headers=_HTML_VARY)
+    document = service.graph_document(thing.graph(), fmt, thing.version)
+    return _respond(request, document, vary=True)
+
+
+def _error_format(request: Request) -> service.RdfFormat | None:
+    """How to word a 404 for whoever asked: HTML for a browser, else problem+json (an
+    Accept we cannot serve still gets the problem)."""
+    try:
+        return service.negotiate(request.headers.get("accept"), html=True)
+    except NotAcceptable:
+        return service.FORMATS["turtle"]
 
 
 T = TypeVar("T")
@@ -312,23 +294,18 @@ T = TypeVar("T")
 _HTML_VARY = {"Vary": "Accept, Accept-Language"}
 
 
-def _alternates(alternates: Mapping[str, str]) -> list[tuple[str, str]]:
-    return list(alternates.items())
-
-
 def _html_or_problem(
-    fmt: service.RdfFormat | None, t: Translator, load: Callable[[], T]
+    fmt: service.RdfFormat | None, request: Request, load: Callable[[], T]
 ) -> T | Response:
     try:
         return load()
-    except (NotFound, InvalidParameter) as exc:
-        return _not_found(fmt, t, exc.detail, "")
+    except NotFound as exc:
+        return _not_found(fmt, request, exc.detail)
 
 
-def _not_found(fmt: service.RdfFormat | None, t: Translator, detail: str, path: str) -> Response:
+def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> Response:
     """Browsers get a page in their language; API clients problem+json."""
     if fmt is None:
-        return HTMLResponse(
-            pages.not_found_page(t, detail, path), status_code=404, headers=_HTML_VARY
-        )
+        body = pages.not_found_page(translator(request), detail, request.url.path)
+        return HTMLResponse(body, status_code=404, headers=_HTML_VARY)
     raise NotFound(detail)

@@ -5,6 +5,7 @@ fingerprint), so an unchanged page is not rendered twice."""
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -150,15 +151,22 @@ class DocumentCache:
 CACHE = DocumentCache()
 
 
+_SPACE_FOR_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
+
+
 def parse_modified_since(value: str | None) -> datetime | None:
     if value is None:
         return None
+    # An unencoded "+02:00" arrives as " 02:00" (a "+" in a query means a space): read it as
+    # the offset it was meant to be.
+    value = _SPACE_FOR_PLUS.sub(r"+\1", value)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidParameter(
             "modified_since",
-            f"modified_since must be an ISO 8601 date or date-time, got {value!r}",
+            f"modified_since must be an ISO 8601 date or date-time, got {value!r} "
+            "(encode a '+' in an offset as %2B)",
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

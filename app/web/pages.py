@@ -6,6 +6,7 @@ both): the stylesheet, the chart library and the page script are static files un
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +23,20 @@ STATIC_DIR = Path(__file__).parent / "static"
 __all__ = ["STATIC_DIR", "STATIC_URL"]
 
 Alternates = Sequence[tuple[str, str]]  # (media type, URL)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a page: their language, the query they sent (kept when switching
+    language; some pages take options from it) and the site's base URL."""
+
+    t: Translator
+    query: Sequence[tuple[str, str]]
+    base_url: str
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None) or None
+
 
 MAP_CREDIT = (
     "Statistical sectors 2021 © Statbel, via Sciensano bemaps (CC BY 4.0); simplified. "
@@ -249,4 +264,28 @@ def not_found_page(t: Translator, detail: str, path: str) -> str:
         api_links=[],
         charts=False,
         **_common(t, t("not_found"), path, []),
+    )
+
+
+def resource_page(
+    reader: Reader,
+    title: str,
+    facts: Sequence[tuple[str, str]],
+    links: Sequence[tuple[str, str]],
+    alternates: Alternates,
+) -> str:
+    """A small page about a linked-data resource with no page of its own (a distribution,
+    a catalogue record, the data service, a structure, a property): what it is, and links to
+    what it points to (local paths, or http(s) URLs only)."""
+    shown = [(url, text) for url, text in links if url.startswith("/") or safe_url(url)]
+    return render(
+        "resource.html",
+        reader.t,
+        heading=title,
+        facts=facts,
+        links=shown,
+        alternates=alternates,
+        api_links=[],
+        charts=False,
+        **_common(reader.t, title, "", reader.query),
     )

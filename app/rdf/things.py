@@ -1,0 +1,238 @@
+"""What each ``/id/{kind}/{key}`` names, resolved once for both sides of dereferencing: the
+``/id/`` route asks only whether the thing exists (so an unknown id is 404 at once, not after
+a redirect), the ``/doc/`` route asks for its graph or its HTML page.
+
+Every base-prefixed URI the graph mints (see :class:`app.rdf.dcat.Uris`) has a kind here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rdflib import Graph
+from sqlalchemy.orm import Session
+
+from app.catalogue import repository as catalogue_repository
+from app.catalogue import service as catalogue_service
+from app.catalogue.models import Dataset
+from app.errors import NotFound
+from app.feedback import service as feedback_service
+from app.geo import repository as geo_repository
+from app.geo import service as geo_service
+from app.geo.levels import LEVELS
+from app.rdf import dcat
+from app.rdf.dcat import Uris
+from app.stats import service as stats_service
+from app.web import pages
+
+Alternates = dict[str, str]
+GEO_LEVELS = frozenset(info.level.value for info in LEVELS)
+SERVICE_KEY = "api"
+SCHEME_KEY = "datapedia"
+STRUCTURE_SUFFIX = "/structure"
+
+
+@dataclass(frozen=True)
+class Thing:
+    """A resolved URI: ``version`` changes whenever its description does (the ETag's key);
+    ``graph`` and ``html`` build the two forms only when asked."""
+
+    version: tuple[object, ...]
+    graph: Callable[[], Graph]
+    html: Callable[[Alternates, pages.Reader], str]
+
+
+def resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
+    """The thing ``/id/{kind}/{key}`` names; NotFound when there is none."""
+    if kind == "dataset":
+        if key.endswith(STRUCTURE_SUFFIX):
+            return _structure(session, uris, key.removesuffix(STRUCTURE_SUFFIX))
+        return _dataset(session, uris, key)
+    if kind == "record":
+        return _record(session, uris, key)
+    if kind == "distribution":
+        return _distribution(session, uris, key)
+    if kind == "organisation":
+        return _organisation(session, uris, key)
+    if kind == "indicator":
+        return _indicator(session, uris, key)
+    if kind == "service" and key == SERVICE_KEY:
+        return _service(session, uris)
+    if kind == "conceptscheme" and key == SCHEME_KEY:
+        return _scheme(session, uris)
+    if kind == "property" and key in dcat.COMPONENT_NAMES:
+        return _property(session, uris, key)
+    if kind in GEO_LEVELS:
+        return _geo_unit(session, uris, kind, key)
+    raise NotFound(f"no {kind!r} named {key!r} here")
+
+
+def _existing_dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    return dataset
+
+
+def _dataset_version(uris: Uris, kind: str, dataset: Dataset) -> tuple[object, ...]:
+    return (kind, dataset.id, dataset.modified, uris.base)
+
+
+def _dataset(session: Session, uris: Uris, dataset_id: str) -> Thing:
+    dataset = _existing_dataset(session, dataset_id)
+
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        threads, _ = feedback_service.list_threads(session, dataset_id, None, None, 0, 50)
+        return pages.dataset_page(
+            session, reader.t, dataset_id, _pairs(alternates), threads, reader.base_url,
+            reader.query,
+        )  # fmt: skip
+
+    return Thing(
+        _dataset_version(uris, "dataset", dataset),
+        lambda: dcat.dataset_graph(session, uris, dataset_id),
+        html,
+    )
+
+
+def _dataset_part(
+    session: Session,
+    uris: Uris,
+    kind: str,
+    dataset: Dataset,
+    facts: list[tuple[str, str]],
+    title: str,
+) -> Thing:
+    """A node described inside its dataset's graph (record, distribution, structure): its
+    document is the dataset's graph, which holds the node and everything it links to."""
+    links = [(f"/doc/dataset/{dataset.id}", dataset.title_nl)]
+    return Thing(
+        _dataset_version(uris, kind, dataset),
+        lambda: dcat.dataset_graph(session, uris, dataset.id),
+        lambda alternates, reader: pages.resource_page(
+            reader, title, facts, links, _pairs(alternates)
+        ),
+    )
+
+
+def _record(session: Session, uris: Uris, dataset_id: str) -> Thing:
+    dataset = _existing_dataset(session, dataset_id)
+    facts = [
+        ("Uitgegeven", dataset.issued.isoformat()),
+        ("Gewijzigd", dataset.modified.isoformat()),
+    ]
+    return _dataset_part(
+        session, uris, "record", dataset, facts, f"Catalogusrecord van {dataset.title_nl}"
+    )
+
+
+def _distribution(session: Session, uris: Uris, key: str) -> Thing:
+    dataset_id, _, fmt = key.rpartition("/")
+    dataset = _existing_dataset(session, dataset_id)
+    if fmt not in dcat.DISTRIBUTION_KEYS:
+        raise NotFound(
+            f"dataset {dataset_id!r} has no distribution {fmt!r}; "
+            f"available: {', '.join(dcat.DISTRIBUTION_KEYS)}"
+        )
+    facts = [("Formaat", fmt)]
+    return _dataset_part(
+        session, uris, "distribution", dataset, facts, f"{dataset.title_nl} ({fmt})"
+    )
+
+
+def _structure(session: Session, uris: Uris, dataset_id: str) -> Thing:
+    dataset = _existing_dataset(session, dataset_id)
+    facts = [("Componenten", ", ".join(dcat.COMPONENT_NAMES))]
+    return _dataset_part(
+        session, uris, "structure", dataset, facts, f"Datastructuur van {dataset.title_nl}"
+    )
+
+
+def _organisation(session: Session, uris: Uris, organisation_id: str) -> Thing:
+    organisation = catalogue_service.get_organisation(session, organisation_id)
+    return Thing(
+        ("organisation", organisation_id, organisation.model_dump_json(), uris.base),
+        lambda: dcat.organisation_graph(session, uris, organisation_id),
+        lambda alternates, reader: pages.organisation_page(
+            session, reader.t, organisation_id, _pairs(alternates), reader.query
+        ),
+    )
+
+
+def _indicator(session: Session, uris: Uris, indicator_id: str) -> Thing:
+    indicator = stats_service.indicator_detail(session, indicator_id)
+    return Thing(
+        ("indicator", indicator_id, indicator.model_dump_json(), uris.base),
+        lambda: dcat.indicator_graph(session, uris, indicator_id),
+        lambda alternates, reader: pages.indicator_page(
+            session, reader.t, indicator_id, _pairs(alternates), reader.param("in"), reader.query
+        ),
+    )
+
+
+def _catalogue_version(session: Session, uris: Uris, kind: str) -> tuple[object, ...]:
+    return (kind, tuple(catalogue_repository.dataset_stamps(session)), uris.base)
+
+
+def _service(session: Session, uris: Uris) -> Thing:
+    facts = [("Eindpunt", f"{uris.base}/api/v1")]
+    links = [("/docs", "API-documentatie"), ("/openapi.json", "OpenAPI")]
+    return Thing(
+        _catalogue_version(session, uris, "service"),
+        lambda: dcat.service_graph(session, uris),
+        lambda alternates, reader: pages.resource_page(
+            reader, dcat.SERVICE_TITLE["nl"], facts, links, _pairs(alternates)
+        ),
+    )
+
+
+def _scheme(session: Session, uris: Uris) -> Thing:
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        links = [
+            (f"/doc/indicator/{i.id}", i.label_nl)
+            for i in session.scalars(catalogue_repository.indicators_query())
+        ]
+        title = dcat.INDICATOR_SCHEME_TITLE["nl"]
+        return pages.resource_page(reader, title, [], links, _pairs(alternates))
+
+    return Thing(
+        _catalogue_version(session, uris, "conceptscheme"),
+        lambda: dcat.indicator_scheme_graph(session, uris),
+        html,
+    )
+
+
+def _property(session: Session, uris: Uris, name: str) -> Thing:
+    return Thing(
+        ("property", name, uris.base),
+        lambda: dcat.component_property_graph(session, uris, name),
+        lambda alternates, reader: pages.resource_page(
+            reader, name, [("Soort", "Data Cube-component")], [], _pairs(alternates)
+        ),
+    )
+
+
+def _geo_unit(session: Session, uris: Uris, level: str, code: str) -> Thing:
+    versions = geo_repository.versions_of_unit(session, level, code)
+    if not versions:
+        raise NotFound(f"no {level} with code {code!r}", unit=f"{level}:{code}")
+    # The latest version holding the code; versions sort by their ids (years).
+    unit = geo_service.describe_unit(session, level, code, versions[-1])
+
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        # "Gent in cijfers": the place page, in the version asked for or the latest.
+        version = reader.param("version") or unit.version
+        return pages.place_page(
+            session, reader.t, level, code, version, _pairs(alternates), reader.query
+        )
+
+    return Thing(
+        ("geo", level, code, unit.model_dump_json(), uris.base),
+        lambda: dcat.geo_unit_graph(session, uris, unit),
+        html,
+    )
+
+
+def _pairs(alternates: Alternates) -> list[tuple[str, str]]:
+    return list(alternates.items())

@@ -1,0 +1,141 @@
+"""Linked data without loose ends: every base-prefixed URI of the dump answers, for HEAD and
+for GET in Turtle, JSON-LD and HTML; unknown ids answer 404 at once. Reads the session's
+shared real database (read-only)."""
+
+from __future__ import annotations
+
+from urllib.parse import urldefrag
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, SKOS
+
+from app.config import get_settings
+
+BASE = get_settings().base_url
+ACCEPTS = {
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+    "text/html": None,
+}
+
+
+def path_of(url: str) -> str:
+    assert url.startswith(BASE), url
+    return url[len(BASE) :]
+
+
+@pytest.fixture(scope="module")
+def dump(client: TestClient) -> Graph:
+    response = client.get("/catalog/dump.ttl")
+    assert response.status_code == 200
+    return Graph().parse(data=response.text, format="turtle")
+
+
+def base_uris(graph: Graph) -> set[str]:
+    found: set[str] = set()
+    for triple in graph:
+        for term in triple:
+            if isinstance(term, URIRef) and str(term).startswith(BASE + "/"):
+                found.add(str(term))
+    return found
+
+
+def test_every_uri_of_the_dump_answers(client: TestClient, dump: Graph) -> None:
+    uris = base_uris(dump)
+    kinds = {path_of(urldefrag(u).url).split("/")[2] for u in uris if "/id/" in u}
+    assert {
+        "catalog",
+        "dataset",
+        "record",
+        "distribution",
+        "service",
+        "conceptscheme",
+        "property",
+        "organisation",
+        "indicator",
+    } <= kinds
+    for uri in sorted({urldefrag(u).url for u in uris}):
+        path = path_of(uri)
+        head = client.head(path, follow_redirects=True)
+        assert head.status_code == 200, (uri, head.status_code)
+        assert head.content == b""
+        if not path.startswith("/id/") or path == "/id/catalog":
+            # Downloads, landing pages, the API: one GET each (they do not negotiate RDF).
+            assert client.get(path).status_code == 200, uri
+            continue
+        redirect = client.get(path, follow_redirects=False)
+        assert redirect.status_code == 303, uri
+        assert redirect.headers["location"] == BASE + path.replace("/id/", "/doc/", 1)
+        for accept, rdf_format in ACCEPTS.items():
+            response = client.get(path, headers={"Accept": accept})
+            assert response.status_code == 200, (uri, accept, response.text[:200])
+            assert response.headers["content-type"].startswith(accept), uri
+            if rdf_format is None:
+                assert "<h1>" in response.text
+                continue
+            graph = Graph().parse(data=response.text, format=rdf_format)
+            fragments = {u for u in uris if urldefrag(u).url == uri}
+            for node in fragments:
+                assert (URIRef(node), None, None) in graph or (None, None, URIRef(node)) in graph
+
+
+def test_a_municipality_dereferences_with_the_flemish_registry_uri(client: TestClient) -> None:
+    redirect = client.get("/id/municipality/44021", follow_redirects=False)
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == f"{BASE}/doc/municipality/44021"
+    response = client.get("/id/municipality/44021", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.text, format="turtle")
+    gent = URIRef(f"{BASE}/id/municipality/44021")
+    assert (gent, OWL.sameAs, URIRef("https://data.vlaanderen.be/id/gemeente/44021")) in graph
+    assert (gent, SKOS.notation, Literal("44021")) in graph
+    assert (gent, SKOS.broader, URIRef(f"{BASE}/id/province/40000")) in graph
+    assert (gent, RDF.type, SKOS.Concept) in graph
+    html = client.get("/doc/municipality/44021", headers={"Accept": "text/html"})
+    assert html.status_code == 200 and "Gent" in html.text
+    # Each place linked from the description dereferences too.
+    for broader in graph.objects(gent, SKOS.broader):
+        assert client.head(path_of(str(broader))).status_code == 200, broader
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/id/dataset/nothing",
+        "/id/distribution/population-2025/pdf",
+        "/id/distribution/nothing/csv",
+        "/id/record/nothing",
+        "/id/service/other",
+        "/id/property/colour",
+        "/id/municipality/99999",
+        "/id/planet/earth",
+        "/id/dataset/nothing/structure",
+    ],
+)
+def test_unknown_ids_are_404_at_once(client: TestClient, path: str) -> None:
+    problem = client.get(path, follow_redirects=False)
+    assert problem.status_code == 404
+    assert problem.headers["content-type"] == "application/problem+json"
+    page = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert client.head(path, follow_redirects=False).status_code == 404
+    document = client.get(path.replace("/id/", "/doc/", 1), headers={"Accept": "text/turtle"})
+    assert document.status_code == 404
+
+
+def test_unsupported_accept_is_406_listing_the_types(client: TestClient) -> None:
+    response = client.get("/doc/record/population-2025", headers={"Accept": "application/pdf"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.json()["detail"]
+
+
+def test_modified_since_with_an_unencoded_plus_is_understood(client: TestClient) -> None:
+    # "+02:00" unencoded arrives as " 02:00".
+    response = client.get("/catalog.ttl?modified_since=2000-01-01T00:00:00+02:00")
+    assert response.status_code == 200
+    bad = client.get("/catalog.ttl", params={"modified_since": "2000-01-01T00:00 bad"})
+    assert bad.status_code == 422
+    assert "%2B" in bad.json()["detail"]
