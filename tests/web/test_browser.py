@@ -122,9 +122,11 @@ def _api(server: str, path: str) -> Any:
     return response.json()
 
 
-def _api_values(server: str, url: str) -> dict[tuple[str, str, str], float | None]:
+def _api_values(
+    server: str, url: str, whole: bool = True
+) -> dict[tuple[str, str, str], float | None]:
     body = _api(server, url)
-    assert body["total"] == len(body["items"]), "one page holds them all"
+    assert not whole or body["total"] == len(body["items"]), "one page holds them all"
     return {(r["level"], r["code"], r["period"]): r["value"] for r in body["items"]}
 
 
@@ -222,7 +224,7 @@ def test_dataset_page_preview_and_download_builder(visit: Visit) -> None:
     visit.open("/doc/dataset/population-2025")
     preview = visit.page.locator("table[data-preview]")
     api = visit.page.locator("section", has=preview).locator("p.api a").get_attribute("href")
-    values = _api_values(visit.base, api)
+    values = _api_values(visit.base, api, whole=False)
     rows = preview.locator("tbody tr")
     assert rows.count() == len(values) > 0
     for i in range(rows.count()):
