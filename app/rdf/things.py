@@ -166,7 +166,7 @@ def _indicator(session: Session, uris: Uris, indicator_id: str) -> Thing:
         ("indicator", indicator_id, indicator.model_dump_json(), uris.base),
         lambda: dcat.indicator_graph(session, uris, indicator_id),
         lambda alternates, reader: pages.indicator_page(
-            session, reader.t, indicator_id, _pairs(alternates), reader.param("in"), reader.query
+            session, reader.t, indicator, _pairs(alternates), reader.param("in"), reader.query
         ),
     )
 

@@ -5,10 +5,12 @@ locale (Babel's CLDR data: ``272.657`` in Dutch, ``272,657`` in English)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 Lang = Literal["nl", "en"]
 LANGUAGES: tuple[Lang, ...] = ("nl", "en")
@@ -268,12 +270,18 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+@lru_cache(maxsize=16)
+def _pattern(decimals: int) -> NumberPattern:
+    """Parsed once: pages format hundreds of numbers."""
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
+
+
 class Translator:
     """What a template needs to speak the reader's language."""
 
     def __init__(self, lang: Lang) -> None:
         self.lang: Lang = lang
-        self.locale = LOCALES[lang]
+        self.locale = Locale.parse(LOCALES[lang])
 
     def __call__(self, key: str) -> str:
         pair = LABELS.get(key)
@@ -296,8 +304,7 @@ class Translator:
     def number(self, value: float | None, decimals: int = 0) -> str:
         if value is None:
             return "—"
-        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-        return str(format_decimal(value, format=pattern, locale=self.locale))
+        return str(_pattern(decimals).apply(value, self.locale))
 
     def date(self, value: date | datetime | None) -> str:
         if value is None:

@@ -13,9 +13,9 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue_service
-from app.catalogue.schemas import DatasetOut
+from app.catalogue.schemas import DatasetOut, IndicatorOut
 from app.feedback.schemas import ThreadOut
-from app.web import service
+from app.web import repository, service
 from app.web.i18n import Translator
 from app.web.render import STATIC_URL, render
 
@@ -60,9 +60,12 @@ def switch_url(path: str, query: Sequence[tuple[str, str]], t: Translator) -> st
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
+def _pick(t: Translator, names: dict[str, tuple[str, str]]) -> dict[str, str]:
+    return {key: (nl or en) if t.lang == "nl" else (en or nl) for key, (nl, en) in names.items()}
+
+
 def _titles(session: Session, t: Translator) -> dict[str, str]:
-    datasets = _all_datasets(session)
-    return {d.id: t.text(d.title) for d in datasets}
+    return _pick(t, repository.dataset_titles(session))
 
 
 def _all_datasets(session: Session) -> list[DatasetOut]:
@@ -86,7 +89,10 @@ def home_page(session: Session, t: Translator, query: Sequence[tuple[str, str]])
         t,
         page=page,
         alternates=[("text/turtle", "/catalog.ttl"), ("application/ld+json", "/catalog.jsonld")],
-        api_links=[("API", "/api/v1"), *[(t.text(i.label), c.api_url) for i, c in page.headline]],
+        api_links=[
+            (t("datasets"), "/api/v1/datasets"),
+            *[(t.text(i.label), c.api_url) for i, c in page.headline],
+        ],
         charts=False,
         **_common(t, "Datapedia", "/", query),
     )
@@ -100,14 +106,8 @@ def search_page(
     query: Sequence[tuple[str, str]],
 ) -> str:
     page = service.search_page(session, q, filters)
-    organisations = {
-        o.id: t.text(o.name)
-        for o in catalogue_service.list_organisations(session, offset=0, limit=10_000)[0]
-    }
-    licences = {
-        lic.id: t.text(lic.title)
-        for lic in catalogue_service.list_licences(session, offset=0, limit=1000)[0]
-    }
+    organisations = _pick(t, repository.organisation_names(session))
+    licences = _pick(t, repository.licence_titles(session))
 
     def facet_label(name: str, value: str) -> str:
         if name == "themes":
@@ -132,7 +132,17 @@ def search_page(
         facet_params=FACET_PARAMS,
         facet_label=facet_label,
         alternates=[("application/json", api)],
-        api_links=[],
+        api_links=[
+            (t("datasets"), api),
+            *(
+                [
+                    (t("indicators"), "/api/v1/indicators?" + urlencode({"q": page.q})),
+                    (t("places"), "/api/v1/geo/units?" + urlencode({"q": page.q})),
+                ]
+                if page.q
+                else []
+            ),
+        ],
         charts=False,
         **_common(t, t("search.title"), "/search", query),
     )
@@ -173,12 +183,14 @@ def dataset_page(
 def indicator_page(
     session: Session,
     t: Translator,
-    indicator_id: str,
+    indicator: IndicatorOut,
     alternates: Alternates,
     chosen: str | None,
     query: Sequence[tuple[str, str]],
 ) -> str:
-    page = service.indicator_page(session, indicator_id, chosen)
+    """``indicator``: the indicator's detail (``stats.service.indicator_detail``)."""
+    indicator_id = indicator.id
+    page = service.indicator_page(session, indicator, chosen)
     api_links = [("JSON", f"/api/v1/indicators/{indicator_id}")]
     if page.comparison and not page.comparison.unavailable:
         api_links.append((t("indicator.compare"), page.comparison.api_url))

@@ -263,8 +263,8 @@ def _flemish_region(session: Session, version: str) -> UnitOut | None:
     return geo_service.unit_out(unit) if unit else None
 
 
-def indicator_page(session: Session, indicator_id: str, chosen: str | None) -> IndicatorPage:
-    indicator = stats_service.indicator_detail(session, indicator_id)
+def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None) -> IndicatorPage:
+    """``indicator``: its detail (with periods), as the caller already has it."""
     dataset = (
         catalogue_service.get_dataset(session, indicator.datasets[0])
         if indicator.datasets
@@ -281,11 +281,12 @@ def indicator_page(session: Session, indicator_id: str, chosen: str | None) -> I
             session, indicator, dataset.id, level=Level.MUNICIPALITY, version=version,
             period=period, within=_flemish_region(session, version),
         )  # fmt: skip
-        municipalities, _ = geo_service.search_units(
-            session, level=Level.MUNICIPALITY, version=dataset.geo_version, within=FLEMISH_REGION,
-            q=None, offset=0, limit=1000,
-        )  # fmt: skip
-        municipalities.sort(key=lambda u: u.name)
+        municipalities = [
+            geo_service.unit_out(u)
+            for u in repository.flemish_municipalities(
+                session, dataset.geo_version, FLEMISH_REGION.split(":")[1]
+            )
+        ]
         unit = next((u for u in municipalities if u.code == chosen), None)
         if unit is not None:
             inside = _map(
@@ -376,9 +377,11 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
     preview_url = None
     levels: list[str] = []
     if dataset.indicators:
-        first = stats_service.indicator_detail(session, dataset.indicators[0].id)
-        levels = first.levels or []
-        if public and periods and levels:
+        first = dataset.indicators[0]
+        # What the observations query accepts for the first indicator: a rule "none" is
+        # published only at the level supplied.
+        levels = [Level.SECTOR] if first.aggregation == "none" else [lv.value for lv in Level]
+        if public and periods:
             level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
             params = {"indicator": first.id, "level": level, "period": periods[-1]}
             records = _records(session, dataset_id, first.id, level=level, periods=[periods[-1]])
