@@ -57,7 +57,12 @@ def seed(
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            outcome = seed_all(session, source_dir or settings.source_dir, SEEDS_DIR)
+            outcome = seed_all(
+                session,
+                source_dir or settings.source_dir,
+                SEEDS_DIR,
+                boundaries=settings.load_boundaries,
+            )
     except SourceDataError as exc:
         err.print(f"[red]Seeding failed; the database is unchanged.[/red] {exc}:")
         for problem in exc.problems[:200]:
@@ -76,6 +81,15 @@ def seed(
         )
         for line in geo.skipped:
             out.print(f"  skipped {line}")
+    if outcome.boundaries is not None:
+        shapes = outcome.boundaries
+        drawn = ", ".join(f"{n} {k}" for k, n in shapes.counts.items())
+        out.print(
+            f"boundaries: {shapes.inserted} shapes inserted, {shapes.updated} updated, "
+            f"{shapes.unchanged} unchanged ({drawn}); {len(shapes.skipped)} notes:"
+        )
+        for line in shapes.skipped:
+            out.print(f"  {line}")
     changes = ", ".join(f"{n} {k}" for k, n in outcome.catalogue_changes.items()) or "no changes"
     out.print(f"catalogue: {changes}")
     for values in outcome.values:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default_factory=_default_source_dir,
         description="Directory with the real source files (geo/, values/, boundaries/).",
     )
+    load_boundaries: bool = Field(
+        default=True,
+        description="Whether `datapedia seed` loads the boundary files in source_dir/boundaries/ "
+        "(the test suite's seed leaves them out to stay fast).",
+    )
     max_page_size: int = Field(default=1000, ge=1)
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Largest accepted upload (413 above)."

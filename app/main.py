@@ -48,6 +48,7 @@ from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
 from app.rdf.router import router as rdf_router
+from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
 from app.web.pages import STATIC_DIR, STATIC_URL
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(geo_router, prefix="/api/v1")
+    app.include_router(search_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
     app.include_router(stewardship_router, prefix="/api/v1")
     app.include_router(stats_router, prefix="/api/v1")

@@ -18,7 +18,15 @@ from app.catalogue.models import (
 )
 from app.db.base import Base
 from app.feedback.models import FeedbackMessage, FeedbackThread
-from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
+from app.geo.models import (
+    BoundarySource,
+    CityRegion,
+    GeoGeometry,
+    GeoSuccessor,
+    GeoUnit,
+    GeoUnitAncestor,
+    GeoVersion,
+)
 from app.stats.models import Observation, PublishedValue, Submission
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "BoundarySource",
     "CityRegion",
     "Dataset",
     "DatasetChange",
@@ -33,6 +42,7 @@ __all__ = [
     "DatasetRole",
     "FeedbackMessage",
     "FeedbackThread",
+    "GeoGeometry",
     "GeoSuccessor",
     "GeoUnit",
     "GeoUnitAncestor",

@@ -17,6 +17,15 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 target_metadata = Base.metadata
 
+# SQLite's full-text tables (FTS5, migration 0009) and their shadow tables are not models.
+SEARCH_TABLE_PREFIX = "search_fts_"
+
+
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "table" and reflected and (name or "").startswith(SEARCH_TABLE_PREFIX))
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -24,6 +33,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

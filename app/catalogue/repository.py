@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import Select, Text, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import (
@@ -168,9 +170,89 @@ def list_licences(session: Session) -> Sequence[Licence]:
     return session.scalars(licences_query()).all()
 
 
+# A word worth a full-text search: two letters or digits at least (one-character "words" would
+# match almost everything by prefix; wildcard characters are searched literally instead).
+SEARCH_WORD = re.compile(r"[^\W_]{2,}")
+MAX_SEARCH_WORDS = 8
+
+
+def search_words(q: str) -> list[str]:
+    return SEARCH_WORD.findall(q.lower())[:MAX_SEARCH_WORDS]
+
+
+def _pg_vector(config: str, *texts: Any) -> Any:
+    joined = texts[0]
+    for more in texts[1:]:
+        joined = joined.op("||")(" ").op("||")(func.coalesce(more, ""))
+    return func.to_tsvector(cast(literal(config), REGCONFIG), joined)
+
+
+def _pg_match(vector_nl: Any, vector_en: Any, words: list[str]) -> Any:
+    """Every word (as a prefix) in the Dutch-stemmed, English-stemmed or unstemmed text."""
+    vector = vector_nl.op("||")(vector_en)
+    query: Any = None
+    for word in words:
+        either: Any = None
+        for config in ("dutch", "english", "simple"):
+            one = func.to_tsquery(cast(literal(config), REGCONFIG), literal(f"{word}:*"))
+            either = one if either is None else either.op("||")(one)
+        query = either if query is None else query.op("&&")(either)
+    return vector.op("@@", is_comparison=True)(query)
+
+
+def _sqlite_matches(session: Session, table: str, words: list[str]) -> set[str]:
+    expression = " ".join(f'"{word}"*' for word in words)
+    return set(
+        session.scalars(
+            text(
+                f"SELECT id FROM search_fts_{table} WHERE search_fts_{table} MATCH :expression"
+            ).bindparams(expression=expression)
+        )
+    )
+
+
+def full_text_indicator_ids(session: Session, words: list[str]) -> set[str]:
+    """Indicators whose label, definition or caveats hold every word (stemmed where the
+    database can: PostgreSQL's Dutch and English configurations; SQLite FTS5's Porter)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_matches(session, "indicator", words)
+    match = _pg_match(
+        _pg_vector("dutch", Indicator.label_nl, Indicator.definition_nl, Indicator.caveats_nl),
+        _pg_vector("english", Indicator.label_en, Indicator.definition_en, Indicator.caveats_en),
+        words,
+    )
+    return set(session.scalars(select(Indicator.id).where(match)))
+
+
+def full_text_dataset_ids(session: Session, words: list[str]) -> set[str]:
+    """Datasets whose title, description or keywords hold every word, or that carry an
+    indicator that does."""
+    if session.get_bind().dialect.name == "sqlite":
+        own = _sqlite_matches(session, "dataset", words)
+    else:
+        keywords = cast(Dataset.keywords, Text)
+        match = _pg_match(
+            _pg_vector("dutch", Dataset.title_nl, Dataset.description_nl, keywords),
+            _pg_vector("english", Dataset.title_en, Dataset.description_en, keywords),
+            words,
+        )
+        own = set(session.scalars(select(Dataset.id).where(match)))
+    indicators = full_text_indicator_ids(session, words)
+    if indicators:
+        own |= set(
+            session.scalars(
+                select(DatasetIndicator.dataset_id).where(
+                    DatasetIndicator.indicator_id.in_(sorted(indicators))
+                )
+            )
+        )
+    return own
+
+
 def datasets_query(
     *,
     q: str | None = None,
+    text_ids: set[str] | None = None,
     theme: str | None = None,
     organisation: str | None = None,
     role: str | None = None,
@@ -190,7 +272,8 @@ def datasets_query(
                         Dataset.description_en,
                         Dataset.id,
                     )
-                )
+                ),
+                Dataset.id.in_(sorted(text_ids or ())),
             )
         )
     if licence:
@@ -244,7 +327,9 @@ def datasets_of_indicator(session: Session, indicator_id: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def indicators_query(q: str | None = None, dataset: str | None = None) -> Select[Indicator]:
+def indicators_query(
+    q: str | None = None, text_ids: set[str] | None = None, dataset: str | None = None
+) -> Select[Indicator]:
     stmt = select(Indicator)
     if q:
         pattern = contains_pattern(q)
@@ -253,7 +338,8 @@ def indicators_query(q: str | None = None, dataset: str | None = None) -> Select
                 *(
                     func.lower(column).like(pattern, escape=LIKE_ESCAPE)
                     for column in (Indicator.label_nl, Indicator.label_en, Indicator.id)
-                )
+                ),
+                Indicator.id.in_(sorted(text_ids or ())),
             )
         )
     if dataset:
@@ -290,3 +376,7 @@ def changes_of(session: Session, dataset_id: str) -> list[DatasetChange]:
             .order_by(DatasetChange.created_at.desc(), DatasetChange.id.desc())
         )
     )
+
+
+def all_indicators(session: Session, stmt: Select[Indicator]) -> list[Indicator]:
+    return list(session.scalars(stmt))

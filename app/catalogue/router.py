@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import PageDep, SessionDep, paged, set_link_header
+from app.api.deps import PageDep, SessionDep, paged
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.catalogue import service
 from app.catalogue.schemas import (
     DatasetOut,
-    DatasetPage,
     IndicatorOut,
     LicenceOut,
     OrganisationOut,
@@ -51,54 +50,6 @@ def list_licences(
 ) -> Page[LicenceOut]:
     items, total = service.list_licences(session, offset=paging.offset, limit=paging.page_size)
     return paged(request, response, paging, items, total)
-
-
-@router.get(
-    "/datasets",
-    tags=["catalogue"],
-    summary="Search datasets, with facets",
-    responses=problems(422),
-)
-def list_datasets(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    paging: PageDep,
-    q: Annotated[
-        str | None, text_query("Words in title, description or id, matched literally.")
-    ] = None,
-    theme: Annotated[str | None, text_query("EU data-theme code.", examples=["SOCI"])] = None,
-    organisation: Annotated[
-        str | None, text_query("Organisation with a role on the dataset.", examples=["gent"])
-    ] = None,
-    role: Annotated[
-        str | None,
-        text_query(
-            "With `organisation`: only this role (owner, publisher, supplier, custodian or "
-            "originator).",
-            examples=["owner"],
-        ),
-    ] = None,
-    licence: Annotated[str | None, text_query("Licence id.", examples=["cc-by-4.0"])] = None,
-    access_level: Annotated[
-        str | None, text_query("public, restricted or non_public.", examples=["public"])
-    ] = None,
-) -> DatasetPage:
-    items, total, facets = service.search_datasets(
-        session,
-        q=q,
-        theme=theme,
-        organisation=organisation,
-        role=role,
-        licence=licence,
-        access_level=access_level,
-        offset=paging.offset,
-        limit=paging.page_size,
-    )
-    set_link_header(request, response, paging, total)
-    return DatasetPage(
-        items=items, total=total, page=paging.page, page_size=paging.page_size, facets=facets
-    )
 
 
 @router.get(

@@ -75,7 +75,7 @@ def _indicator_ref(indicator: Indicator) -> IndicatorRef:
     )
 
 
-def _dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
+def dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
     licence = repository.get_licence(session, dataset.licence_id)
     assert licence is not None  # foreign key
     roles = repository.roles_of_dataset(session, dataset.id)
@@ -138,6 +138,40 @@ def licence_out(licence: Licence) -> LicenceOut:
     )
 
 
+def matching_datasets(
+    session: Session,
+    *,
+    q: str | None,
+    theme: str | None,
+    organisation: str | None,
+    role: str | None,
+    licence: str | None,
+    access_level: str | None,
+) -> list[Dataset]:
+    """Datasets that match the filters and ``q``: full text (stemmed) over titles,
+    descriptions, keywords and their indicators' definitions, or the literal text."""
+    if role is not None and role not in ROLE_NAMES:
+        raise InvalidParameter("role", f"role must be one of {', '.join(ROLE_NAMES)}; got {role!r}")
+    if access_level is not None and access_level not in ACCESS_LEVELS:
+        raise InvalidParameter(
+            "access_level",
+            f"access_level must be one of {', '.join(ACCESS_LEVELS)}; got {access_level!r}",
+        )
+    words = repository.search_words(q) if q else []
+    text_ids = repository.full_text_dataset_ids(session, words) if words else None
+    stmt = repository.datasets_query(
+        q=q, text_ids=text_ids, organisation=organisation, role=role, licence=licence
+    )
+    # The catalogue holds hundreds of datasets, not millions: theme (a JSON list) and the
+    # facets are computed over the matching rows in Python, portable across databases.
+    return [
+        d
+        for d in repository.all_datasets(session, stmt)
+        if (theme is None or theme in d.themes)
+        and (access_level is None or d.access_level == access_level)
+    ]
+
+
 def search_datasets(
     session: Session,
     *,
@@ -150,28 +184,28 @@ def search_datasets(
     offset: int,
     limit: int,
 ) -> tuple[list[DatasetOut], int, dict[str, list[Facet]]]:
-    if role is not None and role not in ROLE_NAMES:
-        raise InvalidParameter("role", f"role must be one of {', '.join(ROLE_NAMES)}; got {role!r}")
-    if access_level is not None and access_level not in ACCESS_LEVELS:
-        raise InvalidParameter(
-            "access_level",
-            f"access_level must be one of {', '.join(ACCESS_LEVELS)}; got {access_level!r}",
-        )
-    stmt = repository.datasets_query(q=q, organisation=organisation, role=role, licence=licence)
-    # The catalogue holds hundreds of datasets, not millions: theme (a JSON list) and the
-    # facets are computed over the matching rows in Python, portable across databases.
-    matching = [
-        d
-        for d in repository.all_datasets(session, stmt)
-        if (theme is None or theme in d.themes)
-        and (access_level is None or d.access_level == access_level)
-    ]
-    facets = _facets(session, matching)
+    matching = matching_datasets(
+        session,
+        q=q,
+        theme=theme,
+        organisation=organisation,
+        role=role,
+        licence=licence,
+        access_level=access_level,
+    )
+    facets = dataset_facets(session, matching)
     page = matching[offset : offset + limit]
-    return [_dataset_out(session, d) for d in page], len(matching), facets
+    return [dataset_out(session, d) for d in page], len(matching), facets
 
 
-def _facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]:
+def facet_list(counter: Counter[str]) -> list[Facet]:
+    """Values with their counts, most frequent first."""
+    return [
+        Facet(value=v, count=n) for v, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))
+    ]
+
+
+def dataset_facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]:
     themes: Counter[str] = Counter()
     licences: Counter[str] = Counter()
     levels: Counter[str] = Counter()
@@ -183,11 +217,7 @@ def _facets(session: Session, datasets: list[Dataset]) -> dict[str, list[Facet]]
         levels[dataset.access_level] += 1
         organisations.update(holders.get(dataset.id, set()))
 
-    def facet(counter: Counter[str]) -> list[Facet]:
-        return [
-            Facet(value=v, count=n) for v, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))
-        ]
-
+    facet = facet_list
     return {
         "themes": facet(themes),
         "licence": facet(licences),
@@ -200,10 +230,10 @@ def get_dataset(session: Session, dataset_id: str) -> DatasetOut:
     dataset = repository.get_dataset(session, dataset_id)
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
-    return _dataset_out(session, dataset)
+    return dataset_out(session, dataset)
 
 
-def _indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
+def indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
     source = (
         repository.get_organisation(session, indicator.source_id) if indicator.source_id else None
     )
@@ -241,16 +271,18 @@ def _indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
 def search_indicators(
     session: Session, *, q: str | None, dataset: str | None, offset: int, limit: int
 ) -> tuple[list[IndicatorOut], int]:
-    stmt = repository.indicators_query(q=q, dataset=dataset)
+    words = repository.search_words(q) if q else []
+    text_ids = repository.full_text_indicator_ids(session, words) if words else None
+    stmt = repository.indicators_query(q=q, text_ids=text_ids, dataset=dataset)
     total = queries.count(session, stmt)
-    return [_indicator_out(session, i) for i in queries.page(session, stmt, offset, limit)], total
+    return [indicator_out(session, i) for i in queries.page(session, stmt, offset, limit)], total
 
 
 def get_indicator(session: Session, indicator_id: str) -> IndicatorOut:
     indicator = repository.get_indicator(session, indicator_id)
     if indicator is None:
         raise NotFound(f"indicator {indicator_id!r} not found", indicator=indicator_id)
-    return _indicator_out(session, indicator)
+    return indicator_out(session, indicator)
 
 
 def list_licences(session: Session, *, offset: int, limit: int) -> tuple[list[LicenceOut], int]:

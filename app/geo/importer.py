@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import yaml
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from app.config import SEEDS_DIR
 from app.errors import SourceDataError
 from app.geo import repository
 from app.geo.levels import Level
 from app.sources import SourceRow, read_csv_rows
 
 GEO_DIR = "geo"
-MERGERS_FILE = "gemeentefusies_2025.csv"
 
 # Statbel REFNIS writes the regions with five digits; the pinc files drop the leading zero.
 REGION_CODES = {"2000": "02000", "4000": "04000"}
@@ -37,16 +39,26 @@ SECTOR_RE = re.compile(r"^\d{5}[0-9A-Z-]{3}[0-9A-Z-]$")
 NIS5_RE = re.compile(r"^\d{4,5}$")
 REFREG_RE = re.compile(r"^REFREG\d{2}$")
 VERVOERREGIO_RE = re.compile(r"^\d{1,2}$")
+WIJK_RE = re.compile(r"^\d{5}[0-9A-Z]{2,4}$")
 
 
-@dataclass(frozen=True)
-class VersionSource:
+VERSIONS_FILE = "geo_versions.yaml"
+
+
+class VersionLink(BaseModel):
+    """A column that gives, per municipality, the municipality of another version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     version: str
-    label: str
-    valid_from: date
-    valid_to: date | None
-    file: str
-    # Column names differ between the two files.
+    column: str
+
+
+class VersionColumns(BaseModel):
+    """Column names in a version's code-list file (they differ between the files)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     sector: str
     sector_name: str
     municipality: str
@@ -55,45 +67,64 @@ class VersionSource:
     arrondissement_name: str
     province: str
     province_name: str
-    successor: str | None  # column with the municipality of the next version
-    successor_version: str | None = None  # the version that column refers to
+    wijk: str | None = None  # the ggw7 neighbourhoods, where the version has them
 
 
-VERSIONS: tuple[VersionSource, ...] = (
-    VersionSource(
-        version="2024",
-        label="Statbel sector version 2020–2024; 300 Flemish municipalities (until 31/12/2024)",
-        valid_from=date(2019, 1, 1),
-        valid_to=date(2024, 12, 31),
-        file="pinc_statsec2024_alle_gebiedsniveaus.csv",
-        sector="statsec2024",
-        sector_name="statsec2024_naam",
-        municipality="gemeente2024",
-        municipality_name="gemeente2024_naam",
-        arrondissement="arrondiss2024",
-        arrondissement_name="bestuurlijk_arrondissement2024_naam",
-        province="provincie2024",
-        province_name="provincie2024_naam",
-        successor="gemeente",
-        successor_version="2025",
-    ),
-    VersionSource(
-        version="2025",
-        label="Statbel sector version 2025; 285 Flemish municipalities (from 1/1/2025)",
-        valid_from=date(2025, 1, 1),
-        valid_to=None,
-        file="pinc_statsec2025_alle_gebiedsniveaus.csv",
-        sector="statsec",
-        sector_name="statsec_naam",
-        municipality="gemeente",
-        municipality_name="gemeente_naam",
-        arrondissement="arrondiss",
-        arrondissement_name="bestuurlijk_arrondissement_naam",
-        province="provincie",
-        province_name="provincie_naam",
-        successor=None,
-    ),
-)
+class VersionSource(BaseModel):
+    """One geography version as ``seeds/geo_versions.yaml`` describes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    label: str
+    valid_from: date
+    valid_to: date | None = None
+    file: str
+    columns: VersionColumns
+    # This file's column with the municipality of the next version ...
+    successor: VersionLink | None = None
+    # ... or with the municipality of the previous version (a newer file looks back).
+    predecessor: VersionLink | None = None
+    mergers: str | None = None  # a list of mergers, checked against the successor column
+    wijk_names: str | None = None  # area-name list with the wijken's names
+
+    @property
+    def version(self) -> str:
+        return self.id
+
+
+def load_versions(path: Path) -> list[VersionSource]:
+    """The versions described in ``path``; a malformed description is a SourceDataError."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or []
+        versions = TypeAdapter(list[VersionSource]).validate_python(raw)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise SourceDataError([f"{path}: {exc}"]) from exc
+    known = {v.id for v in versions}
+    problems = [
+        f"{path}: version {v.id} links to unknown version {link.version}"
+        for v in versions
+        for link in (v.successor, v.predecessor)
+        if link is not None and link.version not in known
+    ]
+    if len(known) != len(versions):
+        problems.append(f"{path}: a version id is listed twice")
+    if problems:
+        raise SourceDataError(problems)
+    return versions
+
+
+def successor_versions(versions: Iterable[VersionSource]) -> dict[str, str]:
+    """Which version succeeds which, from the links the files declare."""
+    result: dict[str, str] = {}
+    for v in versions:
+        if v.successor is not None:
+            result[v.id] = v.successor.version
+        if v.predecessor is not None:
+            result[v.predecessor.version] = v.id
+    return result
+
 
 UnitKey = tuple[str, str, str]  # (version, level, code)
 
@@ -169,59 +200,98 @@ def _fmt(key: UnitKey | None) -> str:
     return "nothing" if key is None else f"{key[1]}:{key[2]}"
 
 
-def plan_geography(source_dir: Path) -> GeographyPlan:
+def plan_geography(source_dir: Path, versions: Sequence[VersionSource]) -> GeographyPlan:
     plan = GeographyPlan()
-    for source in VERSIONS:
+    for source in versions:
         path = source_dir / GEO_DIR / source.file
         if not path.exists():
             plan.problems.append(f"{path}: file not found")
             continue
         plan.versions.append(source)
-        _plan_version(plan, source, read_csv_rows(path))
-    mergers = source_dir / GEO_DIR / MERGERS_FILE
-    if mergers.exists():
-        _check_mergers(plan, read_csv_rows(mergers))
-    else:
-        plan.problems.append(f"{mergers}: file not found")
+        wijk_names = _wijk_names(source_dir, source)
+        _plan_version(plan, source, read_csv_rows(path), wijk_names)
+        if source.mergers is not None and source.successor is not None:
+            mergers = source_dir / GEO_DIR / source.mergers
+            if mergers.exists():
+                _check_mergers(plan, source, read_csv_rows(mergers))
+            else:
+                plan.problems.append(f"{mergers}: file not found")
     return plan
 
 
+def _wijk_names(source_dir: Path, source: VersionSource) -> dict[str, str] | None:
+    """The wijken's names from the area-name list: empty when the version names none (the
+    codes stand in), None when its list is missing."""
+    if source.wijk_names is None or source.columns.wijk is None:
+        return {}
+    path = source_dir / GEO_DIR / source.wijk_names
+    if not path.exists():
+        return None
+    return {
+        row.values.get("geoitem", ""): (row.values.get("v9900_gebiedsnaam") or "").strip()
+        for row in read_csv_rows(path)
+        if row.values.get("geolevel") == source.columns.wijk
+    }
+
+
 def _required_columns(source: VersionSource) -> list[str]:
+    c = source.columns
     columns = [
-        source.sector,
-        source.sector_name,
-        source.municipality,
-        source.municipality_name,
-        source.arrondissement,
-        source.arrondissement_name,
-        source.province,
-        source.province_name,
+        c.sector,
+        c.sector_name,
+        c.municipality,
+        c.municipality_name,
+        c.arrondissement,
+        c.arrondissement_name,
+        c.province,
+        c.province_name,
         "gewest",
         "REFREG",
         "refreg_naam",
         "vervoerregio",
         "vervoerregio_naam",
     ]
-    return [*columns, source.successor] if source.successor else columns
+    links = [link.column for link in (source.successor, source.predecessor) if link is not None]
+    return [*columns, *links]
 
 
-def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[SourceRow]) -> None:
+def _plan_version(
+    plan: GeographyPlan,
+    source: VersionSource,
+    rows: Iterable[SourceRow],
+    wijk_names: dict[str, str] | None,
+) -> None:
     planner = _Planner(plan)
     version = source.version
     seen_sectors: set[str] = set()
     header_checked = False
+    c = source.columns
+    wijk_column = c.wijk
     for row in rows:
         if not header_checked:
             header_checked = True
-            missing = [c for c in _required_columns(source) if c not in row.values]
+            missing = [col for col in _required_columns(source) if col not in row.values]
             if missing:
                 plan.problems.append(
                     f"{row.file}:1: header lacks the column(s) {', '.join(missing)}"
                 )
                 return
+            if source.columns.wijk is not None and source.columns.wijk not in row.values:
+                # Optional: without the column the version simply has no wijk level.
+                plan.skipped.append(
+                    f"{row.file}:1: no {source.columns.wijk} column; version {version} is "
+                    "loaded without wijken"
+                )
+                wijk_column = None
+            elif wijk_column is not None and wijk_names is None:
+                plan.problems.append(
+                    f"{row.file}: the wijken need their names from {source.wijk_names} "
+                    f"(not found in {GEO_DIR}/)"
+                )
+                return
         v = {k: (val or "").strip() for k, val in row.values.items() if k is not None}
-        sector = v.get(source.sector, "")
-        municipality = v.get(source.municipality, "")
+        sector = v.get(c.sector, "")
+        municipality = v.get(c.municipality, "")
         if None in row.values:
             planner._problem(row, "more fields than the header has")
             continue
@@ -230,7 +300,7 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
             continue
         if municipality.startswith(DUMMY_PREFIX):
             plan.skipped.append(
-                f"{row.file}:{row.line}: dummy code {sector} ({v.get(source.sector_name)}) "
+                f"{row.file}:{row.line}: dummy code {sector} ({v.get(c.sector_name)}) "
                 "is not a real unit"
             )
             continue
@@ -248,8 +318,8 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
         if region is None:
             planner._problem(row, f"unknown region code {region_raw!r}")
             continue
-        arrondissement = v.get(source.arrondissement, "")
-        province_raw = v.get(source.province, "")
+        arrondissement = v.get(c.arrondissement, "")
+        province_raw = v.get(c.province, "")
         if not NIS5_RE.match(arrondissement):
             planner._problem(row, f"malformed arrondissement code {arrondissement!r}")
             continue
@@ -262,16 +332,22 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
         province_key: UnitKey | None = None
         if province_raw != BRUSSELS_PSEUDO_PROVINCE:
             province_key = (version, Level.PROVINCE, province_raw.zfill(5))
-            planner.unit(row, province_key, v.get(source.province_name, ""), region_key)
+            planner.unit(row, province_key, v.get(c.province_name, ""), region_key)
         arr_key: UnitKey = (version, Level.ARRONDISSEMENT, arrondissement.zfill(5))
-        planner.unit(
-            row, arr_key, v.get(source.arrondissement_name, ""), province_key or region_key
-        )
+        planner.unit(row, arr_key, v.get(c.arrondissement_name, ""), province_key or region_key)
         mun_key: UnitKey = (version, Level.MUNICIPALITY, municipality.zfill(5))
-        planner.unit(row, mun_key, v.get(source.municipality_name, ""), arr_key)
+        planner.unit(row, mun_key, v.get(c.municipality_name, ""), arr_key)
         sector_key: UnitKey = (version, Level.SECTOR, sector)
         not_localisable = sector.endswith("ZZZZ")
-        planner.unit(row, sector_key, v.get(source.sector_name, ""), mun_key, not_localisable)
+        planner.unit(row, sector_key, v.get(c.sector_name, ""), mun_key, not_localisable)
+        wijk_key: UnitKey | None = None
+        if wijk_column is not None:
+            wijk_key = _plan_wijk(planner, row, version, v.get(wijk_column, ""), mun_key)
+            if wijk_key is not None:
+                wijk = plan.units[wijk_key]
+                # A wijk is "not localisable" (the …WONB wijken) when all its sectors are.
+                wijk.not_localisable = wijk.not_localisable and not_localisable
+                wijk.name = (wijk_names or {}).get(wijk_key[2]) or wijk.name
 
         regionalisations: list[UnitKey] = []
         refreg = v.get("REFREG", "")
@@ -293,6 +369,9 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
 
         chain = [k for k in (mun_key, arr_key, province_key, region_key) if k is not None]
         plan.ancestors[sector_key].update(chain, regionalisations)
+        if wijk_key is not None:
+            plan.ancestors[sector_key].add(wijk_key)
+            plan.ancestors[wijk_key].update(chain, regionalisations)
         plan.ancestors[mun_key].update(chain[1:], regionalisations)
         plan.ancestors[arr_key].update(chain[2:])
         if province_key is not None:
@@ -301,24 +380,41 @@ def _plan_version(plan: GeographyPlan, source: VersionSource, rows: Iterable[Sou
             # Referentieregio's and vervoerregio's are Flemish: they lie in the region.
             plan.ancestors[regionalisation].add(region_key)
 
-        if source.successor and source.successor_version:
-            successor = v.get(source.successor, "")
-            if not NIS5_RE.match(successor):
-                planner._problem(row, f"malformed successor municipality {successor!r}")
-            else:
-                plan.successors.add(
-                    (
-                        mun_key,
-                        (source.successor_version, Level.MUNICIPALITY, successor.zfill(5)),
-                    )
-                )
+        for link, forward in ((source.successor, True), (source.predecessor, False)):
+            if link is None:
+                continue
+            other = v.get(link.column, "")
+            if not NIS5_RE.match(other):
+                planner._problem(row, f"malformed municipality {other!r} in {link.column}")
+                continue
+            other_key: UnitKey = (link.version, Level.MUNICIPALITY, other.zfill(5))
+            plan.successors.add((mun_key, other_key) if forward else (other_key, mun_key))
 
 
-def _check_mergers(plan: GeographyPlan, rows: Iterable[SourceRow]) -> None:
-    """The mergers list must agree with the successor column of the 2024 file."""
-    successor_of = {pred[2]: succ[2] for pred, succ in plan.successors}
+def _plan_wijk(
+    planner: _Planner, row: SourceRow, version: str, code: str, municipality: UnitKey
+) -> UnitKey | None:
+    if not WIJK_RE.match(code):
+        planner._problem(row, f"malformed wijk code {code!r}")
+        return None
+    key: UnitKey = (version, Level.WIJK, code)
+    # Named later from the area-name list; the code stands in until then.
+    planner.unit(row, key, code, municipality, not_localisable=True)
+    return key
+
+
+def _check_mergers(plan: GeographyPlan, source: VersionSource, rows: Iterable[SourceRow]) -> None:
+    """The mergers list (columns ``nis_<version>``, ``nis_<next version>``) must agree with
+    the successor column of the version's file."""
+    assert source.successor is not None
+    successor_of = {
+        pred[2]: succ[2]
+        for pred, succ in plan.successors
+        if pred[0] == source.id and succ[0] == source.successor.version
+    }
+    old_column, new_column = f"nis_{source.id}", f"nis_{source.successor.version}"
     for row in rows:
-        old, new = row.values.get("nis_2024", ""), row.values.get("nis_2025", "")
+        old, new = row.values.get(old_column, ""), row.values.get(new_column, "")
         if row.values.get("gewest") not in ("Vlaams Gewest", "Brussels Hoofdstedelijk Gewest"):
             plan.skipped.append(
                 f"{row.file}:{row.line}: merger {old} → {new} lies outside Flanders and "
@@ -327,7 +423,7 @@ def _check_mergers(plan: GeographyPlan, rows: Iterable[SourceRow]) -> None:
             continue
         if successor_of.get(old) != new:
             plan.problems.append(
-                f"{row.file}:{row.line}: merger {old} → {new} disagrees with the 2024 "
+                f"{row.file}:{row.line}: merger {old} → {new} disagrees with the {source.id} "
                 f"sector file (which gives {successor_of.get(old, 'nothing')})"
             )
 
@@ -340,34 +436,46 @@ def _validate_links(plan: GeographyPlan) -> None:
             )
 
 
-def ensure_versions(session: Session) -> None:
+def default_versions() -> list[VersionSource]:
+    return load_versions(SEEDS_DIR / VERSIONS_FILE)
+
+
+def ensure_versions(session: Session, versions: Sequence[VersionSource] | None = None) -> None:
     """The geography versions exist even before their files are loaded (datasets refer to
     them)."""
-    _upsert_versions(session, VERSIONS)
+    versions = default_versions() if versions is None else versions
+    _upsert_versions(session, versions, successor_versions(versions))
 
 
-def _upsert_versions(session: Session, sources: Iterable[VersionSource]) -> None:
+def _upsert_versions(
+    session: Session, sources: Iterable[VersionSource], successors: dict[str, str]
+) -> None:
     # Latest first: a version's successor must exist before it is referred to.
     for source in sorted(sources, key=lambda s: s.valid_from, reverse=True):
         repository.upsert_version(
             session,
-            source.version,
+            source.id,
             source.label,
             source.valid_from,
             source.valid_to,
-            source.successor_version,
+            successors.get(source.id),
         )
 
 
-def import_geography(session: Session, source_dir: Path) -> ImportReport:
-    """Bring the stored geography in line with the source files (insert, update, unlink)."""
-    plan = plan_geography(source_dir)
+def import_geography(
+    session: Session, source_dir: Path, versions: Sequence[VersionSource] | None = None
+) -> ImportReport:
+    """Bring the stored geography in line with the source files (insert, update, unlink).
+
+    ``versions`` defaults to those described in ``seeds/geo_versions.yaml``."""
+    versions = default_versions() if versions is None else versions
+    plan = plan_geography(source_dir, versions)
     if not plan.problems:  # otherwise every link to a refused row would be reported again
         _validate_links(plan)
     if plan.problems:
         raise SourceDataError(plan.problems)
 
-    _upsert_versions(session, plan.versions)
+    _upsert_versions(session, versions, successor_versions(versions))
     report = ImportReport(skipped=plan.skipped)
     stored = repository.unit_index(session, [s.version for s in plan.versions])
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 class Level(StrEnum):
     SECTOR = "sector"
+    WIJK = "wijk"
     MUNICIPALITY = "municipality"
     ARRONDISSEMENT = "arrondissement"
     PROVINCE = "province"
@@ -32,6 +33,14 @@ LEVELS: tuple[LevelInfo, ...] = (
         "statistische sector",
         "statistical sector",
         "Statbel statistical sector (9-character code); the atomic level.",
+        True,
+    ),
+    LevelInfo(
+        Level.WIJK,
+        "wijk",
+        "neighbourhood",
+        "Municipality-borne neighbourhood (ggw7) of the 2025 sector version: a group of "
+        "sectors inside one municipality; the …WONB wijken hold the not-localisable rest.",
         True,
     ),
     LevelInfo(

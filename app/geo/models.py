@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -89,3 +99,29 @@ class CityRegion(Base):
     )
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
     members: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class BoundarySource(Base):
+    """A boundary file as ``seeds/boundaries.yaml`` describes it, with the credit line its
+    licence asks for (shown with every piece of geometry taken from it)."""
+
+    __tablename__ = "geo_boundary_source"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the file name
+    credit: Mapped[str] = mapped_column(Text)
+    licence: Mapped[str] = mapped_column(String(500))
+
+
+class GeoGeometry(Base):
+    """The boundary of one unit (of one version) as an RFC 7946 GeoJSON geometry, stored as
+    text: it is only ever served whole, so it is kept ready to write out."""
+
+    __tablename__ = "geo_geometry"
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("geo_unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("geo_boundary_source.id", ondelete="CASCADE"), index=True
+    )
+    geojson: Mapped[str] = mapped_column(Text)

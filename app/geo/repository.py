@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.db.queries import LIKE_ESCAPE, contains_pattern
-from app.geo.models import CityRegion, GeoSuccessor, GeoUnit, GeoUnitAncestor, GeoVersion
+from app.geo.models import (
+    BoundarySource,
+    CityRegion,
+    GeoGeometry,
+    GeoSuccessor,
+    GeoUnit,
+    GeoUnitAncestor,
+    GeoVersion,
+)
 
 UnitKey = tuple[str, str, str]
 
@@ -135,11 +143,13 @@ def get_unit(session: Session, level: str, code: str, version: str) -> GeoUnit |
 
 
 def versions_of_unit(session: Session, level: str, code: str) -> list[str]:
+    """The versions that have ``level:code``, oldest first (by validity, not by name)."""
     return list(
         session.scalars(
             select(GeoUnit.version)
+            .join(GeoVersion, GeoVersion.id == GeoUnit.version)
             .where(GeoUnit.level == level, GeoUnit.code == code)
-            .order_by(GeoUnit.version)
+            .order_by(GeoVersion.valid_from, GeoVersion.id)
         )
     )
 
@@ -291,3 +301,91 @@ def level_counts(session: Session) -> dict[str, dict[str, int]]:
     for level, version, n in session.execute(stmt):
         result.setdefault(level, {})[version] = n
     return result
+
+
+def units_by_code(
+    session: Session, version: str, levels: Sequence[str]
+) -> dict[tuple[str, str], GeoUnit]:
+    stmt = select(GeoUnit).where(GeoUnit.version == version, GeoUnit.level.in_(list(levels)))
+    return {(u.level, u.code): u for u in session.scalars(stmt)}
+
+
+def upsert_boundary_source(session: Session, source_id: str, credit: str, licence: str) -> None:
+    row = session.get(BoundarySource, source_id)
+    if row is None:
+        session.add(BoundarySource(id=source_id, credit=credit, licence=licence))
+        session.flush()
+    elif (row.credit, row.licence) != (credit, licence):
+        row.credit, row.licence = credit, licence
+
+
+def geometries_of_source(session: Session, source_id: str) -> dict[int, str]:
+    stmt = select(GeoGeometry.unit_id, GeoGeometry.geojson).where(
+        GeoGeometry.source_id == source_id
+    )
+    return {row.unit_id: row.geojson for row in session.execute(stmt)}
+
+
+def add_geometry(session: Session, unit_id: int, source_id: str, geojson: str) -> None:
+    session.execute(
+        insert(GeoGeometry).values(unit_id=unit_id, source_id=source_id, geojson=geojson)
+    )
+
+
+def update_geometry(session: Session, unit_id: int, source_id: str, geojson: str) -> None:
+    session.execute(
+        update(GeoGeometry)
+        .where(GeoGeometry.unit_id == unit_id)
+        .values(source_id=source_id, geojson=geojson)
+    )
+
+
+def geometry_rows(
+    session: Session, *, level: str, version: str, within_id: int | None, code: str | None
+) -> list[tuple[GeoUnit, str | None, str | None]]:
+    """Units of ``level`` in ``version`` (optionally inside ``within_id``, or only the one with
+    ``code``) with their geometry and its source, if any; not-localisable units left out."""
+    stmt = (
+        select(GeoUnit, GeoGeometry.geojson, GeoGeometry.source_id)
+        .outerjoin(GeoGeometry, GeoGeometry.unit_id == GeoUnit.id)
+        .where(GeoUnit.level == level, GeoUnit.version == version)
+        .where(GeoUnit.not_localisable.is_(False))
+    )
+    if code is not None:
+        stmt = stmt.where(GeoUnit.code == code)
+    if within_id is not None:
+        stmt = stmt.where(
+            GeoUnit.id.in_(
+                select(GeoUnitAncestor.unit_id).where(GeoUnitAncestor.ancestor_id == within_id)
+            )
+        )
+    return [(u, g, s) for u, g, s in session.execute(stmt.order_by(GeoUnit.code))]
+
+
+def boundary_sources(session: Session, source_ids: Iterable[str]) -> list[BoundarySource]:
+    stmt = select(BoundarySource).where(BoundarySource.id.in_(sorted(set(source_ids))))
+    return list(session.scalars(stmt.order_by(BoundarySource.id)))
+
+
+def geometry_versions(session: Session, level: str) -> list[str]:
+    """Versions that have geometry for ``level``, oldest first."""
+    stmt = (
+        select(GeoUnit.version)
+        .join(GeoGeometry, GeoGeometry.unit_id == GeoUnit.id)
+        .join(GeoVersion, GeoVersion.id == GeoUnit.version)
+        .where(GeoUnit.level == level)
+        .group_by(GeoUnit.version, GeoVersion.valid_from)
+        .order_by(GeoVersion.valid_from)
+    )
+    return list(session.scalars(stmt))
+
+
+def places_by_name(session: Session, q: str, version: str, levels: Sequence[str]) -> list[GeoUnit]:
+    """Units of ``levels`` in ``version`` whose name holds ``q`` (literally), localisable only."""
+    stmt = select(GeoUnit).where(
+        GeoUnit.version == version,
+        GeoUnit.level.in_(list(levels)),
+        GeoUnit.not_localisable.is_(False),
+        func.lower(GeoUnit.name).like(contains_pattern(q), escape=LIKE_ESCAPE),
+    )
+    return list(session.scalars(stmt.order_by(GeoUnit.name).limit(200)))

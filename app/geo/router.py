@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import gzip
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -82,3 +83,79 @@ def get_unit(
     version: VersionQuery = None,
 ) -> UnitDetail:
     return service.describe_unit(session, level, code, version)
+
+
+GEOJSON = "application/geo+json"
+# Boundaries change only when `datapedia seed` loads new files: a day in caches, revalidated
+# cheaply by ETag.
+CACHE_CONTROL = "public, max-age=86400"
+_GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "GeoJSON (RFC 7946), WGS84 longitude/latitude, 5 decimals. Properties "
+        "`code`, `name`, `level`, `version`; `attribution` gives the credit lines to show.",
+        "content": {GEOJSON: {"schema": {"type": "object"}}},
+    },
+    304: {"description": "Not modified: the `ETag` sent in `If-None-Match` still holds."},
+}
+
+
+def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
+    """ETag and caching, 304 on a match, gzip when the client takes it (geometry compresses
+    to about a quarter)."""
+    headers = {"ETag": document.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    match = request.headers.get("if-none-match", "")
+    if document.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    body = document.body
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(content=body, media_type=GEOJSON, headers=headers)
+
+
+@router.get(
+    "/units/{level}/{code}/geometry",
+    summary="One unit's boundary as GeoJSON",
+    response_class=Response,
+    responses={**_GEOJSON_RESPONSES, **problems(404, 422)},
+)
+def get_unit_geometry(
+    request: Request,
+    session: SessionDep,
+    level: Annotated[str, text_path("A level.", examples=["municipality"])],
+    code: Annotated[str, text_path("The unit's code in that level.", examples=["44021"])],
+    version: VersionQuery = None,
+) -> Response:
+    return _geojson(request, service.unit_geometry(session, level, code, version))
+
+
+@router.get(
+    "/boundaries",
+    summary="Boundaries of every unit of a level, as a GeoJSON FeatureCollection",
+    response_class=Response,
+    responses={**_GEOJSON_RESPONSES, **problems(404, 422)},
+)
+def list_boundaries(
+    request: Request,
+    session: SessionDep,
+    level: Annotated[
+        str, text_query("The level to draw.", examples=["municipality"])
+    ] = "municipality",
+    version: Annotated[
+        str | None,
+        text_query(
+            "Geography version; default: the latest that has shapes for the level.",
+            examples=["2025"],
+        ),
+    ] = None,
+    within: Annotated[
+        str | None,
+        text_query(
+            "Only units inside this `level:code` (in its version).",
+            examples=["municipality:44021"],
+        ),
+    ] = None,
+) -> Response:
+    return _geojson(
+        request, service.boundaries(session, level=level, version=version, within=within)
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
+import orjson
 from sqlalchemy.orm import Session
 
 from app.db import queries
@@ -148,3 +152,97 @@ def search_units(
     stmt = repository.units_query(level=level, version=version, within_id=within_id, q=q)
     total = queries.count(session, stmt)
     return [unit_out(u) for u in queries.page(session, stmt, offset, limit)], total
+
+
+@dataclass(frozen=True)
+class GeoJsonDocument:
+    """A GeoJSON answer ready to send, with the validator that identifies its content."""
+
+    body: bytes
+    etag: str
+
+
+def _feature(unit: GeoUnit, geojson: str) -> dict[str, object]:
+    return {
+        "type": "Feature",
+        "id": f"{unit.level}:{unit.code}",
+        "properties": {
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level,
+            "version": unit.version,
+        },
+        # Stored as GeoJSON text: written out as is, never parsed again.
+        "geometry": orjson.Fragment(geojson),
+    }
+
+
+def _document(content: dict[str, object]) -> GeoJsonDocument:
+    body = orjson.dumps(content)
+    return GeoJsonDocument(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def _attribution(session: Session, source_ids: set[str]) -> list[dict[str, str]]:
+    return [
+        {"source": s.id, "credit": s.credit, "licence": s.licence}
+        for s in repository.boundary_sources(session, source_ids)
+    ]
+
+
+def unit_geometry(session: Session, level: str, code: str, version: str | None) -> GeoJsonDocument:
+    """One unit's boundary as a GeoJSON Feature (RFC 7946), with its credit line. Without a
+    version: the latest version in which the unit has a shape."""
+    if level not in LEVEL_NAMES:
+        raise NotFound(f"unknown level {level!r}", level=level)
+    if version is not None:
+        check_version(session, version)
+    unit = resolve_unit(session, f"{level}:{code}", version, "code")
+    candidates = [version] if version else repository.versions_of_unit(session, level, code)[::-1]
+    for candidate in candidates:
+        rows = repository.geometry_rows(
+            session, level=level, version=candidate, within_id=None, code=code
+        )
+        if rows and rows[0][1] is not None and rows[0][2] is not None:
+            found, geojson, source = rows[0][0], rows[0][1], rows[0][2]
+            return _document(
+                {**_feature(found, geojson), "attribution": _attribution(session, {source})}
+            )
+    raise NotFound(
+        f"{level}:{code} has no geometry in version {version or unit.version}: the boundary "
+        "files have no shape for it (see the README, 'Boundaries')",
+        unit=f"{level}:{code}",
+    )
+
+
+def boundaries(
+    session: Session, *, level: str, version: str | None, within: str | None
+) -> GeoJsonDocument:
+    """Every unit of a level (in a version, optionally inside ``within``) as a GeoJSON
+    FeatureCollection; units without a shape are listed in ``without_geometry``."""
+    check_level(level)
+    if version is not None:
+        check_version(session, version)
+    within_id = None
+    if within is not None:
+        container = resolve_unit(session, within, version, "within")
+        within_id, version = container.id, container.version
+    if version is None:
+        # The latest version that has shapes for this level (2025 sectors have none).
+        drawn = repository.geometry_versions(session, level)
+        version = drawn[-1] if drawn else repository.latest_version(session)
+    rows = repository.geometry_rows(
+        session, level=level, version=version or "", within_id=within_id, code=None
+    )
+    features = [_feature(unit, geojson) for unit, geojson, _ in rows if geojson is not None]
+    sources = {source for _, _, source in rows if source is not None}
+    missing = [{"code": unit.code, "name": unit.name} for unit, geojson, _ in rows if not geojson]
+    return _document(
+        {
+            "type": "FeatureCollection",
+            "level": level,
+            "version": version,
+            "attribution": _attribution(session, sources),
+            "without_geometry": missing,
+            "features": features,
+        }
+    )

@@ -9,8 +9,22 @@ from sqlalchemy.orm import Session
 
 from app.catalogue.repository import list_organisations
 from app.catalogue.seed import load_catalogue
+from app.geo.boundaries import (
+    BOUNDARIES_DIR,
+    BOUNDARIES_FILE,
+    BoundaryReport,
+    import_boundaries,
+    load_boundary_files,
+)
 from app.geo.cityregions import load_city_regions
-from app.geo.importer import GEO_DIR, ImportReport, ensure_versions, import_geography
+from app.geo.importer import (
+    GEO_DIR,
+    VERSIONS_FILE,
+    ImportReport,
+    ensure_versions,
+    import_geography,
+    load_versions,
+)
 from app.stats.importer import ValueImportReport, import_all_values
 from app.stats.parsers import VALUES_DIR
 
@@ -18,6 +32,7 @@ from app.stats.parsers import VALUES_DIR
 @dataclass
 class SeedOutcome:
     geography: ImportReport | None = None
+    boundaries: BoundaryReport | None = None
     catalogue_changes: dict[str, int] = field(default_factory=dict)
     values: list[ValueImportReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -27,6 +42,7 @@ class SeedOutcome:
         return (
             bool(self.catalogue_changes)
             or bool(self.geography and self.geography.changed)
+            or bool(self.boundaries and self.boundaries.changed)
             or any(not v.unchanged and not v.missing_files for v in self.values)
         )
 
@@ -40,11 +56,21 @@ def missing_source_message(source_dir: Path) -> str:
     )
 
 
-def seed_all(session: Session, source_dir: Path, seeds_dir: Path) -> SeedOutcome:
+def seed_all(
+    session: Session, source_dir: Path, seeds_dir: Path, *, boundaries: bool = False
+) -> SeedOutcome:
+    """``boundaries``: also load the boundary files (the CLI does unless told not to)."""
     outcome = SeedOutcome()
-    ensure_versions(session)
+    versions = load_versions(seeds_dir / VERSIONS_FILE)
+    ensure_versions(session, versions)
     if (source_dir / GEO_DIR).is_dir():
-        outcome.geography = import_geography(session, source_dir)
+        outcome.geography = import_geography(session, source_dir, versions)
+        if boundaries and (source_dir / BOUNDARIES_DIR).is_dir():
+            outcome.boundaries = import_boundaries(
+                session,
+                source_dir / BOUNDARIES_DIR,
+                load_boundary_files(seeds_dir / BOUNDARIES_FILE),
+            )
     else:
         outcome.warnings.append(missing_source_message(source_dir))
 

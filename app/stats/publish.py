@@ -86,18 +86,24 @@ def _disclosure_groups(
     published: set[int] = set(of_member)
     for targets in of_member.values():
         published.update(targets)
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for unit in published:
+        level = geo.level.get(unit, "")
         parent = geo.parent.get(unit)
         if parent is not None and parent in published:
-            groups[("parent", parent)].append(unit)
+            # By level: a municipality's sectors and its wijken each cover it on their own.
+            groups[("parent", parent, level)].append(unit)
+        if level == Level.SECTOR:
+            for ancestor in geo.ancestors.get(unit, ()):
+                if geo.level.get(ancestor) == Level.WIJK:
+                    groups[("member", ancestor, level)].append(unit)
         if geo.level.get(unit) == Level.MUNICIPALITY:
             for ancestor in geo.ancestors.get(unit, ()):
                 if geo.level.get(ancestor) in REGIONALISATION_LEVELS:
-                    groups[("member", ancestor)].append(unit)
+                    groups[("member", ancestor, level)].append(unit)
             successor = successors.get(unit)
             if successor is not None:
-                groups[("predecessor", successor)].append(unit)
+                groups[("predecessor", successor, level)].append(unit)
     # In a fixed order: which sibling secondary suppression picks may depend on the order of
     # the groups, and a slice published alone must come out as in the whole dataset.
     return [sorted(groups[key]) for key in sorted(groups)]

@@ -18,10 +18,11 @@ def test_levels_list_every_level_with_counts(client: TestClient) -> None:
     response = client.get("/api/v1/geo/levels")
     assert response.status_code == 200
     body = response.json()
-    assert (body["total"], body["page"]) == (8, 1)
+    assert (body["total"], body["page"]) == (9, 1)
     levels = {item["level"]: item for item in body["items"]}
     assert list(levels) == [
         "sector",
+        "wijk",
         "municipality",
         "arrondissement",
         "province",
@@ -33,6 +34,8 @@ def test_levels_list_every_level_with_counts(client: TestClient) -> None:
     assert levels["municipality"]["versions"] == {"2024": 319, "2025": 304}
     assert levels["referentieregio"]["versions"] == {"2024": 15, "2025": 15}
     assert levels["cityregion"]["versions"]["2025"] == 13
+    # The ggw7 wijken exist in the 2025 version only (3,070 real ones, dummies skipped).
+    assert levels["wijk"]["versions"] == {"2025": 3070}
 
 
 def test_versions(client: TestClient) -> None:
@@ -54,8 +57,9 @@ def test_gent_with_its_context(client: TestClient) -> None:
     assert gent["parents"]["region"]["code"] == "02000"
     assert gent["parents"]["cityregion"]["code"] == "stadsregio-gent"
     assert gent["parent"]["id"] == "arrondissement:44000"
-    assert gent["children_count"] == 255  # 254 sectors and the ZZZZ remainder
-    assert gent["member_counts"] == {"sector": 255}
+    # 254 sectors and the ZZZZ remainder, and its 25 wijken and the unknown one.
+    assert gent["children_count"] == 255 + 26
+    assert gent["member_counts"] == {"sector": 255, "wijk": 26}
     assert gent["versions"] == ["2024", "2025"]
     assert [p["version"] for p in gent["predecessors"]] == ["2024"]
 

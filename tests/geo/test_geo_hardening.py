@@ -29,14 +29,14 @@ def test_levels_are_a_paged_list(client: TestClient) -> None:
     first = client.get("/api/v1/geo/levels", params={"page_size": 3})
     assert first.status_code == 200
     body = first.json()
-    assert (body["total"], body["page"], body["page_size"]) == (8, 1, 3)
-    assert [i["level"] for i in body["items"]] == ["sector", "municipality", "arrondissement"]
+    assert (body["total"], body["page"], body["page_size"]) == (9, 1, 3)
+    assert [i["level"] for i in body["items"]] == ["sector", "wijk", "municipality"]
     rels = links(first.headers["link"])
     assert set(rels) == {"first", "last", "next"}
     last = client.get(rels["last"]).json()
     assert (last["page"], [i["level"] for i in last["items"]]) == (
         3,
-        ["vervoerregio", "cityregion"],
+        ["referentieregio", "vervoerregio", "cityregion"],
     )
     assert contract_violations(client, "/api/v1/geo/levels", first) == []
 

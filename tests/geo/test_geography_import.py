@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.config import SEEDS_DIR
 from app.db.session import transaction
 from app.errors import SourceDataError
 from app.geo import repository
-from app.geo.importer import import_geography
+from app.geo.importer import VERSIONS_FILE, VersionSource, import_geography, load_versions
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
+from app.geo.service import resolve_unit
 from tests.conftest import session_factory_for
 
 HEADER_2025 = [
@@ -249,3 +251,115 @@ def test_a_merger_that_contradicts_the_sector_file_is_reported(
         p.startswith("gemeentefusies_2025.csv:3:") and "disagrees" in p
         for p in caught.value.problems
     )
+
+
+# A later sector version, described by a data file and loaded from files alone: no code knows
+# its name. Its file looks back (a predecessor column), as newer code lists do.
+VERSIONS_2026 = """
+- id: "2026"
+  label: Fictitious sector version 2026
+  valid_from: 2026-01-01
+  file: statsec2026.csv
+  columns:
+    sector: statsec
+    sector_name: statsec_naam
+    municipality: gemeente
+    municipality_name: gemeente_naam
+    arrondissement: arrondiss
+    arrondissement_name: bestuurlijk_arrondissement_naam
+    province: provincie
+    province_name: provincie_naam
+    wijk: ggw7
+  predecessor: {version: "2025", column: gemeente2025}
+  wijk_names: gebiedsnamen.csv
+"""
+HEADER_2026 = [*HEADER_2025, "gemeente2025", "ggw7"]
+ROWS_2026 = [
+    ["11002A00-", "Antwerpen-Centrum", "11002", "Antwerpen", *ANTWERP, "11002", "11002W01"],
+    ["11002A01-", "Antwerpen-Zuid", "11002", "Antwerpen", *ANTWERP, "11002", "11002W01"],
+    ["11007A00-", "Borsbeek-Centrum", "11002", "Antwerpen", *ANTWERP, "11002", "11002W02"],
+    ["11002ZZZZ", "Antwerpen - onbekend", "11002", "Antwerpen", *ANTWERP, "11002", "11002WONB"],
+    ["21004A00-", "Grote Markt", "21004", "Brussel", *BRUSSELS, "21004", "21004W1"],
+    ["21004ZZZZ", "Brussel - onbekend", "21004", "Brussel", *BRUSSELS, "21004", "21004WONB"],
+]
+NAMES_2026 = [
+    ["geoitem", "v9900_gebiedsnaam", "geolevel", "v9900_gebiedscode", "period"],
+    ["11002W01", "Centrum (Antwerpen)", "ggw7", "11002W01", "1970"],
+    ["11002W02", "Borsbeek (Antwerpen)", "ggw7", "11002W02", "1970"],
+    ["11002WONB", "Onbekend (Antwerpen)", "ggw7", "11002WONB", "1970"],
+    ["21004W1", "Vijfhoek (Brussel)", "ggw7", "21004W1", "1970"],
+    ["21004WONB", "Onbekend (Brussel)", "ggw7", "21004WONB", "1970"],
+    ["11002", "Antwerpen", "gemeente", "11002", "1970"],
+]
+
+
+def _with_2026(root: Path) -> tuple[Path, list[VersionSource]]:
+    source = write_sources(root)
+    for name, rows in (
+        ("statsec2026.csv", [HEADER_2026, *ROWS_2026]),
+        ("gebiedsnamen.csv", NAMES_2026),
+    ):
+        with (source / "geo" / name).open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+    versions_file = root / "geo_versions.yaml"
+    versions_file.write_text(
+        (SEEDS_DIR / VERSIONS_FILE).read_text(encoding="utf-8") + VERSIONS_2026, encoding="utf-8"
+    )
+    return source, load_versions(versions_file)
+
+
+def test_a_2026_version_loaded_from_files_becomes_the_latest(
+    db_session: Session, tmp_path: Path
+) -> None:
+    import_geography(db_session, write_sources(tmp_path / "before"))
+    assert repository.latest_version(db_session) == "2025"
+    source, versions = _with_2026(tmp_path / "after")
+    report = import_geography(db_session, source, versions)
+    assert repository.latest_version(db_session) == "2026"
+    assert repository.version_chain(db_session, "2024") == ["2024", "2025", "2026"]
+    assert report.counts["2026/sector"] == 6 and report.counts["2026/wijk"] == 5
+    # A reference without a version now means the 2026 unit; 2025 Antwerpen continues in it.
+    antwerpen = resolve_unit(db_session, "municipality:11002", None, "unit")
+    assert antwerpen.version == "2026"
+    old = repository.get_unit(db_session, "municipality", "11002", "2025")
+    assert old is not None
+    assert [u.id for u in repository.successors(db_session, old.id)] == [antwerpen.id]
+    # Its wijken group its sectors; the unknown wijk holds only the remainder.
+    centre = repository.get_unit(db_session, "wijk", "11002W01", "2026")
+    assert centre is not None and centre.name == "Centrum (Antwerpen)"
+    assert centre.parent_id == antwerpen.id and not centre.not_localisable
+    assert [u.code for u in repository.members(db_session, centre.id, "sector")] == [
+        "11002A00-",
+        "11002A01-",
+    ]
+    unknown = repository.get_unit(db_session, "wijk", "11002WONB", "2026")
+    assert unknown is not None and unknown.not_localisable
+    # Loading it again changes nothing.
+    assert not import_geography(db_session, source, versions).changed
+
+
+def test_a_version_file_without_its_wijk_column_loads_without_wijken(
+    db_session: Session, tmp_path: Path
+) -> None:
+    report = import_geography(db_session, write_sources(tmp_path))
+    assert "2025/wijk" not in report.counts
+    assert any("no ggw7 column" in line for line in report.skipped)
+
+
+def test_a_malformed_wijk_code_is_reported(db_session: Session, tmp_path: Path) -> None:
+    source, versions = _with_2026(tmp_path)
+    rows = [HEADER_2026, *ROWS_2026]
+    rows[1][-1] = "W01"
+    with (source / "geo" / "statsec2026.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    with pytest.raises(SourceDataError) as caught:
+        import_geography(db_session, source, versions)
+    assert any("statsec2026.csv:2: malformed wijk code 'W01'" in p for p in caught.value.problems)
+
+
+def test_a_versions_file_linking_an_unknown_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "versions.yaml"
+    path.write_text(VERSIONS_2026.replace('version: "2025"', 'version: "2019"'), encoding="utf-8")
+    with pytest.raises(SourceDataError) as caught:
+        load_versions(path)
+    assert "links to unknown version 2019" in caught.value.problems[0]

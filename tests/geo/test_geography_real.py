@@ -48,6 +48,25 @@ def test_real_sectors_in_2025(real_session: Session) -> None:
     assert _count_inside(real_session, brussels, "sector", localisable=False) == 19
 
 
+def test_wijken_group_2025_sectors_inside_one_municipality(real_session: Session) -> None:
+    flanders = _unit(real_session, "region", "02000", "2025")
+    gent = _unit(real_session, "municipality", "44021", "2025")
+    # 2,767 wijken have a boundary; the …WONB "unknown" ones hold the ZZZZ remainders.
+    localisable = _count_inside(real_session, flanders, "wijk", localisable=True)
+    assert _count_inside(real_session, gent, "wijk", localisable=False) == 1
+    wijk = _unit(real_session, "wijk", "11001W01", "2025")
+    assert wijk.name == "'t Heiken (Aartselaar)"
+    assert wijk.parent_id == _unit(real_session, "municipality", "11001", "2025").id
+    assert not wijk.not_localisable
+    inside = {u.code for u in repository.members(real_session, wijk.id, "sector")}
+    assert inside and all(code.startswith("11001") for code in inside)
+    unknown = _unit(real_session, "wijk", "44021WONB", "2025")
+    assert unknown.not_localisable
+    assert [u.code for u in repository.members(real_session, unknown.id, "sector")] == ["44021ZZZZ"]
+    assert localisable > 2500
+    assert repository.versions_of_unit(real_session, "wijk", "11001W01") == ["2025"]
+
+
 def test_fifteen_referentieregios(real_session: Session) -> None:
     for version in ("2024", "2025"):
         n = real_session.scalar(

@@ -1,0 +1,149 @@
+"""Search logic: the dataset search with every facet, and the search box over datasets,
+indicators and places."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from app.api.schemas import Text
+from app.catalogue import repository as catalogue_repository
+from app.catalogue import service as catalogue
+from app.catalogue.schemas import DatasetOut, Facet
+from app.geo import repository as geo_repository
+from app.geo.levels import LEVELS, Level
+from app.geo.service import check_level, unit_out
+from app.search import repository
+from app.search.schemas import DatasetHit, IndicatorHit, SearchOut
+
+# The search box lists the places people look for first: municipalities before wijken.
+PLACE_ORDER = [
+    Level.MUNICIPALITY,
+    Level.CITYREGION,
+    Level.PROVINCE,
+    Level.REGION,
+    Level.REFERENTIEREGIO,
+    Level.VERVOERREGIO,
+    Level.ARRONDISSEMENT,
+    Level.WIJK,
+]
+MAX_HITS = 10
+
+
+# Sector-level values of one version reach a later version through its municipalities: the
+# later version's sectors and wijken are not derived from them.
+_BELOW_MUNICIPALITY = {Level.SECTOR.value, Level.WIJK.value}
+
+
+def _levels_of_version(
+    session: Session, version: str, counts: dict[str, dict[str, int]]
+) -> set[str]:
+    """The levels a dataset of ``version`` is published at: every level of its own version
+    (values are supplied per sector and aggregated upwards), and from the later versions the
+    municipality and everything above it."""
+    own, *later = geo_repository.version_chain(session, version)
+    levels = {level for level, per_version in counts.items() if own in per_version}
+    levels |= {
+        level
+        for level, per_version in counts.items()
+        if level not in _BELOW_MUNICIPALITY and set(later) & set(per_version)
+    }
+    return levels
+
+
+def search_datasets(
+    session: Session,
+    *,
+    q: str | None,
+    theme: str | None,
+    organisation: str | None,
+    role: str | None,
+    licence: str | None,
+    access_level: str | None,
+    level: str | None,
+    period: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[DatasetOut], int, dict[str, list[Facet]]]:
+    if level is not None:
+        check_level(level)
+    matching = catalogue.matching_datasets(
+        session,
+        q=q,
+        theme=theme,
+        organisation=organisation,
+        role=role,
+        licence=licence,
+        access_level=access_level,
+    )
+    periods = repository.periods_of_datasets(session, [d.id for d in matching])
+    counts = geo_repository.level_counts(session)
+    levels = {
+        d.id: _levels_of_version(session, d.geo_version, counts) if periods[d.id] else set()
+        for d in matching
+    }
+    matching = [
+        d
+        for d in matching
+        if (level is None or level in levels[d.id]) and (period is None or period in periods[d.id])
+    ]
+    facets = catalogue.dataset_facets(session, matching)
+    level_order = {info.level.value: i for i, info in enumerate(LEVELS)}
+    level_counter = Counter(lv for d in matching for lv in levels[d.id])
+    facets["level"] = sorted(
+        catalogue.facet_list(level_counter), key=lambda f: level_order.get(f.value, 99)
+    )
+    period_counter = Counter(p for d in matching for p in periods[d.id])
+    facets["period"] = sorted(catalogue.facet_list(period_counter), key=lambda f: f.value)
+    page = matching[offset : offset + limit]
+    return [catalogue.dataset_out(session, d) for d in page], len(matching), facets
+
+
+def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
+    """The search box: datasets and indicators by full text, places by name."""
+    datasets = catalogue.matching_datasets(
+        session,
+        q=q,
+        theme=None,
+        organisation=None,
+        role=None,
+        licence=None,
+        access_level=None,
+    )
+    words = catalogue_repository.search_words(q)
+    text_ids = catalogue_repository.full_text_indicator_ids(session, words) if words else None
+    indicators = catalogue_repository.all_indicators(
+        session, catalogue_repository.indicators_query(q=q, text_ids=text_ids)
+    )
+    places = []
+    latest = geo_repository.latest_version(session)
+    if q.strip() and latest is not None:
+        found = geo_repository.places_by_name(
+            session, q.strip(), latest, [lv.value for lv in PLACE_ORDER]
+        )
+        order = {lv.value: i for i, lv in enumerate(PLACE_ORDER)}
+        found.sort(
+            key=lambda u: (not u.name.lower().startswith(q.strip().lower()), order[u.level], u.name)
+        )
+        places = [unit_out(u) for u in found[:MAX_HITS]]
+    return SearchOut(
+        q=q,
+        datasets=[
+            DatasetHit(
+                id=d.id,
+                title=Text(nl=d.title_nl, en=d.title_en),
+                url=f"{base_url}/api/v1/datasets/{d.id}",
+            )
+            for d in datasets[:MAX_HITS]
+        ],
+        indicators=[
+            IndicatorHit(
+                id=i.id,
+                label=Text(nl=i.label_nl, en=i.label_en),
+                url=f"{base_url}/api/v1/indicators/{i.id}",
+            )
+            for i in indicators[:MAX_HITS]
+        ],
+        places=places,
+    )

@@ -1,0 +1,123 @@
+"""Search: full text in Dutch and English over the catalogue, facets with correct counts, the
+search box over datasets, indicators and places; odd input gives a normal answer."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalogue.models import Dataset
+from app.stats.models import Observation
+from tests.factories import World
+
+
+def _ids(body: dict[str, object]) -> set[str]:
+    items = body["items"]
+    assert isinstance(items, list)
+    return {item["id"] for item in items}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("energie", "energy-fluvius"),  # a Dutch keyword
+        ("Energieverbruik", "energy-fluvius"),  # case and a compound keyword
+        ("electricity consumption", "energy-fluvius"),  # English, two words
+        ("inkomens", "income"),  # Dutch plural: stemmed (PostgreSQL) or by prefix (SQLite)
+    ],
+)
+def test_full_text_finds_datasets(client: TestClient, q: str, expected: str) -> None:
+    body = client.get("/api/v1/datasets", params={"q": q}).json()
+    assert expected in _ids(body)
+    assert body["total"] < 6  # a search, not the whole catalogue
+
+
+def test_words_must_all_match(client: TestClient) -> None:
+    assert _ids(client.get("/api/v1/datasets", params={"q": "energie inkomen"}).json()) == set()
+
+
+def test_indicator_definitions_are_searched(client: TestClient) -> None:
+    # "Rijksregister" is in the definition of the indicator population only, in no dataset's
+    # own text: the datasets carrying that indicator are found through it.
+    indicators = client.get("/api/v1/indicators", params={"q": "rijksregister"}).json()
+    assert _ids(indicators) == {"population"}
+    carrying = set(client.get("/api/v1/indicators/population").json()["datasets"])
+    assert carrying
+    datasets = client.get("/api/v1/datasets", params={"q": "rijksregister"}).json()
+    assert _ids(datasets) == carrying
+
+
+def test_facets_are_counted_over_the_result(client: TestClient, real_session: Session) -> None:
+    body = client.get("/api/v1/datasets", params={"page_size": 2}).json()
+    assert len(body["items"]) == 2 and body["total"] == 6  # facets count all 6, not the page
+    periods: dict[str, set[str]] = {}
+    for dataset_id, period in real_session.execute(
+        select(Observation.dataset_id, Observation.period)
+        .where(Observation.revision_to.is_(None))
+        .distinct()
+    ):
+        periods.setdefault(dataset_id, set()).add(period)
+    expected = Counter(p for ps in periods.values() for p in ps)
+    assert {f["value"]: f["count"] for f in body["facets"]["period"]} == expected
+    themes = Counter(t for d in real_session.scalars(select(Dataset)) for t in d.themes)
+    assert {f["value"]: f["count"] for f in body["facets"]["themes"]} == themes
+    levels = {f["value"]: f["count"] for f in body["facets"]["level"]}
+    # Every dataset with values is published per sector and municipality; only the 2025
+    # datasets reach the wijken.
+    with_values = len(periods)
+    assert levels["sector"] == levels["municipality"] == with_values
+    wijk = client.get("/api/v1/datasets", params={"level": "wijk"}).json()
+    assert levels["wijk"] == wijk["total"] >= 1
+    assert all(d["geo_version"] == "2025" for d in wijk["items"])
+    year = client.get("/api/v1/datasets", params={"period": "2021"}).json()
+    assert year["total"] == expected["2021"]
+    narrowed = client.get("/api/v1/datasets", params={"q": "energie"}).json()
+    assert narrowed["facets"]["themes"] == [{"value": "ENER", "count": 1}]
+
+
+def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> None:
+    body = client.get("/api/v1/search", params={"q": "Gent"}).json()
+    assert body["places"][0]["id"] == "municipality:44021"
+    assert body["places"][0]["version"] == "2025"
+    assert any(p["level"] == "cityregion" for p in body["places"])
+    energy = client.get("/api/v1/search", params={"q": "energie"}).json()
+    assert [d["id"] for d in energy["datasets"]] == ["energy-fluvius"]
+    assert energy["datasets"][0]["url"].endswith("/api/v1/datasets/energy-fluvius")
+    electricity = client.get("/api/v1/search", params={"q": "elektriciteitsverbruik"}).json()
+    assert {i["id"] for i in electricity["indicators"]} >= {
+        "electricity-consumption-residential",
+        "electricity-consumption-non-residential",
+    }
+    wijk = client.get("/api/v1/search", params={"q": "heiken"}).json()
+    assert [p["id"] for p in wijk["places"]] == ["wijk:11001W01"]
+
+
+@pytest.mark.parametrize(
+    "q", ["", " ", "%", '"', "*", "energie*", "OR", "NEAR(a b)", "a:b", "'", "^-", "é", "x" * 200]
+)
+def test_odd_queries_answer_normally(client: TestClient, q: str) -> None:
+    for path in ("/api/v1/datasets", "/api/v1/search", "/api/v1/indicators"):
+        response = client.get(path, params={"q": q})
+        assert response.status_code == 200, (path, q, response.text)
+    assert client.get("/api/v1/search", params={"q": ""}).json()["places"] == []
+    starred = client.get("/api/v1/datasets", params={"q": "energie*"}).json()
+    assert _ids(starred) == {"energy-fluvius"} or q != "energie*"
+
+
+def test_an_unknown_level_facet_filter_is_a_422(client: TestClient) -> None:
+    response = client.get("/api/v1/datasets", params={"level": "planet"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_edited_dataset_is_found_by_its_new_words(world: World) -> None:
+    with world.factory.begin() as session:
+        dataset = session.get(Dataset, "income")
+        assert dataset is not None
+        dataset.description_nl = dataset.description_nl + " Over fietsostrades."
+    body = world.client.get("/api/v1/datasets", params={"q": "fietsostrades"}).json()
+    assert _ids(body) == {"income"}

@@ -1,0 +1,54 @@
+"""The wijk level (ggw7, 2025 sector version): 2025 values are published per wijk, derived
+from the sectors like every other level, and disclosure control treats a wijk's sectors as a
+group of their own."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.geo import repository as geo_repository
+from app.stats import repository
+from app.stats.publish import _disclosure_groups, build_targets
+
+OBS = "/api/v1/datasets/{}/observations"
+
+
+def test_2025_population_per_wijk_adds_up_to_the_municipality(client: TestClient) -> None:
+    params = {"indicator": "population", "level": "wijk", "within": "municipality:44021"}
+    body = client.get(OBS.format("population-2025"), params={**params, "page_size": 1000}).json()
+    wijken = {item["code"]: item for item in body["items"]}
+    assert len(wijken) == 26  # 25 wijken and the unknown one (the ZZZZ remainder)
+    assert all(item["level"] == "wijk" and item["version"] == "2025" for item in wijken.values())
+    gent = client.get(
+        OBS.format("population-2025"),
+        params={"indicator": "population", "unit": "municipality:44021"},
+    ).json()["items"][0]
+    assert sum(item["value"] for item in wijken.values()) == gent["value"]
+    # Density is a ratio of sums at the wijk too, not an average of sector densities.
+    density = client.get(
+        OBS.format("population-2025"),
+        params={"indicator": "population-density", "unit": "wijk:44021WONB"},
+    )
+    assert density.status_code == 200
+
+
+def test_2024_datasets_have_no_wijk_values(client: TestClient) -> None:
+    body = client.get(OBS.format("income"), params={"level": "wijk", "page_size": 1}).json()
+    assert body["total"] == 0
+
+
+def test_a_wijks_sectors_form_a_disclosure_group(real_session: Session) -> None:
+    geo = repository.load_geography(real_session, ["2025"])
+    wijk = geo_repository.get_unit(real_session, "wijk", "11001W01", "2025")
+    municipality = geo_repository.get_unit(real_session, "municipality", "11001", "2025")
+    assert wijk is not None and municipality is not None
+    sectors = {u.id for u in geo_repository.members(real_session, wijk.id, "sector")}
+    members = {u.id for u in geo_repository.members(real_session, municipality.id, "sector")}
+    targets = build_targets(geo, {}, members)
+    groups = [set(g) for g in _disclosure_groups(geo, {}, targets.of_member)]
+    assert sectors in groups
+    wijken = {u.id for u in geo_repository.members(real_session, municipality.id, "wijk")}
+    assert wijken in groups  # the wijken of a municipality, apart from its sectors
+    assert members in groups
+    assert not any(g & wijken and g & members for g in groups)
