@@ -118,6 +118,8 @@ def search_page(
             return organisations.get(value, value)
         if name == "licence":
             return licences.get(value, value)
+        if name == "level":
+            return t.code("level", value)
         return value
 
     api = (
@@ -136,8 +138,7 @@ def search_page(
             (t("datasets"), api),
             *(
                 [
-                    (t("indicators"), "/api/v1/indicators?" + urlencode({"q": page.q})),
-                    (t("places"), "/api/v1/geo/units?" + urlencode({"q": page.q})),
+                    (t("search.title"), "/api/v1/search?" + urlencode({"q": page.q})),
                 ]
                 if page.q
                 else []

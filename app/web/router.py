@@ -15,7 +15,7 @@ from app.web.i18n import Translator, choose_language
 
 router = APIRouter(include_in_schema=False)
 
-FILTERS = ("theme", "organisation", "licence", "access_level")
+FILTERS = ("theme", "organisation", "licence", "access_level", "level", "period")
 SearchText = Annotated[str, text_query("Words to look for.", examples=["energie"])]
 
 

@@ -17,6 +17,8 @@ from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import Level
 from app.geo.schemas import UnitDetail, UnitOut
+from app.search import service as search_service
+from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
 from app.stats.schemas import Record
@@ -25,7 +27,6 @@ from app.web import repository
 FLEMISH_REGION = "region:02000"
 CLASSES = 5  # class breaks of a choropleth: quintiles
 PREVIEW_ROWS = 10
-SEARCH_LIMIT = 20
 # The indicator a place's sector map shows first: "where do people live densely".
 PLACE_MAP_INDICATOR = "population-density"
 API = "/api/v1"
@@ -134,7 +135,7 @@ class SearchPage:
     datasets: list[DatasetOut]
     total: int
     facets: dict[str, list[Facet]]
-    indicators: list[IndicatorOut]
+    indicators: list[IndicatorHit]
     places: list[UnitOut]
     filters: dict[str, str] = field(default_factory=dict)
 
@@ -222,6 +223,18 @@ def class_breaks(values: Sequence[float], classes: int = CLASSES) -> list[float]
     return breaks
 
 
+def _drawn_version(session: Session, level: str, version: str) -> str:
+    """The geography version whose shapes draw ``level`` for data of ``version``: its own
+    when it has shapes, else the latest earlier one that has (sector shapes exist for the
+    2024 sector version only; the map matches units by code and lists the rest as
+    "geen kaartvlak")."""
+    drawn = geo_repository.geometry_versions(session, level)
+    if version in drawn or not drawn:
+        return version
+    earlier = [v for v in drawn if version in geo_repository.version_chain(session, v)]
+    return (earlier or drawn)[-1]
+
+
 def _map(
     session: Session,
     indicator: IndicatorOut,
@@ -239,7 +252,7 @@ def _map(
     )  # fmt: skip
     if not records:
         return None
-    geometry = {"level": level, "version": version}
+    geometry = {"level": level, "version": _drawn_version(session, level, version)}
     if within_ref:
         geometry["within"] = within_ref
     api = {"indicator": indicator.id, "level": level, "version": version, "period": period}
@@ -261,6 +274,22 @@ def _map(
 def _flemish_region(session: Session, version: str) -> UnitOut | None:
     unit = geo_repository.get_unit(session, Level.REGION, FLEMISH_REGION.split(":")[1], version)
     return geo_service.unit_out(unit) if unit else None
+
+
+def _inside_map(
+    session: Session, indicator: IndicatorOut, dataset: str, version: str, period: str,
+    unit: UnitOut,
+) -> MapData | None:  # fmt: skip
+    """The map inside a municipality: sectors where the data's version has sector shapes,
+    else its wijken (the 2025 sectors have no shapes; the 2025 wijken have)."""
+    with_shapes = version in geo_repository.geometry_versions(session, Level.SECTOR)
+    for level in (Level.SECTOR, Level.WIJK) if with_shapes else (Level.WIJK, Level.SECTOR):
+        drawn = _map(
+            session, indicator, dataset, level=level, version=version, period=period, within=unit
+        )
+        if drawn is not None:
+            return drawn
+    return None
 
 
 def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None) -> IndicatorPage:
@@ -289,10 +318,7 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
         ]
         unit = next((u for u in municipalities if u.code == chosen), None)
         if unit is not None:
-            inside = _map(
-                session, indicator, dataset.id, level=Level.SECTOR, version=dataset.geo_version,
-                period=period, within=unit,
-            )  # fmt: skip
+            inside = _inside_map(session, indicator, dataset.id, dataset.geo_version, period, unit)
     suppliers = [
         (r.organisation.id, r.organisation.name.nl or r.organisation.id)
         for r in (dataset.roles if dataset else [])
@@ -361,9 +387,9 @@ def place_page(session: Session, level: str, code: str, version: str | None) -> 
             )
             if indicator.id == PLACE_MAP_INDICATOR and unit.level == Level.MUNICIPALITY:
                 map_indicator = indicator
-                map_data = _map(
-                    session, indicator, dataset.id, level=Level.SECTOR, version=dataset.geo_version,
-                    period=period, within=UnitOut.model_validate(unit.model_dump()),
+                map_data = _inside_map(
+                    session, indicator, dataset.id, dataset.geo_version, period,
+                    UnitOut.model_validate(unit.model_dump()),
                 )  # fmt: skip
     return PlacePage(unit, cityregion, figures, map_data, map_indicator)
 
@@ -410,8 +436,10 @@ def home_page(session: Session) -> HomePage:
 
 
 def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage:
+    """The search API's answers: datasets with facets, and for a text the indicators and
+    places that match (a municipality named as typed first: "Gent" reaches Gent)."""
     text = q.strip()
-    datasets, total, facets = catalogue_service.search_datasets(
+    datasets, total, facets = search_service.search_datasets(
         session,
         q=text or None,
         theme=filters.get("theme"),
@@ -419,23 +447,15 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
         role=None,
         licence=filters.get("licence"),
         access_level=filters.get("access_level"),
+        level=filters.get("level"),
+        period=filters.get("period"),
         offset=0,
         limit=100,
     )
-    indicators: list[IndicatorOut] = []
+    indicators: list[IndicatorHit] = []
     places: list[UnitOut] = []
     if text:
-        indicators, _ = catalogue_service.search_indicators(
-            session, q=text, dataset=None, offset=0, limit=SEARCH_LIMIT
-        )
-        places, _ = geo_service.search_units(
-            session, level=None, version=_latest_version(session), within=None, q=text,
-            offset=0, limit=200,
-        )  # fmt: skip
-        # A municipality named exactly as typed comes first: "Gent" reaches Gent.
-        rank = {lv.value: i for i, lv in enumerate(Level)}
-        order = [Level.MUNICIPALITY, Level.CITYREGION, Level.ARRONDISSEMENT, Level.PROVINCE]
-        rank |= {lv.value: i - 10 for i, lv in enumerate(order)}
-        places.sort(key=lambda u: (u.name.lower() != text.lower(), rank.get(u.level, 99), u.name))
-        places = places[:SEARCH_LIMIT]
+        hits = search_service.search_everything(session, text, "")
+        indicators, places = hits.indicators, hits.places
+        places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
     return SearchPage(text, datasets, total, facets, indicators, places, filters)

@@ -211,10 +211,18 @@ def test_place_page_shows_the_sectors_and_key_figures(visit: Visit) -> None:
     api = row.locator("a", has_text="API").get_attribute("href")
     values = _api_values(visit.base, api)
     assert float(row.get_attribute("data-value")) == values[("municipality", "44021", "2025")]
-    sectors = visit.page.locator("figure[data-map] table[data-map-values] tbody tr")
-    assert sectors.count() > 100  # Gent's statistical sectors
+    # Gent's neighbourhoods (the 2025 sectors have no shapes; its wijken have): every one
+    # with a shape drawn, the others listed as "geen kaartvlak".
+    figure = visit.page.locator("figure[data-map]")
+    units = figure.locator("table[data-map-values] tbody tr")
+    features = _api(visit.base, figure.get_attribute("data-geometry"))["features"]
+    codes = {f["properties"]["code"] for f in features if f.get("geometry")}
+    shown = [units.nth(i).get_attribute("data-code") for i in range(units.count())]
+    assert len(set(shown) & codes) > 10
     drawn = visit.page.evaluate("document.querySelectorAll('[data-map-canvas] path').length")
-    assert drawn > 100
+    assert drawn >= len(set(shown) & codes)
+    missing = figure.locator("[data-no-geometry-list]")
+    assert missing.is_hidden() or missing.inner_text().startswith(str(len(set(shown) - codes)))
     visit.check_accessible()
     visit.screenshot("place")
     visit.check_clean()
