@@ -23,9 +23,19 @@ import pytest
 import uvicorn
 from axe_playwright_python import sync_playwright as axe_sync
 from playwright import sync_api as playwright_sync
+from sqlalchemy import delete, func, select
 
-from app.config import Settings
+from app.config import SEEDS_DIR, Settings
+from app.db.session import make_engine, make_session_factory, transaction
+from app.geo.boundaries import (
+    BOUNDARIES_DIR,
+    BOUNDARIES_FILE,
+    import_boundaries,
+    load_boundary_files,
+)
+from app.geo.models import GeoGeometry
 from app.main import create_app
+from tests.conftest import real_source_dir
 
 # The system Chromium (.ci/run installs it): Playwright downloads no browser of its own.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -37,8 +47,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+MAP_FILES = ("municipalities_2025.geojson", "wijken_ggw7_2025.geojson")
+
+
 @pytest.fixture(scope="module")
-def server(real_db: str) -> Iterator[str]:
+def boundaries(real_db: str) -> Iterator[None]:
+    """The shapes the pages draw, in the shared real database for this module only (the
+    session's seed leaves geometry out; other tests expect none)."""
+    engine = make_engine(real_db)
+    factory = make_session_factory(engine)
+    files = [f for f in load_boundary_files(SEEDS_DIR / BOUNDARIES_FILE) if f.file in MAP_FILES]
+    with transaction(factory) as session:
+        assert session.scalar(select(func.count()).select_from(GeoGeometry)) == 0
+        import_boundaries(session, real_source_dir() / BOUNDARIES_DIR, files)
+    yield
+    with transaction(factory) as session:
+        session.execute(delete(GeoGeometry))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(real_db: str, boundaries: None) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(Settings(database_url=real_db, base_url=base))
@@ -102,7 +131,7 @@ def visit(browser: Any, server: str) -> Iterator[Visit]:
     page = context.new_page()
     seen = Visit(page, server)
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("pageerror", lambda e: seen.errors.append(f"{e}\n{e.stack}"))
 
     def guard(route: Any) -> None:
         if route.request.url.startswith(server):
@@ -201,8 +230,8 @@ def test_indicator_page_chart_and_map_show_the_api_numbers(visit: Visit) -> None
     )
     assert drawn >= len(with_area) > 250
     visit.check_accessible()
-    visit.screenshot("indicator")
     visit.check_clean()
+    visit.screenshot("indicator")  # last: a full-page shot resizes the page
 
 
 def test_place_page_shows_the_sectors_and_key_figures(visit: Visit) -> None:
@@ -224,8 +253,8 @@ def test_place_page_shows_the_sectors_and_key_figures(visit: Visit) -> None:
     missing = figure.locator("[data-no-geometry-list]")
     assert missing.is_hidden() or missing.inner_text().startswith(str(len(set(shown) - codes)))
     visit.check_accessible()
-    visit.screenshot("place")
     visit.check_clean()
+    visit.screenshot("place")
 
 
 def test_dataset_page_preview_and_download_builder(visit: Visit) -> None:

@@ -70,7 +70,16 @@ def test_dataset_page_translates_codes_and_builds_downloads(client: TestClient) 
     page = client.get("/doc/dataset/population-2025", headers=HTML).text
     assert "mede-eigenaar" in page and "leverancier" in page and "openbaar" in page
     assert ">owner<" not in page and ">public<" not in page
-    assert 'action="/api/v1/datasets/population-2025/observations"' in page
+    assert 'action="/download/population-2025"' in page
+    chosen = client.get(
+        "/download/population-2025",
+        params={"indicator": "population", "level": "", "period": "", "format": "csv"},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == (
+        "/api/v1/datasets/population-2025/observations?indicator=population&format=csv"
+    )
     english = client.get("/doc/dataset/population-2025?lang=en", headers=HTML).text
     assert "co-owner" in english and "How to cite" in english
     preview = client.get(_api_link(page, 'id="preview"')).json()
