@@ -151,10 +151,10 @@ def test_openapi_lists_errors_as_problems(client: TestClient) -> None:
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
                     # Problem documents; besides them only the HTML error page that
-                    # /doc/… shows a browser.
+                    # /id/… and /doc/… show a browser.
                     media_types = list(response.get("content", {}))
                     expected = [PROBLEM_MEDIA_TYPE]
-                    if (path, status) == ("/doc/{kind}/{key}", "404"):
+                    if status == "404" and path in ("/doc/{kind}/{key}", "/id/{kind}/{key}"):
                         expected.append("text/html")
                     assert media_types == expected, (method, path, status)
             if operation.get("security"):
