@@ -16,7 +16,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -67,6 +67,7 @@ from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
 from app.web.pages import STATIC_DIR, STATIC_URL
+from app.web.router import router as web_router
 
 logger = logging.getLogger("datapedia")
 
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_router, prefix="/api/v1")
     app.include_router(access_router, prefix="/api/v1")
     app.include_router(rdf_router)
+    app.include_router(web_router)
     _install_service_routes(app)
     document_problems(app)
     return app
@@ -324,10 +326,6 @@ def _install_service_routes(app: FastAPI) -> None:
             indicators=f"{base}/api/v1/indicators",
             geography=f"{base}/api/v1/geo/levels",
         )
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/catalog", status_code=307)
 
     # Answered by the FastHealth middleware in front of everything; the route documents it.
     @app.get("/health", tags=["service"], summary="Liveness: the process answers")

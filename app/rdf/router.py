@@ -18,12 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
-from app.catalogue import service as catalogue_service
 from app.db.queries import as_utc
 from app.errors import NotAcceptable, NotFound
 from app.rdf import service, things
 from app.rdf.dcat import Uris
 from app.web import pages
+from app.web.router import translator
 
 router = APIRouter(tags=["dcat"])
 
@@ -128,18 +128,9 @@ def _catalog(
     modified_since: str | None,
 ) -> Response:
     if fmt is None:  # a browser
-        datasets, _, _ = catalogue_service.search_datasets(
-            session,
-            q=None,
-            theme=None,
-            organisation=None,
-            role=None,
-            licence=None,
-            access_level=None,
-            offset=0,
-            limit=10_000,
-        )
-        return HTMLResponse(pages.catalog_page(datasets), headers={"Vary": "Accept"})
+        t = translator(request)
+        body = pages.catalog_page(session, t, request.query_params.multi_items())
+        return HTMLResponse(body, headers=_HTML_VARY)
     document = service.catalog_page(
         session,
         Uris(settings.base_url),
@@ -241,7 +232,7 @@ def identifier(
     try:
         things.resolve(session, Uris(settings.base_url), kind, key)
     except NotFound as exc:
-        return _not_found(_error_format(request), exc.detail)
+        return _not_found(_error_format(request), request, exc.detail)
     # Quoted: the path segments go into a Location header as they came.
     target = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
     return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
@@ -274,13 +265,16 @@ def document(
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)
-    thing = _html_or_problem(fmt, lambda: things.resolve(session, uris, kind, key))
+    thing = _html_or_problem(fmt, request, lambda: things.resolve(session, uris, kind, key))
     if isinstance(thing, Response):
         return thing
     if fmt is None:
         here = f"{settings.base_url}/doc/{quote(kind, safe='')}/{quote(key, safe='/')}"
         alternates = {f.media_type: here for f in service.FORMATS.values()}
-        return HTMLResponse(thing.html(alternates), headers={"Vary": "Accept"})
+        reader = pages.Reader(
+            translator(request), request.query_params.multi_items(), settings.base_url
+        )
+        return HTMLResponse(thing.html(alternates, reader), headers=_HTML_VARY)
     document = service.graph_document(thing.graph(), fmt, thing.version)
     return _respond(request, document, vary=True)
 
@@ -297,14 +291,21 @@ def _error_format(request: Request) -> service.RdfFormat | None:
 T = TypeVar("T")
 
 
-def _html_or_problem(fmt: service.RdfFormat | None, load: Callable[[], T]) -> T | Response:
+_HTML_VARY = {"Vary": "Accept, Accept-Language"}
+
+
+def _html_or_problem(
+    fmt: service.RdfFormat | None, request: Request, load: Callable[[], T]
+) -> T | Response:
     try:
         return load()
     except NotFound as exc:
-        return _not_found(fmt, exc.detail)
+        return _not_found(fmt, request, exc.detail)
 
 
-def _not_found(fmt: service.RdfFormat | None, detail: str) -> Response:
+def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> Response:
+    """Browsers get a page in their language; API clients problem+json."""
     if fmt is None:
-        return HTMLResponse(pages.not_found_page(detail), status_code=404)
+        body = pages.not_found_page(translator(request), detail, request.url.path)
+        return HTMLResponse(body, status_code=404, headers=_HTML_VARY)
     raise NotFound(detail)

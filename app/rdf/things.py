@@ -40,7 +40,7 @@ class Thing:
 
     version: tuple[object, ...]
     graph: Callable[[], Graph]
-    html: Callable[[Alternates], str]
+    html: Callable[[Alternates, pages.Reader], str]
 
 
 def resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
@@ -82,10 +82,12 @@ def _dataset_version(uris: Uris, kind: str, dataset: Dataset) -> tuple[object, .
 def _dataset(session: Session, uris: Uris, dataset_id: str) -> Thing:
     dataset = _existing_dataset(session, dataset_id)
 
-    def html(alternates: Alternates) -> str:
-        out = catalogue_service.get_dataset(session, dataset_id)
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
         threads, _ = feedback_service.list_threads(session, dataset_id, None, None, 0, 50)
-        return pages.dataset_page(out, alternates, threads)
+        return pages.dataset_page(
+            session, reader.t, dataset_id, _pairs(alternates), threads, reader.base_url,
+            reader.query,
+        )  # fmt: skip
 
     return Thing(
         _dataset_version(uris, "dataset", dataset),
@@ -108,7 +110,9 @@ def _dataset_part(
     return Thing(
         _dataset_version(uris, kind, dataset),
         lambda: dcat.dataset_graph(session, uris, dataset.id),
-        lambda alternates: pages.resource_page(title, facts, links, alternates),
+        lambda alternates, reader: pages.resource_page(
+            reader, title, facts, links, _pairs(alternates)
+        ),
     )
 
 
@@ -150,7 +154,9 @@ def _organisation(session: Session, uris: Uris, organisation_id: str) -> Thing:
     return Thing(
         ("organisation", organisation_id, organisation.model_dump_json(), uris.base),
         lambda: dcat.organisation_graph(session, uris, organisation_id),
-        lambda alternates: pages.organisation_page(organisation, alternates),
+        lambda alternates, reader: pages.organisation_page(
+            session, reader.t, organisation_id, _pairs(alternates), reader.query
+        ),
     )
 
 
@@ -159,7 +165,9 @@ def _indicator(session: Session, uris: Uris, indicator_id: str) -> Thing:
     return Thing(
         ("indicator", indicator_id, indicator.model_dump_json(), uris.base),
         lambda: dcat.indicator_graph(session, uris, indicator_id),
-        lambda alternates: pages.indicator_page(indicator, alternates),
+        lambda alternates, reader: pages.indicator_page(
+            session, reader.t, indicator, _pairs(alternates), reader.param("in"), reader.query
+        ),
     )
 
 
@@ -173,17 +181,20 @@ def _service(session: Session, uris: Uris) -> Thing:
     return Thing(
         _catalogue_version(session, uris, "service"),
         lambda: dcat.service_graph(session, uris),
-        lambda alternates: pages.resource_page(dcat.SERVICE_TITLE["nl"], facts, links, alternates),
+        lambda alternates, reader: pages.resource_page(
+            reader, dcat.SERVICE_TITLE["nl"], facts, links, _pairs(alternates)
+        ),
     )
 
 
 def _scheme(session: Session, uris: Uris) -> Thing:
-    def html(alternates: Alternates) -> str:
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
         links = [
             (f"/doc/indicator/{i.id}", i.label_nl)
             for i in session.scalars(catalogue_repository.indicators_query())
         ]
-        return pages.resource_page(dcat.INDICATOR_SCHEME_TITLE["nl"], [], links, alternates)
+        title = dcat.INDICATOR_SCHEME_TITLE["nl"]
+        return pages.resource_page(reader, title, [], links, _pairs(alternates))
 
     return Thing(
         _catalogue_version(session, uris, "conceptscheme"),
@@ -196,8 +207,8 @@ def _property(session: Session, uris: Uris, name: str) -> Thing:
     return Thing(
         ("property", name, uris.base),
         lambda: dcat.component_property_graph(session, uris, name),
-        lambda alternates: pages.resource_page(
-            name, [("Soort", "Data Cube-component")], [], alternates
+        lambda alternates, reader: pages.resource_page(
+            reader, name, [("Soort", "Data Cube-component")], [], _pairs(alternates)
         ),
     )
 
@@ -209,16 +220,19 @@ def _geo_unit(session: Session, uris: Uris, level: str, code: str) -> Thing:
     # The latest version holding the code; versions sort by their ids (years).
     unit = geo_service.describe_unit(session, level, code, versions[-1])
 
-    def html(alternates: Alternates) -> str:
-        facts = [("Niveau", level), ("Code", code), ("Versies", ", ".join(unit.versions))]
-        parents = unit.parents.values()
-        links = [(f"/doc/{p.level}/{p.code}", f"{p.level}: {p.name}") for p in parents]
-        if unit.uri:
-            links.append((unit.uri, "Basisregister Vlaanderen"))
-        return pages.resource_page(unit.name, facts, links, alternates)
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        # "Gent in cijfers": the place page, in the version asked for or the latest.
+        version = reader.param("version") or unit.version
+        return pages.place_page(
+            session, reader.t, level, code, version, _pairs(alternates), reader.query
+        )
 
     return Thing(
         ("geo", level, code, unit.model_dump_json(), uris.base),
         lambda: dcat.geo_unit_graph(session, uris, unit),
         html,
     )
+
+
+def _pairs(alternates: Alternates) -> list[tuple[str, str]]:
+    return list(alternates.items())

@@ -1,169 +1,304 @@
-"""Small server-rendered HTML pages. Every value from the database is escaped; no page holds
-inline script or style (the Content-Security-Policy forbids both): the one stylesheet is a
-static file, :data:`STATIC_DIR`, served at :data:`STATIC_URL`."""
+"""The HTML pages, rendered from Jinja2 templates (``templates/``, autoescaped) in the
+reader's language. No page holds inline script or style (the Content-Security-Policy forbids
+both): the stylesheet, the chart library and the page script are static files under
+:data:`STATIC_URL`; charts and maps read their numbers from the page's own tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from app.catalogue.schemas import DatasetOut, IndicatorOut, OrganisationOut
+from sqlalchemy.orm import Session
+
+from app.catalogue import service as catalogue_service
+from app.catalogue.schemas import DatasetOut, IndicatorOut
 from app.feedback.schemas import ThreadOut
+from app.web import repository, service
+from app.web.i18n import Translator
+from app.web.render import STATIC_URL, render
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_URL = "/static/site"
+__all__ = ["STATIC_DIR", "STATIC_URL"]
+
+Alternates = Sequence[tuple[str, str]]  # (media type, URL)
 
 
-def _link(url: str, text: str) -> str:
-    """A link to a stored URL, or the text alone when the URL is not http(s): a stored
-    ``javascript:`` URL must not become clickable."""
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return escape(text)
-    return f'<a href="{escape(url)}">{escape(text)}</a>'
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a page: their language, the query they sent (kept when switching
+    language; some pages take options from it) and the site's base URL."""
+
+    t: Translator
+    query: Sequence[tuple[str, str]]
+    base_url: str
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None) or None
 
 
-def _path(value: str) -> str:
-    """One path segment built from a stored id, percent-encoded then escaped."""
-    return escape(quote(value, safe=""))
+MAP_CREDIT = (
+    "Statistical sectors 2021 © Statbel, via Sciensano bemaps (CC BY 4.0); simplified. "
+    "Gemeenten © Statbel. Wijken voor omgevingsanalyse © gemeentebesturen, verzameld door "
+    "Data & Analyse van de Vlaamse provincies."
+)
+FACET_PARAMS = {"themes": "theme"}
 
 
-def _page(title: str, body: str, alternates: dict[str, str] | None = None) -> str:
-    links = "".join(
-        f'<link rel="alternate" type="{escape(t)}" href="{escape(h)}">'
-        for t, h in (alternates or {}).items()
+def safe_url(url: str | None) -> bool:
+    """Only http(s) URLs become links: a stored ``javascript:`` URL must not be clickable."""
+    return bool(url) and urlsplit(url or "").scheme.lower() in ("http", "https")
+
+
+def switch_url(path: str, query: Sequence[tuple[str, str]], t: Translator) -> str:
+    """This page in the other language."""
+    other = "en" if t.lang == "nl" else "nl"
+    kept = [(k, v) for k, v in query if k != "lang"]
+    if other != "nl":
+        kept.append(("lang", other))
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def _pick(t: Translator, names: dict[str, tuple[str, str]]) -> dict[str, str]:
+    return {key: (nl or en) if t.lang == "nl" else (en or nl) for key, (nl, en) in names.items()}
+
+
+def _titles(session: Session, t: Translator) -> dict[str, str]:
+    return _pick(t, repository.dataset_titles(session))
+
+
+def _all_datasets(session: Session) -> list[DatasetOut]:
+    datasets, _, _ = catalogue_service.search_datasets(
+        session, q=None, theme=None, organisation=None, role=None, licence=None,
+        access_level=None, offset=0, limit=10_000,
+    )  # fmt: skip
+    return datasets
+
+
+def _common(
+    t: Translator, title: str, here: str, query: Sequence[tuple[str, str]]
+) -> dict[str, object]:
+    return {"title": title, "switch_url": switch_url(here, query, t), "safe_url": safe_url}
+
+
+def home_page(session: Session, t: Translator, query: Sequence[tuple[str, str]]) -> str:
+    page = service.home_page(session)
+    return render(
+        "home.html",
+        t,
+        page=page,
+        alternates=[("text/turtle", "/catalog.ttl"), ("application/ld+json", "/catalog.jsonld")],
+        api_links=[
+            (t("datasets"), "/api/v1/datasets"),
+            *[(t.text(i.label), c.api_url) for i, c in page.headline],
+        ],
+        charts=False,
+        **_common(t, "Datapedia", "/", query),
     )
-    return (
-        f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} — Datapedia</title>{links}"
-        f'<link rel="stylesheet" href="{STATIC_URL}/site.css"></head>'
-        f'<body><nav><a href="/">Datapedia</a> · <a href="/catalog">catalogus</a> · '
-        f'<a href="/docs">API</a></nav><main>{body}</main></body></html>'
+
+
+def search_page(
+    session: Session,
+    t: Translator,
+    q: str,
+    filters: dict[str, str],
+    query: Sequence[tuple[str, str]],
+) -> str:
+    page = service.search_page(session, q, filters)
+    organisations = _pick(t, repository.organisation_names(session))
+    licences = _pick(t, repository.licence_titles(session))
+
+    def facet_label(name: str, value: str) -> str:
+        if name == "themes":
+            return t.code("theme", value)
+        if name == "access_level":
+            return t.code("access", value)
+        if name == "organisation":
+            return organisations.get(value, value)
+        if name == "licence":
+            return licences.get(value, value)
+        if name == "level":
+            return t.code("level", value)
+        return value
+
+    api = (
+        "/api/v1/datasets?" + urlencode({"q": page.q, **filters})
+        if page.q or filters
+        else "/api/v1/datasets"
+    )
+    return render(
+        "search.html",
+        t,
+        page=page,
+        facet_params=FACET_PARAMS,
+        facet_label=facet_label,
+        alternates=[("application/json", api)],
+        api_links=[
+            (t("datasets"), api),
+            *(
+                [
+                    (t("search.title"), "/api/v1/search?" + urlencode({"q": page.q})),
+                ]
+                if page.q
+                else []
+            ),
+        ],
+        charts=False,
+        **_common(t, t("search.title"), "/search", query),
     )
 
 
 def dataset_page(
-    dataset: DatasetOut, alternates: dict[str, str], threads: Sequence[ThreadOut] = ()
+    session: Session,
+    t: Translator,
+    dataset_id: str,
+    alternates: Alternates,
+    threads: Sequence[ThreadOut],
+    base_url: str,
+    query: Sequence[tuple[str, str]],
 ) -> str:
-    owners = ", ".join(escape(o.name.nl or o.id) for o in dataset.owners)
-    indicators = "".join(
-        f'<li><a href="/doc/indicator/{_path(i.id)}">{escape(i.label.nl or i.id)}</a> '
-        f"({escape(i.unit_of_measure)})</li>"
-        for i in dataset.indicators
+    page = service.dataset_page(session, dataset_id)
+    first = (
+        catalogue_service.get_indicator(session, page.dataset.indicators[0].id)
+        if page.dataset.indicators
+        else None
     )
-    roles = "".join(
-        f"<tr><td>{escape(r.organisation.name.nl or r.organisation.id)}</td>"
-        f"<td>{escape(r.role)}</td>"
-        f"<td>{escape(', '.join(u.id for u in r.territory))}</td></tr>"
-        for r in dataset.roles
+    api_links = [("JSON", f"/api/v1/datasets/{dataset_id}")]
+    if page.preview_url:
+        api_links.append((t("dataset.preview"), page.preview_url))
+    return render(
+        "dataset.html",
+        t,
+        page=page,
+        first=first,
+        threads=threads,
+        base_url=base_url,
+        alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],
+        api_links=api_links,
+        charts=False,
+        **_common(t, t.text(page.dataset.title), f"/doc/dataset/{dataset_id}", query),
     )
-    downloads = "".join(
-        f'<li><a href="/api/v1/datasets/{_path(dataset.id)}/observations?format={f}">'
-        f"{label}</a></li>"
-        for f, label in (("csv", "CSV"), ("json", "JSON"), ("jsonstat", "JSON-stat"))
+
+
+def indicator_page(
+    session: Session,
+    t: Translator,
+    indicator: IndicatorOut,
+    alternates: Alternates,
+    chosen: str | None,
+    query: Sequence[tuple[str, str]],
+) -> str:
+    """``indicator``: the indicator's detail (``stats.service.indicator_detail``)."""
+    indicator_id = indicator.id
+    page = service.indicator_page(session, indicator, chosen)
+    api_links = [("JSON", f"/api/v1/indicators/{indicator_id}")]
+    if page.comparison and not page.comparison.unavailable:
+        api_links.append((t("indicator.compare"), page.comparison.api_url))
+    for m in (page.map, page.inside):
+        if m is not None:
+            api_links.append((t("indicator.map"), m.api_url))
+    return render(
+        "indicator.html",
+        t,
+        page=page,
+        titles=_titles(session, t),
+        credit=MAP_CREDIT,
+        alternates=[*alternates, ("application/json", f"/api/v1/indicators/{indicator_id}")],
+        api_links=api_links,
+        charts=True,
+        **_common(t, t.text(page.indicator.label), f"/doc/indicator/{indicator_id}", query),
     )
-    body = (
-        f"<h1>{escape(dataset.title.nl or dataset.id)}</h1>"
-        f"<p><em>{escape(dataset.title.en or '')}</em></p>"
-        f"<p>{escape(dataset.description.nl or '')}</p>"
-        f"<dl><dt>Licentie</dt><dd>"
-        f"{_link(dataset.licence.uri, dataset.licence.title.nl or dataset.licence.id)}</dd>"
-        f"<dt>Toegang</dt><dd>{escape(dataset.access_level)}</dd>"
-        f"<dt>Mede-eigenaars</dt><dd>{owners}</dd>"
-        f"<dt>Bron</dt><dd>{escape(dataset.source.attribution or '')}</dd></dl>"
-        f"<h2>Indicatoren</h2><ul>{indicators}</ul>"
-        f"<h2>Downloads</h2><ul>{downloads}</ul>"
-        f"<h2>Rollen</h2><table><tr><th>organisatie</th><th>rol</th><th>gebied</th></tr>"
-        f"{roles}</table>"
-        f"<h2>Vragen en antwoorden</h2>{_threads(threads)}"
+
+
+def place_page(
+    session: Session,
+    t: Translator,
+    level: str,
+    code: str,
+    version: str | None,
+    alternates: Alternates,
+    query: Sequence[tuple[str, str]],
+) -> str:
+    page = service.place_page(session, level, code, version)
+    api = f"/api/v1/geo/units/{level}/{code}?version={page.unit.version}"
+    api_links = [("JSON", api), *[(t.text(f.indicator.label), f.api_url) for f in page.figures]]
+    return render(
+        "place.html",
+        t,
+        page=page,
+        credit=MAP_CREDIT,
+        alternates=[*alternates, ("application/json", api)],
+        api_links=api_links,
+        charts=page.map is not None,
+        **_common(t, f"{page.unit.name} {t('place.in_numbers')}", f"/doc/{level}/{code}", query),
     )
-    return _page(dataset.title.nl or dataset.id, body, alternates)
 
 
-def _threads(threads: Sequence[ThreadOut]) -> str:
-    if not threads:
-        return "<p>Nog geen vragen.</p>"
-    parts = []
-    for thread in threads:
-        messages = "".join(
-            f"<li><strong>{escape(m.author or 'anoniem')}</strong>"
-            f"{' (antwoord)' if m.answer else ''}: {escape(m.body)}</li>"
-            for m in thread.messages
-        )
-        parts.append(
-            f"<article><h3>{escape(thread.title)}</h3>"
-            f"<p>{escape(thread.kind)} · {escape(thread.state)}</p>"
-            f"<ul>{messages}</ul></article>"
-        )
-    return "".join(parts)
-
-
-def organisation_page(organisation: OrganisationOut, alternates: dict[str, str]) -> str:
-    roles = "".join(
-        f'<li><a href="/doc/dataset/{_path(r.dataset)}">{escape(r.dataset)}</a>: '
-        f"{escape(r.role)}</li>"
-        for r in organisation.roles
+def organisation_page(
+    session: Session,
+    t: Translator,
+    organisation_id: str,
+    alternates: Alternates,
+    query: Sequence[tuple[str, str]],
+) -> str:
+    organisation = catalogue_service.get_organisation(session, organisation_id)
+    return render(
+        "organisation.html",
+        t,
+        organisation=organisation,
+        homepage=organisation.homepage if safe_url(organisation.homepage) else None,
+        titles=_titles(session, t),
+        alternates=[*alternates, ("application/json", f"/api/v1/organisations/{organisation_id}")],
+        api_links=[],
+        charts=False,
+        **_common(t, t.text(organisation.name), f"/doc/organisation/{organisation_id}", query),
     )
-    body = (
-        f"<h1>{escape(organisation.name.nl or organisation.id)}</h1>"
-        f"<dl><dt>Soort</dt><dd>{escape(organisation.kind)}</dd>"
-        f"<dt>NIS</dt><dd>{escape(organisation.nis_code or '—')}</dd>"
-        f"<dt>OVO</dt><dd>{escape(organisation.ovo_code or '—')}</dd></dl>"
-        f"<h2>Rollen</h2><ul>{roles}</ul>"
+
+
+def catalog_page(session: Session, t: Translator, query: Sequence[tuple[str, str]]) -> str:
+    return render(
+        "catalog.html",
+        t,
+        datasets=_all_datasets(session),
+        alternates=[("text/turtle", "/catalog.ttl"), ("application/rdf+xml", "/catalog.rdf")],
+        api_links=[("JSON", "/api/v1/datasets")],
+        charts=False,
+        **_common(t, t("nav.catalog"), "/catalog", query),
     )
-    return _page(organisation.name.nl or organisation.id, body, alternates)
 
 
-def indicator_page(indicator: IndicatorOut, alternates: dict[str, str]) -> str:
-    body = (
-        f"<h1>{escape(indicator.label.nl or indicator.id)}</h1>"
-        f"<p>{escape(indicator.definition.nl or '')}</p>"
-        f"<dl><dt>Eenheid</dt><dd>{escape(indicator.unit_of_measure)}</dd>"
-        f"<dt>Formule</dt><dd>{escape(indicator.formula or '—')}</dd>"
-        f"<dt>Aggregatie</dt><dd>{escape(indicator.aggregation.rule)}</dd>"
-        f"<dt>Kanttekeningen</dt><dd>{escape(indicator.caveats.nl or '—')}</dd></dl>"
+def not_found_page(t: Translator, detail: str, path: str) -> str:
+    return render(
+        "not_found.html",
+        t,
+        detail=detail,
+        alternates=[],
+        api_links=[],
+        charts=False,
+        **_common(t, t("not_found"), path, []),
     )
-    return _page(indicator.label.nl or indicator.id, body, alternates)
-
-
-def catalog_page(datasets: list[DatasetOut]) -> str:
-    items = "".join(
-        f'<li><a href="/doc/dataset/{_path(d.id)}">{escape(d.title.nl or d.id)}</a></li>'
-        for d in datasets
-    )
-    body = (
-        "<h1>Datapedia</h1><p>Open data over de Vlaamse centrumsteden, van statistische sector "
-        "tot stadsregio.</p>"
-        f"<h2>Datasets</h2><ul>{items}</ul>"
-        '<p>DCAT: <a href="/catalog.ttl">Turtle</a> · <a href="/catalog.rdf">RDF/XML</a> · '
-        '<a href="/catalog.jsonld">JSON-LD</a> · <a href="/catalog.nt">N-Triples</a> · '
-        '<a href="/catalog/dump.ttl">volledige dump</a></p>'
-    )
-    return _page("Catalogus", body)
-
-
-def not_found_page(what: str) -> str:
-    return _page("Niet gevonden", f"<h1>Niet gevonden</h1><p>{escape(what)}</p>")
 
 
 def resource_page(
+    reader: Reader,
     title: str,
     facts: Sequence[tuple[str, str]],
     links: Sequence[tuple[str, str]],
-    alternates: dict[str, str],
+    alternates: Alternates,
 ) -> str:
-    """A minimal page about a linked-data resource with no page of its own (a distribution,
-    a catalogue record, the data service, a structure, a property, a place): what it is,
-    and links to what it points to (local paths or http(s) URLs)."""
-    rows = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in facts)
-    items = "".join(f"<li>{_local_or_external(url, text)}</li>" for url, text in links)
-    body = f"<h1>{escape(title)}</h1><dl>{rows}</dl>" + (f"<ul>{items}</ul>" if items else "")
-    return _page(title, body, alternates)
-
-
-def _local_or_external(url: str, text: str) -> str:
-    if url.startswith("/"):
-        return f'<a href="{escape(url)}">{escape(text)}</a>'
-    return _link(url, text)
+    """A small page about a linked-data resource with no page of its own (a distribution,
+    a catalogue record, the data service, a structure, a property): what it is, and links to
+    what it points to (local paths, or http(s) URLs only)."""
+    shown = [(url, text) for url, text in links if url.startswith("/") or safe_url(url)]
+    return render(
+        "resource.html",
+        reader.t,
+        heading=title,
+        facts=facts,
+        links=shown,
+        alternates=alternates,
+        api_links=[],
+        charts=False,
+        **_common(reader.t, title, "", reader.query),
+    )

@@ -33,14 +33,22 @@ class Page(HTMLParser):
         self.tags: list[str] = []
         self.attributes: list[tuple[str, str, str]] = []  # (tag, name, value)
         self.text: list[str] = []
+        self.script_text = ""
+        self._in_script = False
         self.feed(html)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
+        self._in_script = tag == "script"
         self.attributes += [(tag, name, value or "") for name, value in attrs]
 
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
     def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.script_text += data.strip()
         self.text.append(data)
 
     def stylesheets(self) -> list[str]:
@@ -52,7 +60,11 @@ class Page(HTMLParser):
 def assert_allowed_by_csp(page: Page) -> None:
     """``default-src 'self'; style-src 'self'; script-src 'self'``: no inline script or style,
     no event handlers, no javascript: URLs, nothing loaded from elsewhere."""
-    assert not {"script", "style", "iframe", "object", "embed", "base"} & set(page.tags)
+    assert not {"style", "iframe", "object", "embed", "base"} & set(page.tags)
+    # Scripts only as the app's own files, none inline.
+    scripts = [v for t, n, v in page.attributes if t == "script" and n == "src"]
+    assert len(scripts) == page.tags.count("script") and not page.script_text
+    assert all(src.startswith("/static/site/") for src in scripts), scripts
     for tag, name, value in page.attributes:
         assert name != "style" and not name.startswith("on"), (tag, name, value)
         if name in ("href", "src", "action"):

@@ -1,0 +1,318 @@
+"""Languages of the HTML pages: Dutch by default, English on request (``?lang=en`` or
+``Accept-Language``); every label the pages show, and numbers and dates in the reader's
+locale (Babel's CLDR data: ``272.657`` in Dutch, ``272,657`` in English)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Literal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import NumberPattern, parse_pattern
+
+Lang = Literal["nl", "en"]
+LANGUAGES: tuple[Lang, ...] = ("nl", "en")
+LOCALES: dict[Lang, str] = {"nl": "nl_BE", "en": "en_GB"}
+
+
+def choose_language(requested: str | None, accept_language: str | None) -> Lang:
+    """``?lang=`` wins; else the first of nl/en the browser prefers; else Dutch."""
+    if requested in LANGUAGES:
+        return "en" if requested == "en" else "nl"
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        quality = 1.0
+        for field in fields[1:]:
+            if field.startswith("q="):
+                try:
+                    quality = float(field[2:])
+                except ValueError:
+                    quality = 0.0
+        ranked.append((-quality, position, fields[0].lower().split("-")[0]))
+    for negative_quality, _, tag in sorted(ranked):
+        if negative_quality < 0 and tag in LANGUAGES:
+            return "en" if tag == "en" else "nl"
+    return "nl"
+
+
+# key -> (Dutch, English). Codes stored in the database (roles, access levels, statuses,
+# levels, units, themes, frequencies) are translated here, never shown raw.
+LABELS: dict[str, tuple[str, str]] = {
+    # navigation and common words
+    "site.tagline": (
+        "Open data over de Vlaamse centrumsteden, van statistische sector tot stadsregio.",
+        "Open data about the Flemish centre cities, from statistical sector to city-region.",
+    ),
+    "nav.home": ("Start", "Home"),
+    "nav.search": ("Zoeken", "Search"),
+    "nav.catalog": ("Catalogus", "Catalogue"),
+    "nav.api": ("API", "API"),
+    "nav.language": ("English", "Nederlands"),
+    "nav.skip": ("Naar de inhoud", "Skip to content"),
+    "alternates": ("Dit als data", "This as data"),
+    "api_call": ("API-aanroep met deze cijfers", "API call giving these numbers"),
+    "search.label": (
+        "Zoek datasets, indicatoren en plaatsen",
+        "Search datasets, indicators and places",
+    ),
+    "search.placeholder": ("bv. Gent, bevolking, energie", "e.g. Gent, population, energy"),
+    "search.button": ("Zoeken", "Search"),
+    "search.title": ("Zoeken", "Search"),
+    "search.results": ("resultaten voor", "results for"),
+    "search.none": ("Niets gevonden.", "Nothing found."),
+    "search.empty": (
+        "Typ een woord: een thema, een indicator of een gemeente.",
+        "Type a word: a theme, an indicator or a municipality.",
+    ),
+    "search.facets": ("Verfijnen", "Refine"),
+    "search.all": ("alle", "all"),
+    "facet.themes": ("Thema", "Theme"),
+    "facet.organisation": ("Organisatie", "Organisation"),
+    "facet.licence": ("Licentie", "Licence"),
+    "facet.access_level": ("Toegang", "Access"),
+    "facet.level": ("Niveau", "Level"),
+    "facet.period": ("Periode", "Period"),
+    "home.themes": ("Thema's", "Themes"),
+    "home.newest": ("Laatst gewijzigd", "Recently changed"),
+    "home.headline": ("De centrumsteden vergeleken", "The centre cities compared"),
+    "home.all_datasets": ("Alle datasets", "All datasets"),
+    "datasets": ("Datasets", "Datasets"),
+    "indicators": ("Indicatoren", "Indicators"),
+    "places": ("Plaatsen", "Places"),
+    "not_found": ("Niet gevonden", "Not found"),
+    "not_found.text": (
+        "Deze pagina bestaat niet. Zoek hieronder wat u zocht.",
+        "This page does not exist. Search below for what you were looking for.",
+    ),
+    # dataset page
+    "dataset.about": ("Over deze dataset", "About this dataset"),
+    "dataset.licence": ("Licentie", "Licence"),
+    "dataset.cite": ("Zo citeert u", "How to cite"),
+    "dataset.access": ("Toegang", "Access"),
+    "dataset.themes": ("Thema's", "Themes"),
+    "dataset.keywords": ("Trefwoorden", "Keywords"),
+    "dataset.periods": ("Periodes", "Periods"),
+    "dataset.geo_version": ("Geografische versie", "Geography version"),
+    "dataset.values": ("Aantal waarden", "Number of values"),
+    "dataset.modified": ("Laatst gewijzigd", "Last changed"),
+    "dataset.issued": ("Gepubliceerd", "Published"),
+    "dataset.frequency": ("Updatefrequentie", "Update frequency"),
+    "dataset.contact": ("Contact", "Contact"),
+    "dataset.source": ("Bron", "Source"),
+    "dataset.publisher": ("Uitgever", "Publisher"),
+    "dataset.roles": ("Wie doet wat", "Who does what"),
+    "dataset.organisation": ("Organisatie", "Organisation"),
+    "dataset.role": ("Rol", "Role"),
+    "dataset.territory": ("Gebied", "Territory"),
+    "dataset.formats": ("Formaten", "Formats"),
+    "dataset.preview": ("Voorbeeld", "Preview"),
+    "dataset.preview_caption": (
+        "De eerste waarden per gemeente",
+        "The first values per municipality",
+    ),
+    "dataset.restricted": (
+        "De waarden van deze dataset zijn niet openbaar: u hebt een API-sleutel en "
+        "toelating nodig.",
+        "The values of this dataset are not public: you need an API key and a grant.",
+    ),
+    "dataset.download": ("Downloaden", "Download"),
+    "dataset.download_help": (
+        "Kies wat u wilt en download de cijfers.",
+        "Choose what you need and download the numbers.",
+    ),
+    "dataset.feedback": ("Vragen en antwoorden", "Questions and answers"),
+    "dataset.no_feedback": ("Nog geen vragen.", "No questions yet."),
+    "dataset.answer": ("antwoord", "answer"),
+    "dataset.anonymous": ("anoniem", "anonymous"),
+    "download.indicator": ("Indicator", "Indicator"),
+    "download.level": ("Niveau", "Level"),
+    "download.period": ("Periode", "Period"),
+    "download.within": ("Binnen (bv. municipality:44021)", "Within (e.g. municipality:44021)"),
+    "download.format": ("Formaat", "Format"),
+    "download.all": ("alle", "all"),
+    "download.button": ("Downloaden", "Download"),
+    # indicator page
+    "indicator.definition": ("Definitie", "Definition"),
+    "indicator.unit": ("Eenheid", "Unit"),
+    "indicator.formula": ("Formule", "Formula"),
+    "indicator.rule": ("Aggregatieregel", "Aggregation rule"),
+    "indicator.caveats": ("Kanttekeningen", "Caveats"),
+    "indicator.source": ("Bron", "Source"),
+    "indicator.supplier": ("Leverancier", "Supplier"),
+    "indicator.decimals": ("Decimalen", "Decimals"),
+    "indicator.disclosure": ("Geheimhouding", "Disclosure control"),
+    "indicator.compare": ("De centrumsteden vergeleken", "The centre cities compared"),
+    "indicator.compare_help": (
+        "Elke centrumstad, haar stadsregio en het Vlaamse Gewest, voor elke periode.",
+        "Each centre city, its city-region and the Flemish Region, for every period.",
+    ),
+    "indicator.map": ("Kaart", "Map"),
+    "indicator.map_flanders": ("Gemeenten van Vlaanderen", "Municipalities of Flanders"),
+    "indicator.map_inside": ("Binnen de gemeente", "Inside the municipality"),
+    "indicator.choose_municipality": ("Kies een gemeente", "Choose a municipality"),
+    "indicator.show": ("Toon", "Show"),
+    "indicator.no_values": (
+        "Voor deze indicator zijn er nog geen waarden.",
+        "This indicator has no values yet.",
+    ),
+    "indicator.not_at_level": (
+        "Deze indicator wordt enkel gepubliceerd op het niveau waarop hij geleverd is.",
+        "This indicator is published only at the level it was supplied at.",
+    ),
+    "map.legend": ("Legende", "Legend"),
+    "map.no_geometry": ("geen kaartvlak", "no map area"),
+    "map.no_value": ("geen waarde", "no value"),
+    "map.credit": ("Grenzen", "Boundaries"),
+    "table.area": ("Gebied", "Area"),
+    "table.value": ("Waarde", "Value"),
+    "table.status": ("Status", "Status"),
+    "table.period": ("Periode", "Period"),
+    "table.show": ("Cijfers als tabel", "Numbers as a table"),
+    "unit.city": ("Stad", "City"),
+    "unit.cityregion": ("Stadsregio", "City-region"),
+    "unit.region": ("Vlaams Gewest", "Flemish Region"),
+    # place page
+    "place.in_numbers": ("in cijfers", "in numbers"),
+    "place.key_figures": ("Kerncijfers", "Key figures"),
+    "place.compare_with": ("vergeleken met", "compared with"),
+    "place.parents": ("Ligt in", "Lies in"),
+    "place.successors": ("Opvolgers", "Successors"),
+    "place.predecessors": ("Voorgangers", "Predecessors"),
+    "place.versions": ("Versies", "Versions"),
+    "place.children": ("Onderdelen", "Parts"),
+    "place.map": ("Op de kaart", "On the map"),
+    "place.members": ("Gemeenten", "Municipalities"),
+    # organisation page
+    "organisation.kind": ("Soort", "Kind"),
+    "organisation.roles": ("Rollen", "Roles"),
+    # roles
+    "role.owner": ("mede-eigenaar", "co-owner"),
+    "role.publisher": ("uitgever", "publisher"),
+    "role.supplier": ("leverancier", "supplier"),
+    "role.custodian": ("beheerder", "custodian"),
+    "role.originator": ("oorspronkelijke bron", "original source"),
+    # access levels
+    "access.public": ("openbaar", "public"),
+    "access.restricted": ("beperkt", "restricted"),
+    "access.non_public": ("niet openbaar", "non-public"),
+    # statuses
+    "status.normal": ("normaal", "normal"),
+    "status.provisional": ("voorlopig", "provisional"),
+    "status.estimated": ("geschat", "estimated"),
+    "status.confidential": ("vertrouwelijk", "confidential"),
+    "status.not_applicable": ("niet van toepassing", "not applicable"),
+    "status.missing": ("ontbrekend", "missing"),
+    "status.incomplete": ("onvolledig", "incomplete"),
+    # levels
+    "level.sector": ("statistische sector", "statistical sector"),
+    "level.wijk": ("wijk", "neighbourhood"),
+    "level.municipality": ("gemeente", "municipality"),
+    "level.arrondissement": ("arrondissement", "arrondissement"),
+    "level.province": ("provincie", "province"),
+    "level.region": ("gewest", "region"),
+    "level.referentieregio": ("referentieregio", "reference region"),
+    "level.vervoerregio": ("vervoerregio", "transport region"),
+    "level.cityregion": ("stadsregio", "city-region"),
+    # aggregation rules
+    "rule.sum": ("som", "sum"),
+    "rule.ratio": ("verhouding van twee sommen", "ratio of two sums"),
+    "rule.weighted_mean": ("gewogen gemiddelde", "weighted mean"),
+    "rule.none": (
+        "niet optelbaar: enkel op het geleverde niveau",
+        "not additive: only at the level supplied",
+    ),
+    # units of measure
+    "uom.inhabitants": ("inwoners", "inhabitants"),
+    "uom.km2": ("km²", "km²"),
+    "uom.inhabitants/km2": ("inwoners per km²", "inhabitants per km²"),
+    "uom.percent": ("%", "%"),
+    "uom.EUR": ("euro", "euro"),
+    "uom.kWh": ("kWh", "kWh"),
+    "uom.connections": ("aansluitingen", "connections"),
+    "uom.households": ("huishoudens", "households"),
+    "uom.cars": ("wagens", "cars"),
+    "uom.cars/household": ("wagens per huishouden", "cars per household"),
+    "uom.ha": ("ha", "ha"),
+    "uom.hectare": ("ha", "ha"),
+    "uom.kWh/connection": ("kWh per aansluiting", "kWh per connection"),
+    # organisation kinds
+    "kind.city": ("stad", "city"),
+    "kind.agency": ("agentschap", "agency"),
+    "kind.statistical_office": ("statistiekbureau", "statistical office"),
+    "kind.community_commission": ("gemeenschapscommissie", "community commission"),
+    "kind.knowledge_centre": ("kenniscentrum", "knowledge centre"),
+    "kind.utility": ("netbeheerder", "utility"),
+    "kind.province": ("provincie", "province"),
+    # EU data themes
+    "theme.AGRI": (
+        "Landbouw, visserij, bosbouw en voeding",
+        "Agriculture, fisheries, forestry and food",
+    ),
+    "theme.ECON": ("Economie en financiën", "Economy and finance"),
+    "theme.EDUC": ("Onderwijs, cultuur en sport", "Education, culture and sport"),
+    "theme.ENER": ("Energie", "Energy"),
+    "theme.ENVI": ("Milieu", "Environment"),
+    "theme.GOVE": ("Overheid en publieke sector", "Government and public sector"),
+    "theme.HEAL": ("Gezondheid", "Health"),
+    "theme.INTR": ("Internationale vraagstukken", "International issues"),
+    "theme.JUST": (
+        "Justitie, rechtsstelsel en openbare veiligheid",
+        "Justice, legal system and public safety",
+    ),
+    "theme.REGI": ("Regio's en steden", "Regions and cities"),
+    "theme.SOCI": ("Bevolking en samenleving", "Population and society"),
+    "theme.TECH": ("Wetenschap en technologie", "Science and technology"),
+    "theme.TRAN": ("Vervoer", "Transport"),
+    # frequencies
+    "frequency.ANNUAL": ("jaarlijks", "annual"),
+    "frequency.TRIENNIAL": ("driejaarlijks", "every three years"),
+    "frequency.IRREG": ("onregelmatig", "irregular"),
+    "frequency.MONTHLY": ("maandelijks", "monthly"),
+    "frequency.QUARTERLY": ("driemaandelijks", "quarterly"),
+    "frequency.NEVER": ("nooit", "never"),
+}
+
+
+@lru_cache(maxsize=16)
+def _pattern(decimals: int) -> NumberPattern:
+    """Parsed once: pages format hundreds of numbers."""
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
+
+
+class Translator:
+    """What a template needs to speak the reader's language."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+        self.locale = Locale.parse(LOCALES[lang])
+
+    def __call__(self, key: str) -> str:
+        pair = LABELS.get(key)
+        if pair is None:
+            # A code without a label (a new unit, a new theme) is shown as it is stored.
+            return key.split(".", 1)[-1]
+        return pair[0] if self.lang == "nl" else pair[1]
+
+    def code(self, kind: str, value: str | None) -> str:
+        """A stored code (``role``, ``access``, ``status``, ``level``…) in words."""
+        return "" if value is None else self(f"{kind}.{value}")
+
+    def text(self, value: object) -> str:
+        """A multilingual text (``{nl, en}``) in the reader's language, else the other."""
+        nl = getattr(value, "nl", None)
+        en = getattr(value, "en", None)
+        first, second = (nl, en) if self.lang == "nl" else (en, nl)
+        return str(first or second or "")
+
+    def number(self, value: float | None, decimals: int = 0) -> str:
+        if value is None:
+            return "—"
+        return str(_pattern(decimals).apply(value, self.locale))
+
+    def date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return "—"
+        return str(format_date(value, format="long", locale=self.locale))

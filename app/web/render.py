@@ -1,0 +1,45 @@
+"""The Jinja2 environment of the pages: autoescaping on for every template, undefined names
+are errors, and the reader's language reaches every template as ``t``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from app.web.i18n import Translator
+
+STATIC_URL = "/static/site"
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("app.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _href(t: Translator, path: str, **params: str | None) -> str:
+    """A link inside the site that keeps the reader's language."""
+    pairs = [(k, v) for k, v in params.items() if v]
+    if t.lang != "nl":
+        pairs.append(("lang", t.lang))
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def _value(value: float | None) -> str:
+    """A number for a ``data-`` attribute: what the API gives, not rounded."""
+    return "" if value is None else repr(float(value))
+
+
+ENVIRONMENT.globals["static"] = STATIC_URL
+ENVIRONMENT.globals["href"] = _href
+ENVIRONMENT.filters["raw_value"] = _value
+ENVIRONMENT.filters["json"] = lambda value: json.dumps(value)
+
+
+def render(template: str, t: Translator, **context: Any) -> str:
+    return ENVIRONMENT.get_template(template).render(t=t, **context)

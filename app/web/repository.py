@@ -1,0 +1,70 @@
+"""The queries of the HTML pages that no domain answers: the centre cities with their
+city-regions, and the newest datasets."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalogue.models import Dataset, Licence, Organisation
+from app.geo.levels import Level
+from app.geo.models import CityRegion, GeoUnit, GeoUnitAncestor
+
+
+def centre_cities(session: Session) -> list[tuple[GeoUnit, GeoUnit]]:
+    """(municipality, city-region) of every centre city: the cities are the organisations
+    that define a city-region (seeds/cityregions.yaml), found by their NIS code in the
+    city-region's geography version. Two plain queries: a join on the code makes SQLite
+    scan every unit."""
+    regions = session.execute(
+        select(GeoUnit, Organisation.nis_code)
+        .join(CityRegion, CityRegion.unit_id == GeoUnit.id)
+        .join(Organisation, Organisation.id == CityRegion.organisation_id)
+    ).all()
+    by_key = {(r.version, code): r for r, code in regions if code}
+    cities = session.scalars(
+        select(GeoUnit).where(
+            GeoUnit.level == Level.MUNICIPALITY,
+            GeoUnit.version.in_({version for version, _ in by_key}),
+            GeoUnit.code.in_({code for _, code in by_key}),
+        )
+    )
+    pairs = [(c, by_key[(c.version, c.code)]) for c in cities if (c.version, c.code) in by_key]
+    return sorted(pairs, key=lambda pair: pair[0].name)
+
+
+def newest_datasets(session: Session, limit: int) -> list[Dataset]:
+    stmt = select(Dataset).order_by(Dataset.modified.desc(), Dataset.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def dataset_titles(session: Session) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(Dataset.id, Dataset.title_nl, Dataset.title_en))
+    return {id_: (nl, en) for id_, nl, en in rows}
+
+
+def organisation_names(session: Session) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(Organisation.id, Organisation.name_nl, Organisation.name_en))
+    return {id_: (nl, en) for id_, nl, en in rows}
+
+
+def licence_titles(session: Session) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(Licence.id, Licence.title_nl, Licence.title_en))
+    return {id_: (nl, en) for id_, nl, en in rows}
+
+
+def flemish_municipalities(session: Session, version: str, region: str) -> list[GeoUnit]:
+    """The municipalities inside ``region`` in ``version``, by name (a chooser's options)."""
+    container = select(GeoUnit.id).where(
+        GeoUnit.level == Level.REGION, GeoUnit.code == region, GeoUnit.version == version
+    )
+    inside = select(GeoUnitAncestor.unit_id).where(
+        GeoUnitAncestor.ancestor_id == container.scalar_subquery()
+    )
+    stmt = (
+        select(GeoUnit)
+        .where(GeoUnit.level == Level.MUNICIPALITY, GeoUnit.version == version)
+        .where(GeoUnit.id.in_(inside))
+        .order_by(GeoUnit.name)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,461 @@
+"""What each HTML page shows, gathered from the domain services (no FastAPI here): the same
+services and the same observation query as the JSON API, so a page never shows a number the
+API would not give."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from app.catalogue import service as catalogue_service
+from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut
+from app.errors import BadRequest, InvalidParameter, NotFound
+from app.geo import repository as geo_repository
+from app.geo import service as geo_service
+from app.geo.levels import Level
+from app.geo.schemas import UnitDetail, UnitOut
+from app.search import service as search_service
+from app.search.schemas import IndicatorHit
+from app.stats import repository as stats_repository
+from app.stats import service as stats_service
+from app.stats.schemas import Record
+from app.web import repository
+
+FLEMISH_REGION = "region:02000"
+CLASSES = 5  # class breaks of a choropleth: quintiles
+PREVIEW_ROWS = 10
+# The indicator a place's sector map shows first: "where do people live densely".
+PLACE_MAP_INDICATOR = "population-density"
+API = "/api/v1"
+
+
+def observations_url(dataset: str, **params: str | Sequence[str]) -> str:
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        for item in [value] if isinstance(value, str) else value:
+            pairs.append((name, item))
+    return f"{API}/datasets/{dataset}/observations?{urlencode(pairs)}"
+
+
+@dataclass
+class Cell:
+    value: float | None
+    status: str
+
+
+@dataclass
+class SeriesRow:
+    """One unit of a comparison: its values per period."""
+
+    ref: str  # level:code
+    name: str
+    kind: str  # city, cityregion, region
+    cells: dict[str, Cell]
+
+
+@dataclass
+class Comparison:
+    periods: list[str]
+    rows: list[SeriesRow]
+    api_url: str
+    unavailable: bool = False
+
+
+@dataclass
+class MapData:
+    """Values of one level for a choropleth: the table, the class breaks and where the
+    geometry comes from."""
+
+    level: str
+    version: str
+    period: str
+    records: list[Record]
+    breaks: list[float]
+    geometry_url: str
+    api_url: str
+    within: UnitOut | None = None
+
+
+@dataclass
+class IndicatorPage:
+    indicator: IndicatorOut
+    dataset: DatasetOut | None
+    comparison: Comparison | None
+    map: MapData | None
+    inside: MapData | None
+    municipalities: list[UnitOut]
+    chosen: str | None
+    supplier_names: list[tuple[str, str]]  # (organisation id, name)
+
+
+@dataclass
+class KeyFigure:
+    indicator: IndicatorOut
+    dataset: str
+    period: str
+    here: Cell
+    cityregion: Cell | None
+    region: Cell | None
+    api_url: str
+
+
+@dataclass
+class PlacePage:
+    unit: UnitDetail
+    cityregion: UnitOut | None
+    figures: list[KeyFigure]
+    map: MapData | None
+    map_indicator: IndicatorOut | None
+
+
+@dataclass
+class DatasetPage:
+    dataset: DatasetOut
+    periods: list[str]
+    values: int
+    preview: list[Record]
+    preview_url: str | None
+    levels: list[str]
+    public: bool
+
+
+@dataclass
+class HomePage:
+    themes: list[Facet]
+    newest: list[DatasetOut]
+    headline: list[tuple[IndicatorOut, Comparison]]
+
+
+@dataclass
+class SearchPage:
+    q: str
+    datasets: list[DatasetOut]
+    total: int
+    facets: dict[str, list[Facet]]
+    indicators: list[IndicatorHit]
+    places: list[UnitOut]
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def _records(
+    session: Session,
+    dataset: str,
+    indicator: str,
+    *,
+    units: Sequence[str] = (),
+    level: str | None = None,
+    within: str | None = None,
+    version: str | None = None,
+    periods: Sequence[str] = (),
+) -> list[Record] | None:
+    """The API's records, or None where the API would refuse (an indicator published only at
+    the level supplied, a unit not in the version)."""
+    try:
+        query = stats_service.build_query(
+            session,
+            dataset,
+            indicators=[indicator],
+            periods=periods,
+            level=level,
+            version=version,
+            within=within,
+            units=units,
+            area=[],
+        )
+    except (BadRequest, InvalidParameter, NotFound):
+        return None
+    return list(stats_service.iter_records(session, query))
+
+
+def _latest_version(session: Session) -> str:
+    return geo_repository.latest_version(session) or ""
+
+
+def comparison(
+    session: Session, indicator: IndicatorOut, *, cities_only: bool = False
+) -> Comparison:
+    """The Stadsmonitor view: each centre city, its city-region and the Flemish Region, over
+    every period, in the latest geography version."""
+    dataset = indicator.datasets[0]
+    version = _latest_version(session)
+    pairs = repository.centre_cities(session)
+    refs = [f"municipality:{c.code}" for c, _ in pairs]
+    if not cities_only:
+        refs += [f"cityregion:{r.code}" for _, r in pairs] + [FLEMISH_REGION]
+    url = observations_url(dataset, indicator=indicator.id, version=version, unit=refs)
+    records = _records(session, dataset, indicator.id, units=refs, version=version)
+    if records is None:
+        return Comparison([], [], url, unavailable=True)
+    by_ref: dict[str, dict[str, Cell]] = {}
+    names: dict[str, str] = {}
+    for record in records:
+        ref = f"{record['level']}:{record['code']}"
+        by_ref.setdefault(ref, {})[record["period"]] = Cell(record["value"], record["status"])
+        names[ref] = record["name"]
+    rows: list[SeriesRow] = []
+    for city, region in pairs:
+        rows.append(_row(f"municipality:{city.code}", city.name, "city", by_ref))
+        if not cities_only:
+            rows.append(_row(f"cityregion:{region.code}", region.name, "cityregion", by_ref))
+    if not cities_only:
+        rows.append(_row(FLEMISH_REGION, names.get(FLEMISH_REGION, ""), "region", by_ref))
+    periods = sorted({r["period"] for r in records})
+    return Comparison(periods, rows, url)
+
+
+def _row(ref: str, name: str, kind: str, by_ref: dict[str, dict[str, Cell]]) -> SeriesRow:
+    return SeriesRow(ref, name, kind, by_ref.get(ref, {}))
+
+
+def class_breaks(values: Sequence[float], classes: int = CLASSES) -> list[float]:
+    """Upper bounds of quantile classes (the last is the maximum); fewer when values repeat."""
+    ordered = sorted(values)
+    if not ordered:
+        return []
+    breaks: list[float] = []
+    for k in range(1, classes + 1):
+        bound = ordered[min(len(ordered) - 1, (k * len(ordered)) // classes - 1)]
+        if not breaks or bound > breaks[-1]:
+            breaks.append(bound)
+    return breaks
+
+
+def _drawn_version(session: Session, level: str, version: str) -> str:
+    """The geography version whose shapes draw ``level`` for data of ``version``: its own
+    when it has shapes, else the latest earlier one that has (sector shapes exist for the
+    2024 sector version only; the map matches units by code and lists the rest as
+    "geen kaartvlak")."""
+    drawn = geo_repository.geometry_versions(session, level)
+    if version in drawn or not drawn:
+        return version
+    earlier = [v for v in drawn if version in geo_repository.version_chain(session, v)]
+    return (earlier or drawn)[-1]
+
+
+def _map(
+    session: Session,
+    indicator: IndicatorOut,
+    dataset: str,
+    *,
+    level: str,
+    version: str,
+    period: str,
+    within: UnitOut | None = None,
+) -> MapData | None:
+    within_ref = f"{within.level}:{within.code}" if within else None
+    records = _records(
+        session, dataset, indicator.id, level=level, within=within_ref, version=version,
+        periods=[period],
+    )  # fmt: skip
+    if not records:
+        return None
+    geometry = {"level": level, "version": _drawn_version(session, level, version)}
+    if within_ref:
+        geometry["within"] = within_ref
+    api = {"indicator": indicator.id, "level": level, "version": version, "period": period}
+    if within_ref:
+        api["within"] = within_ref
+    values = [r["value"] for r in records if r["value"] is not None]
+    return MapData(
+        level=level,
+        version=version,
+        period=period,
+        records=records,
+        breaks=class_breaks(values),
+        geometry_url=f"{API}/geo/boundaries?{urlencode(geometry)}",
+        api_url=observations_url(dataset, **api, page_size="1000"),
+        within=within,
+    )
+
+
+def _flemish_region(session: Session, version: str) -> UnitOut | None:
+    unit = geo_repository.get_unit(session, Level.REGION, FLEMISH_REGION.split(":")[1], version)
+    return geo_service.unit_out(unit) if unit else None
+
+
+def _inside_map(
+    session: Session, indicator: IndicatorOut, dataset: str, version: str, period: str,
+    unit: UnitOut,
+) -> MapData | None:  # fmt: skip
+    """The map inside a municipality: sectors where the data's version has sector shapes,
+    else its wijken (the 2025 sectors have no shapes; the 2025 wijken have)."""
+    with_shapes = version in geo_repository.geometry_versions(session, Level.SECTOR)
+    for level in (Level.SECTOR, Level.WIJK) if with_shapes else (Level.WIJK, Level.SECTOR):
+        drawn = _map(
+            session, indicator, dataset, level=level, version=version, period=period, within=unit
+        )
+        if drawn is not None:
+            return drawn
+    return None
+
+
+def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None) -> IndicatorPage:
+    """``indicator``: its detail (with periods), as the caller already has it."""
+    dataset = (
+        catalogue_service.get_dataset(session, indicator.datasets[0])
+        if indicator.datasets
+        else None
+    )
+    public = dataset is not None and dataset.access_level == "public"
+    compared = comparison(session, indicator) if public and indicator.periods else None
+    version = _latest_version(session)
+    flemish = inside = None
+    municipalities: list[UnitOut] = []
+    if dataset is not None and public and indicator.periods:
+        period = indicator.periods[-1]
+        flemish = _map(
+            session, indicator, dataset.id, level=Level.MUNICIPALITY, version=version,
+            period=period, within=_flemish_region(session, version),
+        )  # fmt: skip
+        municipalities = [
+            geo_service.unit_out(u)
+            for u in repository.flemish_municipalities(
+                session, dataset.geo_version, FLEMISH_REGION.split(":")[1]
+            )
+        ]
+        unit = next((u for u in municipalities if u.code == chosen), None)
+        if unit is not None:
+            inside = _inside_map(session, indicator, dataset.id, dataset.geo_version, period, unit)
+    suppliers = [
+        (r.organisation.id, r.organisation.name.nl or r.organisation.id)
+        for r in (dataset.roles if dataset else [])
+        if r.role == "supplier"
+    ]
+    return IndicatorPage(
+        indicator, dataset, compared, flemish, inside, municipalities, chosen, suppliers
+    )
+
+
+def place_page(session: Session, level: str, code: str, version: str | None) -> PlacePage:
+    unit = geo_service.describe_unit(session, level, code, version)
+    ref = f"{unit.level}:{unit.code}"
+    cityregion = next(
+        (
+            geo_service.unit_out(r)
+            for c, r in repository.centre_cities(session)
+            if c.code == unit.code and unit.level == Level.MUNICIPALITY
+        ),
+        None,
+    )
+    if cityregion is None:
+        cityregion = unit.parents.get(Level.CITYREGION)
+    figures: list[KeyFigure] = []
+    map_indicator: IndicatorOut | None = None
+    map_data: MapData | None = None
+    datasets, _, _ = catalogue_service.search_datasets(
+        session, q=None, theme=None, organisation=None, role=None, licence=None,
+        access_level="public", offset=0, limit=1000,
+    )  # fmt: skip
+    compare = [f"{cityregion.level}:{cityregion.code}"] if cityregion else []
+    if ref != FLEMISH_REGION:
+        compare.append(FLEMISH_REGION)
+    for dataset in datasets:
+        for ref_indicator in dataset.indicators:
+            indicator = catalogue_service.get_indicator(session, ref_indicator.id)
+            records = _records(
+                session, dataset.id, indicator.id, units=[ref, *compare], version=unit.version
+            )
+            if not records:
+                continue
+            period = max(r["period"] for r in records)
+            cells = {
+                f"{r['level']}:{r['code']}": Cell(r["value"], r["status"])
+                for r in records
+                if r["period"] == period
+            }
+            if ref not in cells:
+                continue
+            figures.append(
+                KeyFigure(
+                    indicator=indicator,
+                    dataset=dataset.id,
+                    period=period,
+                    here=cells[ref],
+                    cityregion=cells.get(compare[0]) if cityregion else None,
+                    region=cells.get(FLEMISH_REGION),
+                    api_url=observations_url(
+                        dataset.id,
+                        indicator=indicator.id,
+                        period=period,
+                        version=unit.version,
+                        unit=[ref, *compare],
+                    ),
+                )
+            )
+            if indicator.id == PLACE_MAP_INDICATOR and unit.level == Level.MUNICIPALITY:
+                map_indicator = indicator
+                map_data = _inside_map(
+                    session, indicator, dataset.id, dataset.geo_version, period,
+                    UnitOut.model_validate(unit.model_dump()),
+                )  # fmt: skip
+    return PlacePage(unit, cityregion, figures, map_data, map_indicator)
+
+
+def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
+    dataset = catalogue_service.get_dataset(session, dataset_id)
+    public = dataset.access_level == "public"
+    periods = stats_repository.periods_of_dataset(session, dataset_id)
+    values = stats_repository.count_published(session, dataset_id) if public else 0
+    preview: list[Record] = []
+    preview_url = None
+    levels: list[str] = []
+    if dataset.indicators:
+        first = dataset.indicators[0]
+        # What the observations query accepts for the first indicator: a rule "none" is
+        # published only at the level supplied.
+        levels = [Level.SECTOR] if first.aggregation == "none" else [lv.value for lv in Level]
+        if public and periods:
+            level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
+            params = {"indicator": first.id, "level": level, "period": periods[-1]}
+            records = _records(session, dataset_id, first.id, level=level, periods=[periods[-1]])
+            preview = (records or [])[:PREVIEW_ROWS]
+            preview_url = observations_url(dataset_id, **params, page_size=str(PREVIEW_ROWS))
+    return DatasetPage(dataset, periods, values, preview, preview_url, levels, public)
+
+
+def home_page(session: Session) -> HomePage:
+    datasets, _, facets = catalogue_service.search_datasets(
+        session, q=None, theme=None, organisation=None, role=None, licence=None,
+        access_level=None, offset=0, limit=1000,
+    )  # fmt: skip
+    by_id = {d.id: d for d in datasets}
+    newest = [by_id[d.id] for d in repository.newest_datasets(session, 5) if d.id in by_id]
+    headline: list[tuple[IndicatorOut, Comparison]] = []
+    for indicator_id in ("population", "population-density", "share-65plus"):
+        try:
+            indicator = catalogue_service.get_indicator(session, indicator_id)
+        except NotFound:
+            continue
+        compared = comparison(session, indicator, cities_only=True)
+        if not compared.unavailable and compared.periods:
+            headline.append((indicator, compared))
+    return HomePage(facets.get("themes", []), newest, headline)
+
+
+def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage:
+    """The search API's answers: datasets with facets, and for a text the indicators and
+    places that match (a municipality named as typed first: "Gent" reaches Gent)."""
+    text = q.strip()
+    datasets, total, facets = search_service.search_datasets(
+        session,
+        q=text or None,
+        theme=filters.get("theme"),
+        organisation=filters.get("organisation"),
+        role=None,
+        licence=filters.get("licence"),
+        access_level=filters.get("access_level"),
+        level=filters.get("level"),
+        period=filters.get("period"),
+        offset=0,
+        limit=100,
+    )
+    indicators: list[IndicatorHit] = []
+    places: list[UnitOut] = []
+    if text:
+        hits = search_service.search_everything(session, text, "")
+        indicators, places = hits.indicators, hits.places
+        places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
+    return SearchPage(text, datasets, total, facets, indicators, places, filters)

@@ -1,0 +1,180 @@
+/* Charts and maps of the Datapedia pages, drawn with Apache ECharts (vendor/echarts).
+ *
+ * Every chart and map draws the numbers of a table that the server rendered into the page
+ * (data-value, data-status, data-class): the table is the accessible version and the page
+ * works without JavaScript. Geometry comes from the geography API (GeoJSON); the class
+ * colours come from the legend swatches in site.css, so they are defined once.
+ * No inline style or script: the Content-Security-Policy forbids both.
+ */
+(function () {
+  "use strict";
+
+  var CITY = ["#0b4f8a", "#3f7fbf", "#79a9d9", "#a9c8e8", "#084081", "#2b8cbe"];
+  var CITYREGION = ["#e07b1a", "#f0a050", "#f6c48a", "#b35806", "#fdb863", "#8c4a0c"];
+  var REGION = "#b2182b";
+
+  function numberFormat(lang, decimals) {
+    return new Intl.NumberFormat(lang === "en" ? "en-GB" : "nl-BE", {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    });
+  }
+
+  function cellValue(td) {
+    var raw = td ? td.getAttribute("data-value") : "";
+    return raw === "" || raw === null ? null : Number(raw);
+  }
+
+  function drawComparison(holder) {
+    var figure = holder.closest("figure");
+    var table = figure.querySelector("table[data-series]");
+    var lang = document.documentElement.lang;
+    var decimals = Number(holder.getAttribute("data-decimals"));
+    var fmt = numberFormat(lang, decimals);
+    var withRegion = holder.getAttribute("data-rule") !== "sum";
+    var periods = Array.prototype.map.call(
+      table.querySelectorAll("thead th[scope=col]"), function (th) { return th.textContent; }
+    ).slice(1);
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr"));
+    var cities = rows.filter(function (r) { return r.getAttribute("data-kind") === "city"; });
+    var regionRow = rows.filter(function (r) { return r.getAttribute("data-kind") === "region"; })[0];
+    var categories = cities.map(function (r) { return r.getAttribute("data-name"); });
+    if (withRegion && regionRow) categories.push(holder.getAttribute("data-region-label"));
+    var series = [];
+    var colours = [];
+    periods.forEach(function (period, p) {
+      var cityValues = cities.map(function (r) {
+        return cellValue(r.querySelector('td[data-period="' + period + '"]'));
+      });
+      var regionValues = cities.map(function (r) {
+        var next = r.nextElementSibling;
+        return next && next.getAttribute("data-kind") === "cityregion"
+          ? cellValue(next.querySelector('td[data-period="' + period + '"]')) : null;
+      });
+      if (withRegion && regionRow) {
+        cityValues.push(cellValue(regionRow.querySelector('td[data-period="' + period + '"]')));
+        regionValues.push(null);
+      }
+      var cityColour = CITY[p % CITY.length];
+      var regionColour = CITYREGION[p % CITYREGION.length];
+      colours.push(cityColour, regionColour);
+      series.push({
+        name: holder.getAttribute("data-city-label") + " " + period,
+        type: "bar", data: cityValues, itemStyle: { color: cityColour },
+      });
+      series.push({
+        name: holder.getAttribute("data-cityregion-label") + " " + period,
+        type: "bar", data: regionValues, itemStyle: { color: regionColour },
+      });
+    });
+    holder.setAttribute("data-colours", colours.join(" "));
+    holder.classList.add("drawn");
+    holder.style.height = Math.max(24, categories.length * (1 + series.length * 0.6)) + "rem";
+    var chart = echarts.init(holder, null, { renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      aria: { enabled: false },
+      grid: { left: 8, right: 24, top: 40, bottom: 8, containLabel: true },
+      legend: { top: 0, icon: "rect" },
+      tooltip: {
+        trigger: "item",
+        valueFormatter: function (v) { return v === null || v === undefined ? "—" : fmt.format(v); },
+      },
+      xAxis: { type: "value", axisLabel: { formatter: function (v) { return fmt.format(v); } } },
+      yAxis: { type: "category", data: categories, inverse: true },
+      series: series,
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  function swatchColour(figure, key) {
+    var swatch = figure.querySelector(".legend .swatch.c" + key);
+    return swatch ? getComputedStyle(swatch).backgroundColor : "#cccccc";
+  }
+
+  function drawMap(figure) {
+    var holder = figure.querySelector("[data-map-canvas]");
+    var rows = Array.prototype.slice.call(figure.querySelectorAll("table[data-map-values] tbody tr"));
+    var decimals = Number(figure.getAttribute("data-decimals"));
+    var fmt = numberFormat(document.documentElement.lang, decimals);
+    fetch(figure.getAttribute("data-geometry"), { headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("geometry " + response.status);
+        return response.json();
+      })
+      .then(function (geojson) {
+        var features = (geojson.features || []).filter(function (f) { return f.geometry; });
+        var codes = {};
+        features.forEach(function (f) { codes[f.properties.code] = true; });
+        var missing = [];
+        var data = [];
+        rows.forEach(function (row) {
+          var code = row.getAttribute("data-code");
+          if (!codes[code]) {
+            missing.push(row.getAttribute("data-name") + " (" + code + ")");
+            return;
+          }
+          var cls = row.getAttribute("data-class");
+          data.push({
+            name: code,
+            value: cellValue(row),
+            label: row.getAttribute("data-name"),
+            itemStyle: { areaColor: swatchColour(figure, cls === "none" ? "x" : cls) },
+          });
+        });
+        var list = figure.querySelector("[data-no-geometry-list]");
+        if (missing.length === 0) {
+          list.closest("li").hidden = true;
+        } else {
+          list.textContent = missing.length + ": " + missing.slice(0, 12).join(", ") +
+            (missing.length > 12 ? ", …" : "");
+        }
+        var name = "map-" + Math.random().toString(36).slice(2);
+        echarts.registerMap(name, { type: "FeatureCollection", features: features });
+        var cos = Math.cos((51 * Math.PI) / 180); // Flanders lies around 51° N
+        holder.classList.add("drawn");
+        holder.setAttribute("data-features", String(features.length));
+        var chart = echarts.init(holder, null, { renderer: "svg" });
+        chart.setOption({
+          animation: false,
+          aria: { enabled: false },
+          tooltip: {
+            trigger: "item",
+            formatter: function (p) {
+              var d = p.data || {};
+              var value = d.value === null || d.value === undefined ? "—" : fmt.format(d.value);
+              return (d.label || p.name) + ": " + value;
+            },
+          },
+          series: [{
+            type: "map",
+            map: name,
+            nameProperty: "code",
+            roam: true,
+            selectedMode: false,
+            projection: {
+              project: function (p) { return [p[0] * cos, -p[1]]; },
+              unproject: function (p) { return [p[0] / cos, -p[1]]; },
+            },
+            itemStyle: { areaColor: swatchColour(figure, "n"), borderColor: "#555", borderWidth: 0.4 },
+            emphasis: { label: { show: false }, itemStyle: { borderColor: "#000", borderWidth: 1.5 } },
+            label: { show: false },
+            data: data,
+          }],
+        });
+        window.addEventListener("resize", function () { chart.resize(); });
+      })
+      .catch(function () {
+        holder.hidden = true; // the table and legend stay: the page keeps its numbers
+      });
+  }
+
+  function start() {
+    if (typeof echarts === "undefined") return;
+    document.querySelectorAll("[data-chart]").forEach(drawComparison);
+    document.querySelectorAll("figure[data-map]").forEach(drawMap);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,293 @@
+"""The pages in a real browser: the system Chromium driven by Playwright (no browser
+download), against the app served by uvicorn on the real data. Each page is checked as a
+citizen would use it — the numbers shown equal the API's, the chart and the map are drawn
+(marks counted against the data), no console error, no request leaves the server — and
+axe-core finds no serious or critical accessibility violation.
+
+Set ``DATAPEDIA_SCREENSHOTS=docs`` to also save screenshots of the main pages there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from axe_playwright_python import sync_playwright as axe_sync
+from playwright import sync_api as playwright_sync
+from sqlalchemy import delete, func, select
+
+from app.config import SEEDS_DIR, Settings
+from app.db.session import make_engine, make_session_factory, transaction
+from app.geo.boundaries import (
+    BOUNDARIES_DIR,
+    BOUNDARIES_FILE,
+    import_boundaries,
+    load_boundary_files,
+)
+from app.geo.models import GeoGeometry
+from app.main import create_app
+from tests.conftest import real_source_dir
+
+# The system Chromium (.ci/run installs it): Playwright downloads no browser of its own.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+MAP_FILES = ("municipalities_2025.geojson", "wijken_ggw7_2025.geojson")
+
+
+@pytest.fixture(scope="module")
+def boundaries(real_db: str) -> Iterator[None]:
+    """The shapes the pages draw, in the shared real database for this module only (the
+    session's seed leaves geometry out; other tests expect none)."""
+    engine = make_engine(real_db)
+    factory = make_session_factory(engine)
+    files = [f for f in load_boundary_files(SEEDS_DIR / BOUNDARIES_FILE) if f.file in MAP_FILES]
+    with transaction(factory) as session:
+        assert session.scalar(select(func.count()).select_from(GeoGeometry)) == 0
+        import_boundaries(session, real_source_dir() / BOUNDARIES_DIR, files)
+    yield
+    with transaction(factory) as session:
+        session.execute(delete(GeoGeometry))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(real_db: str, boundaries: None) -> Iterator[str]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(Settings(database_url=real_db, base_url=base))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield base
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    """A page with what it logged and asked for."""
+
+    page: Any
+    base: str
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.base + path)
+        self.page.wait_for_load_state("networkidle")
+
+    def check_clean(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.outside == [], self.outside
+
+    def check_accessible(self) -> None:
+        results = axe_sync.Axe().run(self.page)
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert bad == [], bad
+
+    def screenshot(self, name: str) -> None:
+        target = os.environ.get("DATAPEDIA_SCREENSHOTS")
+        if target:
+            Path(target).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def visit(browser: Any, server: str) -> Iterator[Visit]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
+    page = context.new_page()
+    seen = Visit(page, server)
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(f"{e}\n{e.stack}"))
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            seen.outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield seen
+    context.close()
+
+
+def _api(server: str, path: str) -> Any:
+    response = httpx.get(server + path, timeout=60)
+    assert response.status_code == 200, (path, response.text[:300])
+    return response.json()
+
+
+def _api_values(
+    server: str, url: str, whole: bool = True
+) -> dict[tuple[str, str, str], float | None]:
+    body = _api(server, url)
+    assert not whole or body["total"] == len(body["items"]), "one page holds them all"
+    return {(r["level"], r["code"], r["period"]): r["value"] for r in body["items"]}
+
+
+def test_home_search_reaches_gent_and_compares_the_cities(visit: Visit) -> None:
+    visit.open("/")
+    assert visit.page.locator("html").get_attribute("lang") == "nl"
+    # Gent's and Antwerpen's population 2025 on one screen, as the API gives them.
+    table = visit.page.locator("table[data-series]").first
+    api = table.locator("xpath=ancestor::figure//p[@class='api']/a").get_attribute("href")
+    values = _api_values(visit.base, api)
+    for code, name in (("44021", "Gent"), ("11002", "Antwerpen")):
+        cell = table.locator(f'tr[data-ref="municipality:{code}"] td[data-period="2025"]')
+        assert float(cell.get_attribute("data-value")) == values[("municipality", code, "2025")]
+        assert name in table.locator(f'tr[data-ref="municipality:{code}"] th').inner_text()
+    shown = table.locator('tr[data-ref="municipality:44021"] td').inner_text().strip()
+    assert shown == f"{values[('municipality', '44021', '2025')]:,.0f}".replace(",", ".")
+    visit.check_accessible()
+    visit.screenshot("home")
+    visit.page.fill("#q", "Gent")
+    visit.page.locator("form.big button").click()
+    visit.page.wait_for_load_state("networkidle")
+    first = visit.page.locator('ul[data-results="places"] li a').first
+    assert first.inner_text() == "Gent"
+    first.click()
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.page.url.endswith("/doc/municipality/44021")
+    assert visit.page.locator("h1").inner_text() == "Gent in cijfers"
+    visit.check_clean()
+
+
+def test_indicator_page_chart_and_map_show_the_api_numbers(visit: Visit) -> None:
+    visit.open("/doc/indicator/population-density?lang=en")
+    assert visit.page.locator("html").get_attribute("lang") == "en"
+    # The supplier and the source are one click away.
+    assert visit.page.locator("dl.facts a[href='/doc/organisation/statbel?lang=en']").count() >= 1
+    figure = visit.page.locator("figure.comparison")
+    api = figure.locator("p.api a").get_attribute("href")
+    values = _api_values(visit.base, api)
+    cells = figure.locator("td[data-period]")
+    shown = {}
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        ref = cell.locator("xpath=..").get_attribute("data-ref")
+        level, code = ref.split(":")
+        raw = cell.get_attribute("data-value")
+        shown[(level, code, cell.get_attribute("data-period"))] = float(raw) if raw else None
+    assert shown == values
+    # Bars: one per city and city-region value and one for the Flemish Region (a ratio),
+    # plus one legend mark per series.
+    chart = figure.locator("[data-chart]")
+    colours = chart.get_attribute("data-colours").split()
+    marks = visit.page.evaluate(
+        "([el, colours]) => Array.from(el.querySelectorAll('path'))"
+        ".filter(p => colours.includes(p.getAttribute('fill'))).length",
+        [chart.element_handle(), colours],
+    )
+    present = sum(v is not None for v in values.values())
+    assert marks == present + len(colours)
+    # The map: one coloured area per municipality with a value and a geometry.
+    geometry = visit.page.locator("figure[data-map]").first
+    features = _api(visit.base, geometry.get_attribute("data-geometry"))["features"]
+    codes = {f["properties"]["code"] for f in features if f.get("geometry")}
+    rows = geometry.locator("table[data-map-values] tbody tr")
+    with_area = [
+        rows.nth(i).get_attribute("data-code")
+        for i in range(rows.count())
+        if rows.nth(i).get_attribute("data-code") in codes
+    ]
+    drawn = visit.page.evaluate(
+        "el => el.querySelectorAll('[data-map-canvas] path').length",
+        geometry.element_handle(),
+    )
+    assert drawn >= len(with_area) > 250
+    visit.check_accessible()
+    visit.check_clean()
+    visit.screenshot("indicator")  # last: a full-page shot resizes the page
+
+
+def test_place_page_shows_the_sectors_and_key_figures(visit: Visit) -> None:
+    visit.open("/doc/municipality/44021")
+    row = visit.page.locator('table[data-figures] tr[data-indicator="population"]')
+    api = row.locator("a", has_text="API").get_attribute("href")
+    values = _api_values(visit.base, api)
+    assert float(row.get_attribute("data-value")) == values[("municipality", "44021", "2025")]
+    # Gent's neighbourhoods (the 2025 sectors have no shapes; its wijken have): every one
+    # with a shape drawn, the others listed as "geen kaartvlak".
+    figure = visit.page.locator("figure[data-map]")
+    units = figure.locator("table[data-map-values] tbody tr")
+    features = _api(visit.base, figure.get_attribute("data-geometry"))["features"]
+    codes = {f["properties"]["code"] for f in features if f.get("geometry")}
+    shown = [units.nth(i).get_attribute("data-code") for i in range(units.count())]
+    assert len(set(shown) & codes) > 10
+    drawn = visit.page.evaluate("document.querySelectorAll('[data-map-canvas] path').length")
+    assert drawn >= len(set(shown) & codes)
+    missing = figure.locator("[data-no-geometry-list]")
+    assert missing.is_hidden() or missing.inner_text().startswith(str(len(set(shown) - codes)))
+    visit.check_accessible()
+    visit.check_clean()
+    visit.screenshot("place")
+
+
+def test_dataset_page_preview_and_download_builder(visit: Visit) -> None:
+    visit.open("/doc/dataset/population-2025")
+    preview = visit.page.locator("table[data-preview]")
+    api = visit.page.locator("section", has=preview).locator("p.api a").get_attribute("href")
+    values = _api_values(visit.base, api, whole=False)
+    rows = preview.locator("tbody tr")
+    assert rows.count() == len(values) > 0
+    for i in range(rows.count()):
+        code = rows.nth(i).get_attribute("data-code")
+        value = next(v for (_, c, _), v in values.items() if c == code)
+        assert float(rows.nth(i).get_attribute("data-value")) == value
+    visit.check_accessible()
+    visit.screenshot("dataset")
+    visit.page.select_option("#dl-indicator", "population")
+    visit.page.select_option("#dl-format", "json")
+    visit.page.fill("#dl-within", "municipality:44021")
+    visit.page.select_option("#dl-level", "sector")
+    with visit.page.expect_navigation():
+        visit.page.locator("form.download button").click()
+    assert "/api/v1/datasets/population-2025/observations?" in visit.page.url
+    body = visit.page.locator("body").inner_text()
+    assert '"level":"sector"' in body.replace(" ", "") and "44021" in body
+    visit.check_clean()
+
+
+def test_unknown_pages_are_html_for_browsers(visit: Visit) -> None:
+    response = visit.page.goto(visit.base + "/doc/indicator/no-such-thing")
+    assert response is not None and response.status == 404
+    assert visit.page.locator("h1").inner_text() == "Niet gevonden"
+    visit.check_accessible()
+    visit.errors.clear()  # the browser logs the 404 of the page itself
+    visit.open("/search?q=%25%22%3C%3E%27%3B")
+    assert visit.page.locator("h1").inner_text() == "Zoeken"
+    visit.check_clean()

@@ -1,0 +1,149 @@
+"""The site for people, without a browser: languages, translated labels, numbers in the
+reader's locale equal to the API's, search and facets, and HTML 404 pages."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.web.i18n import Translator, choose_language
+
+HTML = {"Accept": "text/html"}
+ENGLISH = {"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"}
+
+
+def _api_link(html: str, marker: str) -> str:
+    """The first API link in the page after ``marker``."""
+    start = html.index(marker)
+    found = re.search(r'href="(/api/v1/[^"]+)"', html[start:])
+    assert found, marker
+    return unescape(found.group(1))
+
+
+@pytest.mark.parametrize(
+    ("requested", "accept", "expected"),
+    [
+        (None, None, "nl"),
+        ("en", None, "en"),
+        ("nl", "en", "nl"),
+        (None, "en-GB,en;q=0.9,nl;q=0.8", "en"),
+        (None, "fr-BE,fr;q=0.9,nl;q=0.5,en;q=0.4", "nl"),
+        (None, "de, en;q=0", "nl"),
+        ("xx", "en;q=bad", "nl"),
+    ],
+)
+def test_language_choice(requested: str | None, accept: str | None, expected: str) -> None:
+    assert choose_language(requested, accept) == expected
+
+
+def test_numbers_follow_the_locale_and_the_decimals() -> None:
+    assert Translator("nl").number(272657) == "272.657"
+    assert Translator("en").number(272657) == "272,657"
+    assert Translator("nl").number(1234.567, 2) == "1.234,57"
+    assert Translator("en").number(0.456, 1) == "0.5"
+    assert Translator("nl").number(None) == "—"
+    assert Translator("nl")("role.owner") == "mede-eigenaar"
+    assert Translator("en").code("access", "non_public") == "non-public"
+
+
+def test_home_compares_gent_and_antwerpen_as_the_api_does(client: TestClient) -> None:
+    dutch = client.get("/", headers=HTML)
+    english = client.get("/", headers=ENGLISH)
+    assert dutch.status_code == english.status_code == 200
+    assert '<html lang="nl">' in dutch.text and '<html lang="en">' in english.text
+    assert "De centrumsteden vergeleken" in dutch.text
+    assert "The centre cities compared" in english.text
+    api = client.get(_api_link(dutch.text, 'id="headline"')).json()
+    by_code = {r["code"]: r["value"] for r in api["items"]}
+    for code in ("44021", "11002"):
+        value = by_code[code]
+        assert f"{value:,.0f}".replace(",", ".") in dutch.text
+        assert f"{value:,.0f}" in english.text
+    # The search box is there, and the language switch keeps the page.
+    assert 'role="search"' in dutch.text and 'href="/?lang=en"' in dutch.text
+
+
+def test_dataset_page_translates_codes_and_builds_downloads(client: TestClient) -> None:
+    page = client.get("/doc/dataset/population-2025", headers=HTML).text
+    assert "mede-eigenaar" in page and "leverancier" in page and "openbaar" in page
+    assert ">owner<" not in page and ">public<" not in page
+    assert 'action="/download/population-2025"' in page
+    chosen = client.get(
+        "/download/population-2025",
+        params={"indicator": "population", "level": "", "period": "", "format": "csv"},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == (
+        "/api/v1/datasets/population-2025/observations?indicator=population&format=csv"
+    )
+    english = client.get("/doc/dataset/population-2025?lang=en", headers=HTML).text
+    assert "co-owner" in english and "How to cite" in english
+    preview = client.get(_api_link(page, 'id="preview"')).json()
+    first = preview["items"][0]
+    assert f'data-code="{first["code"]}" data-value="{float(first["value"])!r}"' in page
+
+
+def test_indicator_page_shows_the_comparison_and_the_map_values(client: TestClient) -> None:
+    page = client.get("/doc/indicator/population-density?in=44021", headers=HTML).text
+    comparison = client.get(_api_link(page, 'figure class="comparison"')).json()
+    assert comparison["total"] == 27  # 13 cities, 13 city-regions, the Flemish Region
+    for record in comparison["items"]:
+        assert f'data-value="{float(record["value"])!r}"' in page
+    flemish = client.get(_api_link(page, "data-map-values")).json()
+    first_map = page[page.index("data-map-values") :]
+    assert flemish["total"] == first_map[: first_map.index("</table>")].count("<tr data-code=")
+    assert 'data-geometry="/api/v1/geo/boundaries?level=municipality' in page
+    assert "geen kaartvlak" in page and "Legende" in page
+    assert '<h3 id="inside">Binnen de gemeente Gent</h3>' in page
+
+
+def test_place_page_gives_key_figures_with_their_comparison(client: TestClient) -> None:
+    page = client.get("/doc/municipality/44021", headers=HTML).text
+    assert "<h1>Gent in cijfers</h1>" in page
+    assert "Stadsregio Gent" in page and "Vlaams Gewest" in page
+    row = page[page.index('data-indicator="population"') :]
+    api = client.get(_api_link(row, "<td")).json()
+    value = next(r["value"] for r in api["items"] if r["code"] == "44021")
+    assert f"{value:,.0f}".replace(",", ".") in row[: row.index("</tr>")]
+    # Across versions: Hasselt's 2024 code leads to its successor.
+    hasselt = client.get("/doc/municipality/71022", headers=HTML).text
+    assert "/doc/municipality/71072" in hasselt
+
+
+def test_search_finds_places_first_and_counts_facets_like_the_api(client: TestClient) -> None:
+    page = client.get("/search?q=Gent", headers=HTML).text
+    places = page[page.index('data-results="places"') :]
+    assert re.search(r'<a href="(/doc/[^"]+)">', places).group(1) == "/doc/municipality/44021"
+    everything = client.get("/search", headers=HTML).text
+    api = client.get("/api/v1/datasets").json()
+    for facet in api["facets"]["themes"]:
+        assert re.search(
+            rf'theme={facet["value"]}">[^<]+</a> <span class="count" data-count="{facet["count"]}"',
+            everything,
+        ), facet
+
+
+@pytest.mark.parametrize("q", ["", "%", "'\"<>;--", "ééé", "a" * 200])
+def test_odd_searches_give_a_normal_page(client: TestClient, q: str) -> None:
+    response = client.get("/search", params={"q": q}, headers=HTML)
+    assert response.status_code == 200
+    assert "<script>" not in response.text.split("</head>")[1]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/doc/dataset/nope", "/doc/indicator/nope", "/doc/municipality/99998", "/doc/sector/x"],
+)
+def test_unknown_things_are_html_404_pages_for_browsers(client: TestClient, path: str) -> None:
+    dutch = client.get(path, headers=HTML)
+    assert dutch.status_code == 404 and dutch.headers["content-type"].startswith("text/html")
+    assert "<h1>Niet gevonden</h1>" in dutch.text
+    english = client.get(path, headers=ENGLISH)
+    assert english.status_code == 404 and "<h1>Not found</h1>" in english.text
+    machine = client.get(path, headers={"Accept": "text/turtle"})
+    assert machine.status_code == 404
+    assert machine.headers["content-type"] == "application/problem+json"
