@@ -1,6 +1,6 @@
 """Shared fixtures. The database is real (SQLite, or PostgreSQL when
 DATAPEDIA_TEST_DATABASE_URL names a server); the real source files are imported once per
-test session into one database that the read-only tests share."""
+test run into one database (each xdist worker reads a copy) that the read-only tests share."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
-from tests.dbutil import create_database, drop_database
+from tests.dbutil import copy_database, create_database, drop_database, drop_shared, shared_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -42,6 +42,20 @@ def geography_only(tmp_path: Path) -> Path:
     return source
 
 
+def one_municipality(tmp_path: Path, municipality: str = "44021") -> Path:
+    """The real geography and every real value file cut down to the rows that mention one
+    municipality's code (Gent by default): every dataset still gets values, in a fraction
+    of the time a full seed takes. For tests of the seed itself, not of the full data."""
+    source = geography_only(tmp_path)
+    values = source / "values"
+    values.mkdir()
+    for path in sorted((real_source_dir() / "values").iterdir()):
+        with path.open(encoding="utf-8", newline="") as full:
+            lines = [next(full), *(line for line in full if municipality in line)]
+        (values / path.name).write_text("".join(lines), encoding="utf-8", newline="")
+    return source
+
+
 @pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("db")
@@ -56,15 +70,20 @@ def empty_db(session_tmp: Path) -> Iterator[str]:
     drop_database(url)
 
 
-@pytest.fixture(scope="session")
-def real_db(session_tmp: Path) -> Iterator[str]:
-    """One database per test session with the real geography and the seeded catalogue."""
-    url = create_database(session_tmp)
-    upgrade(url)
+def _seed_real(url: str) -> dict[str, str]:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         seed_all(session, real_source_dir(), SEEDS_DIR)
     engine.dispose()
+    return {}
+
+
+@pytest.fixture(scope="session")
+def real_db(session_tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real geography, the seeded catalogue and all real values: seeded once per test
+    run (shared by the xdist workers), a copy of its own per worker."""
+    shared, _ = shared_database(tmp_path_factory, "real", _seed_real)
+    url = copy_database(shared, session_tmp)
     yield url
     drop_database(url)
 
@@ -94,6 +113,12 @@ def client(real_db: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=real_db))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The controlling process (not an xdist worker) drops what the workers shared.
+    if not hasattr(session.config, "workerinput"):
+        drop_shared(session.config)
 
 
 def session_factory_for(url: str) -> tuple[Engine, sessionmaker[Session]]:

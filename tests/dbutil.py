@@ -1,13 +1,21 @@
-"""Creating and dropping throw-away databases for the tests, on SQLite or PostgreSQL."""
+"""Creating, copying and dropping throw-away databases for the tests, on SQLite or PostgreSQL,
+and the databases built once per test run and shared by every xdist worker."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from filelock import FileLock
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from app.db.migrate import upgrade
 
 # Unset: SQLite files in a temporary folder. Set to a PostgreSQL server URL (any database
 # name): each test database is created on that server and dropped afterwards.
@@ -30,9 +38,27 @@ def create_database(tmp_dir: Path) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
+def copy_database(template_url: str, tmp: Path) -> str:
+    """A new database with the content of ``template_url`` (nobody may be connected to the
+    template on PostgreSQL)."""
+    if backend() == "sqlite":
+        url = create_database(tmp)
+        target = make_url(url).database
+        assert target is not None
+        shutil.copyfile(str(make_url(template_url).database), target)
+        return url
+    name = f"datapedia_test_{uuid.uuid4().hex[:12]}"
+    parsed = make_url(template_url)
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"'))
+    server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 def drop_database(url: str) -> None:
     if backend() == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             Path(make_url(url).database + suffix).unlink(missing_ok=True)  # type: ignore[operator]
         return
     parsed = make_url(url)
@@ -40,3 +66,54 @@ def drop_database(url: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# Built once per run, shared by the xdist workers
+# --------------------------------------------------------------------------------------------
+
+SHARED_SUFFIX = ".shared.json"
+
+
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of the whole run: the parent of the workers' folders under
+    xdist, the session's own folder without it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_database(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    build: Callable[[str], dict[str, str]],
+) -> tuple[str, dict[str, str]]:
+    """The migrated database ``name`` built by ``build(url)`` once per test run: the first
+    worker that asks builds it under a file lock, the others wait for it and reuse it.
+    Returns its URL and what ``build`` returned (JSON: for example API keys). Treat it as
+    read-only and never connect to it on PostgreSQL (it is a template there): take a copy
+    with :func:`copy_database`. It is dropped when the run ends (:func:`drop_shared`)."""
+    root = run_dir(tmp_path_factory)
+    record = root / f"{name}{SHARED_SUFFIX}"
+    with FileLock(str(root / f"{name}.lock")):
+        if not record.exists():
+            url = create_database(root)
+            # Recorded before building: a failed build is still dropped at the end.
+            record.write_text(json.dumps({"url": url, "extra": None}), encoding="utf-8")
+            upgrade(url)
+            extra = build(url)
+            record.write_text(json.dumps({"url": url, "extra": extra}), encoding="utf-8")
+    stored = json.loads(record.read_text(encoding="utf-8"))
+    if stored["extra"] is None:
+        pytest.fail(f"building the shared test database {name!r} failed in another worker")
+    return stored["url"], stored["extra"]
+
+
+def drop_shared(config: pytest.Config) -> None:
+    """Drop the shared databases of this run (called once, by the controlling process)."""
+    factory: pytest.TempPathFactory | None = getattr(config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    root = factory.getbasetemp()
+    for record in root.glob(f"*{SHARED_SUFFIX}"):
+        drop_database(json.loads(record.read_text(encoding="utf-8"))["url"])
+        record.unlink()

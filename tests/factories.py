@@ -1,15 +1,15 @@
 """Shared factories: a *world* — a database with the real geography, the seeded catalogue and
 one API key per organisation and role — and a client on it.
 
-The world is built once per test session as a template; every test that asks for the
-``world`` fixture gets a fresh world of its own (a file copy on SQLite, a rolled-back
-transaction on PostgreSQL; ``world_db`` a real database copy on both), so HTTP write tests
-never see each other's writes and pass in any order.
+The world is built once per test run as a template shared by the xdist workers (see
+``tests.dbutil.shared_database``); every test that asks for the ``world`` fixture gets a fresh
+world of its own (a file copy on SQLite, a rolled-back transaction on PostgreSQL; ``world_db``
+a real database copy on both), so HTTP write tests never see each other's writes and pass in
+any order.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, MetaData, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import AppState
@@ -28,7 +27,13 @@ from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
-from tests.dbutil import backend, create_database, drop_database
+from tests.dbutil import (
+    backend,
+    copy_database,
+    create_database,
+    drop_database,
+    shared_database,
+)
 
 # name -> (organisation, key role). On population-2025 Gent and Antwerpen are co-owners and
 # suppliers (territory: their municipality), Statbel is the originator and the Kenniscentrum
@@ -90,46 +95,38 @@ class Template:
     keys: dict[str, str]
 
 
-def build_template(tmp: Path, source: Path) -> Template:
-    url = create_database(tmp)
-    upgrade(url)
+def seed_world(url: str, source: Path) -> dict[str, str]:
+    """Seed the migrated database ``url`` as a world; returns its API keys by name."""
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         seed_all(session, source, SEEDS_DIR)
         keys = {name: create_key(session, org, role) for name, (org, role) in KEYS.items()}
     engine.dispose()
-    return Template(url, keys)
+    return keys
 
 
-def copy_database(template_url: str, tmp: Path) -> str:
+def build_template(tmp: Path, source: Path) -> Template:
     url = create_database(tmp)
-    if backend() == "sqlite":
-        target = make_url(url).database
-        assert target is not None
-        shutil.copyfile(str(make_url(template_url).database), target)
-        return url
-    # CREATE DATABASE … TEMPLATE needs the new name to be free: drop the empty one first.
-    parsed = make_url(url)
-    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{parsed.database}"'))
-        conn.execute(
-            text(
-                f'CREATE DATABASE "{parsed.database}" TEMPLATE "{make_url(template_url).database}"'
-            )
-        )
-    server.dispose()
-    return url
+    upgrade(url)
+    return Template(url, seed_world(url, source))
 
 
 @pytest.fixture(scope="session")
 def world_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    """The world, seeded once per run. On SQLite the tests copy the shared file itself; on
+    PostgreSQL this worker takes a copy of its own, which ``world`` connects to."""
     from tests.conftest import geography_only
 
     tmp = tmp_path_factory.mktemp("world-template")
-    template = build_template(tmp, geography_only(tmp))
-    yield template
-    drop_database(template.url)
+    url, keys = shared_database(
+        tmp_path_factory, "world", lambda url: seed_world(url, geography_only(tmp))
+    )
+    if backend() == "sqlite":
+        yield Template(url, keys)
+        return
+    own = copy_database(url, tmp)
+    yield Template(own, keys)
+    drop_database(own)
 
 
 def open_world(

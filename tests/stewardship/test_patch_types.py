@@ -1,6 +1,7 @@
 """Stored metadata can never make a read fail: every editable field is sent with every wrong
 type (and a few valid values) through PATCH, and after each accepted value the dataset, the
-list, the HTML page and the catalogue still answer 200."""
+list, the HTML page and the RDF document still answer 200 (the whole catalogue after each
+field)."""
 
 from __future__ import annotations
 
@@ -95,15 +96,22 @@ def _valid(field: str, value: Any) -> bool:
 
 
 HTML = {"Accept": "text/html"}
+TURTLE = {"Accept": "text/turtle"}
 
 
-def reads_answer(world: World) -> None:
-    for path, headers in (
+def reads_answer(world: World, *, catalogue: bool = True) -> None:
+    """The reads of the dataset answer 200. The whole catalogue is the costly read: the
+    loop over values renders the dataset's own RDF document (the same serialisation) after
+    each value and leaves ``/catalog.ttl`` to the end of the field."""
+    reads = [
         ("/api/v1/datasets", {}),
         (URL, {}),
         (f"/doc/dataset/{DATASET}", HTML),
-        ("/catalog.ttl", {}),
-    ):
+        (f"/doc/dataset/{DATASET}", TURTLE),
+    ]
+    if catalogue:
+        reads.append(("/catalog.ttl", {}))
+    for path, headers in reads:
         response = world.client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.text[:500])
 
@@ -116,7 +124,7 @@ def test_every_wrong_type_is_refused_and_reads_never_fail(world: World, field: s
         response = world.client.patch(URL, json={field: value}, headers=admin)
         if _valid(field, value):
             assert response.status_code == 200, (value, response.text)
-            reads_answer(world)
+            reads_answer(world, catalogue=False)
         else:
             assert response.status_code == 422, (value, response.text)
             assert response.headers["content-type"] == "application/problem+json"
