@@ -6,14 +6,17 @@ collected with row, column, value and reason, so the supplier can fix the file i
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import hashlib
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -71,7 +74,9 @@ class UploadRow(NamedTuple):
 
 @dataclass
 class UploadResult:
-    rows: list[UploadRow] = field(default_factory=list)
+    """The problems found (the first :data:`MAX_REPORTED_ERRORS`, and their total); the
+    rows themselves stream past, so memory does not grow with the file."""
+
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
 
@@ -80,6 +85,10 @@ class UploadResult:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             shown = value if value is None or len(value) <= 100 else value[:100] + "…"
             self.errors.append(RowError(row, column, shown, reason))
+
+    def sort(self) -> None:
+        """Problems in row order (those found later, such as duplicates, included)."""
+        self.errors.sort(key=lambda e: e.row)
 
 
 @dataclass(frozen=True)
@@ -98,14 +107,60 @@ class Rules:
 Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status
 
 
-def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF."""
-    text = _text(body, result)
-    if text is None:
-        return
-    first_line = text.split("\n", 1)[0]
+CHUNK_BYTES = 1 << 20
+
+
+def check_bytes(body: IO[bytes], result: UploadResult) -> str:
+    """Read the whole upload once, in chunks: refuse a NUL byte, invalid UTF-8 or an empty
+    file (as errors of the file itself, row 0), and return its SHA-256."""
+    body.seek(0)
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    blank = True
+    problem: str | None = None
+    while chunk := body.read(CHUNK_BYTES):
+        digest.update(chunk)
+        if problem is None:
+            if b"\x00" in chunk:
+                problem = "the file contains a NUL byte; is it a CSV text file?"
+            else:
+                try:
+                    blank = not decoder.decode(chunk).strip() and blank
+                except UnicodeDecodeError as exc:
+                    problem = (
+                        f"the file is not valid UTF-8 (byte {max(offset + exc.start, 0)}); "
+                        "save it as UTF-8"
+                    )
+        offset += len(chunk)
+    if problem is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            problem = f"the file is not valid UTF-8 (byte {offset - 1}); save it as UTF-8"
+    if problem is None and blank:
+        problem = "the file is empty; expected a header and rows"
+    if problem is not None:
+        result.error(0, None, None, problem)
+    body.seek(0)
+    return digest.hexdigest()
+
+
+def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF. Read as a stream
+    (memory does not grow with the file); :func:`check_bytes` has vouched for the bytes."""
+    body.seek(0)
+    text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
+    try:
+        yield from _read_csv_text(text, result)
+    finally:
+        text.detach()  # the caller owns the file
+
+
+def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    first_line = text.readline()
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -142,23 +197,6 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
         result.error(0, None, None, "the file has a header but no rows")
 
 
-def _text(body: bytes, result: UploadResult) -> str | None:
-    if b"\x00" in body:
-        result.error(0, None, None, "the file contains a NUL byte; is it a CSV text file?")
-        return None
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        result.error(
-            0, None, None, f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
-        )
-        return None
-    if not text.strip():
-        result.error(0, None, None, "the file is empty; expected a header and rows")
-        return None
-    return text
-
-
 def _pick(cells: list[str], positions: list[int]) -> Cells:
     # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a tab, a
     # line break) stays in the cell, where the checks refuse it.
@@ -168,12 +206,15 @@ def _pick(cells: list[str], positions: list[int]) -> Cells:
     return sector, indicator, period, value, status
 
 
-def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``.
+def read_json(upload: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``. A JSON document is
+    parsed whole (bounded by the upload limit); large files are better sent as CSV.
 
     orjson refuses what would exhaust the parser or the number types (nesting deeper than
     1,024, integers beyond 64 bits, numbers that are infinite as a double) as invalid JSON.
     """
+    upload.seek(0)
+    body = upload.read()
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if not body.strip():
@@ -249,14 +290,23 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     return header
 
 
+def sha256_of(body: IO[bytes]) -> str:
+    body.seek(0)
+    digest = hashlib.sha256()
+    while chunk := body.read(CHUNK_BYTES):
+        digest.update(chunk)
+    body.seek(0)
+    return digest.hexdigest()
+
+
 def validate(
     rows: Iterator[tuple[int, Cells]], schema: TableSchema, rules: Rules, result: UploadResult
-) -> None:
+) -> Iterator[UploadRow]:
     """Check every row against the Table Schema the API serves for the dataset, then against
-    what the database knows (the sectors of its version, the supplier's territory)."""
+    what the database knows (the sectors of its version, the supplier's territory), and
+    yield the rows that pass. Duplicate keys are the caller's to find (a file of any size
+    does not fit a set of its keys; see :func:`app.stats.repository.staged_duplicates`)."""
     fields = [_field(schema, column) for column in COLUMNS]
-    seen: dict[tuple[str, ...], int] = {}
-    key_positions = [COLUMNS.index(name) for name in schema.primaryKey]
     sector_checks: dict[str, str | None] = {}
     # Codes, indicators and periods repeat on every row: each distinct cell of a column is
     # judged once (a bounded memo, so a file of any size keeps memory flat).
@@ -300,15 +350,8 @@ def validate(
             if value < 0 and rules.indicators.get(indicator) == "sum":
                 result.error(number, "value", raw_value, "a count or quantity cannot be negative")
                 ok = False
-        if not bad.intersection(schema.primaryKey):
-            key = tuple(cells[p] for p in key_positions)
-            if key in seen:
-                result.error(number, None, None, f"duplicate of row {seen[key]} ({', '.join(key)})")
-                ok = False
-            else:
-                seen[key] = number
         if ok:
-            result.rows.append(UploadRow(number, sector, indicator, period, value, status))
+            yield UploadRow(number, sector, indicator, period, value, status)
 
 
 def _field(schema: TableSchema, column: str) -> TableField:

@@ -12,6 +12,7 @@ unchanged files changes nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from app.geo.levels import Level
 from app.stats import repository
 from app.stats.models import Submission
 from app.stats.parsers import VALUE_SOURCES, VALUES_DIR, ValueSource, parse_source
-from app.stats.publish import Slice, publish_changes
+from app.stats.publish import publish_changes
 
 SOURCE_IMPORT = "source import"
 # REFNIS codes of the Walloon provinces: Walloon Brabant 25…, Hainaut 5…, Liège 6…,
@@ -153,65 +154,57 @@ class StoredRevision:
     published_written: int = 0
 
 
-# Above this many units a submission's current rows are read slice by slice, not by unit.
-UNIT_FILTER_LIMIT = 2000
-
-
 def store_revision(
     session: Session,
     dataset_id: str,
-    wanted: dict[ObservationKey, tuple[float | None, str]],
+    wanted: Mapping[ObservationKey, tuple[float | None, str]],
     submission: Submission,
     *,
     replace_all: bool,
 ) -> StoredRevision:
-    """Make ``wanted`` the dataset's current observations in a new revision.
+    """Make ``wanted`` the dataset's current observations in a new revision (see
+    :func:`store_staged_revision`)."""
+    repository.start_staging(session)
+    repository.stage(
+        session,
+        (
+            (indicator, unit, period, value, status, 0)
+            for (indicator, unit, period), (value, status) in wanted.items()
+        ),
+    )
+    return store_staged_revision(session, dataset_id, submission, replace_all=replace_all)
+
+
+def store_staged_revision(
+    session: Session,
+    dataset_id: str,
+    submission: Submission,
+    *,
+    replace_all: bool,
+) -> StoredRevision:
+    """Make the staged rows (:func:`app.stats.repository.stage`) the dataset's current
+    observations in a new revision.
 
     Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
     new one. ``replace_all`` (a full import of the source) also closes the rows that the
     source no longer has; a supplier's submission only touches the rows it contains. The
-    slices the changed rows touch are published again in the same transaction (see
-    :func:`app.stats.publish.publish_changes`), so the revision becomes visible with its
-    aggregates at once.
+    comparison with the current revision happens in the database, so memory does not grow
+    with the file. The slices the changed rows touch are published again in the same
+    transaction (see :func:`app.stats.publish.publish_changes`), so the revision becomes
+    visible with its aggregates at once.
     """
     repository.lock_dataset(session, dataset_id)
-    if replace_all:
-        current_rows = repository.current_observations(session, dataset_id)
-    else:
-        # Only what the submission can replace: its cost follows the change, not the dataset.
-        units = {unit for _, unit, _ in wanted}
-        current_rows = repository.current_observations(
-            session,
-            dataset_id,
-            indicators=sorted({indicator for indicator, _, _ in wanted}),
-            periods=sorted({period for _, _, period in wanted}),
-            unit_ids=sorted(units) if len(units) <= UNIT_FILTER_LIMIT else None,
-        )
-    current = {(o.indicator_id, o.unit_id, o.period): o for o in current_rows}
+    repository.index_staging(session)
+    compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
     revision = repository.latest_revision(session, dataset_id) + 1
-    to_close: list[int] = []
-    to_insert: list[tuple[str, int, str, float | None, str]] = []
-    touched: set[Slice] = set()
-    counts = StoredRevision(revision=revision, submission_id=0)
-    for key, (value, status) in wanted.items():
-        stored = current.get(key)
-        if stored is None:
-            counts.added += 1
-            to_insert.append((*key, value, status))
-        elif (stored.value, stored.status) != (value, status):
-            counts.changed += 1
-            to_close.append(stored.id)
-            to_insert.append((*key, value, status))
-        else:
-            counts.unchanged += 1
-            continue
-        touched.add((key[0], key[2]))
-    if replace_all:
-        for key, o in current.items():
-            if key not in wanted:
-                counts.removed += 1
-                to_close.append(o.id)
-                touched.add((key[0], key[2]))
+    counts = StoredRevision(
+        revision=revision,
+        submission_id=0,
+        added=compared.added,
+        changed=compared.changed,
+        unchanged=compared.unchanged,
+        removed=compared.removed,
+    )
     submission.created_at = datetime.now(UTC)
     submission.state = "accepted"
     submission.revision = revision
@@ -221,9 +214,9 @@ def store_revision(
     submission.errors = []
     repository.add_submission(session, submission)
     counts.submission_id = submission.id
-    repository.close_observations(session, to_close, revision)
-    repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
-    published = publish_changes(session, dataset_id, revision, touched)
+    repository.store_staged(session, dataset_id, submission.id, revision, replace_all=replace_all)
+    repository.end_staging(session)
+    published = publish_changes(session, dataset_id, revision, compared.touched)
     counts.published_written = published.inserted
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)
