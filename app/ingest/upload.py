@@ -13,6 +13,7 @@ import hashlib
 import io
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -171,12 +172,14 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
         return
     number = 0
     width = len(names)
-    positions = [names.index(c) if c in names else -1 for c in COLUMNS]
+    # A column the file leaves out (value, status) reads as the empty cell appended last.
+    pick = operator.itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
+    complete = all(c in names for c in COLUMNS)
     try:
         for number, cells in enumerate(reader, start=1):
-            if not cells or cells == [""]:
-                continue
             if len(cells) != width:
+                if not cells or cells == [""]:
+                    continue
                 result.error(
                     number,
                     None,
@@ -184,22 +187,25 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
                     f"{len(cells)} fields where the header has {len(names)}",
                 )
                 continue
-            long = next(
-                (n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL), None
-            )
-            if long is not None:
+            if max(map(len, cells)) > MAX_CELL:
+                long = next(n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL)
                 result.error(number, long, None, f"the cell is longer than {MAX_CELL} characters")
                 continue
-            yield number, _pick(cells, positions)
+            if not complete:
+                cells.append("")
+            # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a
+            # tab, a line break) stays in the cell, where the checks refuse it.
+            yield number, tuple(map(_strip_spaces, pick(cells)))
     except csv.Error as exc:
         result.error(number + 1, None, None, f"not valid CSV here: {exc}")
     if number == 0:
         result.error(0, None, None, "the file has a header but no rows")
 
 
+_strip_spaces = operator.methodcaller("strip", " ")
+
+
 def _pick(cells: list[str], positions: list[int]) -> Cells:
-    # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a tab, a
-    # line break) stays in the cell, where the checks refuse it.
     sector, indicator, period, value, status = (
         cells[p].strip(" ") if p >= 0 else "" for p in positions
     )
@@ -309,49 +315,95 @@ def validate(
     fields = [_field(schema, column) for column in COLUMNS]
     sector_checks: dict[str, str | None] = {}
     # Codes, indicators and periods repeat on every row: each distinct cell of a column is
-    # judged once (a bounded memo, so a file of any size keeps memory flat).
+    # judged once (a bounded memo, so a file of any size keeps memory flat), and a row whose
+    # cells were all judged good before passes on a few set lookups.
     verdicts: list[dict[str, str | None]] = [{} for _ in COLUMNS]
+    good: list[set[str]] = [set() for _ in COLUMNS]
+    good_sectors, good_indicators, good_periods, good_values, good_statuses = good
+    sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
     for number, cells in rows:
-        bad: set[str] = set()
-        for column, table_field, cell, memo in zip(COLUMNS, fields, cells, verdicts, strict=True):
-            if cell in memo:
-                problem = memo[cell]
-            else:
-                problem = _cell_problem(table_field, cell, rules)
-                if len(memo) >= VERDICT_MEMO:
-                    memo.clear()
-                memo[cell] = problem
-            if problem is not None:
-                result.error(number, column, cell, problem)
-                bad.add(column)
-        ok = not bad
         sector, indicator, period, raw_value, given_status = cells
-        status = given_status or "normal"
-        if "sector" not in bad:
-            # The same sector comes back for every indicator and period: check it once.
-            if sector not in sector_checks:
-                sector_checks[sector] = _check_sector(sector, rules)
-            sector_problem = sector_checks[sector]
-            if sector_problem is not None:
-                result.error(number, "sector", sector, sector_problem)
-                ok = False
-        value: float | None = None
-        if "value" in bad or "status" in bad:
-            pass
-        elif status in NO_VALUE_STATUSES:
-            if raw_value:
-                result.error(number, "value", raw_value, f"must be empty when status is {status}")
-                ok = False
-        elif not raw_value:
-            result.error(number, "value", raw_value, "missing; give a number or a status")
+        if (
+            sector in good_sectors
+            and indicator in good_indicators
+            and period in good_periods
+            and raw_value in good_values
+            and given_status in good_statuses
+        ):
+            status = given_status or "normal"
+            if status in NO_VALUE_STATUSES:
+                if not raw_value:
+                    yield UploadRow(number, sector, indicator, period, None, status)
+                    continue
+            elif raw_value:
+                number_value = float(raw_value)
+                if number_value >= 0 or indicator not in sums:
+                    yield UploadRow(number, sector, indicator, period, number_value, status)
+                    continue
+        row = _checked_row(number, cells, fields, verdicts, good, sector_checks, rules, result)
+        if row is not None:
+            yield row
+
+
+def _checked_row(
+    number: int,
+    cells: Cells,
+    fields: list[TableField],
+    verdicts: list[dict[str, str | None]],
+    good: list[set[str]],
+    sector_checks: dict[str, str | None],
+    rules: Rules,
+    result: UploadResult,
+) -> UploadRow | None:
+    """One row checked cell by cell, each problem reported (the slow path of
+    :func:`validate`, which also learns the good cells)."""
+    bad: set[str] = set()
+    for column, table_field, cell, memo, known_good in zip(
+        COLUMNS, fields, cells, verdicts, good, strict=True
+    ):
+        if cell in memo:
+            problem = memo[cell]
+        else:
+            problem = _cell_problem(table_field, cell, rules)
+            if len(memo) >= VERDICT_MEMO:
+                memo.clear()
+            memo[cell] = problem
+        if problem is not None:
+            result.error(number, column, cell, problem)
+            bad.add(column)
+        elif column != "sector":
+            if len(known_good) >= VERDICT_MEMO:
+                known_good.clear()
+            known_good.add(cell)
+    ok = not bad
+    sector, indicator, period, raw_value, given_status = cells
+    status = given_status or "normal"
+    if "sector" not in bad:
+        # The same sector comes back for every indicator and period: check it once.
+        if sector not in sector_checks:
+            sector_checks[sector] = _check_sector(sector, rules)
+        sector_problem = sector_checks[sector]
+        if sector_problem is not None:
+            result.error(number, "sector", sector, sector_problem)
             ok = False
         else:
-            value = float(raw_value)
-            if value < 0 and rules.indicators.get(indicator) == "sum":
-                result.error(number, "value", raw_value, "a count or quantity cannot be negative")
-                ok = False
-        if ok:
-            yield UploadRow(number, sector, indicator, period, value, status)
+            good[0].add(sector)  # bounded by the sectors of the geography
+    value: float | None = None
+    if "value" in bad or "status" in bad:
+        pass
+    elif status in NO_VALUE_STATUSES:
+        if raw_value:
+            result.error(number, "value", raw_value, f"must be empty when status is {status}")
+            ok = False
+    elif not raw_value:
+        result.error(number, "value", raw_value, "missing; give a number or a status")
+        ok = False
+    else:
+        value = float(raw_value)
+        if value < 0 and rules.indicators.get(indicator) == "sum":
+            result.error(number, "value", raw_value, "a count or quantity cannot be negative")
+            ok = False
+    return UploadRow(number, sector, indicator, period, value, status) if ok else None
 
 
 def _field(schema: TableSchema, column: str) -> TableField:

@@ -12,7 +12,7 @@ unchanged files changes nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,16 @@ from app.errors import SourceDataError
 from app.geo.levels import Level
 from app.stats import repository
 from app.stats.models import Submission
-from app.stats.parsers import VALUE_SOURCES, VALUES_DIR, ValueSource, parse_source
+from app.stats.parsers import (
+    DUPLICATE,
+    VALUE_SOURCES,
+    VALUES_DIR,
+    ParsedValue,
+    ParseProblem,
+    ParseResult,
+    ValueSource,
+    iter_source,
+)
 from app.stats.publish import publish_changes
 
 SOURCE_IMPORT = "source import"
@@ -54,11 +63,16 @@ def _fingerprint(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
 def import_values(session: Session, source: ValueSource, source_dir: Path) -> ValueImportReport:
+    """Import the source's files as a new revision of its dataset, reading them as a stream:
+    each row goes to the staging table as it is parsed, and the few rows that land on a
+    municipality's remainder (where several codes may add up) are summed in memory first."""
     report = ValueImportReport(source.dataset)
     paths = [source_dir / VALUES_DIR / name for name in source.files]
     report.missing_files = [str(p) for p in paths if not p.exists()]
@@ -73,40 +87,72 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         report.unchanged = True
         return report
 
-    parsed = parse_source(source, source_dir)
+    geo = repository.load_geography(session, [dataset.geo_version])
+    placer = _RemainderPlacer(geo)
+    remainders = set(placer.remainder_of.values())
+    additive = {
+        i.id for i in indicators_of_dataset(session, source.dataset) if i.aggregation == "sum"
+    }
+    parsed = ParseResult(dataset=source.dataset, geo_version=dataset.geo_version)
+    # Rows kept in memory: those on a remainder sector, and those not staged at all; their
+    # duplicates are found here, those of every other row in the staging table.
+    summed: dict[ObservationKey, tuple[float | None, str]] = {}
+    seen: set[tuple[str, str, str]] = set()
+    rows_total = 0
+
+    def staged() -> Iterator[repository.StagedRow]:
+        nonlocal rows_total
+        for index, row in iter_source(source, source_dir, parsed, find_duplicates=False):
+            rows_total += 1
+            unit = geo.by_code.get((Level.SECTOR, row.code))
+            if unit is not None and unit not in remainders:
+                yield (row.indicator, unit, row.period, row.value, row.status, _line(index, row))
+                continue
+            if (row.indicator, row.code, row.period) in seen:
+                parsed.problems.append(
+                    ParseProblem(source.files[index], row.line, None, row.code, DUPLICATE)
+                )
+                continue
+            seen.add((row.indicator, row.code, row.period))
+            if unit is None and row.code.startswith(WALLOON_PREFIXES):
+                report.outside_geography += 1
+                continue
+            if unit is None and row.indicator in additive:
+                unit = placer.remainder(row.code, row.municipality)
+                if unit is not None:
+                    report.remapped += 1
+            if unit is None:
+                report.unknown_codes.append(
+                    f"{row.line}: sector {row.code} is not in geography version "
+                    f"{dataset.geo_version} ({row.indicator}, {row.period})"
+                )
+                continue
+            key = (row.indicator, unit, row.period)
+            incoming = (row.value, row.status)
+            summed[key] = _add(summed[key], incoming) if key in summed else incoming
+
+    repository.start_staging(session)
+    repository.stage(session, staged())
+    duplicates, _ = repository.staged_duplicates(session, 1000)
+    for line, _first, _indicator, _unit, _period in duplicates:
+        parsed.problems.append(
+            ParseProblem(source.files[line >> LINE_BITS], line & LINE_MASK, None, None, DUPLICATE)
+        )
     if parsed.problems:
         raise SourceDataError(
             [
                 f"{p.file}:{p.line}: {p.reason}"
                 + (f" (column {p.column}, value {p.value!r})" if p.column else "")
-                for p in parsed.problems
+                for p in sorted(parsed.problems, key=lambda p: (p.file, p.line))
             ]
         )
-    geo = repository.load_geography(session, [dataset.geo_version])
-    placer = _RemainderPlacer(geo)
-    additive = {
-        i.id for i in indicators_of_dataset(session, source.dataset) if i.aggregation == "sum"
-    }
-    wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
-    for row in parsed.values:
-        unit = geo.by_code.get((Level.SECTOR, row.code))
-        if unit is None and row.code.startswith(WALLOON_PREFIXES):
-            report.outside_geography += 1
-            continue
-        if unit is None and row.indicator in additive:
-            unit = placer.remainder(row.code, row.municipality)
-            if unit is not None:
-                report.remapped += 1
-        if unit is None:
-            report.unknown_codes.append(
-                f"{row.line}: sector {row.code} is not in geography version "
-                f"{dataset.geo_version} ({row.indicator}, {row.period})"
-            )
-            continue
-        key = (row.indicator, unit, row.period)
-        incoming = (row.value, row.status)
-        wanted[key] = _add(wanted[key], incoming) if key in wanted else incoming
-
+    repository.stage(
+        session,
+        (
+            (indicator, unit, period, value, status, 0)
+            for (indicator, unit, period), (value, status) in summed.items()
+        ),
+    )
     originator = next(
         (
             org.id
@@ -115,17 +161,16 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         ),
         None,
     )
-    stored = store_revision(
+    stored = store_staged_revision(
         session,
         source.dataset,
-        wanted,
         Submission(
             dataset_id=source.dataset,
             organisation_id=originator or "kenniscentrum-vlaamse-steden",
             source_name=SOURCE_IMPORT,
             media_type="text/csv",
             sha256=fingerprint,
-            rows_total=len(parsed.values),
+            rows_total=rows_total,
         ),
         replace_all=True,
     )
@@ -137,6 +182,15 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     report.published = stored.published
     report.published_written = stored.published_written
     return report
+
+
+# A staged row's line holds the index of its file too (several files make one source).
+LINE_BITS = 32
+LINE_MASK = (1 << LINE_BITS) - 1
+
+
+def _line(file_index: int, row: ParsedValue) -> int:
+    return (file_index << LINE_BITS) | row.line
 
 
 ObservationKey = tuple[str, int, str]  # (indicator, unit id, period)

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
+    BigInteger,
+    BindParameter,
     Column,
     ColumnElement,
     Float,
@@ -289,10 +291,16 @@ class StoredPublished(Protocol):
 
 
 def current_published(
-    session: Session, dataset_id: str, indicators: Sequence[str], periods: Sequence[str]
+    session: Session,
+    dataset_id: str,
+    indicators: Sequence[str],
+    periods: Sequence[str],
+    *,
+    without_sectors_of: Sequence[str] = (),
 ) -> dict[tuple[str, str, int], StoredPublished]:
-    """(indicator, period, unit) → the current published row, for these slices. The rows
-    are the driver's own (no record built per row: a slice has tens of thousands)."""
+    """(indicator, period, unit) → the current published row, for these slices (leaving out
+    the sector rows of ``without_sectors_of``). The rows are the driver's own (no record
+    built per row: a slice has tens of thousands)."""
     stmt = select(
         PublishedValue.indicator_id,
         PublishedValue.period,
@@ -308,6 +316,13 @@ def current_published(
         PublishedValue.indicator_id.in_(list(indicators)),
         PublishedValue.period.in_(list(periods)),
     )
+    if without_sectors_of:
+        stmt = stmt.where(
+            or_(
+                PublishedValue.level != "sector",
+                PublishedValue.indicator_id.not_in(list(without_sectors_of)),
+            )
+        )
     return {(row[0], row[1], row[2]): row for row in session.execute(stmt)}
 
 
@@ -569,7 +584,7 @@ STAGING = Table(
     Column("period", String(20), nullable=False),
     Column("value", Float, nullable=True),
     Column("status", String(20), nullable=False),
-    Column("line", Integer, nullable=False),
+    Column("line", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -720,9 +735,69 @@ def store_staged(
     session.execute(
         text(
             "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
-            "submission_id, revision_from) SELECT :dataset, s.indicator_id, s.unit_id, s.period, "
-            "s.value, s.status, :submission, :revision FROM staging_observation s WHERE NOT "
+            "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
+            "s.unit_id, s.period, s.value, s.status, :submission, :revision "
+            "FROM staging_observation s WHERE NOT "
             f"EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
         ),
         params,
     )
+
+
+def copy_sector_cells(
+    session: Session, dataset_id: str, indicators: Sequence[str], period: str, revision: int
+) -> tuple[int, int]:
+    """Publish the sector cells of these slices as copies of the current observations, inside
+    the database (for additive indicators without disclosure control a sector's published
+    value is its observation): close (or, when made in ``revision``, delete) the sector rows
+    that no longer match, insert the missing ones. Returns (inserted, closed)."""
+    if not indicators:
+        return 0, 0
+    params = {
+        "dataset": dataset_id,
+        "indicators": list(indicators),
+        "period": period,
+        "revision": revision,
+        "sector": "sector",
+    }
+    stale = (
+        "pv.dataset_id = :dataset AND pv.indicator_id IN :indicators AND pv.period = :period "
+        "AND pv.level = :sector AND pv.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "observation o WHERE o.dataset_id = :dataset AND o.indicator_id = pv.indicator_id AND "
+        "o.unit_id = pv.unit_id AND o.period = pv.period AND o.revision_to IS NULL AND "
+        f"{_same(session, 'o', 'pv')} AND pv.coverage IS NULL)"
+    )
+    expanding: BindParameter[list[str]] = bindparam("indicators", expanding=True)
+    deleted = session.execute(
+        text(
+            f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
+        ).bindparams(expanding),
+        params,
+    )
+    closed = session.execute(
+        text(
+            "UPDATE published_value AS pv SET revision_to = :revision WHERE "
+            f"{stale} AND pv.revision_from < :revision"
+        ).bindparams(expanding),
+        params,
+    )
+    inserted = session.execute(
+        text(
+            "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
+            "unit_id, value, status, coverage, revision_from) SELECT CAST(:dataset AS VARCHAR), "
+            "o.indicator_id, "
+            "o.period, g.version, g.level, o.unit_id, o.value, o.status, NULL, :revision "
+            "FROM observation o JOIN geo_unit g ON g.id = o.unit_id WHERE o.dataset_id = "
+            ":dataset AND o.indicator_id IN :indicators AND o.period = :period AND "
+            "o.revision_to IS NULL AND g.level = :sector AND NOT EXISTS (SELECT 1 FROM "
+            "published_value pv WHERE pv.dataset_id = :dataset AND pv.indicator_id = "
+            "o.indicator_id AND pv.period = o.period AND pv.version = g.version AND pv.level = "
+            "g.level AND pv.unit_id = o.unit_id AND pv.revision_to IS NULL)"
+        ).bindparams(expanding),
+        params,
+    )
+    return _rowcount(inserted), _rowcount(deleted) + _rowcount(closed)
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))
