@@ -208,6 +208,10 @@ class StoredRevision:
     published_written: int = 0
 
 
+# Above this many staged rows the comparison with the current revision uses hash joins.
+BULK_ROWS = 10_000
+
+
 def store_revision(
     session: Session,
     dataset_id: str,
@@ -248,8 +252,10 @@ def store_staged_revision(
     visible with its aggregates at once.
     """
     repository.lock_dataset(session, dataset_id)
-    repository.index_staging(session)
-    compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
+    staged = repository.index_staging(session)
+    # A large file is compared with hash joins; a small submission looks its rows up.
+    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
+        compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
     revision = repository.latest_revision(session, dataset_id) + 1
     counts = StoredRevision(
         revision=revision,
@@ -268,7 +274,10 @@ def store_staged_revision(
     submission.errors = []
     repository.add_submission(session, submission)
     counts.submission_id = submission.id
-    repository.store_staged(session, dataset_id, submission.id, revision, replace_all=replace_all)
+    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
+        repository.store_staged(
+            session, dataset_id, submission.id, revision, replace_all=replace_all
+        )
     repository.end_staging(session)
     published = publish_changes(session, dataset_id, revision, compared.touched)
     counts.published_written = published.inserted

@@ -6,6 +6,7 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
@@ -604,15 +605,31 @@ def stage(session: Session, rows: Iterable[StagedRow]) -> int:
     return bulk_insert(session, STAGING, STAGING_COLUMNS, rows)
 
 
-def index_staging(session: Session) -> None:
+def index_staging(session: Session) -> int:
     """After loading: the key index, and on PostgreSQL fresh statistics (temporary tables
     are never analysed automatically; without them a one-row submission could scan the
-    dataset's observations instead of looking its row up)."""
+    dataset's observations instead of looking its row up). Returns the staged rows."""
     session.execute(
         text("CREATE INDEX ix_staging_key ON staging_observation (indicator_id, unit_id, period)")
     )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE staging_observation"))
+    return int(session.execute(text("SELECT count(*) FROM staging_observation")).scalar_one())
+
+
+@contextmanager
+def hash_joins(session: Session, wanted: bool = True) -> Iterator[None]:
+    """On PostgreSQL, bulk statements over tables filled in this very transaction without
+    nested loops: their statistics are stale (autovacuum cannot see uncommitted rows), and a
+    nested loop that scans a table it believes empty once per row is quadratic. Hash joins
+    are linear whatever the estimates."""
+    if not wanted or session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SET LOCAL enable_nestloop = off"))
+    yield
+    # Not on an error: the transaction is then rolled back, and the setting with it.
+    session.execute(text("SET LOCAL enable_nestloop = on"))
 
 
 def end_staging(session: Session) -> None:
@@ -768,6 +785,13 @@ def copy_sector_cells(
         f"{_same(session, 'o', 'pv')} AND pv.coverage IS NULL)"
     )
     expanding: BindParameter[list[str]] = bindparam("indicators", expanding=True)
+    with hash_joins(session):  # both sides are one slice of sectors: linear is right
+        return _copy_sector_cells(session, stale, expanding, params)
+
+
+def _copy_sector_cells(
+    session: Session, stale: str, expanding: BindParameter[list[str]], params: dict[str, Any]
+) -> tuple[int, int]:
     deleted = session.execute(
         text(
             f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
