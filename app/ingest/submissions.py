@@ -1,7 +1,8 @@
 """Supplier submissions: authenticated, validated, all-or-nothing.
 
-A submission is read and checked completely before anything is written; on any error the
-supplier gets every problem (the first 1,000, with the total) and the database is untouched.
+A submission is read and checked completely, as a stream, before anything becomes visible:
+its rows wait in a private staging table of the transaction. On any error the supplier gets
+every problem (the first 1,000, with the total) and the database is untouched.
 An accepted submission becomes a new revision of the dataset in one transaction, with its
 aggregates recomputed, so readers see the old revision or the new one, never a mix.
 """
