@@ -600,9 +600,18 @@ def start_staging(session: Session) -> None:
     STAGING.create(connection)
 
 
+STAGE_CHUNK = 10_000
+
+
 def stage(session: Session, rows: Iterable[StagedRow]) -> int:
-    """Append rows to the staging table (COPY on PostgreSQL, batched inserts on SQLite)."""
-    return bulk_insert(session, STAGING, STAGING_COLUMNS, rows)
+    """Append rows to the staging table (COPY on PostgreSQL, batched inserts on SQLite), a
+    chunk at a time: producing the rows may query the database (a validation looking a code
+    up), which it cannot do on a connection in the middle of a COPY."""
+    count = 0
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, STAGE_CHUNK)):
+        count += bulk_insert(session, STAGING, STAGING_COLUMNS, chunk)
+    return count
 
 
 def index_staging(session: Session) -> int:
