@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     )
     max_page_size: int = Field(default=1000, ge=1)
     max_upload_bytes: int = Field(
-        default=50 * 1024 * 1024, ge=1, description="Largest accepted upload (413 above)."
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description="Largest accepted upload (413 above). Uploads are spooled to a temporary "
+        "file as they arrive, so the limit is one of disk, not memory.",
     )
     feedback_per_minute: int = Field(
         default=30, ge=1, description="Feedback posts per API key per minute."

@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ def read_text(location: str | Path) -> str:
 def read_csv_rows(location: str | Path, delimiter: str = ",") -> Iterator[SourceRow]:
     """Yield the rows of a CSV file with their line number (header is line 1)."""
     name = Path(str(location)).name
-    reader = csv.DictReader(io.StringIO(read_text(location), newline=""), delimiter=delimiter)
-    for values in reader:
-        yield SourceRow(file=name, line=reader.line_num, values=values)
+    if str(location).startswith(("http://", "https://")):
+        text: TextIO = io.StringIO(read_text(location), newline="")
+    else:  # a local file is read as a stream: memory does not grow with the file
+        text = Path(location).open(encoding="utf-8-sig", newline="")  # noqa: SIM115
+    with text:
+        reader = csv.DictReader(text, delimiter=delimiter)
+        for values in reader:
+            yield SourceRow(file=name, line=reader.line_num, values=values)

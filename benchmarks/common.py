@@ -46,12 +46,14 @@ def served(database_url: str) -> Iterator[tuple[httpx.Client, int]]:
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-            for _ in range(200):
+            # Up to two minutes: on a loaded machine the server takes a while to start.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
                 try:
                     if client.get("/health").status_code == 200:
                         break
                 except httpx.TransportError:
-                    time.sleep(0.05)
+                    time.sleep(0.1)
             yield client, server.pid
     finally:
         server.terminate()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from tempfile import SpooledTemporaryFile
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
 from app.api.problems import problems
@@ -128,20 +132,49 @@ SUBMISSION_BODY = {
 }
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+# Up to this size a body stays in memory; beyond it, it is spooled to a temporary file.
+SPOOL_IN_MEMORY = 1 << 20
+
+
+@asynccontextmanager
+async def _spooled(request: Request, limit: int) -> AsyncGenerator[IO[bytes], None]:
+    """The request body in a temporary file, written as it arrives: memory does not grow
+    with the upload (the file is removed when the block ends)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # lets request.form() parse what was already read
-    return body
+    with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
+            spooled.write(chunk)
+        spooled.seek(0)
+        yield spooled
+
+
+async def _chunks(spooled: IO[bytes]) -> AsyncGenerator[bytes, None]:
+    while chunk := spooled.read(upload.CHUNK_BYTES):
+        yield chunk
+
+
+async def _form_file(request: Request, spooled: IO[bytes]) -> UploadFile:
+    """The ``file`` field of a multipart body read from its spooled copy (Starlette keeps a
+    file part in a temporary file of its own, too)."""
+    try:
+        form = await MultiPartParser(request.headers, _chunks(spooled)).parse()
+    except (MultipartParseError, MultiPartException, ValueError, KeyError) as exc:
+        raise BadRequest(
+            f"the multipart upload could not be read ({exc}); was it cut off?"
+        ) from exc
+    field = form.get("file")
+    for _, value in form.multi_items():
+        if isinstance(value, UploadFile) and value is not field:
+            await value.close()
+    if not isinstance(field, UploadFile):
+        raise BadRequest("a multipart upload needs the file in a field named 'file'")
+    return field
 
 
 @router.post(
@@ -167,20 +200,21 @@ async def submit(
 ) -> SubmissionResult:
     limiter = app_state(request).submission_limiter
     limiter.check(str(caller.key_id), settings.submissions_per_minute)
-    body = await _read_limited(request, settings.max_upload_bytes)
     media_type = request.headers.get("content-type", "")
-    if media_type.lower().startswith("multipart/form-data"):
+    async with _spooled(request, settings.max_upload_bytes) as spooled:
+        if not media_type.lower().startswith("multipart/form-data"):
+            return await run_in_threadpool(
+                submissions.submit, session, caller, dataset_id, spooled, media_type
+            )
+        part = await _form_file(request, spooled)
         try:
-            form = await request.form()
-        except (MultipartParseError, ValueError, KeyError) as exc:
-            raise BadRequest(
-                f"the multipart upload could not be read ({exc}); was it cut off?"
-            ) from exc
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequest("a multipart upload needs the file in a field named 'file'")
-        body = await upload.read()
-        media_type = upload.content_type or "text/csv"
-    return await run_in_threadpool(
-        submissions.submit, session, caller, dataset_id, body, media_type
-    )
+            return await run_in_threadpool(
+                submissions.submit,
+                session,
+                caller,
+                dataset_id,
+                part.file,
+                part.content_type or "text/csv",
+            )
+        finally:
+            await part.close()

@@ -1,14 +1,15 @@
 """Supplier submissions: authenticated, validated, all-or-nothing.
 
-A submission is read and checked completely before anything is written; on any error the
-supplier gets every problem (the first 1,000, with the total) and the database is untouched.
+A submission is read and checked completely, as a stream, before anything becomes visible:
+its rows wait in a private staging table of the transaction. On any error the supplier gets
+every problem (the first 1,000, with the total) and the database is untouched.
 An accepted submission becomes a new revision of the dataset in one transaction, with its
 aggregates recomputed, so readers see the old revision or the new one, never a mix.
 """
 
 from __future__ import annotations
 
-import hashlib
+from typing import IO
 
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from app.geo.levels import Level
 from app.ingest import upload
 from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema
 from app.stats import repository as stats_repository
-from app.stats.importer import store_revision
+from app.stats.importer import store_staged_revision
 from app.stats.models import Submission
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
@@ -68,9 +69,10 @@ def submit(
     session: Session,
     caller: Caller,
     dataset_id: str,
-    body: bytes,
+    body: IO[bytes],
     media_type: str,
 ) -> SubmissionResult:
+    """Check and store an upload (a seekable file: the request body spooled to disk)."""
     media_type = media_type.split(";")[0].strip().lower()
     if media_type not in (*CSV_TYPES, *JSON_TYPES):
         raise UnsupportedMediaType(
@@ -90,7 +92,7 @@ def submit(
 
 
 def _submit(
-    session: Session, caller: Caller, dataset_id: str, body: bytes, media_type: str
+    session: Session, caller: Caller, dataset_id: str, body: IO[bytes], media_type: str
 ) -> SubmissionResult:
     dataset = _dataset(session, dataset_id)
     require_role(caller, WRITE_ROLES, "submitting data")
@@ -125,8 +127,41 @@ def _submit(
         in_territory=in_territory,
     )
     result = upload.UploadResult()
-    reader = upload.read_json if media_type in JSON_TYPES else upload.read_csv
-    upload.validate(reader(body, result), schema, rules, result)
+    if media_type in JSON_TYPES:
+        digest = upload.sha256_of(body)
+        rows = upload.read_json(body, result)
+    else:
+        digest = upload.check_bytes(body, result)
+        rows = upload.read_csv(body, result) if not result.error_count else iter(())
+    # The rows that pass go to a private staging table as they are read, in chunks; nothing
+    # is visible to anyone else until the transaction commits, and on any error it is
+    # rolled back (a crash leaves the temporary table to die with its connection).
+    stats_repository.start_staging(session)
+    rows_total = stats_repository.stage(
+        session,
+        (
+            (
+                row.indicator,
+                _known(sector_id(row.sector)),
+                row.period,
+                row.value,
+                row.status,
+                row.row,
+            )
+            for row in upload.validate(rows, schema, rules, result)
+        ),
+    )
+    duplicates, duplicate_count = stats_repository.staged_duplicates(
+        session, upload.MAX_REPORTED_ERRORS
+    )
+    if duplicate_count:
+        code = {unit: code for (level, code), unit in geo.by_code.items() if level == Level.SECTOR}
+        for line, first, indicator, unit, period in duplicates:
+            result.error(
+                line, None, None, f"duplicate of row {first} ({code[unit]}, {indicator}, {period})"
+            )
+        result.error_count += duplicate_count - len(duplicates)
+        result.sort()
     outside = [e for e in result.errors if e.reason == upload.OUTSIDE_TERRITORY]
     if outside:
         raise Forbidden(
@@ -143,23 +178,17 @@ def _submit(
             error_count=result.error_count,
             errors_shown=len(result.errors),
         )
-    wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
-    for row in result.rows:
-        unit = sector_id(row.sector)
-        assert unit is not None  # validated
-        wanted[(row.indicator, unit, row.period)] = (row.value, row.status)
-    stored = store_revision(
+    stored = store_staged_revision(
         session,
         dataset_id,
-        wanted,
         Submission(
             dataset_id=dataset_id,
             organisation_id=caller.organisation.id,
             api_key_id=caller.key_id,
             source_name="upload",
             media_type=media_type,
-            sha256=hashlib.sha256(body).hexdigest(),
-            rows_total=len(result.rows),
+            sha256=digest,
+            rows_total=rows_total,
         ),
         replace_all=False,
     )
@@ -170,16 +199,21 @@ def _submit(
         caller=caller,
         dataset_id=dataset_id,
         target=f"submission:{stored.submission_id}",
-        details={"revision": stored.revision, "rows": len(result.rows)},
+        details={"revision": stored.revision, "rows": rows_total},
     )
     return SubmissionResult(
         submission=stored.submission_id,
         revision=stored.revision,
-        rows_total=len(result.rows),
+        rows_total=rows_total,
         rows_added=stored.added,
         rows_changed=stored.changed,
         rows_unchanged=stored.unchanged,
     )
+
+
+def _known(unit: int | None) -> int:
+    assert unit is not None  # validated: the sector exists
+    return unit
 
 
 def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] | None:

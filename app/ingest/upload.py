@@ -6,14 +6,18 @@ collected with row, column, value and reason, so the supplier can fix the file i
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import hashlib
 import io
+import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -71,7 +75,9 @@ class UploadRow(NamedTuple):
 
 @dataclass
 class UploadResult:
-    rows: list[UploadRow] = field(default_factory=list)
+    """The problems found (the first :data:`MAX_REPORTED_ERRORS`, and their total); the
+    rows themselves stream past, so memory does not grow with the file."""
+
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
 
@@ -80,6 +86,10 @@ class UploadResult:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             shown = value if value is None or len(value) <= 100 else value[:100] + "…"
             self.errors.append(RowError(row, column, shown, reason))
+
+    def sort(self) -> None:
+        """Problems in row order (those found later, such as duplicates, included)."""
+        self.errors.sort(key=lambda e: e.row)
 
 
 @dataclass(frozen=True)
@@ -98,14 +108,60 @@ class Rules:
 Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status
 
 
-def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF."""
-    text = _text(body, result)
-    if text is None:
-        return
-    first_line = text.split("\n", 1)[0]
+CHUNK_BYTES = 1 << 20
+
+
+def check_bytes(body: IO[bytes], result: UploadResult) -> str:
+    """Read the whole upload once, in chunks: refuse a NUL byte, invalid UTF-8 or an empty
+    file (as errors of the file itself, row 0), and return its SHA-256."""
+    body.seek(0)
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    blank = True
+    problem: str | None = None
+    while chunk := body.read(CHUNK_BYTES):
+        digest.update(chunk)
+        if problem is None:
+            if b"\x00" in chunk:
+                problem = "the file contains a NUL byte; is it a CSV text file?"
+            else:
+                try:
+                    blank = not decoder.decode(chunk).strip() and blank
+                except UnicodeDecodeError as exc:
+                    problem = (
+                        f"the file is not valid UTF-8 (byte {max(offset + exc.start, 0)}); "
+                        "save it as UTF-8"
+                    )
+        offset += len(chunk)
+    if problem is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            problem = f"the file is not valid UTF-8 (byte {offset - 1}); save it as UTF-8"
+    if problem is None and blank:
+        problem = "the file is empty; expected a header and rows"
+    if problem is not None:
+        result.error(0, None, None, problem)
+    body.seek(0)
+    return digest.hexdigest()
+
+
+def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF. Read as a stream
+    (memory does not grow with the file); :func:`check_bytes` has vouched for the bytes."""
+    body.seek(0)
+    text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
+    try:
+        yield from _read_csv_text(text, result)
+    finally:
+        text.detach()  # the caller owns the file
+
+
+def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    first_line = text.readline()
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -116,12 +172,14 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
         return
     number = 0
     width = len(names)
-    positions = [names.index(c) if c in names else -1 for c in COLUMNS]
+    # A column the file leaves out (value, status) reads as the empty cell appended last.
+    pick = operator.itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
+    complete = all(c in names for c in COLUMNS)
     try:
         for number, cells in enumerate(reader, start=1):
-            if not cells or cells == [""]:
-                continue
             if len(cells) != width:
+                if not cells or cells == [""]:
+                    continue
                 result.error(
                     number,
                     None,
@@ -129,51 +187,40 @@ def read_csv(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
                     f"{len(cells)} fields where the header has {len(names)}",
                 )
                 continue
-            long = next(
-                (n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL), None
-            )
-            if long is not None:
+            if max(map(len, cells)) > MAX_CELL:
+                long = next(n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL)
                 result.error(number, long, None, f"the cell is longer than {MAX_CELL} characters")
                 continue
-            yield number, _pick(cells, positions)
+            if not complete:
+                cells.append("")
+            # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a
+            # tab, a line break) stays in the cell, where the checks refuse it.
+            yield number, tuple(map(_strip_spaces, pick(cells)))
     except csv.Error as exc:
         result.error(number + 1, None, None, f"not valid CSV here: {exc}")
     if number == 0:
         result.error(0, None, None, "the file has a header but no rows")
 
 
-def _text(body: bytes, result: UploadResult) -> str | None:
-    if b"\x00" in body:
-        result.error(0, None, None, "the file contains a NUL byte; is it a CSV text file?")
-        return None
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        result.error(
-            0, None, None, f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
-        )
-        return None
-    if not text.strip():
-        result.error(0, None, None, "the file is empty; expected a header and rows")
-        return None
-    return text
+_strip_spaces = operator.methodcaller("strip", " ")
 
 
 def _pick(cells: list[str], positions: list[int]) -> Cells:
-    # Spaces around a cell are a spreadsheet's habit and harmless; anything else (a tab, a
-    # line break) stays in the cell, where the checks refuse it.
     sector, indicator, period, value, status = (
         cells[p].strip(" ") if p >= 0 else "" for p in positions
     )
     return sector, indicator, period, value, status
 
 
-def read_json(body: bytes, result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``.
+def read_json(upload: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
+    """Rows of a JSON upload: a list of objects, or ``{"rows": [...]}``. A JSON document is
+    parsed whole (bounded by the upload limit); large files are better sent as CSV.
 
     orjson refuses what would exhaust the parser or the number types (nesting deeper than
     1,024, integers beyond 64 bits, numbers that are infinite as a double) as invalid JSON.
     """
+    upload.seek(0)
+    body = upload.read()
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if not body.strip():
@@ -249,66 +296,114 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     return header
 
 
+def sha256_of(body: IO[bytes]) -> str:
+    body.seek(0)
+    digest = hashlib.sha256()
+    while chunk := body.read(CHUNK_BYTES):
+        digest.update(chunk)
+    body.seek(0)
+    return digest.hexdigest()
+
+
 def validate(
     rows: Iterator[tuple[int, Cells]], schema: TableSchema, rules: Rules, result: UploadResult
-) -> None:
+) -> Iterator[UploadRow]:
     """Check every row against the Table Schema the API serves for the dataset, then against
-    what the database knows (the sectors of its version, the supplier's territory)."""
+    what the database knows (the sectors of its version, the supplier's territory), and
+    yield the rows that pass. Duplicate keys are the caller's to find (a file of any size
+    does not fit a set of its keys; see :func:`app.stats.repository.staged_duplicates`)."""
     fields = [_field(schema, column) for column in COLUMNS]
-    seen: dict[tuple[str, ...], int] = {}
-    key_positions = [COLUMNS.index(name) for name in schema.primaryKey]
     sector_checks: dict[str, str | None] = {}
     # Codes, indicators and periods repeat on every row: each distinct cell of a column is
-    # judged once (a bounded memo, so a file of any size keeps memory flat).
+    # judged once (a bounded memo, so a file of any size keeps memory flat), and a row whose
+    # cells were all judged good before passes on a few set lookups.
     verdicts: list[dict[str, str | None]] = [{} for _ in COLUMNS]
+    good: list[set[str]] = [set() for _ in COLUMNS]
+    good_sectors, good_indicators, good_periods, good_values, good_statuses = good
+    sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
     for number, cells in rows:
-        bad: set[str] = set()
-        for column, table_field, cell, memo in zip(COLUMNS, fields, cells, verdicts, strict=True):
-            if cell in memo:
-                problem = memo[cell]
-            else:
-                problem = _cell_problem(table_field, cell, rules)
-                if len(memo) >= VERDICT_MEMO:
-                    memo.clear()
-                memo[cell] = problem
-            if problem is not None:
-                result.error(number, column, cell, problem)
-                bad.add(column)
-        ok = not bad
         sector, indicator, period, raw_value, given_status = cells
-        status = given_status or "normal"
-        if "sector" not in bad:
-            # The same sector comes back for every indicator and period: check it once.
-            if sector not in sector_checks:
-                sector_checks[sector] = _check_sector(sector, rules)
-            sector_problem = sector_checks[sector]
-            if sector_problem is not None:
-                result.error(number, "sector", sector, sector_problem)
-                ok = False
-        value: float | None = None
-        if "value" in bad or "status" in bad:
-            pass
-        elif status in NO_VALUE_STATUSES:
-            if raw_value:
-                result.error(number, "value", raw_value, f"must be empty when status is {status}")
-                ok = False
-        elif not raw_value:
-            result.error(number, "value", raw_value, "missing; give a number or a status")
+        if (
+            sector in good_sectors
+            and indicator in good_indicators
+            and period in good_periods
+            and raw_value in good_values
+            and given_status in good_statuses
+        ):
+            status = given_status or "normal"
+            if status in NO_VALUE_STATUSES:
+                if not raw_value:
+                    yield UploadRow(number, sector, indicator, period, None, status)
+                    continue
+            elif raw_value:
+                number_value = float(raw_value)
+                if number_value >= 0 or indicator not in sums:
+                    yield UploadRow(number, sector, indicator, period, number_value, status)
+                    continue
+        row = _checked_row(number, cells, fields, verdicts, good, sector_checks, rules, result)
+        if row is not None:
+            yield row
+
+
+def _checked_row(
+    number: int,
+    cells: Cells,
+    fields: list[TableField],
+    verdicts: list[dict[str, str | None]],
+    good: list[set[str]],
+    sector_checks: dict[str, str | None],
+    rules: Rules,
+    result: UploadResult,
+) -> UploadRow | None:
+    """One row checked cell by cell, each problem reported (the slow path of
+    :func:`validate`, which also learns the good cells)."""
+    bad: set[str] = set()
+    for column, table_field, cell, memo, known_good in zip(
+        COLUMNS, fields, cells, verdicts, good, strict=True
+    ):
+        if cell in memo:
+            problem = memo[cell]
+        else:
+            problem = _cell_problem(table_field, cell, rules)
+            if len(memo) >= VERDICT_MEMO:
+                memo.clear()
+            memo[cell] = problem
+        if problem is not None:
+            result.error(number, column, cell, problem)
+            bad.add(column)
+        elif column != "sector":
+            if len(known_good) >= VERDICT_MEMO:
+                known_good.clear()
+            known_good.add(cell)
+    ok = not bad
+    sector, indicator, period, raw_value, given_status = cells
+    status = given_status or "normal"
+    if "sector" not in bad:
+        # The same sector comes back for every indicator and period: check it once.
+        if sector not in sector_checks:
+            sector_checks[sector] = _check_sector(sector, rules)
+        sector_problem = sector_checks[sector]
+        if sector_problem is not None:
+            result.error(number, "sector", sector, sector_problem)
             ok = False
         else:
-            value = float(raw_value)
-            if value < 0 and rules.indicators.get(indicator) == "sum":
-                result.error(number, "value", raw_value, "a count or quantity cannot be negative")
-                ok = False
-        if not bad.intersection(schema.primaryKey):
-            key = tuple(cells[p] for p in key_positions)
-            if key in seen:
-                result.error(number, None, None, f"duplicate of row {seen[key]} ({', '.join(key)})")
-                ok = False
-            else:
-                seen[key] = number
-        if ok:
-            result.rows.append(UploadRow(number, sector, indicator, period, value, status))
+            good[0].add(sector)  # bounded by the sectors of the geography
+    value: float | None = None
+    if "value" in bad or "status" in bad:
+        pass
+    elif status in NO_VALUE_STATUSES:
+        if raw_value:
+            result.error(number, "value", raw_value, f"must be empty when status is {status}")
+            ok = False
+    elif not raw_value:
+        result.error(number, "value", raw_value, "missing; give a number or a status")
+        ok = False
+    else:
+        value = float(raw_value)
+        if value < 0 and rules.indicators.get(indicator) == "sum":
+            result.error(number, "value", raw_value, "a count or quantity cannot be negative")
+            ok = False
+    return UploadRow(number, sector, indicator, period, value, status) if ok else None
 
 
 def _field(schema: TableSchema, column: str) -> TableField:

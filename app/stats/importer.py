@@ -12,6 +12,7 @@ unchanged files changes nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,17 @@ from app.errors import SourceDataError
 from app.geo.levels import Level
 from app.stats import repository
 from app.stats.models import Submission
-from app.stats.parsers import VALUE_SOURCES, VALUES_DIR, ValueSource, parse_source
-from app.stats.publish import Slice, publish_changes
+from app.stats.parsers import (
+    DUPLICATE,
+    VALUE_SOURCES,
+    VALUES_DIR,
+    ParsedValue,
+    ParseProblem,
+    ParseResult,
+    ValueSource,
+    iter_source,
+)
+from app.stats.publish import publish_changes
 
 SOURCE_IMPORT = "source import"
 # REFNIS codes of the Walloon provinces: Walloon Brabant 25…, Hainaut 5…, Liège 6…,
@@ -53,11 +63,16 @@ def _fingerprint(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
 def import_values(session: Session, source: ValueSource, source_dir: Path) -> ValueImportReport:
+    """Import the source's files as a new revision of its dataset, reading them as a stream:
+    each row goes to the staging table as it is parsed, and the few rows that land on a
+    municipality's remainder (where several codes may add up) are summed in memory first."""
     report = ValueImportReport(source.dataset)
     paths = [source_dir / VALUES_DIR / name for name in source.files]
     report.missing_files = [str(p) for p in paths if not p.exists()]
@@ -72,40 +87,72 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         report.unchanged = True
         return report
 
-    parsed = parse_source(source, source_dir)
+    geo = repository.load_geography(session, [dataset.geo_version])
+    placer = _RemainderPlacer(geo)
+    remainders = set(placer.remainder_of.values())
+    additive = {
+        i.id for i in indicators_of_dataset(session, source.dataset) if i.aggregation == "sum"
+    }
+    parsed = ParseResult(dataset=source.dataset, geo_version=dataset.geo_version)
+    # Rows kept in memory: those on a remainder sector, and those not staged at all; their
+    # duplicates are found here, those of every other row in the staging table.
+    summed: dict[ObservationKey, tuple[float | None, str]] = {}
+    seen: set[tuple[str, str, str]] = set()
+    rows_total = 0
+
+    def staged() -> Iterator[repository.StagedRow]:
+        nonlocal rows_total
+        for index, row in iter_source(source, source_dir, parsed, find_duplicates=False):
+            rows_total += 1
+            unit = geo.by_code.get((Level.SECTOR, row.code))
+            if unit is not None and unit not in remainders:
+                yield (row.indicator, unit, row.period, row.value, row.status, _line(index, row))
+                continue
+            if (row.indicator, row.code, row.period) in seen:
+                parsed.problems.append(
+                    ParseProblem(source.files[index], row.line, None, row.code, DUPLICATE)
+                )
+                continue
+            seen.add((row.indicator, row.code, row.period))
+            if unit is None and row.code.startswith(WALLOON_PREFIXES):
+                report.outside_geography += 1
+                continue
+            if unit is None and row.indicator in additive:
+                unit = placer.remainder(row.code, row.municipality)
+                if unit is not None:
+                    report.remapped += 1
+            if unit is None:
+                report.unknown_codes.append(
+                    f"{row.line}: sector {row.code} is not in geography version "
+                    f"{dataset.geo_version} ({row.indicator}, {row.period})"
+                )
+                continue
+            key = (row.indicator, unit, row.period)
+            incoming = (row.value, row.status)
+            summed[key] = _add(summed[key], incoming) if key in summed else incoming
+
+    repository.start_staging(session)
+    repository.stage(session, staged())
+    duplicates, _ = repository.staged_duplicates(session, 1000)
+    for line, _first, _indicator, _unit, _period in duplicates:
+        parsed.problems.append(
+            ParseProblem(source.files[line >> LINE_BITS], line & LINE_MASK, None, None, DUPLICATE)
+        )
     if parsed.problems:
         raise SourceDataError(
             [
                 f"{p.file}:{p.line}: {p.reason}"
                 + (f" (column {p.column}, value {p.value!r})" if p.column else "")
-                for p in parsed.problems
+                for p in sorted(parsed.problems, key=lambda p: (p.file, p.line))
             ]
         )
-    geo = repository.load_geography(session, [dataset.geo_version])
-    placer = _RemainderPlacer(geo)
-    additive = {
-        i.id for i in indicators_of_dataset(session, source.dataset) if i.aggregation == "sum"
-    }
-    wanted: dict[tuple[str, int, str], tuple[float | None, str]] = {}
-    for row in parsed.values:
-        unit = geo.by_code.get((Level.SECTOR, row.code))
-        if unit is None and row.code.startswith(WALLOON_PREFIXES):
-            report.outside_geography += 1
-            continue
-        if unit is None and row.indicator in additive:
-            unit = placer.remainder(row.code, row.municipality)
-            if unit is not None:
-                report.remapped += 1
-        if unit is None:
-            report.unknown_codes.append(
-                f"{row.line}: sector {row.code} is not in geography version "
-                f"{dataset.geo_version} ({row.indicator}, {row.period})"
-            )
-            continue
-        key = (row.indicator, unit, row.period)
-        incoming = (row.value, row.status)
-        wanted[key] = _add(wanted[key], incoming) if key in wanted else incoming
-
+    repository.stage(
+        session,
+        (
+            (indicator, unit, period, value, status, 0)
+            for (indicator, unit, period), (value, status) in summed.items()
+        ),
+    )
     originator = next(
         (
             org.id
@@ -114,17 +161,16 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         ),
         None,
     )
-    stored = store_revision(
+    stored = store_staged_revision(
         session,
         source.dataset,
-        wanted,
         Submission(
             dataset_id=source.dataset,
             organisation_id=originator or "kenniscentrum-vlaamse-steden",
             source_name=SOURCE_IMPORT,
             media_type="text/csv",
             sha256=fingerprint,
-            rows_total=len(parsed.values),
+            rows_total=rows_total,
         ),
         replace_all=True,
     )
@@ -136,6 +182,15 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     report.published = stored.published
     report.published_written = stored.published_written
     return report
+
+
+# A staged row's line holds the index of its file too (several files make one source).
+LINE_BITS = 32
+LINE_MASK = (1 << LINE_BITS) - 1
+
+
+def _line(file_index: int, row: ParsedValue) -> int:
+    return (file_index << LINE_BITS) | row.line
 
 
 ObservationKey = tuple[str, int, str]  # (indicator, unit id, period)
@@ -153,65 +208,63 @@ class StoredRevision:
     published_written: int = 0
 
 
-# Above this many units a submission's current rows are read slice by slice, not by unit.
-UNIT_FILTER_LIMIT = 2000
+# Above this many staged rows the comparison with the current revision uses hash joins.
+BULK_ROWS = 10_000
 
 
 def store_revision(
     session: Session,
     dataset_id: str,
-    wanted: dict[ObservationKey, tuple[float | None, str]],
+    wanted: Mapping[ObservationKey, tuple[float | None, str]],
     submission: Submission,
     *,
     replace_all: bool,
 ) -> StoredRevision:
-    """Make ``wanted`` the dataset's current observations in a new revision.
+    """Make ``wanted`` the dataset's current observations in a new revision (see
+    :func:`store_staged_revision`)."""
+    repository.start_staging(session)
+    repository.stage(
+        session,
+        (
+            (indicator, unit, period, value, status, 0)
+            for (indicator, unit, period), (value, status) in wanted.items()
+        ),
+    )
+    return store_staged_revision(session, dataset_id, submission, replace_all=replace_all)
+
+
+def store_staged_revision(
+    session: Session,
+    dataset_id: str,
+    submission: Submission,
+    *,
+    replace_all: bool,
+) -> StoredRevision:
+    """Make the staged rows (:func:`app.stats.repository.stage`) the dataset's current
+    observations in a new revision.
 
     Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
     new one. ``replace_all`` (a full import of the source) also closes the rows that the
     source no longer has; a supplier's submission only touches the rows it contains. The
-    slices the changed rows touch are published again in the same transaction (see
-    :func:`app.stats.publish.publish_changes`), so the revision becomes visible with its
-    aggregates at once.
+    comparison with the current revision happens in the database, so memory does not grow
+    with the file. The slices the changed rows touch are published again in the same
+    transaction (see :func:`app.stats.publish.publish_changes`), so the revision becomes
+    visible with its aggregates at once.
     """
     repository.lock_dataset(session, dataset_id)
-    if replace_all:
-        current_rows = repository.current_observations(session, dataset_id)
-    else:
-        # Only what the submission can replace: its cost follows the change, not the dataset.
-        units = {unit for _, unit, _ in wanted}
-        current_rows = repository.current_observations(
-            session,
-            dataset_id,
-            indicators=sorted({indicator for indicator, _, _ in wanted}),
-            periods=sorted({period for _, _, period in wanted}),
-            unit_ids=sorted(units) if len(units) <= UNIT_FILTER_LIMIT else None,
-        )
-    current = {(o.indicator_id, o.unit_id, o.period): o for o in current_rows}
+    staged = repository.index_staging(session)
+    # A large file is compared with hash joins; a small submission looks its rows up.
+    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
+        compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
     revision = repository.latest_revision(session, dataset_id) + 1
-    to_close: list[int] = []
-    to_insert: list[tuple[str, int, str, float | None, str]] = []
-    touched: set[Slice] = set()
-    counts = StoredRevision(revision=revision, submission_id=0)
-    for key, (value, status) in wanted.items():
-        stored = current.get(key)
-        if stored is None:
-            counts.added += 1
-            to_insert.append((*key, value, status))
-        elif (stored.value, stored.status) != (value, status):
-            counts.changed += 1
-            to_close.append(stored.id)
-            to_insert.append((*key, value, status))
-        else:
-            counts.unchanged += 1
-            continue
-        touched.add((key[0], key[2]))
-    if replace_all:
-        for key, o in current.items():
-            if key not in wanted:
-                counts.removed += 1
-                to_close.append(o.id)
-                touched.add((key[0], key[2]))
+    counts = StoredRevision(
+        revision=revision,
+        submission_id=0,
+        added=compared.added,
+        changed=compared.changed,
+        unchanged=compared.unchanged,
+        removed=compared.removed,
+    )
     submission.created_at = datetime.now(UTC)
     submission.state = "accepted"
     submission.revision = revision
@@ -221,9 +274,12 @@ def store_revision(
     submission.errors = []
     repository.add_submission(session, submission)
     counts.submission_id = submission.id
-    repository.close_observations(session, to_close, revision)
-    repository.insert_observations(session, dataset_id, submission.id, revision, to_insert)
-    published = publish_changes(session, dataset_id, revision, touched)
+    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
+        repository.store_staged(
+            session, dataset_id, submission.id, revision, replace_all=replace_all
+        )
+    repository.end_staging(session)
+    published = publish_changes(session, dataset_id, revision, compared.touched)
     counts.published_written = published.inserted
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)

@@ -22,6 +22,7 @@ The rules per file follow ``DATAPEDIA_SOURCE_DIR/README.md`` ("values/"):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -293,14 +294,27 @@ def parse_source(source: ValueSource, source_dir: Path) -> ParseResult:
     could not find and still load the rest. Duplicates are also detected across files.
     """
     result = ParseResult(dataset=source.dataset, geo_version=source.geo_version)
-    parser = _Parser(result, LAYOUTS[source.dataset])
-    for name in source.files:
+    result.values.extend(value for _, value in iter_source(source, source_dir, result))
+    return result
+
+
+def iter_source(
+    source: ValueSource,
+    source_dir: Path,
+    result: ParseResult,
+    *,
+    find_duplicates: bool = True,
+) -> Iterator[tuple[int, ParsedValue]]:
+    """The values of every file of ``source`` as they are read, with the file's index in
+    ``source.files``; problems go to ``result.problems``. Without ``find_duplicates`` the
+    keys are not remembered (memory stays flat); the caller finds duplicates itself."""
+    parser = _Parser(result, LAYOUTS[source.dataset], find_duplicates=find_duplicates)
+    for index, name in enumerate(source.files):
         path = source_dir / VALUES_DIR / name
         if path.is_file():
-            parser.parse(path)
+            yield from ((index, value) for value in parser.values(path))
         else:
             result.problems.append(ParseProblem(name, 0, None, None, FILE_NOT_FOUND))
-    return result
 
 
 def parse_file(dataset: str, path: Path) -> ParseResult:
@@ -311,20 +325,28 @@ def parse_file(dataset: str, path: Path) -> ParseResult:
     except KeyError:
         raise ValueError(f"unknown dataset {dataset!r}") from None
     result = ParseResult(dataset=dataset, geo_version=source.geo_version)
-    _Parser(result, layouts).parse(path)
+    result.values.extend(_Parser(result, layouts).values(path))
     return result
 
 
 class _Parser:
-    """Collects values and problems into one result; the keys already seen are shared by all
-    files parsed with it, so that a duplicate across the files of a dataset is found too."""
+    """Yields values and collects problems into one result; the keys already seen are shared
+    by all files parsed with it, so that a duplicate across the files of a dataset is found
+    too."""
 
-    def __init__(self, result: ParseResult, layouts: tuple[FileLayout, ...]) -> None:
+    def __init__(
+        self,
+        result: ParseResult,
+        layouts: tuple[FileLayout, ...],
+        *,
+        find_duplicates: bool = True,
+    ) -> None:
         self.result = result
         self.layouts = layouts
+        self.find_duplicates = find_duplicates
         self.seen: set[tuple[str, str, str]] = set()
 
-    def parse(self, path: Path) -> None:
+    def values(self, path: Path) -> Iterator[ParsedValue]:
         file = path.name
         layout: FileLayout | None = None
         header: dict[str, str] = {}
@@ -336,7 +358,7 @@ class _Parser:
                 if layout is None:
                     return
             assert layout is not None
-            self._parse_row(layout, header, file, row.line, row.values)
+            yield from self._parse_row(layout, header, file, row.line, row.values)
         if not any_row:
             self.result.problems.append(ParseProblem(file, 1, None, None, NO_ROWS))
 
@@ -373,7 +395,7 @@ class _Parser:
         file: str,
         line: int,
         values: dict[str, str],
-    ) -> None:
+    ) -> Iterator[ParsedValue]:
         problems = self.result.problems
         # csv.DictReader puts surplus fields under the key None and fills short rows with None:
         # in either case the cells may be shifted, so nothing in the row can be trusted.
@@ -425,14 +447,13 @@ class _Parser:
                 else:
                     value, status = number / spec.divisor, "normal"
 
-            key = (spec.indicator, code, period)
-            if key in self.seen:
-                problems.append(ParseProblem(file, line, spec.column, raw, DUPLICATE))
-                continue
-            self.seen.add(key)
-            self.result.values.append(
-                ParsedValue(spec.indicator, code, period, value, status, line, municipality)
-            )
+            if self.find_duplicates:
+                key = (spec.indicator, code, period)
+                if key in self.seen:
+                    problems.append(ParseProblem(file, line, spec.column, raw, DUPLICATE))
+                    continue
+                self.seen.add(key)
+            yield ParsedValue(spec.indicator, code, period, value, status, line, municipality)
 
 
 def _read_number(

@@ -377,6 +377,7 @@ def publish_slices(
     and memory stays that of one period."""
     context = context or dataset_context(session, dataset_id)
     dependencies = reads(context.indicators)
+    by_id = context.by_id
     by_period: dict[str, set[str]] = defaultdict(set)
     for indicator, period in slices:
         by_period[period].add(indicator)
@@ -390,10 +391,39 @@ def publish_slices(
             session, dataset_id, indicators=read, periods=[period]
         )
         computed = compute_slices(context, observations, wanted)
-        stored = repository.current_published(session, dataset_id, sorted(indicators), [period])
+        # Sector cells that are plain copies of observations are written in the database,
+        # not from Python: they are most of a dataset's published rows.
+        copied = sorted(i for i in indicators if _copies_sectors(by_id.get(i)))
+        for indicator in copied:
+            cells = computed.get((indicator, period))
+            if cells is not None:
+                computed[(indicator, period)] = {
+                    unit: cell
+                    for unit, cell in cells.items()
+                    if context.geo.level[unit] != Level.SECTOR
+                }
+        stored = repository.current_published(
+            session, dataset_id, sorted(indicators), [period], without_sectors_of=copied
+        )
         outcome.add(_store_diff(session, context, revision, computed, stored))
+        inserted, closed = repository.copy_sector_cells(
+            session, dataset_id, copied, period, revision
+        )
+        outcome.inserted += inserted
+        outcome.closed += closed
         outcome.slices += len(wanted)
     return outcome
+
+
+def _copies_sectors(indicator: Indicator | None) -> bool:
+    """Whether the indicator publishes its sector observations as they are: additive, and no
+    disclosure control that could suppress a sector."""
+    return (
+        indicator is not None
+        and indicator.aggregation == "sum"
+        and indicator.disclosure_min_count is None
+        and indicator.disclosure_reference_id is None
+    )
 
 
 def _store_diff(

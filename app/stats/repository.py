@@ -6,15 +6,21 @@ import functools
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Column,
     ColumnElement,
     Connection,
     Float,
+    Integer,
+    MetaData,
     Select,
     String,
     Table,
@@ -27,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -295,10 +302,16 @@ class StoredPublished(Protocol):
 
 
 def current_published(
-    session: Session, dataset_id: str, indicators: Sequence[str], periods: Sequence[str]
+    session: Session,
+    dataset_id: str,
+    indicators: Sequence[str],
+    periods: Sequence[str],
+    *,
+    without_sectors_of: Sequence[str] = (),
 ) -> dict[tuple[str, str, int], StoredPublished]:
-    """(indicator, period, unit) → the current published row, for these slices. The rows
-    are the driver's own (no record built per row: a slice has tens of thousands)."""
+    """(indicator, period, unit) → the current published row, for these slices (leaving out
+    the sector rows of ``without_sectors_of``). The rows are the driver's own (no record
+    built per row: a slice has tens of thousands)."""
     stmt = select(
         PublishedValue.indicator_id,
         PublishedValue.period,
@@ -314,6 +327,13 @@ def current_published(
         PublishedValue.indicator_id.in_(list(indicators)),
         PublishedValue.period.in_(list(periods)),
     )
+    if without_sectors_of:
+        stmt = stmt.where(
+            or_(
+                PublishedValue.level != "sector",
+                PublishedValue.indicator_id.not_in(list(without_sectors_of)),
+            )
+        )
     return {(row[0], row[1], row[2]): row for row in session.execute(stmt)}
 
 
@@ -779,3 +799,265 @@ def lock_dataset(session: Session, dataset_id: str) -> None:
     the dataset's row; SQLite has one writer at a time anyway."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+
+
+# Rows of an import or submission on their way in: a temporary table, private to the
+# importing connection and gone with it (a crash leaves nothing behind), compared with the
+# current revision inside the database. PostgreSQL drops it at the end of the transaction.
+STAGING = Table(
+    "staging_observation",
+    MetaData(),
+    Column("indicator_id", String(100), nullable=False),
+    Column("unit_id", Integer, nullable=False),
+    Column("period", String(20), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("line", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+STAGING_COLUMNS = ("indicator_id", "unit_id", "period", "value", "status", "line")
+StagedRow = tuple[str, int, str, float | None, str, int]  # … and the row's line number
+
+
+def start_staging(session: Session) -> None:
+    """An empty staging table for this transaction."""
+    connection = session.connection()
+    STAGING.drop(connection, checkfirst=True)
+    STAGING.create(connection)
+
+
+STAGE_CHUNK = 10_000
+
+
+def stage(session: Session, rows: Iterable[StagedRow]) -> int:
+    """Append rows to the staging table (COPY on PostgreSQL, batched inserts on SQLite), a
+    chunk at a time: producing the rows may query the database (a validation looking a code
+    up), which it cannot do on a connection in the middle of a COPY."""
+    count = 0
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, STAGE_CHUNK)):
+        count += bulk_insert(session, STAGING, STAGING_COLUMNS, chunk)
+    return count
+
+
+def index_staging(session: Session) -> int:
+    """After loading: the key index, and on PostgreSQL fresh statistics (temporary tables
+    are never analysed automatically; without them a one-row submission could scan the
+    dataset's observations instead of looking its row up). Returns the staged rows."""
+    session.execute(
+        text("CREATE INDEX ix_staging_key ON staging_observation (indicator_id, unit_id, period)")
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE staging_observation"))
+    return int(session.execute(text("SELECT count(*) FROM staging_observation")).scalar_one())
+
+
+@contextmanager
+def hash_joins(session: Session, wanted: bool = True) -> Iterator[None]:
+    """On PostgreSQL, bulk statements over tables filled in this very transaction without
+    nested loops: their statistics are stale (autovacuum cannot see uncommitted rows), and a
+    nested loop that scans a table it believes empty once per row is quadratic. Hash joins
+    are linear whatever the estimates."""
+    if not wanted or session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SET LOCAL enable_nestloop = off"))
+    yield
+    # Not on an error: the transaction is then rolled back, and the setting with it.
+    session.execute(text("SET LOCAL enable_nestloop = on"))
+
+
+def end_staging(session: Session) -> None:
+    STAGING.drop(session.connection(), checkfirst=True)
+
+
+def staged_duplicates(
+    session: Session, limit: int
+) -> tuple[list[tuple[int, int, str, int, str]], int]:
+    """Staged rows whose key (indicator, unit, period) an earlier row already had: (line,
+    first line, indicator, unit, period) in line order, the first ``limit``, and their
+    total."""
+    firsts = (
+        "SELECT indicator_id, unit_id, period, min(line) AS first FROM staging_observation "
+        "GROUP BY indicator_id, unit_id, period HAVING count(*) > 1"
+    )
+    joined = (
+        f"FROM staging_observation s JOIN ({firsts}) d ON d.indicator_id = s.indicator_id "
+        "AND d.unit_id = s.unit_id AND d.period = s.period WHERE s.line > d.first"
+    )
+    total = session.execute(text(f"SELECT count(*) {joined}")).scalar_one()
+    if not total:
+        return [], 0
+    rows = session.execute(
+        text(
+            f"SELECT s.line, d.first, s.indicator_id, s.unit_id, s.period {joined} "
+            "ORDER BY s.line LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], total
+
+
+def _same(session: Session, left: str, right: str) -> str:
+    """SQL: two rows hold the same value and status (two missing values are the same)."""
+    same_value = "IS" if session.get_bind().dialect.name == "sqlite" else "IS NOT DISTINCT FROM"
+    return f"{left}.value {same_value} {right}.value AND {left}.status = {right}.status"
+
+
+_CURRENT_MATCH = (
+    "o.dataset_id = :dataset AND o.indicator_id = s.indicator_id AND o.unit_id = s.unit_id "
+    "AND o.period = s.period AND o.revision_to IS NULL"
+)
+
+
+@dataclass
+class StagedComparison:
+    """How the staged rows compare with the dataset's current observations."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    touched: set[tuple[str, str]] = field(default_factory=set)  # (indicator, period)
+
+
+def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> StagedComparison:
+    """Rows added, changed and unchanged by the staged rows, per slice; with ``replace_all``
+    also the current rows the staged ones no longer hold."""
+    result = StagedComparison()
+    rows = session.execute(
+        text(
+            "SELECT s.indicator_id, s.period, "
+            "sum(CASE WHEN o.id IS NULL THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN o.id IS NOT NULL AND NOT ({_same(session, 'o', 's')}) "
+            "THEN 1 ELSE 0 END), count(*) "
+            f"FROM staging_observation s LEFT JOIN observation o ON {_CURRENT_MATCH} "
+            "GROUP BY s.indicator_id, s.period"
+        ),
+        {"dataset": dataset_id},
+    )
+    for indicator, period, added, changed, total in rows:
+        result.added += added
+        result.changed += changed
+        result.unchanged += total - added - changed
+        if added or changed:
+            result.touched.add((indicator, period))
+    if replace_all:
+        removed = session.execute(
+            text(
+                "SELECT o.indicator_id, o.period, count(*) FROM observation o "
+                "WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND NOT EXISTS "
+                "(SELECT 1 FROM staging_observation s WHERE s.indicator_id = o.indicator_id "
+                "AND s.unit_id = o.unit_id AND s.period = o.period) "
+                "GROUP BY o.indicator_id, o.period"
+            ),
+            {"dataset": dataset_id},
+        )
+        for indicator, period, count in removed:
+            result.removed += count
+            result.touched.add((indicator, period))
+    return result
+
+
+def store_staged(
+    session: Session, dataset_id: str, submission_id: int, revision: int, *, replace_all: bool
+) -> None:
+    """Close the current rows the staged ones replace (with ``replace_all`` also those they
+    no longer hold) and insert the staged rows that differ, as of ``revision``."""
+    params = {"dataset": dataset_id, "revision": revision, "submission": submission_id}
+    replaced = (
+        "EXISTS (SELECT 1 FROM staging_observation s WHERE s.indicator_id = o.indicator_id "
+        "AND s.unit_id = o.unit_id AND s.period = o.period AND NOT "
+        f"({_same(session, 'o', 's')}))"
+    )
+    if replace_all:
+        replaced = (
+            "NOT EXISTS (SELECT 1 FROM staging_observation s WHERE s.indicator_id = "
+            "o.indicator_id AND s.unit_id = o.unit_id AND s.period = o.period AND "
+            f"{_same(session, 'o', 's')})"
+        )
+    # An alias in UPDATE: PostgreSQL and SQLite (3.33+) both read ``UPDATE t AS o``.
+    session.execute(
+        text(
+            "UPDATE observation AS o SET revision_to = :revision WHERE o.dataset_id = :dataset "
+            f"AND o.revision_to IS NULL AND {replaced}"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
+            "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
+            "s.unit_id, s.period, s.value, s.status, :submission, :revision "
+            "FROM staging_observation s WHERE NOT "
+            f"EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
+        ),
+        params,
+    )
+
+
+def copy_sector_cells(
+    session: Session, dataset_id: str, indicators: Sequence[str], period: str, revision: int
+) -> tuple[int, int]:
+    """Publish the sector cells of these slices as copies of the current observations, inside
+    the database (for additive indicators without disclosure control a sector's published
+    value is its observation): close (or, when made in ``revision``, delete) the sector rows
+    that no longer match, insert the missing ones. Returns (inserted, closed)."""
+    if not indicators:
+        return 0, 0
+    params = {
+        "dataset": dataset_id,
+        "indicators": list(indicators),
+        "period": period,
+        "revision": revision,
+        "sector": "sector",
+    }
+    stale = (
+        "pv.dataset_id = :dataset AND pv.indicator_id IN :indicators AND pv.period = :period "
+        "AND pv.level = :sector AND pv.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        "observation o WHERE o.dataset_id = :dataset AND o.indicator_id = pv.indicator_id AND "
+        "o.unit_id = pv.unit_id AND o.period = pv.period AND o.revision_to IS NULL AND "
+        f"{_same(session, 'o', 'pv')} AND pv.coverage IS NULL)"
+    )
+    expanding: BindParameter[list[str]] = bindparam("indicators", expanding=True)
+    with hash_joins(session):  # both sides are one slice of sectors: linear is right
+        return _copy_sector_cells(session, stale, expanding, params)
+
+
+def _copy_sector_cells(
+    session: Session, stale: str, expanding: BindParameter[list[str]], params: dict[str, Any]
+) -> tuple[int, int]:
+    deleted = session.execute(
+        text(
+            f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
+        ).bindparams(expanding),
+        params,
+    )
+    closed = session.execute(
+        text(
+            "UPDATE published_value AS pv SET revision_to = :revision WHERE "
+            f"{stale} AND pv.revision_from < :revision"
+        ).bindparams(expanding),
+        params,
+    )
+    inserted = session.execute(
+        text(
+            "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
+            "unit_id, value, status, coverage, revision_from) SELECT CAST(:dataset AS VARCHAR), "
+            "o.indicator_id, "
+            "o.period, g.version, g.level, o.unit_id, o.value, o.status, NULL, :revision "
+            "FROM observation o JOIN geo_unit g ON g.id = o.unit_id WHERE o.dataset_id = "
+            ":dataset AND o.indicator_id IN :indicators AND o.period = :period AND "
+            "o.revision_to IS NULL AND g.level = :sector AND NOT EXISTS (SELECT 1 FROM "
+            "published_value pv WHERE pv.dataset_id = :dataset AND pv.indicator_id = "
+            "o.indicator_id AND pv.period = o.period AND pv.version = g.version AND pv.level = "
+            "g.level AND pv.unit_id = o.unit_id AND pv.revision_to IS NULL)"
+        ).bindparams(expanding),
+        params,
+    )
+    return _rowcount(inserted), _rowcount(deleted) + _rowcount(closed)
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))

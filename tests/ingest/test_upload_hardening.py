@@ -206,7 +206,7 @@ def test_validation_reads_the_served_table_schema(world: World) -> None:
     def verdict(table: upload.TableSchema, period: str) -> list[tuple[int, str | None]]:
         result = upload.UploadResult()
         rows = iter([(1, (SECTOR, "population", period, "5", ""))])
-        upload.validate(rows, table, rules, result)
+        list(upload.validate(rows, table, rules, result))
         return [(e.row, e.column) for e in result.errors]
 
     assert verdict(schema, "2025") == []
