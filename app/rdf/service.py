@@ -100,7 +100,9 @@ PREFIXES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "geodcatap": "http://data.europa.eu/930/",
     "stat": "http://data.europa.eu/m8g/",
-    "eurovoc": "http://publications.europa.eu/resource/authority/",
+    # The EU authority tables (access rights, frequencies, themes, file types, licences) are
+    # written as full IRIs: one prefix for all of them would need escaped slashes
+    # (`eurovoc:access-right\/PUBLIC`), which readers and harvesters stumble over.
     "spdx": "http://spdx.org/rdf/terms#",
     "owl": "http://www.w3.org/2002/07/owl#",
 }

@@ -348,7 +348,7 @@ def test_a_version_file_without_its_wijk_column_loads_without_wijken(
 
 def test_a_malformed_wijk_code_is_reported(db_session: Session, tmp_path: Path) -> None:
     source, versions = _with_2026(tmp_path)
-    rows = [HEADER_2026, *ROWS_2026]
+    rows = [HEADER_2026, *(list(row) for row in ROWS_2026)]  # copies: ROWS_2026 is shared
     rows[1][-1] = "W01"
     with (source / "geo" / "statsec2026.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
