@@ -17,6 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from sqlalchemy.orm import Session
 
+from app.api.negotiation import by_preference
 from app.catalogue import repository as catalogue_repository
 from app.db.queries import as_utc
 from app.errors import InvalidParameter, NotAcceptable
@@ -58,19 +59,8 @@ def negotiate(accept: str | None, *, html: bool) -> RdfFormat | None:
     """
     if not accept or not accept.strip():
         return FORMATS["turtle"]
-    ranges: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        quality = 1.0
-        for field in fields[1:]:
-            if field.startswith("q="):
-                try:
-                    quality = float(field[2:])
-                except ValueError:
-                    quality = 0.0
-        ranges.append((-quality, position, fields[0].lower()))
-    for negative_quality, _, media_type in sorted(ranges):
-        if negative_quality == 0:
+    for media_type, quality in by_preference(accept):
+        if quality == 0:
             continue
         if media_type == HTML and html:
             return None

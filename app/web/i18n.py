@@ -12,6 +12,8 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import NumberPattern, parse_pattern
 
+from app.api.negotiation import by_preference
+
 Lang = Literal["nl", "en"]
 LANGUAGES: tuple[Lang, ...] = ("nl", "en")
 LOCALES: dict[Lang, str] = {"nl": "nl_BE", "en": "en_GB"}
@@ -21,19 +23,9 @@ def choose_language(requested: str | None, accept_language: str | None) -> Lang:
     """``?lang=`` wins; else the first of nl/en the browser prefers; else Dutch."""
     if requested in LANGUAGES:
         return "en" if requested == "en" else "nl"
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        quality = 1.0
-        for field in fields[1:]:
-            if field.startswith("q="):
-                try:
-                    quality = float(field[2:])
-                except ValueError:
-                    quality = 0.0
-        ranked.append((-quality, position, fields[0].lower().split("-")[0]))
-    for negative_quality, _, tag in sorted(ranked):
-        if negative_quality < 0 and tag in LANGUAGES:
+    for value, quality in by_preference(accept_language):
+        tag = value.split("-")[0]
+        if quality > 0 and tag in LANGUAGES:
             return "en" if tag == "en" else "nl"
     return "nl"
 
