@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -296,15 +296,28 @@ def _package(session: Session, dataset: Dataset, csv_file: StoredDownload) -> di
     return package
 
 
-def stored_sizes(session: Session, dataset_ids: list[str]) -> dict[tuple[str, str], StoredFile]:
-    """What is stored for the datasets (without content), for the catalogue's
-    ``dcat:byteSize`` and ``spdx:checksum``."""
-    return {
-        (row.dataset_id, row.name): StoredFile(
-            row.name, row.media_type, row.byte_size, row.sha256, b""
-        )
-        for row in repository.of_datasets(session, dataset_ids)
-    }
+def current_sizes(
+    session: Session, datasets: Sequence[Dataset]
+) -> dict[tuple[str, str], StoredFile]:
+    """Size and checksum of every stored download of the datasets (without content), for the
+    catalogue's ``dcat:byteSize`` and ``spdx:checksum``: a file missing or out of date (a new
+    revision or a metadata change since it was written) is written first, so every
+    distribution states its size even before the first download of a revision. One query for
+    what is stored and one for the revisions, whatever the number of datasets."""
+    ids = [d.id for d in datasets]
+    stored = {(row.dataset_id, row.name): row for row in repository.of_datasets(session, ids)}
+    revisions = stats_repository.latest_revisions(session, ids)
+    sizes: dict[tuple[str, str], StoredFile] = {}
+    for dataset in datasets:
+        stamp = f"{revisions.get(dataset.id, 0)}|{as_utc(dataset.modified).isoformat()}"
+        for name in STORED:
+            row = stored.get((dataset.id, name))
+            if row is None or row.stamp != stamp:
+                row = _ensure(session, dataset, name, stamp)
+            sizes[(dataset.id, name)] = StoredFile(
+                row.name, row.media_type, row.byte_size, row.sha256, b""
+            )
+    return sizes
 
 
 def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from rdflib import Graph, Literal, URIRef
@@ -38,13 +39,15 @@ from app.downloads import service as downloads
 from app.errors import NotFound
 from app.geo import repository as geo_repository
 from app.geo.schemas import UnitDetail, UnitOut
-from app.rdf import vocab
+from app.rdf import quality, vocab
+from app.rdf.schemas import Quality
 from app.rdf.vocab import (
     ADMS,
     DCAT,
     DCAT_VERSION,
     DCATAP,
     DCTERMS,
+    DQV,
     FOAF,
     GEO,
     GEODCATAP,
@@ -168,6 +171,10 @@ class Uris:
     def component_property(self, name: str) -> URIRef:
         return URIRef(f"{self.base}/id/property/{name}")
 
+    def metric(self, key: str) -> URIRef:
+        """A metric or dimension of the metadata quality assessment (app.rdf.quality)."""
+        return URIRef(f"{self.base}/id/metric/{key}")
+
     def geo_unit(self, level: str, code: str) -> URIRef:
         # One URI per level:code across geography versions (the Flemish registry does the
         # same for municipalities); its document describes the latest version holding it.
@@ -199,6 +206,27 @@ def dataset_graph(session: Session, uris: Uris, dataset_id: str) -> Graph:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
     builder = _Builder(session, uris)
     builder.datasets([dataset])
+    return builder.graph
+
+
+def dataset_quality(session: Session, uris: Uris, dataset_id: str) -> Quality:
+    """The dataset's MQA score, computed from its graph (the one ``/id/dataset/{id}``
+    dereferences to)."""
+    dataset = repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    builder = _Builder(session, uris)
+    builder.datasets([dataset])
+    return builder.scores[dataset.id]
+
+
+def metric_graph(session: Session, uris: Uris, key: str) -> Graph:
+    """A metric of the metadata quality assessment (``dqv:Metric``), a dimension
+    (``dqv:Dimension``) or the total score."""
+    if key not in quality.METRIC_KEYS:
+        raise NotFound(f"no metric {key!r}; known: {', '.join(sorted(quality.METRIC_KEYS))}")
+    builder = _Builder(session, uris)
+    builder.metric(key)
     return builder.graph
 
 
@@ -516,6 +544,7 @@ class _Builder:
         self._places: dict[tuple[str, str], URIRef] = {}
         self._licences: dict[str, Licence] | None = None
         self.files: dict[tuple[str, str], downloads.StoredFile] = {}
+        self.scores: dict[str, Quality] = {}
         self.themes: set[str] = set()
 
     # -- primitives --
@@ -785,7 +814,9 @@ class _Builder:
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
         roles = _roles_by_dataset(self.session, ids)
-        self.files = downloads.stored_sizes(self.session, ids)
+        # Writes the files not yet written for the current revision, so that every
+        # distribution states its byteSize and checksum (the seed writes them after an import).
+        self.files = downloads.current_sizes(self.session, datasets)
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
@@ -795,6 +826,9 @@ class _Builder:
             self.dataset(dataset, roles.get(dataset.id, []), carried)
             self.record(dataset)
         self.service(ids)
+        # Last, once the graph holds everything a harvester would read of each dataset.
+        for dataset in datasets:
+            self.quality(dataset)
 
     def dataset(
         self,
@@ -930,7 +964,7 @@ class _Builder:
         self.add(node, DCTERMS.modified, Literal(as_utc(dataset.modified)))
         self.add(node, DCTERMS.rights, self.rights(dataset))
         stored = self.files.get((dataset.id, fmt.stored))
-        if stored is not None:  # once written (the first download of a revision writes it)
+        if stored is not None:  # always: datasets() has the files written
             self.add(
                 node, DCAT.byteSize, Literal(stored.byte_size, datatype=XSD.nonNegativeInteger)
             )
@@ -1020,6 +1054,67 @@ class _Builder:
         self.add(node, DCTERMS.conformsTo, self.standard(vocab.DCAT_AP_VL))
         self.add(node, ADMS.status, self.concept(vocab.change_type(modified > issued)))
         return node
+
+    # -- metadata quality (DQV) --
+
+    def metric(self, key: str) -> URIRef:
+        """A metric of the assessment, in its dimension; a dimension; or the total score."""
+        node = self.uris.metric(key)
+        if not self.first_time(node):
+            return node
+        if key in quality.DIMENSIONS:
+            self.types(node, DQV.Dimension)
+            self.texts(node, SKOS.prefLabel, {"en": quality.DIMENSIONS[key]})
+            self.add(
+                node, SKOS.definition, Literal(f"MQA dimension, see {quality.METHOD}", lang="en")
+            )
+            return node
+        self.types(node, DQV.Metric)
+        self.add(node, DQV.expectedDataType, XSD.decimal)
+        if key == quality.SCORE_METRIC:
+            self.texts(node, SKOS.prefLabel, {"en": "MQA score (of 405 points)"})
+            self.add(
+                node,
+                SKOS.definition,
+                Literal(f"The sum of the MQA indicators' points, see {quality.METHOD}", lang="en"),
+            )
+            return node
+        metric = next(m for m in quality.METRICS if m.key == key)
+        self.texts(node, SKOS.prefLabel, {"en": metric.label})
+        self.add(
+            node,
+            SKOS.definition,
+            Literal(
+                f"MQA indicator, at most {metric.maximum} points, computed on the "
+                f"{metric.on}; see {quality.METHOD}",
+                lang="en",
+            ),
+        )
+        self.add(node, DQV.inDimension, self.metric(metric.dimension))
+        return node
+
+    def quality(self, dataset: Dataset) -> Quality:
+        """The dataset's MQA score from the graph built so far, added to it as DQV quality
+        measurements (one per indicator and one for the total)."""
+        node = self.uris.dataset(dataset.id)
+        status = quality.served_status(self.uris.base, {dataset.id: dataset.access_level})
+        score = quality.assess(self.graph, node, status, lambda key: str(self.uris.metric(key)))
+        self.scores[dataset.id] = score
+        values = [(quality.SCORE_METRIC, score.total)] + [
+            (indicator.metric, indicator.points)
+            for dimension in score.dimensions
+            for indicator in dimension.indicators
+        ]
+        for key, points in values:
+            measurement = URIRef(f"{node}#quality-{key}")
+            self.add(node, DQV.hasQualityMeasurement, measurement)
+            self.types(measurement, DQV.QualityMeasurement)
+            self.add(measurement, DQV.computedOn, node)
+            self.add(measurement, DQV.isMeasurementOf, self.metric(key))
+            self.add(
+                measurement, DQV.value, Literal(Decimal(f"{points:.2f}"), datatype=XSD.decimal)
+            )
+        return score
 
     # -- service and catalogue --
 

@@ -15,13 +15,14 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.api.deps import MAX_PAGE, SessionDep, SettingsDep
+from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.db.queries import as_utc
 from app.errors import NotAcceptable, NotFound
-from app.rdf import service, things
+from app.rdf import dcat, service, things
 from app.rdf.dcat import Uris
+from app.rdf.schemas import Quality
 from app.web import pages
 from app.web.router import translator
 
@@ -52,8 +53,8 @@ ExtensionPath = Annotated[
 KindPath = Annotated[
     str,
     text_path(
-        "dataset, record, distribution, service, conceptscheme, property, organisation, "
-        "indicator, or a geographic level (municipality, sector, …).",
+        "dataset, record, distribution, service, conceptscheme, property, metric, "
+        "organisation, indicator, or a geographic level (municipality, sector, …).",
         examples=["dataset"],
     ),
 ]
@@ -155,7 +156,7 @@ def _catalog(
 )
 def catalog(
     request: Request,
-    session: SessionDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
     page: PageQuery = 1,
     page_size: PageSizeQuery = service.DEFAULT_PAGE_SIZE,
@@ -177,7 +178,7 @@ def catalog(
 )
 def catalog_in_format(
     request: Request,
-    session: SessionDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
     extension: ExtensionPath,
     page: PageQuery = 1,
@@ -199,10 +200,35 @@ def catalog_in_format(
     },
 )
 def catalog_dump(
-    request: Request, session: SessionDep, settings: SettingsDep, extension: ExtensionPath
+    request: Request, session: UnitOfWorkDep, settings: SettingsDep, extension: ExtensionPath
 ) -> Response:
     document = service.catalog_dump(session, Uris(settings.base_url), _format_of(extension))
     return _respond(request, document)
+
+
+DatasetPath = Annotated[str, text_path("A dataset id.", examples=["population-2025"])]
+
+
+@router.get(
+    "/api/v1/datasets/{dataset_id}/quality",
+    tags=["catalogue"],
+    summary="The dataset's metadata quality: its MQA score (405 points) and where points are lost",
+    description=(
+        "The score of data.europa.eu's Metadata Quality Assessment "
+        "(https://data.europa.eu/mqa/methodology), computed from the dataset's DCAT graph "
+        "as a harvester reads it: per dimension (findability, accessibility, "
+        "interoperability, reusability, contextuality) and per indicator the points earned, "
+        "the maximum and, where points are lost, why. The catalogue states the same figures "
+        "as DQV quality measurements (`dqv:hasQualityMeasurement`)."
+    ),
+    response_model=Quality,
+    responses=problems(404, 422),
+)
+def dataset_quality(
+    session: UnitOfWorkDep, settings: SettingsDep, dataset_id: DatasetPath
+) -> Quality:
+    # A unit of work: the stored downloads whose sizes the graph states may be written first.
+    return dcat.dataset_quality(session, Uris(settings.base_url), dataset_id)
 
 
 def _format_of(extension: str) -> service.RdfFormat:
@@ -261,7 +287,7 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
     },
 )
 def document(
-    request: Request, session: SessionDep, settings: SettingsDep, kind: KindPath, key: KeyPath
+    request: Request, session: UnitOfWorkDep, settings: SettingsDep, kind: KindPath, key: KeyPath
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)

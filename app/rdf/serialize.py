@@ -3,52 +3,94 @@ analyses the whole graph to pretty-print it and is slow on big graphs; Oxigraph 
 straight through, well-kept and correct on escapes and prefixed names. RDF/XML and JSON-LD
 still come from rdflib (they are asked for less and are not on a hot path).
 
-rdflib terms are converted once each (a graph repeats its predicates, classes and concepts
-many times), so the conversion stays a small part of the cost.
+Where the time goes (profiled on the 1,000-dataset dump, ``benchmarks/rdf_bench.py``): not in
+Oxigraph's writer but in handing it the graph — iterating an rdflib graph through
+``Graph.triples`` costs a generator step and a context lookup per triple, and a memo keyed on
+rdflib terms calls their Python ``__eq__``/``__hash__`` on every hit. So:
+
+- an rdflib ``Memory`` store (what ``Graph()`` uses) is read through its subject → predicate →
+  object index, each subject and predicate converted once per group, not once per triple;
+  any other store or iterable goes through the public iteration;
+- terms are converted by exact type (``URIRef`` is a ``str``: Oxigraph takes it as is), and
+  objects are memoised by identity (the graph holds them, so an id is not reused meanwhile).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
+from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node
 
 Triples = Iterable[tuple[Node, Node, Node]]
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+_XSD_STRING = XSD.string
 
 
 class _Terms:
-    """rdflib → Oxigraph terms, memoised; blank nodes keep their labels."""
+    """rdflib → Oxigraph terms, memoised by object identity."""
 
     def __init__(self) -> None:
-        self.cache: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}
+        self.cache: dict[int, OxTerm] = {}
+        self.datatypes: dict[str, ox.NamedNode] = {}
 
-    def __call__(self, node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        term = self.cache.get(node)
+    def __call__(self, node: Node) -> OxTerm:
+        key = id(node)
+        term = self.cache.get(key)
         if term is None:
-            term = self.cache[node] = self._convert(node)
+            term = self.cache[key] = self._convert(node)
         return term
 
-    @staticmethod
-    def _convert(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    def _convert(self, node: Node) -> OxTerm:
+        kind = type(node)
+        if kind is URIRef:
+            return ox.NamedNode(node)  # type: ignore[arg-type]  # a URIRef is a str
+        if kind is Literal or isinstance(node, Literal):
+            literal: Literal = node  # type: ignore[assignment]
+            if literal.language:
+                return ox.Literal(literal, language=literal.language)
+            datatype = literal.datatype
+            if datatype is None or datatype == _XSD_STRING:
+                return ox.Literal(literal)
+            named = self.datatypes.get(datatype)
+            if named is None:
+                named = self.datatypes[datatype] = ox.NamedNode(datatype)
+            return ox.Literal(literal, datatype=named)
         if isinstance(node, URIRef):
             return ox.NamedNode(str(node))
         if isinstance(node, BNode):
             return ox.BlankNode(str(node))
-        if isinstance(node, Literal):
-            if node.language:
-                return ox.Literal(str(node), language=node.language)
-            if node.datatype is not None and node.datatype != XSD.string:
-                return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-            return ox.Literal(str(node))
         raise TypeError(f"cannot write {node!r}")
 
 
-def _oxigraph(triples: Triples) -> list[ox.Triple]:
+def _memory_index(triples: Triples) -> dict[Any, dict[Any, Any]] | None:
+    """The subject → predicate → objects index of a plain graph in rdflib's ``Memory``
+    store (a name-mangled attribute: checked, with the public iteration as fallback)."""
+    if type(triples) is not Graph or type(triples.store) is not Memory:
+        return None
+    if len(list(triples.store.contexts())) > 1:  # a store shared with other graphs
+        return None
+    index = getattr(triples.store, "_Memory__spo", None)
+    return index if isinstance(index, dict) else None
+
+
+def _oxigraph(triples: Triples) -> Iterator[ox.Triple]:
     term = _Terms()
-    return [ox.Triple(term(s), term(p), term(o)) for s, p, o in triples]  # type: ignore[arg-type]
+    index = _memory_index(triples)
+    if index is None:
+        for s, p, o in triples:
+            yield ox.Triple(term(s), term(p), term(o))  # type: ignore[arg-type]
+        return
+    for s, by_predicate in index.items():
+        subject = term(s)
+        for p, objects in by_predicate.items():
+            predicate = term(p)
+            for o in objects:
+                yield ox.Triple(subject, predicate, term(o))  # type: ignore[arg-type]
 
 
 def _serialize(

@@ -95,6 +95,7 @@ PREFIXES = {
     # (`eurovoc:access-right\/PUBLIC`), which readers and harvesters stumble over.
     "spdx": "http://spdx.org/rdf/terms#",
     "owl": "http://www.w3.org/2002/07/owl#",
+    "dqv": "http://www.w3.org/ns/dqv#",
 }
 
 

@@ -21,7 +21,7 @@ from app.feedback import service as feedback_service
 from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import LEVELS
-from app.rdf import dcat
+from app.rdf import dcat, quality
 from app.rdf.dcat import Uris
 from app.stats import service as stats_service
 from app.web import pages
@@ -63,6 +63,8 @@ def resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
         return _scheme(session, uris)
     if kind == "property" and key in dcat.COMPONENT_NAMES:
         return _property(session, uris, key)
+    if kind == "metric" and key in quality.METRIC_KEYS:
+        return _metric(session, uris, key)
     if kind in GEO_LEVELS:
         return _geo_unit(session, uris, kind, key)
     raise NotFound(f"no {kind!r} named {key!r} here")
@@ -209,6 +211,17 @@ def _property(session: Session, uris: Uris, name: str) -> Thing:
         lambda: dcat.component_property_graph(session, uris, name),
         lambda alternates, reader: pages.resource_page(
             reader, name, [("Soort", "Data Cube-component")], [], _pairs(alternates)
+        ),
+    )
+
+
+def _metric(session: Session, uris: Uris, key: str) -> Thing:
+    facts = [("Methode", quality.METHOD)]
+    return Thing(
+        ("metric", key, uris.base),
+        lambda: dcat.metric_graph(session, uris, key),
+        lambda alternates, reader: pages.resource_page(
+            reader, f"MQA: {key}", facts, [], _pairs(alternates)
         ),
     )
 

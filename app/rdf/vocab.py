@@ -33,6 +33,7 @@ __all__ = [
     "DCATAP",
     "DCAT_VERSION",
     "DCTERMS",
+    "DQV",
     "FOAF",
     "GEO",
     "GEODCATAP",
@@ -61,6 +62,8 @@ STAT = Namespace("http://data.europa.eu/m8g/")
 GEODCATAP = Namespace("http://data.europa.eu/930/")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
+# W3C Data Quality Vocabulary: the MQA score per dataset (app.rdf.quality).
+DQV = Namespace("http://www.w3.org/ns/dqv#")
 SPDX_SHA256 = "https://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 SDMX_CONCEPT = Namespace("http://purl.org/linked-data/sdmx/2009/concept#")
 # DCAT 3 added dcat:version; rdflib's closed DCAT namespace predates it and would warn.
@@ -84,6 +87,7 @@ PREFIXES: dict[str, str] = {
     "geo": str(GEO),
     "owl": str(OWL),
     "sdmx-concept": str(SDMX_CONCEPT),
+    "dqv": str(DQV),
 }
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"

@@ -197,6 +197,18 @@ def latest_revision(session: Session, dataset_id: str) -> int:
     )
 
 
+def latest_revisions(session: Session, dataset_ids: Sequence[str]) -> dict[str, int]:
+    """:func:`latest_revision` of many datasets in one query (absent: no submission yet)."""
+    if not dataset_ids:
+        return {}
+    stmt = (
+        select(Submission.dataset_id, func.max(Submission.revision))
+        .where(Submission.dataset_id.in_(list(dataset_ids)))
+        .group_by(Submission.dataset_id)
+    )
+    return {dataset_id: revision or 0 for dataset_id, revision in session.execute(stmt)}
+
+
 def latest_accepted(session: Session, dataset_id: str) -> Submission | None:
     return session.scalar(
         select(Submission)

@@ -55,6 +55,7 @@ def test_every_uri_of_the_dump_answers(client: TestClient, dump: Graph) -> None:
         "property",
         "organisation",
         "indicator",
+        "metric",
     } <= kinds
     for uri in sorted({urldefrag(u).url for u in uris}):
         path = path_of(uri)
