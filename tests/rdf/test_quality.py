@@ -229,7 +229,7 @@ def test_points_lost_are_explained() -> None:
     assert indicators["media-type"].points == 0
     assert "no dct:description" in str(indicators["dcat-ap-compliance"].lost)
     assert score.total == sum(i.points for i in indicators.values())
-    assert score.maximum == 405 and score.rating == "bad"
+    assert score.maximum == 405 and score.rating == "sufficient"
 
 
 def test_byte_size_is_stated_before_the_first_download(world: World) -> None:
