@@ -80,8 +80,16 @@ def _dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def _stamp(session: Session, dataset: Dataset) -> str:
-    revision = stats_repository.latest_revision(session, dataset.id)
+# What a stored file depends on. The values files (CSV, JSON) hold the published values
+# only: a new revision changes them, a metadata change does not (so an edit of a title does
+# not rewrite the two largest files). JSON-stat and the Data Package carry the dataset's
+# metadata as well.
+_VALUES_ONLY = frozenset({CSV, JSON})
+
+
+def _stamp(dataset: Dataset, name: str, revision: int) -> str:
+    if name in _VALUES_ONLY:
+        return str(revision)
     return f"{revision}|{as_utc(dataset.modified).isoformat()}"
 
 
@@ -95,11 +103,12 @@ def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
     dataset = _dataset(session, dataset_id)
     if name == SCHEMA:
         return _stored_file(name, render(download_schema(session, dataset)).encode())
-    row = _ensure(session, dataset, name, _stamp(session, dataset))
+    row = _ensure(session, dataset, name, stats_repository.latest_revision(session, dataset.id))
     return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.content)
 
 
-def _ensure(session: Session, dataset: Dataset, name: str, stamp: str) -> StoredDownload:
+def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> StoredDownload:
+    stamp = _stamp(dataset, name, revision)
     row = repository.get(session, dataset.id, name)
     if row is not None and row.stamp == stamp:
         return row
@@ -112,7 +121,7 @@ def _ensure(session: Session, dataset: Dataset, name: str, stamp: str) -> Stored
         records = stats_service.iter_records(session, query)
         chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
     else:
-        csv_row = _ensure(session, dataset, CSV, stamp)
+        csv_row = _ensure(session, dataset, CSV, revision)
         chunks = [_json(_package(session, dataset, csv_row))]
     size, digest, compressed = _compress(chunks)
     return repository.replace(
@@ -309,11 +318,11 @@ def current_sizes(
     revisions = stats_repository.latest_revisions(session, ids)
     sizes: dict[tuple[str, str], StoredFile] = {}
     for dataset in datasets:
-        stamp = f"{revisions.get(dataset.id, 0)}|{as_utc(dataset.modified).isoformat()}"
+        revision = revisions.get(dataset.id, 0)
         for name in STORED:
             row = stored.get((dataset.id, name))
-            if row is None or row.stamp != stamp:
-                row = _ensure(session, dataset, name, stamp)
+            if row is None or row.stamp != _stamp(dataset, name, revision):
+                row = _ensure(session, dataset, name, revision)
             sizes[(dataset.id, name)] = StoredFile(
                 row.name, row.media_type, row.byte_size, row.sha256, b""
             )
