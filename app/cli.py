@@ -134,16 +134,16 @@ def db_upgrade() -> None:
     """Apply every migration (alembic upgrade head) and say which."""
     from sqlalchemy.exc import OperationalError
 
-    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+    from app.db.migrate import head_revision, upgrade_to_head
 
     url = get_settings().database_url
     try:
-        before = current_revision(url)
-        pending = pending_revisions(before)
-        upgrade(url)
+        # Under a PostgreSQL advisory lock: replicas starting at once migrate one at a time.
+        done = upgrade_to_head(url)
     except OperationalError as exc:
         _database_error(exc)
         return
+    before, pending = done.before, done.applied
     if not pending:
         out.print(f"database already at the latest revision {before}; nothing to do")
     elif before is None:
@@ -192,12 +192,11 @@ class _SeedProgress:
 
 def _ensure_migrated(url: str) -> None:
     """Seeding needs the schema: a database behind the code is migrated first (and said)."""
-    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+    from app.db.migrate import head_revision, upgrade_to_head
 
-    before = current_revision(url)
-    pending = pending_revisions(before)
+    done = upgrade_to_head(url)
+    before, pending = done.before, done.applied
     if pending:
-        upgrade(url)
         state = f"was at revision {before}" if before else "had no schema yet"
         err.print(
             f"the database {state}: migrated to {head_revision()} first "
@@ -220,6 +219,7 @@ def seed(
     """
     from sqlalchemy.exc import OperationalError
 
+    from app.db.migrate import schema_lock
     from app.db.session import make_engine, make_session_factory, transaction
     from app.ingest.seed import seed_all
 
@@ -232,7 +232,13 @@ def seed(
     progress = _SeedProgress(err)
     started = time.perf_counter()
     try:
-        with progress.progress, transaction(make_session_factory(engine)) as session:
+        # Replicas starting at once (DATAPEDIA_SEED_ON_START=1) seed one after the other: the
+        # second finds the sources unchanged and skips them.
+        with (
+            schema_lock(settings.database_url),
+            progress.progress,
+            transaction(make_session_factory(engine)) as session,
+        ):
             outcome = seed_all(
                 session,
                 source_dir or settings.source_dir,
