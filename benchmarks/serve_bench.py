@@ -33,7 +33,7 @@ from benchmarks.common import PG_SERVER, datapedia_process, datapedia_workers, t
 from benchmarks.http_load import Figures, Request, run_load
 
 SECONDS = 4.0
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 DETAIL = "/api/v1/datasets/population-2025"
 
 
@@ -74,6 +74,7 @@ class ScaledRun:
     generator_cpu: float
     machine_busy: float  # every core, everybody (other engineers too)
     machine_total: float
+    connections_opened: int  # new PostgreSQL sessions on the database during the run
 
     @property
     def requests(self) -> float:
@@ -98,19 +99,22 @@ class ScaledRun:
         return free / ours * self.throughput if ours else float("nan")
 
 
-def postgres_backends(pg_url: str) -> list[int]:
-    """Pids of the server processes serving connections to the benchmark's database."""
+def postgres_backends(pg_url: str) -> tuple[list[int], int]:
+    """Pids of the server processes serving connections to the benchmark's database, and
+    the number of sessions ever opened on it (``pg_stat_database.sessions``)."""
     engine = create_engine(pg_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    text(
-                        "SELECT pid FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                ).scalars()
-            )
+            pids = connection.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            sessions = connection.execute(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+            return list(pids), int(sessions)
     finally:
         engine.dispose()
 
@@ -119,11 +123,12 @@ def measured_run(pg_url: str, server_pid: int, port: int, workers: int) -> Scale
     """One wrk run on the dataset detail, with the CPU of workers, PostgreSQL, wrk and the
     whole machine read from /proc before and after."""
     servers = cpu.tree(server_pid)
-    backends = postgres_backends(pg_url)
+    backends, sessions_before = postgres_backends(pg_url)
     before = cpu.snapshot(servers + backends)
     result = wrk.run(f"http://127.0.0.1:{port}{DETAIL}", seconds=SECONDS, connections=16)
     busy, total = cpu.machine_busy()
-    backends = sorted(set(backends) | set(postgres_backends(pg_url)))
+    backends_after, sessions_after = postgres_backends(pg_url)
+    backends = sorted(set(backends) | set(backends_after))
     return ScaledRun(
         workers=workers,
         throughput=result.throughput,
@@ -136,6 +141,8 @@ def measured_run(pg_url: str, server_pid: int, port: int, workers: int) -> Scale
         generator_cpu=result.cpu,
         machine_busy=busy - before.busy,
         machine_total=total - before.total,
+        # Less the one the measurement itself opened.
+        connections_opened=sessions_after - sessions_before - 1,
     )
 
 
@@ -184,8 +191,9 @@ def scaling_lines(scaled: dict[int, ScaledRun]) -> list[str]:
         "their supervisor), the PostgreSQL backends of the benchmark's database, wrk, and the "
         "rest of the machine (other engineers' work).\n",
         "| workers | requests/s | p50 ms | p99 ms | errors | CPU ms/request: workers · "
-        "PostgreSQL · wrk | cores used: workers · PostgreSQL · wrk · others |",
-        "|---:|---:|---:|---:|---:|---|---|",
+        "PostgreSQL · wrk | cores used: workers · PostgreSQL · wrk · others | "
+        "new PostgreSQL connections |",
+        "|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for run in (one, two):
         lines.append(
@@ -195,7 +203,8 @@ def scaling_lines(scaled: dict[int, ScaledRun]) -> list[str]:
             f"{run.per_request_ms(run.postgres_cpu):.2f} · "
             f"{run.per_request_ms(run.generator_cpu):.3f} | "
             f"{run.cores(run.workers_cpu):.2f} · {run.cores(run.postgres_cpu):.2f} · "
-            f"{run.cores(run.generator_cpu):.2f} · {run.cores(run.others_cpu):.2f} |"
+            f"{run.cores(run.generator_cpu):.2f} · {run.cores(run.others_cpu):.2f} | "
+            f"{run.connections_opened} |"
         )
     per_request = (two.workers_cpu + two.postgres_cpu + two.generator_cpu) / two.requests
     idle_bound = cores / per_request / one.throughput if per_request else float("nan")
