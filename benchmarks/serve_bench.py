@@ -206,8 +206,11 @@ def scaling_lines(scaled: dict[int, ScaledRun]) -> list[str]:
             f"{run.cores(run.generator_cpu):.2f} · {run.cores(run.others_cpu):.2f} | "
             f"{run.connections_opened} |"
         )
+    # On an otherwise idle machine, at the CPU per request measured: one worker is one
+    # process (one core at most), two share the cores with PostgreSQL and wrk.
     per_request = (two.workers_cpu + two.postgres_cpu + two.generator_cpu) / two.requests
-    idle_bound = cores / per_request / one.throughput if per_request else float("nan")
+    one_alone = one.requests / one.workers_cpu if one.workers_cpu else float("nan")
+    idle_bound = min(2.0, cores / per_request / one_alone) if per_request else float("nan")
     left_bound = two.possible / one.throughput
     worker_share = two.workers_cpu / (two.workers_cpu + two.postgres_cpu + two.generator_cpu)
     lines += [
@@ -219,7 +222,8 @@ def scaling_lines(scaled: dict[int, ScaledRun]) -> list[str]:
         f"{cores} cores meanwhile.",
         f"- What was possible at this CPU per request: with the cores others left, "
         f"{two.possible:,.0f} requests/s = {left_bound:.2f}× one worker; on an otherwise idle "
-        f"machine ({cores} cores for workers, PostgreSQL and wrk), {idle_bound:.2f}×.",
+        f"machine (1 worker ≤ one core; 2 workers, PostgreSQL and wrk sharing {cores} "
+        f"cores), {idle_bound:.2f}×.",
         "",
     ]
     return lines
