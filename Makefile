@@ -12,7 +12,7 @@ WORKERS ?= 1
 PYTEST_ARGS ?= -n 2 --random-order
 FUZZ_ARGS ?=
 
-.PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench bench-scale
+.PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench bench-scale bench-serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## Serving benchmarks (not in CI): /health against a trivial endpoint, and 2 workers against 1
+## on PostgreSQL with wrk as the load generator (installed with apt-get when missing)
+bench-serve: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/python -m benchmarks.serve_bench
 
 ## Scale benchmark (not in CI, ≤ 30 min): 1M synthetic observations on SQLite, 10M on
 ## PostgreSQL; SCALE_ARGS="--backend sqlite --rows 100000" for a quick run

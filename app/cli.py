@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 import time
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,8 +31,6 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(dcat_cli, name="dcat")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
-# Seconds a running request may take to finish after SIGTERM before the worker stops anyway.
-GRACEFUL_SHUTDOWN_SECONDS = 30
 # Seconds a worker may take to answer the supervisor's ping: uvicorn's 5 s kill workers that
 # are still importing the application on a busy machine, over and over.
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -63,6 +63,10 @@ def _derived_base_url(host: str, port: int) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
+
+
+def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -110,6 +114,11 @@ def serve(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="datapedia-metrics-")
         )
     err.print(f"{count} worker(s) on http://{host}:{port}; logs as {settings.log_format}")
+    # SIGTERM is how an operator (systemd, Docker, Kubernetes) asks for a stop: uvicorn lets
+    # the running requests finish, then re-raises the signal it caught. With this handler the
+    # re-raised signal (or one that comes before uvicorn listens) ends the process with exit
+    # status 0, a clean stop, instead of death by signal.
+    signal.signal(signal.SIGTERM, _stop_cleanly)
     uvicorn.run(
         "app.main:app_factory",
         factory=True,
@@ -118,7 +127,7 @@ def serve(
         workers=count,
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
@@ -134,16 +143,16 @@ def db_upgrade() -> None:
     """Apply every migration (alembic upgrade head) and say which."""
     from sqlalchemy.exc import OperationalError
 
-    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+    from app.db.migrate import head_revision, upgrade_to_head
 
     url = get_settings().database_url
     try:
-        before = current_revision(url)
-        pending = pending_revisions(before)
-        upgrade(url)
+        # Under a PostgreSQL advisory lock: replicas starting at once migrate one at a time.
+        done = upgrade_to_head(url)
     except OperationalError as exc:
         _database_error(exc)
         return
+    before, pending = done.before, done.applied
     if not pending:
         out.print(f"database already at the latest revision {before}; nothing to do")
     elif before is None:
@@ -192,12 +201,11 @@ class _SeedProgress:
 
 def _ensure_migrated(url: str) -> None:
     """Seeding needs the schema: a database behind the code is migrated first (and said)."""
-    from app.db.migrate import current_revision, head_revision, pending_revisions, upgrade
+    from app.db.migrate import head_revision, upgrade_to_head
 
-    before = current_revision(url)
-    pending = pending_revisions(before)
+    done = upgrade_to_head(url)
+    before, pending = done.before, done.applied
     if pending:
-        upgrade(url)
         state = f"was at revision {before}" if before else "had no schema yet"
         err.print(
             f"the database {state}: migrated to {head_revision()} first "
@@ -220,6 +228,7 @@ def seed(
     """
     from sqlalchemy.exc import OperationalError
 
+    from app.db.migrate import schema_lock
     from app.db.session import make_engine, make_session_factory, transaction
     from app.ingest.seed import seed_all
 
@@ -232,7 +241,13 @@ def seed(
     progress = _SeedProgress(err)
     started = time.perf_counter()
     try:
-        with progress.progress, transaction(make_session_factory(engine)) as session:
+        # Replicas starting at once (DATAPEDIA_SEED_ON_START=1) seed one after the other: the
+        # second finds the sources unchanged and skips them.
+        with (
+            schema_lock(settings.database_url),
+            progress.progress,
+            transaction(make_session_factory(engine)) as session,
+        ):
             outcome = seed_all(
                 session,
                 source_dir or settings.source_dir,

@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, description="Worker processes 'datapedia serve' starts (--workers)."
     )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each server worker keeps open (10 more for a "
+        "burst); workers × (size + 10) must stay below the server's max_connections.",
+    )
+    graceful_shutdown_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="Seconds 'datapedia serve' lets running requests finish after SIGTERM "
+        "(new connections are refused at once); then it stops anyway.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="'json': one JSON object per log line, for log collectors."
     )

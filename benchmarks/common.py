@@ -64,6 +64,16 @@ def served(database_url: str) -> Iterator[tuple[httpx.Client, int]]:
 def datapedia_workers(database_url: str, workers: int, **settings: str) -> Iterator[int]:
     """``datapedia serve --workers N`` as an operator runs it (logs discarded); yields the
     port once every worker answers."""
+    with datapedia_process(database_url, workers, **settings) as (port, _):
+        yield port
+
+
+@contextmanager
+def datapedia_process(
+    database_url: str, workers: int, **settings: str
+) -> Iterator[tuple[int, int]]:
+    """Like ``datapedia_workers``; yields the port and the pid of the serving process (the
+    workers are its children)."""
     port = free_port()
     env = {
         **os.environ,
@@ -81,7 +91,7 @@ def datapedia_workers(database_url: str, workers: int, **settings: str) -> Itera
     )
     try:
         _wait_for(port, "/ready", workers)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=60)

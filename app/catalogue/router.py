@@ -55,8 +55,17 @@ def list_licences(
 @router.get(
     "/datasets/{dataset_id}", tags=["catalogue"], summary="One dataset", responses=problems(404)
 )
-def get_dataset(session: SessionDep, dataset_id: DatasetPath) -> DatasetOut:
-    return service.get_dataset(session, dataset_id)
+def get_dataset(request: Request, session: SessionDep, dataset_id: DatasetPath) -> DatasetOut:
+    return service.get_dataset(session, dataset_id, _dataset_cache(request))
+
+
+def _dataset_cache(request: Request) -> service.DatasetCache:
+    """The application's cache of dataset descriptions (one per app, so per worker)."""
+    state = request.app.state
+    cache: service.DatasetCache | None = getattr(state, "dataset_cache", None)
+    if cache is None:
+        cache = state.dataset_cache = service.DatasetCache()
+    return cache
 
 
 @router.get(

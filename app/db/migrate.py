@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from app.config import PROJECT_ROOT
+
+# The PostgreSQL advisory lock that serialises schema changes and seeding when several
+# replicas start at once ("datapedi" as a 64-bit number; advisory locks are per database).
+SCHEMA_LOCK_KEY = int.from_bytes(b"datapedi", "big") - 2**63
 
 
 def alembic_config(database_url: str) -> Config:
@@ -22,8 +31,54 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+@contextmanager
+def schema_lock(database_url: str) -> Iterator[None]:
+    """Hold the schema lock for the block: on PostgreSQL a session advisory lock on a
+    connection of its own, so that a second process (another replica starting at the same
+    moment) waits here until the first is done, then finds the database current. SQLite is
+    one file on one machine: nothing to take."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    """Alembic upgrade to ``revision``, under the schema lock."""
+    with schema_lock(database_url):
+        command.upgrade(alembic_config(database_url), revision)
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What ``upgrade_to_head`` did: the revision found and the revisions applied."""
+
+    before: str | None
+    applied: list[str] = field(default_factory=list)
+
+
+def upgrade_to_head(database_url: str) -> Upgraded:
+    """Migrate to head under the schema lock, reading the revision found once the lock is
+    held (a replica that waited finds the database current and applies nothing)."""
+    with schema_lock(database_url):
+        before = current_revision(database_url)
+        pending = pending_revisions(before)
+        if pending:
+            command.upgrade(alembic_config(database_url), "head")
+    return Upgraded(before, pending)
 
 
 def check(database_url: str) -> None:

@@ -11,9 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
+# Connections a server worker keeps open (DATAPEDIA_DB_POOL_SIZE), and how many more it may
+# open for a burst. Connections above the pool are closed when they are returned: a pool
+# smaller than the usual number of requests in flight opens a new PostgreSQL connection (a
+# backend process: fork and start-up) for a good share of requests.
+POOL_SIZE = 20
+MAX_OVERFLOW = 10
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
     if database_url.startswith("sqlite"):
         # One file shared by the server's threads; writes are serialised by SQLite itself.
@@ -23,6 +29,8 @@ def make_engine(database_url: str) -> Engine:
         # when the server is away a request waits a bounded time (then 503), never forever.
         kwargs["pool_pre_ping"] = True
         kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = MAX_OVERFLOW
         kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":

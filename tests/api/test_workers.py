@@ -110,7 +110,8 @@ def test_a_metadata_change_is_served_by_every_worker_at_once(
 ) -> None:
     server, keys = two_workers
     reads = [("GET", "/catalog.ttl", {}) for _ in range(8)]
-    # Both workers render and cache the catalogue first.
+    reads += [("GET", f"/api/v1/datasets/{DATASET}", {}) for _ in range(8)]
+    # Both workers render and cache the catalogue and the dataset's description first.
     for _ in range(5):
         warm = send_all(server, [dict_copy(r) for r in reads])
         assert all(r.status_code == 200 for r, _ in warm)
@@ -129,6 +130,8 @@ def test_a_metadata_change_is_served_by_every_worker_at_once(
     for response, _ in after:
         assert response.status_code == 200
         assert title in response.text
+    details = [r for r, _ in after if r.request.url.path.startswith("/api/")]
+    assert len(details) == 8 and all(r.json()["title"]["nl"] == title for r in details)
     # /metrics sums every worker's figures, whichever worker answers.
     metrics = httpx.get(f"{server.base}/metrics", timeout=30).text
     served = sum(

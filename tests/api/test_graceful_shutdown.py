@@ -1,0 +1,98 @@
+"""SIGTERM with a request in flight, on the real server (``datapedia serve``, one worker): a
+submission whose body is still being uploaded when the signal comes completes and is stored
+as a revision, new connections are refused from the signal on, and the process exits 0
+within the graceful timeout (``DATAPEDIA_GRACEFUL_SHUTDOWN_SECONDS``)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from app.db.session import make_engine
+from tests.dbutil import copy_database, drop_database
+from tests.factories import Template
+from tests.servers import datapedia_server
+
+DATASET = "population-2025"
+GRACE = 20
+
+
+def refuses_connections(port: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                pass
+        except ConnectionRefusedError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def submissions(url: str) -> list[tuple[int, int]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT revision, rows_total FROM submission ORDER BY revision")
+            ).all()
+            return [(revision, total) for revision, total in rows]
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_lets_an_upload_in_flight_finish(world_template: Template, tmp_path: Path) -> None:
+    url = copy_database(world_template.url, tmp_path)
+    try:
+        before = submissions(url)
+        rows = "".join(
+            f"{sector},population,2025,{100 + i},\n"
+            for i, sector in enumerate(("44021A00-", "44021A01-", "44021ZZZZ"))
+        )
+        body = ("sector,indicator,period,value,status\n" + rows).encode()
+        with datapedia_server(url, tmp_path, graceful_shutdown_seconds=str(GRACE)) as server:
+            port = int(server.base.rsplit(":", 1)[1])
+            head = (
+                f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\n"
+                f"Authorization: Bearer {world_template.keys['gent']}\r\n"
+                "Content-Type: text/csv\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as upload:
+                # Headers and half the body: the request is in flight, the rest not yet sent.
+                upload.sendall(head + body[: len(body) // 2])
+                time.sleep(1.0)
+                signalled = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                assert refuses_connections(port, within=10), "new connections still accepted"
+                assert server.process.poll() is None, "the server did not wait for the upload"
+                upload.sendall(body[len(body) // 2 :])
+                answer = read_until_closed(upload)
+            exit_status = server.process.wait(timeout=GRACE + 30)
+            stopped_after = time.monotonic() - signalled
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.startswith(b"HTTP/1.1 201"), answer[:2000]
+        result = json.loads(rest.partition(b"\r\n\r\n")[2])
+        assert result["rows_added"] == 3
+        assert exit_status == 0, server.log.read_text()[-3000:]
+        assert stopped_after < GRACE
+        log = server.log.read_text()
+        assert "Traceback" not in log
+        assert "Application shutdown complete" in log
+        # The revision is stored whole: one submission more, with all its rows.
+        assert submissions(url) == [*before, (result["revision"], 3)]
+    finally:
+        drop_database(url)
