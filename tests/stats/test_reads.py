@@ -268,6 +268,7 @@ def test_pages_walk_the_index_without_sorting(world: World, wanted: dict[str, ob
         for stmt in (
             repository.published_query(query).limit(50),
             repository.published_query(query, after=after).limit(50),
+            repository.sqlite_csv_query(query),  # the CSV export: streamed in index order
         ):
             sql = stmt.compile(connection, compile_kwargs={"literal_binds": True})
             plan = " | ".join(
