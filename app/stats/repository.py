@@ -752,14 +752,35 @@ def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[by
         with cursor.copy(
             f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)", compiled.params
         ) as copy:
+            ends = RecordEnds()
             for block in copy:
                 buffer += block
                 if len(buffer) >= CHUNK_BYTES:
-                    # COPY ends lines with LF; RFC 4180 (and our SQLite path) with CRLF.
-                    yield bytes(buffer).replace(b"\n", b"\r\n")
+                    yield ends.crlf(bytes(buffer))
                     buffer.clear()
         cursor.execute("SELECT set_config('enable_sort', %s, true)", setting)
-    yield bytes(buffer).replace(b"\n", b"\r\n")
+    yield ends.crlf(bytes(buffer))
+
+
+class RecordEnds:
+    """COPY ends records with LF; RFC 4180 (and the SQLite path) with CRLF. A line break
+    inside a quoted cell is data and stays as it is: a LF ends a record only after an even
+    number of quotes, counted across the chunks of one stream."""
+
+    def __init__(self) -> None:
+        self.quoted = False  # inside a quoted cell at the end of the last chunk
+
+    def crlf(self, chunk: bytes) -> bytes:
+        if b'"' not in chunk:
+            return chunk if self.quoted else chunk.replace(b"\n", b"\r\n")
+        parts = chunk.split(b'"')
+        outside = not self.quoted
+        for n, part in enumerate(parts):
+            if outside:
+                parts[n] = part.replace(b"\n", b"\r\n")
+            outside = not outside
+        self.quoted = outside  # the state after the last part, flipped once too often
+        return b'"'.join(parts)
 
 
 def _copy_csv_sqlite(

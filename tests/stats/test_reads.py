@@ -337,3 +337,17 @@ def test_the_database_writes_the_csv_the_python_writer_would(real_session: Sessi
             ),
         )
     )
+
+
+def test_copy_line_ends_become_crlf_but_breaks_inside_cells_stay() -> None:
+    """PostgreSQL's COPY ends records with LF: each becomes CRLF, but a line break inside a
+    quoted cell is data, wherever the chunks of the stream happen to be cut."""
+    rows = [["a", 'x"y\nz', "p\r\nq"], ["b", "plain", ""], ['"', "\n", "c,d"]] * 20
+    lf, crlf = io.StringIO(), io.StringIO()
+    csv.writer(lf, lineterminator="\n").writerows(rows)
+    csv.writer(crlf, lineterminator="\r\n").writerows(rows)
+    data = lf.getvalue().encode()
+    for size in (1, 2, 3, 7, 64, len(data)):
+        ends = repository.RecordEnds()
+        chunks = [data[n : n + size] for n in range(0, len(data), size)]
+        assert b"".join(ends.crlf(c) for c in chunks) == crlf.getvalue().encode(), size
