@@ -383,17 +383,27 @@ def publish_slices(
         by_period[period].add(indicator)
     outcome = PublishOutcome()
     for period in sorted(by_period):
-        # An indicator the dataset no longer carries reads nothing: its rows are closed.
         indicators = by_period[period]
-        wanted = {(indicator, period) for indicator in indicators}
-        read = sorted(set().union(*(dependencies.get(i, set()) for i in indicators)))
-        observations = repository.current_observations(
-            session, dataset_id, indicators=read, periods=[period]
+        # Additive indicators without disclosure control are published in the database,
+        # sectors and aggregates, when every target of a sector is one of its ancestors.
+        in_database = sorted(
+            i for i in indicators if not context.successors and _copies_sectors(by_id.get(i))
         )
-        computed = compute_slices(context, observations, wanted)
+        in_python = indicators.difference(in_database)
+        skipped = _without_parts(session, context, in_python, period)
+        # An indicator the dataset no longer carries reads nothing: its rows are closed.
+        computing = in_python - skipped
+        wanted = {(indicator, period) for indicator in computing}
+        read = sorted(set().union(*(dependencies.get(i, set()) for i in computing)))
+        computed: dict[Slice, dict[int, Cell]] = {}
+        if read:
+            observations = repository.current_observations(
+                session, dataset_id, indicators=read, periods=[period]
+            )
+            computed = compute_slices(context, observations, wanted)
         # Sector cells that are plain copies of observations are written in the database,
         # not from Python: they are most of a dataset's published rows.
-        copied = sorted(i for i in indicators if _copies_sectors(by_id.get(i)))
+        copied = sorted(i for i in in_python if _copies_sectors(by_id.get(i)))
         for indicator in copied:
             cells = computed.get((indicator, period))
             if cells is not None:
@@ -402,17 +412,50 @@ def publish_slices(
                     for unit, cell in cells.items()
                     if context.geo.level[unit] != Level.SECTOR
                 }
-        stored = repository.current_published(
-            session, dataset_id, sorted(indicators), [period], without_sectors_of=copied
-        )
-        outcome.add(_store_diff(session, context, revision, computed, stored))
-        inserted, closed = repository.copy_sector_cells(
-            session, dataset_id, copied, period, revision
+        if in_python:
+            stored = repository.current_published(
+                session, dataset_id, sorted(in_python), [period], without_sectors_of=copied
+            )
+            outcome.add(_store_diff(session, context, revision, computed, stored))
+        inserted, closed, corrected = repository.publish_sums(
+            session, dataset_id, in_database, period, revision
         )
         outcome.inserted += inserted
         outcome.closed += closed
-        outcome.slices += len(wanted)
+        outcome.corrected += corrected
+        inserted, closed = repository.copy_sector_cells(
+            session, dataset_id, sorted({*copied, *in_database}), period, revision
+        )
+        outcome.inserted += inserted
+        outcome.closed += closed
+        outcome.slices += len(indicators)
     return outcome
+
+
+def _without_parts(
+    session: Session, context: DatasetContext, indicators: Collection[str], period: str
+) -> set[str]:
+    """The ratios among ``indicators`` that publish nothing in the period because their
+    numerator or denominator has no observation in it (see :func:`compute_cells`), found
+    without reading the observations of the other part."""
+    by_id = context.by_id
+    ratios = [
+        by_id[i]
+        for i in indicators
+        if i in by_id
+        and by_id[i].aggregation == "ratio"
+        and by_id[i].disclosure_min_count is None
+        and by_id[i].disclosure_reference_id is None
+    ]
+    if not ratios:
+        return set()
+    parts = sorted({p for r in ratios for p in (*r.numerator, *r.denominator)})
+    present = repository.indicators_in_period(session, context.dataset_id, parts, period)
+    return {
+        r.id
+        for r in ratios
+        if not present.intersection(r.numerator) or not present.intersection(r.denominator)
+    }
 
 
 def _copies_sectors(indicator: Indicator | None) -> bool:

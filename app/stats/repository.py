@@ -91,7 +91,10 @@ def current_observations(
         stmt = stmt.where(Observation.period.in_(list(periods)))
     if unit_ids is not None:
         stmt = stmt.where(Observation.unit_id.in_(list(unit_ids)))
-    return [StoredObservation(*row) for row in session.execute(stmt)]
+    # Core, not the ORM: plain column rows need none of its per-row work (a slice has tens
+    # of thousands of them); what the session still holds is flushed first.
+    session.flush()
+    return [StoredObservation(*row) for row in session.connection().execute(stmt)]
 
 
 def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
@@ -264,7 +267,8 @@ def load_geography(session: Session, versions: Sequence[str]) -> VersionGeograph
 def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
     geo = VersionGeography({}, {}, {}, defaultdict(list), {})
     units = select(GeoUnit.id, GeoUnit.level, GeoUnit.code, GeoUnit.version, GeoUnit.parent_id)
-    for unit_id, level, code, version, parent_id in session.execute(
+    connection = session.connection()  # Core rows: tens of thousands of units
+    for unit_id, level, code, version, parent_id in connection.execute(
         units.where(GeoUnit.version.in_(list(versions)))
     ):
         geo.level[unit_id] = level
@@ -277,7 +281,7 @@ def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeograp
         .join(GeoUnit, GeoUnit.id == GeoUnitAncestor.unit_id)
         .where(GeoUnit.version.in_(list(versions)))
     )
-    for unit_id, ancestor_id in session.execute(links):
+    for unit_id, ancestor_id in connection.execute(links):
         geo.ancestors[unit_id].append(ancestor_id)
     return geo
 
@@ -346,7 +350,8 @@ def current_published(
                 PublishedValue.indicator_id.not_in(list(without_sectors_of)),
             )
         )
-    return {(row[0], row[1], row[2]): row for row in session.execute(stmt)}
+    session.flush()
+    return {(row[0], row[1], row[2]): row for row in session.connection().execute(stmt)}
 
 
 def published_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
@@ -553,22 +558,6 @@ _CSV_CELLS: tuple[tuple[str, ColumnElement[Any], bool], ...] = (
 _CSV_COLUMNS = tuple(cell.label(name) for name, cell, _ in _CSV_CELLS)
 
 
-def _quoted(cell: ColumnElement[Any]) -> ColumnElement[str]:
-    """An RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break."""
-    needs = or_(*(func.instr(cell, mark) > 0 for mark in (",", '"', "\n", "\r")))
-    return case((needs, '"' + func.replace(cell, '"', '""') + '"'), else_=cell)
-
-
-# One CSV line per row, for SQLite (PostgreSQL's COPY writes the CSV itself).
-_CSV_LINE: ColumnElement[str] = functools.reduce(
-    lambda line, cell: line + literal_column("','") + cell,
-    (
-        func.coalesce(_quoted(cell) if free else cell, literal_column("''"), type_=String)
-        for _, cell, free in _CSV_CELLS
-    ),
-)
-
-
 @dataclass(frozen=True)
 class PublishedFilter:
     """Which published rows a query asks for: current ones (``revision`` None) or those
@@ -677,18 +666,87 @@ def count_published_rows(session: Session, wanted: PublishedFilter) -> int:
     return session.scalar(stmt) or 0
 
 
-def copy_csv(session: Session, stmt: AnySelect, header: Sequence[str]) -> Iterator[bytes]:
-    """The rows of a CSV select as CSV bytes (RFC 4180: CRLF) with a header line, in chunks
-    of about CHUNK_BYTES. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``);
-    SQLite writes each line (:data:`_CSV_LINE`)."""
+def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
+    """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
+    chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite writes
+    each line (:func:`sqlite_csv_query`)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        yield from _copy_csv_postgresql(connection, stmt)
+        yield from _copy_csv_postgresql(connection, published_query(wanted, as_csv=True))
     else:
-        yield from _copy_csv_sqlite(connection, stmt, header)
+        yield from _copy_csv_sqlite(connection, sqlite_csv_query(wanted), header)
 
 
 CHUNK_BYTES = 1 << 16
+# Lines SQLite hands over at a time (about 1 MB of CSV).
+SQLITE_CSV_BATCH = 10_000
+
+
+def _sql_text(text: str) -> ColumnElement[str]:
+    """A constant SQL expression, written into the statement (not a bound parameter)."""
+    return literal_column(text, type_=String)
+
+
+_COMMA = _sql_text("','")
+_QUOTE = _sql_text("'\"'")
+_EMPTY = _sql_text("''")
+# A cell holding one of these is quoted (RFC 4180: comma, quote, line breaks): one GLOB
+# per cell instead of a search per character.
+_NEEDS_QUOTING = _sql_text("'*[,\"' || char(10) || char(13) || ']*'")
+_TRIGGERS = [_sql_text(f"char({ord(c)})") for c in FORMULA_TRIGGERS]
+
+
+def _sqlite_cell(
+    value: ColumnElement[Any] | InstrumentedAttribute[Any], *, neutralise: bool
+) -> ColumnElement[str]:
+    """One CSV cell of free text in SQLite: neutralised against spreadsheet formulas (when
+    asked), quoted with its quotes doubled when it needs it, '' for NULL. The text is
+    tested once for quoting and once for a formula start."""
+    shown: ColumnElement[Any] = (
+        case(
+            (func.substr(value, 1, 1).in_(_TRIGGERS), _sql_text("''''") + value),
+            else_=value,
+        )
+        if neutralise
+        else value.expression
+    )
+    quoted = _QUOTE + func.replace(shown, _QUOTE, _sql_text("'\"\"'"), type_=String) + _QUOTE
+    return func.coalesce(
+        case((value.op("GLOB")(_NEEDS_QUOTING), quoted), else_=shown), _EMPTY, type_=String
+    )
+
+
+def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    return func.coalesce(value, _EMPTY, type_=String)
+
+
+def sqlite_csv_query(wanted: PublishedFilter) -> AnySelect:
+    """The published rows asked for as one CSV line each, written by SQLite in the records'
+    order (the cells of :data:`_CSV_CELLS`). Each free-text cell is tested once for
+    quoting (one GLOB) and once for a formula start; constants are written into the
+    statement, not bound. (Formatting units and indicators once, in materialised CTEs, was
+    faster only while SQLite chose to index the CTE: with a filter on the units it scanned
+    it for every row instead.)"""
+    cells: list[ColumnElement[str]] = [
+        _or_empty(PublishedValue.indicator_id),
+        _sqlite_cell(PublishedValue.period, neutralise=True),
+        _or_empty(PublishedValue.level),
+        _or_empty(PublishedValue.version),
+        _sqlite_cell(GeoUnit.code, neutralise=True),
+        _sqlite_cell(GeoUnit.name, neutralise=True),
+        _or_empty(_DecimalText(PublishedValue.value, Indicator.decimals)),
+        _sqlite_cell(Indicator.unit_of_measure, neutralise=False),
+        _or_empty(PublishedValue.status),
+        _or_empty(_DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))),
+    ]
+    line = functools.reduce(lambda text, cell: text + _COMMA + cell, cells)
+    stmt = (
+        select(line)
+        .select_from(PublishedValue)
+        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
+        .join(Indicator, Indicator.id == PublishedValue.indicator_id)
+    )
+    return wanted.order(wanted.where(stmt), None)
 
 
 def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[bytes]:
@@ -706,14 +764,35 @@ def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[by
         with cursor.copy(
             f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)", compiled.params
         ) as copy:
+            ends = RecordEnds()
             for block in copy:
                 buffer += block
                 if len(buffer) >= CHUNK_BYTES:
-                    # COPY ends lines with LF; RFC 4180 (and our SQLite path) with CRLF.
-                    yield bytes(buffer).replace(b"\n", b"\r\n")
+                    yield ends.crlf(bytes(buffer))
                     buffer.clear()
         cursor.execute("SELECT set_config('enable_sort', %s, true)", setting)
-    yield bytes(buffer).replace(b"\n", b"\r\n")
+    yield ends.crlf(bytes(buffer))
+
+
+class RecordEnds:
+    """COPY ends records with LF; RFC 4180 (and the SQLite path) with CRLF. A line break
+    inside a quoted cell is data and stays as it is: a LF ends a record only after an even
+    number of quotes, counted across the chunks of one stream."""
+
+    def __init__(self) -> None:
+        self.quoted = False  # inside a quoted cell at the end of the last chunk
+
+    def crlf(self, chunk: bytes) -> bytes:
+        if b'"' not in chunk:
+            return chunk if self.quoted else chunk.replace(b"\n", b"\r\n")
+        parts = chunk.split(b'"')
+        outside = not self.quoted
+        for n, part in enumerate(parts):
+            if outside:
+                parts[n] = part.replace(b"\n", b"\r\n")
+            outside = not outside
+        self.quoted = outside  # the state after the last part, flipped once too often
+        return b'"'.join(parts)
 
 
 def _copy_csv_sqlite(
@@ -721,11 +800,11 @@ def _copy_csv_sqlite(
 ) -> Iterator[bytes]:
     # Every line is written by SQLite, and read from the driver's own cursor: Python only
     # joins them (no row object, no csv writer per row).
-    result = connection.execute(stmt.with_only_columns(_CSV_LINE))
+    result = connection.execute(stmt)
     cursor = result.cursor
     try:
         yield (",".join(header) + "\r\n").encode()
-        while rows := cursor.fetchmany(5000):
+        while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
             yield ("\r\n".join([row[0] for row in rows]) + "\r\n").encode()
     finally:
         result.close()
@@ -1073,3 +1152,166 @@ def _copy_sector_cells(
 
 def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0))
+
+
+# The aggregates of additive indicators, computed in the database for one period: a table
+# private to the transaction, compared with the current published rows like the sector copies.
+STAGING_PUBLISHED = Table(
+    "staging_published",
+    MetaData(),
+    Column("indicator_id", String(100), nullable=False),
+    Column("unit_id", Integer, nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("level", String(30), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("coverage", Float, nullable=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+# Per target unit, the running sums of app.stats.aggregate.Accumulator over its members'
+# observations: members (not "not applicable"), members with a value, confidential members
+# without one, the worst quality rank and the sum of the values.
+_SUM_AGGREGATES = (
+    "SELECT o.indicator_id, a.ancestor_id AS unit_id, g.version, g.level, "
+    "sum(CASE WHEN o.status <> 'not_applicable' THEN 1 ELSE 0 END) AS members, "
+    "sum(CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN 1 ELSE 0 END) "
+    "AS with_value, "
+    "sum(CASE WHEN o.status = 'confidential' AND o.value IS NULL THEN 1 ELSE 0 END) "
+    "AS confidential, "
+    "max(CASE WHEN o.status = 'not_applicable' OR o.value IS NULL THEN 0 "
+    "WHEN o.status = 'estimated' THEN 1 WHEN o.status = 'provisional' THEN 2 ELSE 0 END) "
+    "AS quality, "
+    "sum(CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN o.value "
+    "ELSE 0.0 END) AS total "
+    "FROM observation o JOIN geo_unit_ancestor a ON a.unit_id = o.unit_id "
+    "JOIN geo_unit g ON g.id = a.ancestor_id "
+    "WHERE o.dataset_id = :dataset AND o.indicator_id IN :indicators AND o.period = :period "
+    "AND o.revision_to IS NULL "
+    "GROUP BY o.indicator_id, a.ancestor_id, g.version, g.level"
+)
+# Accumulator.status() and sum_cell() in SQL.
+_SUM_CELLS = (
+    "INSERT INTO staging_published (indicator_id, unit_id, version, level, value, status, "
+    "coverage) SELECT indicator_id, unit_id, version, level, "
+    "CASE WHEN members > 0 AND with_value > 0 THEN total END, "
+    "CASE WHEN members = 0 THEN 'not_applicable' WHEN with_value = 0 THEN "
+    "(CASE WHEN confidential > 0 THEN 'confidential' ELSE 'missing' END) "
+    "WHEN with_value < members THEN 'incomplete' WHEN quality = 1 THEN 'estimated' "
+    "WHEN quality = 2 THEN 'provisional' ELSE 'normal' END, "
+    "CASE WHEN members = 0 THEN NULL WHEN with_value = 0 THEN 0.0 "
+    "ELSE CAST(with_value AS FLOAT) / members END "
+    f"FROM ({_SUM_AGGREGATES}) AS agg"
+)
+
+
+def _close_sql(session: Session, left: str, right: str) -> str:
+    """SQL: two nullable floats are the same published value (app.stats.publish.same: equal
+    up to the order of a sum)."""
+    greatest = "max" if session.get_bind().dialect.name == "sqlite" else "greatest"
+    return (
+        f"(({left} IS NULL AND {right} IS NULL) OR abs({left} - {right}) <= "
+        f"{greatest}(1e-12 * {greatest}(abs({left}), abs({right})), 1e-12))"
+    )
+
+
+def publish_sums(
+    session: Session, dataset_id: str, indicators: Sequence[str], period: str, revision: int
+) -> tuple[int, int, int]:
+    """Publish the aggregates (every unit above the sectors) of additive indicators without
+    disclosure control for one period, computed in the database from the current
+    observations and the geography's containment (``geo_unit_ancestor``): only cells whose
+    value, status or coverage changed get a new row; the old one is closed (or, when made in
+    ``revision``, deleted; rows made in ``revision`` are corrected in place). The sector
+    cells are :func:`copy_sector_cells`'. Only for a dataset whose geography version has no
+    successor (its targets are its ancestors). Returns (inserted, closed, corrected)."""
+    if not indicators:
+        return 0, 0, 0
+    connection = session.connection()
+    STAGING_PUBLISHED.drop(connection, checkfirst=True)
+    STAGING_PUBLISHED.create(connection)
+    expanding: BindParameter[list[str]] = bindparam("indicators", expanding=True)
+    params = {
+        "dataset": dataset_id,
+        "indicators": list(indicators),
+        "period": period,
+        "revision": revision,
+        "sector": "sector",
+    }
+    session.execute(text(_SUM_CELLS).bindparams(expanding), params)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE staging_published"))
+    same = (
+        "s.indicator_id = pv.indicator_id AND s.unit_id = pv.unit_id AND s.status = pv.status "
+        f"AND {_close_sql(session, 's.value', 'pv.value')} "
+        f"AND {_close_sql(session, 's.coverage', 'pv.coverage')}"
+    )
+    stale = (
+        "pv.dataset_id = :dataset AND pv.indicator_id IN :indicators AND pv.period = :period "
+        "AND pv.level <> :sector AND pv.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        f"staging_published s WHERE {same})"
+    )
+    with hash_joins(session):
+        # Rows of the revision being published (a full recomputation) are corrected in
+        # place: no other revision ever showed them.
+        corrected = session.execute(
+            text(
+                "UPDATE published_value AS pv SET value = s.value, status = s.status, "
+                "coverage = s.coverage FROM staging_published s WHERE pv.dataset_id = :dataset "
+                "AND pv.indicator_id = s.indicator_id AND pv.period = :period AND pv.unit_id = "
+                "s.unit_id AND pv.revision_to IS NULL AND pv.revision_from = :revision AND NOT "
+                f"({same})"
+            ),
+            params,
+        )
+        deleted = session.execute(
+            text(
+                f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
+            ).bindparams(expanding),
+            params,
+        )
+        closed = session.execute(
+            text(
+                "UPDATE published_value AS pv SET revision_to = :revision WHERE "
+                f"{stale} AND pv.revision_from < :revision"
+            ).bindparams(expanding),
+            params,
+        )
+        inserted = session.execute(
+            text(
+                "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
+                "unit_id, value, status, coverage, revision_from) SELECT "
+                "CAST(:dataset AS VARCHAR), s.indicator_id, CAST(:period AS VARCHAR), "
+                "s.version, s.level, s.unit_id, s.value, s.status, s.coverage, :revision "
+                "FROM staging_published s WHERE NOT EXISTS (SELECT 1 FROM published_value pv "
+                "WHERE pv.dataset_id = :dataset AND pv.indicator_id = s.indicator_id AND "
+                "pv.period = :period AND pv.version = s.version AND pv.level = s.level AND "
+                "pv.unit_id = s.unit_id AND pv.revision_to IS NULL)"
+            ),
+            params,
+        )
+    STAGING_PUBLISHED.drop(connection, checkfirst=True)
+    return _rowcount(inserted), _rowcount(deleted) + _rowcount(closed), _rowcount(corrected)
+
+
+def indicators_in_period(
+    session: Session, dataset_id: str, indicators: Sequence[str], period: str
+) -> set[str]:
+    """Which of these indicators have a current observation in the period (an index probe
+    each)."""
+    found: set[str] = set()
+    for indicator in indicators:
+        stmt = (
+            select(Observation.id)
+            .where(
+                Observation.dataset_id == dataset_id,
+                Observation.indicator_id == indicator,
+                Observation.period == period,
+                Observation.revision_to.is_(None),
+            )
+            .limit(1)
+        )
+        if session.scalar(stmt) is not None:
+            found.add(indicator)
+    return found

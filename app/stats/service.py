@@ -365,8 +365,7 @@ def csv_chunks(session: Session, query: ObservationQuery) -> Iterator[bytes]:
         for text in csv_lines(fields, iter_records(session, query)):
             yield text.encode()
         return
-    stmt = repository.published_query(published_filter(query, query.revision), as_csv=True)
-    yield from repository.copy_csv(session, stmt, fields)
+    yield from repository.copy_csv(session, published_filter(query, query.revision), fields)
 
 
 def _record(row: Any, units: dict[str, str], integral: frozenset[str]) -> Record:
