@@ -1174,7 +1174,7 @@ STAGING_PUBLISHED = Table(
 # observations: members (not "not applicable"), members with a value, confidential members
 # without one, the worst quality rank and the sum of the values.
 _SUM_AGGREGATES = (
-    "SELECT o.indicator_id, a.ancestor_id AS unit_id, g.version, g.level, "
+    "SELECT o.indicator_id, a.ancestor_id AS unit_id, "
     "sum(CASE WHEN o.status <> 'not_applicable' THEN 1 ELSE 0 END) AS members, "
     "sum(CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN 1 ELSE 0 END) "
     "AS with_value, "
@@ -1186,15 +1186,14 @@ _SUM_AGGREGATES = (
     "sum(CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN o.value "
     "ELSE 0.0 END) AS total "
     "FROM observation o JOIN geo_unit_ancestor a ON a.unit_id = o.unit_id "
-    "JOIN geo_unit g ON g.id = a.ancestor_id "
     "WHERE o.dataset_id = :dataset AND o.indicator_id IN :indicators AND o.period = :period "
     "AND o.revision_to IS NULL "
-    "GROUP BY o.indicator_id, a.ancestor_id, g.version, g.level"
+    "GROUP BY o.indicator_id, a.ancestor_id"
 )
 # Accumulator.status() and sum_cell() in SQL.
 _SUM_CELLS = (
     "INSERT INTO staging_published (indicator_id, unit_id, version, level, value, status, "
-    "coverage) SELECT indicator_id, unit_id, version, level, "
+    "coverage) SELECT agg.indicator_id, agg.unit_id, g.version, g.level, "
     "CASE WHEN members > 0 AND with_value > 0 THEN total END, "
     "CASE WHEN members = 0 THEN 'not_applicable' WHEN with_value = 0 THEN "
     "(CASE WHEN confidential > 0 THEN 'confidential' ELSE 'missing' END) "
@@ -1202,7 +1201,7 @@ _SUM_CELLS = (
     "WHEN quality = 2 THEN 'provisional' ELSE 'normal' END, "
     "CASE WHEN members = 0 THEN NULL WHEN with_value = 0 THEN 0.0 "
     "ELSE CAST(with_value AS FLOAT) / members END "
-    f"FROM ({_SUM_AGGREGATES}) AS agg"
+    f"FROM ({_SUM_AGGREGATES}) AS agg JOIN geo_unit g ON g.id = agg.unit_id"
 )
 
 
@@ -1240,6 +1239,9 @@ def publish_sums(
         "sector": "sector",
     }
     session.execute(text(_SUM_CELLS).bindparams(expanding), params)
+    session.execute(
+        text("CREATE INDEX ix_staging_published ON staging_published (indicator_id, unit_id)")
+    )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE staging_published"))
     same = (
