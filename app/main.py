@@ -62,10 +62,12 @@ from app.errors import (
 from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
+from app.monitors.router import router as monitors_router
 from app.rdf.router import router as rdf_router
 from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
+from app.unitsets.router import router as unitsets_router
 from app.web.pages import STATIC_DIR, STATIC_URL
 from app.web.router import router as web_router
 
@@ -153,7 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FastHealth)
     _install_error_handlers(app)
     _install_docs(app)
+    app.include_router(unitsets_router, prefix="/api/v1")
     app.include_router(geo_router, prefix="/api/v1")
+    app.include_router(monitors_router, prefix="/api/v1")
     app.include_router(search_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
     app.include_router(stewardship_router, prefix="/api/v1")
