@@ -79,9 +79,7 @@ def test_ranks_and_changes(client: TestClient) -> None:
         assert unit["change"] == unit["value"] - unit["previous_value"]
         expected = round((unit["value"] - unit["previous_value"]) / unit["previous_value"] * 100, 2)
         assert abs(unit["change_pct"] - expected) < 0.006
-    ranked = sorted(
-        (u for u in second["units"] if u["value"] is not None), key=lambda u: u["rank"]
-    )
+    ranked = sorted((u for u in second["units"] if u["value"] is not None), key=lambda u: u["rank"])
     assert ranked[0]["rank"] == 1
     assert [u["value"] for u in ranked] == sorted((u["value"] for u in ranked), reverse=True)
     assert second["ranked"] == len(ranked) == 13
