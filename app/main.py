@@ -63,6 +63,7 @@ from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
 from app.monitors.router import router as monitors_router
+from app.monitors.service import definitions as monitor_definitions
 from app.rdf.router import router as rdf_router
 from app.search.router import router as search_router
 from app.stats.router import router as stats_router
@@ -114,6 +115,9 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = AppState(settings=settings)
+    # The authored unit sets and monitors (seeds/) are read now: a malformed file stops the
+    # start with its file, entry and reason instead of failing requests later.
+    monitor_definitions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,9 +15,9 @@ from app.auth.deps import OptionalCallerDep
 from app.errors import NotAcceptable
 from app.monitors import formats, service
 from app.monitors.schemas import (
-    ComparisonOut,
+    ComparisonJson,
     IndicatorSeries,
-    MonitorOut,
+    MonitorJson,
     MonitorSummary,
     ProfileOut,
 )
@@ -91,7 +91,7 @@ def list_monitors(request: Request, response: Response, paging: PageDep) -> Page
     "`withheld`.",
     response_model=None,
     responses={
-        200: {"model": MonitorOut, **_TABLE_RESPONSES},
+        200: {"model": MonitorJson, **_TABLE_RESPONSES},
         **problems(404, 406, 422),
     },
 )
@@ -118,7 +118,7 @@ def get_monitor(
     "(default: the latest period the units have).",
     response_model=None,
     responses={
-        200: {"model": ComparisonOut, **_TABLE_RESPONSES},
+        200: {"model": ComparisonJson, **_TABLE_RESPONSES},
         **problems(401, 403, 404, 406, 422),
     },
 )

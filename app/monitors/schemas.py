@@ -3,9 +3,10 @@ answers."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from app.geo.schemas import UnitOut
+from app.stats.schemas import JsonStatDataset
 from app.unitsets.schemas import Text
 
 
@@ -143,3 +144,11 @@ class ProfileOut(BaseModel):
     )
     region: UnitOut | None
     indicators: list[ProfileRow]
+
+
+class MonitorJson(RootModel[MonitorOut | JsonStatDataset]):
+    """The JSON body of a monitor: the monitor, or JSON-stat (`format=jsonstat`)."""
+
+
+class ComparisonJson(RootModel[ComparisonOut | JsonStatDataset]):
+    """The JSON body of a comparison: the comparison, or JSON-stat (`format=jsonstat`)."""

@@ -351,7 +351,7 @@ def place_page(session: Session, level: str, code: str, version: str | None) -> 
                 indicator=indicator,
                 dataset=row.dataset,
                 period=row.period,
-                here=_cell(row.value),
+                here=Cell(row.value.value, row.value.status),
                 cityregion=_cell(row.cityregion) if cityregion else None,
                 region=_cell(row.region),
                 api_url=row.api_url,

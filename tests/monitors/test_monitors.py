@@ -200,3 +200,14 @@ def test_every_monitor_seed_is_one_line_per_indicator(tmp_path: Any) -> None:
         ("cars", "cars-households-2019"),
     ]
     assert monitor.reference == "region:02000"
+
+
+def test_every_seeded_monitor_resolves_in_the_real_catalogue(real_session: Any) -> None:
+    from app.monitors.service import definitions, find_part
+    from app.unitsets.service import resolve
+
+    for monitor in definitions():
+        assert len(resolve(real_session, monitor.unit_set)) > 0
+        for part in monitor.indicators:
+            found = find_part(real_session, part.indicator, part.dataset)
+            assert found.indicator.id == part.indicator
