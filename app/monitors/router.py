@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import StringConstraints
 
 from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, paged
 from app.api.params import text_path, text_query
@@ -35,8 +36,10 @@ _TABLE_RESPONSES = {
     "content": {"text/csv": {"schema": {"type": "string"}}},
 }
 FormatQuery = Annotated[Format | None, Query(description="json, csv or jsonstat (or by `Accept`).")]
+Period = Annotated[str, StringConstraints(max_length=20, pattern=PRINTABLE)]
+UnitRef = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
 PeriodsQuery = Annotated[
-    list[Annotated[str, Query(max_length=20, pattern=PRINTABLE)]],
+    list[Period],
     Query(max_length=MAX_VALUES, description="Only these periods (repeatable); default all."),
 ]
 
@@ -119,7 +122,7 @@ def get_monitor(
     response_model=None,
     responses={
         200: {"model": ComparisonJson, **_TABLE_RESPONSES},
-        **problems(401, 403, 404, 406, 422),
+        **problems(400, 401, 403, 404, 406, 422),
     },
 )
 def compare(
@@ -130,7 +133,7 @@ def compare(
         str, text_query("An indicator id.", examples=["electricity-consumption-residential"])
     ],
     unit: Annotated[
-        list[Annotated[str, Query(max_length=200, pattern=PRINTABLE)]],
+        list[UnitRef],
         Query(
             min_length=1,
             max_length=MAX_VALUES,
