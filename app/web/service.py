@@ -115,6 +115,7 @@ class PlacePage:
     map: MapData | None
     map_indicator: IndicatorOut | None
     profile_url: str = ""
+    region: UnitOut | None = None
 
 
 @dataclass
@@ -368,7 +369,7 @@ def place_page(session: Session, level: str, code: str, version: str | None) -> 
                 UnitOut.model_validate(unit.model_dump()),
             )  # fmt: skip
     profile_url = f"{API}/geo/units/{unit.level}/{unit.code}/profile?version={unit.version}"
-    return PlacePage(unit, cityregion, figures, map_data, map_indicator, profile_url)
+    return PlacePage(unit, cityregion, figures, map_data, map_indicator, profile_url, found.region)
 
 
 def _cell(value: UnitValue | None) -> Cell | None:

@@ -165,3 +165,12 @@ def test_place_page_shows_the_profile_of_the_api(client: TestClient) -> None:
         if row["value"]["change_pct"] is not None:
             assert f'data-change="{row["value"]["change_pct"]}"' in cells
     assert profile_url in page  # the link under the table
+
+
+def test_a_brussels_place_is_compared_with_its_own_region(client: TestClient) -> None:
+    profile = client.get("/api/v1/geo/units/municipality/21004/profile").json()
+    page = client.get("/doc/municipality/21004", headers=HTML).text
+    header = page[page.index("data-figures") :]
+    header = header[: header.index("</thead>")]
+    assert profile["region"]["name"] in header
+    assert "Vlaams Gewest" not in header
