@@ -62,10 +62,13 @@ from app.errors import (
 from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
+from app.monitors.router import router as monitors_router
+from app.monitors.service import definitions as monitor_definitions
 from app.rdf.router import router as rdf_router
 from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
+from app.unitsets.router import router as unitsets_router
 from app.web.pages import STATIC_DIR, STATIC_URL
 from app.web.router import router as web_router
 
@@ -115,6 +118,9 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = AppState(settings=settings)
+    # The authored unit sets and monitors (seeds/) are read now: a malformed file stops the
+    # start with its file, entry and reason instead of failing requests later.
+    monitor_definitions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,7 +162,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FastHealth)
     _install_error_handlers(app)
     _install_docs(app)
+    app.include_router(unitsets_router, prefix="/api/v1")
     app.include_router(geo_router, prefix="/api/v1")
+    app.include_router(monitors_router, prefix="/api/v1")
     app.include_router(search_router, prefix="/api/v1")
     app.include_router(catalogue_router, prefix="/api/v1")
     app.include_router(stewardship_router, prefix="/api/v1")

@@ -137,13 +137,18 @@ def observations(
     ] = None,
     unit: Annotated[
         list[UnitRef],
-        Query(max_length=MAX_VALUES, description="Only these units (`level:code`, repeatable)."),
+        Query(
+            max_length=MAX_VALUES,
+            description="Only these units (`level:code`, or `set:NAME` for a named unit set "
+            "of /api/v1/geo/sets; repeatable).",
+        ),
     ] = [],  # noqa: B006
     area: Annotated[
         list[UnitRef],
         Query(
             max_length=MAX_VALUES,
-            description="Aggregate these units (`level:code`, repeatable) as one area.",
+            description="Aggregate these units (`level:code` or `set:NAME`, repeatable) as "
+            "one area.",
         ),
     ] = [],  # noqa: B006
     format: Annotated[Format | None, Query(description="json, csv or jsonstat.")] = None,

@@ -34,6 +34,7 @@ from app.stats.aggregate import (
 )
 from app.stats.formats import COVERAGE_DECIMALS, csv_lines, rounded
 from app.stats.schemas import ProvenanceRecord, Record
+from app.unitsets import service as unitsets
 
 LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
 RECORD_FIELDS = (
@@ -131,6 +132,9 @@ def build_query(
     _check_reachable(dataset, chosen, query_version, level, bool(area))
 
     within_unit = _resolve(session, within, query_version, "within") if within else None
+    # A named set (`set:centrumsteden`) stands for its units in the query's version.
+    units = unitsets.expand(session, units, query_version, "unit")
+    area = unitsets.expand(session, area, query_version, "area")
     unit_list = [_resolve(session, ref, query_version, "unit") for ref in dict.fromkeys(units)]
     area_list = [_resolve(session, ref, query_version, "area") for ref in dict.fromkeys(area)]
     if area_list:

@@ -176,6 +176,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "place.versions": ("Versies", "Versions"),
     "place.children": ("Onderdelen", "Parts"),
     "place.map": ("Op de kaart", "On the map"),
+    "place.change": ("Verandering", "Change"),
+    "place.since": ("sinds", "since"),
+    "place.profile_api": ("Dit profiel als JSON (API)", "This profile as JSON (API)"),
     "place.members": ("Gemeenten", "Municipalities"),
     # organisation page
     "organisation.kind": ("Soort", "Kind"),

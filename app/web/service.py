@@ -17,6 +17,8 @@ from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import Level
 from app.geo.schemas import UnitDetail, UnitOut
+from app.monitors import service as monitors_service
+from app.monitors.schemas import UnitValue
 from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
@@ -100,6 +102,9 @@ class KeyFigure:
     cityregion: Cell | None
     region: Cell | None
     api_url: str
+    change: float | None = None
+    change_pct: float | None = None
+    previous_period: str | None = None
 
 
 @dataclass
@@ -109,6 +114,8 @@ class PlacePage:
     figures: list[KeyFigure]
     map: MapData | None
     map_indicator: IndicatorOut | None
+    profile_url: str = ""
+    region: UnitOut | None = None
 
 
 @dataclass
@@ -330,68 +337,43 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
 
 
 def place_page(session: Session, level: str, code: str, version: str | None) -> PlacePage:
+    """The place page: its profile (the API's ``/geo/units/{level}/{code}/profile``) as the
+    table of key figures, and the map of its sectors."""
     unit = geo_service.describe_unit(session, level, code, version)
-    ref = f"{unit.level}:{unit.code}"
-    cityregion = next(
-        (
-            geo_service.unit_out(r)
-            for c, r in repository.centre_cities(session)
-            if c.code == unit.code and unit.level == Level.MUNICIPALITY
-        ),
-        None,
-    )
-    if cityregion is None:
-        cityregion = unit.parents.get(Level.CITYREGION)
+    found = monitors_service.profile(session, unit.level, unit.code, unit.version)
+    cityregion = found.cityregion
     figures: list[KeyFigure] = []
     map_indicator: IndicatorOut | None = None
     map_data: MapData | None = None
-    datasets, _, _ = catalogue_service.search_datasets(
-        session, q=None, theme=None, organisation=None, role=None, licence=None,
-        access_level="public", offset=0, limit=1000,
-    )  # fmt: skip
-    compare = [f"{cityregion.level}:{cityregion.code}"] if cityregion else []
-    if ref != FLEMISH_REGION:
-        compare.append(FLEMISH_REGION)
-    for dataset in datasets:
-        for ref_indicator in dataset.indicators:
-            indicator = catalogue_service.get_indicator(session, ref_indicator.id)
-            records = _records(
-                session, dataset.id, indicator.id, units=[ref, *compare], version=unit.version
+    for row in found.indicators:
+        indicator = catalogue_service.get_indicator(session, row.indicator)
+        figures.append(
+            KeyFigure(
+                indicator=indicator,
+                dataset=row.dataset,
+                period=row.period,
+                here=Cell(row.value.value, row.value.status),
+                cityregion=_cell(row.cityregion) if cityregion else None,
+                region=_cell(row.region),
+                api_url=row.api_url,
+                change=row.value.change,
+                change_pct=row.value.change_pct,
+                previous_period=row.value.previous_period,
             )
-            if not records:
-                continue
-            period = max(r["period"] for r in records)
-            cells = {
-                f"{r['level']}:{r['code']}": Cell(r["value"], r["status"])
-                for r in records
-                if r["period"] == period
-            }
-            if ref not in cells:
-                continue
-            figures.append(
-                KeyFigure(
-                    indicator=indicator,
-                    dataset=dataset.id,
-                    period=period,
-                    here=cells[ref],
-                    cityregion=cells.get(compare[0]) if cityregion else None,
-                    region=cells.get(FLEMISH_REGION),
-                    api_url=observations_url(
-                        dataset.id,
-                        indicator=indicator.id,
-                        period=period,
-                        version=unit.version,
-                        unit=[ref, *compare],
-                    ),
-                )
-            )
-            if indicator.id == PLACE_MAP_INDICATOR and unit.level == Level.MUNICIPALITY:
-                map_indicator = indicator
-                map_data = _inside_map(
-                    session, indicator, dataset.id, dataset.geo_version, period,
-                    UnitOut.model_validate(unit.model_dump()),
-                )  # fmt: skip
-    return PlacePage(unit, cityregion, figures, map_data, map_indicator)
+        )
+        if indicator.id == PLACE_MAP_INDICATOR and unit.level == Level.MUNICIPALITY:
+            dataset = catalogue_service.get_dataset(session, row.dataset)
+            map_indicator = indicator
+            map_data = _inside_map(
+                session, indicator, dataset.id, dataset.geo_version, row.period,
+                UnitOut.model_validate(unit.model_dump()),
+            )  # fmt: skip
+    profile_url = f"{API}/geo/units/{unit.level}/{unit.code}/profile?version={unit.version}"
+    return PlacePage(unit, cityregion, figures, map_data, map_indicator, profile_url, found.region)
+
+
+def _cell(value: UnitValue | None) -> Cell | None:
+    return Cell(value.value, value.status) if value is not None else None
 
 
 def dataset_page(session: Session, dataset_id: str) -> DatasetPage:

@@ -147,3 +147,30 @@ def test_unknown_things_are_html_404_pages_for_browsers(client: TestClient, path
     machine = client.get(path, headers={"Accept": "text/turtle"})
     assert machine.status_code == 404
     assert machine.headers["content-type"] == "application/problem+json"
+
+
+def test_place_page_shows_the_profile_of_the_api(client: TestClient) -> None:
+    page = client.get("/doc/municipality/44021", headers=HTML).text
+    table = page[page.index('<table class="data" data-figures') :]
+    table = table[: table.index("</table>")]
+    profile_url = unescape(re.search(r'data-profile="([^"]+)"', table).group(1))  # type: ignore[union-attr]
+    profile = client.get(profile_url).json()
+    assert profile["unit"]["id"] == "municipality:44021"
+    shown = re.findall(r'<tr data-indicator="([^"]+)"', table)
+    assert shown == [row["indicator"] for row in profile["indicators"]]
+    for row in profile["indicators"]:
+        cells = table[table.index(f'data-indicator="{row["indicator"]}"') :]
+        cells = cells[: cells.index("</tr>")]
+        assert row["period"] in cells
+        if row["value"]["change_pct"] is not None:
+            assert f'data-change="{row["value"]["change_pct"]}"' in cells
+    assert profile_url in page  # the link under the table
+
+
+def test_a_brussels_place_is_compared_with_its_own_region(client: TestClient) -> None:
+    profile = client.get("/api/v1/geo/units/municipality/21004/profile").json()
+    page = client.get("/doc/municipality/21004", headers=HTML).text
+    header = page[page.index("data-figures") :]
+    header = header[: header.index("</thead>")]
+    assert profile["region"]["name"] in header
+    assert "Vlaams Gewest" not in header

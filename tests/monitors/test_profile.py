@@ -1,0 +1,80 @@
+"""A unit's profile on the real data: latest values beside its city-region and region, equal
+to the observations API."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+PROFILE = "/api/v1/geo/units/{}/{}/profile"
+OBS = "/api/v1/datasets/{}/observations"
+
+
+def test_gent_beside_its_city_region_and_the_flemish_region(client: TestClient) -> None:
+    response = client.get(PROFILE.format("municipality", "44021"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["unit"]["name"] == "Gent"
+    assert body["cityregion"]["id"] == "cityregion:stadsregio-gent"
+    assert body["region"]["id"] == "region:02000"
+    rows = {r["indicator"]: r for r in body["indicators"]}
+    # Every public indicator with a value for Gent; income (published only per sector) not.
+    assert {"population", "share-65plus", "cars-per-household", "open-space-total"} <= set(rows)
+    assert "income-median-declaration" not in rows
+    for row in body["indicators"]:
+        records = client.get(row["api_url"]).json()["items"]
+        by_ref = {f"{r['level']}:{r['code']}": r for r in records}
+        assert {r["period"] for r in records} == {row["period"]}
+        for key, ref in (
+            ("value", "municipality:44021"),
+            ("cityregion", "cityregion:stadsregio-gent"),
+            ("region", "region:02000"),
+        ):
+            assert row[key]["value"] == by_ref[ref]["value"], (row["indicator"], key)
+            assert row[key]["status"] == by_ref[ref]["status"]
+        # The latest period the observations API has for Gent.
+        every = client.get(
+            OBS.format(row["dataset"]),
+            params={"indicator": row["indicator"], "unit": "municipality:44021",
+                    "version": "2025"},
+        ).json()["items"]  # fmt: skip
+        assert row["period"] == max(r["period"] for r in every)
+    electricity = rows["electricity-consumption-residential"]
+    assert electricity["period"] == "2021"
+    assert electricity["value"]["previous_period"] == "2020"
+    assert electricity["value"]["change"] == (
+        electricity["value"]["value"] - electricity["value"]["previous_value"]
+    )
+    assert client.head(PROFILE.format("municipality", "44021")).status_code == 200
+
+
+def test_a_sector_has_its_municipalitys_comparison_and_sector_only_indicators(
+    client: TestClient,
+) -> None:
+    body = client.get(PROFILE.format("sector", "44021A00-")).json()
+    assert body["region"]["id"] == "region:02000"
+    assert body["cityregion"]["level"] == "cityregion"
+    rows = {r["indicator"] for r in body["indicators"]}
+    assert "population" in rows
+
+
+def test_the_region_and_brussels(client: TestClient) -> None:
+    region = client.get(PROFILE.format("region", "02000")).json()
+    assert region["cityregion"] is None and region["region"] is None
+    assert any(r["indicator"] == "population" for r in region["indicators"])
+    brussels = client.get(PROFILE.format("municipality", "21004")).json()
+    assert brussels["region"]["id"] == "region:04000"
+    assert brussels["cityregion"] is None
+
+
+def test_an_unknown_unit_or_level_is_a_404(client: TestClient) -> None:
+    for path in (
+        PROFILE.format("municipality", "99998"),
+        PROFILE.format("planet", "44021"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (
+        client.get(PROFILE.format("municipality", "44021"), params={"version": "1999"}).status_code
+        == 422
+    )
