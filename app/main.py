@@ -124,7 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        # Read from the state at start-up, not from the closure: the state is the one source
+        # of what the app serves (the tests start one app on many databases this way).
+        engine = make_engine(state.settings.database_url, pool_size=state.settings.db_pool_size)
         state.session_factory = make_session_factory(engine)
         if engine.dialect.name == "postgresql":
             # Several workers serve one database: they count the limits in it, together.

@@ -11,13 +11,15 @@ any order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, MetaData, func, select, text
+from sqlalchemy import Engine, func, inspect, select, table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import AppState
@@ -78,15 +80,28 @@ class World:
     def fingerprint(self) -> dict[str, int]:
         """Row counts of every table: a refused request must not change any."""
         with self.factory() as session:
-            metadata = MetaData()
-            metadata.reflect(bind=session.get_bind())
-            return {
-                name: session.scalar(select(func.count()).select_from(table)) or 0
-                for name, table in metadata.tables.items()
-                # api_key: last_used_at is written on use; rate_limit_event: a limit counts
-                # every attempt, refused ones too (on PostgreSQL, where workers share it).
-                if name not in ("api_key", "rate_limit_event")
-            }
+            return row_counts(session)
+
+
+# api_key: last_used_at is written on use; rate_limit_event: a limit counts every attempt,
+# refused ones too (on PostgreSQL, where workers share it).
+UNCOUNTED_TABLES = frozenset({"api_key", "rate_limit_event"})
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """Row counts of every table in the database (but ``UNCOUNTED_TABLES``), in one query:
+    the names from the catalogue (no reflection of columns), one ``count(*)`` per table."""
+    names = sorted(
+        name
+        for name in inspect(session.connection()).get_table_names()
+        if name not in UNCOUNTED_TABLES
+    )
+    counts = [
+        select(func.count()).select_from(table(name)).scalar_subquery().label(f"t{i}")
+        for i, name in enumerate(names)
+    ]
+    row = session.execute(select(*counts)).one()
+    return dict(zip(names, (int(count) for count in row), strict=True))
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,36 @@ def world_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templat
     drop_database(own)
 
 
+class AppPool:
+    """The apps of this worker, built once per set of settings and started on a new database
+    for each world: building the app (routes, schemas, middleware) costs more than a test's
+    requests. An app serves one world at a time; while it is lent out, a second world with
+    the same settings gets another app. Every start gets a fresh ``AppState`` (new database,
+    limits, schema check), so a world sees nothing of the one before."""
+
+    def __init__(self) -> None:
+        self.idle: dict[str, list[FastAPI]] = {}
+
+    @contextmanager
+    def started(self, settings: Settings) -> Iterator[TestClient]:
+        key = settings.model_dump_json(exclude={"database_url"})
+        idle = self.idle.setdefault(key, [])
+        app = idle.pop() if idle else create_app(settings)
+        state: AppState = app.state.datapedia
+        fresh = AppState(settings=settings)
+        for slot in fields(AppState):
+            setattr(state, slot.name, getattr(fresh, slot.name))
+        try:
+            # A new client per world: no cookie or header of an earlier test carries over.
+            with TestClient(app, raise_server_exceptions=False) as client:
+                yield client
+        finally:
+            idle.append(app)
+
+
+APPS = AppPool()
+
+
 def open_world(
     template: Template, tmp: Path, *, real_database: bool = False, **settings: Any
 ) -> Iterator[World]:
@@ -136,13 +181,14 @@ def open_world(
     connection to the template inside a transaction that is rolled back afterwards (the
     app's commits become savepoints), which is 50× cheaper than creating a database.
     ``real_database`` asks for a copy on PostgreSQL too: for tests whose requests run
-    concurrently or that open connections of their own."""
+    concurrently or that open connections of their own. The app comes from ``APPS``."""
     if backend() == "sqlite" or real_database:
         url = copy_database(template.url, tmp)
         engine = make_engine(url)
-        app = create_app(Settings(database_url=url, **{**TEST_SETTINGS, **settings}))
         try:
-            with TestClient(app, raise_server_exceptions=False) as client:
+            with APPS.started(
+                Settings(database_url=url, **{**TEST_SETTINGS, **settings})
+            ) as client:
                 yield World(client, make_session_factory(engine), dict(template.keys), url, engine)
         finally:
             engine.dispose()
@@ -162,9 +208,10 @@ def open_world(
         expire_on_commit=False,
         autoflush=False,
     )
-    app = create_app(Settings(database_url=template.url, **{**TEST_SETTINGS, **settings}))
     try:
-        with TestClient(app, raise_server_exceptions=False) as client:
+        with APPS.started(
+            Settings(database_url=template.url, **{**TEST_SETTINGS, **settings})
+        ) as client:
             app_state_of(client).session_factory = factory
             yield World(client, factory, dict(template.keys), template.url, engine)
     finally:
