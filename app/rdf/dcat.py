@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository
 from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organisation
+from app.catalogue.service import derived_out
 from app.db.queries import as_utc
 from app.downloads import service as downloads
 from app.errors import NotFound
@@ -517,6 +518,7 @@ class _Builder:
         self._licences: dict[str, Licence] | None = None
         self.files: dict[tuple[str, str], downloads.StoredFile] = {}
         self.themes: set[str] = set()
+        self.sources: dict[str, list[str]] = {}
 
     # -- primitives --
 
@@ -732,10 +734,31 @@ class _Builder:
         self.add(node, DCTERMS.identifier, Literal(indicator.id))
         if indicator.formula:
             self.add(node, SKOS.note, Literal(indicator.formula))
-        if indicator.source_id:
-            source = repository.get_organisation(self.session, indicator.source_id)
-            if source is not None:
-                self.add(node, PROV.wasAttributedTo, self.agent(source))
+        derived = derived_out(self.session, indicator)
+        if derived is None:
+            if indicator.source_id:
+                source = repository.get_organisation(self.session, indicator.source_id)
+                if source is not None:
+                    self.add(node, PROV.wasAttributedTo, self.agent(source))
+            return node
+        # A derived indicator across datasets: the formula in words, its parts (as concepts,
+        # read from the datasets named in the words), the sources of all parts.
+        self.texts(
+            node,
+            SKOS.note,
+            {"nl": derived.formula_text.nl or "", "en": derived.formula_text.en or ""},
+        )
+        for part in [*derived.formula.numerator, *derived.formula.denominator]:
+            described = repository.get_indicator(self.session, part.indicator)
+            if described is None:
+                continue
+            concept = self.indicator(described)
+            self.add(node, SKOS.related, concept)
+            self.add(node, PROV.wasDerivedFrom, concept)
+        for ref in derived.sources:
+            organisation = repository.get_organisation(self.session, ref.id)
+            if organisation is not None:
+                self.add(node, PROV.wasAttributedTo, self.agent(organisation))
         return node
 
     def component_property(self, component: _Component) -> URIRef:
@@ -784,13 +807,19 @@ class _Builder:
         """The datasets with their records and distributions, then the data service that
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
-        roles = _roles_by_dataset(self.session, ids)
-        self.files = downloads.stored_sizes(self.session, ids)
+        # A dataset of derived indicators cites its source datasets (dct:source, whose range
+        # is dcat:Dataset): those not in the list come along, described in full.
+        self.sources = repository.derived_sources_by_dataset(self.session) if ids else {}
+        cited = sorted({s for d in ids for s in self.sources.get(d, []) if s not in ids})
+        described = [*datasets, *_datasets_by_id(self.session, cited)]
+        every = [d.id for d in described]
+        roles = _roles_by_dataset(self.session, every)
+        self.files = downloads.stored_sizes(self.session, every)
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
         )
-        for dataset in datasets:
+        for dataset in described:
             carried = [indicators[i] for i in indicator_ids.get(dataset.id, []) if i in indicators]
             self.dataset(dataset, roles.get(dataset.id, []), carried)
             self.record(dataset)
@@ -848,6 +877,9 @@ class _Builder:
         for unit in dataset.spatial or []:
             self.add(node, DCTERMS.spatial, self.place(unit, dataset.geo_version))
         self._provenance(node, dataset.source or {})
+        for source in self.sources.get(dataset.id, []):
+            self.add(node, DCTERMS.source, self.uris.dataset(source))
+            self.add(node, PROV.wasDerivedFrom, self.uris.dataset(source))
         if dataset.version:
             self.add(node, DCAT_VERSION, Literal(dataset.version))
         self.add(node, DCTERMS.issued, Literal(as_utc(dataset.issued)))
