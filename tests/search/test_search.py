@@ -53,7 +53,7 @@ def test_indicator_definitions_are_searched(client: TestClient) -> None:
 
 def test_facets_are_counted_over_the_result(client: TestClient, real_session: Session) -> None:
     body = client.get("/api/v1/datasets", params={"page_size": 2}).json()
-    assert len(body["items"]) == 2 and body["total"] == 6  # facets count all 6, not the page
+    assert len(body["items"]) == 2 and body["total"] == 8  # facets count all 8, not the page
     periods: dict[str, set[str]] = {}
     for dataset_id, period in real_session.execute(
         select(Observation.dataset_id, Observation.period)
