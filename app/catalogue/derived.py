@@ -285,6 +285,10 @@ def check(
                 continue
             if part.role != "reference" and indicator.source_id:
                 sources.add(indicator.source_id)
+            if part.role != "reference":
+                problem_text = _unprotected(indicator, raw.get("disclosure") or {})
+                if problem_text:
+                    problems.append(f"{where}: {problem_text}")
             known = part_source.setdefault((entry.dataset, part.indicator), (source.id, entry.id))
             if known[0] != source.id:
                 problems.append(
@@ -316,6 +320,25 @@ def check(
                         f"{known_period[0]} in the same dataset"
                     )
     return problems
+
+
+def _unprotected(part: Indicator, disclosure: dict[str, Any]) -> str | None:
+    """Disclosure control applies to the parts too: a part with a rule of its own needs the
+    derived indicator to apply it (the same reference, at least the same minimum)."""
+    if part.disclosure_min_count is not None:
+        reference, minimum = part.id, part.disclosure_min_count
+    elif part.disclosure_reference_id is not None and part.disclosure_min is not None:
+        reference, minimum = part.disclosure_reference_id, part.disclosure_min
+    else:
+        return None
+    declared = disclosure.get("min")
+    if disclosure.get("reference") == reference and declared is not None and declared >= minimum:
+        return None
+    return (
+        f"part {part.id!r} has disclosure control ({reference} below {minimum:g} is "
+        f"confidential); the derived indicator must apply it: disclosure: {{reference: "
+        f"{reference}, dataset: …, min: {minimum:g}}}"
+    )
 
 
 def _check_periods(entry: DerivedEntry, problem: Any) -> dict[str, Any]:

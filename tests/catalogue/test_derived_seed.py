@@ -81,6 +81,42 @@ def test_a_bad_formula_is_refused_with_file_line_and_reason(
     engine.dispose()
 
 
+def test_a_part_with_disclosure_control_needs_it_applied(empty_db: str, tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path)
+    indicators = seeds / "indicators.yaml"
+    text_before = indicators.read_text(encoding="utf-8")
+    marker = "- id: population-under-65\n"
+    start = text_before.index(marker)
+    end = text_before.index("  disclosure: null", start)
+    indicators.write_text(
+        text_before[:end] + "  disclosure: {min_count: 5}" + text_before[end + 18 :],
+        encoding="utf-8",
+    )
+    derived = (seeds / "derived.yaml").read_text(encoding="utf-8")
+    engine, factory = session_factory_for(empty_db)
+    with pytest.raises(SourceDataError) as caught, transaction(factory) as session:
+        seed_all(session, tmp_path / "no-source-files", seeds)
+    # Population density's denominator... its numerator part population-under-65, unprotected.
+    head = derived[: derived.index("- id: population-density-2021")]
+    line = (
+        head.count("\n")
+        + derived[len(head) :]
+        .split("\n")
+        .index("      - {indicator: population-under-65, dataset: age-census-2021}")
+        + 1
+    )
+    assert any(
+        p.startswith(
+            f"derived.yaml:{line}: population-density-2021: part "
+            "'population-under-65' has disclosure control"
+        )
+        for p in caught.value.problems
+    ), (line, caught.value.problems)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Indicator)) == 0
+    engine.dispose()
+
+
 def test_the_derived_dataset_takes_the_strictest_access_level(
     empty_db: str, tmp_path: Path
 ) -> None:
