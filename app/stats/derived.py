@@ -18,6 +18,7 @@ dataset, whose submission names the source dataset and revision that caused it
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
@@ -70,14 +71,25 @@ def _period_reads(session: Session, row: DerivedIndicator) -> dict[str, dict[tup
     return {period: dict.fromkeys(sorted(parts), period) for period in sorted(common or ())}
 
 
-def wanted_inputs(session: Session, dataset_id: str) -> dict[Key, tuple[float | None, str]]:
-    """The observations the derived dataset should hold now: every part's current sector
-    values, under the derived periods."""
-    reads: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (dataset, ind, src) → periods
+def _reads(session: Session, dataset_id: str) -> dict[tuple[str, str, str], set[str]]:
+    """(source dataset, part indicator, source period) → the derived periods reading it."""
+    reads: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for row in catalogue_repository.derived_indicators(session, dataset_id):
         for period, parts in _period_reads(session, row).items():
             for (indicator, dataset), source_period in parts.items():
                 reads[(dataset, indicator, source_period)].add(period)
+    return reads
+
+
+def wanted_inputs(
+    session: Session,
+    dataset_id: str,
+    reads: dict[tuple[str, str, str], set[str]] | None = None,
+) -> dict[Key, tuple[float | None, str]]:
+    """The observations the derived dataset should hold now (of every part, or of the
+    ``reads`` given): the parts' current sector values, under the derived periods."""
+    if reads is None:
+        reads = _reads(session, dataset_id)
     wanted: dict[Key, tuple[float | None, str]] = {}
     by_dataset: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for dataset, indicator, source_period in reads:
@@ -107,18 +119,59 @@ def dependants(session: Session, dataset_id: str) -> list[str]:
     )
 
 
-def refresh(session: Session, dataset_id: str, cause: str) -> int | None:
+def refresh(
+    session: Session,
+    dataset_id: str,
+    cause: str,
+    changed: tuple[str, Collection[tuple[str, str]]] | None = None,
+) -> int | None:
     """Bring the derived dataset's copies of its parts up to date; a new revision (whose
-    submission's source is ``cause``) only when something changed. Returns the revision."""
+    submission's source is ``cause``) only when something changed. Returns the revision.
+
+    ``changed`` (source dataset, its touched (indicator, period) slices) limits the work to
+    the parts those slices feed, so that a supplier's small submission does not cost a copy
+    of every part; everything is compared when the derived periods themselves change or a
+    row disappeared from a source."""
     from app.stats.importer import store_revision  # the importer calls back into this module
 
-    wanted = wanted_inputs(session, dataset_id)
-    current = {
-        (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
-        for o in repository.current_observations(session, dataset_id)
-    }
-    if current == wanted:
-        return None
+    reads = _reads(session, dataset_id)
+    expected = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
+    held = repository.observation_slices(session, dataset_id)
+    incremental = changed is not None and expected == held
+    wanted: dict[Key, tuple[float | None, str]]
+    current: dict[Key, tuple[float | None, str]]
+    if incremental and changed is not None:
+        source, touched = changed
+        reads = {key: periods for key, periods in reads.items() if key[0] == source}
+        reads = {k: v for k, v in reads.items() if (k[1], k[2]) in set(touched)}
+        if not reads:
+            return None
+        wanted = wanted_inputs(session, dataset_id, reads)
+        slices = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
+        current = {
+            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
+            for o in repository.current_observations(
+                session,
+                dataset_id,
+                indicators=sorted({i for i, _ in slices}),
+                periods=sorted({p for _, p in slices}),
+            )
+            if (o.indicator_id, o.period) in slices
+        }
+        if current.keys() - wanted.keys():
+            incremental = False  # a row left a source: compare everything
+        else:
+            wanted = {key: value for key, value in wanted.items() if current.get(key) != value}
+            if not wanted:
+                return None
+    if not incremental:
+        wanted = wanted_inputs(session, dataset_id)
+        current = {
+            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
+            for o in repository.current_observations(session, dataset_id)
+        }
+        if current == wanted:
+            return None
     publisher = next(
         (
             org.id
@@ -139,17 +192,28 @@ def refresh(session: Session, dataset_id: str, cause: str) -> int | None:
             sha256="",
             rows_total=len(wanted),
         ),
-        replace_all=True,
+        replace_all=not incremental,
     )
     return stored.revision
 
 
-def refresh_dependants(session: Session, dataset_id: str, revision: int) -> list[int]:
-    """After a new revision of ``dataset_id``: recompute every derived dataset that reads it.
-    Returns the derived revisions made."""
+def refresh_dependants(
+    session: Session,
+    dataset_id: str,
+    revision: int,
+    touched: Collection[tuple[str, str]] | None = None,
+) -> list[int]:
+    """After a new revision of ``dataset_id`` (whose changed rows lie in ``touched``
+    slices, when known): recompute every derived dataset that reads it. Returns the derived
+    revisions made."""
     made: list[int] = []
     for derived_dataset in dependants(session, dataset_id):
-        result = refresh(session, derived_dataset, derived_source_name(dataset_id, revision))
+        result = refresh(
+            session,
+            derived_dataset,
+            derived_source_name(dataset_id, revision),
+            None if touched is None else (dataset_id, touched),
+        )
         if result is not None:
             made.append(result)
     return made

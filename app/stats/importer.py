@@ -284,7 +284,7 @@ def store_staged_revision(
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)
     # Derived indicators that read this dataset follow it in the same transaction.
-    derived.refresh_dependants(session, dataset_id, revision)
+    derived.refresh_dependants(session, dataset_id, revision, compared.touched)
     return counts
 
 

@@ -109,6 +109,16 @@ def observation_periods(session: Session, dataset_id: str, indicator_id: str) ->
     return list(session.scalars(stmt))
 
 
+def observation_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
+    """The (indicator, period) pairs with current observations in a dataset."""
+    stmt = (
+        select(Observation.indicator_id, Observation.period)
+        .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+        .distinct()
+    )
+    return {(indicator, period) for indicator, period in session.execute(stmt)}
+
+
 def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
     return session.scalar(
         select(func.max(Submission.revision)).where(
