@@ -121,6 +121,7 @@ class DisclosureOut(BaseModel):
 class PartOut(BaseModel):
     indicator: str
     dataset: str = Field(description="The dataset the part is read from.")
+    label: Text | None = Field(default=None, description="The part indicator's label.")
 
 
 class DerivedFormulaOut(BaseModel):

@@ -298,6 +298,11 @@ def derived_out(session: Session, indicator: Indicator) -> DerivedOut | None:
         ]
         return " + ".join(names)
 
+    def part(p: dict[str, str]) -> PartOut:
+        described = labels.get(p["indicator"])
+        label = Text(nl=described.label_nl, en=described.label_en) if described else None
+        return PartOut(indicator=p["indicator"], dataset=p["dataset"], label=label)
+
     scale = f" × {indicator.scale:g}" if indicator.scale != 1 else ""
     periods = row.periods or {}
     period_map = {
@@ -337,13 +342,8 @@ def derived_out(session: Session, indicator: Indicator) -> DerivedOut | None:
         geo_version=row.geo_version,
         formula=DerivedFormulaOut(
             rule="ratio",
-            numerator=[
-                PartOut(indicator=p["indicator"], dataset=p["dataset"]) for p in parts["numerator"]
-            ],
-            denominator=[
-                PartOut(indicator=p["indicator"], dataset=p["dataset"])
-                for p in parts["denominator"]
-            ],
+            numerator=[part(p) for p in parts["numerator"]],
+            denominator=[part(p) for p in parts["denominator"]],
             scale=indicator.scale,
         ),
         formula_text=Text(nl=text_nl + ".", en=text_en + "."),
@@ -351,9 +351,7 @@ def derived_out(session: Session, indicator: Indicator) -> DerivedOut | None:
         period_map=period_map,
         sources=sources,
         source_datasets=sorted({p["dataset"] for p in row.parts if p["role"] != "reference"}),
-        disclosure_reference=PartOut(indicator=reference["indicator"], dataset=reference["dataset"])
-        if reference
-        else None,
+        disclosure_reference=part(reference) if reference else None,
     )
 
 

@@ -162,6 +162,9 @@ def test_a_derived_indicator_has_its_formula_as_data_and_in_words(client: TestCl
     derived = body["derived"]
     assert derived["dataset"] == "climate-energy-monitor"
     assert derived["geo_version"] == "2024"
+    for side in ("numerator", "denominator"):
+        for part in derived["formula"][side]:
+            assert part.pop("label")["en"], part
     assert derived["formula"] == {
         "rule": "ratio",
         "numerator": [
@@ -184,6 +187,7 @@ def test_a_derived_indicator_has_its_formula_as_data_and_in_words(client: TestCl
     }
     assert {s["id"] for s in derived["sources"]} == {"fluvius", "statbel"}
     assert derived["source_datasets"] == ["age-census-2021", "energy-fluvius"]
+    assert derived["disclosure_reference"].pop("label")["nl"]
     assert derived["disclosure_reference"] == {
         "indicator": "electricity-connections-residential",
         "dataset": "energy-fluvius",
