@@ -199,7 +199,7 @@ def dataset_graph(session: Session, uris: Uris, dataset_id: str) -> Graph:
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
     builder = _Builder(session, uris)
-    builder.datasets([dataset])
+    builder.datasets([dataset], describe_sources=True)
     return builder.graph
 
 
@@ -803,14 +803,19 @@ class _Builder:
 
     # -- datasets --
 
-    def datasets(self, datasets: Sequence[Dataset]) -> None:
+    def datasets(self, datasets: Sequence[Dataset], *, describe_sources: bool = False) -> None:
         """The datasets with their records and distributions, then the data service that
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
         # A dataset of derived indicators cites its source datasets (dct:source, whose range
-        # is dcat:Dataset): those not in the list come along, described in full.
+        # is dcat:Dataset). A catalogue page cites them by URI (a harvester meets each dataset
+        # once, on its own page); one dereferenced dataset describes them in full.
         self.sources = repository.derived_sources_by_dataset(self.session) if ids else {}
-        cited = sorted({s for d in ids for s in self.sources.get(d, []) if s not in ids})
+        cited = (
+            sorted({s for d in ids for s in self.sources.get(d, []) if s not in ids})
+            if describe_sources
+            else []
+        )
         described = [*datasets, *_datasets_by_id(self.session, cited)]
         every = [d.id for d in described]
         roles = _roles_by_dataset(self.session, every)

@@ -76,10 +76,17 @@ def test_datasets_list_with_facets(client: TestClient) -> None:
         ({"organisation": "fluvius"}, {"energy-fluvius"}),
         (
             {"organisation": "vgc", "role": "owner"},
-            {"population-2025", "income", "age-census-2021", "cars-households-2019"},
+            {
+                "population-2025",
+                "income",
+                "age-census-2021",
+                "cars-households-2019",
+                "sector-area-2021",
+            },
         ),
-        ({"theme": "ENER"}, {"energy-fluvius"}),
-        ({"q": "fluvius"}, {"energy-fluvius"}),
+        # The derived climate-energy-monitor reads Fluvius' data (and says so).
+        ({"theme": "ENER"}, {"energy-fluvius", "climate-energy-monitor"}),
+        ({"q": "fluvius"}, {"energy-fluvius", "climate-energy-monitor"}),
         ({"licence": "no-such-licence"}, set()),
     ],
 )
@@ -131,7 +138,7 @@ def test_indicators_are_paged_and_filtered(client: TestClient) -> None:
     }
     assert all(i["aggregation"]["rule"] == "none" for i in body["items"])
     everything = client.get("/api/v1/indicators", params={"page_size": 1000}).json()
-    assert everything["total"] == 30
+    assert everything["total"] == 35  # 30, the sector area and 4 derived across datasets
 
 
 def test_licences(client: TestClient) -> None:
@@ -198,7 +205,10 @@ def test_a_derived_indicator_has_its_formula_as_data_and_in_words(client: TestCl
     assert body["periods"] == ["2021"]
     # An ordinary indicator has none; the SKOS concept and the HTML page show the words too.
     assert client.get("/api/v1/indicators/population").json()["derived"] is None
-    page = client.get("/doc/indicator/electricity-residential-per-inhabitant?lang=en")
+    page = client.get(
+        "/doc/indicator/electricity-residential-per-inhabitant?lang=en",
+        headers={"Accept": "text/html"},
+    )
     assert page.status_code == 200
     assert "Sum of Residential electricity consumption (energy-fluvius)" in page.text
     assert 'href="/doc/dataset/energy-fluvius?lang=en"' in page.text
