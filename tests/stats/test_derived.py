@@ -158,3 +158,10 @@ def test_the_derived_dataset_accepts_no_submissions(world: World) -> None:
     problem = response.json()
     assert "energy-fluvius" in problem["detail"] and "age-census-2021" in problem["sources"]
     assert world.fingerprint() == before
+    # Its parts are not published in it: no ad-hoc areas, with the reason.
+    area = world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"indicator": ELECTRICITY, "area": ["municipality:44021", "municipality:44019"]},
+    )
+    assert area.status_code == 422, area.text
+    assert area.json()["parameter"] == "area" and "energy-fluvius" in area.json()["detail"]
