@@ -86,7 +86,8 @@ def test_datasets_list_with_facets(client: TestClient) -> None:
         ),
         # The derived climate-energy-monitor reads Fluvius' data (and says so).
         ({"theme": "ENER"}, {"energy-fluvius", "climate-energy-monitor"}),
-        ({"q": "fluvius"}, {"energy-fluvius", "climate-energy-monitor"}),
+        # sector-area-2021's description names Fluvius' data as a use of its areas.
+        ({"q": "fluvius"}, {"energy-fluvius", "climate-energy-monitor", "sector-area-2021"}),
         ({"licence": "no-such-licence"}, set()),
     ],
 )

@@ -259,7 +259,7 @@ def test_gents_densest_sectors_on_the_density_2021_map(visit: Visit) -> None:
     assert parts.locator("a[href*='/doc/dataset/age-census-2021']").count() == 2
     assert parts.locator("a[href*='/doc/dataset/sector-area-2021']").count() == 1
     figure = visit.page.locator("figure[data-map]").nth(1)
-    api = figure.locator("p.api a").get_attribute("href")
+    api = figure.locator("p.api a").first.get_attribute("href")
     assert "level=sector" in api and "within=municipality%3A44021" in api
     values = _api_values(visit.base, api)
     rows = figure.locator("table[data-map-values] tbody tr")
