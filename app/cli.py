@@ -324,6 +324,12 @@ def _seed_summary(outcome: SeedOutcome, verbose: bool, seconds: float) -> None:
         details += [
             f"values {values.dataset}: skipped line {line}" for line in values.unknown_codes
         ]
+    for dataset_id, revision, published in outcome.derived:
+        table.add_row(f"{dataset_id} (derived)", "-", "-", "-", "-", "-")
+        details.append(
+            f"values {dataset_id}: revision {revision}, {published:,} published values "
+            "(derived indicators, recomputed after each import of a source dataset)"
+        )
     out.print(table)
     if verbose:
         for line in details:

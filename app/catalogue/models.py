@@ -188,3 +188,28 @@ class ChangeCounter(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class DerivedIndicator(Base):
+    """A derived indicator across datasets (seeds/derived.yaml): its formula over indicators
+    of other datasets, the period rule and the geography version. The indicator row itself
+    holds the Datapedia fields and the aggregation (a ratio of sums of the parts); this row
+    says which dataset each part is read from and which period of it, and in which dataset
+    the result is published."""
+
+    __tablename__ = "derived_indicator"
+
+    indicator_id: Mapped[str] = mapped_column(
+        ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The dataset that publishes it (e.g. climate-energy-monitor).
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), index=True
+    )
+    geo_version: Mapped[str] = mapped_column(String(16))
+    # [{"indicator": …, "dataset": …, "role": "numerator" | "denominator" | "reference"}]
+    parts: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # {"rule": "same"} or {"rule": "map", "map": {derived period: {part: source period}}}
+    periods: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Organisation ids of the parts' sources.
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -17,6 +17,7 @@ from app.catalogue.models import (
     DatasetChange,
     DatasetIndicator,
     DatasetRole,
+    DerivedIndicator,
     Indicator,
     Licence,
     Organisation,
@@ -388,3 +389,24 @@ def changes_of(session: Session, dataset_id: str) -> list[DatasetChange]:
 
 def all_indicators(session: Session, stmt: Select[Indicator]) -> list[Indicator]:
     return list(session.scalars(stmt))
+
+
+def derived_indicators(session: Session, dataset_id: str | None = None) -> list[DerivedIndicator]:
+    """Derived indicators (all, or those a dataset publishes), by id."""
+    stmt = select(DerivedIndicator).order_by(DerivedIndicator.indicator_id)
+    if dataset_id is not None:
+        stmt = stmt.where(DerivedIndicator.dataset_id == dataset_id)
+    return list(session.scalars(stmt))
+
+
+def get_derived(session: Session, indicator_id: str) -> DerivedIndicator | None:
+    return session.get(DerivedIndicator, indicator_id)
+
+
+def derived_sources_by_dataset(session: Session) -> dict[str, list[str]]:
+    """Per dataset that publishes derived indicators, the datasets their parts are read
+    from (sorted)."""
+    result: dict[str, set[str]] = {}
+    for row in derived_indicators(session):
+        result.setdefault(row.dataset_id, set()).update(p["dataset"] for p in row.parts)
+    return {dataset: sorted(sources) for dataset, sources in result.items()}

@@ -118,6 +118,40 @@ class DisclosureOut(BaseModel):
     min: float | None
 
 
+class PartOut(BaseModel):
+    indicator: str
+    dataset: str = Field(description="The dataset the part is read from.")
+    label: Text | None = Field(default=None, description="The part indicator's label.")
+
+
+class DerivedFormulaOut(BaseModel):
+    rule: str = Field(
+        description="ratio: Σnumerator / Σdenominator × scale over each unit's sectors"
+    )
+    numerator: list[PartOut]
+    denominator: list[PartOut]
+    scale: float
+
+
+class DerivedOut(BaseModel):
+    """How a derived indicator is computed from indicators of other datasets."""
+
+    dataset: str = Field(description="The dataset that publishes it.")
+    geo_version: str = Field(description="The geography version of every part.")
+    formula: DerivedFormulaOut
+    formula_text: Text = Field(description="The formula in words.")
+    period_rule: str = Field(
+        description="same: the periods every part has; map: the periods of period_map"
+    )
+    period_map: dict[str, dict[str, str]] = Field(
+        description="Per period of the result, the period a part is read from where it "
+        "differs (e.g. the census of 1 January 2021 for consumption year 2021)."
+    )
+    sources: list[OrganisationRef] = Field(description="The sources of its parts.")
+    source_datasets: list[str]
+    disclosure_reference: PartOut | None
+
+
 class IndicatorOut(BaseModel):
     id: str = Field(examples=["population-density"])
     label: Text
@@ -139,4 +173,9 @@ class IndicatorOut(BaseModel):
     )
     periods: list[str] | None = Field(
         default=None, description="Periods with values (detail only)."
+    )
+    derived: DerivedOut | None = Field(
+        default=None,
+        description="For a derived indicator across datasets: its formula as data and in "
+        "words, the period rule and the parts' datasets.",
     )

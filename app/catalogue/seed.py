@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from app.catalogue import repository
+from app.catalogue import derived, repository
 from app.catalogue.models import (
     ACCESS_LEVELS,
     AGGREGATION_RULES,
@@ -140,12 +140,30 @@ def load_catalogue(session: Session, seeds_dir: Path) -> SeedReport:
         where = f"indicators.yaml: {entry.get('id')}"
         _upsert_indicator(session, entry, where, problems, indicator_ids, org_ids, first_pass=False)
 
+    # Derived indicators across datasets: their Datapedia entries first (datasets list
+    # them), their parts checked once the datasets are loaded.
+    derived_entries = derived.read_entries(seeds_dir / derived.DERIVED_FILE)
+    for entry in derived_entries:
+        where = f"{derived.DERIVED_FILE}:{entry.line}: {entry.id}"
+        report.count("indicators", _upsert_derived_indicator(session, entry, where, problems))
+    all_indicator_ids = indicator_ids | {e.id for e in derived_entries}
+
     licence_ids = {str(e["id"]) for e in licences}
     for path in sorted((seeds_dir / "datasets").glob("*.yaml")):
         entry = _load_yaml(path)
         _upsert_dataset(
-            session, entry, path.name, problems, report, licence_ids, org_ids, indicator_ids
+            session, entry, path.name, problems, report, licence_ids, org_ids, all_indicator_ids
         )
+
+    if not problems:
+        session.flush()
+        problems.extend(
+            derived.check(session, derived_entries, derived.DERIVED_FILE, indicator_ids, org_ids)
+        )
+    if not problems:
+        changed = derived.store(session, derived_entries)
+        if changed:
+            report.updated["derived indicators"] = changed
 
     if problems:
         raise SourceDataError(problems)
@@ -216,6 +234,32 @@ def _upsert_indicator(
     else:
         values |= {"weight_id": weight, "disclosure_reference_id": reference}
     return repository.upsert(session, Indicator, entry["id"], values)
+
+
+def _upsert_derived_indicator(
+    session: Session, entry: derived.DerivedEntry, where: str, problems: list[str]
+) -> str | None:
+    raw = entry.raw
+    label_nl, label_en = _text(raw, "label", where, problems)
+    definition_nl, definition_en = _text(raw, "definition", where, problems)
+    caveats_nl, caveats_en = _optional_text(raw, "caveats")
+    disclosure = raw.get("disclosure") or {}
+    reference = disclosure.get("reference")
+    values: dict[str, Any] = {
+        "label_nl": label_nl,
+        "label_en": label_en,
+        "definition_nl": definition_nl,
+        "definition_en": definition_en,
+        "caveats_nl": caveats_nl,
+        "caveats_en": caveats_en,
+        "weight_id": None,
+        # Checked with the parts (derived.check); an unknown one must not reach the row.
+        "disclosure_reference_id": str(reference)
+        if reference and session.get(Indicator, str(reference)) is not None
+        else None,
+        **derived.indicator_values(entry),
+    }
+    return repository.upsert(session, Indicator, entry.id, values)
 
 
 def _upsert_dataset(

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 
 from app.api.schemas import Text
 from app.catalogue import repository
+from app.catalogue.derived import PART_ROLES
 from app.catalogue.models import ACCESS_LEVELS, Dataset, Indicator, Licence, Organisation
 from app.catalogue.schemas import (
     AggregationOut,
     ContactOut,
     DatasetOut,
     DatasetRoleOut,
+    DerivedFormulaOut,
+    DerivedOut,
     DisclosureOut,
     Facet,
     IndicatorOut,
@@ -24,6 +27,7 @@ from app.catalogue.schemas import (
     LicenceOut,
     OrganisationOut,
     OrganisationRef,
+    PartOut,
     RoleOut,
     SourceOut,
     TemporalOut,
@@ -306,6 +310,89 @@ def indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
         caveats=Text(nl=indicator.caveats_nl, en=indicator.caveats_en),
         decimals=indicator.decimals,
         datasets=repository.datasets_of_indicator(session, indicator.id),
+        derived=derived_out(session, indicator),
+    )
+
+
+def _label(indicator: Indicator | None, fallback: str, language: str) -> str:
+    if indicator is None:
+        return fallback
+    return indicator.label_nl if language == "nl" else indicator.label_en
+
+
+def derived_out(session: Session, indicator: Indicator) -> DerivedOut | None:
+    """The derivation of a derived indicator across datasets (None for any other)."""
+    row = repository.get_derived(session, indicator.id)
+    if row is None:
+        return None
+    parts = {role: [p for p in row.parts if p["role"] == role] for role in PART_ROLES}
+    labels = {
+        i.id: i
+        for i in (repository.get_indicator(session, p["indicator"]) for p in row.parts)
+        if i is not None
+    }
+
+    def side(role: str, language: str) -> str:
+        names = [
+            f"{_label(labels.get(p['indicator']), p['indicator'], language)} ({p['dataset']})"
+            for p in parts[role]
+        ]
+        return " + ".join(names)
+
+    def part(p: dict[str, str]) -> PartOut:
+        described = labels.get(p["indicator"])
+        label = Text(nl=described.label_nl, en=described.label_en) if described else None
+        return PartOut(indicator=p["indicator"], dataset=p["dataset"], label=label)
+
+    scale = f" × {indicator.scale:g}" if indicator.scale != 1 else ""
+    periods = row.periods or {}
+    period_map = {
+        str(period): {str(k): str(v) for k, v in (reads or {}).items()}
+        for period, reads in (periods.get("map") or {}).items()
+    }
+    text_nl = (
+        f"Som van {side('numerator', 'nl')} gedeeld door som van {side('denominator', 'nl')}"
+        f"{scale}, over de statistische sectoren (versie {row.geo_version}) van elk gebied"
+    )
+    text_en = (
+        f"Sum of {side('numerator', 'en')} divided by sum of {side('denominator', 'en')}"
+        f"{scale}, over the statistical sectors (version {row.geo_version}) of each area"
+    )
+    if period_map:
+        mapped_nl = "; ".join(
+            f"periode {period}: " + ", ".join(f"{k} van {v}" for k, v in reads.items())
+            for period, reads in period_map.items()
+            if reads
+        )
+        mapped_en = "; ".join(
+            f"period {period}: " + ", ".join(f"{k} of {v}" for k, v in reads.items())
+            for period, reads in period_map.items()
+            if reads
+        )
+        if mapped_nl:
+            text_nl += f" ({mapped_nl})"
+            text_en += f" ({mapped_en})"
+    sources = [
+        organisation_ref(org)
+        for org in (repository.get_organisation(session, s) for s in row.sources)
+        if org is not None
+    ]
+    reference = next((p for p in row.parts if p["role"] == "reference"), None)
+    return DerivedOut(
+        dataset=row.dataset_id,
+        geo_version=row.geo_version,
+        formula=DerivedFormulaOut(
+            rule="ratio",
+            numerator=[part(p) for p in parts["numerator"]],
+            denominator=[part(p) for p in parts["denominator"]],
+            scale=indicator.scale,
+        ),
+        formula_text=Text(nl=text_nl + ".", en=text_en + "."),
+        period_rule=str(periods.get("rule") or "same"),
+        period_map=period_map,
+        sources=sources,
+        source_datasets=sorted({p["dataset"] for p in row.parts if p["role"] != "reference"}),
+        disclosure_reference=part(reference) if reference else None,
     )
 
 

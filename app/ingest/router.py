@@ -186,9 +186,10 @@ async def _form_file(request: Request, spooled: IO[bytes]) -> UploadFile:
         "`value`, `status`. UTF-8, `,` or `;`, a BOM and CRLF are fine. Every row is checked "
         "before anything is stored: on any error the answer is 422 with every problem (row, "
         "column, value, reason; the first 1,000 and the total) and nothing changes. Accepted: "
-        "a new revision of the dataset, aggregates included."
+        "a new revision of the dataset, aggregates included. A dataset of derived indicators "
+        "(computed from other datasets) accepts no submissions: 409."
     ),
-    responses=problems(400, 404, 413, 415, 422, 429),
+    responses=problems(400, 404, 409, 413, 415, 422, 429),
     openapi_extra={"requestBody": SUBMISSION_BODY},
 )
 async def submit(

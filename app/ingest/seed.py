@@ -28,6 +28,7 @@ from app.geo.importer import (
     import_geography,
     load_versions,
 )
+from app.stats import repository as stats_repository
 from app.stats.importer import ValueImportReport, import_values
 from app.stats.parsers import VALUE_SOURCES, VALUES_DIR
 
@@ -55,6 +56,8 @@ class SeedOutcome:
     boundaries: BoundaryReport | None = None
     catalogue_changes: dict[str, int] = field(default_factory=dict)
     values: list[ValueImportReport] = field(default_factory=list)
+    # Datasets of derived indicators that got new revisions: (dataset, revision, published).
+    derived: list[tuple[str, int, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -64,6 +67,7 @@ class SeedOutcome:
             or bool(self.geography and self.geography.changed)
             or bool(self.boundaries and self.boundaries.changed)
             or any(not v.unchanged and not v.missing_files for v in self.values)
+            or bool(self.derived)
         )
 
 
@@ -119,6 +123,9 @@ def seed_all(
         load_city_regions(session, seeds_dir / "cityregions.yaml", organisation_ids)
     )
     if outcome.geography is not None and (source_dir / VALUES_DIR).is_dir():
+        # Derived datasets follow each import of a source (app.stats.derived): report them.
+        derived = {row.dataset_id for row in catalogue_repository.derived_indicators(session)}
+        revisions = {d: stats_repository.latest_revision(session, d) for d in sorted(derived)}
         for source in VALUE_SOURCES:
             label = f"values {source.dataset}"
             steps.started(label)
@@ -135,6 +142,11 @@ def seed_all(
                 outcome.warnings.append(
                     f"{report.dataset}: no values loaded, missing {', '.join(report.missing_files)}"
                 )
+        for dataset_id, before in revisions.items():
+            after = stats_repository.latest_revision(session, dataset_id)
+            if after != before:
+                published = stats_repository.count_published(session, dataset_id)
+                outcome.derived.append((dataset_id, after, published))
     # The whole-dataset downloads of each published revision, written now rather than at the
     # first request, so the catalogue states every distribution's dcat:byteSize from the
     # start (unchanged files are kept: a second seed writes nothing).

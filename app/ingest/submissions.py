@@ -20,6 +20,7 @@ from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db import queries
 from app.errors import (
+    Conflict,
     DatapediaError,
     Forbidden,
     NotFound,
@@ -30,6 +31,7 @@ from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
 from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema
+from app.stats import derived as stats_derived
 from app.stats import repository as stats_repository
 from app.stats.importer import store_staged_revision
 from app.stats.models import Submission
@@ -97,6 +99,14 @@ def _submit(
     dataset = _dataset(session, dataset_id)
     require_role(caller, WRITE_ROLES, "submitting data")
     require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
+    sources = stats_derived.source_datasets(session, dataset_id)
+    if sources:
+        raise Conflict(
+            f"dataset {dataset_id!r} holds derived indicators, computed from "
+            f"{', '.join(sources)}: submit to those datasets instead",
+            dataset=dataset_id,
+            sources=sources,
+        )
     supplied, derived = supplied_indicators(session, dataset_id)
     # The very schema GET …/schema serves: what the supplier reads is what is checked.
     schema = dataset_table_schema(session, dataset_id)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository
 from app.catalogue.models import Dataset, DatasetRole, Indicator, Licence, Organisation
+from app.catalogue.service import derived_out
 from app.db.queries import as_utc
 from app.downloads import service as downloads
 from app.errors import NotFound
@@ -205,7 +206,7 @@ def dataset_graph(session: Session, uris: Uris, dataset_id: str) -> Graph:
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
     builder = _Builder(session, uris)
-    builder.datasets([dataset])
+    builder.datasets([dataset], describe_sources=True)
     return builder.graph
 
 
@@ -546,6 +547,7 @@ class _Builder:
         self.files: dict[tuple[str, str], downloads.StoredFile] = {}
         self.scores: dict[str, Quality] = {}
         self.themes: set[str] = set()
+        self.sources: dict[str, list[str]] = {}
 
     # -- primitives --
 
@@ -761,10 +763,31 @@ class _Builder:
         self.add(node, DCTERMS.identifier, Literal(indicator.id))
         if indicator.formula:
             self.add(node, SKOS.note, Literal(indicator.formula))
-        if indicator.source_id:
-            source = repository.get_organisation(self.session, indicator.source_id)
-            if source is not None:
-                self.add(node, PROV.wasAttributedTo, self.agent(source))
+        derived = derived_out(self.session, indicator)
+        if derived is None:
+            if indicator.source_id:
+                source = repository.get_organisation(self.session, indicator.source_id)
+                if source is not None:
+                    self.add(node, PROV.wasAttributedTo, self.agent(source))
+            return node
+        # A derived indicator across datasets: the formula in words, its parts (as concepts,
+        # read from the datasets named in the words), the sources of all parts.
+        self.texts(
+            node,
+            SKOS.note,
+            {"nl": derived.formula_text.nl or "", "en": derived.formula_text.en or ""},
+        )
+        for part in [*derived.formula.numerator, *derived.formula.denominator]:
+            described = repository.get_indicator(self.session, part.indicator)
+            if described is None:
+                continue
+            concept = self.indicator(described)
+            self.add(node, SKOS.related, concept)
+            self.add(node, PROV.wasDerivedFrom, concept)
+        for ref in derived.sources:
+            organisation = repository.get_organisation(self.session, ref.id)
+            if organisation is not None:
+                self.add(node, PROV.wasAttributedTo, self.agent(organisation))
         return node
 
     def component_property(self, component: _Component) -> URIRef:
@@ -809,19 +832,30 @@ class _Builder:
 
     # -- datasets --
 
-    def datasets(self, datasets: Sequence[Dataset]) -> None:
+    def datasets(self, datasets: Sequence[Dataset], *, describe_sources: bool = False) -> None:
         """The datasets with their records and distributions, then the data service that
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
-        roles = _roles_by_dataset(self.session, ids)
+        # A dataset of derived indicators cites its source datasets (dct:source, whose range
+        # is dcat:Dataset). A catalogue page cites them by URI (a harvester meets each dataset
+        # once, on its own page); one dereferenced dataset describes them in full.
+        self.sources = repository.derived_sources_by_dataset(self.session) if ids else {}
+        cited = (
+            sorted({s for d in ids for s in self.sources.get(d, []) if s not in ids})
+            if describe_sources
+            else []
+        )
+        described = [*datasets, *_datasets_by_id(self.session, cited)]
+        every = [d.id for d in described]
+        roles = _roles_by_dataset(self.session, every)
         # Writes the files not yet written for the current revision, so that every
         # distribution states its byteSize and checksum (the seed writes them after an import).
-        self.files = downloads.current_sizes(self.session, datasets)
+        self.files = downloads.current_sizes(self.session, described)
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
         )
-        for dataset in datasets:
+        for dataset in described:
             carried = [indicators[i] for i in indicator_ids.get(dataset.id, []) if i in indicators]
             self.dataset(dataset, roles.get(dataset.id, []), carried)
             self.record(dataset)
@@ -882,6 +916,9 @@ class _Builder:
         for unit in dataset.spatial or []:
             self.add(node, DCTERMS.spatial, self.place(unit, dataset.geo_version))
         self._provenance(node, dataset.source or {})
+        for source in self.sources.get(dataset.id, []):
+            self.add(node, DCTERMS.source, self.uris.dataset(source))
+            self.add(node, PROV.wasDerivedFrom, self.uris.dataset(source))
         if dataset.version:
             self.add(node, DCAT_VERSION, Literal(dataset.version))
         self.add(node, DCTERMS.issued, Literal(as_utc(dataset.issued)))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.catalogue.repository import get_dataset, indicators_of_dataset, roles_of_dataset
 from app.errors import SourceDataError
 from app.geo.levels import Level
-from app.stats import repository
+from app.stats import derived, repository
 from app.stats.models import Submission
 from app.stats.parsers import (
     DUPLICATE,
@@ -283,6 +283,8 @@ def store_staged_revision(
     counts.published_written = published.inserted
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)
+    # Derived indicators that read this dataset follow it in the same transaction.
+    derived.refresh_dependants(session, dataset_id, revision, compared.touched)
     return counts
 
 

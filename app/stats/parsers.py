@@ -149,6 +149,7 @@ VALUE_SOURCES: tuple[ValueSource, ...] = (
     ValueSource(
         "land-use-open-space", ("pinc_landgebruik_open_ruimte_sector_2013_2016.csv",), "2024"
     ),
+    ValueSource("sector-area-2021", ("statbel_sector_area_shape2021.csv",), "2024"),
 )
 
 _INCOME_AVERAGE = "income-average-declaration"
@@ -279,6 +280,26 @@ LAYOUTS: dict[str, tuple[FileLayout, ...]] = {
             # m² in the file, hectares in the Datapedia.
             columns=tuple(
                 ColumnSpec(c, i, Kind.QUANTITY, divisor=10_000.0) for c, i in _OPEN_SPACE_COLUMNS
+            ),
+        ),
+    ),
+    "sector-area-2021": (
+        # Statbel's sector map of 1 January 2021 (2020–2024 codes), attributes via Sciensano's
+        # bemaps. SURFACE.GIS.h is the shapefile's M_AREA_HA (hectares, the unrounded one of
+        # the two area columns); the Datapedia gives km². The map has no "…ZZZZ" sectors.
+        FileLayout(
+            code_column="CD_SECTOR_REFNIS",
+            period_column=None,
+            fixed_period="2021",
+            municipality_column="CD_MUNTY_REFNIS",
+            columns=(
+                ColumnSpec(
+                    "SURFACE.GIS.h",
+                    "sector-area",
+                    Kind.QUANTITY,
+                    divisor=100.0,
+                    none_on_unlocalised=True,
+                ),
             ),
         ),
     ),

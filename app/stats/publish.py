@@ -44,6 +44,7 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
+from app.stats.derived import input_indicators
 from app.stats.disclosure import suppress
 
 REGIONALISATION_LEVELS = {Level.REFERENTIEREGIO, Level.VERVOERREGIO, Level.CITYREGION}
@@ -202,10 +203,13 @@ class DatasetContext:
     indicators: list[Indicator]
     geo: repository.VersionGeography
     successors: dict[int, int]
+    # Indicators the dataset holds observations of but does not publish: the parts of its
+    # derived indicators (app.stats.derived), computed when a disclosure rule refers to one.
+    inputs: list[Indicator] = field(default_factory=list)
 
     @property
     def by_id(self) -> dict[str, Indicator]:
-        return {i.id: i for i in self.indicators}
+        return {i.id: i for i in [*self.inputs, *self.indicators]}
 
 
 def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
@@ -219,6 +223,7 @@ def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
         indicators_of_dataset(session, dataset_id),
         repository.load_geography(session, versions),
         successors,
+        input_indicators(session, dataset_id),
     )
 
 
@@ -326,10 +331,12 @@ def derive(
     all of ``observations`` at once (the reference that incremental publication must equal)."""
     context = dataset_context(session, dataset_id)
     targets = build_targets(context.geo, context.successors, {o.unit_id for o in observations})
-    indicators = context.indicators
+    indicators = [*context.inputs, *context.indicators]
     cells = apply_disclosure(
         indicators, compute_cells(indicators, _base_cells(observations), targets), targets
     )
+    published = {i.id for i in context.indicators}
+    cells = {key: values for key, values in cells.items() if key[0] in published}
     return DerivedValues(cells, context.geo)
 
 

@@ -97,6 +97,31 @@ def current_observations(
     return [StoredObservation(*row) for row in session.connection().execute(stmt)]
 
 
+def observation_periods(session: Session, dataset_id: str, indicator_id: str) -> list[str]:
+    """The periods with current observations of one indicator of a dataset."""
+    stmt = (
+        select(Observation.period)
+        .where(
+            Observation.dataset_id == dataset_id,
+            Observation.indicator_id == indicator_id,
+            Observation.revision_to.is_(None),
+        )
+        .distinct()
+        .order_by(Observation.period)
+    )
+    return list(session.scalars(stmt))
+
+
+def observation_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
+    """The (indicator, period) pairs with current observations in a dataset."""
+    stmt = (
+        select(Observation.indicator_id, Observation.period)
+        .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+        .distinct()
+    )
+    return {(indicator, period) for indicator, period in session.execute(stmt)}
+
+
 def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
     return session.scalar(
         select(func.max(Submission.revision)).where(

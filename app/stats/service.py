@@ -21,7 +21,7 @@ from app.geo.levels import Level
 from app.geo.models import GeoUnit
 from app.geo.service import check_level, parse_unit_ref
 from app.stats import cursor as cursors
-from app.stats import repository
+from app.stats import derived, repository
 from app.stats.aggregate import (
     Cell,
     accumulate,
@@ -125,6 +125,14 @@ def build_query(
         )
     if area and level:
         raise InvalidParameter("area", "area gives one aggregated area; leave out level")
+    if area and derived.source_datasets(session, dataset_id):
+        # Its parts are not published in it, and an area is built from published values.
+        raise InvalidParameter(
+            "area",
+            f"dataset {dataset_id!r} holds indicators derived from other datasets "
+            f"({', '.join(derived.source_datasets(session, dataset_id))}); they are not "
+            "aggregated to ad-hoc areas: ask for the parts in those datasets",
+        )
 
     query_version = version or dataset.geo_version
     if version is not None and version not in {v.id for v in geo_repository.list_versions(session)}:

@@ -12,6 +12,8 @@ DATASETS = {
     "cars-households-2019",
     "energy-fluvius",
     "land-use-open-space",
+    "sector-area-2021",
+    "climate-energy-monitor",
 }
 CITIES = {
     "aalst",
@@ -61,11 +63,11 @@ def test_datasets_list_with_facets(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert {d["id"] for d in body["items"]} == DATASETS
-    assert body["total"] == 6
+    assert body["total"] == 8
     facet_values = {f["value"]: f["count"] for f in body["facets"]["organisation"]}
-    assert facet_values["gent"] == 6
+    assert facet_values["gent"] == 8
     assert facet_values["statbel"] >= 3
-    assert sum(f["count"] for f in body["facets"]["access_level"]) == 6
+    assert sum(f["count"] for f in body["facets"]["access_level"]) == 8
 
 
 @pytest.mark.parametrize(
@@ -74,10 +76,18 @@ def test_datasets_list_with_facets(client: TestClient) -> None:
         ({"organisation": "fluvius"}, {"energy-fluvius"}),
         (
             {"organisation": "vgc", "role": "owner"},
-            {"population-2025", "income", "age-census-2021", "cars-households-2019"},
+            {
+                "population-2025",
+                "income",
+                "age-census-2021",
+                "cars-households-2019",
+                "sector-area-2021",
+            },
         ),
-        ({"theme": "ENER"}, {"energy-fluvius"}),
-        ({"q": "fluvius"}, {"energy-fluvius"}),
+        # The derived climate-energy-monitor reads Fluvius' data (and says so).
+        ({"theme": "ENER"}, {"energy-fluvius", "climate-energy-monitor"}),
+        # sector-area-2021's description names Fluvius' data as a use of its areas.
+        ({"q": "fluvius"}, {"energy-fluvius", "climate-energy-monitor", "sector-area-2021"}),
         ({"licence": "no-such-licence"}, set()),
     ],
 )
@@ -129,7 +139,7 @@ def test_indicators_are_paged_and_filtered(client: TestClient) -> None:
     }
     assert all(i["aggregation"]["rule"] == "none" for i in body["items"])
     everything = client.get("/api/v1/indicators", params={"page_size": 1000}).json()
-    assert everything["total"] == 30
+    assert everything["total"] == 35  # 30, the sector area and 4 derived across datasets
 
 
 def test_licences(client: TestClient) -> None:
@@ -153,3 +163,58 @@ def test_catalogue_bad_input(client: TestClient, url: str, status: int) -> None:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == status
+
+
+def test_a_derived_indicator_has_its_formula_as_data_and_in_words(client: TestClient) -> None:
+    body = client.get("/api/v1/indicators/electricity-residential-per-inhabitant").json()
+    derived = body["derived"]
+    assert derived["dataset"] == "climate-energy-monitor"
+    assert derived["geo_version"] == "2024"
+    for side in ("numerator", "denominator"):
+        for part in derived["formula"][side]:
+            assert part.pop("label")["en"], part
+    assert derived["formula"] == {
+        "rule": "ratio",
+        "numerator": [
+            {"indicator": "electricity-consumption-residential", "dataset": "energy-fluvius"}
+        ],
+        "denominator": [
+            {"indicator": "population-65plus", "dataset": "age-census-2021"},
+            {"indicator": "population-under-65", "dataset": "age-census-2021"},
+        ],
+        "scale": 1.0,
+    }
+    assert derived["formula_text"]["en"].startswith(
+        "Sum of Residential electricity consumption (energy-fluvius) divided by sum of "
+        "Population aged 65 and over (age-census-2021) + Population under 65 (age-census-2021)"
+    )
+    assert derived["formula_text"]["nl"].startswith("Som van ")
+    assert derived["period_rule"] == "map"
+    assert derived["period_map"] == {
+        "2021": {"population-65plus": "2021", "population-under-65": "2021"}
+    }
+    assert {s["id"] for s in derived["sources"]} == {"fluvius", "statbel"}
+    assert derived["source_datasets"] == ["age-census-2021", "energy-fluvius"]
+    assert derived["disclosure_reference"].pop("label")["nl"]
+    assert derived["disclosure_reference"] == {
+        "indicator": "electricity-connections-residential",
+        "dataset": "energy-fluvius",
+    }
+    assert body["aggregation"]["rule"] == "ratio"
+    assert body["disclosure"]["reference"] == "electricity-connections-residential"
+    assert body["datasets"] == ["climate-energy-monitor"]
+    assert body["periods"] == ["2021"]
+    # An ordinary indicator has none; the SKOS concept and the HTML page show the words too.
+    assert client.get("/api/v1/indicators/population").json()["derived"] is None
+    page = client.get(
+        "/doc/indicator/electricity-residential-per-inhabitant?lang=en",
+        headers={"Accept": "text/html"},
+    )
+    assert page.status_code == 200
+    assert "Sum of Residential electricity consumption (energy-fluvius)" in page.text
+    assert 'href="/doc/dataset/energy-fluvius?lang=en"' in page.text
+    skos = client.get(
+        "/id/indicator/electricity-residential-per-inhabitant", headers={"Accept": "text/turtle"}
+    )
+    assert skos.status_code == 200
+    assert "Sum of Residential electricity consumption" in skos.text

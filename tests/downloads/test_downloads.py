@@ -29,6 +29,8 @@ DATASETS = (
     "cars-households-2019",
     "energy-fluvius",
     "land-use-open-space",
+    "sector-area-2021",
+    "climate-energy-monitor",
 )
 
 

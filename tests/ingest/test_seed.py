@@ -71,7 +71,7 @@ def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_p
     with factory() as session:
         datasets = session.scalar(text("SELECT count(*) FROM dataset"))
         units = session.scalar(text("SELECT count(*) FROM geo_unit"))
-    assert (datasets, units) == (6, 0)
+    assert (datasets, units) == (8, 0)
     # Once the files arrive, the same command completes the picture (territories included).
     with transaction(factory) as session:
         seed_all(session, geography_only(tmp_path), SEEDS_DIR)
@@ -135,7 +135,8 @@ def test_seed_cli_reports_and_keys_cli_prints_the_key_last(empty_db: str, tmp_pa
             r"values ([a-z0-9-]+): revision \d+, ([\d,]+) published values", seeded.stdout
         )
     }
-    assert len(reported) == 6, seeded.stdout
+    # The seven value files' datasets and the derived climate-energy-monitor.
+    assert len(reported) == 8, seeded.stdout
     engine, factory = session_factory_for(empty_db)
     with factory() as session:
         stored = dict(

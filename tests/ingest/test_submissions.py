@@ -328,7 +328,7 @@ def test_table_schema_files_match_what_is_served(world: World) -> None:
     from app.ingest.tableschemas import TABLES_DIR
 
     files = sorted(TABLES_DIR.glob("*.json"))
-    assert len(files) == 6
+    assert len(files) == 8
     for path in files:
         served = world.client.get(f"/api/v1/datasets/{path.stem}/schema").json()
         assert json.loads(path.read_text(encoding="utf-8")) == served, path.name

@@ -26,6 +26,8 @@ DATASETS = {
     "cars-households-2019",
     "energy-fluvius",
     "land-use-open-space",
+    "sector-area-2021",
+    "climate-energy-monitor",
 }
 
 
@@ -74,7 +76,7 @@ def test_a_harvester_collects_every_dataset_exactly_once(
         url = next_page(graph)
         pages += 1
         assert pages <= 10
-    assert pages == 3
+    assert pages == 4
     assert sorted(seen) == sorted(DATASETS)
     dump = client.get(f"/catalog/dump.{extension}")
     assert dump.status_code == 200
@@ -88,11 +90,11 @@ def test_hydra_paging_node_and_link_headers(client: TestClient) -> None:
     assert views == set(graph.subjects(RDF.type, URIRef(HYDRA + "PagedCollection")))
     (view,) = views
     values = {str(p).removeprefix(HYDRA): str(o) for p, o in graph.predicate_objects(view)}
-    assert values["totalItems"] == "6"
+    assert values["totalItems"] == "8"
     assert values["itemsPerPage"] == "2"
     assert "page=3" in values["next"] and values["next"] == values["nextPage"]
     assert "page=1" in values["previous"] and "page=1" in values["first"]
-    assert "page=3" in values["last"]
+    assert "page=4" in values["last"]
     links = {
         rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
     }

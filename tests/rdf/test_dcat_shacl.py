@@ -24,6 +24,8 @@ REAL_DATASETS = {
     "cars-households-2019",
     "energy-fluvius",
     "land-use-open-space",
+    "sector-area-2021",
+    "climate-energy-monitor",
 }
 INSPIRE = INSPIRE_ROLES + "/"
 GENT = URIRef("https://data.vlaanderen.be/id/organisatie/OVO002067")
@@ -279,3 +281,30 @@ def test_licences_for_the_flemish_and_european_portals(real_session: Session) ->
     for distribution in graph.subjects(RDF.type, DCAT.Distribution):
         for predicate in (DCTERMS.issued, DCTERMS.modified, DCTERMS.rights):
             assert graph.value(distribution, predicate) is not None, (distribution, predicate)
+
+
+def test_the_derived_dataset_cites_its_sources_and_validates(
+    real_session: Session, shacl_dir: Path
+) -> None:
+    graph = dataset_graph(real_session, URIS, "climate-energy-monitor")
+    node = URIS.dataset("climate-energy-monitor")
+    sources = {
+        URIS.dataset(d)
+        for d in ("energy-fluvius", "age-census-2021", "sector-area-2021", "land-use-open-space")
+    }
+    assert set(graph.objects(node, DCTERMS.source)) == sources
+    assert sources <= set(graph.objects(node, PROV.wasDerivedFrom))
+    # dct:source ranges over dcat:Dataset: the sources are described in the same graph.
+    assert all((s, RDF.type, DCAT.Dataset) in graph for s in sources)
+    outcome = validate(graph, shacl_dir)
+    assert outcome.violations == 0, describe(outcome)
+    # A source dataset cites none; the derived indicator's concept gives its formula in words
+    # and its parts.
+    assert not set(graph.objects(URIS.dataset("energy-fluvius"), DCTERMS.source))
+    concept = URIS.indicator("electricity-residential-per-inhabitant")
+    notes = {str(n) for n in graph.objects(concept, SKOS.note)}
+    assert any(
+        n.startswith("Sum of Residential electricity consumption (energy-fluvius)") for n in notes
+    )
+    assert any(n.startswith("Som van ") for n in notes)
+    assert URIS.indicator("population-65plus") in set(graph.objects(concept, SKOS.related))

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import Dataset
-from app.stats.models import Observation
+from app.stats.models import Observation, PublishedValue
 from tests.factories import World
+
+DERIVED = "climate-energy-monitor"
 
 
 def _ids(body: dict[str, object]) -> set[str]:
@@ -53,14 +55,23 @@ def test_indicator_definitions_are_searched(client: TestClient) -> None:
 
 def test_facets_are_counted_over_the_result(client: TestClient, real_session: Session) -> None:
     body = client.get("/api/v1/datasets", params={"page_size": 2}).json()
-    assert len(body["items"]) == 2 and body["total"] == 6  # facets count all 6, not the page
+    assert len(body["items"]) == 2 and body["total"] == 8  # facets count all 8, not the page
     periods: dict[str, set[str]] = {}
     for dataset_id, period in real_session.execute(
         select(Observation.dataset_id, Observation.period)
-        .where(Observation.revision_to.is_(None))
+        .where(Observation.revision_to.is_(None), Observation.dataset_id != DERIVED)
         .distinct()
     ):
         periods.setdefault(dataset_id, set()).add(period)
+    # The derived dataset holds copies of its parts: its periods are those it publishes.
+    periods[DERIVED] = set(
+        real_session.scalars(
+            select(PublishedValue.period)
+            .where(PublishedValue.dataset_id == DERIVED, PublishedValue.revision_to.is_(None))
+            .distinct()
+        )
+    )
+    assert periods[DERIVED] == {"2013", "2016", "2021"}
     expected = Counter(p for ps in periods.values() for p in ps)
     assert {f["value"]: f["count"] for f in body["facets"]["period"]} == expected
     themes = Counter(t for d in real_session.scalars(select(Dataset)) for t in d.themes)
@@ -76,7 +87,12 @@ def test_facets_are_counted_over_the_result(client: TestClient, real_session: Se
     year = client.get("/api/v1/datasets", params={"period": "2021"}).json()
     assert year["total"] == expected["2021"]
     narrowed = client.get("/api/v1/datasets", params={"q": "energie"}).json()
-    assert narrowed["facets"]["themes"] == [{"value": "ENER", "count": 1}]
+    # Fluvius' dataset (ENER) and the monitor derived from it (ENER, ENVI, REGI).
+    assert narrowed["facets"]["themes"] == [
+        {"value": "ENER", "count": 2},
+        {"value": "ENVI", "count": 1},
+        {"value": "REGI", "count": 1},
+    ]
 
 
 def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> None:
@@ -85,8 +101,10 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
     assert body["places"][0]["version"] == "2025"
     assert any(p["level"] == "cityregion" for p in body["places"])
     energy = client.get("/api/v1/search", params={"q": "energie"}).json()
-    assert [d["id"] for d in energy["datasets"]] == ["energy-fluvius"]
-    assert energy["datasets"][0]["url"].endswith("/api/v1/datasets/energy-fluvius")
+    # Fluvius' dataset and the climate and energy monitor derived from it.
+    assert sorted(d["id"] for d in energy["datasets"]) == [DERIVED, "energy-fluvius"]
+    fluvius = next(d for d in energy["datasets"] if d["id"] == "energy-fluvius")
+    assert fluvius["url"].endswith("/api/v1/datasets/energy-fluvius")
     electricity = client.get("/api/v1/search", params={"q": "elektriciteitsverbruik"}).json()
     assert {i["id"] for i in electricity["indicators"]} >= {
         "electricity-consumption-residential",
@@ -105,7 +123,7 @@ def test_odd_queries_answer_normally(client: TestClient, q: str) -> None:
         assert response.status_code == 200, (path, q, response.text)
     assert client.get("/api/v1/search", params={"q": ""}).json()["places"] == []
     starred = client.get("/api/v1/datasets", params={"q": "energie*"}).json()
-    assert _ids(starred) == {"energy-fluvius"} or q != "energie*"
+    assert _ids(starred) == {"energy-fluvius", DERIVED} or q != "energie*"
 
 
 def test_an_unknown_level_facet_filter_is_a_422(client: TestClient) -> None:

@@ -79,6 +79,7 @@ def test_sources_and_columns_agree_with_the_seeds() -> None:
         "cars-households-2019",
         "energy-fluvius",
         "land-use-open-space",
+        "sector-area-2021",
     }
     assert {s.dataset for s in VALUE_SOURCES} == expected
     assert set(LAYOUTS) == expected
@@ -551,3 +552,31 @@ def test_real_value_files() -> None:
     assert sum(v for (_, period), v in totals.items() if period == "2016") == pytest.approx(
         m2_2016 / 10_000
     )
+
+    # sector-area-2021: every row read, in km²; the Flemish Region's sectors add up to ~13,623 km².
+    rows = _csv_rows(values_dir / "statbel_sector_area_shape2021.csv")
+    assert len(rows) == 19_478
+    areas = results["sector-area-2021"].values
+    assert len(areas) == 19_478
+    assert {(v.indicator, v.period, v.status) for v in areas} == {("sector-area", "2021", "normal")}
+    flemish_ha = sum(float(r["SURFACE.GIS.h"]) for r in rows if r["CD_RGN_REFNIS"] == "02000")
+    flemish_codes = {r["CD_SECTOR_REFNIS"] for r in rows if r["CD_RGN_REFNIS"] == "02000"}
+    flemish_km2 = sum(v.value or 0 for v in areas if v.code in flemish_codes)
+    assert flemish_km2 == pytest.approx(flemish_ha / 100)
+    assert flemish_km2 == pytest.approx(13_623, abs=1)
+
+
+def test_sector_area_fixture() -> None:
+    result = parse_file("sector-area-2021", FIXTURE_VALUES / "statbel_sector_area_shape2021.csv")
+    assert result.problems == []
+    assert (result.dataset, result.geo_version) == ("sector-area-2021", "2024")
+    values = _by_key(result)
+    kuip = values["sector-area", "44021A00-", "2021"]
+    assert kuip.municipality == "44021" and kuip.status == "normal"
+    with (FIXTURE_VALUES / "statbel_sector_area_shape2021.csv").open(encoding="utf-8") as f:
+        hectares = float(
+            next(r for r in csv.DictReader(f) if r["CD_SECTOR_REFNIS"] == "44021A00-")[
+                "SURFACE.GIS.h"
+            ]
+        )
+    assert kuip.value == pytest.approx(hectares / 100)

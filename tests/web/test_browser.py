@@ -8,6 +8,7 @@ Set ``DATAPEDIA_SCREENSHOTS=docs`` to also save screenshots of the main pages th
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -48,18 +49,34 @@ def _free_port() -> int:
 
 
 MAP_FILES = ("municipalities_2025.geojson", "wijken_ggw7_2025.geojson")
+# The 2021 sector map (2024 codes), cut down to Gent's sectors: the map inside Gent of data in
+# the 2024 version (population density 2021).
+SECTOR_FILE = "sectors_2021_flanders_brussels.geojson"
 
 
 @pytest.fixture(scope="module")
-def boundaries(real_db: str) -> Iterator[None]:
+def boundaries(real_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The shapes the pages draw, in the shared real database for this module only (the
     session's seed leaves geometry out; other tests expect none)."""
     engine = make_engine(real_db)
     factory = make_session_factory(engine)
-    files = [f for f in load_boundary_files(SEEDS_DIR / BOUNDARIES_FILE) if f.file in MAP_FILES]
+    source = real_source_dir() / BOUNDARIES_DIR
+    folder = tmp_path_factory.mktemp("boundaries")
+    for name in MAP_FILES:
+        (folder / name).symlink_to(source / name)
+    sectors = json.loads((source / SECTOR_FILE).read_text(encoding="utf-8"))
+    sectors["features"] = [
+        f for f in sectors["features"] if f["properties"]["code"].startswith("44021")
+    ]
+    (folder / SECTOR_FILE).write_text(json.dumps(sectors), encoding="utf-8")
+    files = [
+        f
+        for f in load_boundary_files(SEEDS_DIR / BOUNDARIES_FILE)
+        if f.file in (*MAP_FILES, SECTOR_FILE)
+    ]
     with transaction(factory) as session:
         assert session.scalar(select(func.count()).select_from(GeoGeometry)) == 0
-        import_boundaries(session, real_source_dir() / BOUNDARIES_DIR, files)
+        import_boundaries(session, folder, files)
     yield
     with transaction(factory) as session:
         session.execute(delete(GeoGeometry))
@@ -232,6 +249,32 @@ def test_indicator_page_chart_and_map_show_the_api_numbers(visit: Visit) -> None
     visit.check_accessible()
     visit.check_clean()
     visit.screenshot("indicator")  # last: a full-page shot resizes the page
+
+
+def test_gents_densest_sectors_on_the_density_2021_map(visit: Visit) -> None:
+    # A derived indicator across datasets (Census 2021 ÷ the 2021 sector map), in the 2024
+    # sector version, whose sectors have shapes: the map inside Gent draws its sectors.
+    visit.open("/doc/indicator/population-density-2021?in=44021")
+    parts = visit.page.locator("section[aria-labelledby=derived]")
+    assert parts.locator("a[href*='/doc/dataset/age-census-2021']").count() == 2
+    assert parts.locator("a[href*='/doc/dataset/sector-area-2021']").count() == 1
+    figure = visit.page.locator("figure[data-map]").nth(1)
+    api = figure.locator("p.api a").first.get_attribute("href")
+    assert "level=sector" in api and "within=municipality%3A44021" in api
+    values = _api_values(visit.base, api)
+    rows = figure.locator("table[data-map-values] tbody tr")
+    shown = {rows.nth(i).get_attribute("data-code") for i in range(rows.count())}
+    assert {code for (_, code, _) in values} == shown
+    features = _api(visit.base, figure.get_attribute("data-geometry"))["features"]
+    codes = {f["properties"]["code"] for f in features if f.get("geometry")}
+    drawn = visit.page.evaluate(
+        "el => el.querySelectorAll('[data-map-canvas] path').length", figure.element_handle()
+    )
+    assert drawn >= len(shown & codes) > 150
+    # The densest sector is among those drawn.
+    densest = max((v, code) for (_, code, _), v in values.items() if v is not None)[1]
+    assert densest in codes
+    visit.check_clean()
 
 
 def test_place_page_shows_the_sectors_and_key_figures(visit: Visit) -> None:

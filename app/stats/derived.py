@@ -1,0 +1,219 @@
+"""Publishing derived indicators across datasets (see :mod:`app.catalogue.derived`).
+
+A dataset that publishes derived indicators (``climate-energy-monitor``) holds, as its own
+observations, a copy of the sector observations of every part it reads — each under the part's
+indicator id and the *derived* period (a period map reads the census of 2021 for consumption
+year 2021, the 2021 map's areas for land-use year 2016). Its indicators are ordinary ratios of
+those parts, so publication does for them what it does for any ratio: Σnumerator / Σdenominator
+over each unit's sectors at every level and version, disclosure control (their own rule, whose
+reference may be a part), revisions and incremental publication. The copied parts are inputs:
+they are read, never published by the derived dataset.
+
+Whenever a source dataset gets a new revision (an import or a supplier's submission), the
+copies are brought up to date in the same transaction as a new revision of the derived
+dataset, whose submission names the source dataset and revision that caused it
+(``derived from energy-fluvius revision 3``); nothing changes when the parts did not.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from app.catalogue import repository as catalogue_repository
+from app.catalogue.models import DerivedIndicator, Indicator
+from app.stats import repository
+from app.stats.models import Submission
+
+DERIVED_SOURCE_PREFIX = "derived from "
+
+Key = tuple[str, int, str]  # (part indicator, unit id, derived period)
+
+
+def derived_source_name(dataset_id: str, revision: int) -> str:
+    return f"{DERIVED_SOURCE_PREFIX}{dataset_id} revision {revision}"
+
+
+def source_datasets(session: Session, dataset_id: str) -> list[str]:
+    """The datasets a dataset of derived indicators reads (none for any other dataset)."""
+    return catalogue_repository.derived_sources_by_dataset(session).get(dataset_id, [])
+
+
+def input_indicators(session: Session, dataset_id: str) -> list[Indicator]:
+    """The parts a dataset of derived indicators reads but does not publish (its
+    observations), for publication to compute what disclosure rules refer to."""
+    ids: set[str] = set()
+    for row in catalogue_repository.derived_indicators(session, dataset_id):
+        ids.update(part["indicator"] for part in row.parts)
+    published = {i.id for i in catalogue_repository.indicators_of_dataset(session, dataset_id)}
+    return [
+        indicator
+        for indicator_id in sorted(ids - published)
+        if (indicator := catalogue_repository.get_indicator(session, indicator_id)) is not None
+    ]
+
+
+def _period_reads(session: Session, row: DerivedIndicator) -> dict[str, dict[tuple[str, str], str]]:
+    """Per derived period, the period each part (indicator, dataset) is read from."""
+    parts = {(p["indicator"], p["dataset"]) for p in row.parts}
+    rule = row.periods or {"rule": "same"}
+    if rule.get("rule") == "map":
+        return {
+            str(period): {part: str((reads or {}).get(part[0], period)) for part in sorted(parts)}
+            for period, reads in (rule.get("map") or {}).items()
+        }
+    common: set[str] | None = None
+    for indicator, dataset in parts:
+        periods = set(repository.observation_periods(session, dataset, indicator))
+        common = periods if common is None else common & periods
+    return {period: dict.fromkeys(sorted(parts), period) for period in sorted(common or ())}
+
+
+def _reads(session: Session, dataset_id: str) -> dict[tuple[str, str, str], set[str]]:
+    """(source dataset, part indicator, source period) → the derived periods reading it."""
+    reads: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for row in catalogue_repository.derived_indicators(session, dataset_id):
+        for period, parts in _period_reads(session, row).items():
+            for (indicator, dataset), source_period in parts.items():
+                reads[(dataset, indicator, source_period)].add(period)
+    return reads
+
+
+def wanted_inputs(
+    session: Session,
+    dataset_id: str,
+    reads: dict[tuple[str, str, str], set[str]] | None = None,
+) -> dict[Key, tuple[float | None, str]]:
+    """The observations the derived dataset should hold now (of every part, or of the
+    ``reads`` given): the parts' current sector values, under the derived periods."""
+    if reads is None:
+        reads = _reads(session, dataset_id)
+    wanted: dict[Key, tuple[float | None, str]] = {}
+    by_dataset: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for dataset, indicator, source_period in reads:
+        by_dataset[dataset].append((indicator, source_period))
+    for dataset, pairs in sorted(by_dataset.items()):
+        observations = repository.current_observations(
+            session,
+            dataset,
+            indicators=sorted({i for i, _ in pairs}),
+            periods=sorted({p for _, p in pairs}),
+        )
+        for obs in observations:
+            for period in reads.get((dataset, obs.indicator_id, obs.period), ()):
+                wanted[(obs.indicator_id, obs.unit_id, period)] = (obs.value, obs.status)
+    return wanted
+
+
+def dependants(session: Session, dataset_id: str) -> list[str]:
+    """The datasets publishing derived indicators with a part read from ``dataset_id``."""
+    return sorted(
+        {
+            row.dataset_id
+            for row in catalogue_repository.derived_indicators(session)
+            if row.dataset_id != dataset_id
+            and any(part["dataset"] == dataset_id for part in row.parts)
+        }
+    )
+
+
+def refresh(
+    session: Session,
+    dataset_id: str,
+    cause: str,
+    changed: tuple[str, Collection[tuple[str, str]]] | None = None,
+) -> int | None:
+    """Bring the derived dataset's copies of its parts up to date; a new revision (whose
+    submission's source is ``cause``) only when something changed. Returns the revision.
+
+    ``changed`` (source dataset, its touched (indicator, period) slices) limits the work to
+    the parts those slices feed, so that a supplier's small submission does not cost a copy
+    of every part; everything is compared when the derived periods themselves change or a
+    row disappeared from a source."""
+    from app.stats.importer import store_revision  # the importer calls back into this module
+
+    reads = _reads(session, dataset_id)
+    expected = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
+    held = repository.observation_slices(session, dataset_id)
+    incremental = changed is not None and expected == held
+    wanted: dict[Key, tuple[float | None, str]]
+    current: dict[Key, tuple[float | None, str]]
+    if incremental and changed is not None:
+        source, touched = changed
+        reads = {key: periods for key, periods in reads.items() if key[0] == source}
+        reads = {k: v for k, v in reads.items() if (k[1], k[2]) in set(touched)}
+        if not reads:
+            return None
+        wanted = wanted_inputs(session, dataset_id, reads)
+        slices = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
+        current = {
+            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
+            for o in repository.current_observations(
+                session,
+                dataset_id,
+                indicators=sorted({i for i, _ in slices}),
+                periods=sorted({p for _, p in slices}),
+            )
+            if (o.indicator_id, o.period) in slices
+        }
+        if current.keys() - wanted.keys():
+            incremental = False  # a row left a source: compare everything
+        else:
+            wanted = {key: value for key, value in wanted.items() if current.get(key) != value}
+            if not wanted:
+                return None
+    if not incremental:
+        wanted = wanted_inputs(session, dataset_id)
+        current = {
+            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
+            for o in repository.current_observations(session, dataset_id)
+        }
+        if current == wanted:
+            return None
+    publisher = next(
+        (
+            org.id
+            for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
+            if role.role == "publisher"
+        ),
+        "kenniscentrum-vlaamse-steden",
+    )
+    stored = store_revision(
+        session,
+        dataset_id,
+        wanted,
+        Submission(
+            dataset_id=dataset_id,
+            organisation_id=publisher,
+            source_name=cause,
+            media_type=None,
+            sha256="",
+            rows_total=len(wanted),
+        ),
+        replace_all=not incremental,
+    )
+    return stored.revision
+
+
+def refresh_dependants(
+    session: Session,
+    dataset_id: str,
+    revision: int,
+    touched: Collection[tuple[str, str]] | None = None,
+) -> list[int]:
+    """After a new revision of ``dataset_id`` (whose changed rows lie in ``touched``
+    slices, when known): recompute every derived dataset that reads it. Returns the derived
+    revisions made."""
+    made: list[int] = []
+    for derived_dataset in dependants(session, dataset_id):
+        result = refresh(
+            session,
+            derived_dataset,
+            derived_source_name(dataset_id, revision),
+            None if touched is None else (dataset_id, touched),
+        )
+        if result is not None:
+            made.append(result)
+    return made

@@ -1,0 +1,173 @@
+"""Derived indicators follow their parts: a submission to a source dataset changes the derived
+values in the same transaction, and the derived dataset's history names the source revision
+that caused it; the derived dataset itself accepts no submissions.
+
+A world (real geography, seeded catalogue) gets Gent's rows of the census and Fluvius files
+only (``one_municipality``): cheap, and enough for every level above Gent's sectors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.db.session import transaction
+from app.stats.importer import import_values
+from app.stats.parsers import VALUE_SOURCES
+from app.stats.publish import publish_all
+from tests.conftest import one_municipality
+from tests.factories import World
+
+DATASET = "climate-energy-monitor"
+ELECTRICITY = "electricity-residential-per-inhabitant"
+HEADER = "sector,indicator,period,value,status\n"
+SOURCES = ("age-census-2021", "energy-fluvius", "land-use-open-space", "sector-area-2021")
+
+
+def _load_gent(world: World, tmp_path: Path) -> None:
+    source = one_municipality(tmp_path)
+    with transaction(world.factory) as session:
+        for dataset in SOURCES:
+            spec = next(s for s in VALUE_SOURCES if s.dataset == dataset)
+            report = import_values(session, spec, source)
+            assert report.revision == 1, report
+
+
+def _value(world: World, dataset: str, indicator: str, unit: str) -> dict[str, Any]:
+    response = world.client.get(
+        f"/api/v1/datasets/{dataset}/observations",
+        params={"indicator": indicator, "unit": unit, "period": "2021"},
+    )
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert len(items) == 1, items
+    record: dict[str, Any] = items[0]
+    return record
+
+
+def _population(world: World, unit: str) -> float:
+    return sum(
+        float(_value(world, "age-census-2021", indicator, unit)["value"])
+        for indicator in ("population-65plus", "population-under-65")
+    )
+
+
+def _sector_value(world: World, sector: str) -> float:
+    return float(
+        _value(world, "energy-fluvius", "electricity-consumption-residential", sector)["value"]
+    )
+
+
+def test_a_submission_to_a_source_changes_the_derived_values_at_once(
+    world: World, tmp_path: Path
+) -> None:
+    _load_gent(world, tmp_path)
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    causes = [e["changes"]["source"] for e in history if e["kind"] == "submission"]
+    assert causes == [f"derived from {d} revision 1" for d in reversed(SOURCES)]
+
+    units = ("municipality:44021", "region:02000", "province:40000")
+    before = {unit: _value(world, DATASET, ELECTRICITY, unit) for unit in units}
+    consumption = float(
+        _value(world, "energy-fluvius", "electricity-consumption-residential", "region:02000")[
+            "value"
+        ]
+    )
+    population = _population(world, "region:02000")
+    # Rounded to whole kWh per inhabitant: the parts' own published values give it back.
+    assert before["region:02000"]["value"] == round(consumption / population)
+
+    sector = "sector:44021A00-"
+    old = _sector_value(world, sector)
+    added = 5_000_000.0
+    response = world.client.post(
+        "/api/v1/datasets/energy-fluvius/submissions",
+        content=(
+            HEADER + f"44021A00-,electricity-consumption-residential,2021,{old + added},\n"
+        ).encode(),
+        headers=world.headers("gent"),
+    )
+    assert response.status_code == 201, response.text
+    source_revision = response.json()["revision"]
+    assert source_revision == 2
+
+    after = {unit: _value(world, DATASET, ELECTRICITY, unit) for unit in units}
+    for unit in units:
+        expected = (consumption + added) / _population(world, unit) if unit != units[0] else None
+        if expected is not None:
+            assert after[unit]["value"] == round(expected), (unit, after[unit])
+        assert after[unit]["value"] > before[unit]["value"], unit
+    gent_population = _population(world, "municipality:44021")
+    gent_consumption = float(
+        _value(
+            world, "energy-fluvius", "electricity-consumption-residential", "municipality:44021"
+        )["value"]
+    )
+    assert after["municipality:44021"]["value"] == round(gent_consumption / gent_population)
+    assert (
+        abs(
+            after["municipality:44021"]["value"]
+            - before["municipality:44021"]["value"]
+            - added / gent_population
+        )
+        <= 1
+    )
+
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    latest = next(e for e in history if e["kind"] == "submission")
+    assert latest["changes"]["source"] == f"derived from energy-fluvius revision {source_revision}"
+    assert latest["changes"]["revision"] == 5
+    # Only the part that changed was copied again (one sector's consumption).
+    assert latest["changes"]["rows_total"] == 1 and latest["changes"]["rows_changed"] == 1
+    # The earlier revision still answers with the earlier value.
+    earlier = world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"indicator": ELECTRICITY, "unit": "municipality:44021", "revision": 4},
+    ).json()["items"]
+    assert earlier[0]["value"] == before["municipality:44021"]["value"]
+    # What incremental publication stored is what a full recomputation gives.
+    with transaction(world.factory) as session:
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+    assert outcome.slices > 0
+
+
+def test_a_submission_that_changes_no_part_makes_no_derived_revision(
+    world: World, tmp_path: Path
+) -> None:
+    _load_gent(world, tmp_path)
+    sector = "sector:44021A00-"
+    old = _sector_value(world, sector)
+    # Non-residential consumption is read by no derived indicator.
+    response = world.client.post(
+        "/api/v1/datasets/energy-fluvius/submissions",
+        content=(
+            HEADER + f"44021A00-,electricity-consumption-non-residential,2021,{old},\n"
+        ).encode(),
+        headers=world.headers("gent"),
+    )
+    assert response.status_code == 201, response.text
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    assert [e["changes"]["revision"] for e in history if e["kind"] == "submission"] == [4, 3, 2, 1]
+
+
+def test_the_derived_dataset_accepts_no_submissions(world: World) -> None:
+    before = world.fingerprint()
+    response = world.client.post(
+        f"/api/v1/datasets/{DATASET}/submissions",
+        content=(HEADER + f"44021A00-,{ELECTRICITY},2021,1,\n").encode(),
+        headers=world.headers("admin"),
+    )
+    # Even a site admin, who may submit to any dataset: 409, naming the sources.
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert "energy-fluvius" in problem["detail"] and "age-census-2021" in problem["sources"]
+    assert world.fingerprint() == before
+    # Its parts are not published in it: no ad-hoc areas, with the reason.
+    area = world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"indicator": ELECTRICITY, "area": ["municipality:44021", "municipality:44019"]},
+    )
+    assert area.status_code == 422, area.text
+    assert area.json()["parameter"] == "area" and "energy-fluvius" in area.json()["detail"]
