@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep
+from app.api.http import is_head
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
@@ -331,6 +332,7 @@ _CUBE = {fmt.media_type: _STRING for fmt in cube.FORMATS.values()}
 
 
 def _cube(
+    request: Request,
     session: UnitOfWorkDep,
     caller: OptionalCallerDep,
     settings: SettingsDep,
@@ -345,6 +347,10 @@ def _cube(
     headers = {"Cache-Control": "public, max-age=60"}
     if vary:
         headers["Vary"] = "Accept"
+    if is_head(request.scope):  # the headers alone: the dump is not written for nothing
+        response = Response(media_type=fmt.media_type, headers=headers)
+        del response.headers["content-length"]  # unknown: GET streams it
+        return response
     return StreamingResponse(
         # The request's session stays open until the whole stream has been sent.
         cube.stream(session, Uris(settings.base_url), dataset, fmt),
@@ -376,7 +382,7 @@ def observations_cube(
 ) -> Response:
     cube.dataset_of(session, dataset_id)  # an unknown dataset is 404 whatever the Accept
     fmt = cube.negotiate(request.headers.get("accept"))
-    return _cube(session, caller, settings, dataset_id, fmt, vary=True)
+    return _cube(request, session, caller, settings, dataset_id, fmt, vary=True)
 
 
 @router.get(
@@ -389,6 +395,7 @@ def observations_cube(
     },
 )
 def observations_cube_in_format(
+    request: Request,
     session: UnitOfWorkDep,
     caller: OptionalCallerDep,
     settings: SettingsDep,
@@ -396,4 +403,4 @@ def observations_cube_in_format(
     extension: CubeExtensionPath,
 ) -> Response:
     fmt = cube.format_of(extension)
-    return _cube(session, caller, settings, dataset_id, fmt, vary=False)
+    return _cube(request, session, caller, settings, dataset_id, fmt, vary=False)

@@ -313,6 +313,10 @@ def test_content_negotiation(world: World) -> None:
     head = client.head(path + ".ttl")
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"].startswith("text/turtle")
+    assert "content-length" not in head.headers
+    negotiated = client.head(path, headers={"Accept": "application/n-triples"})
+    assert negotiated.headers["content-type"].startswith("application/n-triples")
+    assert client.head(path, headers={"Accept": "application/pdf"}).status_code == 406
 
 
 def test_restricted_values_follow_the_access_rules(world: World) -> None:
