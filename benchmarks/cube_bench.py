@@ -93,9 +93,15 @@ def main() -> None:
         with make_session_factory(engine)() as session:
             whole = dump(session, "nt")
             triples = triple_count(whole)
-            served = {fmt: seconds(lambda f=fmt: dump(session, f)) for fmt in ("nt", "ttl")}
+            served = {
+                "nt": seconds(lambda: dump(session, "nt")),
+                "ttl": seconds(lambda: dump(session, "ttl"), repeat=1),
+            }
             rows = published_rows(session)
-            writing = {fmt: seconds(lambda f=fmt: dump(session, f, rows)) for fmt in ("nt", "ttl")}
+            writing = {
+                fmt: seconds(lambda f=fmt: dump(session, f, rows), repeat=1)
+                for fmt in ("nt", "ttl")
+            }
             # The reference: the first SAMPLE observations, ours and rdflib's, same triples.
             sample_nt = dump(session, "nt", rows[:SAMPLE])
             sample_triples = triple_count(sample_nt)
@@ -121,7 +127,8 @@ def main() -> None:
             f"## Data Cube — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "",
             f"The RDF Data Cube of `{DATASET}` ({triples:,} triples, {len(rows):,} published "
-            f"rows) from SQLite, `app.rdf.cube.stream`. Seconds, median of 3 (rdflib: 1 run). "
+            f"rows) from SQLite, `app.rdf.cube.stream`. Seconds: the served N-Triples dump and "
+            "the sample, median of 3; the rest 1 run. "
             f"Budget: the dump ≥ {BUDGET:,} triples/s. Load average at the end of the run: "
             f"{load:.1f} on 2 cores (other engineers' test runs share the machine), so the "
             "absolute figures are inflated; the ratios are from the same run.",
