@@ -67,6 +67,15 @@ class RefuseControlCharacters:
         return None
 
 
+HEAD_KEY = "datapedia.head"
+"""Set in the scope of a ``HEAD`` request routed as ``GET``: a route whose body is costly to
+produce (a streamed dump) may answer with the headers alone (:func:`is_head`)."""
+
+
+def is_head(scope: Scope) -> bool:
+    return bool(scope.get(HEAD_KEY))
+
+
 class HeadAsGet:
     """Answers ``HEAD`` with the headers ``GET`` would send and no body (RFC 9110 §9.3.2)."""
 
@@ -85,7 +94,7 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, send_without_body)
 
 
 class Cors:

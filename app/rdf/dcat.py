@@ -391,6 +391,9 @@ class _Format:
     standard: Resource | None
     description: Labels
     stored: str  # the stored download file (app.downloads)
+    # Served elsewhere than the stored downloads: the download URL's path under the base,
+    # with {id} for the dataset id (the Data Cube dumps, app.rdf.cube).
+    path: str | None = None
 
 
 _FORMATS = (
@@ -445,6 +448,34 @@ _FORMATS = (
             "dataset's metadata.",
         },
         downloads.PACKAGE,
+    ),
+    _Format(
+        "cube-turtle",
+        "RDF Data Cube, Turtle",
+        "text/turtle",
+        "RDF_TURTLE",
+        vocab.DATA_CUBE,
+        {
+            "nl": "Alle gepubliceerde waarden als RDF Data Cube (qb:Observation) in Turtle, met "
+            "de datastructuur en de codelijsten.",
+            "en": "Every published value as an RDF Data Cube (qb:Observation) in Turtle, with "
+            "the data structure and the code lists.",
+        },
+        "",
+        "/catalog/datasets/{id}/observations.ttl",
+    ),
+    _Format(
+        "cube-ntriples",
+        "RDF Data Cube, N-Triples",
+        "application/n-triples",
+        "RDF_N_TRIPLES",
+        vocab.DATA_CUBE,
+        {
+            "nl": "Alle gepubliceerde waarden als RDF Data Cube (qb:Observation) in N-Triples.",
+            "en": "Every published value as an RDF Data Cube (qb:Observation) in N-Triples.",
+        },
+        "",
+        "/catalog/datasets/{id}/observations.nt",
     ),
 )
 
@@ -980,7 +1011,11 @@ class _Builder:
         node = self.uris.distribution(dataset.id, fmt.key)
         api = f"{self.uris.base}/api/v1/datasets/{dataset.id}/observations"
         files = downloads.downloads_path(self.uris.base, dataset.id)
-        download = URIRef(f"{files}/{fmt.stored}")
+        download = URIRef(
+            f"{self.uris.base}{fmt.path.format(id=dataset.id)}"
+            if fmt.path
+            else f"{files}/{fmt.stored}"
+        )
         self.types(node, DCAT.Distribution)
         self.add(node, DCTERMS.identifier, Literal(f"{dataset.id}/{fmt.key}"))
         self.texts(

@@ -12,15 +12,18 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
+from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep
+from app.api.http import is_head
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
+from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
 from app.errors import NotAcceptable, NotFound
-from app.rdf import dcat, service, things
+from app.rdf import cube, dcat, service, things
 from app.rdf.dcat import Uris
 from app.rdf.schemas import Quality
 from app.web import pages
@@ -335,3 +338,95 @@ def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> 
         body = pages.not_found_page(translator(request), detail, request.url.path)
         return HTMLResponse(body, status_code=404, headers=_HTML_VARY)
     raise NotFound(detail)
+
+
+# --- the statistics as RDF Data Cube ---------------------------------------------------------
+
+DatasetPath = Annotated[
+    str,
+    Path(
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="A dataset id.",
+        examples=["population-2025"],
+    ),
+]
+CubeExtensionPath = Annotated[
+    str, text_path(f"One of {', '.join(sorted(cube.FORMATS))}.", examples=["ttl"])
+]
+_CUBE = {fmt.media_type: _STRING for fmt in cube.FORMATS.values()}
+
+
+def _cube(
+    request: Request,
+    session: UnitOfWorkDep,
+    caller: OptionalCallerDep,
+    settings: SettingsDep,
+    dataset_id: str,
+    fmt: cube.CubeFormat,
+    vary: bool,
+) -> Response:
+    dataset = cube.dataset_of(session, dataset_id)
+    # The values follow the statistics API's access rules (a read of restricted data is
+    # logged in this request's unit of work).
+    authorize_read(session, caller, dataset_id)
+    headers = {"Cache-Control": "public, max-age=60"}
+    if vary:
+        headers["Vary"] = "Accept"
+    if is_head(request.scope):  # the headers alone: the dump is not written for nothing
+        response = Response(media_type=fmt.media_type, headers=headers)
+        del response.headers["content-length"]  # unknown: GET streams it
+        return response
+    return StreamingResponse(
+        # The request's session stays open until the whole stream has been sent.
+        cube.stream(session, Uris(settings.base_url), dataset, fmt),
+        media_type=fmt.media_type,
+        headers=headers,
+    )
+
+
+@router.get(
+    "/catalog/datasets/{dataset_id}/observations",
+    summary="A dataset's published values as an RDF Data Cube, by content negotiation",
+    description=(
+        "The `qb:DataSet` with its `qb:DataStructureDefinition`, the code lists it uses and one "
+        "`qb:Observation` per published value of the dataset's geography version, streamed. "
+        "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format."
+    ),
+    response_class=Response,
+    responses={
+        **_ok("The Data Cube in Turtle or N-Triples.", _CUBE),
+        **problems(401, 403, 404, 406),
+    },
+)
+def observations_cube(
+    request: Request,
+    session: UnitOfWorkDep,
+    caller: OptionalCallerDep,
+    settings: SettingsDep,
+    dataset_id: DatasetPath,
+) -> Response:
+    cube.dataset_of(session, dataset_id)  # an unknown dataset is 404 whatever the Accept
+    fmt = cube.negotiate(request.headers.get("accept"))
+    return _cube(request, session, caller, settings, dataset_id, fmt, vary=True)
+
+
+@router.get(
+    "/catalog/datasets/{dataset_id}/observations.{extension}",
+    summary="A dataset's published values as an RDF Data Cube (ttl or nt)",
+    response_class=Response,
+    responses={
+        **_ok("The Data Cube in the format the extension names.", _CUBE),
+        **problems(401, 403, 404),
+    },
+)
+def observations_cube_in_format(
+    request: Request,
+    session: UnitOfWorkDep,
+    caller: OptionalCallerDep,
+    settings: SettingsDep,
+    dataset_id: DatasetPath,
+    extension: CubeExtensionPath,
+) -> Response:
+    fmt = cube.format_of(extension)
+    return _cube(request, session, caller, settings, dataset_id, fmt, vary=False)

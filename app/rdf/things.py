@@ -21,8 +21,9 @@ from app.feedback import service as feedback_service
 from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import LEVELS
-from app.rdf import dcat, quality
+from app.rdf import cube, dcat, quality
 from app.rdf.dcat import Uris
+from app.rdf.vocab import SKOS
 from app.stats import service as stats_service
 from app.web import pages
 
@@ -61,6 +62,10 @@ def resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
         return _service(session, uris)
     if kind == "conceptscheme" and key == SCHEME_KEY:
         return _scheme(session, uris)
+    if kind == "conceptscheme" and key in cube.SCHEME_KEYS:
+        return _cube_scheme(uris, key)
+    if kind == cube.STATUS_KIND:
+        return _status(uris, key)
     if kind == "property" and key in dcat.COMPONENT_NAMES:
         return _property(session, uris, key)
     if kind == "metric" and key in quality.METRIC_KEYS:
@@ -146,8 +151,14 @@ def _distribution(session: Session, uris: Uris, key: str) -> Thing:
 def _structure(session: Session, uris: Uris, dataset_id: str) -> Thing:
     dataset = _existing_dataset(session, dataset_id)
     facts = [("Componenten", ", ".join(dcat.COMPONENT_NAMES))]
-    return _dataset_part(
+    part = _dataset_part(
         session, uris, "structure", dataset, facts, f"Datastructuur van {dataset.title_nl}"
+    )
+    # The dataset's graph, with the ranges and code lists the Data Cube gives the components.
+    return Thing(
+        part.version,
+        lambda: cube.with_component_details(dcat.dataset_graph(session, uris, dataset_id), uris),
+        part.html,
     )
 
 
@@ -208,7 +219,9 @@ def _scheme(session: Session, uris: Uris) -> Thing:
 def _property(session: Session, uris: Uris, name: str) -> Thing:
     return Thing(
         ("property", name, uris.base),
-        lambda: dcat.component_property_graph(session, uris, name),
+        lambda: cube.with_component_details(
+            dcat.component_property_graph(session, uris, name), uris
+        ),
         lambda alternates, reader: pages.resource_page(
             reader, name, [("Soort", "Data Cube-component")], [], _pairs(alternates)
         ),
@@ -242,8 +255,39 @@ def _geo_unit(session: Session, uris: Uris, level: str, code: str) -> Thing:
 
     return Thing(
         ("geo", level, code, unit.model_dump_json(), uris.base),
-        lambda: dcat.geo_unit_graph(session, uris, unit),
+        lambda: cube.in_geography_scheme(
+            dcat.geo_unit_graph(session, uris, unit), uris, uris.geo_unit(level, code)
+        ),
         html,
+    )
+
+
+def _cube_scheme(uris: Uris, key: str) -> Thing:
+    """A code list of the Data Cube (geography, observation status)."""
+    graph = cube.scheme_graph(uris, key)
+    title = str(graph.value(cube.scheme_uri(uris, key), SKOS.prefLabel) or key)
+    return Thing(
+        ("cube-scheme", key, uris.base),
+        lambda: cube.scheme_graph(uris, key),
+        lambda alternates, reader: pages.resource_page(
+            reader, title, [("Soort", "Codelijst (Data Cube)")], [], _pairs(alternates)
+        ),
+    )
+
+
+def _status(uris: Uris, status: str) -> Thing:
+    cube.status_graph(uris, status)  # NotFound for an unknown status
+    en, nl = cube.STATUS_LABELS[status]
+    return Thing(
+        ("observation-status", status, uris.base),
+        lambda: cube.status_graph(uris, status),
+        lambda alternates, reader: pages.resource_page(
+            reader,
+            nl,
+            [("Soort", "Status van een waarneming"), ("English", en)],
+            [(f"/doc/conceptscheme/{cube.STATUS_SCHEME}", "Codelijst")],
+            _pairs(alternates),
+        ),
     )
 
 

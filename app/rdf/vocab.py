@@ -260,7 +260,12 @@ FILE_TYPE_SCHEME = _scheme("file-type", "File type", "Bestandstype")
 _FILE_TYPE_TYPES = (DCTERMS.MediaTypeOrExtent,)
 FILE_TYPES = _concepts(
     FILE_TYPE_SCHEME,
-    {"CSV": ("CSV", "CSV"), "JSON": ("JSON", "JSON")},
+    {
+        "CSV": ("CSV", "CSV"),
+        "JSON": ("JSON", "JSON"),
+        "RDF_TURTLE": ("RDF Turtle", "RDF Turtle"),
+        "RDF_N_TRIPLES": ("RDF N-Triples", "RDF N-Triples"),
+    },
     _FILE_TYPE_TYPES,
 )
 
@@ -302,7 +307,7 @@ def file_type(code: str) -> Concept:
 
 MEDIA_TYPES: dict[str, Resource] = {
     media_type: Resource(URIRef(IANA_MEDIA_TYPES + media_type), {"en": media_type})
-    for media_type in ("text/csv", "application/json")
+    for media_type in ("text/csv", "application/json", "text/turtle", "application/n-triples")
 }
 
 # --- INSPIRE responsible-party roles (dcat:hadRole) ----------------------------------------
@@ -462,6 +467,10 @@ DATA_PACKAGE = Resource(
     URIRef("https://specs.frictionlessdata.io/tabular-data-package/"),
     {"en": "Frictionless Tabular Data Package"},
     "1.0",
+)
+DATA_CUBE = Resource(
+    URIRef("http://www.w3.org/TR/vocab-data-cube/"),
+    {"en": "The RDF Data Cube Vocabulary (W3C Recommendation)"},
 )
 OPENAPI = Resource(
     URIRef("https://spec.openapis.org/oas/v3.1.0"), {"en": "OpenAPI Specification 3.1.0"}, "3.1.0"

@@ -109,7 +109,8 @@ def test_population_dataset_content(real_session: Session) -> None:
 
     distributions = set(graph.objects(dataset, DCAT.distribution))
     assert distributions == {
-        URIS.distribution("population-2025", f) for f in ("csv", "json", "jsonstat", "datapackage")
+        URIS.distribution("population-2025", f)
+        for f in ("csv", "json", "jsonstat", "datapackage", "cube-turtle", "cube-ntriples")
     }
     api = "http://datapedia.test/api/v1/datasets/population-2025"
     for distribution in distributions:

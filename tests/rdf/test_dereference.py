@@ -62,6 +62,10 @@ def test_every_uri_of_the_dump_answers(client: TestClient, dump: Graph) -> None:
         head = client.head(path, follow_redirects=True)
         assert head.status_code == 200, (uri, head.status_code)
         assert head.content == b""
+        if path.startswith("/catalog/datasets/"):
+            # The Data Cube dumps (millions of triples): HEAD above; their GET and their own
+            # URIs are walked in test_datacube.py on a small cube.
+            continue
         if not path.startswith("/id/") or path == "/id/catalog":
             # Downloads, landing pages, the API: one GET each (they do not negotiate RDF).
             assert client.get(path).status_code == 200, uri
