@@ -12,7 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from app.access.service import authorize_read
@@ -342,15 +342,6 @@ def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> 
 
 # --- the statistics as RDF Data Cube ---------------------------------------------------------
 
-DatasetPath = Annotated[
-    str,
-    Path(
-        max_length=100,
-        pattern=r"^[^\x00-\x1f\x7f]*$",
-        description="A dataset id.",
-        examples=["population-2025"],
-    ),
-]
 CubeExtensionPath = Annotated[
     str, text_path(f"One of {', '.join(sorted(cube.FORMATS))}.", examples=["ttl"])
 ]
