@@ -3,9 +3,9 @@ paging and the list envelope."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -31,6 +31,8 @@ TextId = Annotated[str, text_path("An id.")]
 # to read a list (use filters, or the CSV download for bulk).
 MAX_PAGE = 100_000
 
+CacheT = TypeVar("CacheT")
+
 
 @dataclass
 class AppState:
@@ -47,6 +49,16 @@ class AppState:
     )
     # Set once the database answered at the code's schema revision (app.api.observe).
     schema_ready: bool = False
+    # Caches of rendered answers, by name. They live as long as this state, so as the database
+    # it was started on: one per worker in production, one per world in the tests (which start
+    # one app on many databases whose change counters can hold the same value).
+    caches: dict[str, object] = field(default_factory=dict)
+
+    def cache(self, name: str, make: Callable[[], CacheT]) -> CacheT:
+        found = self.caches.get(name)
+        if found is None:
+            found = self.caches[name] = make()
+        return cast(CacheT, found)
 
 
 def app_state(request: Request) -> AppState:

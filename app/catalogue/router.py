@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import PageDep, SessionDep, paged
+from app.api.deps import PageDep, SessionDep, app_state, paged
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -61,11 +61,7 @@ def get_dataset(request: Request, session: SessionDep, dataset_id: DatasetPath) 
 
 def _dataset_cache(request: Request) -> service.DatasetCache:
     """The application's cache of dataset descriptions (one per app, so per worker)."""
-    state = request.app.state
-    cache: service.DatasetCache | None = getattr(state, "dataset_cache", None)
-    if cache is None:
-        cache = state.dataset_cache = service.DatasetCache()
-    return cache
+    return app_state(request).cache("datasets", service.DatasetCache)
 
 
 @router.get(

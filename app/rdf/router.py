@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from app.access.service import authorize_read
-from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep
+from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
 from app.api.http import is_head
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
@@ -143,6 +143,7 @@ def _catalog(
         page_size=page_size,
         modified_since=service.parse_modified_since(modified_since),
         page_url=_page_url(request, settings.base_url),
+        cache=_documents(request),
     )
     return _respond(request, document, vary=True)
 
@@ -205,7 +206,9 @@ def catalog_in_format(
 def catalog_dump(
     request: Request, session: UnitOfWorkDep, settings: SettingsDep, extension: ExtensionPath
 ) -> Response:
-    document = service.catalog_dump(session, Uris(settings.base_url), _format_of(extension))
+    document = service.catalog_dump(
+        session, Uris(settings.base_url), _format_of(extension), _documents(request)
+    )
     return _respond(request, document)
 
 
@@ -330,6 +333,11 @@ def _html_or_problem(
         return load()
     except NotFound as exc:
         return _not_found(fmt, request, exc.detail)
+
+
+def _documents(request: Request) -> service.DocumentCache:
+    """The rendered catalogue pages and dumps of this app (one cache per worker)."""
+    return app_state(request).cache("documents", service.DocumentCache)
 
 
 def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> Response:

@@ -144,9 +144,6 @@ class DocumentCache:
         return document
 
 
-CACHE = DocumentCache()
-
-
 _SPACE_FOR_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
 
@@ -189,6 +186,7 @@ def catalog_page(
     page_size: int,
     modified_since: datetime | None,
     page_url: Callable[[int], str],
+    cache: DocumentCache,
 ) -> Document:
     """One page of the catalogue, with Hydra paging in the graph and as Link relations."""
     check_paging(page, page_size)
@@ -214,10 +212,10 @@ def catalog_page(
         _add_hydra(graph, URIRef(page_url(page)), links, total, page_size)
         return Document(render(graph, fmt), fmt.media_type, key, latest, links)
 
-    return CACHE.get_or_render(key, render_page)
+    return cache.get_or_render(key, render_page)
 
 
-def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat) -> Document:
+def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat, cache: DocumentCache) -> Document:
     key = _etag("dump", uris.base, fmt.key, catalogue_repository.change_count(session))
 
     def render_dump() -> Document:
@@ -226,7 +224,7 @@ def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat) -> Document:
         graph = catalog_graph(session, uris, None)
         return Document(render(graph, fmt), fmt.media_type, key, latest, {})
 
-    return CACHE.get_or_render(key, render_dump)
+    return cache.get_or_render(key, render_dump)
 
 
 def graph_document(graph: Graph, fmt: RdfFormat, version: Sequence[object]) -> Document:
