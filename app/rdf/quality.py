@@ -426,14 +426,17 @@ def _short(node: Node) -> str:
 
 _SERVED = re.compile(
     r"^/api/v1/datasets/(?P<dataset>[^/?#]+)/(?:(?P<observations>observations)|downloads/(?P<file>[^/?#]+))$"
+    # The Data Cube dumps (app.rdf.cube) follow the same access rules.
+    r"|^/catalog/datasets/(?P<cube>[^/?#]+)/observations\.(?:ttl|nt)$"
 )
 
 
 def served_status(base: str, access_levels: Mapping[str, str]) -> UrlStatus:
     """What the URLs this service serves answer to a GET without a key, by the routes' own
-    rules: the observations API and the stored downloads of a known dataset answer 200 when
-    its data are public and 401 otherwise; an unknown dataset or file 404. ``access_levels``
-    maps dataset ids to their access level. Other URLs are not checked (None)."""
+    rules: the observations API, the stored downloads and the Data Cube dumps of a known
+    dataset answer 200 when its data are public and 401 otherwise; an unknown dataset or file
+    404. ``access_levels`` maps dataset ids to their access level. Other URLs are not checked
+    (None)."""
     prefix = base.rstrip("/")
 
     def status(url: str) -> int | None:
@@ -442,7 +445,7 @@ def served_status(base: str, access_levels: Mapping[str, str]) -> UrlStatus:
         match = _SERVED.match(url[len(prefix) :])
         if match is None:
             return None
-        level = access_levels.get(match["dataset"])
+        level = access_levels.get(match["dataset"] or match["cube"])
         if level is None:
             return 404
         if match["file"] is not None and match["file"] not in downloads.FILES:
