@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from app.api.deps import AppState
 from app.config import PROJECT_ROOT, SEEDS_DIR, Settings, get_settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
@@ -31,7 +32,7 @@ from app.ingest.seed import seed_all
 from app.main import create_app
 from app.rdf.dcat import Uris, catalog_graph
 from app.rdf.serialize import _oxigraph, ntriples, turtle
-from app.rdf.service import CACHE, PREFIXES
+from app.rdf.service import PREFIXES, DocumentCache
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
 DATASETS = 1000
@@ -141,16 +142,18 @@ def main() -> None:
         app = create_app(Settings(database_url=url, base_url=BASE))
         http_rows = []
         with TestClient(app) as client:
+            state: AppState = app.state.datapedia
+            cache = state.cache("documents", DocumentCache)
             for label, path in (
                 ("page of 100, Turtle", f"/catalog.ttl?page=1&page_size={PAGE}"),
                 ("page of 100, N-Triples", f"/catalog.nt?page=1&page_size={PAGE}"),
                 ("whole dump, Turtle", "/catalog/dump.ttl"),
                 ("whole dump, N-Triples", "/catalog/dump.nt"),
             ):
-                hits = CACHE.hits
+                hits = cache.hits
                 cold = seconds(lambda p=path: client.get(p).raise_for_status(), repeat=1)
                 warm = seconds(lambda p=path: client.get(p).raise_for_status(), repeat=5)
-                served_from_cache = CACHE.hits - hits >= 5
+                served_from_cache = cache.hits - hits >= 5
                 http_rows.append(
                     f"| {label} | {cold:.3f} | {warm:.4f} | "
                     f"{'yes' if served_from_cache else '**no**'} |"
