@@ -8,7 +8,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from app.monitors.schemas import IndicatorSeries, UnitValue
-from app.stats.formats import format_number, neutralise
+from app.stats.formats import (
+    JsonStatIndicator,
+    format_number,
+    jsonstat_document,
+    neutralise,
+)
 
 CSV_FIELDS = (
     "indicator",
@@ -69,55 +74,12 @@ def csv_text(all_series: Sequence[IndicatorSeries]) -> str:
 def jsonstat(label: str, all_series: Sequence[IndicatorSeries]) -> dict[str, Any]:
     """A JSON-stat 2.0 dataset (indicator × geography × time); the status of each value in
     ``status``; coverage, rank and change in the extension."""
-    rows = list(flat_rows(all_series))
-    indicators = {s.indicator: s for s in all_series}
-    geographies: dict[str, str] = {}
-    for r in rows:
-        geographies.setdefault(f"{r['level']}:{r['code']}", r["name"])
-    periods = sorted({r["period"] for r in rows})
-    ind_index = {i: n for n, i in enumerate(indicators)}
-    geo_index = {g: n for n, g in enumerate(geographies)}
-    time_index = {p: n for n, p in enumerate(periods)}
-    size = [len(ind_index), len(geo_index), len(time_index)]
-    values: list[float | None] = [None] * (size[0] * size[1] * size[2])
-    status: dict[str, str] = {}
-    extra: dict[str, dict[str, Any]] = {"coverage": {}, "rank": {}, "change": {}, "change_pct": {}}
-    for r in rows:
-        position = (
-            ind_index[r["indicator"]] * size[1] + geo_index[f"{r['level']}:{r['code']}"]
-        ) * size[2] + time_index[r["period"]]
-        values[position] = r["value"]
-        if r["status"] != "normal":
-            status[str(position)] = r["status"]
-        for name, found in extra.items():
-            if r[name] is not None:
-                found[str(position)] = r[name]
-    return {
-        "version": "2.0",
-        "class": "dataset",
-        "label": label,
-        "id": ["indicator", "geography", "time"],
-        "size": size,
-        "role": {"metric": ["indicator"], "geo": ["geography"], "time": ["time"]},
-        "dimension": {
-            "indicator": {
-                "label": "indicator",
-                "category": {
-                    "index": ind_index,
-                    "label": {i: s.label.en for i, s in indicators.items()},
-                    "unit": {
-                        i: {"label": s.unit_of_measure, "decimals": s.decimals}
-                        for i, s in indicators.items()
-                    },
-                },
-            },
-            "geography": {
-                "label": "geography",
-                "category": {"index": geo_index, "label": geographies},
-            },
-            "time": {"label": "period", "category": {"index": time_index}},
+    return jsonstat_document(
+        {"label": label},
+        {
+            s.indicator: JsonStatIndicator(s.label.en, s.unit_of_measure, s.decimals)
+            for s in all_series
         },
-        "value": values,
-        "status": status,
-        "extension": extra,
-    }
+        list(flat_rows(all_series)),
+        extensions=("coverage", "rank", "change", "change_pct"),
+    )

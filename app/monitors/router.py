@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -13,7 +13,6 @@ from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth.deps import OptionalCallerDep
-from app.errors import NotAcceptable
 from app.monitors import formats, service
 from app.monitors.schemas import (
     ComparisonJson,
@@ -22,11 +21,10 @@ from app.monitors.schemas import (
     MonitorSummary,
     ProfileOut,
 )
+from app.stats.formats import Format, negotiate
 
 router = APIRouter(tags=["monitors"])
 
-Format = Literal["json", "csv", "jsonstat"]
-SUPPORTED = ("application/json", "text/csv", "application/vnd.json-stat+json")
 MAX_VALUES = 100
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 _TABLE_RESPONSES = {
@@ -45,19 +43,7 @@ PeriodsQuery = Annotated[
 
 
 def _negotiate(request: Request, requested: Format | None) -> Format:
-    if requested is not None:
-        return requested
-    accept = request.headers.get("accept", "*/*").lower()
-    if "text/csv" in accept:
-        return "csv"
-    if "json-stat" in accept:
-        return "jsonstat"
-    if "json" in accept or "*/*" in accept or not accept.strip():
-        return "json"
-    raise NotAcceptable(
-        f"cannot produce {accept}; supported media types: {', '.join(SUPPORTED)}",
-        supported=list(SUPPORTED),
-    )
+    return negotiate(request.headers.get("accept", "*/*"), requested)
 
 
 def _table(

@@ -10,8 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
-import yaml
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
@@ -24,7 +22,6 @@ from app.errors import (
     Forbidden,
     InvalidParameter,
     NotFound,
-    SourceDataError,
     Unauthorized,
 )
 from app.geo import repository as geo_repository
@@ -58,32 +55,14 @@ PCT_DECIMALS = 2
 
 
 def load_definitions(path: Path) -> list[MonitorDefinition]:
-    """Read and check a monitors file; a bad entry is refused with file, entry and reason."""
-    with path.open(encoding="utf-8") as handle:
-        entries = yaml.safe_load(handle) or []
-    if not isinstance(entries, list):
-        raise SourceDataError([f"{path.name}: expected a list of monitors"])
-    problems: list[str] = []
-    found: list[MonitorDefinition] = []
-    for number, entry in enumerate(entries, 1):
-        try:
-            definition = MonitorDefinition.model_validate(entry)
-        except ValidationError as exc:
-            reasons = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
-            )
-            problems.append(f"{path.name}: entry {number}: {reasons}")
-            continue
-        if any(d.id == definition.id for d in found):
-            problems.append(f"{path.name}: entry {number}: duplicate id {definition.id!r}")
-        if definition.unit_set not in unitsets.set_ids():
-            problems.append(
-                f"{path.name}: entry {number}: unknown unit set {definition.unit_set!r}"
-            )
-        found.append(definition)
-    if problems:
-        raise SourceDataError(problems)
-    return found
+    """Read and check a monitors file; a monitor names a seeded unit set."""
+
+    def known_set(definition: MonitorDefinition) -> str | None:
+        if definition.unit_set in unitsets.set_ids():
+            return None
+        return f"unknown unit set {definition.unit_set!r}"
+
+    return unitsets.read_seed_list(path, MonitorDefinition, "monitors", known_set)
 
 
 @lru_cache(maxsize=1)

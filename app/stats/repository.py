@@ -1141,9 +1141,11 @@ def copy_sector_cells(
         return _copy_sector_cells(session, stale, expanding, params)
 
 
-def _copy_sector_cells(
+def _retire(
     session: Session, stale: str, expanding: BindParameter[list[str]], params: dict[str, Any]
-) -> tuple[int, int]:
+) -> int:
+    """Take the ``stale`` current rows out of the published set: rows written by this very
+    revision are deleted, older ones closed at it (their history stays)."""
     deleted = session.execute(
         text(
             f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
@@ -1157,6 +1159,13 @@ def _copy_sector_cells(
         ).bindparams(expanding),
         params,
     )
+    return _rowcount(deleted) + _rowcount(closed)
+
+
+def _copy_sector_cells(
+    session: Session, stale: str, expanding: BindParameter[list[str]], params: dict[str, Any]
+) -> tuple[int, int]:
+    retired = _retire(session, stale, expanding, params)
     inserted = session.execute(
         text(
             "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
@@ -1172,7 +1181,7 @@ def _copy_sector_cells(
         ).bindparams(expanding),
         params,
     )
-    return _rowcount(inserted), _rowcount(deleted) + _rowcount(closed)
+    return _rowcount(inserted), retired
 
 
 def _rowcount(result: object) -> int:
@@ -1292,19 +1301,7 @@ def publish_sums(
             ),
             params,
         )
-        deleted = session.execute(
-            text(
-                f"DELETE FROM published_value AS pv WHERE {stale} AND pv.revision_from = :revision"
-            ).bindparams(expanding),
-            params,
-        )
-        closed = session.execute(
-            text(
-                "UPDATE published_value AS pv SET revision_to = :revision WHERE "
-                f"{stale} AND pv.revision_from < :revision"
-            ).bindparams(expanding),
-            params,
-        )
+        retired = _retire(session, stale, expanding, params)
         inserted = session.execute(
             text(
                 "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
@@ -1319,7 +1316,7 @@ def publish_sums(
             params,
         )
     STAGING_PUBLISHED.drop(connection, checkfirst=True)
-    return _rowcount(inserted), _rowcount(deleted) + _rowcount(closed), _rowcount(corrected)
+    return _rowcount(inserted), retired, _rowcount(corrected)
 
 
 def indicators_in_period(

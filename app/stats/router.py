@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -23,19 +23,17 @@ from app.api.deps import (
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.catalogue.schemas import IndicatorOut
-from app.errors import InvalidParameter, NotAcceptable
+from app.errors import InvalidParameter
 from app.stats import service
 from app.stats.cursor import MAX_LENGTH as MAX_CURSOR_LENGTH
-from app.stats.formats import jsonstat
+from app.stats.formats import Format, jsonstat, negotiate
 from app.stats.schemas import ObservationsJson
 
 router = APIRouter(tags=["observations"])
 
-Format = Literal["json", "csv", "jsonstat"]
 # JSON-stat has no registered media type of its own: it is served as JSON (as the DCAT
 # distribution says) and asked for with format=jsonstat or Accept: …json-stat….
 JSONSTAT_MEDIA_TYPE = "application/json"
-SUPPORTED = ("application/json", "text/csv", "application/vnd.json-stat+json")
 
 # Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
 # few enough that one URL cannot make the service resolve thousands of names.
@@ -58,19 +56,7 @@ DatasetId = Annotated[
 
 
 def _negotiate(request: Request, requested: Format | None) -> Format:
-    if requested is not None:
-        return requested
-    accept = request.headers.get("accept", "*/*").lower()
-    if "text/csv" in accept:
-        return "csv"
-    if "json-stat" in accept:
-        return "jsonstat"
-    if "json" in accept or "*/*" in accept or not accept.strip():
-        return "json"
-    raise NotAcceptable(
-        f"cannot produce {accept}; supported media types: {', '.join(SUPPORTED)}",
-        supported=list(SUPPORTED),
-    )
+    return negotiate(request.headers.get("accept", "*/*"), requested)
 
 
 @router.get(

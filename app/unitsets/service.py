@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.config import SEEDS_DIR
@@ -22,29 +23,47 @@ SETS_FILE = SEEDS_DIR / "unit_sets.yaml"
 PREFIX = "set:"
 
 
-def load_definitions(path: Path) -> list[UnitSetDefinition]:
-    """Read and check a definitions file; a bad entry is refused with file, entry and reason."""
+SeedT = TypeVar("SeedT", bound=BaseModel)
+
+
+def read_seed_list(
+    path: Path,
+    model: type[SeedT],
+    kind: str,
+    check: Callable[[SeedT], str | None] = lambda _: None,
+) -> list[SeedT]:
+    """Read a seed file that lists definitions with an ``id`` (unit sets, monitors): a bad
+    entry, a duplicate id or one that ``check`` refuses is reported with file, entry and
+    reason, and nothing is loaded."""
     with path.open(encoding="utf-8") as handle:
         entries = yaml.safe_load(handle) or []
     if not isinstance(entries, list):
-        raise SourceDataError([f"{path.name}: expected a list of unit sets"])
+        raise SourceDataError([f"{path.name}: expected a list of {kind}"])
     problems: list[str] = []
-    found: list[UnitSetDefinition] = []
+    found: list[SeedT] = []
     for number, entry in enumerate(entries, 1):
         try:
-            definition = UnitSetDefinition.model_validate(entry)
+            definition = model.model_validate(entry)
         except ValidationError as exc:
             reasons = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
             )
             problems.append(f"{path.name}: entry {number}: {reasons}")
             continue
-        if any(d.id == definition.id for d in found):
-            problems.append(f"{path.name}: entry {number}: duplicate id {definition.id!r}")
+        identity = getattr(definition, "id", None)
+        if any(getattr(d, "id", None) == identity for d in found):
+            problems.append(f"{path.name}: entry {number}: duplicate id {identity!r}")
+        if (refused := check(definition)) is not None:
+            problems.append(f"{path.name}: entry {number}: {refused}")
         found.append(definition)
     if problems:
         raise SourceDataError(problems)
     return found
+
+
+def load_definitions(path: Path) -> list[UnitSetDefinition]:
+    """Read and check a unit-sets file."""
+    return read_seed_list(path, UnitSetDefinition, "unit sets")
 
 
 @lru_cache(maxsize=1)
