@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -81,8 +81,11 @@ def serve(
     """Serve the API (uvicorn) with one or more worker processes.
 
     Links and URIs use DATAPEDIA_BASE_URL when it is set, else http://HOST:PORT."""
+    import logging.config
+
     import uvicorn
 
+    from app.api import workers as workers_module
     from app.api.observe import logging_config
 
     settings = get_settings()
@@ -114,20 +117,35 @@ def serve(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="datapedia-metrics-")
         )
     err.print(f"{count} worker(s) on http://{host}:{port}; logs as {settings.log_format}")
+    config: dict[str, Any] = {
+        "app": "app.main:app_factory",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }
+    if count > 1 and workers_module.supported():
+        # Each worker listens on a socket of its own, so connections spread over them.
+        logging.config.dictConfig(config["log_config"])
+        supervisor = workers_module.Supervisor(
+            config, count, stop_seconds=settings.graceful_shutdown_seconds
+        )
+        try:
+            status = supervisor.run()
+        except OSError as exc:
+            err.print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
+            raise typer.Exit(1) from exc
+        raise typer.Exit(status)
     # SIGTERM is how an operator (systemd, Docker, Kubernetes) asks for a stop: uvicorn lets
     # the running requests finish, then re-raises the signal it caught. With this handler the
     # re-raised signal (or one that comes before uvicorn listens) ends the process with exit
     # status 0, a clean stop, instead of death by signal.
     signal.signal(signal.SIGTERM, _stop_cleanly)
     uvicorn.run(
-        "app.main:app_factory",
-        factory=True,
-        host=host,
-        port=port,
+        **config,
         workers=count,
-        log_config=logging_config(settings.log_format, settings.log_level),
-        access_log=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 

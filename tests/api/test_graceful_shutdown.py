@@ -1,7 +1,8 @@
-"""SIGTERM with a request in flight, on the real server (``datapedia serve``, one worker): a
-submission whose body is still being uploaded when the signal comes completes and is stored
-as a revision, new connections are refused from the signal on, and the process exits 0
-within the graceful timeout (``DATAPEDIA_GRACEFUL_SHUTDOWN_SECONDS``)."""
+"""SIGTERM with a request in flight, on the real server (``datapedia serve``, with one worker
+and with a supervisor of two): a submission whose body is still being uploaded when the
+signal comes completes and is stored as a revision, new connections are refused from the
+signal on, and the process exits 0 within the graceful timeout
+(``DATAPEDIA_GRACEFUL_SHUTDOWN_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from app.db.session import make_engine
@@ -53,7 +55,10 @@ def submissions(url: str) -> list[tuple[int, int]]:
         engine.dispose()
 
 
-def test_sigterm_lets_an_upload_in_flight_finish(world_template: Template, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_lets_an_upload_in_flight_finish(
+    world_template: Template, tmp_path: Path, workers: str
+) -> None:
     url = copy_database(world_template.url, tmp_path)
     try:
         before = submissions(url)
@@ -62,7 +67,9 @@ def test_sigterm_lets_an_upload_in_flight_finish(world_template: Template, tmp_p
             for i, sector in enumerate(("44021A00-", "44021A01-", "44021ZZZZ"))
         )
         body = ("sector,indicator,period,value,status\n" + rows).encode()
-        with datapedia_server(url, tmp_path, graceful_shutdown_seconds=str(GRACE)) as server:
+        with datapedia_server(
+            url, tmp_path, "--workers", workers, graceful_shutdown_seconds=str(GRACE)
+        ) as server:
             port = int(server.base.rsplit(":", 1)[1])
             head = (
                 f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"

@@ -1,0 +1,133 @@
+"""Several worker processes on one port, each with a listening socket of its own.
+
+uvicorn's own supervisor hands every worker the same listening socket. All workers wake when
+connections arrive, and the first one accepts everything in the queue: the keep-alive
+connections a proxy or a load generator opens at once all land on one worker, and the others
+idle (measured: 2 workers served 1.01x one worker's throughput). Here every worker binds the
+port itself with ``SO_REUSEPORT``, and the kernel spreads new connections over the workers'
+sockets.
+
+The supervisor restarts a worker that dies, stops everything if a worker cannot start (a
+broken application would fail the same way on every restart), and on SIGTERM or SIGINT asks
+every worker to finish its running requests, then exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+logger = logging.getLogger("datapedia.workers")
+
+# uvicorn's exit status for a worker that failed before it served (bad app, bad socket).
+STARTUP_FAILURE = 3
+# Listen queue of each worker's socket (uvicorn's default).
+BACKLOG = 2048
+# Beyond the graceful shutdown time, a worker that has not stopped is killed.
+STOP_MARGIN_SECONDS = 5.0
+
+# Workers start with a fresh interpreter: nothing of the supervisor's state is shared.
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def supported() -> bool:
+    """Whether this platform balances connections over sockets sharing a port (Linux does)."""
+    return hasattr(socket, "SO_REUSEPORT")
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _serve_one(config: dict[str, Any]) -> None:
+    """A worker: its own socket on the shared port, one uvicorn server on it."""
+    import uvicorn
+
+    sock = _bound_socket(config["host"], config["port"])
+    sock.listen(BACKLOG)
+    # uvicorn re-raises the SIGTERM it caught once its requests are done; this handler makes
+    # that a clean exit (status 0) rather than death by signal.
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    uvicorn.Server(uvicorn.Config(**config)).run(sockets=[sock])
+
+
+@dataclass
+class Supervisor:
+    """Runs ``count`` workers serving uvicorn ``config`` (keyword arguments of
+    ``uvicorn.Config``) until it is told to stop."""
+
+    config: dict[str, Any]
+    count: int
+    stop_seconds: float
+    workers: list[multiprocessing.process.BaseProcess] = field(default_factory=list)
+    stopping: bool = False
+    failed: bool = False
+
+    def _start_worker(self) -> multiprocessing.process.BaseProcess:
+        worker = _SPAWN.Process(target=_serve_one, args=(self.config,), daemon=False)
+        worker.start()
+        logger.info("started worker process %s", worker.pid)
+        return worker
+
+    def _ask_to_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT; the exit status: 0 after a clean stop, 1 when a
+        worker could not start."""
+        # Held (bound, not listening) for the whole run: the port is taken for this service
+        # from the start, and a port already in use is reported here, once.
+        reservation = _bound_socket(self.config["host"], self.config["port"])
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._ask_to_stop)
+        try:
+            self.workers = [self._start_worker() for _ in range(self.count)]
+            while not self.stopping:
+                time.sleep(0.2)
+                self._replace_dead_workers()
+            self._stop_all()
+        finally:
+            reservation.close()
+        return 1 if self.failed else 0
+
+    def _replace_dead_workers(self) -> None:
+        for index, worker in enumerate(self.workers):
+            if worker.is_alive() or self.stopping:
+                continue
+            if worker.exitcode == STARTUP_FAILURE:
+                logger.error("worker process %s could not start; stopping", worker.pid)
+                self.failed = self.stopping = True
+                return
+            logger.warning(
+                "worker process %s ended (exit status %s); starting another",
+                worker.pid,
+                worker.exitcode,
+            )
+            self.workers[index] = self._start_worker()
+
+    def _stop_all(self) -> None:
+        for worker in self.workers:
+            if worker.is_alive() and worker.pid is not None:
+                worker.terminate()  # SIGTERM: the worker finishes its running requests
+        deadline = time.monotonic() + self.stop_seconds + STOP_MARGIN_SECONDS
+        for worker in self.workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                logger.error("worker process %s did not stop in time; killed", worker.pid)
+                worker.kill()
+                worker.join()
