@@ -152,3 +152,24 @@ class PublishedValue(Base):
     coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
     revision_from: Mapped[int] = mapped_column(Integer)
     revision_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PublishedTally(Base):
+    """How many current published rows each slice has per geography version and level, kept
+    by publication in the same transaction as the rows. The first page of a listing states
+    the total: summing these is a few rows, counting the rows themselves walks an index
+    entry per row (a third of a second for 300,000 sectors on SQLite, and it grows with the
+    dataset)."""
+
+    __tablename__ = "published_tally"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True
+    )
+    indicator_id: Mapped[str] = mapped_column(
+        ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)

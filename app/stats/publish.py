@@ -436,6 +436,7 @@ def publish_slices(
         outcome.inserted += inserted
         outcome.closed += closed
         outcome.slices += len(indicators)
+        repository.recount_published(session, dataset_id, period, sorted(indicators))
     return outcome
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     literal,
     literal_column,
     or_,
@@ -47,7 +48,7 @@ from app.db.bulk import bulk_insert
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
 from app.stats.formats import COVERAGE_DECIMALS, FORMULA_TRIGGERS
-from app.stats.models import Observation, PublishedValue, Submission
+from app.stats.models import Observation, PublishedTally, PublishedValue, Submission
 
 # A select of any number of columns.
 AnySelect = Select[*tuple[Any, ...]]
@@ -685,10 +686,72 @@ def published_query(
 
 
 def count_published_rows(session: Session, wanted: PublishedFilter) -> int:
-    """How many rows :func:`published_query` gives, counted on the index alone (no join:
-    every published row has its unit and indicator)."""
+    """How many rows :func:`published_query` gives. Current rows of whole slices (no unit
+    filter) are summed from the tally publication keeps; other queries are counted on the
+    index alone (no join: every published row has its unit and indicator)."""
+    if wanted.revision is None and wanted.within_id is None and not wanted.unit_ids:
+        return _tallied_rows(session, wanted)
     stmt = wanted.where(select(func.count()).select_from(PublishedValue))
     return session.scalar(stmt) or 0
+
+
+def _tallied_rows(session: Session, wanted: PublishedFilter) -> int:
+    stmt = select(func.coalesce(func.sum(PublishedTally.rows), 0)).where(
+        PublishedTally.dataset_id == wanted.dataset_id,
+        PublishedTally.version == wanted.version,
+    )
+    if wanted.indicators:
+        stmt = stmt.where(PublishedTally.indicator_id.in_(list(wanted.indicators)))
+    if wanted.periods:
+        stmt = stmt.where(PublishedTally.period.in_(list(wanted.periods)))
+    if wanted.level is not None:
+        stmt = stmt.where(PublishedTally.level == wanted.level)
+    return int(session.scalar(stmt) or 0)
+
+
+def recount_published(
+    session: Session, dataset_id: str, period: str, indicators: Sequence[str]
+) -> None:
+    """Count again the current rows of these slices into the tally, after publication
+    changed them (in the same transaction, so the tally never disagrees with the rows)."""
+    if not indicators:
+        return
+    ids = list(indicators)
+    session.execute(
+        delete(PublishedTally).where(
+            PublishedTally.dataset_id == dataset_id,
+            PublishedTally.period == period,
+            PublishedTally.indicator_id.in_(ids),
+        )
+    )
+    counted = (
+        select(
+            PublishedValue.dataset_id,
+            PublishedValue.indicator_id,
+            PublishedValue.period,
+            PublishedValue.version,
+            PublishedValue.level,
+            func.count(),
+        )
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.period == period,
+            PublishedValue.indicator_id.in_(ids),
+            PublishedValue.revision_to.is_(None),
+        )
+        .group_by(
+            PublishedValue.dataset_id,
+            PublishedValue.indicator_id,
+            PublishedValue.period,
+            PublishedValue.version,
+            PublishedValue.level,
+        )
+    )
+    session.execute(
+        insert(PublishedTally).from_select(
+            ["dataset_id", "indicator_id", "period", "version", "level", "rows"], counted
+        )
+    )
 
 
 def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:

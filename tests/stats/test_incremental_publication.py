@@ -29,7 +29,7 @@ from app.geo.models import GeoUnit
 from app.stats import repository
 from app.stats.aggregate import Cell
 from app.stats.importer import store_revision
-from app.stats.models import Observation, PublishedValue, Submission
+from app.stats.models import Observation, PublishedTally, PublishedValue, Submission
 from app.stats.publish import affected_slices, derive, publish_all
 from tests.conftest import session_factory_for
 from tests.factories import World
@@ -127,6 +127,33 @@ def assert_incremental_equals_full(session: Session, dataset: str) -> None:
     outcome = publish_all(session, dataset)
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
     assert session.scalar(select(func.count()).select_from(PublishedValue)) == before
+    assert_tally_counts_the_current_rows(session, dataset)
+
+
+def assert_tally_counts_the_current_rows(session: Session, dataset: str) -> None:
+    """The tally the listings' totals are summed from is the count of the current rows."""
+    slice_key = (
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.version,
+        PublishedValue.level,
+    )
+    counted = session.execute(
+        select(*slice_key, func.count())
+        .where(PublishedValue.dataset_id == dataset, PublishedValue.revision_to.is_(None))
+        .group_by(*slice_key)
+    ).all()
+    tallied = session.execute(
+        select(
+            PublishedTally.indicator_id,
+            PublishedTally.period,
+            PublishedTally.version,
+            PublishedTally.level,
+            PublishedTally.rows,
+        ).where(PublishedTally.dataset_id == dataset)
+    ).all()
+    assert counted, "nothing published"
+    assert sorted(map(tuple, tallied)) == sorted(map(tuple, counted))
 
 
 # --------------------------------------------------------------------------------------------
