@@ -383,8 +383,10 @@ def _cube(
     summary="A dataset's published values as an RDF Data Cube, by content negotiation",
     description=(
         "The `qb:DataSet` with its `qb:DataStructureDefinition`, the code lists it uses and one "
-        "`qb:Observation` per published value of the dataset's geography version, streamed. "
-        "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format."
+        "`qb:Observation` per published value of the dataset's geography version. "
+        "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format. Written once per "
+        "revision and served as a stored file (the size and checksum the distribution states): "
+        "gzip-compressed when the client accepts it, with an `ETag`."
     ),
     response_class=Response,
     responses={
