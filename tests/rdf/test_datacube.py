@@ -331,3 +331,28 @@ def test_restricted_values_follow_the_access_rules(world: World) -> None:
     own = client.get(path, headers=world.auth("gent"))
     assert own.status_code == 200
     assert b"qb:Observation" in own.content
+
+
+def test_a_metadata_change_has_the_stored_dump_written_anew(world: World) -> None:
+    """The dump is stored per revision and metadata: a new title is in the next GET, and the
+    distribution's byteSize follows."""
+    client = world.client
+    path = "/catalog/datasets/population-2025/observations.ttl"
+    plain = {"Accept-Encoding": "identity"}
+    before = client.get(path, headers=plain)
+    assert before.status_code == 200
+    patch = {"title": {"nl": "Bevolking, herzien", "en": "Population, revised"}}
+    changed = client.patch(
+        "/api/v1/datasets/population-2025", json=patch, headers=world.auth("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    after = client.get(path, headers=plain)
+    assert b"Population, revised" in after.content
+    assert b"Population, revised" not in before.content
+    assert after.headers["etag"] != before.headers["etag"]
+    graph = Graph().parse(
+        data=client.get("/id/dataset/population-2025", headers={"Accept": "text/turtle"}).text,
+        format="turtle",
+    )
+    distribution = URIRef(f"{BASE}/id/distribution/population-2025/cube-turtle")
+    assert int(graph.value(distribution, DCAT.byteSize)) == len(after.content)
