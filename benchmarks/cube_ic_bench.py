@@ -116,11 +116,12 @@ def main() -> None:
             )
             for dataset in datasets:
                 start = time.process_time()
-                files = [
-                    cubefiles.ensure(session, uris, dataset, fmt) for fmt in cube.FORMATS.values()
-                ]
+                files = {
+                    ext: cubefiles.ensure(session, uris, dataset, fmt)
+                    for ext, fmt in cube.FORMATS.items()
+                }
                 seconds = time.process_time() - start
-                nt, ttl = files
+                nt, ttl = files["nt"], files["ttl"]
                 written.append(
                     (
                         dataset.id,
