@@ -19,6 +19,8 @@ from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
+from app.rdf import cubefiles
+from app.rdf.dcat import Uris
 from tests.dbutil import copy_database, create_database, drop_database, drop_shared, shared_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,6 +76,8 @@ def _seed_real(url: str) -> dict[str, str]:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         seed_all(session, real_source_dir(), SEEDS_DIR)
+        # As `datapedia seed` does: the Data Cube dumps stored once, for every worker's copy.
+        cubefiles.write_all(session, Uris(get_settings().base_url))
     engine.dispose()
     return {}
 

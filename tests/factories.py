@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import AppState
 from app.auth.keys import create_key
-from app.config import SEEDS_DIR, Settings
+from app.config import SEEDS_DIR, Settings, get_settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
+from app.rdf import cubefiles
+from app.rdf.dcat import Uris
 from tests.dbutil import (
     backend,
     copy_database,
@@ -115,6 +117,8 @@ def seed_world(url: str, source: Path) -> dict[str, str]:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         seed_all(session, source, SEEDS_DIR)
+        # As `datapedia seed` does: the Data Cube dumps stored with the other downloads.
+        cubefiles.write_all(session, Uris(get_settings().base_url))
         keys = {name: create_key(session, org, role) for name, (org, role) in KEYS.items()}
     engine.dispose()
     return keys

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import StreamingResponse
 
 from app.access.service import authorize_read
 from app.api.deps import UnitOfWorkDep
+from app.api.http import is_head
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.downloads import service
@@ -65,18 +67,36 @@ def download(
     # request's unit of work.
     authorize_read(session, caller, dataset_id)
     stored = service.get_file(session, dataset_id, name)
-    headers = {
-        "ETag": stored.etag,
-        "Vary": "Accept-Encoding",
-        "Cache-Control": "public, max-age=60",
-        "Content-Disposition": f'attachment; filename="{dataset_id}-{name}"',
-    }
+    return stored_response(
+        request,
+        stored,
+        {
+            "Cache-Control": "public, max-age=60",
+            "Content-Disposition": f'attachment; filename="{dataset_id}-{name}"',
+        },
+    )
+
+
+def stored_response(
+    request: Request, stored: service.StoredFile, headers: dict[str, str]
+) -> Response:
+    """A stored file as the answer: 304 when the client has it (``ETag``), the stored gzip
+    bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
+    gets the headers alone, with the length a GET would send."""
+    headers = {**headers, "ETag": stored.etag}
+    headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
     match = request.headers.get("if-none-match")
     if match is not None and (
         stored.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
     ):
         return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
+    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
+    if is_head(request.scope):
+        headers["Content-Length"] = str(len(stored.gzip) if gzipped else stored.byte_size)
+        return Response(media_type=stored.media_type, headers=headers)
+    if gzipped:
         return Response(stored.gzip, media_type=stored.media_type, headers=headers)
-    return Response(stored.body(), media_type=stored.media_type, headers=headers)
+    headers["Content-Length"] = str(stored.byte_size)
+    return StreamingResponse(stored.chunks(), media_type=stored.media_type, headers=headers)

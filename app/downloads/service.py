@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,9 +47,14 @@ MEDIA_TYPES = {
 }
 STORED = (CSV, JSON, JSONSTAT, PACKAGE)
 FILES = (*STORED, SCHEMA)
+# The Data Cube dumps (by extension) are stored in the same table, written and served by
+# app.rdf (they are RDF documents, not files of this router): only their names live here.
+CUBE_FILES = {"ttl": "observations.ttl", "nt": "observations.nt"}
 TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.json"
 # Compression level 6: gzip's default, a third of level 9's time for 2% more bytes.
 COMPRESSION = 6
+# Pieces in which a stored file is decompressed for a client that does not accept gzip.
+_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,23 @@ class StoredFile:
 
     def body(self) -> bytes:
         return gzip.decompress(self.gzip)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The uncompressed bytes piece by piece (a Data Cube dump is hundreds of megabytes
+        uncompressed: never held whole)."""
+        return decompressed(self.gzip)
+
+
+def decompressed(compressed: bytes) -> Iterator[bytes]:
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # a gzip member
+    view = memoryview(compressed)
+    for start in range(0, len(view), _PIECE):
+        piece = inflate.decompress(view[start : start + _PIECE])
+        if piece:
+            yield piece
+    rest = inflate.flush()
+    if rest:
+        yield rest
 
 
 def downloads_path(base: str, dataset_id: str) -> str:
@@ -123,14 +146,29 @@ def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> Sto
     else:
         csv_row = _ensure(session, dataset, CSV, revision)
         chunks = [_json(_package(session, dataset, csv_row))]
-    size, digest, compressed = _compress(chunks)
+    return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks)
+
+
+def store(
+    session: Session,
+    dataset_id: str,
+    name: str,
+    stamp: str,
+    media_type: str,
+    chunks: Iterable[bytes],
+    *,
+    compression: int = COMPRESSION,
+) -> StoredDownload:
+    """Write the file from its chunks (read once, never held uncompressed) in place of the
+    dataset's file of that name."""
+    size, digest, compressed = _compress(chunks, compression)
     return repository.replace(
         session,
         StoredDownload(
-            dataset_id=dataset.id,
+            dataset_id=dataset_id,
             name=name,
             stamp=stamp,
-            media_type=MEDIA_TYPES[name],
+            media_type=media_type,
             byte_size=size,
             sha256=digest,
             content=compressed,
@@ -139,13 +177,31 @@ def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> Sto
     )
 
 
-def _compress(chunks: Iterable[bytes]) -> tuple[int, str, bytes]:
+def stored(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
+    """The stored file as last written, whatever its stamp."""
+    return repository.get(session, dataset_id, name)
+
+
+def stored_without_content(
+    session: Session, dataset_ids: Sequence[str]
+) -> dict[tuple[str, str], StoredDownload]:
+    """Every stored file of the datasets by (dataset, name), without the content."""
+    return {(row.dataset_id, row.name): row for row in repository.of_datasets(session, dataset_ids)}
+
+
+def as_file(row: StoredDownload, *, content: bool = True) -> StoredFile:
+    return StoredFile(
+        row.name, row.media_type, row.byte_size, row.sha256, row.content if content else b""
+    )
+
+
+def _compress(chunks: Iterable[bytes], compression: int) -> tuple[int, str, bytes]:
     """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass."""
     out = io.BytesIO()
     digest = hashlib.sha256()
     size = 0
     # mtime 0: the same content gives the same compressed bytes.
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=COMPRESSION, mtime=0) as writer:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compression, mtime=0) as writer:
         for chunk in chunks:
             size += len(chunk)
             digest.update(chunk)
@@ -314,18 +370,16 @@ def current_sizes(
     distribution states its size even before the first download of a revision. One query for
     what is stored and one for the revisions, whatever the number of datasets."""
     ids = [d.id for d in datasets]
-    stored = {(row.dataset_id, row.name): row for row in repository.of_datasets(session, ids)}
+    rows = stored_without_content(session, ids)
     revisions = stats_repository.latest_revisions(session, ids)
     sizes: dict[tuple[str, str], StoredFile] = {}
     for dataset in datasets:
         revision = revisions.get(dataset.id, 0)
         for name in STORED:
-            row = stored.get((dataset.id, name))
+            row = rows.get((dataset.id, name))
             if row is None or row.stamp != _stamp(dataset, name, revision):
                 row = _ensure(session, dataset, name, revision)
-            sizes[(dataset.id, name)] = StoredFile(
-                row.name, row.media_type, row.byte_size, row.sha256, b""
-            )
+            sizes[(dataset.id, name)] = as_file(row, content=False)
     return sizes
 
 

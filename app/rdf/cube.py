@@ -15,7 +15,8 @@ URI is a fragment of the dump's own document, so it dereferences to the dump.
 
 Streaming: the small head (structure, code lists) is built as an rdflib graph; the
 observations are read from the database in order and written chunk by chunk with
-pyoxigraph's writers (Turtle or N-Triples), never as one graph in memory. No FastAPI here.
+pyoxigraph's writers (Turtle or N-Triples), never as one graph in memory; app.rdf.cubefiles
+stores what is written, and the routes serve the stored files. No FastAPI here.
 """
 
 from __future__ import annotations

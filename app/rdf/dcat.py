@@ -390,7 +390,7 @@ class _Format:
     file_type: str
     standard: Resource | None
     description: Labels
-    stored: str  # the stored download file (app.downloads)
+    stored: str  # the stored download file (app.downloads; the cube dumps: app.rdf.cubefiles)
     # Served elsewhere than the stored downloads: the download URL's path under the base,
     # with {id} for the dataset id (the Data Cube dumps, app.rdf.cube).
     path: str | None = None
@@ -461,7 +461,7 @@ _FORMATS = (
             "en": "Every published value as an RDF Data Cube (qb:Observation) in Turtle, with "
             "the data structure and the code lists.",
         },
-        "",
+        downloads.CUBE_FILES["ttl"],
         "/catalog/datasets/{id}/observations.ttl",
     ),
     _Format(
@@ -474,7 +474,7 @@ _FORMATS = (
             "nl": "Alle gepubliceerde waarden als RDF Data Cube (qb:Observation) in N-Triples.",
             "en": "Every published value as an RDF Data Cube (qb:Observation) in N-Triples.",
         },
-        "",
+        downloads.CUBE_FILES["nt"],
         "/catalog/datasets/{id}/observations.nt",
     ),
 )
@@ -882,6 +882,11 @@ class _Builder:
         # Writes the files not yet written for the current revision, so that every
         # distribution states its byteSize and checksum (the seed writes them after an import).
         self.files = downloads.current_sizes(self.session, described)
+        # The Data Cube dumps are stored files too. Imported here, not at the top: the cube
+        # builds its structure with this module's builder.
+        from app.rdf import cubefiles
+
+        self.files.update(cubefiles.current_sizes(self.session, self.uris, described))
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}

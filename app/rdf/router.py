@@ -13,17 +13,17 @@ from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
-from app.api.http import is_head
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
+from app.downloads.router import stored_response
 from app.errors import NotAcceptable, NotFound
-from app.rdf import cube, dcat, service, things
+from app.rdf import cube, cubefiles, dcat, service, things
 from app.rdf.dcat import Uris
 from app.rdf.schemas import Quality
 from app.web import pages
@@ -369,19 +369,13 @@ def _cube(
     # The values follow the statistics API's access rules (a read of restricted data is
     # logged in this request's unit of work).
     authorize_read(session, caller, dataset_id)
+    # The stored dump (written first if this revision has none yet): the bytes whose size
+    # and checksum the distribution states.
+    stored = cubefiles.get_file(session, Uris(settings.base_url), dataset, fmt)
     headers = {"Cache-Control": "public, max-age=60"}
     if vary:
         headers["Vary"] = "Accept"
-    if is_head(request.scope):  # the headers alone: the dump is not written for nothing
-        response = Response(media_type=fmt.media_type, headers=headers)
-        del response.headers["content-length"]  # unknown: GET streams it
-        return response
-    return StreamingResponse(
-        # The request's session stays open until the whole stream has been sent.
-        cube.stream(session, Uris(settings.base_url), dataset, fmt),
-        media_type=fmt.media_type,
-        headers=headers,
-    )
+    return stored_response(request, stored, headers)
 
 
 @router.get(
@@ -389,8 +383,10 @@ def _cube(
     summary="A dataset's published values as an RDF Data Cube, by content negotiation",
     description=(
         "The `qb:DataSet` with its `qb:DataStructureDefinition`, the code lists it uses and one "
-        "`qb:Observation` per published value of the dataset's geography version, streamed. "
-        "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format."
+        "`qb:Observation` per published value of the dataset's geography version. "
+        "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format. Written once per "
+        "revision and served as a stored file (the size and checksum the distribution states): "
+        "gzip-compressed when the client accepts it, with an `ETag`."
     ),
     response_class=Response,
     responses={
