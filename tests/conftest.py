@@ -16,13 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, Settings, get_settings
-from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
 from tests.dbutil import (
     copy_database,
-    create_database,
     drop_database,
     drop_shared,
     run_dir,
@@ -72,10 +70,14 @@ def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def empty_db(session_tmp: Path) -> Iterator[str]:
-    """A freshly created and migrated database of its own, dropped afterwards."""
-    url = create_database(session_tmp)
-    upgrade(url)
+def empty_db(session_tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database without data, of its own, dropped afterwards: a copy of the one
+    database the run migrates (``shared_database`` runs ``upgrade`` on it), because running
+    every migration again costs more than a copy (a file copy on SQLite, ``CREATE DATABASE
+    … TEMPLATE`` on PostgreSQL). ``tests/db/test_migrations.py`` checks what the migrations
+    built in that database; the command-line tests run ``db upgrade`` on new databases."""
+    migrated, _ = shared_database(tmp_path_factory, "migrated", lambda url: {})
+    url = copy_database(migrated, session_tmp)
     yield url
     drop_database(url)
 
