@@ -9,10 +9,7 @@ PORT ?= 8000
 WORKERS ?= 1
 # Two workers (the machines have two cores) and a random order every run: tests must not
 # depend on each other. The seed is printed; --random-order-seed=N repeats an order.
-# loadgroup: a module marked xdist_group runs on one worker, so its costly module fixtures are
-# built once; no reorder: the work keeps the collection order (the tests needing the real-data
-# database last, while it is built in the background: see tests/conftest.py).
-PYTEST_ARGS ?= -n 2 --random-order --dist loadgroup --no-loadscope-reorder
+PYTEST_ARGS ?= -n 2 --random-order
 FUZZ_ARGS ?=
 
 .PHONY: run test lint typecheck check migrate seed serve test-postgres fuzz clean bench bench-scale bench-serve

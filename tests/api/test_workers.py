@@ -23,14 +23,9 @@ from tests.dbutil import backend, create_database, drop_database
 from tests.servers import PrivateCluster, Server, datapedia_server
 
 # Real processes on PostgreSQL: run once, in the PostgreSQL pass of the suite.
-pytestmark = [
-    pytest.mark.skipif(
-        backend() != "postgresql", reason="several workers share their state through PostgreSQL"
-    ),
-    # One xdist worker runs the whole module (``--dist loadgroup``): the servers of
-    # ``two_workers`` are started once, not once on each worker.
-    pytest.mark.xdist_group("workers"),
-]
+pytestmark = pytest.mark.skipif(
+    backend() != "postgresql", reason="several workers share their state through PostgreSQL"
+)
 DATASET = "population-2025"
 LIMIT = 3
 

@@ -22,10 +22,6 @@ from app.downloads.tableschemas import DOWNLOADS_DIR
 from app.rdf.vocab import SPDX
 from tests.factories import World
 
-# One worker runs the whole module (``--dist loadgroup``): every dataset's downloads (``fetched``)
-# are fetched and saved once per module, not once on each worker.
-pytestmark = pytest.mark.xdist_group("downloads")
-
 DATASETS = (
     "population-2025",
     "income",

@@ -24,10 +24,6 @@ from app.config import SEEDS_DIR
 from tests.conftest import real_source_dir
 from tests.stats.test_stats_real import fetch, keyed
 
-# One worker runs the whole module (``--dist loadgroup``): the DuckDB tables of the real files
-# (``duck``) are built once per module, not once on each worker.
-pytestmark = pytest.mark.xdist_group("derived-real")
-
 DATASET = "climate-energy-monitor"
 ELECTRICITY = "electricity-residential-per-inhabitant"
 DENSITY = "population-density-2021"

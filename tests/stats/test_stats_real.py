@@ -30,10 +30,6 @@ from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.models import PublishedValue
 from tests.conftest import real_source_dir
 
-# One worker runs the whole module (``--dist loadgroup``): the DuckDB tables of the real files
-# (``duck``) are built once per module, not once on each worker.
-pytestmark = pytest.mark.xdist_group("stats-real")
-
 PAGE_SIZE = 1000
 REL = 1e-9
 LEVELS_ABOVE_SECTOR = (

@@ -16,10 +16,6 @@ from app.catalogue.models import DatasetRole
 from app.db.session import transaction
 from tests.factories import Template, World, open_world
 
-# One worker runs the whole module (``--dist loadgroup``): the prepared worlds of the refusals
-# (``shared_worlds``) are built once per module, not once on each worker.
-pytestmark = pytest.mark.xdist_group("rights")
-
 DATASET = "population-2025"
 URL = f"/api/v1/datasets/{DATASET}"
 ROLES = f"{URL}/roles"

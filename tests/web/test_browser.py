@@ -38,10 +38,6 @@ from app.geo.models import GeoGeometry
 from app.main import create_app
 from tests.conftest import real_source_dir
 
-# One worker runs the whole module (``--dist loadgroup``): the boundary import, the server and
-# Chromium are started once per module, not once on each worker.
-pytestmark = pytest.mark.xdist_group("browser")
-
 # The system Chromium (.ci/run installs it): Playwright downloads no browser of its own.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
