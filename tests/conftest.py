@@ -5,6 +5,7 @@ test run into one database (each xdist worker reads a copy) that the read-only t
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +16,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, Settings, get_settings
-from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.seed import seed_all
 from app.main import create_app
 from app.rdf import cubefiles
 from app.rdf.dcat import Uris
-from tests.dbutil import copy_database, create_database, drop_database, drop_shared, shared_database
+from tests.dbutil import (
+    copy_database,
+    drop_database,
+    drop_shared,
+    run_dir,
+    shared_database,
+    start_background_build,
+    wait_background_build,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -64,15 +72,19 @@ def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def empty_db(session_tmp: Path) -> Iterator[str]:
-    """A freshly created and migrated database of its own, dropped afterwards."""
-    url = create_database(session_tmp)
-    upgrade(url)
+def empty_db(session_tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database without data, of its own, dropped afterwards: a copy of the one
+    database the run migrates (``shared_database`` runs ``upgrade`` on it), because running
+    every migration again costs more than a copy (a file copy on SQLite, ``CREATE DATABASE
+    … TEMPLATE`` on PostgreSQL). ``tests/db/test_migrations.py`` checks what the migrations
+    built in that database; the command-line tests run ``db upgrade`` on new databases."""
+    migrated, _ = shared_database(tmp_path_factory, "migrated", lambda url: {})
+    url = copy_database(migrated, session_tmp)
     yield url
     drop_database(url)
 
 
-def _seed_real(url: str) -> dict[str, str]:
+def seed_real(url: str) -> dict[str, str]:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         seed_all(session, real_source_dir(), SEEDS_DIR)
@@ -86,7 +98,7 @@ def _seed_real(url: str) -> dict[str, str]:
 def real_db(session_tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real geography, the seeded catalogue and all real values: seeded once per test
     run (shared by the xdist workers), a copy of its own per worker."""
-    shared, _ = shared_database(tmp_path_factory, "real", _seed_real)
+    shared, _ = shared_database(tmp_path_factory, "real", seed_real)
     url = copy_database(shared, session_tmp)
     yield url
     drop_database(url)
@@ -119,7 +131,40 @@ def client(real_db: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+# The shared databases in the order the tests meet them: a test needing the real data sorts
+# after every test that needs only the world, which sorts after every test needing neither.
+SHARED = (("world", "world_template"), ("real", "real_db"))
+_BACKGROUND: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-random-order has shuffled the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Seeding the shared databases takes minutes of CPU (the real data above all), and a
+    worker that needs one waits until it is built. So the builds start now, in processes of
+    their own, and the tests are ordered by the database they need: the tests needing neither
+    (then those on the world) run while the builds run. The order inside each group stays
+    random, and each group's databases are shared read-only or copied per test, so the
+    grouping hides no order dependence (any ``--random-order-seed`` still passes)."""
+
+    def needs(item: pytest.Item) -> int:
+        names = getattr(item, "fixturenames", ())
+        return max((rank for rank, (_, f) in enumerate(SHARED, 1) if f in names), default=0)
+
+    items.sort(key=needs)  # stable: the shuffled order within each group is kept
+    if config.option.collectonly:
+        return
+    root = run_dir(config._tmp_path_factory)  # type: ignore[attr-defined]
+    for name, fixture in SHARED:
+        if any(fixture in getattr(item, "fixturenames", ()) for item in items):
+            started = start_background_build(root, name)
+            if started is not None:
+                _BACKGROUND.append(started)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    for process in _BACKGROUND:
+        wait_background_build(process, interrupted=interrupted)
     # The controlling process (not an xdist worker) drops what the workers shared.
     if not hasattr(session.config, "workerinput"):
         drop_shared(session.config)

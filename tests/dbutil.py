@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -88,11 +90,18 @@ def shared_database(
     build: Callable[[str], dict[str, str]],
 ) -> tuple[str, dict[str, str]]:
     """The migrated database ``name`` built by ``build(url)`` once per test run: the first
-    worker that asks builds it under a file lock, the others wait for it and reuse it.
+    process that asks builds it under a file lock (a worker, or the background build started
+    by :func:`start_background_build`), the others wait for it and reuse it.
     Returns its URL and what ``build`` returned (JSON: for example API keys). Treat it as
     read-only and never connect to it on PostgreSQL (it is a template there): take a copy
     with :func:`copy_database`. It is dropped when the run ends (:func:`drop_shared`)."""
-    root = run_dir(tmp_path_factory)
+    return build_shared(run_dir(tmp_path_factory), name, build)
+
+
+def build_shared(
+    root: Path, name: str, build: Callable[[str], dict[str, str]]
+) -> tuple[str, dict[str, str]]:
+    """:func:`shared_database` in the run folder ``root``."""
     record = root / f"{name}{SHARED_SUFFIX}"
     with FileLock(str(root / f"{name}.lock")):
         if not record.exists():
@@ -104,8 +113,50 @@ def shared_database(
             record.write_text(json.dumps({"url": url, "extra": extra}), encoding="utf-8")
     stored = json.loads(record.read_text(encoding="utf-8"))
     if stored["extra"] is None:
-        pytest.fail(f"building the shared test database {name!r} failed in another worker")
+        log = root / f"{name}{BACKGROUND_LOG}"
+        where = f" (its log: {log})" if log.exists() else ""
+        pytest.fail(f"building the shared test database {name!r} failed in another process{where}")
     return stored["url"], stored["extra"]
+
+
+# A shared database that the tests of a run will need is started at collection time in a
+# process of its own (``python -m tests.prebuild``), so that the seed of the real data (the
+# largest single cost of the suite: minutes of CPU) runs while the workers run the tests that
+# do not need it, instead of both workers waiting for it on the file lock. The tests that need
+# it are ordered last (``pytest_collection_modifyitems`` in conftest).
+BACKGROUND_LOG = ".build.log"
+
+
+def start_background_build(root: Path, name: str) -> subprocess.Popen[bytes] | None:
+    """Start building the shared database ``name`` in the background, once per run: the
+    process that creates the marker file starts it (and must wait for it, see
+    :func:`wait_background_build`); every other caller gets ``None``."""
+    try:
+        marker = os.open(root / f"{name}.background", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return None
+    os.close(marker)
+    log = (root / f"{name}{BACKGROUND_LOG}").open("wb")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.prebuild", str(root), name],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        log.close()
+
+
+def wait_background_build(process: subprocess.Popen[bytes] | None, *, interrupted: bool) -> None:
+    """At the end of the session of the process that started a background build: it finishes
+    (another worker may still be waiting for it), or stops when the run was interrupted; then
+    the controlling process can drop what it built."""
+    if process is None:
+        return
+    if interrupted and process.poll() is None:
+        process.terminate()
+    process.wait()
 
 
 def drop_shared(config: pytest.Config) -> None:
