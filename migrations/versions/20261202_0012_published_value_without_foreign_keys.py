@@ -68,9 +68,7 @@ def upgrade() -> None:
             batch_op.drop_constraint(name, type_="foreignkey")
     if sqlite:
         _create_current_index()
-    op.create_index(
-        "ix_published_value_revision", "published_value", REVISION_COLUMNS, unique=True
-    )
+    op.create_index("ix_published_value_revision", "published_value", REVISION_COLUMNS, unique=True)
     for parent, column in PARENTS:
         if sqlite:
             op.execute(
