@@ -98,15 +98,6 @@ class PublishedValue(Base):
 
     __tablename__ = "published_value"
     __table_args__ = (
-        UniqueConstraint(
-            "dataset_id",
-            "indicator_id",
-            "period",
-            "version",
-            "unit_id",
-            "revision_from",
-            name="uq_published_value_key",
-        ),
         # Current reads (nearly all of them), in the order reads walk and page them
         # (version follows from the unit; revision_to lets SQLite count on the index alone),
         # and publication's diff of a slice.
@@ -122,7 +113,8 @@ class PublishedValue(Base):
             sqlite_where=text("revision_to IS NULL"),
             postgresql_where=text("revision_to IS NULL"),
         ),
-        # Reads of an earlier revision (revision_from <= r < revision_to), in the same order.
+        # Reads of an earlier revision (revision_from <= r < revision_to), in the same order;
+        # also the key (a unit has one version and one level).
         Index(
             "ix_published_value_revision",
             "dataset_id",
@@ -131,6 +123,7 @@ class PublishedValue(Base):
             "level",
             "unit_id",
             "revision_from",
+            unique=True,
         ),
         CheckConstraint(
             "status IN ('normal', 'provisional', 'estimated', 'confidential', "
@@ -140,12 +133,16 @@ class PublishedValue(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
-    indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    # No foreign keys (migration 0012): the publication code writes these ids from rows
+    # whose own foreign keys hold them, and checking them again per published row cost most
+    # of an import's publication on PostgreSQL. Deleting a dataset, indicator or unit
+    # still removes its published values: triggers do the cascade.
+    dataset_id: Mapped[str] = mapped_column(String(100))
+    indicator_id: Mapped[str] = mapped_column(String(100))
     period: Mapped[str] = mapped_column(String(20))
     version: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(32))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("geo_unit.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(Integer, index=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     # Share of the members that had a value (aggregates only).

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from alembic import command
 from sqlalchemy import inspect
 
 from app.db.base import Base
-from app.db.migrate import check
+from app.db.migrate import alembic_config, check, upgrade
 from app.models import Base as AllModels
 from tests.conftest import session_factory_for
 
@@ -36,3 +37,37 @@ def test_constraint_names_follow_the_convention(empty_db: str) -> None:
     assert Base.metadata.naming_convention["fk"].startswith("fk_")
     assert {fk["name"] for fk in fks} >= {"fk_observation_unit_id_geo_unit"}
     assert {u["name"] for u in uniques} == {"uq_geo_unit_version_level_code"}
+
+
+def test_published_value_keys_round_trip(empty_db: str) -> None:
+    """0012 (published values without foreign keys) goes down and up again: the foreign
+    keys and the unique constraint come back, then go again, without drift."""
+    config = alembic_config(empty_db)
+    command.downgrade(config, "0011")
+    engine, _ = session_factory_for(empty_db)
+    try:
+        inspector = inspect(engine)
+        fks = {fk["name"] for fk in inspector.get_foreign_keys("published_value")}
+        uniques = {u["name"] for u in inspector.get_unique_constraints("published_value")}
+    finally:
+        engine.dispose()
+    assert fks == {
+        "fk_published_value_dataset_id_dataset",
+        "fk_published_value_indicator_id_indicator",
+        "fk_published_value_unit_id_geo_unit",
+    }
+    assert uniques == {"uq_published_value_key"}
+    upgrade(empty_db)
+    engine, _ = session_factory_for(empty_db)
+    try:
+        inspector = inspect(engine)
+        assert inspector.get_foreign_keys("published_value") == []
+        revision_index = next(
+            i
+            for i in inspector.get_indexes("published_value")
+            if i["name"] == "ix_published_value_revision"
+        )
+    finally:
+        engine.dispose()
+    assert revision_index["unique"]
+    check(empty_db)
