@@ -119,6 +119,21 @@ def dependants(session: Session, dataset_id: str) -> list[str]:
     )
 
 
+def _sources_hold(
+    session: Session,
+    reads: dict[tuple[str, str, str], set[str]],
+    slices: Collection[tuple[str, str]],
+) -> bool:
+    """Whether any source has a current observation of a part feeding these (part
+    indicator, derived period) slices (an index probe each)."""
+    wanted = set(slices)
+    return any(
+        repository.indicators_in_period(session, dataset, [indicator], source_period)
+        for (dataset, indicator, source_period), periods in sorted(reads.items())
+        if any((indicator, period) in wanted for period in periods)
+    )
+
+
 def refresh(
     session: Session,
     dataset_id: str,
@@ -137,7 +152,13 @@ def refresh(
     reads = _reads(session, dataset_id)
     expected = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
     held = repository.observation_slices(session, dataset_id)
-    incremental = changed is not None and expected == held
+    # A slice expected but not held is only a change when its source has rows now (a part
+    # whose dataset was never loaded leaves it empty: no reason to compare everything).
+    incremental = (
+        changed is not None
+        and held <= expected
+        and not _sources_hold(session, reads, expected - held)
+    )
     wanted: dict[Key, tuple[float | None, str]]
     current: dict[Key, tuple[float | None, str]]
     if incremental and changed is not None:

@@ -92,6 +92,51 @@ def test_gent_submits_for_gent_and_the_aggregates_follow(world: World) -> None:
     assert history["items"][0]["created_at"].endswith("Z")
 
 
+def test_a_submission_closes_only_the_rows_it_changes(world: World) -> None:
+    """The replaced rows are found from the staged ones: a changed value is closed, an equal
+    one (also an equal missing value, NULL = NULL) and every row not submitted stay current."""
+    from app.geo.models import GeoUnit
+    from app.stats.models import Observation
+
+    first = world.client.post(
+        SUBMIT,
+        content=csv_rows(
+            f"{GENT[0]},population,2025,1000,",
+            f"{GENT[1]},population,2025,500,",
+            f"{GENT[2]},population,2025,,missing",
+        ),
+        headers=world.headers("gent"),
+    ).json()
+    again = world.client.post(
+        SUBMIT,
+        content=csv_rows(
+            f"{GENT[0]},population,2025,1100,",
+            f"{GENT[1]},population,2025,500,",
+            f"{GENT[2]},population,2025,,missing",
+        ),
+        headers=world.headers("gent"),
+    ).json()
+    assert (again["rows_added"], again["rows_changed"], again["rows_unchanged"]) == (0, 1, 2)
+    with world.factory() as session:
+        rows = session.execute(
+            select(GeoUnit.code, Observation.value, Observation.revision_from)
+            .join(GeoUnit, GeoUnit.id == Observation.unit_id)
+            .where(Observation.dataset_id == DATASET)
+            .where(Observation.revision_to == again["revision"])
+        ).all()
+        current = session.execute(
+            select(GeoUnit.code, Observation.value, Observation.revision_from)
+            .join(GeoUnit, GeoUnit.id == Observation.unit_id)
+            .where(Observation.dataset_id == DATASET, Observation.revision_to.is_(None))
+        ).all()
+    assert [tuple(r) for r in rows] == [(GENT[0], 1000, first["revision"])]
+    assert sorted(tuple(r) for r in current) == [
+        (GENT[0], 1100, again["revision"]),
+        (GENT[1], 500, first["revision"]),
+        (GENT[2], None, first["revision"]),
+    ]
+
+
 def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
     before = world.fingerprint()
     response = world.client.post(

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from app.db.session import transaction
+from app.stats import repository
+from app.stats.derived import wanted_inputs
 from app.stats.importer import import_values
 from app.stats.parsers import VALUE_SOURCES
 from app.stats.publish import publish_all
@@ -130,6 +132,40 @@ def test_a_submission_to_a_source_changes_the_derived_values_at_once(
         outcome = publish_all(session, DATASET)
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
     assert outcome.slices > 0
+
+
+def test_a_part_whose_source_holds_no_rows_keeps_the_derived_refresh_incremental(
+    world: World, tmp_path: Path
+) -> None:
+    """Only energy-fluvius is loaded: the census parts have no rows anywhere. A one-row
+    submission still copies just the changed part (not every part again), and what the
+    derived dataset holds and publishes equals a full comparison and recomputation."""
+    source = one_municipality(tmp_path)
+    with transaction(world.factory) as session:
+        spec = next(s for s in VALUE_SOURCES if s.dataset == "energy-fluvius")
+        assert import_values(session, spec, source).revision == 1
+    old = _sector_value(world, "sector:44021A00-")
+    response = world.client.post(
+        "/api/v1/datasets/energy-fluvius/submissions",
+        content=(
+            HEADER + f"44021A00-,electricity-consumption-residential,2021,{old + 1000},\n"
+        ).encode(),
+        headers=world.headers("gent"),
+    )
+    assert response.status_code == 201, response.text
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    latest = next(e for e in history if e["kind"] == "submission")
+    assert latest["changes"]["source"] == "derived from energy-fluvius revision 2"
+    assert latest["changes"]["rows_total"] == 1 and latest["changes"]["rows_changed"] == 1
+    with world.factory() as session:
+        held = {
+            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
+            for o in repository.current_observations(session, DATASET)
+        }
+        assert held == wanted_inputs(session, DATASET)
+    with transaction(world.factory) as session:
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
 
 
 def test_a_submission_that_changes_no_part_makes_no_derived_revision(
