@@ -120,4 +120,6 @@ def test_the_unfiltered_export_follows_a_new_revision(world: World) -> None:
         )
 
     assert gent_sector(after.content) == "1234"
-    assert gent_sector(before.content) != "1234"
+    # A world starts without values: the file stored before the submission was the header
+    # alone, and it is not served for the new revision.
+    assert before.content.count(b"\r\n") == 1
