@@ -797,8 +797,19 @@ def _copy_csv_sqlite(
     units = _SqliteTextCells(
         connection, select(GeoUnit.id, GeoUnit.code, GeoUnit.name), GeoUnit.id, neutralise=True
     )
+    # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
         units.prefetch(GeoUnit.id.in_(list(wanted.unit_ids)))
+    elif wanted.within_id is not None:
+        units.prefetch(
+            GeoUnit.id.in_(
+                select(GeoUnitAncestor.unit_id).where(
+                    GeoUnitAncestor.ancestor_id == wanted.within_id
+                )
+            )
+        )
+    elif wanted.level is not None:
+        units.prefetch(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
     else:
         units.prefetch(GeoUnit.version == wanted.version)
     measures = _SqliteTextCells(

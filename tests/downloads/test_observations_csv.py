@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.stats import service
+from app.stats.formats import csv_lines
 from tests.factories import World
 
 # A 2025 dataset, a 2024 one (also shown on 2025 municipalities) and a derived one.
@@ -123,3 +124,33 @@ def test_the_unfiltered_export_follows_a_new_revision(world: World) -> None:
     # A world starts without values: the file stored before the submission was the header
     # alone, and it is not served for the new revision.
     assert before.content.count(b"\r\n") == 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"within": "municipality:44021"},
+        {"unit": ["municipality:44021", "province:40000"]},
+        {"level": "municipality", "indicators": ["population"]},
+    ],
+)
+def test_filtered_exports_are_what_the_python_writer_writes(
+    real_session: Session, filters: dict[str, object]
+) -> None:
+    """Streamed exports that read only some units: each line byte for byte the csv module's."""
+    query = service.build_query(
+        real_session,
+        "population-2025",
+        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
+        periods=[],
+        level=filters.get("level"),  # type: ignore[arg-type]
+        version=None,
+        within=filters.get("within"),  # type: ignore[arg-type]
+        units=filters.get("unit", []),  # type: ignore[arg-type]
+        area=[],
+    )
+    assert not query.whole_dataset
+    written = b"".join(service.csv_chunks(real_session, query))
+    expected = "".join(csv_lines(service.RECORD_FIELDS, service.iter_records(real_session, query)))
+    assert written.count(b"\r\n") > 2
+    assert written == expected.encode()
