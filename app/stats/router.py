@@ -72,7 +72,9 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
         "or, for 2024 data, on the 2025 municipalities. `area` (repeatable `level:code`) "
         "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
         "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
-        "(streamed, RFC 4180) and `jsonstat` (JSON-stat 2.0, served as `application/json`), "
+        "(RFC 4180; streamed, or without any filter the stored whole-dataset download of the "
+        "revision, the same bytes) and `jsonstat` (JSON-stat 2.0, served as "
+        "`application/json`), "
         "also chosen by `Accept`. Each repeatable parameter takes at most "
         f"{MAX_VALUES} values."
     ),
