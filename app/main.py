@@ -50,6 +50,7 @@ from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.migrate import head_revision
 from app.db.session import make_engine, make_session_factory
+from app.downloads import service as downloads_service
 from app.downloads.router import router as downloads_router
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # of what the app serves (the tests start one app on many databases this way).
         engine = make_engine(state.settings.database_url, pool_size=state.settings.db_pool_size)
         state.session_factory = make_session_factory(engine)
+        # The observations API serves an unfiltered CSV export from the stored download
+        # (the same bytes, written once per revision) instead of formatting it again.
+        state.stored_csv = downloads_service.stored_csv
         if engine.dialect.name == "postgresql":
             # Several workers serve one database: they count the limits in it, together.
             state.submission_limiter = DatabaseRateLimiter(

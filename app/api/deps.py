@@ -53,6 +53,10 @@ class AppState:
     # it was started on: one per worker in production, one per world in the tests (which start
     # one app on many databases whose change counters can hold the same value).
     caches: dict[str, object] = field(default_factory=dict)
+    # The stored whole-dataset CSV (gzip bytes) of a dataset's current revision, given by the
+    # downloads layer, which sits above the statistics routes that serve it: the lifespan
+    # sets it. None: every CSV export streams.
+    stored_csv: Callable[[Session, str], bytes] | None = None
 
     def cache(self, name: str, make: Callable[[], CacheT]) -> CacheT:
         found = self.caches.get(name)

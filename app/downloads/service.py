@@ -30,7 +30,7 @@ from app.errors import NotFound
 from app.geo.levels import LEVELS
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
-from app.stats.formats import csv_lines, jsonstat
+from app.stats.formats import jsonstat
 from app.stats.models import PUBLISHED_STATUSES
 
 CSV = "observations.csv"
@@ -130,13 +130,25 @@ def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
     return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.content)
 
 
+def stored_csv(session: Session, dataset_id: str) -> bytes:
+    """The whole dataset's CSV of the current revision, gzip-compressed: written first when
+    missing or out of date, then read from storage."""
+    dataset = _dataset(session, dataset_id)
+    row = _ensure(session, dataset, CSV, stats_repository.latest_revision(session, dataset.id))
+    return row.content
+
+
 def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> StoredDownload:
     stamp = _stamp(dataset, name, revision)
     row = repository.get(session, dataset.id, name)
     if row is not None and row.stamp == stamp:
         return row
     if name == CSV:
-        chunks: Iterable[bytes] = (line.encode() for line in _csv(session, dataset.id))
+        # The bytes the observations API streams for the unfiltered query (formatted by the
+        # database), so that it may serve this file in their place.
+        chunks: Iterable[bytes] = stats_service.csv_chunks(
+            session, _whole_dataset(session, dataset.id)
+        )
     elif name == JSON:
         chunks = _json_records(session, dataset.id)
     elif name == JSONSTAT:
@@ -232,11 +244,6 @@ def _whole_dataset(session: Session, dataset_id: str) -> stats_service.Observati
         units=[],
         area=[],
     )
-
-
-def _csv(session: Session, dataset_id: str) -> Iterator[str]:
-    query = _whole_dataset(session, dataset_id)
-    yield from csv_lines(stats_service.RECORD_FIELDS, stats_service.iter_records(session, query))
 
 
 def _json_records(session: Session, dataset_id: str) -> Iterator[bytes]:

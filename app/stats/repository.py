@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 from collections import defaultdict
@@ -35,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     tuple_,
     update,
 )
@@ -756,13 +756,14 @@ def recount_published(
 
 def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
     """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
-    chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite writes
-    each line (:func:`sqlite_csv_query`)."""
+    chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite formats
+    the numbers (:func:`sqlite_csv_query`) and the text cells are made once per unit,
+    indicator and period here."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         yield from _copy_csv_postgresql(connection, published_query(wanted, as_csv=True))
     else:
-        yield from _copy_csv_sqlite(connection, sqlite_csv_query(wanted), header)
+        yield from _copy_csv_sqlite(connection, wanted, header)
 
 
 CHUNK_BYTES = 1 << 16
@@ -775,33 +776,7 @@ def _sql_text(text: str) -> ColumnElement[str]:
     return literal_column(text, type_=String)
 
 
-_COMMA = _sql_text("','")
-_QUOTE = _sql_text("'\"'")
 _EMPTY = _sql_text("''")
-# A cell holding one of these is quoted (RFC 4180: comma, quote, line breaks): one GLOB
-# per cell instead of a search per character.
-_NEEDS_QUOTING = _sql_text("'*[,\"' || char(10) || char(13) || ']*'")
-_TRIGGERS = [_sql_text(f"char({ord(c)})") for c in FORMULA_TRIGGERS]
-
-
-def _sqlite_cell(
-    value: ColumnElement[Any] | InstrumentedAttribute[Any], *, neutralise: bool
-) -> ColumnElement[str]:
-    """One CSV cell of free text in SQLite: neutralised against spreadsheet formulas (when
-    asked), quoted with its quotes doubled when it needs it, '' for NULL. The text is
-    tested once for quoting and once for a formula start."""
-    shown: ColumnElement[Any] = (
-        case(
-            (func.substr(value, 1, 1).in_(_TRIGGERS), _sql_text("''''") + value),
-            else_=value,
-        )
-        if neutralise
-        else value.expression
-    )
-    quoted = _QUOTE + func.replace(shown, _QUOTE, _sql_text("'\"\"'"), type_=String) + _QUOTE
-    return func.coalesce(
-        case((value.op("GLOB")(_NEEDS_QUOTING), quoted), else_=shown), _EMPTY, type_=String
-    )
 
 
 def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[str]:
@@ -809,29 +784,22 @@ def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnE
 
 
 def sqlite_csv_query(wanted: PublishedFilter) -> AnySelect:
-    """The published rows asked for as one CSV line each, written by SQLite in the records'
-    order (the cells of :data:`_CSV_CELLS`). Each free-text cell is tested once for
-    quoting (one GLOB) and once for a formula start; constants are written into the
-    statement, not bound. (Formatting units and indicators once, in materialised CTEs, was
-    faster only while SQLite chose to index the CTE: with a filter on the units it scanned
-    it for every row instead.)"""
-    cells: list[ColumnElement[str]] = [
-        _or_empty(PublishedValue.indicator_id),
-        _sqlite_cell(PublishedValue.period, neutralise=True),
-        _or_empty(PublishedValue.level),
-        _or_empty(PublishedValue.version),
-        _sqlite_cell(GeoUnit.code, neutralise=True),
-        _sqlite_cell(GeoUnit.name, neutralise=True),
-        _or_empty(_DecimalText(PublishedValue.value, Indicator.decimals)),
-        _sqlite_cell(Indicator.unit_of_measure, neutralise=False),
-        _or_empty(PublishedValue.status),
-        _or_empty(_DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))),
-    ]
-    line = functools.reduce(lambda text, cell: text + _COMMA + cell, cells)
+    """The published rows asked for, in the records' order, as the columns a CSV line is
+    made of: the numbers already formatted by SQLite ('' for none), the unit by its id."""
     stmt = (
-        select(line)
+        select(
+            PublishedValue.indicator_id,
+            PublishedValue.period,
+            PublishedValue.level,
+            PublishedValue.version,
+            PublishedValue.unit_id,
+            _or_empty(_DecimalText(PublishedValue.value, Indicator.decimals)),
+            PublishedValue.status,
+            _or_empty(
+                _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
+            ),
+        )
         .select_from(PublishedValue)
-        .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
         .join(Indicator, Indicator.id == PublishedValue.indicator_id)
     )
     return wanted.order(wanted.where(stmt), None)
@@ -884,18 +852,95 @@ class RecordEnds:
 
 
 def _copy_csv_sqlite(
-    connection: Connection, stmt: AnySelect, header: Sequence[str]
+    connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    # Every line is written by SQLite, and read from the driver's own cursor: Python only
-    # joins them (no row object, no csv writer per row).
-    result = connection.execute(stmt)
+    # SQLite formats the numbers (its rounding is the one every format shows) and walks the
+    # index; the text of units, indicators and periods repeats on every row, so it is made a
+    # CSV cell once each, here, and each line is one f-string (no row object, no csv writer).
+    units = _SqliteTextCells(
+        connection, select(GeoUnit.id, GeoUnit.code, GeoUnit.name), GeoUnit.id, neutralise=True
+    )
+    # The units the filter can give, read at once (a small export reads few of them).
+    if wanted.unit_ids:
+        units.prefetch(GeoUnit.id.in_(list(wanted.unit_ids)))
+    elif wanted.within_id is not None:
+        units.prefetch(
+            GeoUnit.id.in_(
+                select(GeoUnitAncestor.unit_id).where(
+                    GeoUnitAncestor.ancestor_id == wanted.within_id
+                )
+            )
+        )
+    elif wanted.level is not None:
+        units.prefetch(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
+    else:
+        units.prefetch(GeoUnit.version == wanted.version)
+    measures = _SqliteTextCells(
+        connection, select(Indicator.id, Indicator.unit_of_measure), Indicator.id, neutralise=False
+    )
+    measures.prefetch(true())
+    periods = _PeriodCells()
+    result = connection.execute(sqlite_csv_query(wanted))
     cursor = result.cursor
     try:
         yield (",".join(header) + "\r\n").encode()
         while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
-            yield ("\r\n".join([row[0] for row in rows]) + "\r\n").encode()
+            text = "".join(
+                [
+                    f"{indicator},{periods[period]},{level},{version},{units[unit]},{value},"
+                    f"{measures[indicator]},{status},{coverage}\r\n"
+                    for indicator, period, level, version, unit, value, status, coverage in rows
+                ]
+            )
+            yield text.encode()
     finally:
         result.close()
+
+
+def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
+    """One CSV cell of free text as the csv module writes it (RFC 4180: quoted when it holds
+    a comma, a quote or a line break), neutralised against spreadsheet formulas when asked;
+    '' for NULL."""
+    if text is None:
+        return ""
+    if neutralise and text.startswith(FORMULA_TRIGGERS):
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class _PeriodCells(dict[str, str]):
+    def __missing__(self, period: str) -> str:
+        cell = self[period] = csv_text_cell(period, neutralise=True)
+        return cell
+
+
+class _SqliteTextCells(dict[Any, str]):
+    """The text columns of a unit (code, name) or of an indicator (unit of measure) as CSV
+    cells by id: read in one query up front, and one by one for an id not read yet."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        stmt: AnySelect,
+        key: InstrumentedAttribute[Any],
+        *,
+        neutralise: bool,
+    ) -> None:
+        super().__init__()
+        self.connection, self.stmt, self.key, self.neutralise = connection, stmt, key, neutralise
+
+    def _read(self, condition: ColumnElement[bool]) -> None:
+        for key, *texts in self.connection.execute(self.stmt.where(condition)):
+            self[key] = ",".join(csv_text_cell(t, neutralise=self.neutralise) for t in texts)
+
+    def prefetch(self, condition: ColumnElement[bool]) -> None:
+        self._read(condition)
+
+    def __missing__(self, key: Any) -> str:
+        self._read(self.key == key)
+        return self[key]
 
 
 def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from app.api.deps import (
     PageParams,
     SessionDep,
     UnitOfWorkDep,
+    app_state,
     envelope,
     set_link_header,
 )
@@ -34,6 +37,7 @@ router = APIRouter(tags=["observations"])
 # JSON-stat has no registered media type of its own: it is served as JSON (as the DCAT
 # distribution says) and asked for with format=jsonstat or Accept: …json-stat….
 JSONSTAT_MEDIA_TYPE = "application/json"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 # Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
 # few enough that one URL cannot make the service resolve thousands of names.
@@ -68,7 +72,9 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
         "or, for 2024 data, on the 2025 municipalities. `area` (repeatable `level:code`) "
         "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
         "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
-        "(streamed, RFC 4180) and `jsonstat` (JSON-stat 2.0, served as `application/json`), "
+        "(RFC 4180; streamed, or without any filter the stored whole-dataset download of the "
+        "revision, the same bytes) and `jsonstat` (JSON-stat 2.0, served as "
+        "`application/json`), "
         "also chosen by `Accept`. Each repeatable parameter takes at most "
         f"{MAX_VALUES} values."
     ),
@@ -187,13 +193,16 @@ def observations(
             "cursor", "cursor pages the JSON records; CSV and JSON-stat are not paged"
         )
     if chosen == "csv":
+        stored = app_state(request).stored_csv
+        if stored is not None and query.whole_dataset:
+            # The whole dataset is a stored file per revision, the same bytes as the stream
+            # below: sent as stored (gzip) or inflated on the way, never formatted again.
+            return _stored_csv(request, stored(session, dataset_id), dataset_id)
         return StreamingResponse(
             # The request's session stays open until the whole stream has been sent.
             service.csv_chunks(session, query),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{dataset_id}-observations.csv"'
-            },
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": _csv_disposition(dataset_id)},
         )
     if chosen == "jsonstat":
         document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
@@ -208,6 +217,32 @@ def observations(
     response = Response(orjson.dumps(body), media_type="application/json")
     set_link_header(request, response, shown, result.total, cursor=result.next_cursor)
     return response
+
+
+def _csv_disposition(dataset_id: str) -> str:
+    return f'attachment; filename="{dataset_id}-observations.csv"'
+
+
+# Inflated bytes per piece of a stored file sent uncompressed: memory stays flat.
+INFLATE_CHUNK = 1 << 20
+
+
+def _inflated(compressed: bytes) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # a gzip member
+    pending = compressed
+    while pending:
+        yield inflater.decompress(pending, INFLATE_CHUNK)
+        pending = inflater.unconsumed_tail
+    yield inflater.flush()
+
+
+def _stored_csv(request: Request, compressed: bytes, dataset_id: str) -> Response:
+    headers = {"Content-Disposition": _csv_disposition(dataset_id), "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        # Content-Encoding set: the compression middleware passes the stored bytes on as is.
+        headers["Content-Encoding"] = "gzip"
+        return Response(compressed, media_type=CSV_MEDIA_TYPE, headers=headers)
+    return StreamingResponse(_inflated(compressed), media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
 @router.get(

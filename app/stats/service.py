@@ -69,6 +69,15 @@ class ObservationQuery:
     # As asked, before resolving to a revision (what a page cursor is bound to).
     revision_asked: int | None = None
     as_of: datetime | None = None
+    # Every indicator of the dataset, asked without any filter: every published value of
+    # the dataset's own geography version (at the revision asked).
+    unfiltered: bool = False
+
+    @property
+    def whole_dataset(self) -> bool:
+        """The query asks for exactly what the stored whole-dataset download of the current
+        revision holds (so its CSV may be served from that file)."""
+        return self.unfiltered and self.revision is None
 
     @property
     def units_of_measure(self) -> dict[str, str]:
@@ -165,6 +174,16 @@ def build_query(
         provenance=provenance,
         revision_asked=revision,
         as_of=as_of,
+        unfiltered=(
+            {i.id for i in chosen} == set(by_id)
+            and not periods
+            and level is None
+            and query_version == dataset.geo_version
+            and within_unit is None
+            and not unit_list
+            and not area_list
+            and not provenance
+        ),
     )
 
 

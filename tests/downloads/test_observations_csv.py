@@ -1,0 +1,156 @@
+"""The unfiltered CSV export of the observations API is served from the stored whole-dataset
+download (written once per revision): the same bytes the stream would give, the stored
+gzip sent as it is, and a new revision served anew. Filtered exports still stream."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.stats import service
+from app.stats.formats import csv_lines
+from tests.factories import World
+
+# A 2025 dataset, a 2024 one (also shown on 2025 municipalities) and a derived one.
+DATASETS = ("population-2025", "income", "climate-energy-monitor")
+
+
+def obs(dataset_id: str) -> str:
+    return f"/api/v1/datasets/{dataset_id}/observations"
+
+
+def streamed(session: Session, dataset_id: str, **filters: object) -> bytes:
+    """The CSV the database formats for the query, as the API streams it."""
+    query = service.build_query(
+        session,
+        dataset_id,
+        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
+        periods=[],
+        level=filters.get("level"),  # type: ignore[arg-type]
+        version=None,
+        within=None,
+        units=[],
+        area=[],
+        revision=filters.get("revision"),  # type: ignore[arg-type]
+    )
+    return b"".join(service.csv_chunks(session, query))
+
+
+def raw_body(client: TestClient, path: str, **params: str) -> tuple[bytes, str | None]:
+    """The body as sent (not decoded) and its Content-Encoding, gzip accepted."""
+    with client.stream("GET", path, params=params, headers={"Accept-Encoding": "gzip"}) as response:
+        assert response.status_code == 200, response.read()[:300]
+        return b"".join(response.iter_raw()), response.headers.get("content-encoding")
+
+
+@pytest.mark.parametrize("dataset_id", DATASETS)
+def test_the_unfiltered_csv_export_is_the_stored_download_byte_for_byte(
+    client: TestClient, real_session: Session, dataset_id: str
+) -> None:
+    expected = streamed(real_session, dataset_id)
+    assert expected.count(b"\r\n") > 1000
+    plain = client.get(
+        obs(dataset_id), params={"format": "csv"}, headers={"Accept-Encoding": "identity"}
+    )
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["content-type"] == "text/csv; charset=utf-8"
+    assert plain.headers["content-disposition"] == (
+        f'attachment; filename="{dataset_id}-observations.csv"'
+    )
+    assert plain.content == expected
+    # With gzip accepted, the stored file's compressed bytes themselves are sent (the
+    # middleware would compress a stream differently): the same as the download's.
+    compressed, encoding = raw_body(client, obs(dataset_id), format="csv")
+    stored, stored_encoding = raw_body(
+        client, f"/api/v1/datasets/{dataset_id}/downloads/observations.csv"
+    )
+    assert encoding == stored_encoding == "gzip"
+    assert compressed == stored
+    assert gzip.decompress(compressed) == expected
+    # Asked with Accept instead of format=: the same file.
+    negotiated = client.get(
+        obs(dataset_id), headers={"Accept": "text/csv", "Accept-Encoding": "identity"}
+    )
+    assert negotiated.content == expected
+
+
+def test_a_filtered_export_streams_the_rows_of_the_whole_file(
+    client: TestClient, real_session: Session
+) -> None:
+    whole = client.get(
+        obs("income"), params={"format": "csv"}, headers={"Accept-Encoding": "identity"}
+    )
+    lines = whole.content.split(b"\r\n")
+    sectors = [line for line in lines[1:] if line and line.split(b",")[2] == b"sector"]
+    assert len(sectors) > 1000
+    compressed, encoding = raw_body(client, obs("income"), format="csv", level="sector")
+    assert encoding == "gzip"
+    body = gzip.decompress(compressed)
+    assert body == streamed(real_session, "income", level="sector")
+    assert body.split(b"\r\n") == [lines[0], *sectors, b""]
+
+
+def test_the_unfiltered_export_follows_a_new_revision(world: World) -> None:
+    before = world.client.get(obs("population-2025"), params={"format": "csv"})
+    assert before.status_code == 200
+    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content=upload.encode(),
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code in (200, 201), submitted.text
+    after = world.client.get(obs("population-2025"), params={"format": "csv"})
+    with world.factory() as session:
+        assert after.content == streamed(session, "population-2025")
+
+    def gent_sector(body: bytes) -> str:
+        rows = csv.DictReader(io.StringIO(body.decode(), newline=""))
+        return next(
+            r["value"]
+            for r in rows
+            if r["level"] == "sector"
+            and r["code"] == "44021A00-"
+            and r["indicator"] == "population"
+        )
+
+    assert gent_sector(after.content) == "1234"
+    # A world starts without values: the file stored before the submission was the header
+    # alone, and it is not served for the new revision.
+    assert before.content.count(b"\r\n") == 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"within": "municipality:44021"},
+        {"unit": ["municipality:44021", "province:40000"]},
+        {"level": "municipality", "indicators": ["population"]},
+    ],
+)
+def test_filtered_exports_are_what_the_python_writer_writes(
+    real_session: Session, filters: dict[str, object]
+) -> None:
+    """Streamed exports that read only some units: each line byte for byte the csv module's."""
+    query = service.build_query(
+        real_session,
+        "population-2025",
+        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
+        periods=[],
+        level=filters.get("level"),  # type: ignore[arg-type]
+        version=None,
+        within=filters.get("within"),  # type: ignore[arg-type]
+        units=filters.get("unit", []),  # type: ignore[arg-type]
+        area=[],
+    )
+    assert not query.whole_dataset
+    written = b"".join(service.csv_chunks(real_session, query))
+    expected = "".join(csv_lines(service.RECORD_FIELDS, service.iter_records(real_session, query)))
+    assert written.count(b"\r\n") > 2
+    assert written == expected.encode()
