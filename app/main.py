@@ -21,8 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
@@ -49,7 +51,7 @@ from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.migrate import head_revision
-from app.db.session import make_engine, make_session_factory
+from app.db.session import make_engine, make_session_factory, transaction
 from app.downloads import service as downloads_service
 from app.downloads.router import router as downloads_router
 from app.errors import (
@@ -65,6 +67,8 @@ from app.geo.router import router as geo_router
 from app.ingest.router import router as ingest_router
 from app.monitors.router import router as monitors_router
 from app.monitors.service import definitions as monitor_definitions
+from app.rdf import cubefiles
+from app.rdf.dcat import Uris
 from app.rdf.router import router as rdf_router
 from app.search.router import router as search_router
 from app.stats.router import router as stats_router
@@ -116,6 +120,46 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+class RefreshStoredFiles:
+    """After a write that succeeded (a submission, a metadata change), the stored downloads
+    and Data Cube dumps it made stale are written again, once the answer has gone out: the
+    writer does not wait for them, and the catalogue, which only reads stored files, states
+    every file's size again from then on (a dump of a large dataset takes minutes: no read
+    request writes one)."""
+
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.READS:
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, noting_status)
+        if 200 <= status < 300 and self.state.session_factory is not None:
+            await run_in_threadpool(self._refresh)
+
+    def _refresh(self) -> None:
+        factory = self.state.session_factory
+        if factory is None:
+            return
+        try:
+            with transaction(factory) as session:
+                cubefiles.refresh_stale(session, Uris(self.state.settings.base_url))
+        except Exception:  # the write itself succeeded: a later write or download retries
+            logger.exception("stored downloads could not be written again")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = AppState(settings=settings)
@@ -159,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;
     # compression sits inside HEAD handling, so HEAD announces what GET would send.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(RefreshStoredFiles, state=state)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -44,3 +44,10 @@ def replace(session: Session, row: StoredDownload) -> StoredDownload:
             raise
         return stored
     return row
+
+
+def written_stamp(session: Session) -> str:
+    """Changes whenever a stored file is written or removed: for caches of what states the
+    files' sizes (the catalogue), which the catalogue's change counter does not cover."""
+    count, latest = session.execute(select(func.count(), func.max(StoredDownload.created_at))).one()
+    return f"{count}|{latest}"

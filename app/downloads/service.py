@@ -369,13 +369,14 @@ def _package(session: Session, dataset: Dataset, csv_file: StoredDownload) -> di
 
 
 def current_sizes(
-    session: Session, datasets: Sequence[Dataset]
+    session: Session, datasets: Sequence[Dataset], *, write_stale: bool
 ) -> dict[tuple[str, str], StoredFile]:
-    """Size and checksum of every stored download of the datasets (without content), for the
-    catalogue's ``dcat:byteSize`` and ``spdx:checksum``: a file missing or out of date (a new
-    revision or a metadata change since it was written) is written first, so every
-    distribution states its size even before the first download of a revision. One query for
-    what is stored and one for the revisions, whatever the number of datasets."""
+    """Size and checksum of every current stored download of the datasets (without content),
+    for the catalogue's ``dcat:byteSize`` and ``spdx:checksum``. A file missing or out of date
+    (a new revision or a metadata change since it was written) is written first with
+    ``write_stale``, else left out: the catalogue, a read, never writes (a Data Cube dump of a
+    large dataset takes minutes), the writes' aftermath and the seed do. One query for what
+    is stored and one for the revisions, whatever the number of datasets."""
     ids = [d.id for d in datasets]
     rows = stored_without_content(session, ids)
     revisions = stats_repository.latest_revisions(session, ids)
@@ -385,6 +386,8 @@ def current_sizes(
         for name in STORED:
             row = rows.get((dataset.id, name))
             if row is None or row.stamp != _stamp(dataset, name, revision):
+                if not write_stale:
+                    continue
                 row = _ensure(session, dataset, name, revision)
             sizes[(dataset.id, name)] = as_file(row, content=False)
     return sizes
@@ -393,3 +396,8 @@ def current_sizes(
 def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:
     """Every stored download of the dataset, written where missing or out of date."""
     return {name: get_file(session, dataset_id, name) for name in STORED}
+
+
+def written_stamp(session: Session) -> str:
+    """Changes whenever a stored file is written (see the repository's)."""
+    return repository.written_stamp(session)

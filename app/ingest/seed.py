@@ -152,5 +152,5 @@ def seed_all(
     # start (unchanged files are kept: a second seed writes nothing).
     steps.started("downloads")
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    steps.finished("downloads", len(downloads.current_sizes(session, datasets)))
+    steps.finished("downloads", len(downloads.current_sizes(session, datasets, write_stale=True)))
     return outcome

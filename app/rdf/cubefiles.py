@@ -77,10 +77,11 @@ def get_file(
 
 
 def current_sizes(
-    session: Session, uris: Uris, datasets: Sequence[Dataset]
+    session: Session, uris: Uris, datasets: Sequence[Dataset], *, write_stale: bool
 ) -> dict[tuple[str, str], downloads.StoredFile]:
-    """Size and checksum of both dumps of every dataset (without content), by (dataset, file
-    name); a dump missing or out of date is written first. Two queries when all are stored."""
+    """Size and checksum of both current dumps of every dataset (without content), by
+    (dataset, file name); a dump missing or out of date is written first with
+    ``write_stale``, else left out. Two queries when all are stored."""
     ids = [d.id for d in datasets]
     rows = downloads.stored_without_content(session, ids)
     revisions = stats_repository.latest_revisions(session, ids)
@@ -91,13 +92,23 @@ def current_sizes(
             name = file_name(fmt)
             row = rows.get((dataset.id, name))
             if row is None or row.stamp != stamp(dataset, revision, uris.base):
+                if not write_stale:
+                    continue
                 row = ensure(session, uris, dataset, fmt, revision, row)
             sizes[(dataset.id, name)] = downloads.as_file(row, content=False)
     return sizes
+
+
+def refresh_stale(session: Session, uris: Uris) -> int:
+    """Every stored download and Data Cube dump that a write made stale, written again (the
+    catalogue states the sizes of written files only); the number of current files."""
+    datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
+    files = downloads.current_sizes(session, datasets, write_stale=True)
+    return len(files) + len(current_sizes(session, uris, datasets, write_stale=True))
 
 
 def write_all(session: Session, uris: Uris) -> int:
     """Both dumps of every dataset, written where missing or out of date (after a seed, so
     that the first catalogue request does not write them); the number of dumps."""
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    return len(current_sizes(session, uris, datasets))
+    return len(current_sizes(session, uris, datasets, write_stale=True))

@@ -881,12 +881,15 @@ class _Builder:
         roles = _roles_by_dataset(self.session, every)
         # Writes the files not yet written for the current revision, so that every
         # distribution states its byteSize and checksum (the seed writes them after an import).
-        self.files = downloads.current_sizes(self.session, described)
+        # Only files already written: a read never writes them (see refresh_stored_files).
+        self.files = downloads.current_sizes(self.session, described, write_stale=False)
         # The Data Cube dumps are stored files too. Imported here, not at the top: the cube
         # builds its structure with this module's builder.
         from app.rdf import cubefiles
 
-        self.files.update(cubefiles.current_sizes(self.session, self.uris, described))
+        self.files.update(
+            cubefiles.current_sizes(self.session, self.uris, described, write_stale=False)
+        )
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}
@@ -1041,7 +1044,7 @@ class _Builder:
         self.add(node, DCTERMS.modified, Literal(as_utc(dataset.modified)))
         self.add(node, DCTERMS.rights, self.rights(dataset))
         stored = self.files.get((dataset.id, fmt.stored))
-        if stored is not None:  # always: datasets() has the files written
+        if stored is not None:  # a file not yet written for this revision: no size yet
             self.add(
                 node, DCAT.byteSize, Literal(stored.byte_size, datatype=XSD.nonNegativeInteger)
             )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.api.negotiation import by_preference
 from app.catalogue import repository as catalogue_repository
 from app.db.queries import as_utc
+from app.downloads import service as downloads
 from app.errors import InvalidParameter, NotAcceptable
 from app.rdf.dcat import Uris, catalog_graph
 from app.rdf.serialize import ntriples, turtle
@@ -205,7 +206,10 @@ def catalog_page(
         links["next"] = page_url(page + 1)
     latest = max((m for _, m in stamps), default=None)
     changes = catalogue_repository.change_count(session)
-    key = _etag("page", uris.base, fmt.key, page, page_size, modified_since, changes, stamps)
+    written = downloads.written_stamp(session)
+    key = _etag(
+        "page", uris.base, fmt.key, page, page_size, modified_since, changes, written, stamps
+    )
 
     def render_page() -> Document:
         graph = catalog_graph(session, uris, [d for d, _ in selected])
@@ -216,7 +220,13 @@ def catalog_page(
 
 
 def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat, cache: DocumentCache) -> Document:
-    key = _etag("dump", uris.base, fmt.key, catalogue_repository.change_count(session))
+    key = _etag(
+        "dump",
+        uris.base,
+        fmt.key,
+        catalogue_repository.change_count(session),
+        downloads.written_stamp(session),
+    )
 
     def render_dump() -> Document:
         stamps = [as_utc(m) for _, m in catalogue_repository.dataset_stamps(session)]
