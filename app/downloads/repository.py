@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from app.downloads.models import StoredDownload
+
+_LOCK = {"key": "stored_download"}
 
 
 def get(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
@@ -30,6 +32,11 @@ def of_datasets(session: Session, dataset_ids: Sequence[str]) -> list[StoredDown
 def replace(session: Session, row: StoredDownload) -> StoredDownload:
     """Store ``row`` in place of the dataset's file of that name. Two requests writing the
     same file at once both wrote the same bytes: the loser keeps the winner's row."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One writer of stored files at a time (until its commit): a refresh after a write
+        # replaces several files in one transaction, and two of them (or one and a download
+        # being written) replacing the same rows in another order deadlocked.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), _LOCK)
     try:
         with session.begin_nested():
             session.execute(
