@@ -724,28 +724,22 @@ def recount_published(
             PublishedTally.indicator_id.in_(ids),
         )
     )
+    slice_key = (
+        PublishedValue.dataset_id,
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.version,
+        PublishedValue.level,
+    )
     counted = (
-        select(
-            PublishedValue.dataset_id,
-            PublishedValue.indicator_id,
-            PublishedValue.period,
-            PublishedValue.version,
-            PublishedValue.level,
-            func.count(),
-        )
+        select(*slice_key, func.count())
         .where(
             PublishedValue.dataset_id == dataset_id,
             PublishedValue.period == period,
             PublishedValue.indicator_id.in_(ids),
             PublishedValue.revision_to.is_(None),
         )
-        .group_by(
-            PublishedValue.dataset_id,
-            PublishedValue.indicator_id,
-            PublishedValue.period,
-            PublishedValue.version,
-            PublishedValue.level,
-        )
+        .group_by(*slice_key)
     )
     session.execute(
         insert(PublishedTally).from_select(
