@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Seconds 'datapedia serve' lets running requests finish after SIGTERM "
         "(new connections are refused at once); then it stops anyway.",
     )
+    write_stored_files: bool = Field(
+        default=True,
+        description="Write the stored downloads and Data Cube dumps a successful write made "
+        "stale, after its answer. Off: each is written at its first download, and the "
+        "catalogue states its size from then on.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="'json': one JSON object per log line, for log collectors."
     )

@@ -146,7 +146,11 @@ class RefreshStoredFiles:
             await send(message)
 
         await self.app(scope, receive, noting_status)
-        if 200 <= status < 300 and self.state.session_factory is not None:
+        if (
+            200 <= status < 300
+            and self.state.session_factory is not None
+            and self.state.settings.write_stored_files
+        ):
             await run_in_threadpool(self._refresh)
 
     def _refresh(self) -> None:
