@@ -22,6 +22,7 @@ from app.main import create_app
 from app.rdf import cubefiles
 from app.rdf.dcat import Uris
 from tests.dbutil import (
+    backend,
     copy_database,
     drop_database,
     drop_shared,
@@ -150,6 +151,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = getattr(item, "fixturenames", ())
         return max((rank for rank, (_, f) in enumerate(SHARED, 1) if f in names), default=0)
 
+    deselect_other_backends(config, items)
     items.sort(key=needs)  # stable: the shuffled order within each group is kept
     if config.option.collectonly:
         return
@@ -159,6 +161,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             started = start_background_build(root, name)
             if started is not None:
                 _BACKGROUND.append(started)
+
+
+def deselect_other_backends(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``only_on(backend)`` runs in that backend's suite and is deselected in
+    the other: it checks something both databases answer alike (the whole Data Cube of the
+    real data: minutes of CPU), and a test of the PostgreSQL suite proves that they do (the
+    same seed gives the same published values and cube dumps on both,
+    ``tests/ingest/test_seed_backends.py``, which is itself ``only_on("postgresql")``)."""
+    kept, other = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_on")
+        if marker is not None and marker.args[0] not in ("sqlite", "postgresql"):
+            raise pytest.UsageError(f"{item.nodeid}: only_on({marker.args[0]!r})")
+        (other if marker is not None and marker.args[0] != backend() else kept).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -53,6 +53,9 @@ def test_the_constraints_are_the_recommendations_with_their_source() -> None:
         assert "#normalize-algorithm" in (datacube.QUERIES / phase).read_text()
 
 
+# Minutes of CPU, and the same answer on both databases: the PostgreSQL suite proves that the
+# same seed gives the same cube on both (tests/ingest/test_seed_backends.py).
+@pytest.mark.only_on("sqlite")
 def test_the_whole_cube_of_every_seeded_dataset_passes_ic_1_to_21(
     client: TestClient, real_session: Session
 ) -> None:
