@@ -234,6 +234,7 @@ def test_points_lost_are_explained() -> None:
     assert score.maximum == 405 and score.rating == "sufficient"
 
 
+@pytest.mark.stored_files
 def test_byte_size_is_stated_before_the_first_download(world: World) -> None:
     upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,4321,\r\n"
     submitted = world.client.post(
