@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.dbutil import create_database, drop_database
 
 
@@ -24,6 +26,8 @@ def datapedia(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Not the test database (the commands stop before they open one): once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
 def test_bad_settings_stop_every_command_in_one_line() -> None:
     bad_format = datapedia("db", "upgrade", log_format="xml")
     assert bad_format.returncode == 2
@@ -67,6 +71,8 @@ def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> Non
         drop_database(fresh)
 
 
+# A database URL of its own, the same in both suites: once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
 def test_unreachable_database_is_one_line() -> None:
     down = datapedia("db", "upgrade", database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert down.returncode == 1

@@ -97,6 +97,8 @@ def test_a_worker_that_dies_is_replaced(two_workers: Server) -> None:
     assert "ended (exit status -9); starting another" in two_workers.log.read_text()
 
 
+# A SQLite URL of its own, whatever the suite's database: once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from app.db.session import transaction
 from app.errors import SourceDataError
 from app.ingest.seed import seed_all
 from tests.conftest import geography_only, one_municipality, real_source_dir, session_factory_for
+from tests.factories import World
 
 BIG_TABLES = {"observation", "published_value", "geo_unit_ancestor"}
 
@@ -83,13 +84,13 @@ def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_p
     engine.dispose()
 
 
-def test_a_broken_seed_file_changes_nothing(empty_db: str, tmp_path: Path) -> None:
+def test_a_broken_seed_file_changes_nothing(world_db: World, tmp_path: Path) -> None:
+    # A world is what seeding the geography and the catalogue gives (a copy: cheaper than
+    # seeding the geography again).
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS_DIR, seeds)
     source = geography_only(tmp_path)
-    engine, factory = session_factory_for(empty_db)
-    with transaction(factory) as session:
-        seed_all(session, source, seeds)
+    engine, factory = session_factory_for(world_db.url)
     with factory() as session:
         before = table_fingerprint(session)
     path = seeds / "datasets" / "income.yaml"

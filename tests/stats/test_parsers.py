@@ -424,6 +424,8 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+# No database: the same answer in both suites, and a minute of CPU (every real value file).
+@pytest.mark.only_on("sqlite")
 def test_real_value_files() -> None:
     source_dir = get_settings().source_dir
     values_dir = source_dir / "values"
