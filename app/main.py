@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import hashlib
 import importlib.resources
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -21,7 +23,6 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api import metrics
+from app.api.background import CoalescingWorker, check_stop
 from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
@@ -84,6 +86,10 @@ GZIP_MINIMUM_BYTES = 1024
 # zlib's own default: a CSV export compresses 2.3× faster than at Starlette's level 9 (the
 # server's largest cost after formatting the lines) for 3 % more bytes.
 GZIP_LEVEL = 6
+# How long shutdown waits for the stored-files writer to end: it stops between two chunks of a
+# file, so within a second or so unless a single statement (a JSON-stat document of a large
+# dataset is built in one piece) takes longer.
+WRITER_STOP_SECONDS = 30
 # Static assets change only with a release; their ETag lets a browser revalidate after that.
 STATIC_CACHE_CONTROL = "public, max-age=86400"
 
@@ -120,12 +126,12 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-class RefreshStoredFiles:
-    """After a write that succeeded (a submission, a metadata change), the stored downloads
-    and Data Cube dumps it made stale are written again, once the answer has gone out: the
-    writer does not wait for them, and the catalogue, which only reads stored files, states
-    every file's size again from then on (a dump of a large dataset takes minutes: no read
-    request writes one)."""
+class SignalStoredFilesWriter:
+    """After a write that succeeded (a submission, a metadata change), signals the stored-files
+    writer and returns: the answer and the connection never wait for the files. The writer
+    writes the stored downloads and Data Cube dumps the write made stale (a dump of a large
+    dataset takes tens of seconds) in its own thread, so the catalogue, which only reads
+    stored files, states every file's size again soon after."""
 
     READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -146,22 +152,26 @@ class RefreshStoredFiles:
             await send(message)
 
         await self.app(scope, receive, noting_status)
-        if (
-            200 <= status < 300
-            and self.state.session_factory is not None
-            and self.state.settings.write_stored_files
-        ):
-            await run_in_threadpool(self._refresh)
+        writer = self.state.stored_files_writer
+        if 200 <= status < 300 and writer is not None:
+            writer.signal()
 
-    def _refresh(self) -> None:
-        factory = self.state.session_factory
-        if factory is None:
-            return
-        try:
-            with transaction(factory) as session:
-                cubefiles.refresh_stale(session, Uris(self.state.settings.base_url))
-        except Exception:  # the write itself succeeded: a later write or download retries
-            logger.exception("stored downloads could not be written again")
+
+def write_stale_files(state: AppState, stop: threading.Event) -> None:
+    """One pass of the stored-files writer: every stale file written, each in a transaction
+    of its own, so the database's write lock (SQLite) and the stored files' lock (PostgreSQL)
+    are held while one row is replaced, not while the next file is formatted; a file's old
+    row stays until its new one commits."""
+    factory = state.session_factory
+    if factory is None:
+        return
+    uris = Uris(state.settings.base_url)
+    with factory() as session:
+        stale = cubefiles.stale_files(session, uris)
+    for dataset_id, name in stale:
+        check_stop(stop)
+        with transaction(factory) as session:
+            cubefiles.write_file(session, uris, dataset_id, name, stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -188,9 +198,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.feedback_limiter = DatabaseRateLimiter(
                 "feedback posts", lambda: state.session_factory
             )
+        if state.settings.write_stored_files:
+            state.stored_files_writer = CoalescingWorker(
+                "stored-files-writer", functools.partial(write_stale_files, state)
+            )
+            state.stored_files_writer.start()
         try:
             yield
         finally:
+            # Before the engine goes: a pass still writing is interrupted and rolled back.
+            if state.stored_files_writer is not None:
+                state.stored_files_writer.stop(WRITER_STOP_SECONDS)
+                state.stored_files_writer = None
             state.session_factory = None
             engine.dispose()
 
@@ -207,7 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;
     # compression sits inside HEAD handling, so HEAD announces what GET would send.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(RefreshStoredFiles, state=state)
+    app.add_middleware(SignalStoredFilesWriter, state=state)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)

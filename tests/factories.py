@@ -57,11 +57,14 @@ KEYS: dict[str, tuple[str, str]] = {
     "admin": ("kenniscentrum-vlaamse-steden", "admin"),
 }
 
-# Generous limits: tests of the limits set their own.
+# Generous limits: tests of the limits set their own. No stored-files writer: a test that
+# writes does not pay for the files its write made stale (written at their first download
+# instead); tests of the writer turn it on (tests/downloads/test_writer.py).
 TEST_SETTINGS: dict[str, Any] = {
     "submissions_per_minute": 10_000,
     "feedback_per_minute": 10_000,
     "anonymous_feedback_per_minute": 10_000,
+    "write_stored_files": False,
 }
 
 
