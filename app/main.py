@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -208,7 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Before the engine goes: a pass still writing is interrupted and rolled back.
             if state.stored_files_writer is not None:
-                state.stored_files_writer.stop(WRITER_STOP_SECONDS)
+                await run_in_threadpool(state.stored_files_writer.stop, WRITER_STOP_SECONDS)
                 state.stored_files_writer = None
             state.session_factory = None
             engine.dispose()
