@@ -116,6 +116,9 @@ def run_backend(backend: str, tmp: Path) -> list[Figures]:
 
     dbutil.TEST_SERVER_URL = PG_SERVER if backend == "postgresql" else ""
     os.environ["DATAPEDIA_SUBMISSIONS_PER_MINUTE"] = "100000"
+    # As in production: the stored files a submission made stale are written by the server's
+    # background writer while the next requests are served.
+    os.environ["DATAPEDIA_WRITE_STORED_FILES"] = "true"
     source_dir = get_settings().source_dir
     url = dbutil.create_database(tmp)
     figures: list[Figures] = []

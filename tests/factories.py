@@ -201,6 +201,8 @@ def open_world(
             engine.dispose()
             drop_database(url)
         return
+    # The stored-files writer's thread would share the one connection below with the requests.
+    assert not settings.get("write_stored_files"), "the writer needs real_database=True"
     engine = make_engine(template.url)
     connection = engine.connect()
     outer = connection.begin()
