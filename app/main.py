@@ -9,7 +9,6 @@ import hashlib
 import importlib.resources
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -31,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api import metrics
-from app.api.background import CoalescingWorker, check_stop
+from app.api.background import CoalescingWorker, PassControl
 from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
@@ -132,7 +131,9 @@ class SignalStoredFilesWriter:
     writer and returns: the answer and the connection never wait for the files. The writer
     writes the stored downloads and Data Cube dumps the write made stale (a dump of a large
     dataset takes tens of seconds) in its own thread, so the catalogue, which only reads
-    stored files, states every file's size again soon after."""
+    stored files, states every file's size again soon after. While a write request runs, the
+    writer waits (app.api.background); a write request that arrives while the writer
+    replaces a file waits for that one commit."""
 
     READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -152,13 +153,22 @@ class SignalStoredFilesWriter:
                 status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, noting_status)
         writer = self.state.stored_files_writer
-        if 200 <= status < 300 and writer is not None:
+        if writer is None:
+            await self.app(scope, receive, noting_status)
+            return
+        # The writer yields to the request while it runs (and replaces no file meanwhile).
+        if not writer.begin_request():
+            await run_in_threadpool(writer.wait_to_begin_request)
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            writer.end_request()
+        if 200 <= status < 300:
             writer.signal()
 
 
-def write_stale_files(state: AppState, stop: threading.Event) -> None:
+def write_stale_files(state: AppState, control: PassControl) -> None:
     """One pass of the stored-files writer: every stale file written, each in a transaction
     of its own, so the database's write lock (SQLite) and the stored files' lock (PostgreSQL)
     are held while one row is replaced, not while the next file is formatted; a file's old
@@ -170,9 +180,12 @@ def write_stale_files(state: AppState, stop: threading.Event) -> None:
     with factory() as session:
         stale = cubefiles.stale_files(session, uris)
     for dataset_id, name in stale:
-        check_stop(stop)
-        with transaction(factory) as session:
-            cubefiles.write_file(session, uris, dataset_id, name, stop)
+        control.checkpoint()
+        try:
+            with transaction(factory) as session:
+                cubefiles.write_file(session, uris, dataset_id, name, control)
+        finally:
+            control.release()  # committed or rolled back: write requests may start again
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

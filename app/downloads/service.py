@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 import orjson
 from sqlalchemy.orm import Session
 
-from app.api.background import check_stop
+from app.api.background import PassControl, checkpoint
 from app.api.tableschema import TableSchema, render
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset, Indicator
@@ -145,15 +144,15 @@ def _ensure(
     dataset: Dataset,
     name: str,
     revision: int,
-    stop: threading.Event | None = None,
+    control: PassControl | None = None,
 ) -> StoredDownload:
-    """The stored file, written first when missing or out of date; a set ``stop`` interrupts
-    the writing (``Interrupted``) before anything is replaced."""
+    """The stored file, written first when missing or out of date; with ``control`` (a pass
+    of the background writer), at its checkpoints."""
     stamp = _stamp(dataset, name, revision)
     row = repository.get(session, dataset.id, name)
     if row is not None and row.stamp == stamp:
         return row
-    check_stop(stop)
+    checkpoint(control)
     if name == CSV:
         # The bytes the observations API streams for the unfiltered query (formatted by the
         # database), so that it may serve this file in their place.
@@ -167,9 +166,9 @@ def _ensure(
         records = stats_service.iter_records(session, query)
         chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
     else:
-        csv_row = _ensure(session, dataset, CSV, revision, stop)
+        csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]
-    return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks, stop=stop)
+    return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks, control=control)
 
 
 def store(
@@ -181,13 +180,15 @@ def store(
     chunks: Iterable[bytes],
     *,
     compression: int = COMPRESSION,
-    stop: threading.Event | None = None,
+    control: PassControl | None = None,
 ) -> StoredDownload:
     """Write the file from its chunks (read once, never held uncompressed) in place of the
     dataset's file of that name. The old row is replaced only once every chunk is compressed,
-    in the caller's transaction: a write interrupted (``stop``) or failing before its commit
-    leaves the file as it was."""
-    size, digest, compressed = _compress(chunks, compression, stop)
+    in the caller's transaction: a write interrupted (``control``) or failing before its
+    commit leaves the file as it was."""
+    size, digest, compressed = _compress(chunks, compression, control)
+    if control is not None:
+        control.before_replace()
     return repository.replace(
         session,
         StoredDownload(
@@ -222,17 +223,17 @@ def as_file(row: StoredDownload, *, content: bool = True) -> StoredFile:
 
 
 def _compress(
-    chunks: Iterable[bytes], compression: int, stop: threading.Event | None = None
+    chunks: Iterable[bytes], compression: int, control: PassControl | None = None
 ) -> tuple[int, str, bytes]:
-    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass (stopped
-    between two chunks once ``stop`` is set)."""
+    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass (with a
+    checkpoint of ``control`` between two chunks)."""
     out = io.BytesIO()
     digest = hashlib.sha256()
     size = 0
     # mtime 0: the same content gives the same compressed bytes.
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compression, mtime=0) as writer:
         for chunk in chunks:
-            check_stop(stop)
+            checkpoint(control)
             size += len(chunk)
             digest.update(chunk)
             writer.write(chunk)
@@ -427,12 +428,12 @@ def stale_files(session: Session, datasets: Sequence[Dataset]) -> list[tuple[str
 
 
 def write_file(
-    session: Session, dataset: Dataset, name: str, stop: threading.Event | None = None
+    session: Session, dataset: Dataset, name: str, control: PassControl | None = None
 ) -> StoredFile:
     """The stored download of the current revision, written first when missing or out of
     date (it may have been written since it was found stale), without its content."""
     revision = stats_repository.latest_revision(session, dataset.id)
-    return as_file(_ensure(session, dataset, name, revision, stop), content=False)
+    return as_file(_ensure(session, dataset, name, revision, control), content=False)
 
 
 def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:

@@ -12,11 +12,11 @@ URL (every URI in the dump starts with it) and the way the cube is written (``LA
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app.api.background import PassControl
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db.queries import as_utc
@@ -49,10 +49,10 @@ def ensure(
     fmt: cube.CubeFormat,
     revision: int | None = None,
     row: StoredDownload | None = None,
-    stop: threading.Event | None = None,
+    control: PassControl | None = None,
 ) -> StoredDownload:
     """The stored dump, written first when missing or out of date (``row``: the stored row if
-    already read; a set ``stop`` interrupts the writing before anything is replaced)."""
+    already read; ``control``: a pass of the background writer, with its checkpoints)."""
     if revision is None:
         revision = stats_repository.latest_revision(session, dataset.id)
     wanted = stamp(dataset, revision, uris.base)
@@ -69,7 +69,7 @@ def ensure(
         fmt.media_type,
         cube.stream(session, uris, dataset, fmt),
         compression=COMPRESSION,
-        stop=stop,
+        control=control,
     )
 
 
@@ -120,7 +120,7 @@ def stale_files(session: Session, uris: Uris) -> list[tuple[str, str]]:
 
 
 def write_file(
-    session: Session, uris: Uris, dataset_id: str, name: str, stop: threading.Event | None = None
+    session: Session, uris: Uris, dataset_id: str, name: str, control: PassControl | None = None
 ) -> downloads.StoredFile | None:
     """One stored download or dump of the current revision, written first when missing or
     out of date (another writer may have written it since it was found stale), without its
@@ -130,8 +130,10 @@ def write_file(
         return None
     for fmt in cube.FORMATS.values():
         if file_name(fmt) == name:
-            return downloads.as_file(ensure(session, uris, dataset, fmt, stop=stop), content=False)
-    return downloads.write_file(session, dataset, name, stop)
+            return downloads.as_file(
+                ensure(session, uris, dataset, fmt, control=control), content=False
+            )
+    return downloads.write_file(session, dataset, name, control)
 
 
 def write_all(session: Session, uris: Uris) -> int:

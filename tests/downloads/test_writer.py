@@ -24,7 +24,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT
 from sqlalchemy import select, text
 
-from app.api.background import CoalescingWorker, Interrupted, check_stop
+from app.api.background import CoalescingWorker, Interrupted, PassControl
 from app.config import get_settings
 from app.db.session import transaction
 from app.downloads import service as downloads
@@ -63,7 +63,7 @@ class Recorder:
             self.release.set()
         self.fail_first = fail_first
 
-    def __call__(self, stop: threading.Event) -> None:
+    def __call__(self, control: PassControl) -> None:
         self.calls += 1
         self.inside.set()
         self.release.wait()
@@ -131,11 +131,11 @@ def test_stop_with_a_pass_running_interrupts_it_and_ends_the_thread() -> None:
     inside = threading.Event()
     interrupted: list[bool] = []
 
-    def work(stop: threading.Event) -> None:
+    def work(control: PassControl) -> None:
         inside.set()
-        stop.wait()  # a long pass that checks its stop between two pieces of work
+        control.stopping.wait()  # a long pass, between two of its checkpoints
         try:
-            check_stop(stop)
+            control.checkpoint()
         except Interrupted:
             interrupted.append(True)
             raise
@@ -148,6 +148,51 @@ def test_stop_with_a_pass_running_interrupts_it_and_ends_the_thread() -> None:
     assert not worker.alive
     assert interrupted == [True]
     assert worker.passes == 1
+
+
+def test_a_pass_waits_at_its_checkpoint_while_a_write_request_runs() -> None:
+    inside, passed = threading.Event(), threading.Event()
+
+    def work(control: PassControl) -> None:
+        inside.set()
+        control.checkpoint()
+        passed.set()
+
+    with running(CoalescingWorker("test-writer", work)) as worker:
+        assert worker.begin_request()
+        worker.signal()
+        assert inside.wait(IDLE_TIMEOUT)
+        assert not worker.wait_idle(0)
+        assert not passed.is_set()  # held at the checkpoint until the request ends
+        worker.end_request()
+        assert worker.wait_idle(IDLE_TIMEOUT)
+        assert passed.is_set()
+
+
+def test_no_write_request_begins_while_a_file_is_replaced() -> None:
+    replacing, committed = threading.Event(), threading.Event()
+
+    def work(control: PassControl) -> None:
+        control.before_replace()
+        replacing.set()
+        committed.wait()
+        control.release()
+
+    with running(CoalescingWorker("test-writer", work)) as worker:
+        worker.signal()
+        assert replacing.wait(IDLE_TIMEOUT)
+        assert not worker.begin_request()
+        began = threading.Event()
+        waiting = threading.Thread(target=lambda: (worker.wait_to_begin_request(), began.set()))
+        waiting.start()
+        assert not began.is_set()  # it cannot begin before the release
+        committed.set()
+        assert began.wait(IDLE_TIMEOUT)
+        waiting.join()
+        worker.end_request()
+        assert worker.begin_request()
+        worker.end_request()
+        assert worker.wait_idle(IDLE_TIMEOUT)
 
 
 # --- the app's writer on a real database ----------------------------------------------------
@@ -290,32 +335,39 @@ def test_a_failed_pass_is_logged_and_the_next_write_has_the_files_written(
 
 def test_a_file_interrupted_in_the_middle_keeps_its_old_row(writing_world: World) -> None:
     old = stored_rows(writing_world)["observations.csv"]
-    stop = threading.Event()
+    worker = CoalescingWorker("test-writer", lambda control: None)  # never started
+    control = PassControl(worker)
 
     def chunks() -> Iterator[bytes]:
         yield b"indicator,period\r\n"
-        stop.set()  # the worker is stopping while this file is being written
+        worker.stopping.set()  # the worker is stopping while this file is being written
         yield b"population,2025\r\n"
 
     with pytest.raises(Interrupted), transaction(writing_world.factory) as session:
         downloads.store(
-            session, DATASET, "observations.csv", "new", "text/csv", chunks(), stop=stop
+            session, DATASET, "observations.csv", "new", "text/csv", chunks(), control=control
         )
     kept = stored_rows(writing_world)["observations.csv"]
     assert (kept.stamp, kept.sha256, kept.content) == (old.stamp, old.sha256, old.content)
 
 
-class StopAfterChecks(threading.Event):
-    """A stop asked for at the ``checks``-th time the work looks: between two files, before
-    a file, or between two chunks of one, depending on ``checks``."""
+class StopAfterChecks(PassControl):
+    """A stop asked for at the ``checks``-th checkpoint: between two files, before a file,
+    between two chunks of one or right before its row is replaced, depending on ``checks``."""
 
-    def __init__(self, checks: int) -> None:
-        super().__init__()
+    def __init__(self, worker: CoalescingWorker, checks: int) -> None:
+        super().__init__(worker)
         self.left = checks
 
-    def is_set(self) -> bool:
+    def checkpoint(self) -> None:
         self.left -= 1
-        return self.left < 0 or super().is_set()
+        if self.left < 0:
+            raise Interrupted
+        super().checkpoint()
+
+    def before_replace(self) -> None:
+        self.checkpoint()
+        super().before_replace()
 
 
 def version(row: StoredDownload | None) -> tuple[str, str] | None:
@@ -341,7 +393,7 @@ def test_a_pass_interrupted_anywhere_leaves_every_file_whole(writing_world: Worl
         for checks in range(1000):
             before = stored_rows(writing_world)
             try:
-                write_stale_files(state, StopAfterChecks(checks))
+                write_stale_files(state, StopAfterChecks(writer, checks))
             except Interrupted:
                 interruptions += 1
             else:
