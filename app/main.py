@@ -86,10 +86,11 @@ GZIP_MINIMUM_BYTES = 1024
 # zlib's own default: a CSV export compresses 2.3× faster than at Starlette's level 9 (the
 # server's largest cost after formatting the lines) for 3 % more bytes.
 GZIP_LEVEL = 6
-# How long shutdown waits for the stored-files writer to end: it stops between two chunks of a
-# file, so within a second or so unless a single statement (a JSON-stat document of a large
-# dataset is built in one piece) takes longer.
-WRITER_STOP_SECONDS = 30
+# How long shutdown waits for the stored-files writer to end: it stops at its next checkpoint
+# (between two chunks of a file, every 2,000 records of a JSON-stat document), within a second
+# unless one statement takes longer; then its thread ends with the process, its transaction
+# rolled back (the file it was writing keeps its previous version).
+WRITER_STOP_SECONDS = 10
 # Static assets change only with a release; their ETag lets a browser revalidate after that.
 STATIC_CACHE_CONTROL = "public, max-age=86400"
 

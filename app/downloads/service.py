@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import orjson
 from sqlalchemy.orm import Session
@@ -56,6 +57,9 @@ TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.j
 COMPRESSION = 6
 # Pieces in which a stored file is decompressed for a client that does not accept gzip.
 _PIECE = 1 << 20
+# Records between two checkpoints of the background writer while it builds a file in one piece.
+_CHECKPOINT_EVERY = 2000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -163,12 +167,21 @@ def _ensure(
         chunks = _json_records(session, dataset.id)
     elif name == JSONSTAT:
         query = _whole_dataset(session, dataset.id)
-        records = stats_service.iter_records(session, query)
+        records = _with_checkpoints(stats_service.iter_records(session, query), control)
         chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
     else:
         csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]
     return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks, control=control)
+
+
+def _with_checkpoints(items: Iterable[T], control: PassControl | None) -> Iterator[T]:
+    """The items, with a checkpoint every ``_CHECKPOINT_EVERY`` (for a file built in one piece
+    from all its records, such as JSON-stat: energy-fluvius's takes tens of seconds)."""
+    for n, item in enumerate(items):
+        if n % _CHECKPOINT_EVERY == 0:
+            checkpoint(control)
+        yield item
 
 
 def store(
