@@ -143,7 +143,8 @@ class SignalStoredFilesWriter:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in self.READS:
+        writer = self.state.stored_files_writer
+        if scope["type"] != "http" or scope["method"] in self.READS or writer is None:
             await self.app(scope, receive, send)
             return
         status = 0
@@ -154,10 +155,6 @@ class SignalStoredFilesWriter:
                 status = message["status"]
             await send(message)
 
-        writer = self.state.stored_files_writer
-        if writer is None:
-            await self.app(scope, receive, noting_status)
-            return
         # The writer yields to the request while it runs (and replaces no file meanwhile).
         if not writer.begin_request():
             await run_in_threadpool(writer.wait_to_begin_request)
