@@ -433,3 +433,66 @@ def test_without_write_stored_files_there_is_no_writer(world: World) -> None:
     submit(world, 4321)
     # The file is written at its first download instead.
     assert "4321" in world.client.get(CSV_PATH).text
+
+
+def test_parallel_submissions_with_the_writer_leave_the_files_of_the_newest(
+    writing_world: World,
+) -> None:
+    """Eight submissions at once through a real server (the writer yields to each and
+    replaces files between them): none fails because of the writer (SQLite may still turn
+    one away with 409 when two submissions collide), and the files end at the newest
+    revision."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # The test client's lifespan has started the app (and its writer): the server's own
+    # lifespan stays off.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            writing_world.client.app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def send(value: int) -> httpx.Response:
+        upload = f"sector,indicator,period,value,status\r\n44021A00-,population,2025,{value},\r\n"
+        return httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/datasets/{DATASET}/submissions",
+            content=upload.encode(),
+            headers=writing_world.headers("gent"),
+            timeout=120,
+        )
+
+    try:
+        with httpx.Client() as probe:
+            for _ in range(600):  # the server's start, not a timing assertion
+                if server.started:
+                    break
+                time.sleep(0.05)
+            assert server.started
+            assert probe.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(send, range(3000, 3008)))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    assert any(a.status_code == 201 for a in answers)
+    assert writer_of(writing_world).wait_idle(IDLE_TIMEOUT)
+    revision = latest_revision(writing_world)
+    rows = stored_rows(writing_world)
+    assert rows["observations.csv"].stamp == str(revision)
+    assert rows["observations.nt"].stamp.startswith(f"{revision}|")
+    assert_catalogue_states_the_served_bytes(writing_world)
