@@ -57,11 +57,14 @@ KEYS: dict[str, tuple[str, str]] = {
     "admin": ("kenniscentrum-vlaamse-steden", "admin"),
 }
 
-# Generous limits: tests of the limits set their own.
+# Generous limits: tests of the limits set their own. No stored-files writer: a test that
+# writes does not pay for the files its write made stale (written at their first download
+# instead); tests of the writer turn it on (tests/downloads/test_writer.py).
 TEST_SETTINGS: dict[str, Any] = {
     "submissions_per_minute": 10_000,
     "feedback_per_minute": 10_000,
     "anonymous_feedback_per_minute": 10_000,
+    "write_stored_files": False,
 }
 
 
@@ -198,6 +201,8 @@ def open_world(
             engine.dispose()
             drop_database(url)
         return
+    # The stored-files writer's thread would share the one connection below with the requests.
+    assert not settings.get("write_stored_files"), "the writer needs real_database=True"
     engine = make_engine(template.url)
     connection = engine.connect()
     outer = connection.begin()
