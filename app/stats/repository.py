@@ -34,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     tuple_,
     update,
 )
@@ -620,6 +619,10 @@ class PublishedFilter:
                 stmt = stmt.where(target == values[0])
             elif values:
                 stmt = stmt.where(column.in_(values))
+        return self.where_units(stmt)
+
+    def where_units(self, stmt: AnySelect) -> AnySelect:
+        """Only the units asked for (inside ``within``, among ``unit_ids``)."""
         if self.within_id is not None:
             stmt = stmt.where(
                 PublishedValue.unit_id.in_(
@@ -761,8 +764,10 @@ def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -
 
 
 CHUNK_BYTES = 1 << 16
-# Lines SQLite hands over at a time (about 1 MB of CSV).
+# Lines SQLite hands over at a time (about 1 MB of CSV), and the least text sent at once
+# (a slice of a coarse level has a few hundred lines).
 SQLITE_CSV_BATCH = 10_000
+SQLITE_CSV_CHUNK = 1 << 20
 
 
 def _sql_text(text: str) -> ColumnElement[str]:
@@ -777,26 +782,79 @@ def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnE
     return func.coalesce(value, _EMPTY, type_=String)
 
 
-def sqlite_csv_query(wanted: PublishedFilter) -> AnySelect:
-    """The published rows asked for, in the records' order, as the columns a CSV line is
-    made of: the numbers already formatted by SQLite ('' for none), the unit by its id."""
-    stmt = (
-        select(
-            PublishedValue.indicator_id,
-            PublishedValue.period,
-            PublishedValue.level,
-            PublishedValue.version,
-            PublishedValue.unit_id,
-            _or_empty(_DecimalText(PublishedValue.value, Indicator.decimals)),
-            PublishedValue.status,
-            _or_empty(
-                _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
-            ),
-        )
-        .select_from(PublishedValue)
-        .join(Indicator, Indicator.id == PublishedValue.indicator_id)
+def sqlite_csv_slice_query(wanted: PublishedFilter) -> AnySelect:
+    """The rows asked for of one slice (indicator, period and level bound as
+    ``slice_indicator``, ``slice_period`` and ``slice_level``) in unit order, as the unit id
+    and the rest of the CSV line after the unit's cells, made by SQLite: the value rounded to
+    ``slice_decimals`` places, ``slice_measure`` (the unit of measure's cell), the status, the
+    coverage and the line end. The start of the line is the same for the whole slice."""
+    comma = _sql_text("','")
+    value = _DecimalText(PublishedValue.value, bindparam("slice_decimals", type_=Integer))
+    coverage = _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
+    tail = (
+        comma
+        + _or_empty(value)
+        + comma
+        + bindparam("slice_measure", type_=String)
+        + comma
+        + PublishedValue.status
+        + comma
+        + _or_empty(coverage)
+        + _sql_text("char(13, 10)")
     )
-    return wanted.order(wanted.where(stmt), None)
+    stmt = select(PublishedValue.unit_id, tail).where(
+        PublishedValue.dataset_id == wanted.dataset_id,
+        PublishedValue.indicator_id == bindparam("slice_indicator", type_=String),
+        PublishedValue.period == bindparam("slice_period", type_=String),
+        PublishedValue.level == bindparam("slice_level", type_=String),
+        PublishedValue.version == wanted.version,
+        _valid(PublishedValue.revision_from, PublishedValue.revision_to, wanted.revision),
+    )
+    return wanted.where_units(stmt).order_by(PublishedValue.unit_id)
+
+
+def sqlite_slice_key_queries(wanted: PublishedFilter, depth: int) -> tuple[AnySelect, AnySelect]:
+    """The first value of the ``depth``-th column of a slice's key (indicator, period, level)
+    among the dataset's rows whose key columns before it are bound (``key0``, ``key1``), and
+    the first value after ``after``: one index seek each, however many rows there are.
+    Current reads look among the current rows; reads of an earlier revision among all
+    (a value without a row valid then gives an empty slice, not a wrong line)."""
+    column = _KEY[depth]
+    stmt = select(column).where(
+        PublishedValue.dataset_id == wanted.dataset_id,
+        *(_KEY[n] == bindparam(f"key{n}", type_=String) for n in range(depth)),
+    )
+    if wanted.revision is None:
+        stmt = stmt.where(PublishedValue.revision_to.is_(None))
+    stmt = stmt.order_by(column).limit(1)
+    return stmt, stmt.where(column > bindparam("after", type_=String))
+
+
+def _sqlite_slices(connection: Connection, wanted: PublishedFilter) -> Iterator[tuple[str, ...]]:
+    """The slices (indicator, period, level) the rows asked for may lie in, in the records'
+    order: those of the filter, or else the dataset's, found by index seeks."""
+    given = (
+        sorted(set(wanted.indicators)),
+        sorted(set(wanted.periods)),
+        [] if wanted.level is None else [wanted.level],
+    )
+    seeks = [sqlite_slice_key_queries(wanted, depth) for depth in range(len(given))]
+
+    def values(depth: int, *before: str) -> Iterator[str]:
+        if given[depth]:
+            yield from given[depth]
+            return
+        first, following = seeks[depth]
+        bound = {f"key{n}": value for n, value in enumerate(before)}
+        value = connection.scalar(first, bound)
+        while value is not None:
+            yield value
+            value = connection.scalar(following, {**bound, "after": value})
+
+    for indicator in values(0):
+        for period in values(1, indicator):
+            for level in values(2, indicator, period):
+                yield indicator, period, level
 
 
 def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[bytes]:
@@ -848,9 +906,11 @@ class RecordEnds:
 def _copy_csv_sqlite(
     connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    # SQLite formats the numbers (its rounding is the one every format shows) and walks the
-    # index; the text of units, indicators and periods repeats on every row, so it is made a
-    # CSV cell once each, here, and each line is one f-string (no row object, no csv writer).
+    # SQLite walks the index one slice (indicator, period, level) at a time and makes the
+    # end of each line (numbers, unit of measure, status, coverage); the start of a line is
+    # the same for the whole slice, and the text of a unit (code, name) is made CSV cells
+    # once, here. A row is then a unit id and one string, and a line one concatenation:
+    # no per-row join with the indicators, few Python objects per row.
     units = _SqliteTextCells(
         connection, select(GeoUnit.id, GeoUnit.code, GeoUnit.name), GeoUnit.id, neutralise=True
     )
@@ -869,26 +929,41 @@ def _copy_csv_sqlite(
         units.prefetch(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
     else:
         units.prefetch(GeoUnit.version == wanted.version)
-    measures = _SqliteTextCells(
-        connection, select(Indicator.id, Indicator.unit_of_measure), Indicator.id, neutralise=False
-    )
-    measures.prefetch(true())
+    indicators = select(Indicator.id, Indicator.decimals, Indicator.unit_of_measure)
+    if wanted.indicators:
+        indicators = indicators.where(Indicator.id.in_(list(wanted.indicators)))
+    measures = {
+        indicator: (decimals, csv_text_cell(measure, neutralise=False))
+        for indicator, decimals, measure in connection.execute(indicators)
+    }
     periods = _PeriodCells()
-    result = connection.execute(sqlite_csv_query(wanted))
-    cursor = result.cursor
-    try:
-        yield (",".join(header) + "\r\n").encode()
-        while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
-            text = "".join(
-                [
-                    f"{indicator},{periods[period]},{level},{version},{units[unit]},{value},"
-                    f"{measures[indicator]},{status},{coverage}\r\n"
-                    for indicator, period, level, version, unit, value, status, coverage in rows
-                ]
-            )
-            yield text.encode()
-    finally:
-        result.close()
+    lines = sqlite_csv_slice_query(wanted)
+    pending: list[str] = [",".join(header) + "\r\n"]
+    size = 0
+    for indicator, period, level in _sqlite_slices(connection, wanted):
+        decimals, measure = measures[indicator]
+        head = f"{indicator},{periods[period]},{level},{wanted.version},"
+        bound = {
+            "slice_indicator": indicator,
+            "slice_period": period,
+            "slice_level": level,
+            "slice_decimals": decimals,
+            "slice_measure": measure,
+        }
+        result = connection.execute(lines, bound)
+        cursor = result.cursor
+        try:
+            while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
+                text = "".join([head + units[unit] + tail for unit, tail in rows])
+                pending.append(text)
+                size += len(text)
+                if size >= SQLITE_CSV_CHUNK:
+                    yield "".join(pending).encode()
+                    pending.clear()
+                    size = 0
+        finally:
+            result.close()
+    yield "".join(pending).encode()
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
