@@ -519,7 +519,8 @@ def _rounded_postgresql(element: _Rounded, compiler: SQLCompiler, **kw: Any) -> 
 
 class _DecimalText(FunctionElement[str]):
     """A number as CSV text, rounded like :class:`_Rounded`, without trailing zeros
-    (``91741539.86``, ``3``), and NULL for no value; formatted by the database."""
+    (``91741539.86``, ``3``), and NULL for no value; formatted by the database (SQLite gives
+    a whole number as an integer, whose text is the same)."""
 
     type = String()
     name = "decimal_text"
@@ -530,9 +531,12 @@ class _DecimalText(FunctionElement[str]):
 def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
     value, decimals = (compiler.process(c, **kw) for c in element.clauses)
     rounded = f"(round({value}, {decimals}) + 0.0)"
+    # A whole number below 10^15 as an integer: the same digits as printf's (exact up to 15
+    # digits) at a fraction of its cost; SQLite writes it as text when it is concatenated.
     return (
         f"CASE WHEN {value} IS NULL THEN NULL WHEN {decimals} = 0 "
-        f"THEN printf('%.0f', {rounded}) "
+        f"THEN CASE WHEN abs({rounded}) < 1e15 THEN CAST({rounded} AS INTEGER) "
+        f"ELSE printf('%.0f', {rounded}) END "
         f"ELSE rtrim(rtrim(printf('%.*f', {decimals}, {rounded}), '0'), '.') END"
     )
 
@@ -785,24 +789,13 @@ def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnE
 def sqlite_csv_slice_query(wanted: PublishedFilter) -> AnySelect:
     """The rows asked for of one slice (indicator, period and level bound as
     ``slice_indicator``, ``slice_period`` and ``slice_level``) in unit order, as the unit id
-    and the rest of the CSV line after the unit's cells, made by SQLite: the value rounded to
-    ``slice_decimals`` places, ``slice_measure`` (the unit of measure's cell), the status, the
-    coverage and the line end. The start of the line is the same for the whole slice."""
-    comma = _sql_text("','")
+    and the cells SQLite makes: the value rounded to ``slice_decimals`` places, the status
+    and the coverage ('' for no value). Every other cell is the same for the whole slice."""
     value = _DecimalText(PublishedValue.value, bindparam("slice_decimals", type_=Integer))
     coverage = _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
-    tail = (
-        comma
-        + _or_empty(value)
-        + comma
-        + bindparam("slice_measure", type_=String)
-        + comma
-        + PublishedValue.status
-        + comma
-        + _or_empty(coverage)
-        + _sql_text("char(13, 10)")
-    )
-    stmt = select(PublishedValue.unit_id, tail).where(
+    stmt = select(
+        PublishedValue.unit_id, _or_empty(value), PublishedValue.status, _or_empty(coverage)
+    ).where(
         PublishedValue.dataset_id == wanted.dataset_id,
         PublishedValue.indicator_id == bindparam("slice_indicator", type_=String),
         PublishedValue.period == bindparam("slice_period", type_=String),
@@ -906,19 +899,16 @@ class RecordEnds:
 def _copy_csv_sqlite(
     connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    # SQLite walks the index one slice (indicator, period, level) at a time and makes the
-    # end of each line (numbers, unit of measure, status, coverage); the start of a line is
-    # the same for the whole slice, and the text of a unit (code, name) is made CSV cells
-    # once, here. A row is then a unit id and one string, and a line one concatenation:
-    # no per-row join with the indicators, few Python objects per row.
-    units = _SqliteTextCells(
-        connection, select(GeoUnit.id, GeoUnit.code, GeoUnit.name), GeoUnit.id, neutralise=True
-    )
+    # SQLite walks the index one slice (indicator, period, level) at a time and formats the
+    # numbers; every other cell of a line is the same for the whole slice (indicator, period,
+    # level, version, unit of measure) or for the unit (code, name), made CSV cells once
+    # here. A row is a unit id and three cells, a line one f-string; no join per row.
+    units = _UnitCells(connection)
     # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
-        units.prefetch(GeoUnit.id.in_(list(wanted.unit_ids)))
+        units.read(GeoUnit.id.in_(list(wanted.unit_ids)))
     elif wanted.within_id is not None:
-        units.prefetch(
+        units.read(
             GeoUnit.id.in_(
                 select(GeoUnitAncestor.unit_id).where(
                     GeoUnitAncestor.ancestor_id == wanted.within_id
@@ -926,9 +916,9 @@ def _copy_csv_sqlite(
             )
         )
     elif wanted.level is not None:
-        units.prefetch(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
+        units.read(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
     else:
-        units.prefetch(GeoUnit.version == wanted.version)
+        units.read(GeoUnit.version == wanted.version)
     indicators = select(Indicator.id, Indicator.decimals, Indicator.unit_of_measure)
     if wanted.indicators:
         indicators = indicators.where(Indicator.id.in_(list(wanted.indicators)))
@@ -936,25 +926,28 @@ def _copy_csv_sqlite(
         indicator: (decimals, csv_text_cell(measure, neutralise=False))
         for indicator, decimals, measure in connection.execute(indicators)
     }
-    periods = _PeriodCells()
     lines = sqlite_csv_slice_query(wanted)
     pending: list[str] = [",".join(header) + "\r\n"]
     size = 0
     for indicator, period, level in _sqlite_slices(connection, wanted):
         decimals, measure = measures[indicator]
-        head = f"{indicator},{periods[period]},{level},{wanted.version},"
+        head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
         bound = {
             "slice_indicator": indicator,
             "slice_period": period,
             "slice_level": level,
             "slice_decimals": decimals,
-            "slice_measure": measure,
         }
         result = connection.execute(lines, bound)
-        cursor = result.cursor
         try:
-            while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
-                text = "".join([head + units[unit] + tail for unit, tail in rows])
+            while rows := result.cursor.fetchmany(SQLITE_CSV_BATCH):
+                units.read_missing({row[0] for row in rows})
+                text = "".join(
+                    [
+                        f"{head}{units[unit]},{value},{measure},{status},{coverage}\r\n"
+                        for unit, value, status, coverage in rows
+                    ]
+                )
                 pending.append(text)
                 size += len(text)
                 if size >= SQLITE_CSV_CHUNK:
@@ -979,37 +972,25 @@ def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
     return text
 
 
-class _PeriodCells(dict[str, str]):
-    def __missing__(self, period: str) -> str:
-        cell = self[period] = csv_text_cell(period, neutralise=True)
-        return cell
+class _UnitCells(dict[int, str]):
+    """The code and name of units as two CSV cells (neutralised), by unit id."""
 
-
-class _SqliteTextCells(dict[Any, str]):
-    """The text columns of a unit (code, name) or of an indicator (unit of measure) as CSV
-    cells by id: read in one query up front, and one by one for an id not read yet."""
-
-    def __init__(
-        self,
-        connection: Connection,
-        stmt: AnySelect,
-        key: InstrumentedAttribute[Any],
-        *,
-        neutralise: bool,
-    ) -> None:
+    def __init__(self, connection: Connection) -> None:
         super().__init__()
-        self.connection, self.stmt, self.key, self.neutralise = connection, stmt, key, neutralise
+        self.connection = connection
 
-    def _read(self, condition: ColumnElement[bool]) -> None:
-        for key, *texts in self.connection.execute(self.stmt.where(condition)):
-            self[key] = ",".join(csv_text_cell(t, neutralise=self.neutralise) for t in texts)
+    def read(self, condition: ColumnElement[bool]) -> None:
+        stmt = select(GeoUnit.id, GeoUnit.code, GeoUnit.name).where(condition)
+        for unit, code, name in self.connection.execute(stmt):
+            self[unit] = (
+                f"{csv_text_cell(code, neutralise=True)},{csv_text_cell(name, neutralise=True)}"
+            )
 
-    def prefetch(self, condition: ColumnElement[bool]) -> None:
-        self._read(condition)
-
-    def __missing__(self, key: Any) -> str:
-        self._read(self.key == key)
-        return self[key]
+    def read_missing(self, units: set[int]) -> None:
+        """Read those of ``units`` not read yet (none, when the first read covered them)."""
+        missing = units - self.keys()
+        if missing:
+            self.read(GeoUnit.id.in_(sorted(missing)))
 
 
 def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:

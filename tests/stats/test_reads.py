@@ -315,7 +315,6 @@ def test_pages_walk_the_index_without_sorting(world: World, wanted: dict[str, ob
         slice_period="2025",
         slice_level="sector",
         slice_decimals=0,
-        slice_measure="persons",
     )
     _, next_level = repository.sqlite_slice_key_queries(query, 2)
     seek = next_level.params(key0="population", key1="2025", after="municipality")
