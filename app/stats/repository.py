@@ -758,8 +758,8 @@ def recount_published(
 def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
     """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
     chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite formats
-    the numbers (:func:`sqlite_csv_query`) and the text cells are made once per unit,
-    indicator and period here."""
+    the numbers a slice at a time (:func:`sqlite_csv_slice_query`) and the text cells are
+    made once per unit and slice here."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         yield from _copy_csv_postgresql(connection, published_query(wanted, as_csv=True))
