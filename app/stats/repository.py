@@ -1235,11 +1235,32 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
 
 
 def store_staged(
-    session: Session, dataset_id: str, submission_id: int, revision: int, *, replace_all: bool
+    session: Session,
+    dataset_id: str,
+    submission_id: int,
+    revision: int,
+    compared: StagedComparison,
+    *,
+    replace_all: bool,
 ) -> None:
     """Close the current rows the staged ones replace (with ``replace_all`` also those they
-    no longer hold) and insert the staged rows that differ, as of ``revision``."""
+    no longer hold) and insert the staged rows that differ, as of ``revision``. ``compared``
+    is :func:`compare_staged`'s answer for the same staged rows, under the same lock."""
     params = {"dataset": dataset_id, "revision": revision, "submission": submission_id}
+    insert = (
+        "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
+        "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
+        "s.unit_id, s.period, s.value, s.status, :submission, :revision "
+        "FROM staging_observation s"
+    )
+    if not (compared.changed or compared.removed):
+        # Nothing to close, and no staged row has a current twin unless it is unchanged:
+        # new data (the bulk case) is inserted without joining each staged row with the
+        # observations twice more.
+        if compared.unchanged:
+            insert += f" WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
+        session.execute(text(insert), params)
+        return
     if replace_all:
         # An alias in UPDATE: PostgreSQL and SQLite (3.33+) both read ``UPDATE t AS o``.
         closed = (
@@ -1262,13 +1283,7 @@ def store_staged(
         )
     session.execute(text(closed), params)
     session.execute(
-        text(
-            "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
-            "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
-            "s.unit_id, s.period, s.value, s.status, :submission, :revision "
-            "FROM staging_observation s WHERE NOT "
-            f"EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
-        ),
+        text(f"{insert} WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"),
         params,
     )
 
