@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     write_stored_files: bool = Field(
         default=True,
         description="Write the stored downloads and Data Cube dumps a successful write made "
-        "stale, after its answer. Off: each is written at its first download, and the "
+        "stale in a background thread of each server worker (the write's answer does not wait "
+        "for them). Off: no thread; each file is written at its first download, and the "
         "catalogue states its size from then on.",
     )
     log_format: Literal["text", "json"] = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import hashlib
 import importlib.resources
@@ -29,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.access.router import router as access_router
 from app.api import metrics
+from app.api.background import CoalescingWorker, PassControl
 from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
@@ -84,6 +86,11 @@ GZIP_MINIMUM_BYTES = 1024
 # zlib's own default: a CSV export compresses 2.3× faster than at Starlette's level 9 (the
 # server's largest cost after formatting the lines) for 3 % more bytes.
 GZIP_LEVEL = 6
+# How long shutdown waits for the stored-files writer to end: it stops at its next checkpoint
+# (between two chunks of a file, every 2,000 records of a JSON-stat document), within a second
+# unless one statement takes longer; then its thread ends with the process, its transaction
+# rolled back (the file it was writing keeps its previous version).
+WRITER_STOP_SECONDS = 10
 # Static assets change only with a release; their ETag lets a browser revalidate after that.
 STATIC_CACHE_CONTROL = "public, max-age=86400"
 
@@ -120,12 +127,14 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-class RefreshStoredFiles:
-    """After a write that succeeded (a submission, a metadata change), the stored downloads
-    and Data Cube dumps it made stale are written again, once the answer has gone out: the
-    writer does not wait for them, and the catalogue, which only reads stored files, states
-    every file's size again from then on (a dump of a large dataset takes minutes: no read
-    request writes one)."""
+class SignalStoredFilesWriter:
+    """After a write that succeeded (a submission, a metadata change), signals the stored-files
+    writer and returns: the answer and the connection never wait for the files. The writer
+    writes the stored downloads and Data Cube dumps the write made stale (a dump of a large
+    dataset takes tens of seconds) in its own thread, so the catalogue, which only reads
+    stored files, states every file's size again soon after. While a write request runs, the
+    writer waits (app.api.background); a write request that arrives while the writer
+    replaces a file waits for that one commit."""
 
     READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -134,7 +143,8 @@ class RefreshStoredFiles:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in self.READS:
+        writer = self.state.stored_files_writer
+        if scope["type"] != "http" or scope["method"] in self.READS or writer is None:
             await self.app(scope, receive, send)
             return
         status = 0
@@ -145,23 +155,35 @@ class RefreshStoredFiles:
                 status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, noting_status)
-        if (
-            200 <= status < 300
-            and self.state.session_factory is not None
-            and self.state.settings.write_stored_files
-        ):
-            await run_in_threadpool(self._refresh)
+        # The writer yields to the request while it runs (and replaces no file meanwhile).
+        if not writer.begin_request():
+            await run_in_threadpool(writer.wait_to_begin_request)
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            writer.end_request()
+        if 200 <= status < 300:
+            writer.signal()
 
-    def _refresh(self) -> None:
-        factory = self.state.session_factory
-        if factory is None:
-            return
+
+def write_stale_files(state: AppState, control: PassControl) -> None:
+    """One pass of the stored-files writer: every stale file written, each in a transaction
+    of its own, so the database's write lock (SQLite) and the stored files' lock (PostgreSQL)
+    are held while one row is replaced, not while the next file is formatted; a file's old
+    row stays until its new one commits."""
+    factory = state.session_factory
+    if factory is None:
+        return
+    uris = Uris(state.settings.base_url)
+    with factory() as session:
+        stale = cubefiles.stale_files(session, uris)
+    for dataset_id, name in stale:
+        control.checkpoint()
         try:
             with transaction(factory) as session:
-                cubefiles.refresh_stale(session, Uris(self.state.settings.base_url))
-        except Exception:  # the write itself succeeded: a later write or download retries
-            logger.exception("stored downloads could not be written again")
+                cubefiles.write_file(session, uris, dataset_id, name, control)
+        finally:
+            control.release()  # committed or rolled back: write requests may start again
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -188,9 +210,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.feedback_limiter = DatabaseRateLimiter(
                 "feedback posts", lambda: state.session_factory
             )
+        if state.settings.write_stored_files:
+            state.stored_files_writer = CoalescingWorker(
+                "stored-files-writer", functools.partial(write_stale_files, state)
+            )
+            state.stored_files_writer.start()
         try:
             yield
         finally:
+            # Before the engine goes: a pass still writing is interrupted and rolled back.
+            if state.stored_files_writer is not None:
+                await run_in_threadpool(state.stored_files_writer.stop, WRITER_STOP_SECONDS)
+                state.stored_files_writer = None
             state.session_factory = None
             engine.dispose()
 
@@ -207,7 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;
     # compression sits inside HEAD handling, so HEAD announces what GET would send.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(RefreshStoredFiles, state=state)
+    app.add_middleware(SignalStoredFilesWriter, state=state)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)

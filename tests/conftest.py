@@ -127,7 +127,8 @@ def real_session(real_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def client(real_db: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=real_db))
+    # The shared real database is read only: no stored-files writer.
+    app = create_app(Settings(database_url=real_db, write_stored_files=False))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

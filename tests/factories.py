@@ -57,19 +57,15 @@ KEYS: dict[str, tuple[str, str]] = {
     "admin": ("kenniscentrum-vlaamse-steden", "admin"),
 }
 
-# Generous limits: tests of the limits set their own.
+# Generous limits: tests of the limits set their own. No stored-files writer: a test that
+# writes does not pay for the files its write made stale (written at their first download
+# instead); tests of the writer turn it on (tests/downloads/test_writer.py).
 TEST_SETTINGS: dict[str, Any] = {
     "submissions_per_minute": 10_000,
     "feedback_per_minute": 10_000,
     "anonymous_feedback_per_minute": 10_000,
+    "write_stored_files": False,
 }
-
-
-# A world's app does not write the stored files a write made stale (the catalogue states the
-# sizes of the files written so far; a download writes its own file first): about 70 ms of CPU
-# per successful write, for every write test. Tests of that refresh mark themselves
-# ``stored_files`` and get a world that writes them as production does.
-WORLD_SETTINGS: dict[str, Any] = {**TEST_SETTINGS, "write_stored_files": False}
 
 
 @dataclass
@@ -198,13 +194,15 @@ def open_world(
         engine = make_engine(url)
         try:
             with APPS.started(
-                Settings(database_url=url, **{**WORLD_SETTINGS, **settings})
+                Settings(database_url=url, **{**TEST_SETTINGS, **settings})
             ) as client:
                 yield World(client, make_session_factory(engine), dict(template.keys), url, engine)
         finally:
             engine.dispose()
             drop_database(url)
         return
+    # The stored-files writer's thread would share the one connection below with the requests.
+    assert not settings.get("write_stored_files"), "the writer needs real_database=True"
     engine = make_engine(template.url)
     connection = engine.connect()
     outer = connection.begin()
@@ -221,7 +219,7 @@ def open_world(
     )
     try:
         with APPS.started(
-            Settings(database_url=template.url, **{**WORLD_SETTINGS, **settings})
+            Settings(database_url=template.url, **{**TEST_SETTINGS, **settings})
         ) as client:
             app_state_of(client).session_factory = factory
             yield World(client, factory, dict(template.keys), template.url, engine)
@@ -236,22 +234,13 @@ def app_state_of(client: TestClient) -> AppState:
     return state
 
 
-def stored_files(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """``write_stored_files`` on for a test marked ``stored_files``."""
-    return {"write_stored_files": True} if request.node.get_closest_marker("stored_files") else {}
-
-
 @pytest.fixture
-def world(
-    world_template: Template, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[World]:
+def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
     """A fresh world for this test alone."""
-    yield from open_world(world_template, tmp_path, **stored_files(request))
+    yield from open_world(world_template, tmp_path)
 
 
 @pytest.fixture
-def world_db(
-    world_template: Template, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[World]:
+def world_db(world_template: Template, tmp_path: Path) -> Iterator[World]:
     """A fresh world in a database of its own, for concurrent requests."""
-    yield from open_world(world_template, tmp_path, real_database=True, **stored_files(request))
+    yield from open_world(world_template, tmp_path, real_database=True)

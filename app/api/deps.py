@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.background import CoalescingWorker
 from app.api.params import text_path
 from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
@@ -57,6 +58,10 @@ class AppState:
     # downloads layer, which sits above the statistics routes that serve it: the lifespan
     # sets it. None: every CSV export streams.
     stored_csv: Callable[[Session, str], bytes] | None = None
+    # Writes the stored files a successful write made stale, in the background (the lifespan
+    # starts it unless DATAPEDIA_WRITE_STORED_FILES is off). None: no thread; files are
+    # written at their first download.
+    stored_files_writer: CoalescingWorker | None = None
 
     def cache(self, name: str, make: Callable[[], CacheT]) -> CacheT:
         found = self.caches.get(name)

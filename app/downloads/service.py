@@ -16,10 +16,12 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import orjson
 from sqlalchemy.orm import Session
 
+from app.api.background import PassControl, checkpoint
 from app.api.tableschema import TableSchema, render
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset, Indicator
@@ -55,6 +57,9 @@ TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.j
 COMPRESSION = 6
 # Pieces in which a stored file is decompressed for a client that does not accept gzip.
 _PIECE = 1 << 20
+# Records between two checkpoints of the background writer while it builds a file in one piece.
+_CHECKPOINT_EVERY = 2000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -138,11 +143,20 @@ def stored_csv(session: Session, dataset_id: str) -> bytes:
     return row.content
 
 
-def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> StoredDownload:
+def _ensure(
+    session: Session,
+    dataset: Dataset,
+    name: str,
+    revision: int,
+    control: PassControl | None = None,
+) -> StoredDownload:
+    """The stored file, written first when missing or out of date; with ``control`` (a pass
+    of the background writer), at its checkpoints."""
     stamp = _stamp(dataset, name, revision)
     row = repository.get(session, dataset.id, name)
     if row is not None and row.stamp == stamp:
         return row
+    checkpoint(control)
     if name == CSV:
         # The bytes the observations API streams for the unfiltered query (formatted by the
         # database), so that it may serve this file in their place.
@@ -153,12 +167,21 @@ def _ensure(session: Session, dataset: Dataset, name: str, revision: int) -> Sto
         chunks = _json_records(session, dataset.id)
     elif name == JSONSTAT:
         query = _whole_dataset(session, dataset.id)
-        records = stats_service.iter_records(session, query)
+        records = _with_checkpoints(stats_service.iter_records(session, query), control)
         chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
     else:
-        csv_row = _ensure(session, dataset, CSV, revision)
+        csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]
-    return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks)
+    return store(session, dataset.id, name, stamp, MEDIA_TYPES[name], chunks, control=control)
+
+
+def _with_checkpoints(items: Iterable[T], control: PassControl | None) -> Iterator[T]:
+    """The items, with a checkpoint every ``_CHECKPOINT_EVERY`` (for a file built in one piece
+    from all its records, such as JSON-stat: energy-fluvius's takes tens of seconds)."""
+    for n, item in enumerate(items):
+        if n % _CHECKPOINT_EVERY == 0:
+            checkpoint(control)
+        yield item
 
 
 def store(
@@ -170,10 +193,15 @@ def store(
     chunks: Iterable[bytes],
     *,
     compression: int = COMPRESSION,
+    control: PassControl | None = None,
 ) -> StoredDownload:
     """Write the file from its chunks (read once, never held uncompressed) in place of the
-    dataset's file of that name."""
-    size, digest, compressed = _compress(chunks, compression)
+    dataset's file of that name. The old row is replaced only once every chunk is compressed,
+    in the caller's transaction: a write interrupted (``control``) or failing before its
+    commit leaves the file as it was."""
+    size, digest, compressed = _compress(chunks, compression, control)
+    if control is not None:
+        control.before_replace()
     return repository.replace(
         session,
         StoredDownload(
@@ -207,14 +235,18 @@ def as_file(row: StoredDownload, *, content: bool = True) -> StoredFile:
     )
 
 
-def _compress(chunks: Iterable[bytes], compression: int) -> tuple[int, str, bytes]:
-    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass."""
+def _compress(
+    chunks: Iterable[bytes], compression: int, control: PassControl | None = None
+) -> tuple[int, str, bytes]:
+    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass (with a
+    checkpoint of ``control`` between two chunks)."""
     out = io.BytesIO()
     digest = hashlib.sha256()
     size = 0
     # mtime 0: the same content gives the same compressed bytes.
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compression, mtime=0) as writer:
         for chunk in chunks:
+            checkpoint(control)
             size += len(chunk)
             digest.update(chunk)
             writer.write(chunk)
@@ -391,6 +423,30 @@ def current_sizes(
                 row = _ensure(session, dataset, name, revision)
             sizes[(dataset.id, name)] = as_file(row, content=False)
     return sizes
+
+
+def stale_files(session: Session, datasets: Sequence[Dataset]) -> list[tuple[str, str]]:
+    """(dataset id, file name) of every stored download missing or out of date, in the
+    order they are best written (the CSV before the Data Package that describes it)."""
+    ids = [d.id for d in datasets]
+    rows = stored_without_content(session, ids)
+    revisions = stats_repository.latest_revisions(session, ids)
+    stale: list[tuple[str, str]] = []
+    for dataset in datasets:
+        for name in STORED:
+            row = rows.get((dataset.id, name))
+            if row is None or row.stamp != _stamp(dataset, name, revisions.get(dataset.id, 0)):
+                stale.append((dataset.id, name))
+    return stale
+
+
+def write_file(
+    session: Session, dataset: Dataset, name: str, control: PassControl | None = None
+) -> StoredFile:
+    """The stored download of the current revision, written first when missing or out of
+    date (it may have been written since it was found stale), without its content."""
+    revision = stats_repository.latest_revision(session, dataset.id)
+    return as_file(_ensure(session, dataset, name, revision, control), content=False)
 
 
 def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:

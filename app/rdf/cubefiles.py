@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app.api.background import PassControl
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db.queries import as_utc
@@ -48,9 +49,10 @@ def ensure(
     fmt: cube.CubeFormat,
     revision: int | None = None,
     row: StoredDownload | None = None,
+    control: PassControl | None = None,
 ) -> StoredDownload:
     """The stored dump, written first when missing or out of date (``row``: the stored row if
-    already read)."""
+    already read; ``control``: a pass of the background writer, with its checkpoints)."""
     if revision is None:
         revision = stats_repository.latest_revision(session, dataset.id)
     wanted = stamp(dataset, revision, uris.base)
@@ -67,6 +69,7 @@ def ensure(
         fmt.media_type,
         cube.stream(session, uris, dataset, fmt),
         compression=COMPRESSION,
+        control=control,
     )
 
 
@@ -99,12 +102,38 @@ def current_sizes(
     return sizes
 
 
-def refresh_stale(session: Session, uris: Uris) -> int:
-    """Every stored download and Data Cube dump that a write made stale, written again (the
-    catalogue states the sizes of written files only); the number of current files."""
+def stale_files(session: Session, uris: Uris) -> list[tuple[str, str]]:
+    """(dataset id, file name) of every stored download and Data Cube dump that is missing
+    or out of date (after a write: the catalogue states the sizes of written files only).
+    Two queries for the downloads and two for the dumps, whatever the number of datasets."""
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    files = downloads.current_sizes(session, datasets, write_stale=True)
-    return len(files) + len(current_sizes(session, uris, datasets, write_stale=True))
+    stale = downloads.stale_files(session, datasets)
+    rows = downloads.stored_without_content(session, [d.id for d in datasets])
+    revisions = stats_repository.latest_revisions(session, [d.id for d in datasets])
+    for dataset in datasets:
+        wanted = stamp(dataset, revisions.get(dataset.id, 0), uris.base)
+        for fmt in cube.FORMATS.values():
+            row = rows.get((dataset.id, file_name(fmt)))
+            if row is None or row.stamp != wanted:
+                stale.append((dataset.id, file_name(fmt)))
+    return stale
+
+
+def write_file(
+    session: Session, uris: Uris, dataset_id: str, name: str, control: PassControl | None = None
+) -> downloads.StoredFile | None:
+    """One stored download or dump of the current revision, written first when missing or
+    out of date (another writer may have written it since it was found stale), without its
+    content; None when the dataset is gone."""
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        return None
+    for fmt in cube.FORMATS.values():
+        if file_name(fmt) == name:
+            return downloads.as_file(
+                ensure(session, uris, dataset, fmt, control=control), content=False
+            )
+    return downloads.write_file(session, dataset, name, control)
 
 
 def write_all(session: Session, uris: Uris) -> int:

@@ -276,7 +276,7 @@ def store_staged_revision(
     counts.submission_id = submission.id
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
         repository.store_staged(
-            session, dataset_id, submission.id, revision, replace_all=replace_all
+            session, dataset_id, submission.id, revision, compared, replace_all=replace_all
         )
     repository.end_staging(session)
     published = publish_changes(session, dataset_id, revision, compared.touched)

@@ -34,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     tuple_,
     update,
 )
@@ -520,7 +519,8 @@ def _rounded_postgresql(element: _Rounded, compiler: SQLCompiler, **kw: Any) -> 
 
 class _DecimalText(FunctionElement[str]):
     """A number as CSV text, rounded like :class:`_Rounded`, without trailing zeros
-    (``91741539.86``, ``3``), and NULL for no value; formatted by the database."""
+    (``91741539.86``, ``3``), and NULL for no value; formatted by the database (SQLite gives
+    a whole number as an integer, whose text is the same)."""
 
     type = String()
     name = "decimal_text"
@@ -531,9 +531,12 @@ class _DecimalText(FunctionElement[str]):
 def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
     value, decimals = (compiler.process(c, **kw) for c in element.clauses)
     rounded = f"(round({value}, {decimals}) + 0.0)"
+    # A whole number below 10^15 as an integer: the same digits as printf's (exact up to 15
+    # digits) at a fraction of its cost; SQLite writes it as text when it is concatenated.
     return (
         f"CASE WHEN {value} IS NULL THEN NULL WHEN {decimals} = 0 "
-        f"THEN printf('%.0f', {rounded}) "
+        f"THEN CASE WHEN abs({rounded}) < 1e15 THEN CAST({rounded} AS INTEGER) "
+        f"ELSE printf('%.0f', {rounded}) END "
         f"ELSE rtrim(rtrim(printf('%.*f', {decimals}, {rounded}), '0'), '.') END"
     )
 
@@ -620,6 +623,10 @@ class PublishedFilter:
                 stmt = stmt.where(target == values[0])
             elif values:
                 stmt = stmt.where(column.in_(values))
+        return self.where_units(stmt)
+
+    def where_units(self, stmt: AnySelect) -> AnySelect:
+        """Only the units asked for (inside ``within``, among ``unit_ids``)."""
         if self.within_id is not None:
             stmt = stmt.where(
                 PublishedValue.unit_id.in_(
@@ -751,8 +758,8 @@ def recount_published(
 def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
     """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
     chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite formats
-    the numbers (:func:`sqlite_csv_query`) and the text cells are made once per unit,
-    indicator and period here."""
+    the numbers a slice at a time (:func:`sqlite_csv_slice_query`) and the text cells are
+    made once per unit and slice here."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         yield from _copy_csv_postgresql(connection, published_query(wanted, as_csv=True))
@@ -761,8 +768,10 @@ def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -
 
 
 CHUNK_BYTES = 1 << 16
-# Lines SQLite hands over at a time (about 1 MB of CSV).
+# Lines SQLite hands over at a time (about 1 MB of CSV), and the least text sent at once
+# (a slice of a coarse level has a few hundred lines).
 SQLITE_CSV_BATCH = 10_000
+SQLITE_CSV_CHUNK = 1 << 20
 
 
 def _sql_text(text: str) -> ColumnElement[str]:
@@ -777,26 +786,68 @@ def _or_empty(value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnE
     return func.coalesce(value, _EMPTY, type_=String)
 
 
-def sqlite_csv_query(wanted: PublishedFilter) -> AnySelect:
-    """The published rows asked for, in the records' order, as the columns a CSV line is
-    made of: the numbers already formatted by SQLite ('' for none), the unit by its id."""
-    stmt = (
-        select(
-            PublishedValue.indicator_id,
-            PublishedValue.period,
-            PublishedValue.level,
-            PublishedValue.version,
-            PublishedValue.unit_id,
-            _or_empty(_DecimalText(PublishedValue.value, Indicator.decimals)),
-            PublishedValue.status,
-            _or_empty(
-                _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
-            ),
-        )
-        .select_from(PublishedValue)
-        .join(Indicator, Indicator.id == PublishedValue.indicator_id)
+def sqlite_csv_slice_query(wanted: PublishedFilter) -> AnySelect:
+    """The rows asked for of one slice (indicator, period and level bound as
+    ``slice_indicator``, ``slice_period`` and ``slice_level``) in unit order, as the unit id
+    and the cells SQLite makes: the value rounded to ``slice_decimals`` places, the status
+    and the coverage ('' for no value). Every other cell is the same for the whole slice."""
+    value = _DecimalText(PublishedValue.value, bindparam("slice_decimals", type_=Integer))
+    coverage = _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
+    stmt = select(
+        PublishedValue.unit_id, _or_empty(value), PublishedValue.status, _or_empty(coverage)
+    ).where(
+        PublishedValue.dataset_id == wanted.dataset_id,
+        PublishedValue.indicator_id == bindparam("slice_indicator", type_=String),
+        PublishedValue.period == bindparam("slice_period", type_=String),
+        PublishedValue.level == bindparam("slice_level", type_=String),
+        PublishedValue.version == wanted.version,
+        _valid(PublishedValue.revision_from, PublishedValue.revision_to, wanted.revision),
     )
-    return wanted.order(wanted.where(stmt), None)
+    return wanted.where_units(stmt).order_by(PublishedValue.unit_id)
+
+
+def sqlite_slice_key_queries(wanted: PublishedFilter, depth: int) -> tuple[AnySelect, AnySelect]:
+    """The first value of the ``depth``-th column of a slice's key (indicator, period, level)
+    among the dataset's rows whose key columns before it are bound (``key0``, ``key1``), and
+    the first value after ``after``: one index seek each, however many rows there are.
+    Current reads look among the current rows; reads of an earlier revision among all
+    (a value without a row valid then gives an empty slice, not a wrong line)."""
+    column = _KEY[depth]
+    stmt = select(column).where(
+        PublishedValue.dataset_id == wanted.dataset_id,
+        *(_KEY[n] == bindparam(f"key{n}", type_=String) for n in range(depth)),
+    )
+    if wanted.revision is None:
+        stmt = stmt.where(PublishedValue.revision_to.is_(None))
+    stmt = stmt.order_by(column).limit(1)
+    return stmt, stmt.where(column > bindparam("after", type_=String))
+
+
+def _sqlite_slices(connection: Connection, wanted: PublishedFilter) -> Iterator[tuple[str, ...]]:
+    """The slices (indicator, period, level) the rows asked for may lie in, in the records'
+    order: those of the filter, or else the dataset's, found by index seeks."""
+    given = (
+        sorted(set(wanted.indicators)),
+        sorted(set(wanted.periods)),
+        [] if wanted.level is None else [wanted.level],
+    )
+    seeks = [sqlite_slice_key_queries(wanted, depth) for depth in range(len(given))]
+
+    def values(depth: int, *before: str) -> Iterator[str]:
+        if given[depth]:
+            yield from given[depth]
+            return
+        first, following = seeks[depth]
+        bound = {f"key{n}": value for n, value in enumerate(before)}
+        value = connection.scalar(first, bound)
+        while value is not None:
+            yield value
+            value = connection.scalar(following, {**bound, "after": value})
+
+    for indicator in values(0):
+        for period in values(1, indicator):
+            for level in values(2, indicator, period):
+                yield indicator, period, level
 
 
 def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[bytes]:
@@ -848,17 +899,16 @@ class RecordEnds:
 def _copy_csv_sqlite(
     connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    # SQLite formats the numbers (its rounding is the one every format shows) and walks the
-    # index; the text of units, indicators and periods repeats on every row, so it is made a
-    # CSV cell once each, here, and each line is one f-string (no row object, no csv writer).
-    units = _SqliteTextCells(
-        connection, select(GeoUnit.id, GeoUnit.code, GeoUnit.name), GeoUnit.id, neutralise=True
-    )
+    # SQLite walks the index one slice (indicator, period, level) at a time and formats the
+    # numbers; every other cell of a line is the same for the whole slice (indicator, period,
+    # level, version, unit of measure) or for the unit (code, name), made CSV cells once
+    # here. A row is a unit id and three cells, a line one f-string; no join per row.
+    units = _UnitCells(connection)
     # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
-        units.prefetch(GeoUnit.id.in_(list(wanted.unit_ids)))
+        units.read(GeoUnit.id.in_(list(wanted.unit_ids)))
     elif wanted.within_id is not None:
-        units.prefetch(
+        units.read(
             GeoUnit.id.in_(
                 select(GeoUnitAncestor.unit_id).where(
                     GeoUnitAncestor.ancestor_id == wanted.within_id
@@ -866,29 +916,47 @@ def _copy_csv_sqlite(
             )
         )
     elif wanted.level is not None:
-        units.prefetch(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
+        units.read(and_(GeoUnit.version == wanted.version, GeoUnit.level == wanted.level))
     else:
-        units.prefetch(GeoUnit.version == wanted.version)
-    measures = _SqliteTextCells(
-        connection, select(Indicator.id, Indicator.unit_of_measure), Indicator.id, neutralise=False
-    )
-    measures.prefetch(true())
-    periods = _PeriodCells()
-    result = connection.execute(sqlite_csv_query(wanted))
-    cursor = result.cursor
-    try:
-        yield (",".join(header) + "\r\n").encode()
-        while rows := cursor.fetchmany(SQLITE_CSV_BATCH):
-            text = "".join(
-                [
-                    f"{indicator},{periods[period]},{level},{version},{units[unit]},{value},"
-                    f"{measures[indicator]},{status},{coverage}\r\n"
-                    for indicator, period, level, version, unit, value, status, coverage in rows
-                ]
-            )
-            yield text.encode()
-    finally:
-        result.close()
+        units.read(GeoUnit.version == wanted.version)
+    indicators = select(Indicator.id, Indicator.decimals, Indicator.unit_of_measure)
+    if wanted.indicators:
+        indicators = indicators.where(Indicator.id.in_(list(wanted.indicators)))
+    measures = {
+        indicator: (decimals, csv_text_cell(measure, neutralise=False))
+        for indicator, decimals, measure in connection.execute(indicators)
+    }
+    lines = sqlite_csv_slice_query(wanted)
+    pending: list[str] = [",".join(header) + "\r\n"]
+    size = 0
+    for indicator, period, level in _sqlite_slices(connection, wanted):
+        decimals, measure = measures[indicator]
+        head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
+        bound = {
+            "slice_indicator": indicator,
+            "slice_period": period,
+            "slice_level": level,
+            "slice_decimals": decimals,
+        }
+        result = connection.execute(lines, bound)
+        try:
+            while rows := result.cursor.fetchmany(SQLITE_CSV_BATCH):
+                units.read_missing({row[0] for row in rows})
+                text = "".join(
+                    [
+                        f"{head}{units[unit]},{value},{measure},{status},{coverage}\r\n"
+                        for unit, value, status, coverage in rows
+                    ]
+                )
+                pending.append(text)
+                size += len(text)
+                if size >= SQLITE_CSV_CHUNK:
+                    yield "".join(pending).encode()
+                    pending.clear()
+                    size = 0
+        finally:
+            result.close()
+    yield "".join(pending).encode()
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
@@ -904,37 +972,25 @@ def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
     return text
 
 
-class _PeriodCells(dict[str, str]):
-    def __missing__(self, period: str) -> str:
-        cell = self[period] = csv_text_cell(period, neutralise=True)
-        return cell
+class _UnitCells(dict[int, str]):
+    """The code and name of units as two CSV cells (neutralised), by unit id."""
 
-
-class _SqliteTextCells(dict[Any, str]):
-    """The text columns of a unit (code, name) or of an indicator (unit of measure) as CSV
-    cells by id: read in one query up front, and one by one for an id not read yet."""
-
-    def __init__(
-        self,
-        connection: Connection,
-        stmt: AnySelect,
-        key: InstrumentedAttribute[Any],
-        *,
-        neutralise: bool,
-    ) -> None:
+    def __init__(self, connection: Connection) -> None:
         super().__init__()
-        self.connection, self.stmt, self.key, self.neutralise = connection, stmt, key, neutralise
+        self.connection = connection
 
-    def _read(self, condition: ColumnElement[bool]) -> None:
-        for key, *texts in self.connection.execute(self.stmt.where(condition)):
-            self[key] = ",".join(csv_text_cell(t, neutralise=self.neutralise) for t in texts)
+    def read(self, condition: ColumnElement[bool]) -> None:
+        stmt = select(GeoUnit.id, GeoUnit.code, GeoUnit.name).where(condition)
+        for unit, code, name in self.connection.execute(stmt):
+            self[unit] = (
+                f"{csv_text_cell(code, neutralise=True)},{csv_text_cell(name, neutralise=True)}"
+            )
 
-    def prefetch(self, condition: ColumnElement[bool]) -> None:
-        self._read(condition)
-
-    def __missing__(self, key: Any) -> str:
-        self._read(self.key == key)
-        return self[key]
+    def read_missing(self, units: set[int]) -> None:
+        """Read those of ``units`` not read yet (none, when the first read covered them)."""
+        missing = units - self.keys()
+        if missing:
+            self.read(GeoUnit.id.in_(sorted(missing)))
 
 
 def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:
@@ -1179,11 +1235,32 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
 
 
 def store_staged(
-    session: Session, dataset_id: str, submission_id: int, revision: int, *, replace_all: bool
+    session: Session,
+    dataset_id: str,
+    submission_id: int,
+    revision: int,
+    compared: StagedComparison,
+    *,
+    replace_all: bool,
 ) -> None:
     """Close the current rows the staged ones replace (with ``replace_all`` also those they
-    no longer hold) and insert the staged rows that differ, as of ``revision``."""
+    no longer hold) and insert the staged rows that differ, as of ``revision``. ``compared``
+    is :func:`compare_staged`'s answer for the same staged rows, under the same lock."""
     params = {"dataset": dataset_id, "revision": revision, "submission": submission_id}
+    insert = (
+        "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
+        "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
+        "s.unit_id, s.period, s.value, s.status, :submission, :revision "
+        "FROM staging_observation s"
+    )
+    if not (compared.changed or compared.removed):
+        # Nothing to close, and no staged row has a current twin unless it is unchanged:
+        # new data (the bulk case) is inserted without joining each staged row with the
+        # observations twice more.
+        if compared.unchanged:
+            insert += f" WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
+        session.execute(text(insert), params)
+        return
     if replace_all:
         # An alias in UPDATE: PostgreSQL and SQLite (3.33+) both read ``UPDATE t AS o``.
         closed = (
@@ -1206,13 +1283,7 @@ def store_staged(
         )
     session.execute(text(closed), params)
     session.execute(
-        text(
-            "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
-            "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
-            "s.unit_id, s.period, s.value, s.status, :submission, :revision "
-            "FROM staging_observation s WHERE NOT "
-            f"EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
-        ),
+        text(f"{insert} WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"),
         params,
     )
 

@@ -137,6 +137,47 @@ def test_a_submission_closes_only_the_rows_it_changes(world: World) -> None:
     ]
 
 
+def test_new_rows_beside_unchanged_ones_are_added_once(world: World) -> None:
+    """A submission that changes nothing it repeats and adds new rows: nothing is closed,
+    only the new rows are stored (the repeated one keeps its revision), and every key has
+    one current row."""
+    from app.geo.models import GeoUnit
+    from app.stats.models import Observation
+
+    first = world.client.post(
+        SUBMIT, content=csv_rows(f"{GENT[0]},population,2025,1000,"), headers=world.headers("gent")
+    ).json()
+    again = world.client.post(
+        SUBMIT,
+        content=csv_rows(
+            f"{GENT[0]},population,2025,1000,",
+            f"{GENT[1]},population,2025,500,",
+            f"{GENT[1]},population,2024,400,",
+        ),
+        headers=world.headers("gent"),
+    ).json()
+    assert (again["rows_added"], again["rows_changed"], again["rows_unchanged"]) == (2, 0, 1)
+    with world.factory() as session:
+        rows = session.execute(
+            select(GeoUnit.code, Observation.period, Observation.value, Observation.revision_from)
+            .join(GeoUnit, GeoUnit.id == Observation.unit_id)
+            .where(Observation.dataset_id == DATASET)
+            .where(Observation.revision_to.is_(None))
+        ).all()
+        closed = session.scalar(
+            select(func.count())
+            .select_from(Observation)
+            .where(Observation.dataset_id == DATASET, Observation.revision_to.is_not(None))
+        )
+    assert closed == 0
+    assert sorted(tuple(r) for r in rows) == [
+        (GENT[0], "2025", 1000, first["revision"]),
+        (GENT[1], "2024", 400, again["revision"]),
+        (GENT[1], "2025", 500, again["revision"]),
+    ]
+    assert value_of(world, "municipality:44021", period="2025")["value"] == 1500
+
+
 def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
     before = world.fingerprint()
     response = world.client.post(

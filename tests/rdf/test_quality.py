@@ -9,7 +9,9 @@ The shared real database is read only; the byteSize test submits in a world of i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 from app.config import get_settings
 from app.rdf import quality
 from app.rdf.vocab import DQV, SPDX
-from tests.factories import World
+from tests.factories import Template, World, app_state_of, open_world
 
 BASE = get_settings().base_url
 EU = "http://publications.europa.eu/resource/authority/"
@@ -234,8 +236,15 @@ def test_points_lost_are_explained() -> None:
     assert score.maximum == 405 and score.rating == "sufficient"
 
 
-@pytest.mark.stored_files
-def test_byte_size_is_stated_before_the_first_download(world: World) -> None:
+@pytest.fixture
+def writing_world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    """A world with the stored-files writer on, as in production (a database of its own:
+    the writer's thread opens connections of its own)."""
+    yield from open_world(world_template, tmp_path, real_database=True, write_stored_files=True)
+
+
+def test_byte_size_is_stated_before_the_first_download(writing_world: World) -> None:
+    world = writing_world
     upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,4321,\r\n"
     submitted = world.client.post(
         "/api/v1/datasets/population-2025/submissions",
@@ -243,8 +252,10 @@ def test_byte_size_is_stated_before_the_first_download(world: World) -> None:
         headers=world.headers("gent"),
     )
     assert submitted.status_code in (200, 201), submitted.text
-    # Nobody has downloaded the new revision; the catalogue states its size all the same,
-    # and it is the size of the file served afterwards.
+    # Nobody has downloaded the new revision; once the writer has written the files the
+    # write made stale, the catalogue states their sizes, the sizes of the files served.
+    writer = app_state_of(world.client).stored_files_writer
+    assert writer is not None and writer.wait_idle(120)
     response = world.client.get("/doc/dataset/population-2025", headers={"Accept": "text/turtle"})
     graph = Graph().parse(data=response.text, format="turtle")
     files = {
