@@ -428,16 +428,8 @@ def current_sizes(
 def stale_files(session: Session, datasets: Sequence[Dataset]) -> list[tuple[str, str]]:
     """(dataset id, file name) of every stored download missing or out of date, in the
     order they are best written (the CSV before the Data Package that describes it)."""
-    ids = [d.id for d in datasets]
-    rows = stored_without_content(session, ids)
-    revisions = stats_repository.latest_revisions(session, ids)
-    stale: list[tuple[str, str]] = []
-    for dataset in datasets:
-        for name in STORED:
-            row = rows.get((dataset.id, name))
-            if row is None or row.stamp != _stamp(dataset, name, revisions.get(dataset.id, 0)):
-                stale.append((dataset.id, name))
-    return stale
+    current = current_sizes(session, datasets, write_stale=False)
+    return [(d.id, name) for d in datasets for name in STORED if (d.id, name) not in current]
 
 
 def write_file(

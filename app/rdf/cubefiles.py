@@ -107,16 +107,11 @@ def stale_files(session: Session, uris: Uris) -> list[tuple[str, str]]:
     or out of date (after a write: the catalogue states the sizes of written files only).
     Two queries for the downloads and two for the dumps, whatever the number of datasets."""
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    stale = downloads.stale_files(session, datasets)
-    rows = downloads.stored_without_content(session, [d.id for d in datasets])
-    revisions = stats_repository.latest_revisions(session, [d.id for d in datasets])
-    for dataset in datasets:
-        wanted = stamp(dataset, revisions.get(dataset.id, 0), uris.base)
-        for fmt in cube.FORMATS.values():
-            row = rows.get((dataset.id, file_name(fmt)))
-            if row is None or row.stamp != wanted:
-                stale.append((dataset.id, file_name(fmt)))
-    return stale
+    current = current_sizes(session, uris, datasets, write_stale=False)
+    dumps = [file_name(fmt) for fmt in cube.FORMATS.values()]
+    return downloads.stale_files(session, datasets) + [
+        (d.id, name) for d in datasets for name in dumps if (d.id, name) not in current
+    ]
 
 
 def write_file(

@@ -1253,13 +1253,12 @@ def store_staged(
         "s.unit_id, s.period, s.value, s.status, :submission, :revision "
         "FROM staging_observation s"
     )
+    only_new = f"{insert} WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
     if not (compared.changed or compared.removed):
         # Nothing to close, and no staged row has a current twin unless it is unchanged:
         # new data (the bulk case) is inserted without joining each staged row with the
         # observations twice more.
-        if compared.unchanged:
-            insert += f" WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
-        session.execute(text(insert), params)
+        session.execute(text(only_new if compared.unchanged else insert), params)
         return
     if replace_all:
         # An alias in UPDATE: PostgreSQL and SQLite (3.33+) both read ``UPDATE t AS o``.
@@ -1282,10 +1281,7 @@ def store_staged(
             f"({_same(session, 'o', 's')}))"
         )
     session.execute(text(closed), params)
-    session.execute(
-        text(f"{insert} WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"),
-        params,
-    )
+    session.execute(text(only_new), params)
 
 
 def copy_sector_cells(
