@@ -44,7 +44,6 @@ from app.api.observe import (
     RequestContext,
     SchemaGate,
     database_away,
-    is_disconnect,
     unavailable_response,
 )
 from app.api.problems import Problem, document_problems
@@ -53,7 +52,7 @@ from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.migrate import head_revision
-from app.db.session import make_engine, make_session_factory, transaction
+from app.db.session import is_disconnect, make_engine, make_session_factory, transaction
 from app.downloads import service as downloads_service
 from app.downloads.router import router as downloads_router
 from app.errors import (

@@ -3,13 +3,14 @@ paging and the list envelope."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.background import CoalescingWorker
@@ -17,6 +18,7 @@ from app.api.params import text_path
 from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
 from app.config import Settings
+from app.db.session import is_disconnect
 from app.errors import Conflict, InvalidParameter
 
 # Integers in queries are refused beyond 64 bits (422) before they reach the database.
@@ -31,6 +33,8 @@ TextId = Annotated[str, text_path("An id.")]
 # The deepest page a client may ask for: beyond it OFFSET paging is no longer a sensible way
 # to read a list (use filters, or the CSV download for bulk).
 MAX_PAGE = 100_000
+
+logger = logging.getLogger("datapedia")
 
 CacheT = TypeVar("CacheT")
 
@@ -89,8 +93,19 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        try:
+            session.rollback()
+        except SQLAlchemyError as exc:
+            # This runs after the answer was sent: when the database went away meanwhile (a
+            # restart) there is nothing left to undo, and no one to answer but the log.
+            if not is_disconnect(exc):
+                raise
+            logger.warning(
+                "database gone before the request's session was closed: %s",
+                str(exc).splitlines()[0],
+            )
+        finally:
+            session.close()
 
 
 def get_unit_of_work(session: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import metrics, repository
 from app.api.deps import AppState
+from app.db.session import is_disconnect
 from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
@@ -139,22 +140,6 @@ class SchemaGate:
             f"'{UPGRADE_COMMAND}' (with the same DATAPEDIA_DATABASE_URL)",
             command=UPGRADE_COMMAND,
         )
-
-
-def is_disconnect(exc: BaseException) -> bool:
-    """The database server did not answer (down, restarting, out of connections), as opposed
-    to a statement it refused."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    if isinstance(exc, PoolTimeout | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, OperationalError):
-        message = str(exc.orig).lower()
-        return "no such table" not in message and "locked" not in message
-    return False
 
 
 def database_away(exc: BaseException) -> ServiceUnavailable:

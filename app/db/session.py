@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 POOL_TIMEOUT_SECONDS = 10
@@ -62,3 +64,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The database server did not answer (down, restarting, out of connections), as opposed
+    to a statement it refused."""
+    if isinstance(exc, PoolTimeout | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower()
+        return "no such table" not in message and "locked" not in message
+    return False
