@@ -1377,7 +1377,10 @@ STAGING_PUBLISHED = Table(
 
 # Per target unit, the running sums of app.stats.aggregate.Accumulator over its members'
 # observations: members (not "not applicable"), members with a value, confidential members
-# without one, the worst quality rank and the sum of the values.
+# without one, the worst quality rank and the sum of the values. Over every (observation,
+# ancestor) pair: on PostgreSQL the fastest form (a nested loop on the ancestor index into a
+# hash aggregate: 160 ms for a period of 10,898 sectors, against 260-320 ms for the bottom-up
+# form below, whose anti-join the planner turns into two scans of the whole closure).
 _SUM_AGGREGATES = (
     "SELECT o.indicator_id, a.ancestor_id AS unit_id, "
     "sum(CASE WHEN o.status <> 'not_applicable' THEN 1 ELSE 0 END) AS members, "
@@ -1395,6 +1398,50 @@ _SUM_AGGREGATES = (
     "AND o.revision_to IS NULL "
     "GROUP BY o.indicator_id, a.ancestor_id"
 )
+# The same sums on SQLite, where the cost is the GROUP BY's sort of every (observation,
+# ancestor) pair (seven per 2025 sector), not the join. Sums, counts and the maximum compose,
+# so they are built bottom-up: each observation's flags once (``member``); the observations of
+# one parent (a sector's municipality) summed once (``child``), and those sums added into the
+# parent and every unit that contains the parent; each observation added directly only into
+# the units that contain it but not its parent (its wijk, a city-region of sectors).
+# ``geo_unit_ancestor`` is a closure (a unit's parent is one of its ancestors, and so are the
+# parent's ancestors), so every (observation, ancestor) pair still counts exactly once; the
+# sorts see about two rows per observation instead of seven (a period of 10,898 sectors:
+# 130 instead of 200 ms).
+_SUM_AGGREGATES_BOTTOM_UP = (
+    "WITH member AS (SELECT o.indicator_id, o.unit_id, g.parent_id, "
+    "CASE WHEN o.status <> 'not_applicable' THEN 1 ELSE 0 END AS members, "
+    "CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN 1 ELSE 0 END "
+    "AS with_value, "
+    "CASE WHEN o.status = 'confidential' AND o.value IS NULL THEN 1 ELSE 0 END "
+    "AS confidential, "
+    "CASE WHEN o.status = 'not_applicable' OR o.value IS NULL THEN 0 "
+    "WHEN o.status = 'estimated' THEN 1 WHEN o.status = 'provisional' THEN 2 ELSE 0 END "
+    "AS quality, "
+    "CASE WHEN o.status <> 'not_applicable' AND o.value IS NOT NULL THEN o.value "
+    "ELSE 0.0 END AS total "
+    "FROM observation o JOIN geo_unit g ON g.id = o.unit_id "
+    "WHERE o.dataset_id = :dataset AND o.indicator_id IN :indicators AND o.period = :period "
+    "AND o.revision_to IS NULL), "
+    "child AS (SELECT indicator_id, parent_id, sum(members) AS members, "
+    "sum(with_value) AS with_value, sum(confidential) AS confidential, "
+    "max(quality) AS quality, sum(total) AS total FROM member "
+    "WHERE parent_id IS NOT NULL GROUP BY indicator_id, parent_id), "
+    "part AS (SELECT indicator_id, parent_id AS unit_id, members, with_value, confidential, "
+    "quality, total FROM child "
+    "UNION ALL SELECT c.indicator_id, p.ancestor_id, c.members, c.with_value, "
+    "c.confidential, c.quality, c.total "
+    "FROM child c JOIN geo_unit_ancestor p ON p.unit_id = c.parent_id "
+    "UNION ALL SELECT m.indicator_id, a.ancestor_id, m.members, m.with_value, "
+    "m.confidential, m.quality, m.total "
+    "FROM member m JOIN geo_unit_ancestor a ON a.unit_id = m.unit_id "
+    "WHERE (m.parent_id IS NULL OR a.ancestor_id <> m.parent_id) AND NOT EXISTS "
+    "(SELECT 1 FROM geo_unit_ancestor pa WHERE pa.unit_id = m.parent_id "
+    "AND pa.ancestor_id = a.ancestor_id)) "
+    "SELECT indicator_id, unit_id, sum(members) AS members, sum(with_value) AS with_value, "
+    "sum(confidential) AS confidential, max(quality) AS quality, sum(total) AS total "
+    "FROM part GROUP BY indicator_id, unit_id"
+)
 # Accumulator.status() and sum_cell() in SQL.
 _SUM_CELLS = (
     "INSERT INTO staging_published (indicator_id, unit_id, version, level, value, status, "
@@ -1406,7 +1453,7 @@ _SUM_CELLS = (
     "WHEN quality = 2 THEN 'provisional' ELSE 'normal' END, "
     "CASE WHEN members = 0 THEN NULL WHEN with_value = 0 THEN 0.0 "
     "ELSE CAST(with_value AS FLOAT) / members END "
-    f"FROM ({_SUM_AGGREGATES}) AS agg JOIN geo_unit g ON g.id = agg.unit_id"
+    "FROM ({aggregates}) AS agg JOIN geo_unit g ON g.id = agg.unit_id"
 )
 
 
@@ -1443,7 +1490,9 @@ def publish_sums(
         "revision": revision,
         "sector": "sector",
     }
-    session.execute(text(_SUM_CELLS).bindparams(expanding), params)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    aggregates = _SUM_AGGREGATES_BOTTOM_UP if sqlite else _SUM_AGGREGATES
+    session.execute(text(_SUM_CELLS.format(aggregates=aggregates)).bindparams(expanding), params)
     session.execute(
         text("CREATE INDEX ix_staging_published ON staging_published (indicator_id, unit_id)")
     )
