@@ -41,7 +41,7 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 # A streamed CSV export compresses itself, at zlib's level 1 rather than the compression
 # middleware's 6: what such an export costs is the server's CPU, and on a million-row export
 # level 1 took 0.63 s of CPU against 1.56 s at level 6 for 13 % more bytes (16.8 against
-# 14.9 MB of 89 MB; benchmarks/RESULTS.md, "CSV export speed — 2026-12-02 19:20–20:50").
+# 14.9 MB of 89 MB; benchmarks/RESULTS.md, "CSV export speed — 2026-12-02 19:20–20:30").
 STREAMED_GZIP_LEVEL = 1
 
 # Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
