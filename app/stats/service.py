@@ -3,7 +3,7 @@ the published values, and aggregating ad-hoc areas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -387,7 +387,7 @@ def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
     )
 
 
-def csv_chunks(session: Session, query: ObservationQuery) -> Iterator[bytes]:
+def csv_chunks(session: Session, query: ObservationQuery) -> Generator[bytes, None, None]:
     """The records as CSV (RFC 4180, a header line), streamed in chunks. Formatted by the
     database where it can be: PostgreSQL writes the CSV itself (COPY), SQLite formats the
     cells; provenance and ad-hoc areas are assembled here."""

@@ -85,10 +85,19 @@ def test_streamed_csv_is_compressed_whole(client: TestClient) -> None:
     with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
         assert response.status_code == 200
         assert response.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in response.headers["Vary"]
         raw = b"".join(response.iter_raw())
     lines = gzip.decompress(raw).decode().splitlines()
     assert lines[0].startswith("indicator,")
     assert len(lines) > 250  # every Flemish municipality
+    # The same bytes uncompressed; a cache keeps the two answers apart.
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    assert plain.content == gzip.decompress(raw)
+    head = client.head(url, headers={"Accept-Encoding": "gzip"})
+    assert head.headers["Content-Encoding"] == "gzip"
+    assert head.content == b""
 
 
 def test_static_assets_carry_cache_control_and_etag(client: TestClient) -> None:
