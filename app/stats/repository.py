@@ -123,13 +123,26 @@ def observation_periods(session: Session, dataset_id: str, indicator_id: str) ->
 
 
 def observation_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
-    """The (indicator, period) pairs with current observations in a dataset."""
-    stmt = (
-        select(Observation.indicator_id, Observation.period)
-        .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
-        .distinct()
+    """The (indicator, period) pairs with current observations in a dataset: one index seek
+    per pair (the first current row after the last pair found), like
+    :func:`observation_periods`, not a read of the dataset (every submission to a source
+    asks this of its derived datasets)."""
+    following = (
+        "(SELECT o.{column} FROM observation o WHERE o.dataset_id = :dataset AND "
+        "o.revision_to IS NULL{after} ORDER BY o.indicator_id, o.period LIMIT 1)"
     )
-    return {(indicator, period) for indicator, period in session.execute(stmt)}
+    after = " AND (o.indicator_id, o.period) > (found.indicator_id, found.period)"
+    stmt = text(
+        "WITH RECURSIVE found(indicator_id, period) AS (SELECT "
+        f"{following.format(column='indicator_id', after='')}, "
+        f"{following.format(column='period', after='')} UNION ALL SELECT "
+        f"{following.format(column='indicator_id', after=after)}, "
+        f"{following.format(column='period', after=after)} FROM found WHERE "
+        "found.indicator_id IS NOT NULL) SELECT indicator_id, period FROM found WHERE "
+        "indicator_id IS NOT NULL"
+    )
+    rows = session.execute(stmt, {"dataset": dataset_id})
+    return {(indicator, period) for indicator, period in rows}
 
 
 def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
