@@ -78,6 +78,11 @@ def analyze_after_commit(session: Session, tables: Iterable[str]) -> None:
 
 
 def _analyze_bulk_loaded(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A SAVEPOINT was released: the unit of work, and the rows it loaded, are not
+        # committed yet. ANALYZE now would see them as another transaction's and take the
+        # tables for empty (statistics worse than none).
+        return
     tables: set[str] | None = session.info.pop(_BULK_LOADED, None)
     if not tables:
         return
@@ -94,7 +99,8 @@ def _analyze_bulk_loaded(session: Session) -> None:
 
 
 def _forget_bulk_loaded(session: Session) -> None:
-    session.info.pop(_BULK_LOADED, None)
+    if not session.in_nested_transaction():  # a SAVEPOINT rolled back: the rest goes on
+        session.info.pop(_BULK_LOADED, None)
 
 
 @contextmanager
