@@ -123,10 +123,19 @@ def observation_periods(session: Session, dataset_id: str, indicator_id: str) ->
 
 
 def observation_slices(session: Session, dataset_id: str) -> set[tuple[str, str]]:
-    """The (indicator, period) pairs with current observations in a dataset: one index seek
-    per pair (the first current row after the last pair found), like
+    """The (indicator, period) pairs with current observations in a dataset. On PostgreSQL
+    one index seek per pair (the first current row after the last pair found), like
     :func:`observation_periods`, not a read of the dataset (every submission to a source
-    asks this of its derived datasets)."""
+    asks this of its derived datasets); SQLite seeks on the pair's row value more slowly
+    than it reads the dataset's index entries (measured: 100 against 40 ms for
+    climate-energy-monitor), so it reads them."""
+    if session.get_bind().dialect.name == "sqlite":
+        distinct = (
+            select(Observation.indicator_id, Observation.period)
+            .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+            .distinct()
+        )
+        return {(indicator, period) for indicator, period in session.execute(distinct)}
     following = (
         "(SELECT o.{column} FROM observation o WHERE o.dataset_id = :dataset AND "
         "o.revision_to IS NULL{after} ORDER BY o.indicator_id, o.period LIMIT 1)"
