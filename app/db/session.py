@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
 
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
@@ -49,7 +52,55 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    event.listen(factory, "after_commit", _analyze_bulk_loaded)
+    event.listen(factory, "after_rollback", _forget_bulk_loaded)
+    return factory
+
+
+# session.info key: the tables a unit of work filled in bulk (see analyze_after_commit).
+_BULK_LOADED = "datapedia.bulk_loaded"
+
+
+def analyze_after_commit(session: Session, tables: Iterable[str]) -> None:
+    """Fresh PostgreSQL planner statistics for these tables once this unit of work has
+    committed: it wrote many of their rows (an import). Without them the planner works from
+    the statistics of before the load, or none: autovacuum may be off, or not yet come round
+    (it cannot see the rows before the commit), and every later statement on those tables
+    is planned on a wrong row count (a one-row submission's statements read whole slices
+    through the wrong index, several times slower). After the commit, in a transaction of
+    its own: ANALYZE holds a lock that two concurrent ones wait for until their transactions
+    end, which inside an import could deadlock with the row locks of another import.
+    Nothing on SQLite (its planner needs no statistics for these tables' queries)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.info.setdefault(_BULK_LOADED, set()).update(tables)
+
+
+def _analyze_bulk_loaded(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A SAVEPOINT was released: the unit of work, and the rows it loaded, are not
+        # committed yet. ANALYZE now would see them as another transaction's and take the
+        # tables for empty (statistics worse than none).
+        return
+    tables: set[str] | None = session.info.pop(_BULK_LOADED, None)
+    if not tables:
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f"ANALYZE {', '.join(sorted(tables))}"))
+            connection.commit()
+    except SQLAlchemyError as exc:
+        # The unit of work is committed; stale statistics only make later reads slower
+        # until autovacuum runs, so this is not the caller's error.
+        logger.warning("ANALYZE after a bulk load failed: %s", str(exc).splitlines()[0])
+
+
+def _forget_bulk_loaded(session: Session) -> None:
+    if not session.in_nested_transaction():  # a SAVEPOINT rolled back: the rest goes on
+        session.info.pop(_BULK_LOADED, None)
 
 
 @contextmanager

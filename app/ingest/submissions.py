@@ -85,7 +85,10 @@ def submit(
     # Two submissions to one dataset at the same moment on SQLite: the second one to commit
     # loses the race for the revision number, and the unit of work answers 409.
     try:
-        result = _submit(session, caller, dataset_id, body, media_type)
+        # A submission never changes the geography: it is read once for the submission, its
+        # publication and that of the derived datasets that follow.
+        with stats_repository.geography_fixed(session):
+            result = _submit(session, caller, dataset_id, body, media_type)
     except DatapediaError:
         SUBMISSIONS.labels("rejected").inc()
         raise

@@ -167,24 +167,23 @@ def refresh(
         reads = {k: v for k, v in reads.items() if (k[1], k[2]) in set(touched)}
         if not reads:
             return None
-        wanted = wanted_inputs(session, dataset_id, reads)
-        slices = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
-        current = {
-            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
-            for o in repository.current_observations(
-                session,
-                dataset_id,
-                indicators=sorted({i for i, _ in slices}),
-                periods=sorted({p for _, p in slices}),
-            )
-            if (o.indicator_id, o.period) in slices
-        }
-        if current.keys() - wanted.keys():
-            incremental = False  # a row left a source: compare everything
-        else:
-            wanted = {key: value for key, value in wanted.items() if current.get(key) != value}
-            if not wanted:
-                return None
+        # Compared in the database, part by part: only the rows whose copy is missing or
+        # differs come back (one for a one-row submission), not both sides of every slice.
+        wanted = {}
+        for (_, indicator, source_period), periods in sorted(reads.items()):
+            for period in sorted(periods):
+                changes, left = repository.part_copy_changes(
+                    session, dataset_id, source, indicator, source_period, period
+                )
+                if left:
+                    incremental = False  # a row left a source: compare everything
+                    break
+                for unit, value, status in changes:
+                    wanted[(indicator, unit, period)] = (value, status)
+            if not incremental:
+                break
+        if incremental and not wanted:
+            return None
     if not incremental:
         wanted = wanted_inputs(session, dataset_id)
         current = {

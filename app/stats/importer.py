@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.catalogue.repository import get_dataset, indicators_of_dataset, roles_of_dataset
+from app.db.session import analyze_after_commit
 from app.errors import SourceDataError
 from app.geo.levels import Level
 from app.stats import derived, repository
@@ -279,6 +280,8 @@ def store_staged_revision(
             session, dataset_id, submission.id, revision, compared, replace_all=replace_all
         )
     repository.end_staging(session)
+    if staged > BULK_ROWS:  # the planner's row counts of these tables are off now
+        analyze_after_commit(session, ["observation", "published_value", "published_tally"])
     published = publish_changes(session, dataset_id, revision, compared.touched)
     counts.published_written = published.inserted
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
