@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -38,11 +38,6 @@ router = APIRouter(tags=["observations"])
 # distribution says) and asked for with format=jsonstat or Accept: …json-stat….
 JSONSTAT_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-# A streamed CSV export compresses itself, at zlib's level 1 rather than the compression
-# middleware's 6: what such an export costs is the server's CPU, and on a million-row export
-# level 1 took 0.63 s of CPU against 1.56 s at level 6 for 13 % more bytes (16.8 against
-# 14.9 MB of 89 MB; benchmarks/RESULTS.md, "CSV export speed — 2026-12-02 19:20–20:30").
-STREAMED_GZIP_LEVEL = 1
 
 # Repeated parameters: enough for any sensible query (use `level` or `within` for more units),
 # few enough that one URL cannot make the service resolve thousands of names.
@@ -204,13 +199,18 @@ def observations(
             # below: sent as stored (gzip) or inflated on the way, never formatted again.
             return _stored_csv(request, stored(session, dataset_id), dataset_id)
         # The request's session stays open until the whole stream has been sent.
-        chunks = service.csv_chunks(session, query)
-        headers = {"Content-Disposition": _csv_disposition(dataset_id), "Vary": "Accept-Encoding"}
-        if _accepts_gzip(request):
-            # Content-Encoding set: the compression middleware passes these bytes on as is.
-            headers["Content-Encoding"] = "gzip"
-            return StreamingResponse(_gzipped(chunks), media_type=CSV_MEDIA_TYPE, headers=headers)
-        return StreamingResponse(chunks, media_type=CSV_MEDIA_TYPE, headers=headers)
+        # Compressed by the middleware, in the event loop's thread while the next chunk is
+        # formatted in the pool's: compressing in the generator took less CPU (zlib level 1)
+        # but made a million-row export slower (0.086x DuckDB against 0.118x, quiet runs;
+        # benchmarks/RESULTS.md, "Scale — 2026-12-02 20:55").
+        return StreamingResponse(
+            service.csv_chunks(session, query),
+            media_type=CSV_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": _csv_disposition(dataset_id),
+                "Vary": "Accept-Encoding",
+            },
+        )
     if chosen == "jsonstat":
         document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
         return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
@@ -241,21 +241,6 @@ def _inflated(compressed: bytes) -> Iterator[bytes]:
         yield inflater.decompress(pending, INFLATE_CHUNK)
         pending = inflater.unconsumed_tail
     yield inflater.flush()
-
-
-def _gzipped(chunks: Generator[bytes, None, None]) -> Iterator[bytes]:
-    """The chunks as one gzip member, each compressed in the thread that made it (no flush
-    between chunks: a chunk is a megabyte or more, and deflate sends its output as it goes)."""
-    compressor = zlib.compressobj(STREAMED_GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    try:
-        for chunk in chunks:
-            if compressed := compressor.compress(chunk):
-                yield compressed
-        yield compressor.flush()
-    finally:
-        # A client that went away stops the stream here: the query's cursor closes now,
-        # before the request's session does, not when the generator is collected.
-        chunks.close()
 
 
 def _accepts_gzip(request: Request) -> bool:
