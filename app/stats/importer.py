@@ -282,7 +282,9 @@ def store_staged_revision(
     repository.end_staging(session)
     if staged > BULK_ROWS:  # the planner's row counts of these tables are off now
         analyze_after_commit(session, ["observation", "published_value", "published_tally"])
-    published = publish_changes(session, dataset_id, revision, compared.touched)
+    published = publish_changes(
+        session, dataset_id, revision, compared.touched, compared.corrected_units
+    )
     counts.published_written = published.inserted
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)

@@ -64,20 +64,25 @@ def build_targets(
 ) -> Targets:
     """``successors`` links each municipality to the one of the next version containing it,
     along the whole chain of versions up to the latest."""
-    of_member: dict[int, list[int]] = {}
-    for member in member_ids:
-        targets = list(geo.ancestors.get(member, ()))
-        # 2024 data on 2025 units: through the member's municipality and its successors.
-        municipality = next((a for a in targets if geo.level.get(a) == Level.MUNICIPALITY), None)
-        if geo.level.get(member) == Level.MUNICIPALITY:
-            municipality = member
-        successor = successors.get(municipality) if municipality is not None else None
-        while successor is not None and successor not in targets:
-            targets.append(successor)
-            targets.extend(geo.ancestors.get(successor, ()))
-            successor = successors.get(successor)
-        of_member[member] = targets
+    of_member = {member: targets_of(geo, successors, member) for member in member_ids}
     return Targets(of_member, _disclosure_groups(geo, successors, of_member), Incidence(of_member))
+
+
+def targets_of(
+    geo: repository.VersionGeography, successors: Mapping[int, int], member: int
+) -> list[int]:
+    """Every unit whose value the member contributes to (itself excluded)."""
+    targets = list(geo.ancestors.get(member, ()))
+    # 2024 data on 2025 units: through the member's municipality and its successors.
+    municipality = next((a for a in targets if geo.level.get(a) == Level.MUNICIPALITY), None)
+    if geo.level.get(member) == Level.MUNICIPALITY:
+        municipality = member
+    successor = successors.get(municipality) if municipality is not None else None
+    while successor is not None and successor not in targets:
+        targets.append(successor)
+        targets.extend(geo.ancestors.get(successor, ()))
+        successor = successors.get(successor)
+    return targets
 
 
 def _disclosure_groups(
@@ -378,10 +383,17 @@ def publish_slices(
     revision: int,
     slices: Iterable[Slice],
     context: DatasetContext | None = None,
+    corrected_units: Mapping[str, Collection[int]] | None = None,
 ) -> PublishOutcome:
     """Recompute these slices from the current observations and store what changed, as
     published in ``revision``. One period at a time: slices never reach across periods,
-    and memory stays that of one period."""
+    and memory stays that of one period.
+
+    ``corrected_units`` (per period, the units whose observations a correction changed; it
+    added and removed none) limits the comparison with the stored rows to the cells those
+    units reach — themselves and every unit containing them — for the indicators without
+    disclosure control: no other cell of theirs can change. Suppression can move anywhere
+    within a disclosure group, so slices under disclosure control are compared whole."""
     context = context or dataset_context(session, dataset_id)
     dependencies = reads(context.indicators)
     by_id = context.by_id
@@ -408,6 +420,24 @@ def publish_slices(
                 session, dataset_id, indicators=read, periods=[period]
             )
             computed = compute_slices(context, observations, wanted)
+        reach: dict[int, str] | None = None  # unit → level
+        if corrected_units is not None and period in corrected_units:
+            reached = set(corrected_units[period])
+            for unit in corrected_units[period]:
+                reached.update(targets_of(context.geo, context.successors, unit))
+            reach = {unit: context.geo.level[unit] for unit in reached}
+        # The indicators whose comparison stays within the reach of the correction.
+        within = {i for i in computing if reach is not None and _undisclosed(by_id.get(i))}
+        narrow = within | set(in_database) if reach is not None else set()
+        before = (
+            repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
+            if reach is not None
+            else {}
+        )
+        for indicator in within:
+            cells = computed.get((indicator, period))
+            if cells is not None and reach is not None:
+                computed[(indicator, period)] = {u: c for u, c in cells.items() if u in reach}
         # Sector cells that are plain copies of observations are written in the database,
         # not from Python: they are most of a dataset's published rows.
         copied = sorted(i for i in in_python if _copies_sectors(by_id.get(i)))
@@ -420,23 +450,46 @@ def publish_slices(
                     if context.geo.level[unit] != Level.SECTOR
                 }
         if in_python:
-            stored = repository.current_published(
-                session, dataset_id, sorted(in_python), [period], without_sectors_of=copied
-            )
+            stored = {}
+            if in_python - within:
+                stored = repository.current_published(
+                    session,
+                    dataset_id,
+                    sorted(in_python - within),
+                    [period],
+                    without_sectors_of=copied,
+                )
+            if within:
+                stored.update(
+                    repository.current_published(
+                        session,
+                        dataset_id,
+                        sorted(within),
+                        [period],
+                        without_sectors_of=copied,
+                        units=reach,
+                    )
+                )
             outcome.add(_store_diff(session, context, revision, computed, stored))
+        # Additive without disclosure control: only the reach of a correction changes.
         inserted, closed, corrected = repository.publish_sums(
-            session, dataset_id, in_database, period, revision
+            session, dataset_id, in_database, period, revision, reach
         )
         outcome.inserted += inserted
         outcome.closed += closed
         outcome.corrected += corrected
         inserted, closed = repository.copy_sector_cells(
-            session, dataset_id, sorted({*copied, *in_database}), period, revision
+            session, dataset_id, sorted({*copied, *in_database}), period, revision, reach
         )
         outcome.inserted += inserted
         outcome.closed += closed
         outcome.slices += len(indicators)
-        repository.recount_published(session, dataset_id, period, sorted(indicators))
+        # Cells outside a correction's reach did not change: its tally moves by what the
+        # reach held before and holds now; other slices are counted again.
+        repository.recount_published(session, dataset_id, period, sorted(indicators - narrow))
+        if narrow and reach is not None:
+            after = repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
+            repository.adjust_tally(session, dataset_id, period, before, after)
     return outcome
 
 
@@ -466,15 +519,19 @@ def _without_parts(
     }
 
 
-def _copies_sectors(indicator: Indicator | None) -> bool:
-    """Whether the indicator publishes its sector observations as they are: additive, and no
-    disclosure control that could suppress a sector."""
+def _undisclosed(indicator: Indicator | None) -> bool:
+    """Whether no disclosure control applies to the indicator's cells."""
     return (
         indicator is not None
-        and indicator.aggregation == "sum"
         and indicator.disclosure_min_count is None
         and indicator.disclosure_reference_id is None
     )
+
+
+def _copies_sectors(indicator: Indicator | None) -> bool:
+    """Whether the indicator publishes its sector observations as they are: additive, and no
+    disclosure control that could suppress a sector."""
+    return indicator is not None and indicator.aggregation == "sum" and _undisclosed(indicator)
 
 
 def _store_diff(
@@ -525,14 +582,19 @@ def _store_diff(
 
 
 def publish_changes(
-    session: Session, dataset_id: str, revision: int, touched: Iterable[Slice]
+    session: Session,
+    dataset_id: str,
+    revision: int,
+    touched: Iterable[Slice],
+    corrected_units: Mapping[str, Collection[int]] | None = None,
 ) -> PublishOutcome:
     """Incremental publication after a revision whose changed observations lie in
-    ``touched`` slices: only the slices they can change are recomputed."""
+    ``touched`` slices: only the slices they can change are recomputed (and of a small
+    correction, only the cells it reaches: see :func:`publish_slices`)."""
     context = dataset_context(session, dataset_id)
     slices = affected_slices(context.indicators, touched)
     with PUBLICATION.time():
-        outcome = publish_slices(session, dataset_id, revision, slices, context)
+        outcome = publish_slices(session, dataset_id, revision, slices, context, corrected_units)
     outcome.touched = slices
     return outcome
 
