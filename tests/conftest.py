@@ -153,7 +153,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return max((rank for rank, (_, f) in enumerate(SHARED, 1) if f in names), default=0)
 
     deselect_other_backends(config, items)
-    items.sort(key=needs)  # stable: the shuffled order within each group is kept
+    # Stable: the shuffled order within each group is kept, except that the tests marked
+    # ``costly`` start first in their group, the costliest first (see ``cost``).
+    items.sort(key=lambda item: (needs(item), -cost(item)))
     if config.option.collectonly:
         return
     root = run_dir(config._tmp_path_factory)  # type: ignore[attr-defined]
@@ -162,6 +164,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             started = start_background_build(root, name)
             if started is not None:
                 _BACKGROUND.append(started)
+
+
+def cost(item: pytest.Item) -> float:
+    """``@pytest.mark.costly(seconds)``: about the test's CPU seconds on a quiet machine (the
+    rest count 0). xdist hands out the tests in their order; a long test dealt last kept one
+    worker busy alone at the end of the run (the whole energy-fluvius cube: most of a minute),
+    so the long ones are dealt first and the short ones fill the gaps."""
+    marker = item.get_closest_marker("costly")
+    return float(marker.args[0]) if marker is not None else 0.0
 
 
 def deselect_other_backends(config: pytest.Config, items: list[pytest.Item]) -> None:

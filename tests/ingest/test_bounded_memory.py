@@ -19,6 +19,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from app.config import PROJECT_ROOT
@@ -150,6 +151,7 @@ def current_state(world: World) -> tuple[int | None, int, int]:
     return revision, observations or 0, published or 0
 
 
+@pytest.mark.costly(7)
 def test_a_submission_larger_than_memory_is_validated_completely(
     world_db: World, tmp_path: Path
 ) -> None:

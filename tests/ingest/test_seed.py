@@ -49,6 +49,7 @@ def table_fingerprint(session: Session) -> dict[str, tuple[object, ...]]:
     return result
 
 
+@pytest.mark.costly(7)
 def test_seeding_twice_changes_nothing(real_session: Session) -> None:
     # The shared real database was seeded once already; seeding again must be a no-op.
     before = table_fingerprint(real_session)
@@ -61,6 +62,7 @@ def test_seeding_twice_changes_nothing(real_session: Session) -> None:
     assert table_fingerprint(real_session) == before
 
 
+@pytest.mark.costly(10)
 def test_without_source_files_the_catalogue_is_still_served(empty_db: str, tmp_path: Path) -> None:
     engine, factory = session_factory_for(empty_db)
     with transaction(factory) as session:
@@ -108,6 +110,7 @@ def test_a_broken_seed_file_changes_nothing(world_db: World, tmp_path: Path) -> 
     engine.dispose()
 
 
+@pytest.mark.costly(20)  # mostly in the `datapedia seed` subprocess
 def test_seed_cli_reports_and_keys_cli_prints_the_key_last(empty_db: str, tmp_path: Path) -> None:
     # The real files, cut down to one municipality: what is asserted is the report of the
     # command, not the full data (test_seeding_twice_changes_nothing covers those).

@@ -110,6 +110,7 @@ def cube_dumps(url: str) -> dict[tuple[str, str], list[bytes]]:
 
 
 @pytest.mark.only_on("postgresql")
+@pytest.mark.costly(20)  # two one-municipality seeds in subprocesses
 def test_the_seed_report_is_the_same_on_sqlite_and_postgresql(
     empty_db: str, tmp_path: Path
 ) -> None:

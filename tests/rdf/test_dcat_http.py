@@ -157,6 +157,7 @@ def test_unknown_format_is_404(client: TestClient) -> None:
     assert client.get("/catalog.pdf").status_code == 404
 
 
+@pytest.mark.costly(8)
 def test_every_download_and_access_url_answers(client: TestClient) -> None:
     graph = parse(client.get("/catalog/dump.ttl").text, "turtle")
     urls = {str(o) for o in graph.objects(None, DCAT.downloadURL)}

@@ -80,6 +80,7 @@ SHARDS = 6
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
+@pytest.mark.costly(10)
 def test_every_uri_of_the_dump_answers(client: TestClient, dump: Graph, shard: int) -> None:
     # Each document with the URIs that name it or a fragment of it: those must be in it.
     fragments: dict[str, set[str]] = defaultdict(set)

@@ -261,6 +261,7 @@ SYNTHETIC = {
 
 
 @pytest.mark.parametrize("seed", range(6))
+@pytest.mark.costly(5)
 def test_incremental_equals_full_on_random_sequences(
     small: sessionmaker[Session], seed: int
 ) -> None:
@@ -437,6 +438,7 @@ def test_the_reported_count_is_what_is_published(small: sessionmaker[Session]) -
     ("dataset", "periods"),
     [("population-2025", ["2025"]), ("cars-households-2019", ["2019"])],
 )
+@pytest.mark.costly(12)
 def test_incremental_equals_full_on_the_real_data(
     real_session: Session, dataset: str, periods: list[str]
 ) -> None:

@@ -426,6 +426,7 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 # No database: the same answer in both suites, and a minute of CPU (every real value file).
 @pytest.mark.only_on("sqlite")
+@pytest.mark.costly(11)
 def test_real_value_files() -> None:
     source_dir = get_settings().source_dir
     values_dir = source_dir / "values"

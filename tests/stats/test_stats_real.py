@@ -582,6 +582,7 @@ def _negative(records: list[dict[str, Any]]) -> list[str]:
     return bad
 
 
+@pytest.mark.costly(3)
 def test_energy_has_no_negative_value_anywhere(client: TestClient) -> None:
     checked: Counter[str] = Counter()
     bad: list[str] = []
