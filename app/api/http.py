@@ -1,14 +1,19 @@
 """HTTP conventions every response follows, as ASGI middleware: ``HEAD`` wherever ``GET``
-answers, CORS (reads from any origin, writes only from configured ones), and security headers.
+answers, CORS (reads from any origin, writes only from configured ones), security headers,
+and gzip for clients that accept it.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
+from typing import cast
 from urllib.parse import parse_qsl
 
+from isal import isal_zlib
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware, GZipResponder
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -163,3 +168,38 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class FastGZip(GZipMiddleware):
+    """Starlette's gzip middleware with ISA-L's deflate (python-isal) in place of zlib's:
+    same gzip format, any client inflates it. A million-row CSV export (89 MB) takes
+    0.14 s of CPU at ISA-L's level 2 against 1.59 s at zlib's level 6, for 7 % more bytes
+    (15.9 against 14.9 MB); the compressor shares two cores with the database and the
+    formatting, so its CPU is export time (benchmarks/RESULTS.md, "Streamed CSV export")."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "gzip" not in Headers(scope=scope).get("Accept-Encoding", ""):
+            await super().__call__(scope, receive, send)
+            return
+        responder = _IsalGZipResponder(
+            self.app,
+            self.minimum_size,
+            compresslevel=self.compresslevel,
+            thread_minimum_size=self.thread_minimum_size,
+            exclude_content_types=self.exclude_content_types,
+        )
+        await responder(scope, receive, send)
+
+
+class _IsalGZipResponder(GZipResponder):
+    @property
+    def compressor(self) -> zlib._Compress:
+        if self._compressor is None:
+            # The same methods and flush modes as zlib's object (a duck, typed as zlib's).
+            self._compressor = cast(
+                "zlib._Compress",
+                isal_zlib.compressobj(
+                    self.compresslevel, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS
+                ),
+            )
+        return self._compressor

@@ -34,9 +34,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -649,26 +651,6 @@ _RECORD_COLUMNS = (
     _Rounded(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS))),
     PublishedValue.unit_id,
 )
-# The same as CSV text cells, in RECORD_FIELDS order; text that came with the data (codes,
-# names, periods) neutralised against spreadsheet formulas. True: the cell is free text that
-# may need quoting (ids, levels, versions and statuses never do).
-_CSV_CELLS: tuple[tuple[str, ColumnElement[Any], bool], ...] = (
-    ("indicator", PublishedValue.indicator_id.expression, False),
-    ("period", _neutralised(PublishedValue.period), True),
-    ("level", PublishedValue.level.expression, False),
-    ("version", PublishedValue.version.expression, False),
-    ("code", _neutralised(GeoUnit.code), True),
-    ("name", _neutralised(GeoUnit.name), True),
-    ("value", _DecimalText(PublishedValue.value, Indicator.decimals), False),
-    ("unit_of_measure", Indicator.unit_of_measure.expression, True),
-    ("status", PublishedValue.status.expression, False),
-    (
-        "coverage",
-        _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS))),
-        False,
-    ),
-)
-_CSV_COLUMNS = tuple(cell.label(name) for name, cell, _ in _CSV_CELLS)
 
 
 @dataclass(frozen=True)
@@ -763,13 +745,11 @@ def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> 
     return "+" + compiler.process(next(iter(element.clauses)), **kw)
 
 
-def published_query(
-    wanted: PublishedFilter, *, after: Position | None = None, as_csv: bool = False
-) -> AnySelect:
+def published_query(wanted: PublishedFilter, *, after: Position | None = None) -> AnySelect:
     """The published rows asked for, in the records' order. ``after`` starts behind a
-    position (keyset paging); ``as_csv`` selects CSV text cells instead of record values."""
+    position (keyset paging)."""
     stmt = wanted.where(
-        select(*(_CSV_COLUMNS if as_csv else _RECORD_COLUMNS))
+        select(*_RECORD_COLUMNS)
         .join(GeoUnit, GeoUnit.id == PublishedValue.unit_id)
         .join(Indicator, Indicator.id == PublishedValue.indicator_id)
     )
@@ -914,23 +894,20 @@ def recount_published(
 
 def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
     """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
-    chunks. PostgreSQL writes the CSV itself (``COPY (SELECT …) TO STDOUT``); SQLite formats
-    the numbers a slice at a time (:func:`sqlite_csv_slice_query`) and the text cells are
-    made once per unit and slice here."""
+    chunks. The database writes the lines, a slice (indicator, period, level) as one text:
+    PostgreSQL in one query (:func:`postgresql_csv_query`), SQLite a slice at a time
+    (:func:`sqlite_csv_text_query`)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        yield from _copy_csv_postgresql(connection, published_query(wanted, as_csv=True))
+        yield from _copy_csv_postgresql(connection, wanted, header)
     else:
         yield from _copy_csv_sqlite(connection, wanted, header)
 
 
-# The least CSV sent at once from PostgreSQL's COPY (its blocks are a few kB): each chunk
-# costs a hop to the event loop's thread and back, a megabyte's worth of rows is milliseconds.
-CHUNK_BYTES = 1 << 20
-# Lines SQLite hands over at a time (about 1 MB of CSV), and the least text sent at once
-# (a slice of a coarse level has a few hundred lines).
-SQLITE_CSV_BATCH = 10_000
-SQLITE_CSV_CHUNK = 1 << 20
+# The least CSV sent at once: each chunk costs a hop to the event loop's thread and back, a
+# megabyte's worth of lines is milliseconds (a slice of a coarse level has a few hundred).
+CSV_CHUNK_BYTES = 1 << 20
+CRLF = "\r\n"
 
 
 def _sql_text(text: str) -> ColumnElement[str]:
@@ -953,7 +930,10 @@ def sqlite_csv_slice_query(wanted: PublishedFilter) -> AnySelect:
     value = _DecimalText(PublishedValue.value, bindparam("slice_decimals", type_=Integer))
     coverage = _DecimalText(PublishedValue.coverage, literal_column(str(COVERAGE_DECIMALS)))
     stmt = select(
-        PublishedValue.unit_id, _or_empty(value), PublishedValue.status, _or_empty(coverage)
+        PublishedValue.unit_id,
+        _or_empty(value).label("value"),
+        PublishedValue.status,
+        _or_empty(coverage).label("coverage"),
     ).where(
         PublishedValue.dataset_id == wanted.dataset_id,
         PublishedValue.indicator_id == bindparam("slice_indicator", type_=String),
@@ -1009,59 +989,164 @@ def _sqlite_slices(connection: Connection, wanted: PublishedFilter) -> Iterator[
                 yield indicator, period, level
 
 
-def _copy_csv_postgresql(connection: Connection, stmt: AnySelect) -> Iterator[bytes]:
-    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    buffer = bytearray()
-    with raw.cursor() as cursor:
-        # For a whole dataset the planner would join by hashing and sort everything before
-        # the first line (seconds, and a sort spilled to disk). Walking the index in the
-        # records' order streams from the first row; for this statement only.
-        setting = cursor.execute("SELECT current_setting('enable_sort')").fetchone()
-        cursor.execute("SELECT set_config('enable_sort', 'off', true)")
-        # COPY takes no bind parameters: psycopg merges them into the statement itself.
-        with cursor.copy(
-            f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)", compiled.params
-        ) as copy:
-            ends = RecordEnds()
-            for block in copy:
-                buffer += block
-                if len(buffer) >= CHUNK_BYTES:
-                    yield ends.crlf(bytes(buffer))
-                    buffer.clear()
-        cursor.execute("SELECT set_config('enable_sort', %s, true)", setting)
-    yield ends.crlf(bytes(buffer))
+def _csv_cell(
+    value: ColumnElement[Any] | InstrumentedAttribute[Any], *, neutralise: bool
+) -> ColumnElement[str]:
+    """:func:`csv_text_cell` in SQL (PostgreSQL)."""
+    cell = _neutralised(value) if neutralise else value
+    special = or_(
+        *(func.strpos(cell, _sql_text(c)) > 0 for c in ("','", "'\"'", "E'\\r'", "E'\\n'"))
+    )
+    quoted = (
+        _sql_text("'\"'")
+        + func.replace(cell, _sql_text("'\"'"), _sql_text("'\"\"'"))
+        + _sql_text("'\"'")
+    )
+    return _or_empty(case((special, quoted), else_=cell))
 
 
-class RecordEnds:
-    """COPY ends records with LF; RFC 4180 (and the SQLite path) with CRLF. A line break
-    inside a quoted cell is data and stays as it is: a LF ends a record only after an even
-    number of quotes, counted across the chunks of one stream."""
+def postgresql_csv_query(wanted: PublishedFilter) -> AnySelect:
+    """The CSV lines of the rows asked for, one row per slice (indicator, period, level) in
+    the records' order: the slice's lines as one text, joined by CRLF (none after the last).
+    The cells of a unit (code, name) and those the same for a whole slice are made in
+    subqueries PostgreSQL memoizes (once per unit, once per slice), a line is a few
+    concatenations; one row per slice spares the driver a message per line (COPY's)."""
+    value = PublishedValue
+    comma = _sql_text("','")
+    units = (
+        select(
+            (
+                _csv_cell(GeoUnit.code, neutralise=True)
+                + comma
+                + _csv_cell(GeoUnit.name, neutralise=True)
+                + comma
+            ).label("cells")
+        )
+        .where(GeoUnit.id == value.unit_id)
+        # OFFSET 0 keeps the subquery whole, so that the cached row holds the cells made.
+        .offset(0)
+        .lateral("unit_cells")
+    )
+    # The period read once in a subquery of its own: PostgreSQL hashes every reference to an
+    # outer column into the memo's key (the period's cell names it nine times; 20 % of the
+    # query's time).
+    period = select(value.period.label("period")).correlate(value).offset(0).lateral("slice_period")
+    head = (
+        value.indicator_id
+        + comma
+        + _csv_cell(period.c.period, neutralise=True)
+        + comma
+        + value.level
+        + comma
+        + value.version
+        + comma
+    )
+    slices = (
+        select(
+            head.label("head"),
+            (comma + _csv_cell(Indicator.unit_of_measure, neutralise=False) + comma).label(
+                "middle"
+            ),
+            Indicator.decimals,
+        )
+        .select_from(Indicator)
+        .join(period, true())
+        .where(Indicator.id == value.indicator_id)
+        .offset(0)
+        .lateral("slice_cells")
+    )
+    line = (
+        slices.c.head
+        + units.c.cells
+        + _or_empty(_DecimalText(value.value, slices.c.decimals))
+        + slices.c.middle
+        + value.status
+        + comma
+        + _or_empty(_DecimalText(value.coverage, literal_column(str(COVERAGE_DECIMALS))))
+    )
+    lines = func.string_agg(line, aggregate_order_by(_sql_text("E'\\r\\n'"), value.unit_id))
+    stmt = wanted.where(select(lines).select_from(value).join(units, true()).join(slices, true()))
+    key = _KEY[:3]
+    return stmt.group_by(*key).order_by(*key)
 
-    def __init__(self) -> None:
-        self.quoted = False  # inside a quoted cell at the end of the last chunk
 
-    def crlf(self, chunk: bytes) -> bytes:
-        if b'"' not in chunk:
-            return chunk if self.quoted else chunk.replace(b"\n", b"\r\n")
-        parts = chunk.split(b'"')
-        outside = not self.quoted
-        for n, part in enumerate(parts):
-            if outside:
-                parts[n] = part.replace(b"\n", b"\r\n")
-            outside = not outside
-        self.quoted = outside  # the state after the last part, flipped once too often
-        return b'"'.join(parts)
+def _copy_csv_postgresql(
+    connection: Connection, wanted: PublishedFilter, header: Sequence[str]
+) -> Iterator[bytes]:
+    pending: list[str] = [",".join(header) + CRLF]
+    size = 0
+    # For a whole dataset the planner would join by hashing and sort everything before
+    # the first line (seconds, and a sort spilled to disk). Walking the index in the
+    # records' order streams from the first slice; for this statement only.
+    setting = connection.scalar(text("SELECT current_setting('enable_sort')"))
+    connection.execute(text("SELECT set_config('enable_sort', 'off', true)"))
+    # A cursor on the server, a slice a row: the first slice is sent before the last is made.
+    # (Options of the statement: those of the connection would stay for its next ones.)
+    result = connection.execute(
+        postgresql_csv_query(wanted).execution_options(stream_results=True, yield_per=4)
+    )
+    try:
+        for (lines,) in result:
+            pending.append(lines)
+            pending.append(CRLF)
+            size += len(lines)
+            if size >= CSV_CHUNK_BYTES:
+                yield "".join(pending).encode()
+                pending.clear()
+                size = 0
+    finally:
+        result.close()
+    connection.execute(
+        text("SELECT set_config('enable_sort', :setting, true)"), {"setting": setting}
+    )
+    yield "".join(pending).encode()
+
+
+# The CSV cells (code and name) of the units an export may give, by unit id: a temporary
+# table of the export's connection, filled once per export, so that SQLite writes whole lines.
+_UNIT_CELLS = Table(
+    "csv_unit_cells",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("cells", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_DROP_UNIT_CELLS = text("DROP TABLE IF EXISTS temp.csv_unit_cells")
+
+
+def sqlite_csv_text_query(wanted: PublishedFilter) -> AnySelect:
+    """The CSV lines of one slice (bound as for :func:`sqlite_csv_slice_query`) as one text,
+    written by SQLite, with the slice's rows and those of them whose unit has no cells in
+    ``csv_unit_cells`` (their lines are wrong: read the units, then again). ``slice_format``
+    is the line as a printf format: the slice's constant cells written in, %s for the unit's
+    cells, the value, the status and the coverage."""
+    rows = sqlite_csv_slice_query(wanted).subquery("slice_rows")
+    line = func.printf(
+        bindparam("slice_format", type_=String),
+        _UNIT_CELLS.c.cells,
+        rows.c.value,
+        rows.c.status,
+        rows.c.coverage,
+    )
+    # group_concat takes the rows in the subquery's order (unit ids, walking the index).
+    return select(
+        func.group_concat(line, _EMPTY), func.count(), func.count(_UNIT_CELLS.c.id)
+    ).select_from(rows.outerjoin(_UNIT_CELLS, _UNIT_CELLS.c.id == rows.c.unit_id))
+
+
+def _printf_text(text: str) -> str:
+    return text.replace("%", "%%")
 
 
 def _copy_csv_sqlite(
     connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    # SQLite walks the index one slice (indicator, period, level) at a time and formats the
-    # numbers; every other cell of a line is the same for the whole slice (indicator, period,
-    # level, version, unit of measure) or for the unit (code, name), made CSV cells once
-    # here. A row is a unit id and three cells, a line one f-string; no join per row.
+    # SQLite walks the index one slice (indicator, period, level) at a time and writes the
+    # slice's lines as one text: a row of the driver per slice, not per line (the driver's
+    # rows and the lines made of them in Python were half the time of an export). The cells
+    # the same for the whole slice (indicator, period, level, version, unit of measure) are
+    # written into the line's format here, those of a unit (code, name) read from a
+    # temporary table filled once.
     units = _UnitCells(connection)
     # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
@@ -1085,51 +1170,39 @@ def _copy_csv_sqlite(
         indicator: (decimals, csv_text_cell(measure, neutralise=False))
         for indicator, decimals, measure in connection.execute(indicators)
     }
-    lines = sqlite_csv_slice_query(wanted)
-    pending: list[str] = [",".join(header) + "\r\n"]
+    slice_text = sqlite_csv_text_query(wanted)
+    pending: list[str] = [",".join(header) + CRLF]
     size = 0
-    for indicator, period, level in _sqlite_slices(connection, wanted):
-        decimals, measure = measures[indicator]
-        head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
-        bound = {
-            "slice_indicator": indicator,
-            "slice_period": period,
-            "slice_level": level,
-            "slice_decimals": decimals,
-        }
-        middle = f",{measure},"
-        result = connection.execute(lines, bound)
-        try:
-            while rows := result.cursor.fetchmany(SQLITE_CSV_BATCH):
-                try:
-                    text = _sqlite_csv_text(rows, units, head, middle)
-                except KeyError:
-                    # A unit the first read did not cover (rare: an earlier revision's, or
-                    # a filter the read above could not foresee): read those, then again.
-                    units.read_missing({row[0] for row in rows})
-                    text = _sqlite_csv_text(rows, units, head, middle)
-                pending.append(text)
-                size += len(text)
-                if size >= SQLITE_CSV_CHUNK:
-                    yield "".join(pending).encode()
-                    pending.clear()
-                    size = 0
-        finally:
-            result.close()
+    units.create()
+    try:
+        for indicator, period, level in _sqlite_slices(connection, wanted):
+            decimals, measure = measures[indicator]
+            head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
+            bound = {
+                "slice_indicator": indicator,
+                "slice_period": period,
+                "slice_level": level,
+                "slice_decimals": decimals,
+                "slice_format": f"{_printf_text(head)}%s,%s,{_printf_text(measure)},%s,%s\r\n",
+            }
+            lines, count, covered = connection.execute(slice_text, bound).one()
+            if covered < count:
+                # A unit the first read did not cover (rare: an earlier revision's, or a
+                # filter the read above could not foresee): read those, then again.
+                slice_units = connection.scalars(sqlite_csv_slice_query(wanted), bound)
+                units.read_missing(set(slice_units))
+                lines, count, covered = connection.execute(slice_text, bound).one()
+            if not count:
+                continue
+            pending.append(lines)
+            size += len(lines)
+            if size >= CSV_CHUNK_BYTES:
+                yield "".join(pending).encode()
+                pending.clear()
+                size = 0
+    finally:
+        units.drop()
     yield "".join(pending).encode()
-
-
-def _sqlite_csv_text(
-    rows: Sequence[tuple[int, str, str, str]], units: dict[int, str], head: str, middle: str
-) -> str:
-    """CSV lines of a slice's rows (unit id, value, status, coverage): one f-string a line,
-    one join a batch (this runs for every row of an export)."""
-    return "".join(
-        [
-            f"{head}{units[unit]},{value}{middle}{status},{coverage}\r\n"
-            for unit, value, status, coverage in rows
-        ]
-    )
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
@@ -1145,25 +1218,49 @@ def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
     return text
 
 
-class _UnitCells(dict[int, str]):
-    """The code and name of units as two CSV cells (neutralised), by unit id."""
+class _UnitCells:
+    """The code and name of units as two CSV cells (neutralised), by unit id: read into a
+    dict first, then into the temporary table ``csv_unit_cells`` of the connection."""
 
     def __init__(self, connection: Connection) -> None:
-        super().__init__()
         self.connection = connection
+        self.cells: dict[int, str] = {}
+        self.created = False
 
     def read(self, condition: ColumnElement[bool]) -> None:
         stmt = select(GeoUnit.id, GeoUnit.code, GeoUnit.name).where(condition)
-        for unit, code, name in self.connection.execute(stmt):
-            self[unit] = (
-                f"{csv_text_cell(code, neutralise=True)},{csv_text_cell(name, neutralise=True)}"
-            )
+        added = {
+            unit: f"{csv_text_cell(code, neutralise=True)},{csv_text_cell(name, neutralise=True)}"
+            for unit, code, name in self.connection.execute(stmt)
+            if unit not in self.cells
+        }
+        self.cells.update(added)
+        if self.created and added:
+            self._insert(added)
 
     def read_missing(self, units: set[int]) -> None:
         """Read those of ``units`` not read yet (none, when the first read covered them)."""
-        missing = units - self.keys()
+        missing = units - self.cells.keys()
         if missing:
             self.read(GeoUnit.id.in_(sorted(missing)))
+
+    def create(self) -> None:
+        # One left by an export that ended without its generator closed would be stale.
+        self.connection.execute(_DROP_UNIT_CELLS)
+        _UNIT_CELLS.create(self.connection)
+        self.created = True
+        self._insert(self.cells)
+
+    def drop(self) -> None:
+        if self.created:
+            self.connection.execute(_DROP_UNIT_CELLS)
+            self.created = False
+
+    def _insert(self, cells: dict[int, str]) -> None:
+        if cells:
+            self.connection.execute(
+                insert(_UNIT_CELLS), [{"id": unit, "cells": text} for unit, text in cells.items()]
+            )
 
 
 def published_summary(session: Session, indicator_id: str) -> list[tuple[str, str, str, str]]:

@@ -199,9 +199,9 @@ def observations(
             # below: sent as stored (gzip) or inflated on the way, never formatted again.
             return _stored_csv(request, stored(session, dataset_id), dataset_id)
         # The request's session stays open until the whole stream has been sent.
-        # Compressed by the middleware, in the event loop's thread while the next chunk is
-        # formatted in the pool's: compressing in the generator took less CPU (zlib level 1)
-        # but made a million-row export slower (0.086x DuckDB against 0.118x, quiet runs;
+        # Compressed by the middleware (ISA-L), in a thread of its own while the next chunk
+        # is formatted: compressing in the generator ran the two one after the other and made
+        # a million-row export slower (0.086x DuckDB against 0.118x, quiet runs;
         # benchmarks/RESULTS.md, "Scale — 2026-12-02 20:55").
         return StreamingResponse(
             service.csv_chunks(session, query),

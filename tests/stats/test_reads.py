@@ -336,8 +336,8 @@ def test_pages_walk_the_index_without_sorting(world: World, wanted: dict[str, ob
 
 
 def test_the_database_writes_the_csv_the_python_writer_would(real_session: Session) -> None:
-    """Byte for byte: the CSV export formatted by the database (COPY on PostgreSQL, one SQL
-    expression per line on SQLite) against the csv module's writer over the same records,
+    """Byte for byte: the CSV export written by the database (one query on PostgreSQL, one
+    per slice on SQLite) against the csv module's writer over the same records,
     on the real datasets with awkward text put into the data (quotes, commas, line breaks,
     formula starts)."""
     awkward = ['=cmd|" Gent, centrum"', "two\nlines", "+32", "carriage\rreturn", '"quoted"']
@@ -394,17 +394,3 @@ def test_the_database_writes_the_csv_the_python_writer_would(real_session: Sessi
             ),
         )
     )
-
-
-def test_copy_line_ends_become_crlf_but_breaks_inside_cells_stay() -> None:
-    """PostgreSQL's COPY ends records with LF: each becomes CRLF, but a line break inside a
-    quoted cell is data, wherever the chunks of the stream happen to be cut."""
-    rows = [["a", 'x"y\nz', "p\r\nq"], ["b", "plain", ""], ['"', "\n", "c,d"]] * 20
-    lf, crlf = io.StringIO(), io.StringIO()
-    csv.writer(lf, lineterminator="\n").writerows(rows)
-    csv.writer(crlf, lineterminator="\r\n").writerows(rows)
-    data = lf.getvalue().encode()
-    for size in (1, 2, 3, 7, 64, len(data)):
-        ends = repository.RecordEnds()
-        chunks = [data[n : n + size] for n in range(0, len(data), size)]
-        assert b"".join(ends.crlf(c) for c in chunks) == crlf.getvalue().encode(), size
