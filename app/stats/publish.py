@@ -420,24 +420,20 @@ def publish_slices(
                 session, dataset_id, indicators=read, periods=[period]
             )
             computed = compute_slices(context, observations, wanted)
-        reach: dict[int, str] | None = None  # unit → level
-        if corrected_units is not None and period in corrected_units:
-            reached = set(corrected_units[period])
-            for unit in corrected_units[period]:
-                reached.update(targets_of(context.geo, context.successors, unit))
-            reach = {unit: context.geo.level[unit] for unit in reached}
-        # The indicators whose comparison stays within the reach of the correction.
-        within = {i for i in computing if reach is not None and _undisclosed(by_id.get(i))}
-        narrow = within | set(in_database) if reach is not None else set()
-        before = (
-            repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
-            if reach is not None
-            else {}
-        )
-        for indicator in within:
-            cells = computed.get((indicator, period))
-            if cells is not None and reach is not None:
-                computed[(indicator, period)] = {u: c for u, c in cells.items() if u in reach}
+        reach = _reach(context, corrected_units.get(period)) if corrected_units else None
+        # The indicators whose comparison stays within the reach of the correction (the
+        # additive ones published in the database have no disclosure control either).
+        within: set[str] = set()
+        narrow: set[str] = set()
+        before: dict[repository.TallyKey, int] = {}
+        if reach is not None:
+            within = {i for i in computing if _undisclosed(by_id.get(i))}
+            narrow = within | set(in_database)
+            before = repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
+            for indicator in within:
+                cells = computed.get((indicator, period))
+                if cells is not None:
+                    computed[(indicator, period)] = {u: c for u, c in cells.items() if u in reach}
         # Sector cells that are plain copies of observations are written in the database,
         # not from Python: they are most of a dataset's published rows.
         copied = sorted(i for i in in_python if _copies_sectors(by_id.get(i)))
@@ -450,7 +446,7 @@ def publish_slices(
                     if context.geo.level[unit] != Level.SECTOR
                 }
         if in_python:
-            stored = {}
+            stored: dict[CellKey, repository.StoredPublished] = {}
             if in_python - within:
                 stored = repository.current_published(
                     session,
@@ -487,7 +483,7 @@ def publish_slices(
         # Cells outside a correction's reach did not change: its tally moves by what the
         # reach held before and holds now; other slices are counted again.
         repository.recount_published(session, dataset_id, period, sorted(indicators - narrow))
-        if narrow and reach is not None:
+        if reach is not None and narrow:
             after = repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
             repository.adjust_tally(session, dataset_id, period, before, after)
     return outcome
@@ -517,6 +513,17 @@ def _without_parts(
         for r in ratios
         if not present.intersection(r.numerator) or not present.intersection(r.denominator)
     }
+
+
+def _reach(context: DatasetContext, units: Collection[int] | None) -> dict[int, str] | None:
+    """The units whose cells a correction of ``units`` can change — themselves and every
+    unit containing them — with their levels; None without a correction."""
+    if units is None:
+        return None
+    reached = set(units)
+    for unit in units:
+        reached.update(targets_of(context.geo, context.successors, unit))
+    return {unit: context.geo.level[unit] for unit in reached}
 
 
 def _undisclosed(indicator: Indicator | None) -> bool:

@@ -1073,8 +1073,6 @@ def postgresql_csv_query(wanted: PublishedFilter) -> AnySelect:
 def _copy_csv_postgresql(
     connection: Connection, wanted: PublishedFilter, header: Sequence[str]
 ) -> Iterator[bytes]:
-    pending: list[str] = [",".join(header) + CRLF]
-    size = 0
     # For a whole dataset the planner would join by hashing and sort everything before
     # the first line (seconds, and a sort spilled to disk). Walking the index in the
     # records' order streams from the first slice; for this statement only.
@@ -1086,19 +1084,26 @@ def _copy_csv_postgresql(
         postgresql_csv_query(wanted).execution_options(stream_results=True, yield_per=4)
     )
     try:
-        for (lines,) in result:
-            pending.append(lines)
-            pending.append(CRLF)
-            size += len(lines)
-            if size >= CSV_CHUNK_BYTES:
-                yield "".join(pending).encode()
-                pending.clear()
-                size = 0
+        yield from _in_chunks(header, (lines + CRLF for (lines,) in result))
     finally:
         result.close()
     connection.execute(
         text("SELECT set_config('enable_sort', :setting, true)"), {"setting": setting}
     )
+
+
+def _in_chunks(header: Sequence[str], texts: Iterable[str]) -> Iterator[bytes]:
+    """The header line and then the texts, sent in chunks of at least CSV_CHUNK_BYTES (the
+    last one may be smaller): each chunk costs a hop to the event loop and back."""
+    pending: list[str] = [",".join(header) + CRLF]
+    size = 0
+    for piece in texts:
+        pending.append(piece)
+        size += len(piece)
+        if size >= CSV_CHUNK_BYTES:
+            yield "".join(pending).encode()
+            pending.clear()
+            size = 0
     yield "".join(pending).encode()
 
 
@@ -1171,10 +1176,8 @@ def _copy_csv_sqlite(
         for indicator, decimals, measure in connection.execute(indicators)
     }
     slice_text = sqlite_csv_text_query(wanted)
-    pending: list[str] = [",".join(header) + CRLF]
-    size = 0
-    units.create()
-    try:
+
+    def slice_texts() -> Iterator[str]:
         for indicator, period, level in _sqlite_slices(connection, wanted):
             decimals, measure = measures[indicator]
             head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
@@ -1192,17 +1195,14 @@ def _copy_csv_sqlite(
                 slice_units = connection.scalars(sqlite_csv_slice_query(wanted), bound)
                 units.read_missing(set(slice_units))
                 lines, count, covered = connection.execute(slice_text, bound).one()
-            if not count:
-                continue
-            pending.append(lines)
-            size += len(lines)
-            if size >= CSV_CHUNK_BYTES:
-                yield "".join(pending).encode()
-                pending.clear()
-                size = 0
+            if count:
+                yield lines
+
+    units.create()
+    try:
+        yield from _in_chunks(header, slice_texts())
     finally:
         units.drop()
-    yield "".join(pending).encode()
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
