@@ -1178,6 +1178,15 @@ def _copy_csv_sqlite(
     slice_text = sqlite_csv_text_query(wanted)
 
     def slice_texts() -> Iterator[str]:
+        units.create()
+        try:
+            yield from slice_lines()
+        finally:
+            # Here, not around the chunker: the table is gone once the last slice is
+            # read, before the last chunk waits on a client that may never take it.
+            units.drop()
+
+    def slice_lines() -> Iterator[str]:
         for indicator, period, level in _sqlite_slices(connection, wanted):
             decimals, measure = measures[indicator]
             head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
@@ -1198,11 +1207,7 @@ def _copy_csv_sqlite(
             if count:
                 yield lines
 
-    units.create()
-    try:
-        yield from _in_chunks(header, slice_texts())
-    finally:
-        units.drop()
+    yield from _in_chunks(header, slice_texts())
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
@@ -1252,7 +1257,9 @@ class _UnitCells:
         self._insert(self.cells)
 
     def drop(self) -> None:
-        if self.created:
+        # A generator closed after its connection was (a client that went away) has
+        # nothing to drop here; create() drops a stale table on the pooled connection.
+        if self.created and not self.connection.closed:
             self.connection.execute(_DROP_UNIT_CELLS)
             self.created = False
 
