@@ -18,7 +18,7 @@ dataset, whose submission names the source dataset and revision that caused it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
@@ -139,6 +139,7 @@ def refresh(
     dataset_id: str,
     cause: str,
     changed: tuple[str, Collection[tuple[str, str]]] | None = None,
+    corrected_units: Mapping[str, Collection[int]] | None = None,
 ) -> int | None:
     """Bring the derived dataset's copies of its parts up to date; a new revision (whose
     submission's source is ``cause``) only when something changed. Returns the revision.
@@ -146,7 +147,9 @@ def refresh(
     ``changed`` (source dataset, its touched (indicator, period) slices) limits the work to
     the parts those slices feed, so that a supplier's small submission does not cost a copy
     of every part; everything is compared when the derived periods themselves change or a
-    row disappeared from a source."""
+    row disappeared from a source. ``corrected_units`` (per source period, the units a
+    correction of the source changed: it added and removed no row) limits the comparison
+    of those parts to these units: the copies were equal to the source before it."""
     from app.stats.importer import store_revision  # the importer calls back into this module
 
     reads = _reads(session, dataset_id)
@@ -171,9 +174,10 @@ def refresh(
         # differs come back (one for a one-row submission), not both sides of every slice.
         wanted = {}
         for (_, indicator, source_period), periods in sorted(reads.items()):
+            units = corrected_units.get(source_period) if corrected_units else None
             for period in sorted(periods):
                 changes, left = repository.part_copy_changes(
-                    session, dataset_id, source, indicator, source_period, period
+                    session, dataset_id, source, indicator, source_period, period, units
                 )
                 if left:
                     incremental = False  # a row left a source: compare everything
@@ -222,10 +226,11 @@ def refresh_dependants(
     dataset_id: str,
     revision: int,
     touched: Collection[tuple[str, str]] | None = None,
+    corrected_units: Mapping[str, Collection[int]] | None = None,
 ) -> list[int]:
     """After a new revision of ``dataset_id`` (whose changed rows lie in ``touched``
-    slices, when known): recompute every derived dataset that reads it. Returns the derived
-    revisions made."""
+    slices, when known; of a correction, at ``corrected_units``): recompute every derived
+    dataset that reads it. Returns the derived revisions made."""
     made: list[int] = []
     for derived_dataset in dependants(session, dataset_id):
         result = refresh(
@@ -233,6 +238,7 @@ def refresh_dependants(
             derived_dataset,
             derived_source_name(dataset_id, revision),
             None if touched is None else (dataset_id, touched),
+            None if touched is None else corrected_units,
         )
         if result is not None:
             made.append(result)

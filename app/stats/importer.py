@@ -289,7 +289,9 @@ def store_staged_revision(
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)
     # Derived indicators that read this dataset follow it in the same transaction.
-    derived.refresh_dependants(session, dataset_id, revision, compared.touched)
+    derived.refresh_dependants(
+        session, dataset_id, revision, compared.touched, compared.corrected_units
+    )
     return counts
 
 

@@ -392,8 +392,9 @@ def publish_slices(
     ``corrected_units`` (per period, the units whose observations a correction changed; it
     added and removed none) limits the comparison with the stored rows to the cells those
     units reach — themselves and every unit containing them — for the indicators without
-    disclosure control: no other cell of theirs can change. Suppression can move anywhere
-    within a disclosure group, so slices under disclosure control are compared whole."""
+    disclosure control: no other cell of theirs can change. Under disclosure control,
+    suppression can move anywhere within a group: those slices are computed whole, and
+    compared at the reach and at every cell that is confidential before or after."""
     context = context or dataset_context(session, dataset_id)
     dependencies = reads(context.indicators)
     by_id = context.by_id
@@ -422,18 +423,29 @@ def publish_slices(
             computed = compute_slices(context, observations, wanted)
         reach = _reach(context, corrected_units.get(period)) if corrected_units else None
         # The indicators whose comparison stays within the reach of the correction (the
-        # additive ones published in the database have no disclosure control either).
+        # additive ones published in the database have no disclosure control either), and
+        # those under disclosure control, compared at the reach and wherever a cell is
+        # confidential now or was before (see _disclosure_reach).
         within: set[str] = set()
+        disclosed: set[str] = set()
         narrow: set[str] = set()
         before: dict[repository.TallyKey, int] = {}
+        after_disclosed: dict[repository.TallyKey, int] = {}
+        stored: dict[CellKey, repository.StoredPublished] = {}
         if reach is not None:
             within = {i for i in computing if _undisclosed(by_id.get(i))}
+            disclosed = computing - within
+            if disclosed:
+                stored, compared_at = _disclosure_reach(
+                    session, context, period, computed, disclosed, reach
+                )
+                _keep_only(computed, disclosed, period, compared_at)
+                # Their rows there are the stored ones now and the computed ones after.
+                before = _tally(context, stored)
+                after_disclosed = _tally(context, _cell_keys(computed, disclosed, period))
             narrow = within | set(in_database)
-            before = repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
-            for indicator in within:
-                cells = computed.get((indicator, period))
-                if cells is not None:
-                    computed[(indicator, period)] = {u: c for u, c in cells.items() if u in reach}
+            before.update(repository.tally_at(session, dataset_id, period, sorted(narrow), reach))
+            _keep_only(computed, within, period, reach)
         # Sector cells that are plain copies of observations are written in the database,
         # not from Python: they are most of a dataset's published rows.
         copied = sorted(i for i in in_python if _copies_sectors(by_id.get(i)))
@@ -446,14 +458,15 @@ def publish_slices(
                     if context.geo.level[unit] != Level.SECTOR
                 }
         if in_python:
-            stored: dict[CellKey, repository.StoredPublished] = {}
-            if in_python - within:
-                stored = repository.current_published(
-                    session,
-                    dataset_id,
-                    sorted(in_python - within),
-                    [period],
-                    without_sectors_of=copied,
+            if in_python - within - disclosed:
+                stored.update(
+                    repository.current_published(
+                        session,
+                        dataset_id,
+                        sorted(in_python - within - disclosed),
+                        [period],
+                        without_sectors_of=copied,
+                    )
                 )
             if within:
                 stored.update(
@@ -482,9 +495,12 @@ def publish_slices(
         outcome.slices += len(indicators)
         # Cells outside a correction's reach did not change: its tally moves by what the
         # reach held before and holds now; other slices are counted again.
-        repository.recount_published(session, dataset_id, period, sorted(indicators - narrow))
-        if reach is not None and narrow:
+        repository.recount_published(
+            session, dataset_id, period, sorted(indicators - narrow - disclosed)
+        )
+        if reach is not None and (narrow or disclosed):
             after = repository.tally_at(session, dataset_id, period, sorted(narrow), reach)
+            after.update(after_disclosed)
             repository.adjust_tally(session, dataset_id, period, before, after)
     return outcome
 
@@ -494,16 +510,11 @@ def _without_parts(
 ) -> set[str]:
     """The ratios among ``indicators`` that publish nothing in the period because their
     numerator or denominator has no observation in it (see :func:`compute_cells`), found
-    without reading the observations of the other part."""
+    without reading the observations of the other part. A disclosure rule changes nothing:
+    it only hides cells, and there are none (a derived ratio whose other part was never
+    loaded would otherwise read and aggregate its reference on every submission)."""
     by_id = context.by_id
-    ratios = [
-        by_id[i]
-        for i in indicators
-        if i in by_id
-        and by_id[i].aggregation == "ratio"
-        and by_id[i].disclosure_min_count is None
-        and by_id[i].disclosure_reference_id is None
-    ]
+    ratios = [by_id[i] for i in indicators if i in by_id and by_id[i].aggregation == "ratio"]
     if not ratios:
         return set()
     parts = sorted({p for r in ratios for p in (*r.numerator, *r.denominator)})
@@ -524,6 +535,73 @@ def _reach(context: DatasetContext, units: Collection[int] | None) -> dict[int, 
     for unit in units:
         reached.update(targets_of(context.geo, context.successors, unit))
     return {unit: context.geo.level[unit] for unit in reached}
+
+
+def _disclosure_reach(
+    session: Session,
+    context: DatasetContext,
+    period: str,
+    computed: Mapping[Slice, Mapping[int, Cell]],
+    disclosed: Collection[str],
+    reach: Mapping[int, str],
+) -> tuple[dict[CellKey, repository.StoredPublished], dict[int, str]]:
+    """Where a correction can change the published cells of slices under disclosure
+    control, and their stored rows there.
+
+    Outside the correction's reach every true value is what it was, so a published cell can
+    only differ where its suppression changed: where it is suppressed now or was before.
+    Those are among the cells confidential now (computed) or confidential in the stored rows
+    (which equal the full computation from the previous observations). The slices are
+    computed whole, as the suppression needs; the stored rows are read at the reach and the
+    confidential cells only, not a whole slice each."""
+    level = context.geo.level
+    units = dict(reach)
+    for indicator in disclosed:
+        for unit, cell in computed.get((indicator, period), {}).items():
+            if cell.status == "confidential":
+                units[unit] = level[unit]
+    stored = repository.current_published(
+        session,
+        context.dataset_id,
+        sorted(disclosed),
+        [period],
+        units=units,
+        or_confidential=True,
+    )
+    for _, _, unit in stored:
+        units.setdefault(unit, level[unit])
+    return stored, units
+
+
+def _cell_keys(
+    computed: Mapping[Slice, Mapping[int, Cell]], indicators: Collection[str], period: str
+) -> list[CellKey]:
+    return [
+        (indicator, period, unit)
+        for indicator in indicators
+        for unit in computed.get((indicator, period), {})
+    ]
+
+
+def _tally(context: DatasetContext, cells: Iterable[CellKey]) -> dict[repository.TallyKey, int]:
+    """Rows per tally key (indicator, version, level) of these cells."""
+    tally: dict[repository.TallyKey, int] = defaultdict(int)
+    for indicator, _, unit in cells:
+        tally[(indicator, context.geo.version[unit], context.geo.level[unit])] += 1
+    return dict(tally)
+
+
+def _keep_only(
+    computed: dict[Slice, dict[int, Cell]],
+    indicators: Collection[str],
+    period: str,
+    units: Mapping[int, str],
+) -> None:
+    """Leave the computed cells of these slices at ``units`` only."""
+    for indicator in indicators:
+        cells = computed.get((indicator, period))
+        if cells is not None:
+            computed[(indicator, period)] = {u: c for u, c in cells.items() if u in units}
 
 
 def _undisclosed(indicator: Indicator | None) -> bool:

@@ -430,10 +430,12 @@ def current_published(
     periods: Sequence[str],
     *,
     without_sectors_of: Sequence[str] = (),
-    units: Collection[int] | None = None,
+    units: Mapping[int, str] | None = None,
+    or_confidential: bool = False,
 ) -> dict[tuple[str, str, int], StoredPublished]:
     """(indicator, period, unit) → the current published row, for these slices (leaving out
-    the sector rows of ``without_sectors_of``; only at ``units`` when given). The rows are the
+    the sector rows of ``without_sectors_of``; only at ``units`` (id → level) when given, and
+    with ``or_confidential`` also wherever the row is confidential). The rows are the
     driver's own (no record built per row: a slice has tens of thousands)."""
     stmt = select(
         PublishedValue.indicator_id,
@@ -458,7 +460,14 @@ def current_published(
             )
         )
     if units is not None:
-        stmt = stmt.where(PublishedValue.unit_id.in_(sorted(units)))
+        # The level too: it comes before the unit in the indexes (see tally_at).
+        at_units = and_(
+            PublishedValue.level.in_(sorted(set(units.values()))),
+            PublishedValue.unit_id.in_(sorted(units)),
+        )
+        stmt = stmt.where(
+            or_(at_units, PublishedValue.status == "confidential") if or_confidential else at_units
+        )
     session.flush()
     # All rows at once (see current_observations: psycopg's fetchone per row is slow).
     rows = session.connection().execute(stmt).all()
@@ -1597,13 +1606,15 @@ def part_copy_changes(
     indicator: str,
     source_period: str,
     period: str,
+    units: Collection[int] | None = None,
 ) -> tuple[list[tuple[int, float | None, str]], bool]:
     """For a part that a dataset of derived indicators copies (``indicator`` of the
     ``source`` dataset in ``source_period``, held under ``period``): the source's current
     rows whose copy is missing or holds another value or status, as (unit, value, status),
     and whether the copy holds a unit the source no longer has. Both sides are one slice,
-    joined in the database; what comes back follows the change."""
-    params = {
+    joined in the database; what comes back follows the change. ``units`` (the units a
+    correction of the source changed; it removed no row) limits the comparison to them."""
+    params: dict[str, Any] = {
         "dataset": dataset_id,
         "source": source,
         "indicator": indicator,
@@ -1614,22 +1625,31 @@ def part_copy_changes(
         "d.dataset_id = :dataset AND d.indicator_id = :indicator AND d.unit_id = s.unit_id "
         "AND d.period = :period AND d.revision_to IS NULL"
     )
+    if units is not None:
+        # A few units: an index probe each on both sides, and no row can have left.
+        params["units"] = sorted(units)
+        return _part_copy_changes(session, copy, params, " AND s.unit_id IN :units"), False
     with hash_joins(session):  # two whole slices: one hash each, not a probe per row
-        return _part_copy_changes(session, copy, params)
+        return _part_copy_changes(session, copy, params), _part_copy_left(session, params)
 
 
 def _part_copy_changes(
-    session: Session, copy: str, params: dict[str, str]
-) -> tuple[list[tuple[int, float | None, str]], bool]:
-    changed = session.execute(
-        text(
-            "SELECT s.unit_id, s.value, s.status FROM observation s WHERE s.dataset_id = "
-            ":source AND s.indicator_id = :indicator AND s.period = :source_period AND "
-            f"s.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM observation d WHERE {copy} "
-            f"AND {_same(session, 'd', 's')})"
-        ),
-        params,
-    ).all()
+    session: Session, copy: str, params: dict[str, Any], within: str = ""
+) -> list[tuple[int, float | None, str]]:
+    stmt = text(
+        "SELECT s.unit_id, s.value, s.status FROM observation s WHERE s.dataset_id = "
+        ":source AND s.indicator_id = :indicator AND s.period = :source_period AND "
+        f"s.revision_to IS NULL{within} AND NOT EXISTS (SELECT 1 FROM observation d WHERE "
+        f"{copy} AND {_same(session, 'd', 's')})"
+    )
+    if within:
+        stmt = stmt.bindparams(bindparam("units", expanding=True))
+    changed = session.execute(stmt, params).all()
+    return [(unit, value, status) for unit, value, status in changed]
+
+
+def _part_copy_left(session: Session, params: dict[str, Any]) -> bool:
+    """Whether the copy holds a unit the source no longer has."""
     left = session.execute(
         text(
             "SELECT 1 FROM observation d WHERE d.dataset_id = :dataset AND d.indicator_id = "
@@ -1640,7 +1660,7 @@ def _part_copy_changes(
         ),
         params,
     ).first()
-    return [(unit, value, status) for unit, value, status in changed], left is not None
+    return left is not None
 
 
 def copy_sector_cells(
