@@ -429,6 +429,75 @@ def test_the_reported_count_is_what_is_published(small: sessionmaker[Session]) -
         assert stored.published_written == written
 
 
+def test_a_correction_moves_secondary_suppression_outside_its_reach(
+    small: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A correction under a disclosure rule is compared at the cells it reaches and where
+    suppression is or was, not over its whole slices: when it hides a sector, the sibling that
+    secondary suppression picks (outside the reach) becomes confidential, and when it shows
+    the sector again, the sibling is shown again."""
+    ratio = "electricity-per-residential-connection"  # disclosure: < 10 connections
+    read_at: list[object] = []
+    current_published = repository.current_published
+
+    def spying(
+        session: Session, dataset_id: str, indicators: list[str], *args: object, **kw: object
+    ) -> dict[tuple[str, str, int], repository.StoredPublished]:
+        if ratio in indicators:
+            read_at.append(kw.get("units"))
+        return current_published(session, dataset_id, indicators, *args, **kw)
+
+    with transaction(small) as session:
+        unit = dict(
+            session.execute(
+                select(GeoUnit.code, GeoUnit.id).where(
+                    GeoUnit.version == "2024", GeoUnit.level == "sector"
+                )
+            )
+            .tuples()
+            .all()
+        )
+        sector, sibling = unit["11002A00-"], unit["11002ZZZZ"]  # Antwerpen's two sectors
+        everything = {
+            (indicator, s, "2021"): (value, "normal")
+            for s in (sector, sibling, unit["11007A00-"], unit["11007ZZZZ"])
+            for indicator, value in (
+                ("electricity-connections-residential", 100.0),
+                ("electricity-consumption-residential", 1000.0),
+            )
+        }
+        submit(session, "energy-fluvius", everything)
+        monkeypatch.setattr(repository, "current_published", spying)
+
+        def status_of(unit_id: int) -> str | None:
+            return session.scalar(
+                select(PublishedValue.status).where(
+                    PublishedValue.dataset_id == "energy-fluvius",
+                    PublishedValue.indicator_id == ratio,
+                    PublishedValue.period == "2021",
+                    PublishedValue.unit_id == unit_id,
+                    PublishedValue.revision_to.is_(None),
+                )
+            )
+
+        assert status_of(sibling) == "normal"
+        for connections, expected in ((3.0, "confidential"), (100.0, "normal")):
+            read_at.clear()
+            submit(
+                session,
+                "energy-fluvius",
+                {("electricity-connections-residential", sector, "2021"): (connections, "normal")},
+            )
+            # The sibling is outside the correction's reach (the sector and the units
+            # containing it), yet its published cell follows the suppression.
+            assert status_of(sector) == expected and status_of(sibling) == expected
+            # The stored rows of the ratio were read at some units, not the whole slice.
+            assert read_at and all(units is not None for units in read_at)
+            monkeypatch.setattr(repository, "current_published", current_published)
+            assert_incremental_equals_full(session, "energy-fluvius")
+            monkeypatch.setattr(repository, "current_published", spying)
+
+
 # --------------------------------------------------------------------------------------------
 # The real data
 # --------------------------------------------------------------------------------------------
