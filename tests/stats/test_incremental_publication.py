@@ -453,9 +453,7 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
                 select(GeoUnit.code, GeoUnit.id).where(
                     GeoUnit.version == "2024", GeoUnit.level == "sector"
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         sector, sibling = unit["11002A00-"], unit["11002ZZZZ"]  # Antwerpen's two sectors
         everything = {
