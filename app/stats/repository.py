@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -1157,10 +1158,15 @@ def _export_settings(connection: Connection) -> None:
     )
 
 
-def _may_export_in_parts(connection: Connection, wanted: PublishedFilter) -> bool:
+def _may_export_in_parts(connection: Connection, wanted: PublishedFilter, parts: int) -> bool:
     """Whether other backends can read what this transaction sees: a snapshot cannot be
-    exported from a savepoint, and one exported after writes would not show them."""
+    exported from a savepoint, and one exported after writes would not show them. And
+    whether the pool has connections to spare: when most are taken, the cores are busy
+    anyway, and a part would wait for a connection (up to the pool's timeout)."""
     if len(wanted.periods) == 1 or connection.in_nested_transaction():
+        return False
+    pool = connection.engine.pool
+    if isinstance(pool, QueuePool) and pool.checkedout() + parts > pool.size():
         return False
     return bool(connection.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")))
 
@@ -1171,7 +1177,7 @@ def _period_ranges(
     """The parts' ranges of periods, each with about as many of the dataset's periods, and
     together every period (one that came in since they were read is in the first or last
     range); none when the export cannot be made in parts."""
-    if not _may_export_in_parts(connection, wanted):
+    if not _may_export_in_parts(connection, wanted, parts):
         return []
     periods = list(connection.scalars(_DATASET_PERIODS, {"dataset": wanted.dataset_id}))
     if wanted.periods:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from app.db.session import make_engine
 from app.stats import repository, service
 from app.stats.models import PublishedValue
 from tests.dbutil import backend
@@ -115,7 +116,7 @@ def test_a_transaction_that_has_written_exports_its_own_writes(plain_session: Se
     plain_session.execute(
         update(PublishedValue).where(PublishedValue.id == first).values(value=987654321)
     )
-    assert not repository._may_export_in_parts(plain_session.connection(), asked)
+    assert not repository._may_export_in_parts(plain_session.connection(), asked, 2)
     after = export(plain_session, asked, parts=2)
     assert b",987654321," in after
     assert b",987654321," not in before
@@ -131,3 +132,18 @@ def test_a_stream_closed_early_ends_its_parts(plain_session: Session) -> None:
     assert not part_threads()
     # The session's connection is still usable after the parts were stopped.
     assert export(plain_session, asked, parts=1).count(b"\r\n") > 100
+
+
+def test_an_export_takes_no_connection_a_busy_pool_lacks(real_db: str) -> None:
+    """With most of the pool taken the export is made by the request's connection alone."""
+    engine = make_engine(real_db, pool_size=2)
+    try:
+        with Session(engine) as session:
+            asked = wanted(session, "energy-fluvius", level="sector")
+            connection = session.connection()
+            assert not repository._may_export_in_parts(connection, asked, 2)
+            assert repository._may_export_in_parts(connection, asked, 1)
+            assert export(session, asked, parts=2) == export(session, asked, parts=1)
+            assert not part_threads()
+    finally:
+        engine.dispose()
