@@ -1110,8 +1110,9 @@ _DATASET_PERIODS = text(
 
 
 # Backends that make a PostgreSQL export's lines at once, each the slices of its periods, on
-# one snapshot: making the lines (scan, joins, number formatting) costs the database ~2.5
-# CPU-s per million rows, on one core when one backend makes them all.
+# one snapshot: making the lines (scan, joins, number formatting) costs the database 2.5-6
+# CPU-s per million rows, on one core when one backend makes them all (benchmarks/RESULTS.md,
+# "PostgreSQL streamed CSV export in parts").
 EXPORT_PARTS = 2
 # Slices a part's backend may have made ahead of the stream (about 1 MB each at sector level):
 # an indicator's slices come from one part, then from the next; each part works meanwhile.
