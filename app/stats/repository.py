@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import queue
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Engine,
     Float,
     Integer,
     MetaData,
@@ -41,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -901,14 +905,16 @@ def recount_published(
     )
 
 
-def copy_csv(session: Session, wanted: PublishedFilter, header: Sequence[str]) -> Iterator[bytes]:
+def copy_csv(
+    session: Session, wanted: PublishedFilter, header: Sequence[str], *, parts: int | None = None
+) -> Iterator[bytes]:
     """The published rows asked for as CSV bytes (RFC 4180: CRLF) with a header line, in
     chunks. The database writes the lines, a slice (indicator, period, level) as one text:
-    PostgreSQL in one query (:func:`postgresql_csv_query`), SQLite a slice at a time
-    (:func:`sqlite_csv_text_query`)."""
+    PostgreSQL in one query (:func:`postgresql_csv_query`) per part (``parts`` backends at
+    once, EXPORT_PARTS unless given), SQLite a slice at a time (:func:`sqlite_csv_text_query`)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        yield from _copy_csv_postgresql(connection, wanted, header)
+        yield from _copy_csv_postgresql(connection, wanted, header, parts or EXPORT_PARTS)
     else:
         yield from _copy_csv_sqlite(connection, wanted, header)
 
@@ -1014,12 +1020,16 @@ def _csv_cell(
     return _or_empty(case((special, quoted), else_=cell))
 
 
-def postgresql_csv_query(wanted: PublishedFilter) -> AnySelect:
+def postgresql_csv_query(wanted: PublishedFilter, periods: PeriodRange | None = None) -> AnySelect:
     """The CSV lines of the rows asked for, one row per slice (indicator, period, level) in
     the records' order: the slice's lines as one text, joined by CRLF (none after the last).
     The cells of a unit (code, name) and those the same for a whole slice are made in
     subqueries PostgreSQL memoizes (once per unit, once per slice), a line is a few
-    concatenations; one row per slice spares the driver a message per line (COPY's)."""
+    concatenations; one row per slice spares the driver a message per line (COPY's).
+    With ``periods`` (a part's range of periods): only the slices of those periods, each row
+    with its key (indicator, period, level) after the lines. A range, as the level, is
+    checked on the index's entries, before the table's row is read (a list of periods, or an
+    expression, would be checked on the row: every row read by every part)."""
     value = PublishedValue
     comma = _sql_text("','")
     units = (
@@ -1076,17 +1086,62 @@ def postgresql_csv_query(wanted: PublishedFilter) -> AnySelect:
     lines = func.string_agg(line, aggregate_order_by(_sql_text("E'\\r\\n'"), value.unit_id))
     stmt = wanted.where(select(lines).select_from(value).join(units, true()).join(slices, true()))
     key = _KEY[:3]
+    if periods is not None:
+        stmt = stmt.add_columns(*key)
+        if periods.first is not None:
+            stmt = stmt.where(value.period >= periods.first)
+        if periods.before is not None:
+            stmt = stmt.where(value.period < periods.before)
     return stmt.group_by(*key).order_by(*key)
 
 
+class PeriodRange(NamedTuple):
+    """The periods from ``first`` (None: any) up to ``before`` (None: any), in the
+    database's order."""
+
+    first: str | None
+    before: str | None
+
+
+# The periods of a dataset's published rows (of any revision: at least those of the rows asked
+# for), in the database's order: a seek on the index per (indicator, period), not a scan.
+_DATASET_PERIODS = text(
+    "WITH RECURSIVE pairs (indicator_id, period) AS ("
+    " (SELECT indicator_id, period FROM published_value WHERE dataset_id = :dataset"
+    "  ORDER BY indicator_id, period LIMIT 1)"
+    " UNION ALL"
+    " SELECT following.indicator_id, following.period FROM pairs CROSS JOIN LATERAL"
+    " (SELECT indicator_id, period FROM published_value WHERE dataset_id = :dataset"
+    "  AND (indicator_id, period) > (pairs.indicator_id, pairs.period)"
+    "  ORDER BY indicator_id, period LIMIT 1) AS following"
+    ") SELECT period FROM pairs GROUP BY period ORDER BY period"
+)
+
+
+# Backends that make a PostgreSQL export's lines at once, each the slices of its periods, on
+# one snapshot: making the lines (scan, joins, number formatting) costs the database 2.5-6
+# CPU-s per million rows, on one core when one backend makes them all (benchmarks/RESULTS.md,
+# "PostgreSQL streamed CSV export in parts").
+EXPORT_PARTS = 2
+# Slices a part's backend may have made ahead of the stream (about 1 MB each at sector level):
+# an indicator's slices come from one part, then from the next; each part works meanwhile.
+_PART_AHEAD = 8
+_SNAPSHOT_NAME = re.compile(r"[0-9A-Fa-f-]+")
+
+
 def _copy_csv_postgresql(
-    connection: Connection, wanted: PublishedFilter, header: Sequence[str]
+    connection: Connection, wanted: PublishedFilter, header: Sequence[str], parts: int
 ) -> Iterator[bytes]:
-    # For a whole dataset the planner would join by hashing and sort everything before
-    # the first line (seconds, and a sort spilled to disk). Walking the index in the
-    # records' order streams from the first slice; for this statement only.
-    setting = connection.scalar(text("SELECT current_setting('enable_sort')"))
-    connection.execute(text("SELECT set_config('enable_sort', 'off', true)"))
+    ranges = _period_ranges(connection, wanted, parts) if parts > 1 else []
+    if len(ranges) > 1:
+        yield from _in_chunks(
+            header, (lines + CRLF for lines in _lines_in_parts(connection, wanted, ranges))
+        )
+        return
+    settings = connection.execute(
+        text("SELECT current_setting('enable_sort'), current_setting('jit')")
+    ).one()
+    _export_settings(connection)
     # A cursor on the server, a slice a row: the first slice is sent before the last is made.
     # (Options of the statement: those of the connection would stay for its next ones.)
     result = connection.execute(
@@ -1097,8 +1152,173 @@ def _copy_csv_postgresql(
     finally:
         result.close()
     connection.execute(
-        text("SELECT set_config('enable_sort', :setting, true)"), {"setting": setting}
+        text("SELECT set_config('enable_sort', :sort, true), set_config('jit', :jit, true)"),
+        {"sort": settings[0], "jit": settings[1]},
     )
+
+
+def _export_settings(connection: Connection) -> None:
+    """For a whole dataset the planner would join by hashing and sort everything before
+    the first line (seconds, and a sort spilled to disk). Walking the index in the records'
+    order streams from the first slice. And no JIT: past a few million rows the statement's
+    cost makes PostgreSQL compile it with inlining and optimisation, 1.5-3 s before the
+    first row for no measured gain after it. For this transaction only."""
+    connection.execute(
+        text("SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)")
+    )
+
+
+def _may_export_in_parts(connection: Connection, wanted: PublishedFilter, parts: int) -> bool:
+    """Whether other backends can read what this transaction sees: a snapshot cannot be
+    exported from a savepoint, and one exported after writes would not show them. And
+    whether the pool has connections to spare: when most are taken, the cores are busy
+    anyway, and a part would wait for a connection (up to the pool's timeout)."""
+    if len(wanted.periods) == 1 or connection.in_nested_transaction():
+        return False
+    pool = connection.engine.pool
+    if isinstance(pool, QueuePool) and pool.checkedout() + parts > pool.size():
+        return False
+    return bool(connection.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")))
+
+
+def _period_ranges(
+    connection: Connection, wanted: PublishedFilter, parts: int
+) -> list[PeriodRange]:
+    """The parts' ranges of periods, each with about as many of the dataset's periods, and
+    together every period (one that came in since they were read is in the first or last
+    range); none when the export cannot be made in parts."""
+    if not _may_export_in_parts(connection, wanted, parts):
+        return []
+    periods = list(connection.scalars(_DATASET_PERIODS, {"dataset": wanted.dataset_id}))
+    if wanted.periods:
+        asked = set(wanted.periods)
+        periods = [p for p in periods if p in asked]
+    if len(periods) < 2:
+        return []
+    runs = [
+        periods[n * len(periods) // parts : (n + 1) * len(periods) // parts] for n in range(parts)
+    ]
+    bounds: list[str | None] = [None, *(run[0] for run in runs[1:] if run), None]
+    return [PeriodRange(first, before) for first, before in itertools.pairwise(bounds)]
+
+
+class _PartEnd:
+    """The end of a part's slices."""
+
+
+def _lines_in_parts(
+    connection: Connection, wanted: PublishedFilter, ranges: Sequence[PeriodRange]
+) -> Iterator[str]:
+    """The lines of :func:`postgresql_csv_query`, each slice as one text, made by backends of
+    their own (one per range of periods) at once, all reading the snapshot of this
+    transaction, and put back in the records' order."""
+    snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
+    if not isinstance(snapshot, str) or not _SNAPSHOT_NAME.fullmatch(snapshot):
+        raise RuntimeError(f"unexpected snapshot name {snapshot!r}")
+    stop = threading.Event()
+    received: list[queue.Queue[Any]] = [queue.Queue(maxsize=_PART_AHEAD) for _ in ranges]
+    threads = [
+        threading.Thread(
+            target=_export_part,
+            args=(connection.engine, snapshot, postgresql_csv_query(wanted, periods), out, stop),
+            name=f"csv-export-part-{n}",
+            daemon=True,
+        )
+        for n, (periods, out) in enumerate(zip(ranges, received, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield from _in_order(connection, [_part_rows(out) for out in received])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def _export_part(
+    engine: Engine,
+    snapshot: str,
+    stmt: AnySelect,
+    out: queue.Queue[Any],
+    stop: threading.Event,
+) -> None:
+    """One part's rows into ``out`` (a thread of its own, with a connection of its own, on
+    the exported snapshot), then :class:`_PartEnd`, or the error that stopped it."""
+    try:
+        with engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as helper:
+            # The first statement of the transaction; the name was checked to be one.
+            helper.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            _export_settings(helper)
+            result = helper.execute(stmt.execution_options(stream_results=True, yield_per=1))
+            try:
+                for row in result:
+                    if not _put(out, tuple(row), stop):
+                        return
+            finally:
+                result.close()
+        _put(out, _PartEnd(), stop)
+    except Exception as error:  # handed to the stream, which raises it
+        _put(out, error, stop)
+
+
+def _put(out: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
+    """Put ``item`` once there is room, unless the stream stopped first (False)."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _part_rows(out: queue.Queue[Any]) -> Iterator[tuple[str, str, str, str]]:
+    while True:
+        item = out.get()
+        if isinstance(item, _PartEnd):
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
+
+
+def _in_order(
+    connection: Connection, streams: Sequence[Iterator[tuple[str, str, str, str]]]
+) -> Iterator[str]:
+    """The slices' lines of the parts' rows (lines, indicator, period, level), each part in
+    the records' order, merged into that order. The database compares keys that differ (its
+    collation orders them, not Python's); a part's periods are its own, so two parts' heads
+    differ in their indicator or their period, and few pairs come up (cached)."""
+    earlier: dict[tuple[str, str], bool] = {}
+
+    def precedes(a: str, b: str) -> bool:
+        if (a, b) not in earlier:
+            earlier[(a, b)] = bool(
+                connection.scalar(
+                    text("SELECT CAST(:a AS VARCHAR) < CAST(:b AS VARCHAR)"), {"a": a, "b": b}
+                )
+            )
+        return earlier[(a, b)]
+
+    def before(row: tuple[str, ...], other: tuple[str, ...]) -> bool:
+        for a, b in zip(row[1:], other[1:], strict=True):
+            if a != b:
+                return precedes(a, b)
+        return False
+
+    heads = [next(stream, None) for stream in streams]
+    while True:
+        first: int | None = None
+        for n, head in enumerate(heads):
+            if head is not None and (first is None or before(head, heads[first])):  # type: ignore[arg-type]
+                first = n
+        if first is None:
+            return
+        yield heads[first][0]  # type: ignore[index]
+        heads[first] = next(streams[first], None)
 
 
 def _in_chunks(header: Sequence[str], texts: Iterable[str]) -> Iterator[bytes]:
