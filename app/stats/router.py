@@ -24,6 +24,7 @@ from app.api.deps import (
     set_link_header,
 )
 from app.api.problems import problems
+from app.api.streaming import read_ahead
 from app.auth.deps import OptionalCallerDep
 from app.catalogue.schemas import IndicatorOut
 from app.errors import InvalidParameter
@@ -199,12 +200,12 @@ def observations(
             # below: sent as stored (gzip) or inflated on the way, never formatted again.
             return _stored_csv(request, stored(session, dataset_id), dataset_id)
         # The request's session stays open until the whole stream has been sent.
-        # Compressed by the middleware (ISA-L), in a thread of its own while the next chunk
-        # is formatted: compressing in the generator ran the two one after the other and made
-        # a million-row export slower (0.086x DuckDB against 0.118x, quiet runs;
-        # benchmarks/RESULTS.md, "Scale — 2026-12-02 20:55").
+        # Compressed by the middleware (ISA-L) while the next chunk is formatted: compressing
+        # in the generator ran the two one after the other and made a million-row export
+        # slower (0.086x DuckDB against 0.118x, quiet runs; benchmarks/RESULTS.md, "Scale —
+        # 2026-12-02 20:55").
         return StreamingResponse(
-            service.csv_chunks(session, query),
+            read_ahead(service.csv_chunks(session, query)),
             media_type=CSV_MEDIA_TYPE,
             headers={
                 "Content-Disposition": _csv_disposition(dataset_id),
