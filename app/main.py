@@ -52,7 +52,13 @@ from app.auth.router import router as auth_router
 from app.catalogue.router import router as catalogue_router
 from app.config import Settings, get_settings
 from app.db.migrate import head_revision
-from app.db.session import is_disconnect, make_engine, make_session_factory, transaction
+from app.db.session import (
+    is_disconnect,
+    is_write_conflict,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from app.downloads import service as downloads_service
 from app.downloads.router import router as downloads_router
 from app.errors import (
@@ -181,6 +187,19 @@ def write_stale_files(state: AppState, control: PassControl) -> None:
         try:
             with transaction(factory) as session:
                 cubefiles.write_file(session, uris, dataset_id, name, control)
+        except SQLAlchemyError as exc:
+            if not is_write_conflict(exc):
+                raise
+            # Another connection committed while the file was read: on SQLite the pass's
+            # read snapshot may then no longer write, and what it read may be out of date
+            # anyway. Not a fault: the next pass reads the newest data.
+            logger.info(
+                "stored files: %s of %s met a concurrent write; written in the next pass",
+                name,
+                dataset_id,
+            )
+            control.again()
+            return
         finally:
             control.release()  # committed or rolled back: write requests may start again
 

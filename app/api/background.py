@@ -53,6 +53,10 @@ class PassControl:
     def release(self) -> None:
         self._worker._end_replace()
 
+    def again(self) -> None:
+        """Ask for one more pass after this one (the work could not finish it now)."""
+        self._worker.signal()
+
 
 def checkpoint(control: PassControl | None) -> None:
     """``control.checkpoint()``; nothing for work done outside a worker (a request, the seed)."""

@@ -18,7 +18,7 @@ from app.api.params import text_path
 from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
 from app.config import Settings
-from app.db.session import is_disconnect
+from app.db.session import is_disconnect, is_write_conflict
 from app.errors import Conflict, InvalidParameter
 
 # Integers in queries are refused beyond 64 bits (422) before they reach the database.
@@ -117,9 +117,10 @@ def get_unit_of_work(session: Annotated[Session, Depends(get_session)]) -> Itera
         session.commit()
     except (IntegrityError, OperationalError) as exc:
         # Another request changed the same rows at the same moment (a unique key such as a
-        # dataset's next revision number, or SQLite's single writer): nothing was stored.
+        # dataset's next revision number, SQLite's single writer, a PostgreSQL deadlock):
+        # nothing was stored.
         session.rollback()
-        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+        if isinstance(exc, OperationalError) and not is_write_conflict(exc):
             raise
         raise Conflict(
             "another change to the same data was stored at the same moment; send the request "

@@ -117,6 +117,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+# PostgreSQL's SQLSTATEs for a transaction that lost to a concurrent one: serialization
+# failure and deadlock.
+_CONFLICT_STATES = ("40001", "40P01")
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """A concurrent transaction's commit got in the way, and the same work may succeed when
+    done again: SQLite's single writer ("database is locked": its lock held past the busy
+    timeout, or a read snapshot taken before another connection's commit that can no longer
+    write), PostgreSQL's serialization failure or deadlock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _CONFLICT_STATES:
+        return True
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower()
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """The database server did not answer (down, restarting, out of connections), as opposed
     to a statement it refused."""

@@ -34,6 +34,7 @@ from app.rdf import cubefiles
 from app.rdf.dcat import Uris
 from app.rdf.vocab import SPDX
 from app.stats import repository as stats_repository
+from tests.dbutil import backend
 from tests.factories import Template, World, app_state_of, open_world
 
 BASE = get_settings().base_url
@@ -495,4 +496,45 @@ def test_parallel_submissions_with_the_writer_leave_the_files_of_the_newest(
     rows = stored_rows(writing_world)
     assert rows["observations.csv"].stamp == str(revision)
     assert rows["observations.nt"].stamp.startswith(f"{revision}|")
+    assert_catalogue_states_the_served_bytes(writing_world)
+
+
+class SubmitBeforeReplace(PassControl):
+    """A submission committed by another connection once the pass has read a file's rows,
+    right before it replaces the stored file (the first time only)."""
+
+    def __init__(self, worker: CoalescingWorker, world: World) -> None:
+        super().__init__(worker)
+        self.world = world
+        self.submitted = False
+
+    def before_replace(self) -> None:
+        if not self.submitted:
+            self.submitted = True
+            submit(self.world, 5555)  # before the replace begins: it would wait for it
+        super().before_replace()
+
+
+def test_a_write_committed_while_a_file_is_read_leaves_it_to_the_next_pass(
+    writing_world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On SQLite the pass's read snapshot can no longer write once another connection has
+    committed ("database is locked"): the pass ends without an error and asks for another,
+    which writes the files of the newest revision; on PostgreSQL the pass goes on and the
+    submission's own signal brings the next one. Either way nothing is logged as an error."""
+    writer = writer_of(writing_world)
+    caplog.set_level(logging.INFO, logger="datapedia")
+    with writer.paused():
+        submit(writing_world, 4321)
+        control = SubmitBeforeReplace(writer, writing_world)
+        write_stale_files(app_state_of(writing_world.client), control)
+        assert control.submitted
+        assert not writer.wait_idle(0)  # another pass is wanted
+    assert writer.wait_idle(IDLE_TIMEOUT)
+    met = [r for r in caplog.records if "met a concurrent write" in r.getMessage()]
+    assert len(met) == (1 if backend() == "sqlite" else 0)
+    assert all_stale(writing_world) == []
+    rows = stored_rows(writing_world)
+    assert rows["observations.csv"].stamp == str(latest_revision(writing_world))
+    assert b"5555" in gzip.decompress(rows["observations.csv"].content)
     assert_catalogue_states_the_served_bytes(writing_world)
