@@ -643,7 +643,14 @@ def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any
 @compiles(_DecimalText, "postgresql")
 def _decimal_text_postgresql(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
     value, decimals = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(trim_scale(round(CAST({value} AS NUMERIC), {decimals})) AS TEXT)"
+    # A whole number below 10^15 (every count) as a bigint's text: the same digits, without
+    # the conversion to NUMERIC (a text round trip), its rounding and its output (an eighth
+    # of an export's time).
+    return (
+        f"CASE WHEN {value} = trunc({value}) AND abs({value}) < 1e15 "
+        f"THEN CAST(CAST({value} AS BIGINT) AS TEXT) "
+        f"ELSE CAST(trim_scale(round(CAST({value} AS NUMERIC), {decimals})) AS TEXT) END"
+    )
 
 
 def _neutralised(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
