@@ -410,6 +410,15 @@ def publish_slices(
             i for i in indicators if not context.successors and _copies_sectors(by_id.get(i))
         )
         in_python = indicators.difference(in_database)
+        reach = _reach(context, corrected_units.get(period)) if corrected_units else None
+        # Slices published for the first time (an import, a new period) have no stored
+        # rows to compare with: their copies and sums go in without looking for any.
+        # Asked before anything of the period is written.
+        first = (
+            repository.unpublished_indicators(session, dataset_id, sorted(indicators), period)
+            if reach is None
+            else set()
+        )
         skipped = _without_parts(session, context, in_python, period)
         # An indicator the dataset no longer carries reads nothing: its rows are closed.
         computing = in_python - skipped
@@ -421,7 +430,6 @@ def publish_slices(
                 session, dataset_id, indicators=read, periods=[period]
             )
             computed = compute_slices(context, observations, wanted)
-        reach = _reach(context, corrected_units.get(period)) if corrected_units else None
         # The indicators whose comparison stays within the reach of the correction (the
         # additive ones published in the database have no disclosure control either), and
         # those under disclosure control, compared at the reach and wherever a cell is
@@ -482,13 +490,26 @@ def publish_slices(
             outcome.add(_store_diff(session, context, revision, computed, stored))
         # Additive without disclosure control: only the reach of a correction changes.
         inserted, closed, corrected = repository.publish_sums(
-            session, dataset_id, in_database, period, revision, reach
+            session,
+            dataset_id,
+            in_database,
+            period,
+            revision,
+            reach,
+            first=first >= set(in_database),
         )
         outcome.inserted += inserted
         outcome.closed += closed
         outcome.corrected += corrected
+        sector_copies = sorted({*copied, *in_database})
         inserted, closed = repository.copy_sector_cells(
-            session, dataset_id, sorted({*copied, *in_database}), period, revision, reach
+            session,
+            dataset_id,
+            sector_copies,
+            period,
+            revision,
+            reach,
+            first=first.issuperset(sector_copies),
         )
         outcome.inserted += inserted
         outcome.closed += closed

@@ -42,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.pool import QueuePool
@@ -1642,9 +1643,8 @@ def index_staging(session: Session) -> int:
     """After loading: the key index, and on PostgreSQL fresh statistics (temporary tables
     are never analysed automatically; without them a one-row submission could scan the
     dataset's observations instead of looking its row up). Returns the staged rows."""
-    session.execute(
-        text("CREATE INDEX ix_staging_key ON staging_observation (indicator_id, unit_id, period)")
-    )
+    # Made already (unique) when the keys were checked for duplicates.
+    session.execute(text(f"CREATE INDEX IF NOT EXISTS {_STAGING_KEY_INDEX}"))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE staging_observation"))
     return int(session.execute(text("SELECT count(*) FROM staging_observation")).scalar_one())
@@ -1669,12 +1669,23 @@ def end_staging(session: Session) -> None:
     STAGING.drop(session.connection(), checkfirst=True)
 
 
+_STAGING_KEY_INDEX = "ix_staging_key ON staging_observation (indicator_id, unit_id, period)"
+
+
 def staged_duplicates(
     session: Session, limit: int
 ) -> tuple[list[tuple[int, int, str, int, str]], int]:
     """Staged rows whose key (indicator, unit, period) an earlier row already had: (line,
     first line, indicator, unit, period) in line order, the first ``limit``, and their
-    total."""
+    total. The usual answer, none, is proved by building the key's index (which
+    :func:`index_staging` needs anyway) as a unique one; only when that fails are the rows
+    compared."""
+    try:
+        with session.begin_nested():
+            session.execute(text(f"CREATE UNIQUE INDEX {_STAGING_KEY_INDEX}"))
+        return [], 0
+    except IntegrityError:
+        pass
     firsts = (
         "SELECT indicator_id, unit_id, period, min(line) AS first FROM staging_observation "
         "GROUP BY indicator_id, unit_id, period HAVING count(*) > 1"
@@ -1907,12 +1918,15 @@ def copy_sector_cells(
     period: str,
     revision: int,
     units: Collection[int] | None = None,
+    *,
+    first: bool = False,
 ) -> tuple[int, int]:
     """Publish the sector cells of these slices as copies of the current observations, inside
     the database (for additive indicators without disclosure control a sector's published
     value is its observation): close (or, when made in ``revision``, delete) the sector rows
     that no longer match, insert the missing ones; only at ``units`` when given (a
-    correction's reach). Returns (inserted, closed)."""
+    correction's reach). ``first``: the slices have no current sector row, so every copy is
+    inserted without a look at the stored ones. Returns (inserted, closed)."""
     if not indicators:
         return 0, 0
     params: dict[str, Any] = {
@@ -1935,6 +1949,9 @@ def copy_sector_cells(
         "o.unit_id = pv.unit_id AND o.period = pv.period AND o.revision_to IS NULL AND "
         f"{_same(session, 'o', 'pv')} AND pv.coverage IS NULL){within.format('pv')}"
     )
+    if first and units is None:
+        inserted = session.execute(text(_INSERT_SECTOR_COPIES).bindparams(*expanding), params)
+        return _rowcount(inserted), 0
     # Both sides are one slice of sectors: linear is right (a few units: index probes).
     with hash_joins(session, units is None):
         return _copy_sector_cells(session, stale, within.format("o"), expanding, params)
@@ -1974,20 +1991,24 @@ def _copy_sector_cells(
     retired = _retire(session, stale, expanding, params)
     inserted = session.execute(
         text(
-            "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
-            "unit_id, value, status, coverage, revision_from) SELECT CAST(:dataset AS VARCHAR), "
-            "o.indicator_id, "
-            "o.period, g.version, g.level, o.unit_id, o.value, o.status, NULL, :revision "
-            "FROM observation o JOIN geo_unit g ON g.id = o.unit_id WHERE o.dataset_id = "
-            ":dataset AND o.indicator_id IN :indicators AND o.period = :period AND "
-            "o.revision_to IS NULL AND g.level = :sector AND NOT EXISTS (SELECT 1 FROM "
-            "published_value pv WHERE pv.dataset_id = :dataset AND pv.indicator_id = "
-            "o.indicator_id AND pv.period = o.period AND pv.version = g.version AND pv.level = "
-            f"g.level AND pv.unit_id = o.unit_id AND pv.revision_to IS NULL){within}"
+            f"{_INSERT_SECTOR_COPIES} AND NOT EXISTS (SELECT 1 FROM published_value pv WHERE "
+            "pv.dataset_id = :dataset AND pv.indicator_id = o.indicator_id AND pv.period = "
+            "o.period AND pv.version = g.version AND pv.level = g.level AND pv.unit_id = "
+            f"o.unit_id AND pv.revision_to IS NULL){within}"
         ).bindparams(*expanding),
         params,
     )
     return _rowcount(inserted), retired
+
+
+_INSERT_SECTOR_COPIES = (
+    "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, unit_id, "
+    "value, status, coverage, revision_from) SELECT CAST(:dataset AS VARCHAR), o.indicator_id, "
+    "o.period, g.version, g.level, o.unit_id, o.value, o.status, NULL, :revision "
+    "FROM observation o JOIN geo_unit g ON g.id = o.unit_id WHERE o.dataset_id = :dataset "
+    "AND o.indicator_id IN :indicators AND o.period = :period AND o.revision_to IS NULL "
+    "AND g.level = :sector"
+)
 
 
 def _rowcount(result: object) -> int:
@@ -2092,6 +2113,14 @@ _SUM_CELLS = (
 )
 
 
+_INSERT_PUBLISHED_SUMS = (
+    "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, unit_id, "
+    "value, status, coverage, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
+    "CAST(:period AS VARCHAR), s.version, s.level, s.unit_id, s.value, s.status, s.coverage, "
+    ":revision FROM staging_published s"
+)
+
+
 def _close_sql(session: Session, left: str, right: str) -> str:
     """SQL: two nullable floats are the same published value (app.stats.publish.same: equal
     up to the order of a sum)."""
@@ -2102,6 +2131,24 @@ def _close_sql(session: Session, left: str, right: str) -> str:
     )
 
 
+def unpublished_indicators(
+    session: Session, dataset_id: str, indicators: Sequence[str], period: str
+) -> set[str]:
+    """Those of the indicators without a current published row in the period (a slice
+    published for the first time): one index seek each."""
+    exists = (
+        select(PublishedValue.id)
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.indicator_id == bindparam("indicator", type_=String),
+            PublishedValue.period == period,
+            PublishedValue.revision_to.is_(None),
+        )
+        .limit(1)
+    )
+    return {i for i in indicators if session.scalar(exists, {"indicator": i}) is None}
+
+
 def publish_sums(
     session: Session,
     dataset_id: str,
@@ -2109,6 +2156,8 @@ def publish_sums(
     period: str,
     revision: int,
     units: Collection[int] | None = None,
+    *,
+    first: bool = False,
 ) -> tuple[int, int, int]:
     """Publish the aggregates (every unit above the sectors) of additive indicators without
     disclosure control for one period, computed in the database from the current
@@ -2118,7 +2167,9 @@ def publish_sums(
     cells are :func:`copy_sector_cells`'. Only for a dataset whose geography version has no
     successor (its targets are its ancestors). ``units`` (a correction's reach, see
     :func:`app.stats.publish.publish_slices`) limits the work to the aggregates at those
-    units. Returns (inserted, closed, corrected)."""
+    units. ``first``: the slices have no current aggregate row (see
+    :func:`unpublished_indicators`), so there is nothing to correct, close or look up
+    before inserting. Returns (inserted, closed, corrected)."""
     if not indicators:
         return 0, 0, 0
     connection = session.connection()
@@ -2150,6 +2201,10 @@ def publish_sums(
     )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE staging_published"))
+    if first and units is None:
+        inserted = session.execute(text(_INSERT_PUBLISHED_SUMS), params)
+        STAGING_PUBLISHED.drop(connection, checkfirst=True)
+        return _rowcount(inserted), 0, 0
     same = (
         "s.indicator_id = pv.indicator_id AND s.unit_id = pv.unit_id AND s.status = pv.status "
         f"AND {_close_sql(session, 's.value', 'pv.value')} "
@@ -2176,11 +2231,7 @@ def publish_sums(
         retired = _retire(session, stale, expanding, params)
         inserted = session.execute(
             text(
-                "INSERT INTO published_value (dataset_id, indicator_id, period, version, level, "
-                "unit_id, value, status, coverage, revision_from) SELECT "
-                "CAST(:dataset AS VARCHAR), s.indicator_id, CAST(:period AS VARCHAR), "
-                "s.version, s.level, s.unit_id, s.value, s.status, s.coverage, :revision "
-                "FROM staging_published s WHERE NOT EXISTS (SELECT 1 FROM published_value pv "
+                f"{_INSERT_PUBLISHED_SUMS} WHERE NOT EXISTS (SELECT 1 FROM published_value pv "
                 "WHERE pv.dataset_id = :dataset AND pv.indicator_id = s.indicator_id AND "
                 "pv.period = :period AND pv.version = s.version AND pv.level = s.level AND "
                 "pv.unit_id = s.unit_id AND pv.revision_to IS NULL "
