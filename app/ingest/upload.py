@@ -321,14 +321,16 @@ def validate(
     good: list[set[str]] = [set() for _ in COLUMNS]
     good_sectors, good_indicators, good_periods, good_values, good_statuses = good
     sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
+    value_field = fields[COLUMNS.index("value")]
     for number, cells in rows:
         sector, indicator, period, raw_value, given_status = cells
         if (
             sector in good_sectors
             and indicator in good_indicators
             and period in good_periods
-            and raw_value in good_values
             and given_status in good_statuses
+            # Values rarely repeat: a new one is judged here, not by the slow path.
+            and (raw_value in good_values or _cell_problem(value_field, raw_value, rules) is None)
         ):
             status = given_status or "normal"
             if status in NO_VALUE_STATUSES:

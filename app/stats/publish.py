@@ -466,12 +466,12 @@ def publish_slices(
                     if context.geo.level[unit] != Level.SECTOR
                 }
         if in_python:
-            if in_python - within - disclosed:
+            if in_python - within - disclosed - first:
                 stored.update(
                     repository.current_published(
                         session,
                         dataset_id,
-                        sorted(in_python - within - disclosed),
+                        sorted(in_python - within - disclosed - first),
                         [period],
                         without_sectors_of=copied,
                     )

@@ -2196,15 +2196,15 @@ def publish_sums(
     else:
         aggregates = _SUM_AGGREGATES.format(within="")
     session.execute(text(_SUM_CELLS.format(aggregates=aggregates)).bindparams(*expanding), params)
+    if first and units is None:
+        inserted = session.execute(text(_INSERT_PUBLISHED_SUMS), params)
+        STAGING_PUBLISHED.drop(connection, checkfirst=True)
+        return _rowcount(inserted), 0, 0
     session.execute(
         text("CREATE INDEX ix_staging_published ON staging_published (indicator_id, unit_id)")
     )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE staging_published"))
-    if first and units is None:
-        inserted = session.execute(text(_INSERT_PUBLISHED_SUMS), params)
-        STAGING_PUBLISHED.drop(connection, checkfirst=True)
-        return _rowcount(inserted), 0, 0
     same = (
         "s.indicator_id = pv.indicator_id AND s.unit_id = pv.unit_id AND s.status = pv.status "
         f"AND {_close_sql(session, 's.value', 'pv.value')} "
