@@ -322,6 +322,17 @@ def validate(
     good_sectors, good_indicators, good_periods, good_values, good_statuses = good
     sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
     value_field = fields[COLUMNS.index("value")]
+
+    def good_value(cell: str) -> bool:
+        # Values repeat less than the other cells: a new one is judged here, not by the
+        # slow path, and remembered like the others.
+        if _cell_problem(value_field, cell, rules) is not None:
+            return False
+        if len(good_values) >= VERDICT_MEMO:
+            good_values.clear()
+        good_values.add(cell)
+        return True
+
     for number, cells in rows:
         sector, indicator, period, raw_value, given_status = cells
         if (
@@ -329,8 +340,7 @@ def validate(
             and indicator in good_indicators
             and period in good_periods
             and given_status in good_statuses
-            # Values rarely repeat: a new one is judged here, not by the slow path.
-            and (raw_value in good_values or _cell_problem(value_field, raw_value, rules) is None)
+            and (raw_value in good_values or good_value(raw_value))
         ):
             status = given_status or "normal"
             if status in NO_VALUE_STATUSES:
