@@ -161,7 +161,11 @@ def _ensure(
         # The bytes the observations API streams for the unfiltered query (formatted by the
         # database), so that it may serve this file in their place.
         chunks: Iterable[bytes] = stats_service.csv_chunks(
-            session, _whole_dataset(session, dataset.id)
+            session,
+            _whole_dataset(session, dataset.id),
+            # The background writer formats on one backend: the other core stays with the
+            # requests (a submission waiting on it would take twice as long).
+            parts=1 if control is not None else None,
         )
     elif name == JSON:
         chunks = _json_records(session, dataset.id)

@@ -387,16 +387,21 @@ def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
     )
 
 
-def csv_chunks(session: Session, query: ObservationQuery) -> Generator[bytes, None, None]:
+def csv_chunks(
+    session: Session, query: ObservationQuery, *, parts: int | None = None
+) -> Generator[bytes, None, None]:
     """The records as CSV (RFC 4180, a header line), streamed in chunks. Formatted by the
     database where it can be: PostgreSQL writes the CSV itself (COPY), SQLite formats the
-    cells; provenance and ad-hoc areas are assembled here."""
+    cells; provenance and ad-hoc areas are assembled here. ``parts``: see
+    :func:`app.stats.repository.copy_csv`."""
     fields = RECORD_FIELDS + (PROVENANCE_FIELDS if query.provenance else ())
     if query.area or query.provenance:
         for text in csv_lines(fields, iter_records(session, query)):
             yield text.encode()
         return
-    yield from repository.copy_csv(session, published_filter(query, query.revision), fields)
+    yield from repository.copy_csv(
+        session, published_filter(query, query.revision), fields, parts=parts
+    )
 
 
 def _record(row: Any, units: dict[str, str], integral: frozenset[str]) -> Record:

@@ -538,3 +538,44 @@ def test_a_write_committed_while_a_file_is_read_leaves_it_to_the_next_pass(
     assert rows["observations.csv"].stamp == str(latest_revision(writing_world))
     assert b"5555" in gzip.decompress(rows["observations.csv"].content)
     assert_catalogue_states_the_served_bytes(writing_world)
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="exports in parts are PostgreSQL's")
+def test_the_writer_formats_a_csv_on_one_backend(
+    writing_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass leaves the second core to the requests: the stored CSV of a dataset of two
+    periods is made by one backend, where a request's export of it is made in parts."""
+    in_parts: list[int] = []
+    real = stats_repository._lines_in_parts
+
+    def counted(*args: object, **kwargs: object) -> Iterator[str]:
+        in_parts.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stats_repository, "_lines_in_parts", counted)
+    writer = writer_of(writing_world)
+    with writer.paused():
+        upload = "sector,indicator,period,value,status\r\n" + "".join(
+            f"44021A0{n}-,population,{period},{100 + n},\r\n"
+            for n in range(3)
+            for period in ("2024", "2025")
+        )
+        answer = writing_world.client.post(
+            f"/api/v1/datasets/{DATASET}/submissions",
+            content=upload.encode(),
+            headers=writing_world.headers("gent"),
+        )
+        assert answer.status_code == 201, answer.text
+    assert writer.wait_idle(IDLE_TIMEOUT)
+    assert in_parts == []
+    stored = gzip.decompress(stored_rows(writing_world)["observations.csv"].content)
+    assert b"\r\npopulation,2024," in stored and b"\r\npopulation,2025," in stored
+    streamed = writing_world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"format": "csv", "level": "sector"},
+        headers={"Accept": "text/csv"},
+    )
+    assert streamed.status_code == 200
+    assert in_parts == [1]
+    assert b"population,2024,sector" in streamed.content
