@@ -96,6 +96,10 @@ GZIP_LEVEL = 2
 # unless one statement takes longer; then its thread ends with the process, its transaction
 # rolled back (the file it was writing keeps its previous version).
 WRITER_STOP_SECONDS = 10
+# The stored-files writer starts a pass once writes have paused this long: a burst of
+# submissions is not slowed by passes rewriting the files of a large dataset meanwhile
+# (energy-fluvius: seconds of CPU each), and makes one pass at its end.
+WRITER_QUIET_SECONDS = 1.0
 # Static assets change only with a release; their ETag lets a browser revalidate after that.
 STATIC_CACHE_CONTROL = "public, max-age=86400"
 
@@ -230,7 +234,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         if state.settings.write_stored_files:
             state.stored_files_writer = CoalescingWorker(
-                "stored-files-writer", functools.partial(write_stale_files, state)
+                "stored-files-writer",
+                functools.partial(write_stale_files, state),
+                quiet=WRITER_QUIET_SECONDS,
             )
             state.stored_files_writer.start()
         try:

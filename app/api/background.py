@@ -6,6 +6,10 @@ Coalescing: a signal marks one pass as wanted. The thread runs a pass whenever o
 so any number of signals that arrive during a pass cause exactly one more pass, which sees
 everything committed before it began (the newest revision wins; no pass per write is queued).
 
+Quiet first: with ``quiet`` seconds, a pass starts only once no signal has come for that long,
+so a burst of writes (a script submitting file after file) is followed by one pass instead of
+passes that compete with the burst for the cores.
+
 Write requests come first. While one is in flight, the work waits at its next checkpoint
 (it takes neither the CPU nor the interpreter from the request), and it replaces what it
 wrote only when none is: on SQLite a commit by another connection while a request's
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -67,9 +72,13 @@ def checkpoint(control: PassControl | None) -> None:
 class CoalescingWorker:
     """One daemon thread that runs ``work(control)`` once for any number of signals."""
 
-    def __init__(self, name: str, work: Callable[[PassControl], object]) -> None:
+    def __init__(
+        self, name: str, work: Callable[[PassControl], object], quiet: float = 0.0
+    ) -> None:
         self.name = name
         self._work = work
+        self._quiet = quiet
+        self._last_signal = 0.0  # time.monotonic() of the latest signal
         self.stopping = threading.Event()
         # Guards the fields below; notified whenever one of them changes.
         self._changed = threading.Condition()
@@ -95,6 +104,7 @@ class CoalescingWorker:
         """Ask for a pass after the current one (if any); returns at once."""
         with self._changed:
             self._wanted = True
+            self._last_signal = time.monotonic()
             self._changed.notify_all()
 
     def begin_request(self) -> bool:
@@ -168,11 +178,16 @@ class CoalescingWorker:
 
     def _next_pass(self) -> bool:
         with self._changed:
-            self._changed.wait_for(
-                lambda: self.stopping.is_set() or (self._wanted and not self._pauses)
-            )
-            if self.stopping.is_set():
-                return False
+            while True:
+                self._changed.wait_for(
+                    lambda: self.stopping.is_set() or (self._wanted and not self._pauses)
+                )
+                if self.stopping.is_set():
+                    return False
+                left = self._last_signal + self._quiet - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)  # a signal meanwhile starts the quiet again
             self._wanted = False
             self._running = True
             return True

@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,7 @@ class Recorder:
 
     def __init__(self, hold_first: bool = False, fail_first: bool = False) -> None:
         self.calls = 0
+        self.started: list[float] = []
         self.inside = threading.Event()
         self.release = threading.Event()
         if not hold_first:
@@ -65,6 +67,7 @@ class Recorder:
         self.fail_first = fail_first
 
     def __call__(self, control: PassControl) -> None:
+        self.started.append(time.monotonic())
         self.calls += 1
         self.inside.set()
         self.release.wait()
@@ -93,6 +96,18 @@ def test_signals_during_a_pass_cause_exactly_one_more_pass() -> None:
         assert worker.wait_idle(IDLE_TIMEOUT)
         assert work.calls == 2
         assert worker.passes == 2
+
+
+def test_with_quiet_a_pass_starts_once_the_signals_have_paused_that_long() -> None:
+    work = Recorder()
+    quiet = 0.3
+    with running(CoalescingWorker("test-writer", work, quiet=quiet)) as worker:
+        for _ in range(5):  # a burst: one pass after it
+            worker.signal()
+        last = time.monotonic()
+        assert worker.wait_idle(IDLE_TIMEOUT)
+        assert work.calls == 1
+        assert work.started[0] >= last + quiet
 
 
 def test_no_pass_starts_while_paused_and_the_signal_is_served_after() -> None:
