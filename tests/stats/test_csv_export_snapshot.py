@@ -5,6 +5,8 @@ statement, or parts on one exported snapshot)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,8 @@ def submit(world: World, *rows: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def export_chunks(session: Session) -> list[bytes]:
+def export_chunks(session: Session) -> Iterator[bytes]:
+    """The whole dataset's CSV export, as the observations API streams it."""
     query = service.build_query(
         session,
         DATASET,
@@ -38,7 +41,7 @@ def export_chunks(session: Session) -> list[bytes]:
         area=[],
     )
     wanted = service.published_filter(query, None)
-    return list(repository.copy_csv(session, wanted, service.RECORD_FIELDS))
+    return repository.copy_csv(session, wanted, service.RECORD_FIELDS)
 
 
 def test_a_revision_committed_during_an_export_is_not_in_its_later_slices(
@@ -58,20 +61,7 @@ def test_a_revision_committed_during_an_export_is_not_in_its_later_slices(
     # A chunk per slice, so that the export stops between two slices.
     monkeypatch.setattr(repository, "CSV_CHUNK_BYTES", 1)
     with world_db.factory() as session:
-        query = service.build_query(
-            session,
-            DATASET,
-            indicators=[],
-            periods=[],
-            level=None,
-            version=None,
-            within=None,
-            units=[],
-            area=[],
-        )
-        chunks = repository.copy_csv(
-            session, service.published_filter(query, None), service.RECORD_FIELDS
-        )
+        chunks = export_chunks(session)
         first = next(chunks)
         assert AREA in first and POPULATION not in first
         submit(world_db, f"{SECTORS[0]},population,2025,999,")
