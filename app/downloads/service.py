@@ -162,7 +162,7 @@ def _ensure(
         # database), so that it may serve this file in their place.
         chunks: Iterable[bytes] = stats_service.csv_chunks(
             session,
-            _whole_dataset(session, dataset.id),
+            stats_service.whole_dataset_query(session, dataset.id),
             # The background writer formats on one backend: the other core stays with the
             # requests (a submission waiting on it would take twice as long).
             parts=1 if control is not None else None,
@@ -170,7 +170,7 @@ def _ensure(
     elif name == JSON:
         chunks = _json_records(session, dataset.id)
     elif name == JSONSTAT:
-        query = _whole_dataset(session, dataset.id)
+        query = stats_service.whole_dataset_query(session, dataset.id)
         records = _with_checkpoints(stats_service.iter_records(session, query), control)
         chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
     else:
@@ -268,23 +268,9 @@ def _json(document: object) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _whole_dataset(session: Session, dataset_id: str) -> stats_service.ObservationQuery:
-    return stats_service.build_query(
-        session,
-        dataset_id,
-        indicators=[],
-        periods=[],
-        level=None,
-        version=None,
-        within=None,
-        units=[],
-        area=[],
-    )
-
-
 def _json_records(session: Session, dataset_id: str) -> Iterator[bytes]:
     """The whole dataset as one JSON array of flat records (the API's records, unpaged)."""
-    query = _whole_dataset(session, dataset_id)
+    query = stats_service.whole_dataset_query(session, dataset_id)
     separator = b"[\n"
     for record in stats_service.iter_records(session, query):
         yield separator + orjson.dumps(record)

@@ -313,17 +313,7 @@ class _Observations:
         self.uris = uris
         self.dataset = dataset
         self.document = document
-        self.query = stats_service.build_query(
-            session,
-            dataset.id,
-            indicators=[],
-            periods=[],
-            level=None,
-            version=None,
-            within=None,
-            units=[],
-            area=[],
-        )
+        self.query = stats_service.whole_dataset_query(session, dataset.id)
 
         def nt(uri: object) -> str:
             return str(ox.NamedNode(str(uri)))

@@ -187,6 +187,21 @@ def build_query(
     )
 
 
+def whole_dataset_query(session: Session, dataset_id: str) -> ObservationQuery:
+    """Every published value of the dataset at the current revision (its whole downloads)."""
+    return build_query(
+        session,
+        dataset_id,
+        indicators=[],
+        periods=[],
+        level=None,
+        version=None,
+        within=None,
+        units=[],
+        area=[],
+    )
+
+
 def _resolve_revision(
     session: Session, dataset: Dataset, revision: int | None, as_of: datetime | None, area: bool
 ) -> int | None:

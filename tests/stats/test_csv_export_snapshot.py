@@ -29,19 +29,7 @@ def submit(world: World, *rows: str) -> None:
 
 def export_chunks(session: Session) -> Iterator[bytes]:
     """The whole dataset's CSV export, as the observations API streams it."""
-    query = service.build_query(
-        session,
-        DATASET,
-        indicators=[],
-        periods=[],
-        level=None,
-        version=None,
-        within=None,
-        units=[],
-        area=[],
-    )
-    wanted = service.published_filter(query, None)
-    return repository.copy_csv(session, wanted, service.RECORD_FIELDS)
+    return service.csv_chunks(session, service.whole_dataset_query(session, DATASET))
 
 
 def test_a_revision_committed_during_an_export_is_not_in_its_later_slices(
