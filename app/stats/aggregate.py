@@ -112,8 +112,11 @@ class Incidence:
         self.edge_target = np.array(targets, dtype=np.int64)
 
 
-def accumulate_many(pairs: MemberPairs, incidence: Incidence) -> dict[int, Accumulator]:
-    """The same as :func:`accumulate`, vectorised over an :class:`Incidence`."""
+def accumulate_many(
+    pairs: MemberPairs, incidence: Incidence, only: Collection[int] | None = None
+) -> dict[int, Accumulator]:
+    """The same as :func:`accumulate`, vectorised over an :class:`Incidence`; with ``only``,
+    for those targets alone."""
     n = len(incidence.member_index)
     a, b = np.zeros(n), np.zeros(n)
     present = np.zeros(n, dtype=bool)  # has a row for this indicator and period
@@ -146,8 +149,11 @@ def accumulate_many(pairs: MemberPairs, incidence: Incidence) -> dict[int, Accum
     secret, sum_a, sum_b = total(confidential.astype(np.float64)), total(a), total(b)
     worst = np.zeros(size, dtype=np.int64)
     np.maximum.at(worst, et, quality[em])
+    wanted = np.flatnonzero(touched)
+    if only is not None:
+        wanted = wanted[np.isin(np.asarray(incidence.target_ids)[wanted], list(only))]
     result: dict[int, Accumulator] = {}
-    for j in np.flatnonzero(touched):
+    for j in wanted:
         result[incidence.target_ids[j]] = Accumulator(
             a=float(sum_a[j]),
             b=float(sum_b[j]),

@@ -164,3 +164,8 @@ def test_the_vectorised_sum_equals_the_plain_one() -> None:
         )
         assert acc.a == pytest.approx(other.a, rel=1e-12)
         assert acc.b == pytest.approx(other.b, rel=1e-12)
+    # Limited to some targets (a correction's reach): those, with the same sums.
+    only = [100, 107, 129, 999]  # 999 contains no member
+    limited = accumulate_many(pairs, Incidence(targets), only)
+    assert limited.keys() == {t for t in only if t in fast}
+    assert limited and all(limited[t] == fast[t] for t in limited)

@@ -11,10 +11,13 @@ geography of our own (many sequences) and on the real data (secondary suppressio
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import and_, event, func, or_, select
@@ -26,7 +29,7 @@ from app.config import SEEDS_DIR
 from app.db.session import transaction
 from app.geo.importer import ensure_versions, import_geography
 from app.geo.models import GeoUnit
-from app.stats import repository
+from app.stats import publish, repository
 from app.stats.aggregate import Cell
 from app.stats.importer import store_revision
 from app.stats.models import Observation, PublishedTally, PublishedValue, Submission
@@ -581,3 +584,60 @@ def test_an_earlier_revision_is_read_from_stored_rows(world: World) -> None:
     assert any("published_value" in s for s in statements)
     # Nothing is derived again: the observations are not read at all.
     assert not [s for s in statements if "from observation" in s or "join observation" in s]
+
+
+def test_a_publication_runs_without_the_cycle_collector(
+    small: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collecting: list[bool] = []
+    original = publish.publish_slices
+
+    def spying(*args: Any, **kwargs: Any) -> publish.PublishOutcome:
+        collecting.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(publish, "publish_slices", spying)
+    assert gc.isenabled()
+    with transaction(small) as session:
+        sectors = [s for s, _ in sectors_of(session, "population-2025")]
+        submit(session, "population-2025", {("population", sectors[0], "2025"): (5.0, "normal")})
+        publish_all(session, "population-2025")
+    assert collecting == [False, False]
+    assert gc.isenabled()
+
+
+def failing_publication() -> None:
+    with publish.collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a publication that fails")
+
+
+def test_the_collector_is_on_again_when_the_last_publication_ends() -> None:
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_publication() -> None:
+        with publish.collector_paused():
+            entered.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other_publication)
+    thread.start()
+    try:
+        assert entered.wait(10)
+        with pytest.raises(RuntimeError, match="fails"):
+            failing_publication()
+        assert not gc.isenabled()  # the other one still runs
+    finally:
+        leave.set()
+        thread.join(10)
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_operator_stays_off() -> None:
+    gc.disable()
+    try:
+        with publish.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
