@@ -47,6 +47,8 @@ def input_indicators(session: Session, dataset_id: str) -> list[Indicator]:
     ids: set[str] = set()
     for row in catalogue_repository.derived_indicators(session, dataset_id):
         ids.update(part["indicator"] for part in row.parts)
+    if not ids:  # most datasets: no derived indicator
+        return []
     published = {i.id for i in catalogue_repository.indicators_of_dataset(session, dataset_id)}
     return [
         indicator
