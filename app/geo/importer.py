@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from app.config import SEEDS_DIR
+from app.db.session import analyze_after_commit
 from app.errors import SourceDataError
 from app.geo import repository
 from app.geo.levels import Level
@@ -522,6 +523,11 @@ def import_geography(
     for key in plan.units:
         label = f"{key[0]}/{key[1]}"
         report.counts[label] = report.counts.get(label, 0) + 1
+    if report.units_inserted or report.links_inserted or report.links_deleted:
+        # Every publication joins these tables: planned on the counts of before the load
+        # (none, on a new database), a one-row submission read every sector of the
+        # geography through a nested loop (45 against 0.5 ms for one statement).
+        analyze_after_commit(session, ["geo_unit", "geo_unit_ancestor", "geo_successor"])
     return report
 
 

@@ -2197,7 +2197,13 @@ def publish_sums(
         aggregates = _SUM_AGGREGATES_BOTTOM_UP
     else:
         aggregates = _SUM_AGGREGATES.format(within="")
-    session.execute(text(_SUM_CELLS.format(aggregates=aggregates)).bindparams(*expanding), params)
+    # A correction's few units still sum every sector of their region: joined by hashing
+    # (16 against 24 ms on PostgreSQL for population-2025, whose slice the planner takes
+    # for a few dozen rows: a nested loop of 10,865 index probes).
+    with hash_joins(session, units is not None):
+        session.execute(
+            text(_SUM_CELLS.format(aggregates=aggregates)).bindparams(*expanding), params
+        )
     if first and units is None:
         inserted = session.execute(text(_INSERT_PUBLISHED_SUMS), params)
         session.execute(_DROP_STAGING_PUBLISHED)

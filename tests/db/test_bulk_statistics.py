@@ -7,11 +7,15 @@ commit. A rolled-back unit of work asks for nothing, and SQLite is left alone.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app.db.session import analyze_after_commit, make_engine, make_session_factory, transaction
+from app.geo.importer import ensure_versions, import_geography
 from tests.dbutil import backend
+from tests.geo.test_geography_import import write_sources
 
 ROWS = 50
 
@@ -68,5 +72,22 @@ def test_a_rolled_back_load_asks_for_no_statistics(empty_db: str) -> None:
             session.execute(text("SELECT 1"))
             session.commit()
         assert _analysed(engine) == {}
+    finally:
+        engine.dispose()
+
+
+def test_a_loaded_geography_is_analysed_after_the_commit(empty_db: str, tmp_path: Path) -> None:
+    """Every publication joins the units and their containment: planned on no statistics,
+    a one-row submission read every sector through a nested loop."""
+    engine = make_engine(empty_db)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            ensure_versions(session)
+            import_geography(session, write_sources(tmp_path))
+        analysed = _analysed(engine)
+        if backend() == "postgresql":
+            assert analysed["geo_unit"] > 0 and analysed["geo_unit_ancestor"] > 0
+        else:
+            assert analysed == {}
     finally:
         engine.dispose()
