@@ -30,7 +30,8 @@ def refuses_connections(port: int, within: float) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2):
                 pass
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
+            # Reset: the probe was in the listen queue when the server closed its socket.
             return True
         time.sleep(0.05)
     return False
