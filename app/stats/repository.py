@@ -49,7 +49,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.catalogue.models import Dataset, Indicator
+from app.catalogue.models import ChangeCounter, Dataset, Indicator
 from app.db.bulk import bulk_insert
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
@@ -303,6 +303,7 @@ class VersionGeography:
 
 
 _GEOGRAPHY_CACHE: dict[tuple[object, ...], VersionGeography] = {}
+_SUCCESSORS_CACHE: dict[tuple[object, ...], dict[int, int]] = {}
 _GEOGRAPHY_LOCK = threading.Lock()
 
 
@@ -315,8 +316,7 @@ def geography_fixed(session: Session) -> Iterator[None]:
     """Within: the geography does not change (a submission or an import of values never
     writes it), so what :func:`load_geography` and :func:`successor_links` read of it is read
     once, not again by every dataset and publication of the unit of work (a one-row
-    submission loads the geography three times, and counting the containment links is a
-    scan of a table of 170,000 rows each time)."""
+    submission loads the geography three times)."""
     if _FIXED_GEOGRAPHY in session.info:  # an enclosing scope already holds it
         yield
         return
@@ -337,27 +337,23 @@ def _fixed(session: Session, key: tuple[object, ...], read: Callable[[], T]) -> 
     return cast(T, memo[key])
 
 
-def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
-    """The units and containment of these versions. Cached per database until the geography
-    changes (a few cheap counts tell), because every submission and publication needs it."""
-
-    units = _fixed(
+def geography_stamp(session: Session) -> int:
+    """The geography's change counter (kept by triggers on its tables, migration 0014): read
+    once per unit of work inside :func:`geography_fixed`."""
+    return _fixed(
         session,
-        ("units", *versions),
-        lambda: tuple(
-            session.execute(
-                select(func.count(GeoUnit.id), func.max(GeoUnit.id)).where(
-                    GeoUnit.version.in_(list(versions))
-                )
-            ).one()
+        ("stamp",),
+        lambda: int(
+            session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == "geography"))
+            or 0
         ),
     )
-    links = _fixed(
-        session,
-        ("links",),
-        lambda: session.scalar(select(func.count()).select_from(GeoUnitAncestor)) or 0,
-    )
-    key = (str(session.get_bind().engine.url), tuple(versions), *units, links)
+
+
+def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
+    """The units and containment of these versions. Cached per database until the geography
+    changes (its change counter tells), because every submission and publication needs it."""
+    key = (str(session.get_bind().engine.url), tuple(versions), geography_stamp(session))
     with _GEOGRAPHY_LOCK:
         cached = _GEOGRAPHY_CACHE.get(key)
     if cached is not None:
@@ -409,8 +405,16 @@ def successor_links(session: Session, versions: Sequence[str]) -> dict[int, int]
             links.update(dict(session.execute(stmt).all()))
         return links
 
-    # A copy: callers own their answer.
-    return dict(_fixed(session, ("successors", *versions), read))
+    key = (str(session.get_bind().engine.url), tuple(versions), geography_stamp(session))
+    with _GEOGRAPHY_LOCK:
+        links = _SUCCESSORS_CACHE.get(key)
+    if links is None:
+        links = read()
+        with _GEOGRAPHY_LOCK:
+            if len(_SUCCESSORS_CACHE) >= 8:
+                _SUCCESSORS_CACHE.clear()
+            _SUCCESSORS_CACHE[key] = links
+    return dict(links)  # a copy: callers own their answer
 
 
 class StoredPublished(Protocol):
