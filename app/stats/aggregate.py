@@ -100,6 +100,7 @@ class Incidence:
     def __init__(self, of_member: Mapping[int, Sequence[int]]) -> None:
         self.member_index = {member: i for i, member in enumerate(of_member)}
         self.target_ids = sorted({t for targets in of_member.values() for t in targets})
+        self.target_array = np.array(self.target_ids, dtype=np.int64)
         target_index = {t: i for i, t in enumerate(self.target_ids)}
         members: list[int] = []
         targets: list[int] = []
@@ -151,7 +152,7 @@ def accumulate_many(
     np.maximum.at(worst, et, quality[em])
     wanted = np.flatnonzero(touched)
     if only is not None:
-        wanted = wanted[np.isin(np.asarray(incidence.target_ids)[wanted], list(only))]
+        wanted = wanted[np.isin(incidence.target_array[wanted], list(only))]
     result: dict[int, Accumulator] = {}
     for j in wanted:
         result[incidence.target_ids[j]] = Accumulator(

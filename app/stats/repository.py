@@ -302,8 +302,7 @@ class VersionGeography:
     by_code: dict[tuple[str, str], int]  # (level, code) → id
 
 
-_GEOGRAPHY_CACHE: dict[tuple[object, ...], VersionGeography] = {}
-_SUCCESSORS_CACHE: dict[tuple[object, ...], dict[int, int]] = {}
+_GEOGRAPHY_CACHE: dict[tuple[object, ...], object] = {}
 _GEOGRAPHY_LOCK = threading.Lock()
 
 
@@ -350,20 +349,29 @@ def geography_stamp(session: Session) -> int:
     )
 
 
-def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
-    """The units and containment of these versions. Cached per database until the geography
-    changes (its change counter tells), because every submission and publication needs it."""
-    key = (str(session.get_bind().engine.url), tuple(versions), geography_stamp(session))
+def _until_geography_changes(
+    session: Session, kind: str, versions: Sequence[str], read: Callable[[], T]
+) -> T:
+    """``read()``, cached per database and versions until the geography's change counter
+    moves (shared by the threads of a worker; a few entries, for the databases of tests)."""
+    key = (kind, str(session.get_bind().engine.url), tuple(versions), geography_stamp(session))
     with _GEOGRAPHY_LOCK:
-        cached = _GEOGRAPHY_CACHE.get(key)
-    if cached is not None:
-        return cached
-    geo = _read_geography(session, versions)
+        if key in _GEOGRAPHY_CACHE:
+            return cast(T, _GEOGRAPHY_CACHE[key])
+    value = read()
     with _GEOGRAPHY_LOCK:
-        if len(_GEOGRAPHY_CACHE) >= 8:
+        if len(_GEOGRAPHY_CACHE) >= 16:
             _GEOGRAPHY_CACHE.clear()
-        _GEOGRAPHY_CACHE[key] = geo
-    return geo
+        _GEOGRAPHY_CACHE[key] = value
+    return value
+
+
+def load_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
+    """The units and containment of these versions, read again only when the geography
+    changed: every submission and publication needs them."""
+    return _until_geography_changes(
+        session, "units", versions, lambda: _read_geography(session, versions)
+    )
 
 
 def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
@@ -405,16 +413,8 @@ def successor_links(session: Session, versions: Sequence[str]) -> dict[int, int]
             links.update(dict(session.execute(stmt).all()))
         return links
 
-    key = (str(session.get_bind().engine.url), tuple(versions), geography_stamp(session))
-    with _GEOGRAPHY_LOCK:
-        links = _SUCCESSORS_CACHE.get(key)
-    if links is None:
-        links = read()
-        with _GEOGRAPHY_LOCK:
-            if len(_SUCCESSORS_CACHE) >= 8:
-                _SUCCESSORS_CACHE.clear()
-            _SUCCESSORS_CACHE[key] = links
-    return dict(links)  # a copy: callers own their answer
+    # A copy: callers own their answer.
+    return dict(_until_geography_changes(session, "successors", versions, read))
 
 
 class StoredPublished(Protocol):
@@ -1619,7 +1619,7 @@ STAGING = Table(
     postgresql_on_commit="DROP",
 )
 # Not Table.drop(checkfirst=True): that asks the catalogue first, a query more per submission.
-_DROP_STAGING = text("DROP TABLE IF EXISTS staging_observation")
+_DROP_STAGING = text(f"DROP TABLE IF EXISTS {STAGING.name}")
 STAGING_COLUMNS = ("indicator_id", "unit_id", "period", "value", "status", "line")
 StagedRow = tuple[str, int, str, float | None, str, int]  # … and the row's line number
 
@@ -2035,7 +2035,7 @@ STAGING_PUBLISHED = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
-_DROP_STAGING_PUBLISHED = text("DROP TABLE IF EXISTS staging_published")
+_DROP_STAGING_PUBLISHED = text(f"DROP TABLE IF EXISTS {STAGING_PUBLISHED.name}")
 
 # Per target unit, the running sums of app.stats.aggregate.Accumulator over its members'
 # observations: members (not "not applicable"), members with a value, confidential members

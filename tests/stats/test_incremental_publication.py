@@ -15,7 +15,7 @@ import gc
 import math
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +306,15 @@ def test_incremental_equals_full_after_corrections(
         return compared
 
     monkeypatch.setattr(repository, "compare_staged", spying)
+    # Slices without disclosure control are computed at the correction's reach only.
+    computed_at: list[Collection[int] | None] = []
+    compute = publish.compute_slices
+
+    def computing(*args: Any, **kwargs: Any) -> dict[publish.Slice, dict[int, Cell]]:
+        computed_at.append(args[3] if len(args) > 3 else kwargs.get("only"))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(publish, "compute_slices", computing)
     with transaction(small) as session:
         for dataset, periods in SYNTHETIC.items():
             indicators = supplied(session, dataset)
@@ -329,6 +338,7 @@ def test_incremental_equals_full_after_corrections(
                 assert_incremental_equals_full(session, dataset)
     # Every correction took the narrow path (the derived datasets that follow them too).
     assert sorted(reached) == sorted(dataset for dataset in SYNTHETIC for _ in range(8))
+    assert any(only is not None and len(only) < 100 for only in computed_at)
 
 
 def test_an_unchanged_submission_writes_nothing(small: sessionmaker[Session]) -> None:
