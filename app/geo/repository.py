@@ -133,7 +133,8 @@ def _sync_pairs(
     # walking the versions of the ones before it.
     table = model.__table__
     assert isinstance(table, Table)
-    bulk_insert(session, table, (left, right), to_add)
+    if to_add:  # an empty COPY is a statement too: it would bump the counter for nothing
+        bulk_insert(session, table, (left, right), to_add)
     pair = tuple_(getattr(model, left), getattr(model, right))
     for start in range(0, len(to_delete), PAIRS_PER_STATEMENT):
         session.execute(
