@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -14,7 +15,14 @@ CHUNK = 10_000
 def bulk_insert(
     session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order) inside the session's transaction."""
+    """Insert ``rows`` (tuples in ``columns`` order) inside the session's transaction.
+    No rows, no statement: an empty ``COPY`` still fires the table's statement triggers (the
+    geography's change counter, migration 0014)."""
+    remaining = iter(rows)
+    first = next(remaining, None)
+    if first is None:
+        return 0
+    rows = chain([first], remaining)
     connection = session.connection()
     count = 0
     if connection.dialect.name == "postgresql":

@@ -117,6 +117,9 @@ def sync_successors(
     return _sync_pairs(session, GeoSuccessor, "predecessor_id", "successor_id", existing, wanted)
 
 
+PAIRS_PER_STATEMENT = 500
+
+
 def _sync_pairs(
     session: Session,
     model: type[GeoUnitAncestor] | type[GeoSuccessor],
@@ -133,17 +136,13 @@ def _sync_pairs(
     # versions no update can prune before the commit (a real load took 549 s, not 14).
     table = model.__table__
     assert isinstance(table, Table)
-    if to_add:  # an empty COPY is a statement too: it would bump the counter for nothing
-        bulk_insert(session, table, (left, right), to_add)
+    bulk_insert(session, table, (left, right), to_add)
     pair = tuple_(getattr(model, left), getattr(model, right))
     for start in range(0, len(to_delete), PAIRS_PER_STATEMENT):
         session.execute(
             delete(model).where(pair.in_(to_delete[start : start + PAIRS_PER_STATEMENT]))
         )
     return len(to_add), len(to_delete)
-
-
-PAIRS_PER_STATEMENT = 500
 
 
 def get_unit(session: Session, level: str, code: str, version: str) -> GeoUnit | None:
