@@ -223,7 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.session_factory = make_session_factory(engine)
         # The observations API serves an unfiltered CSV export from the stored download
         # (the same bytes, written once per revision) instead of formatting it again.
-        state.stored_csv = downloads_service.stored_csv
+        state.stored_csv = downloads_service.current_csv
         if engine.dialect.name == "postgresql":
             # Several workers serve one database: they count the limits in it, together.
             state.submission_limiter = DatabaseRateLimiter(

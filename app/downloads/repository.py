@@ -17,6 +17,18 @@ def get(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
     return session.get(StoredDownload, (dataset_id, name))
 
 
+def content_if_stamped(session: Session, dataset_id: str, name: str, stamp: str) -> bytes | None:
+    """The stored file's content when its stamp is ``stamp`` (read only then: it may be
+    tens of megabytes)."""
+    return session.scalar(
+        select(StoredDownload.content).where(
+            StoredDownload.dataset_id == dataset_id,
+            StoredDownload.name == name,
+            StoredDownload.stamp == stamp,
+        )
+    )
+
+
 def of_datasets(session: Session, dataset_ids: Sequence[str]) -> list[StoredDownload]:
     """The stored files of the given datasets, without their content (for the catalogue)."""
     if not dataset_ids:

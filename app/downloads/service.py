@@ -135,12 +135,12 @@ def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
     return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.content)
 
 
-def stored_csv(session: Session, dataset_id: str) -> bytes:
-    """The whole dataset's CSV of the current revision, gzip-compressed: written first when
-    missing or out of date, then read from storage."""
+def current_csv(session: Session, dataset_id: str) -> bytes | None:
+    """The whole dataset's stored CSV, gzip-compressed, when it is the current revision's;
+    None when it is missing or out of date (it is not written here: see the caller)."""
     dataset = _dataset(session, dataset_id)
-    row = _ensure(session, dataset, CSV, stats_repository.latest_revision(session, dataset.id))
-    return row.content
+    stamp = _stamp(dataset, CSV, stats_repository.latest_revision(session, dataset.id))
+    return repository.content_if_stamped(session, dataset.id, CSV, stamp)
 
 
 def _ensure(

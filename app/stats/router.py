@@ -195,10 +195,14 @@ def observations(
         )
     if chosen == "csv":
         stored = app_state(request).stored_csv
-        if stored is not None and query.whole_dataset:
+        current = stored(session, dataset_id) if stored and query.whole_dataset else None
+        if current is not None:
             # The whole dataset is a stored file per revision, the same bytes as the stream
             # below: sent as stored (gzip) or inflated on the way, never formatted again.
-            return _stored_csv(request, stored(session, dataset_id), dataset_id)
+            # Until it is written (by the background writer after a submission, or at the
+            # first request of the download itself) the rows stream: a first request after a
+            # submission does not wait seconds for a whole file before its first byte.
+            return _stored_csv(request, current, dataset_id)
         # The request's session stays open until the whole stream has been sent.
         # Compressed by the middleware (ISA-L) while the next chunk is formatted: compressing
         # in the generator ran the two one after the other and made a million-row export

@@ -1,6 +1,7 @@
 """The unfiltered CSV export of the observations API is served from the stored whole-dataset
-download (written once per revision): the same bytes the stream would give, the stored
-gzip sent as it is, and a new revision served anew. Filtered exports still stream."""
+download once it is written for the current revision: the same bytes the stream would give,
+the stored gzip sent as it is, and a new revision served anew. Until then, and for filtered
+exports, the rows stream."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import io
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.downloads.models import StoredDownload
+from app.downloads.service import CSV
 from app.stats import service
 from app.stats.formats import csv_lines
 from tests.factories import World
@@ -64,12 +68,12 @@ def test_the_unfiltered_csv_export_is_the_stored_download_byte_for_byte(
         f'attachment; filename="{dataset_id}-observations.csv"'
     )
     assert plain.content == expected
-    # With gzip accepted, the stored file's compressed bytes themselves are sent (the
-    # middleware would compress a stream differently): the same as the download's.
-    compressed, encoding = raw_body(client, obs(dataset_id), format="csv")
+    # With gzip accepted, once the download is written, the stored file's compressed bytes
+    # themselves are sent (the middleware would compress a stream differently).
     stored, stored_encoding = raw_body(
         client, f"/api/v1/datasets/{dataset_id}/downloads/observations.csv"
     )
+    compressed, encoding = raw_body(client, obs(dataset_id), format="csv")
     assert encoding == stored_encoding == "gzip"
     assert compressed == stored
     assert gzip.decompress(compressed) == expected
@@ -78,6 +82,41 @@ def test_the_unfiltered_csv_export_is_the_stored_download_byte_for_byte(
         obs(dataset_id), headers={"Accept": "text/csv", "Accept-Encoding": "identity"}
     )
     assert negotiated.content == expected
+
+
+def test_before_the_download_is_written_the_unfiltered_export_streams_and_writes_nothing(
+    world: World,
+) -> None:
+    """The first request after a submission does not write the whole file (seconds before
+    its first byte on a large dataset): it streams the same bytes, and the stored download is
+    written by its own first request (or the background writer)."""
+    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content=upload.encode(),
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code == 201, submitted.text
+
+    def stored_stamp() -> str | None:
+        with world.factory() as session:
+            return session.scalar(
+                select(StoredDownload.stamp).where(
+                    StoredDownload.dataset_id == "population-2025", StoredDownload.name == CSV
+                )
+            )
+
+    before = stored_stamp()  # the seed's file, of the revision before the submission
+    streamed_body, encoding = raw_body(world.client, obs("population-2025"), format="csv")
+    assert encoding == "gzip"  # compressed on the way by the middleware
+    assert stored_stamp() == before
+    stored, _ = raw_body(world.client, f"/api/v1/datasets/population-2025/downloads/{CSV}")
+    assert stored_stamp() == str(submitted.json()["revision"]) != before
+    sent, _ = raw_body(world.client, obs("population-2025"), format="csv")
+    # The stream and the stored file hold the same bytes; now the stored gzip is sent.
+    assert gzip.decompress(streamed_body) == gzip.decompress(stored)
+    assert b"44021A00-" in gzip.decompress(stored)
+    assert sent == stored
 
 
 def test_a_filtered_export_streams_the_rows_of_the_whole_file(
