@@ -28,9 +28,6 @@ from app.stats import repository as stats_repository
 
 # Change this when the cube's serialisation changes, so that stored dumps are written anew.
 LAYOUT = "1"
-# gzip level 1: a cube dump is so repetitive that level 1 already makes it 27 times smaller
-# (level 6 saves 18% more) at a third of level 6's time: energy-fluvius is 0.7 GB of N-Triples.
-COMPRESSION = 1
 
 
 def file_name(fmt: cube.CubeFormat) -> str:
@@ -68,7 +65,6 @@ def ensure(
         wanted,
         fmt.media_type,
         cube.stream(session, uris, dataset, fmt),
-        compression=COMPRESSION,
         control=control,
     )
 
