@@ -637,8 +637,13 @@ def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any
     rounded = f"(round({value}, {decimals}) + 0.0)"
     # A whole number below 10^15 as an integer: the same digits as printf's (exact up to 15
     # digits) at a fraction of its cost; SQLite writes it as text when it is concatenated.
+    # Whole values first, whatever the decimals: rounding leaves them as they are, and most
+    # aggregates' coverage is 1 (a quarter less time for the rows above the sectors).
     return (
-        f"CASE WHEN {value} IS NULL THEN NULL WHEN {decimals} = 0 "
+        f"CASE WHEN {value} IS NULL THEN NULL "
+        f"WHEN abs({value}) < 1e15 AND {value} = CAST({value} AS INTEGER) "
+        f"THEN CAST({value} AS INTEGER) "
+        f"WHEN {decimals} = 0 "
         f"THEN CASE WHEN abs({rounded}) < 1e15 THEN CAST({rounded} AS INTEGER) "
         f"ELSE printf('%.0f', {rounded}) END "
         f"ELSE rtrim(rtrim(printf('%.*f', {decimals}, {rounded}), '0'), '.') END"
