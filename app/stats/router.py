@@ -195,7 +195,9 @@ def observations(
         )
     if chosen == "csv":
         stored = app_state(request).stored_csv
-        current = stored(session, dataset_id) if stored and query.whole_dataset else None
+        current = (
+            stored(session, dataset_id) if stored is not None and query.whole_dataset else None
+        )
         if current is not None:
             # The whole dataset is a stored file per revision, the same bytes as the stream
             # below: sent as stored (gzip) or inflated on the way, never formatted again.
