@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -145,3 +145,13 @@ def is_disconnect(exc: BaseException) -> bool:
         message = str(exc.orig).lower()
         return "no such table" not in message and "locked" not in message
     return False
+
+
+def read_one_state(connection: Connection) -> None:
+    """On SQLite: outside a transaction the driver reads each statement at the latest
+    commit, so a read in several statements (the slices of an export, the pieces of a stored
+    file) could see two states; a deferred transaction keeps the state of its first read (WAL:
+    writers go on meanwhile) until the session ends. PostgreSQL's driver is always in one."""
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not getattr(driver, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, DateTime, ForeignKey, LargeBinary, String, func
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from app.db.base import Base
 
@@ -26,5 +26,10 @@ class StoredDownload(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     byte_size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Read in pieces as it is sent (:func:`app.downloads.repository.content_pieces`): a
+    # dataset of ten million rows stores a file of hundreds of megabytes. Loaded only when
+    # asked for.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The compressed size, from the stored value's header (neither database reads it).
+    gzip_size: Mapped[int] = column_property(func.length(content), deferred=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

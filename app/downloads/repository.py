@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import LargeBinary, delete, func, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from app.db.session import read_one_state
 from app.downloads.models import StoredDownload
 
 _LOCK = {"key": "stored_download"}
@@ -17,16 +19,52 @@ def get(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
     return session.get(StoredDownload, (dataset_id, name))
 
 
-def content_if_stamped(session: Session, dataset_id: str, name: str, stamp: str) -> bytes | None:
-    """The stored file's content when its stamp is ``stamp`` (read only then: it may be
-    tens of megabytes)."""
-    return session.scalar(
-        select(StoredDownload.content).where(
-            StoredDownload.dataset_id == dataset_id,
-            StoredDownload.name == name,
-            StoredDownload.stamp == stamp,
-        )
+# The stored bytes read (and sent) at a time: memory stays flat whatever the file's size.
+PIECE_BYTES = 1 << 20
+
+
+class Replaced(Exception):
+    """The stored file was replaced (written anew) while it was being read."""
+
+
+def content_pieces(session: Session, stored: StoredDownload) -> Iterator[bytes]:
+    """The content of the stored file ``stored`` (whose content is not loaded) in pieces, read
+    as they are asked for. Raises :class:`Replaced` when that version of the file is gone:
+    a piece of another version never follows (a writer replaces files while they are sent)."""
+    connection = session.connection()
+    version = (
+        StoredDownload.dataset_id == stored.dataset_id,
+        StoredDownload.name == stored.name,
+        StoredDownload.created_at == stored.created_at,
+        StoredDownload.sha256 == stored.sha256,
     )
+    if connection.dialect.name == "sqlite":
+        # The snapshot of the first read is kept until the session ends; SQLite's incremental
+        # blob I/O reads the pieces in it (a piece by substr() would read the whole value).
+        read_one_state(connection)
+        row = connection.scalar(select(literal_column("rowid")).where(*version))
+        driver = connection.connection.dbapi_connection
+        if row is None or not isinstance(driver, sqlite3.Connection):
+            raise Replaced(stored.name)
+        with driver.blobopen(StoredDownload.__tablename__, "content", row, readonly=True) as blob:
+            while piece := blob.read(PIECE_BYTES):
+                yield piece
+        return
+    # PostgreSQL reads a slice of the value from its TOAST chunks (stored uncompressed: gzip
+    # bytes do not compress); each statement sees the latest commit, hence the version check.
+    offset = 0
+    while True:
+        piece = connection.scalar(
+            select(
+                func.substr(StoredDownload.content, offset + 1, PIECE_BYTES, type_=LargeBinary)
+            ).where(*version)
+        )
+        if piece is None:
+            raise Replaced(stored.name)
+        if not piece:
+            return
+        yield piece
+        offset += len(piece)
 
 
 def of_datasets(session: Session, dataset_ids: Sequence[str]) -> list[StoredDownload]:

@@ -78,7 +78,7 @@ def download(
 
 
 def stored_response(
-    request: Request, stored: service.StoredFile, headers: dict[str, str]
+    request: Request, stored: service.Download, headers: dict[str, str]
 ) -> Response:
     """A stored file as the answer: 304 when the client has it (``ETag``), the stored gzip
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
@@ -93,10 +93,8 @@ def stored_response(
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
     if gzipped:
         headers["Content-Encoding"] = "gzip"
+    headers["Content-Length"] = str(stored.gzip_size if gzipped else stored.byte_size)
     if is_head(request.scope):
-        headers["Content-Length"] = str(len(stored.gzip) if gzipped else stored.byte_size)
         return Response(media_type=stored.media_type, headers=headers)
-    if gzipped:
-        return Response(stored.gzip, media_type=stored.media_type, headers=headers)
-    headers["Content-Length"] = str(stored.byte_size)
-    return StreamingResponse(stored.chunks(), media_type=stored.media_type, headers=headers)
+    body = stored.pieces() if gzipped else stored.chunks()
+    return StreamingResponse(body, media_type=stored.media_type, headers=headers)

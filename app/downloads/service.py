@@ -9,11 +9,10 @@ size and SHA-256 are those of the uncompressed bytes, as ``dcat:byteSize`` and
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -59,7 +58,7 @@ TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.j
 # 19.8 MB); a first download, and the background writer beside the requests, wait for it.
 # Any gzip reader inflates it (benchmarks/RESULTS.md, "Stored files compressed by ISA-L").
 COMPRESSION = 2
-# Pieces in which a stored file is decompressed for a client that does not accept gzip.
+# The most bytes a stored file inflates to at a time, for a client that does not accept gzip.
 _PIECE = 1 << 20
 # Records between two checkpoints of the background writer while it builds a file in one piece.
 _CHECKPOINT_EVERY = 2000
@@ -68,32 +67,39 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class StoredFile:
+    """What is known of a stored file without reading it."""
+
     name: str
     media_type: str
     byte_size: int
     sha256: str
-    gzip: bytes
+    gzip_size: int
 
     @property
     def etag(self) -> str:
         return f'"{self.sha256[:32]}"'
 
-    def body(self) -> bytes:
-        return gzip.decompress(self.gzip)
+
+@dataclass(frozen=True)
+class Download(StoredFile):
+    """A stored file to send: its gzip bytes in pieces, read as they are sent (never held
+    whole: the file of a dataset of ten million rows is hundreds of megabytes)."""
+
+    pieces: Callable[[], Iterator[bytes]]
 
     def chunks(self) -> Iterator[bytes]:
-        """The uncompressed bytes piece by piece (a Data Cube dump is hundreds of megabytes
-        uncompressed: never held whole)."""
-        return decompressed(self.gzip)
+        """The uncompressed bytes piece by piece."""
+        return decompressed(self.pieces())
 
 
-def decompressed(compressed: bytes) -> Iterator[bytes]:
+def decompressed(pieces: Iterable[bytes]) -> Iterator[bytes]:
     inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # a gzip member
-    view = memoryview(compressed)
-    for start in range(0, len(view), _PIECE):
-        piece = inflate.decompress(view[start : start + _PIECE])
-        if piece:
-            yield piece
+    for compressed in pieces:
+        while compressed:
+            piece = inflate.decompress(compressed, _PIECE)
+            if piece:
+                yield piece
+            compressed = inflate.unconsumed_tail
     rest = inflate.flush()
     if rest:
         yield rest
@@ -125,7 +131,7 @@ def _stamp(dataset: Dataset, name: str, revision: int) -> str:
     return f"{revision}|{as_utc(dataset.modified).isoformat()}"
 
 
-def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
+def get_file(session: Session, dataset_id: str, name: str) -> Download:
     """The stored file, written first when missing or out of date."""
     if name not in FILES:
         raise NotFound(
@@ -134,17 +140,34 @@ def get_file(session: Session, dataset_id: str, name: str) -> StoredFile:
         )
     dataset = _dataset(session, dataset_id)
     if name == SCHEMA:
-        return _stored_file(name, render(download_schema(session, dataset)).encode())
+        return _in_memory(name, render(download_schema(session, dataset)).encode())
     row = _ensure(session, dataset, name, stats_repository.latest_revision(session, dataset.id))
-    return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.content)
+    return download(session, row)
 
 
-def current_csv(session: Session, dataset_id: str) -> bytes | None:
-    """The whole dataset's stored CSV, gzip-compressed, when it is the current revision's;
-    None when it is missing or out of date (it is not written here: see the caller)."""
+def download(session: Session, row: StoredDownload) -> Download:
+    """The stored file ``row`` to send, read from the database as it is sent."""
+    return Download(
+        row.name,
+        row.media_type,
+        row.byte_size,
+        row.sha256,
+        row.gzip_size,
+        lambda: repository.content_pieces(session, row),
+    )
+
+
+def current_csv(session: Session, dataset_id: str, compressed: bool) -> Iterator[bytes] | None:
+    """The whole dataset's stored CSV (gzip bytes when ``compressed``, else inflated on the
+    way) when it is the current revision's; None when it is missing or out of date (it is not
+    written here: see the caller)."""
     dataset = _dataset(session, dataset_id)
     stamp = _stamp(dataset, CSV, stats_repository.latest_revision(session, dataset.id))
-    return repository.content_if_stamped(session, dataset.id, CSV, stamp)
+    row = repository.get(session, dataset.id, CSV)
+    if row is None or row.stamp != stamp:
+        return None
+    stored = download(session, row)
+    return stored.pieces() if compressed else stored.chunks()
 
 
 def _ensure(
@@ -236,10 +259,8 @@ def stored_without_content(
     return {(row.dataset_id, row.name): row for row in repository.of_datasets(session, dataset_ids)}
 
 
-def as_file(row: StoredDownload, *, content: bool = True) -> StoredFile:
-    return StoredFile(
-        row.name, row.media_type, row.byte_size, row.sha256, row.content if content else b""
-    )
+def as_file(row: StoredDownload) -> StoredFile:
+    return StoredFile(row.name, row.media_type, row.byte_size, row.sha256, row.gzip_size)
 
 
 def _compress(
@@ -262,10 +283,11 @@ def _compress(
     return size, digest.hexdigest(), out.getvalue()
 
 
-def _stored_file(name: str, body: bytes) -> StoredFile:
+def _in_memory(name: str, body: bytes) -> Download:
     compressed = igzip.compress(body, compresslevel=COMPRESSION, mtime=0)
-    return StoredFile(
-        name, MEDIA_TYPES[name], len(body), hashlib.sha256(body).hexdigest(), compressed
+    digest = hashlib.sha256(body).hexdigest()
+    return Download(
+        name, MEDIA_TYPES[name], len(body), digest, len(compressed), lambda: iter([compressed])
     )
 
 
@@ -416,7 +438,7 @@ def current_sizes(
                 if not write_stale:
                     continue
                 row = _ensure(session, dataset, name, revision)
-            sizes[(dataset.id, name)] = as_file(row, content=False)
+            sizes[(dataset.id, name)] = as_file(row)
     return sizes
 
 
@@ -433,10 +455,10 @@ def write_file(
     """The stored download of the current revision, written first when missing or out of
     date (it may have been written since it was found stale), without its content."""
     revision = stats_repository.latest_revision(session, dataset.id)
-    return as_file(_ensure(session, dataset, name, revision, control), content=False)
+    return as_file(_ensure(session, dataset, name, revision, control))
 
 
-def ensure_all(session: Session, dataset_id: str) -> dict[str, StoredFile]:
+def ensure_all(session: Session, dataset_id: str) -> dict[str, Download]:
     """Every stored download of the dataset, written where missing or out of date."""
     return {name: get_file(session, dataset_id, name) for name in STORED}
 

@@ -71,8 +71,8 @@ def ensure(
 
 def get_file(
     session: Session, uris: Uris, dataset: Dataset, fmt: cube.CubeFormat
-) -> downloads.StoredFile:
-    return downloads.as_file(ensure(session, uris, dataset, fmt))
+) -> downloads.Download:
+    return downloads.download(session, ensure(session, uris, dataset, fmt))
 
 
 def current_sizes(
@@ -94,7 +94,7 @@ def current_sizes(
                 if not write_stale:
                     continue
                 row = ensure(session, uris, dataset, fmt, revision, row)
-            sizes[(dataset.id, name)] = downloads.as_file(row, content=False)
+            sizes[(dataset.id, name)] = downloads.as_file(row)
     return sizes
 
 
@@ -121,9 +121,7 @@ def write_file(
         return None
     for fmt in cube.FORMATS.values():
         if file_name(fmt) == name:
-            return downloads.as_file(
-                ensure(session, uris, dataset, fmt, control=control), content=False
-            )
+            return downloads.as_file(ensure(session, uris, dataset, fmt, control=control))
     return downloads.write_file(session, dataset, name, control)
 
 

@@ -51,6 +51,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.catalogue.models import ChangeCounter, Dataset, Indicator
 from app.db.bulk import bulk_insert
+from app.db.session import read_one_state
 from app.geo.models import GeoSuccessor, GeoUnit, GeoUnitAncestor
 from app.stats.aggregate import Cell
 from app.stats.formats import COVERAGE_DECIMALS, FORMULA_TRIGGERS
@@ -1398,7 +1399,7 @@ def _copy_csv_sqlite(
     # the same for the whole slice (indicator, period, level, version, unit of measure) are
     # written into the line's format here, those of a unit (code, name) read from a
     # temporary table filled once.
-    _read_one_state(connection)
+    read_one_state(connection)
     units = _UnitCells(connection)
     # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
@@ -1455,15 +1456,6 @@ def _copy_csv_sqlite(
                 yield lines
 
     yield from _in_chunks(header, slice_texts())
-
-
-def _read_one_state(connection: Connection) -> None:
-    """Outside a transaction the driver reads each statement at the latest commit, so the
-    slices of one export could show two revisions; a deferred transaction keeps the state
-    of its first read (WAL: writers go on meanwhile) until the session ends."""
-    driver = connection.connection.dbapi_connection
-    if driver is not None and not getattr(driver, "in_transaction", True):
-        connection.exec_driver_sql("BEGIN")
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.downloads import repository as downloads_repository
+from app.downloads import service as downloads_service
 from app.downloads.models import StoredDownload
 from app.downloads.service import CSV
 from app.stats import service
@@ -193,3 +195,50 @@ def test_filtered_exports_are_what_the_python_writer_writes(
     expected = "".join(csv_lines(service.RECORD_FIELDS, service.iter_records(real_session, query)))
     assert written.count(b"\r\n") > 2
     assert written == expected.encode()
+
+
+def test_a_stored_file_is_read_in_pieces_as_it_is_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never held whole: the download and the unfiltered export read the stored bytes a
+    piece at a time, and the pieces make the file."""
+    monkeypatch.setattr(downloads_repository, "PIECE_BYTES", 16)
+    download = f"/api/v1/datasets/population-2025/downloads/{CSV}"
+    stored, _ = raw_body(world.client, download)
+    assert len(stored) > 3 * 16  # a world's file: the header line
+    with world.factory() as session:
+        row = downloads_repository.get(session, "population-2025", CSV)
+        assert row is not None and row.gzip_size == len(stored)
+        pieces = list(downloads_repository.content_pieces(session, row))
+    assert len(pieces) == -(-len(stored) // 16) and b"".join(pieces) == stored
+    plain = world.client.get(download, headers={"Accept-Encoding": "identity"})
+    assert plain.content == gzip.decompress(stored)
+    assert int(plain.headers["content-length"]) == len(plain.content)
+    sent, encoding = raw_body(world.client, obs("population-2025"), format="csv")
+    assert (sent, encoding) == (stored, "gzip")
+
+
+def test_a_file_replaced_while_it_is_read_never_mixes_two_versions(world: World) -> None:
+    """SQLite reads the pieces in the snapshot of the first; PostgreSQL notices the new
+    version at the next piece and stops (the client sees a short body, not a mixed one)."""
+    with world.factory() as session:
+        downloads_service.get_file(session, "population-2025", CSV)
+        session.commit()
+    old_body = b"old\r\n" * 400_000
+    new_body = b"new\r\n" * 400_000
+    with world.factory() as writer:
+        downloads_service.store(writer, "population-2025", CSV, "old", "text/csv", [old_body])
+        writer.commit()
+    with world.factory() as reader:
+        row = downloads_repository.get(reader, "population-2025", CSV)
+        assert row is not None and row.stamp == "old"
+        pieces = downloads_repository.content_pieces(reader, row)
+        first = next(pieces)
+        with world.factory() as writer:
+            downloads_service.store(writer, "population-2025", CSV, "new", "text/csv", [new_body])
+            writer.commit()
+        if reader.get_bind().dialect.name == "sqlite":
+            assert gzip.decompress(first + b"".join(pieces)) == old_body
+        else:
+            with pytest.raises(downloads_repository.Replaced):
+                list(pieces)

@@ -24,6 +24,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT
 from sqlalchemy import select, text
+from sqlalchemy.orm import undefer
 
 from app.api.background import CoalescingWorker, Interrupted, PassControl
 from app.config import get_settings
@@ -239,7 +240,11 @@ def submit(world: World, value: int) -> None:
 
 def stored_rows(world: World) -> dict[str, StoredDownload]:
     with world.factory() as session:
-        rows = session.scalars(select(StoredDownload).where(StoredDownload.dataset_id == DATASET))
+        rows = session.scalars(
+            select(StoredDownload)
+            .where(StoredDownload.dataset_id == DATASET)
+            .options(undefer(StoredDownload.content))
+        )
         return {row.name: row for row in rows}
 
 

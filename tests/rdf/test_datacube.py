@@ -84,7 +84,7 @@ def test_the_whole_cube_of_every_seeded_dataset_passes_ic_1_to_21(
     linear form, ic-12-keys.rq, above a few thousand observations)."""
     dataset = cube.dataset_of(real_session, dataset_id)
     stored = cubefiles.get_file(real_session, Uris(BASE), dataset, cube.FORMATS["nt"])
-    with gzip.GzipFile(fileobj=io.BytesIO(stored.gzip)) as data:
+    with gzip.GzipFile(fileobj=io.BytesIO(b"".join(stored.pieces()))) as data:
         store = datacube.load(data, ox.RdfFormat.N_TRIPLES, lenient=True)
     datacube.normalise(store)
     assert datacube.observation_count(store) >= 1000, dataset_id
