@@ -59,7 +59,7 @@ from app.db.session import (
     make_session_factory,
     transaction,
 )
-from app.downloads import service as downloads_service
+from app.downloads.router import current_csv_response
 from app.downloads.router import router as downloads_router
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -223,7 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.session_factory = make_session_factory(engine)
         # The observations API serves an unfiltered CSV export from the stored download
         # (the same bytes, written once per revision) instead of formatting it again.
-        state.stored_csv = downloads_service.current_csv
+        state.stored_csv = current_csv_response
         if engine.dialect.name == "postgresql":
             # Several workers serve one database: they count the limits in it, together.
             state.submission_limiter = DatabaseRateLimiter(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
 from app.api.deps import UnitOfWorkDep
@@ -68,13 +69,21 @@ def download(
     authorize_read(session, caller, dataset_id)
     stored = service.get_file(session, dataset_id, name)
     return stored_response(
-        request,
-        stored,
-        {
-            "Cache-Control": "public, max-age=60",
-            "Content-Disposition": f'attachment; filename="{dataset_id}-{name}"',
-        },
+        request, stored, {"Cache-Control": "public, max-age=60", **_disposition(dataset_id, name)}
     )
+
+
+def _disposition(dataset_id: str, name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{dataset_id}-{name}"'}
+
+
+def current_csv_response(request: Request, session: Session, dataset_id: str) -> Response | None:
+    """The observations API's unfiltered CSV export as the stored file of the current
+    revision (the same bytes the stream would give), or None while there is none."""
+    stored = service.current_csv(session, dataset_id)
+    if stored is None:
+        return None
+    return stored_response(request, stored, _disposition(dataset_id, service.CSV))
 
 
 def stored_response(

@@ -157,17 +157,13 @@ def download(session: Session, row: StoredDownload) -> Download:
     )
 
 
-def current_csv(session: Session, dataset_id: str, compressed: bool) -> Iterator[bytes] | None:
-    """The whole dataset's stored CSV (gzip bytes when ``compressed``, else inflated on the
-    way) when it is the current revision's; None when it is missing or out of date (it is not
-    written here: see the caller)."""
+def current_csv(session: Session, dataset_id: str) -> Download | None:
+    """The whole dataset's stored CSV when it is the current revision's; None when it is
+    missing or out of date (it is not written here: see the caller)."""
     dataset = _dataset(session, dataset_id)
     stamp = _stamp(dataset, CSV, stats_repository.latest_revision(session, dataset.id))
     row = repository.get(session, dataset.id, CSV)
-    if row is None or row.stamp != stamp:
-        return None
-    stored = download(session, row)
-    return stored.pieces() if compressed else stored.chunks()
+    return download(session, row) if row is not None and row.stamp == stamp else None
 
 
 def _ensure(

@@ -72,8 +72,8 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
         "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
         "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
         "(RFC 4180; streamed, or without any filter the stored whole-dataset download of the "
-        "revision, the same bytes) and `jsonstat` (JSON-stat 2.0, served as "
-        "`application/json`), "
+        "revision once it is written, the same bytes, with its `ETag`) and `jsonstat` "
+        "(JSON-stat 2.0, served as `application/json`), "
         "also chosen by `Accept`. Each repeatable parameter takes at most "
         f"{MAX_VALUES} values."
     ),
@@ -84,6 +84,10 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
             "description": "A page of records (`json`), or a JSON-stat 2.0 dataset "
             "(`jsonstat`); CSV with a header line (`csv`).",
             "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        304: {
+            "description": "The stored whole-dataset CSV, not modified since the `ETag` the "
+            "client sent."
         },
         **problems(400, 404, 406, 409, 422),
     },
@@ -193,26 +197,18 @@ def observations(
         )
     if chosen == "csv":
         stored = app_state(request).stored_csv
-        gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
-        current = (
-            stored(session, dataset_id, gzipped)
+        # The whole dataset is a stored file per revision, the same bytes as the stream
+        # below: sent as stored (gzip) or inflated on the way, never formatted again. Until
+        # it is written (by the background writer after a submission, or at the first request
+        # of the download itself) the rows stream: a first request after a submission does
+        # not wait seconds for a whole file before its first byte.
+        response = (
+            stored(request, session, dataset_id)
             if stored is not None and query.whole_dataset
             else None
         )
-        if current is not None:
-            # The whole dataset is a stored file per revision, the same bytes as the stream
-            # below: sent as stored (gzip) or inflated on the way, never formatted again.
-            # Until it is written (by the background writer after a submission, or at the
-            # first request of the download itself) the rows stream: a first request after a
-            # submission does not wait seconds for a whole file before its first byte.
-            headers = {
-                "Content-Disposition": _csv_disposition(dataset_id),
-                "Vary": "Accept-Encoding",
-            }
-            if gzipped:
-                # Content-Encoding set: the compression middleware passes the bytes on as is.
-                headers["Content-Encoding"] = "gzip"
-            return StreamingResponse(current, media_type=CSV_MEDIA_TYPE, headers=headers)
+        if response is not None:
+            return response
         # The request's session stays open until the whole stream has been sent.
         # Compressed by the middleware (ISA-L) while the next chunk is formatted: compressing
         # in the generator ran the two one after the other and made a million-row export

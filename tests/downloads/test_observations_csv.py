@@ -216,6 +216,14 @@ def test_a_stored_file_is_read_in_pieces_as_it_is_sent(
     assert int(plain.headers["content-length"]) == len(plain.content)
     sent, encoding = raw_body(world.client, obs("population-2025"), format="csv")
     assert (sent, encoding) == (stored, "gzip")
+    # The export sent as stored is the download: the same ETag, and 304 for a client that has it.
+    etag = world.client.head(download).headers["etag"]
+    exported = world.client.get(obs("population-2025"), params={"format": "csv"})
+    assert exported.headers["etag"] == etag
+    again = world.client.get(
+        obs("population-2025"), params={"format": "csv"}, headers={"If-None-Match": etag}
+    )
+    assert again.status_code == 304
 
 
 def test_a_file_replaced_while_it_is_read_never_mixes_two_versions(world: World) -> None:
