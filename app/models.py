@@ -20,7 +20,7 @@ from app.catalogue.models import (
     RoleTerritory,
 )
 from app.db.base import Base
-from app.downloads.models import StoredDownload
+from app.downloads.models import StoredDownload, StoredDownloadPiece
 from app.feedback.models import FeedbackMessage, FeedbackThread
 from app.geo.models import (
     BoundarySource,
@@ -61,5 +61,6 @@ __all__ = [
     "RateLimitEvent",
     "RoleTerritory",
     "StoredDownload",
+    "StoredDownloadPiece",
     "Submission",
 ]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import LargeBinary, delete, func, literal_column, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from app.db.session import read_one_state
-from app.downloads.models import StoredDownload
+from app.downloads.models import StoredDownload, StoredDownloadPiece
 
 _LOCK = {"key": "stored_download"}
 
@@ -19,7 +18,8 @@ def get(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
     return session.get(StoredDownload, (dataset_id, name))
 
 
-# The stored bytes read (and sent) at a time: memory stays flat whatever the file's size.
+# The gzip bytes of a piece as written (the last piece of a file holds the rest): memory
+# stays flat whatever the file's size, to write it and to send it.
 PIECE_BYTES = 1 << 20
 
 
@@ -28,60 +28,57 @@ class Replaced(Exception):
 
 
 def content_pieces(session: Session, stored: StoredDownload) -> Iterator[bytes]:
-    """The content of the stored file ``stored`` (whose content is not loaded) in pieces, read
-    as they are asked for. Raises :class:`Replaced` when that version of the file is gone:
-    a piece of another version never follows (a writer replaces files while they are sent)."""
-    connection = session.connection()
-    version = (
-        StoredDownload.dataset_id == stored.dataset_id,
-        StoredDownload.name == stored.name,
-        StoredDownload.created_at == stored.created_at,
-        StoredDownload.sha256 == stored.sha256,
+    """The content of the stored file ``stored`` in pieces, read as they are asked for.
+    Raises :class:`Replaced` when that version of the file is gone: a piece of another
+    version never follows (a writer replaces files while they are sent)."""
+    # Every piece is read in the snapshot of the first, as long as the transaction lasts: a
+    # file replaced meanwhile is sent whole as it was. SQLite keeps the state of a read
+    # transaction's first read; PostgreSQL does in REPEATABLE READ, which a transaction that
+    # begins here (a download's, after its unit of work committed) asks for. Inside a
+    # transaction already begun, each statement may see a later commit: a replaced file's
+    # pieces are gone (deleted with its row) before the file's end, and it stops there.
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        connection = session.connection()
+    else:
+        connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    read_one_state(connection)
+    piece = select(StoredDownloadPiece.content).where(
+        StoredDownloadPiece.file_id == stored.file_id,
+        StoredDownloadPiece.seq == bindparam("seq"),
     )
-    if connection.dialect.name == "sqlite":
-        # The snapshot of the first read is kept until the session ends; SQLite's incremental
-        # blob I/O reads the pieces in it (a piece by substr() would read the whole value).
-        read_one_state(connection)
-        row = connection.scalar(select(literal_column("rowid")).where(*version))
-        driver = connection.connection.dbapi_connection
-        if row is None or not isinstance(driver, sqlite3.Connection):
+    read = 0
+    seq = 0
+    while read < stored.gzip_size:
+        content = connection.scalar(piece, {"seq": seq})
+        if content is None:
             raise Replaced(stored.name)
-        with driver.blobopen(StoredDownload.__tablename__, "content", row, readonly=True) as blob:
-            while piece := blob.read(PIECE_BYTES):
-                yield piece
-        return
-    # PostgreSQL reads a slice of the value from its TOAST chunks (stored uncompressed: gzip
-    # bytes do not compress); each statement sees the latest commit, hence the version check.
-    offset = 0
-    while True:
-        piece = connection.scalar(
-            select(
-                func.substr(StoredDownload.content, offset + 1, PIECE_BYTES, type_=LargeBinary)
-            ).where(*version)
+        yield content
+        read += len(content)
+        seq += 1
+
+
+def write_pieces(session: Session, file_id: str, pieces: Iterable[bytes]) -> None:
+    """The pieces of the file just stored as ``file_id``, in order, each written as it comes
+    (Core statements: the session keeps none of them)."""
+    connection = session.connection()
+    for seq, content in enumerate(pieces):
+        connection.execute(
+            insert(StoredDownloadPiece), {"file_id": file_id, "seq": seq, "content": content}
         )
-        if piece is None:
-            raise Replaced(stored.name)
-        if not piece:
-            return
-        yield piece
-        offset += len(piece)
 
 
 def of_datasets(session: Session, dataset_ids: Sequence[str]) -> list[StoredDownload]:
     """The stored files of the given datasets, without their content (for the catalogue)."""
     if not dataset_ids:
         return []
-    stmt = (
-        select(StoredDownload)
-        .where(StoredDownload.dataset_id.in_(list(dataset_ids)))
-        .options(defer(StoredDownload.content))
-    )
+    stmt = select(StoredDownload).where(StoredDownload.dataset_id.in_(list(dataset_ids)))
     return list(session.scalars(stmt))
 
 
 def replace(session: Session, row: StoredDownload) -> StoredDownload:
-    """Store ``row`` in place of the dataset's file of that name. Two requests writing the
-    same file at once both wrote the same bytes: the loser keeps the winner's row."""
+    """Store ``row`` in place of the dataset's file of that name (its pieces follow, see
+    :func:`write_pieces`); the old version's pieces go with its row. Two requests writing
+    the same file at once both wrote the same bytes: the loser keeps the winner's row."""
     if session.get_bind().dialect.name == "postgresql":
         # One writer of stored files at a time (until its commit): a refresh after a write
         # replaces several files in one transaction, and two of them (or one and a download

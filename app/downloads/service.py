@@ -10,12 +10,13 @@ size and SHA-256 are those of the uncompressed bytes, as ``dcat:byteSize`` and
 from __future__ import annotations
 
 import hashlib
-import io
+import tempfile
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import IO, TypeVar
 
 import orjson
 from isal import igzip, isal_zlib
@@ -32,7 +33,7 @@ from app.errors import NotFound
 from app.geo.levels import LEVELS
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
-from app.stats.formats import jsonstat
+from app.stats.formats import jsonstat_chunks
 from app.stats.models import PUBLISHED_STATUSES
 
 CSV = "observations.csv"
@@ -58,6 +59,10 @@ TABLE_SCHEMA_PROFILE = "https://specs.frictionlessdata.io/schemas/table-schema.j
 # 19.8 MB); a first download, and the background writer beside the requests, wait for it.
 # Any gzip reader inflates it (benchmarks/RESULTS.md, "Stored files compressed by ISA-L").
 COMPRESSION = 2
+# A file being stored is compressed into a spool first, in memory up to this size, then in a
+# temporary file (the server's temporary directory holds a large dataset's compressed file
+# while it is written).
+SPOOL_IN_MEMORY_BYTES = 8 << 20
 # The most bytes a stored file inflates to at a time, for a client that does not accept gzip.
 _PIECE = 1 << 20
 # Records between two checkpoints of the background writer while it builds a file in one piece.
@@ -195,7 +200,7 @@ def _ensure(
     elif name == JSONSTAT:
         query = stats_service.whole_dataset_query(session, dataset.id)
         records = _with_checkpoints(stats_service.iter_records(session, query), control)
-        chunks = [orjson.dumps(jsonstat(query.dataset, query.indicators, records))]
+        chunks = jsonstat_chunks(query.dataset, query.indicators, records)
     else:
         csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]
@@ -221,26 +226,33 @@ def store(
     *,
     control: PassControl | None = None,
 ) -> StoredDownload:
-    """Write the file from its chunks (read once, never held uncompressed) in place of the
-    dataset's file of that name. The old row is replaced only once every chunk is compressed,
-    in the caller's transaction: a write interrupted (``control``) or failing before its
-    commit leaves the file as it was."""
-    size, digest, compressed = _compress(chunks, control)
-    if control is not None:
-        control.before_replace()
-    return repository.replace(
-        session,
-        StoredDownload(
+    """Write the file from its chunks (read once, never held whole: compressed into a
+    spool, then stored a piece at a time) in place of the dataset's file of that name, in
+    the caller's transaction. Nothing is written to the database before every chunk is
+    compressed (on SQLite a write would hold the database's one write lock meanwhile, and
+    submissions would wait), and the old row is replaced last: a write interrupted
+    (``control``) or failing before its commit leaves the file as it was."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        size, digest = _compress(chunks, spool, control)
+        if control is not None:
+            control.before_replace()
+        written = StoredDownload(
             dataset_id=dataset_id,
             name=name,
+            file_id=uuid.uuid4().hex,
             stamp=stamp,
             media_type=media_type,
             byte_size=size,
             sha256=digest,
-            content=compressed,
+            gzip_size=spool.tell(),
             created_at=datetime.now(UTC),
-        ),
-    )
+        )
+        row = repository.replace(session, written)
+        if row is written:  # not a concurrent writer's (the same bytes, already stored)
+            spool.seek(0)
+            pieces = iter(lambda: spool.read(repository.PIECE_BYTES), b"")
+            repository.write_pieces(session, row.file_id, pieces)
+    return row
 
 
 def stored(session: Session, dataset_id: str, name: str) -> StoredDownload | None:
@@ -260,14 +272,13 @@ def as_file(row: StoredDownload) -> StoredFile:
 
 
 def _compress(
-    chunks: Iterable[bytes], control: PassControl | None = None
-) -> tuple[int, str, bytes]:
-    """Size and SHA-256 of the bytes, and the bytes gzip-compressed, in one pass (with a
-    checkpoint of ``control`` between two chunks)."""
+    chunks: Iterable[bytes], out: IO[bytes], control: PassControl | None = None
+) -> tuple[int, str]:
+    """The chunks gzip-compressed into ``out``; the size and SHA-256 of the uncompressed bytes,
+    in one pass (with a checkpoint of ``control`` between two chunks)."""
     # A gzip member whose header has no time stamp: the same content (in the same pieces),
     # the same bytes.
     compressor = isal_zlib.compressobj(COMPRESSION, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
-    out = io.BytesIO()
     digest = hashlib.sha256()
     size = 0
     for chunk in chunks:
@@ -276,7 +287,7 @@ def _compress(
         digest.update(chunk)
         out.write(compressor.compress(chunk))
     out.write(compressor.flush())
-    return size, digest.hexdigest(), out.getvalue()
+    return size, digest.hexdigest()
 
 
 def _in_memory(name: str, body: bytes) -> Download:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import struct
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import IO, Any, Literal
+
+import orjson
 
 from app.catalogue.models import Dataset, Indicator
 from app.db import queries
@@ -84,22 +88,27 @@ def csv_lines(fields: tuple[str, ...], records: Iterable[Mapping[str, Any]]) -> 
     yield buffer.getvalue()
 
 
-def jsonstat(
-    dataset: Dataset, indicators: list[Indicator], records: Iterable[Record]
-) -> dict[str, Any]:
-    """A JSON-stat 2.0 dataset with the dimensions indicator, geography and time; each
-    value's status in ``status`` and the coverage of derived values in an extension."""
-    rows = list(records)
-    present = [i for i in indicators if any(r["indicator"] == i.id for r in rows)]
-    return jsonstat_document(
-        {
-            "label": dataset.title_en,
-            "source": (dataset.source or {}).get("attribution") or dataset.title_en,
-            "updated": queries.as_utc(dataset.modified).isoformat().replace("+00:00", "Z"),
+def jsonstat_chunks(
+    dataset: Dataset, indicators: Sequence[Indicator], records: Iterable[Record]
+) -> Iterator[bytes]:
+    """A JSON-stat 2.0 dataset with the dimensions indicator, geography and time, as bytes in
+    pieces; each value's status in ``status`` and the coverage of derived values in an
+    extension. The records (grouped by indicator, as :func:`app.stats.service.iter_records`
+    orders them) are never held: a dataset of a million observations as record objects is
+    more than a gigabyte."""
+    by_id = {i.id: i for i in indicators}
+    head = {
+        "label": dataset.title_en,
+        "source": (dataset.source or {}).get("attribution") or dataset.title_en,
+        "updated": queries.as_utc(dataset.modified).isoformat().replace("+00:00", "Z"),
+    }
+    return jsonstat_stream(
+        head,
+        lambda present: {
+            i: JsonStatIndicator(by_id[i].label_en, by_id[i].unit_of_measure, by_id[i].decimals)
+            for i in present
         },
-        {i.id: JsonStatIndicator(i.label_en, i.unit_of_measure, i.decimals) for i in present},
-        rows,
-        extensions=("coverage",),
+        records,
     )
 
 
@@ -110,49 +119,25 @@ class JsonStatIndicator:
     decimals: int
 
 
-def jsonstat_document(
+def _jsonstat_structure(
     head: Mapping[str, Any],
     indicators: Mapping[str, JsonStatIndicator],
-    rows: Sequence[Mapping[str, Any]],
-    extensions: Sequence[str],
+    geographies: Mapping[str, str],
+    periods: Sequence[str],
 ) -> dict[str, Any]:
-    """The JSON-stat 2.0 cube (indicator × geography × time) of flat rows with the keys
-    ``indicator``, ``level``, ``code``, ``name``, ``period``, ``value`` and ``status``: a
-    status other than normal in ``status``, and the row fields named in ``extensions`` (where
-    not null) in the extension, by cell position. ``head`` holds the label and such."""
-    geographies: dict[str, str] = {}
-    for r in rows:
-        geographies.setdefault(f"{r['level']}:{r['code']}", r["name"])
-    periods = sorted({r["period"] for r in rows})
-    ind_index = {i: n for n, i in enumerate(indicators)}
-    geo_index = {g: n for n, g in enumerate(geographies)}
-    time_index = {p: n for n, p in enumerate(periods)}
-    size = [len(ind_index), len(geo_index), len(time_index)]
-    values: list[float | None] = [None] * (size[0] * size[1] * size[2])
-    status: dict[str, str] = {}
-    extension: dict[str, dict[str, Any]] = {name: {} for name in extensions}
-    for r in rows:
-        position = (
-            ind_index[r["indicator"]] * size[1] + geo_index[f"{r['level']}:{r['code']}"]
-        ) * size[2] + time_index[r["period"]]
-        values[position] = r["value"]
-        if r["status"] != "normal":
-            status[str(position)] = r["status"]
-        for name, found in extension.items():
-            if r[name] is not None:
-                found[str(position)] = r[name]
+    """Everything of a JSON-stat 2.0 cube (indicator × geography × time) but its values."""
     return {
         "version": "2.0",
         "class": "dataset",
         **head,
         "id": ["indicator", "geography", "time"],
-        "size": size,
+        "size": [len(indicators), len(geographies), len(periods)],
         "role": {"metric": ["indicator"], "geo": ["geography"], "time": ["time"]},
         "dimension": {
             "indicator": {
                 "label": "indicator",
                 "category": {
-                    "index": ind_index,
+                    "index": {i: n for n, i in enumerate(indicators)},
                     "label": {i: d.label for i, d in indicators.items()},
                     "unit": {
                         i: {"label": d.unit_of_measure, "decimals": d.decimals}
@@ -162,11 +147,150 @@ def jsonstat_document(
             },
             "geography": {
                 "label": "geography",
-                "category": {"index": geo_index, "label": geographies},
+                "category": {
+                    "index": {g: n for n, g in enumerate(geographies)},
+                    "label": dict(geographies),
+                },
             },
-            "time": {"label": "period", "category": {"index": time_index}},
+            "time": {
+                "label": "period",
+                "category": {"index": {p: n for n, p in enumerate(periods)}},
+            },
         },
-        "value": values,
-        "status": status,
-        "extension": extension,
     }
+
+
+def _geography(row: Mapping[str, Any]) -> str:
+    return f"{row['level']}:{row['code']}"
+
+
+def jsonstat_document(
+    head: Mapping[str, Any],
+    indicators: Mapping[str, JsonStatIndicator],
+    rows: Sequence[Mapping[str, Any]],
+    extensions: Sequence[str],
+) -> dict[str, Any]:
+    """The JSON-stat 2.0 cube (indicator × geography × time) of flat rows held in memory (a
+    few, such as a monitor's) with the keys ``indicator``, ``level``, ``code``, ``name``,
+    ``period``, ``value`` and ``status``: a status other than normal in ``status``, and the
+    row fields named in ``extensions`` (where not null) in the extension, by cell position.
+    ``head`` holds the label and such."""
+    geographies: dict[str, str] = {}
+    for r in rows:
+        geographies.setdefault(_geography(r), r["name"])
+    periods = sorted({r["period"] for r in rows})
+    document = _jsonstat_structure(head, indicators, geographies, periods)
+    ind_index = {i: n for n, i in enumerate(indicators)}
+    geo_index = {g: n for n, g in enumerate(geographies)}
+    time_index = {p: n for n, p in enumerate(periods)}
+    _, geo_size, time_size = document["size"]
+    values: list[float | None] = [None] * (len(ind_index) * geo_size * time_size)
+    status: dict[str, str] = {}
+    extension: dict[str, dict[str, Any]] = {name: {} for name in extensions}
+    for r in rows:
+        position = (
+            ind_index[r["indicator"]] * geo_size + geo_index[_geography(r)]
+        ) * time_size + time_index[r["period"]]
+        values[position] = r["value"]
+        if r["status"] != "normal":
+            status[str(position)] = r["status"]
+        for name, found in extension.items():
+            if r[name] is not None:
+                found[str(position)] = r[name]
+    return {**document, "value": values, "status": status, "extension": extension}
+
+
+# A streamed cube's rows wait in a spool (a temporary file beyond this size), packed, until
+# the categories are known; its status and coverage entries too, until the values are written.
+_SPOOL_IN_MEMORY_BYTES = 4 << 20
+# A spooled row: indicator, geography, period and status (indexes of their first appearance),
+# flags (value and coverage not null, value a whole number), value, coverage.
+_ROW = struct.Struct("<IIIHBdd")
+_HAS_VALUE, _HAS_COVERAGE, _WHOLE = 1, 2, 4
+
+
+def jsonstat_stream(
+    head: Mapping[str, Any],
+    indicators: Callable[[Sequence[str]], Mapping[str, JsonStatIndicator]],
+    rows: Iterable[Mapping[str, Any]],
+) -> Iterator[bytes]:
+    """:func:`jsonstat_document` of rows too many to hold (with a coverage extension), as the
+    bytes of its JSON in pieces. The rows are read once (one statement: one state of the
+    database) into a spool, packed, and must give an indicator's rows together; indicators
+    and geographies are indexed in the order they first appear, and ``indicators`` describes
+    those that do. Memory holds the categories and one indicator's values (geographies ×
+    periods) at a time."""
+    with (
+        tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY_BYTES) as spool,
+        tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY_BYTES) as status_spool,
+        tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY_BYTES) as coverage_spool,
+    ):
+        present: dict[str, int] = {}
+        geographies: dict[str, str] = {}
+        geo_index: dict[str, int] = {}
+        seen_periods: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        for r in rows:
+            geography = _geography(r)
+            if geography not in geo_index:
+                geo_index[geography] = len(geo_index)
+                geographies[geography] = r["name"]
+            value, coverage = r["value"], r["coverage"]
+            spool.write(
+                _ROW.pack(
+                    present.setdefault(r["indicator"], len(present)),
+                    geo_index[geography],
+                    seen_periods.setdefault(r["period"], len(seen_periods)),
+                    statuses.setdefault(r["status"], len(statuses)),
+                    (value is not None) * _HAS_VALUE
+                    | (coverage is not None) * _HAS_COVERAGE
+                    | isinstance(value, int) * _WHOLE,
+                    value or 0.0,
+                    coverage or 0.0,
+                )
+            )
+        periods = sorted(seen_periods)
+        time_of = [0] * len(periods)  # first-appearance index -> index in time order
+        for n, period in enumerate(periods):
+            time_of[seen_periods[period]] = n
+        status_of = list(statuses)
+        structure = _jsonstat_structure(head, indicators(list(present)), geographies, periods)
+        yield orjson.dumps(structure)[:-1] + b',"value":['
+        block = len(geographies) * len(periods)
+        values: list[float | int | None] = [None] * block
+        current = 0
+        spool.seek(0)
+        while packed := spool.read(_ROW.size * 4096):
+            for indicator, geo, period, status, flags, value, coverage in _ROW.iter_unpack(packed):
+                if indicator != current:
+                    if indicator != current + 1:
+                        raise RuntimeError("JSON-stat rows must give an indicator's rows together")
+                    yield orjson.dumps(values)[1:-1] + b","
+                    values, current = [None] * block, indicator
+                offset = geo * len(periods) + time_of[period]
+                position = str(current * block + offset)
+                if flags & _HAS_VALUE:
+                    values[offset] = int(value) if flags & _WHOLE else value
+                if status_of[status] != "normal":
+                    _spool_entry(status_spool, position, status_of[status])
+                if flags & _HAS_COVERAGE:
+                    _spool_entry(coverage_spool, position, coverage)
+        if present:
+            yield orjson.dumps(values)[1:-1]
+        yield b'],"status":{'
+        yield from _spooled(status_spool)
+        yield b'},"extension":{"coverage":{'
+        yield from _spooled(coverage_spool)
+        yield b"}}}"
+
+
+def _spool_entry(spool: IO[bytes], key: str, value: object) -> None:
+    # An object's members, each preceded by a comma but the first.
+    entry = orjson.dumps({key: value})[1:-1]
+    spool.write(entry if spool.tell() == 0 else b"," + entry)
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[bytes]:
+    spool.seek(0)
+    while piece := spool.read(1 << 20):
+        yield piece

@@ -28,7 +28,7 @@ from app.catalogue.schemas import IndicatorOut
 from app.errors import InvalidParameter
 from app.stats import service
 from app.stats.cursor import MAX_LENGTH as MAX_CURSOR_LENGTH
-from app.stats.formats import Format, jsonstat, negotiate
+from app.stats.formats import Format, jsonstat_chunks, negotiate
 from app.stats.schemas import ObservationsJson
 
 router = APIRouter(tags=["observations"])
@@ -223,8 +223,11 @@ def observations(
             },
         )
     if chosen == "jsonstat":
-        document = jsonstat(query.dataset, query.indicators, service.iter_records(session, query))
-        return Response(orjson.dumps(document), media_type=JSONSTAT_MEDIA_TYPE)
+        # Streamed like the CSV: a large dataset's cube is never held whole.
+        return StreamingResponse(
+            jsonstat_chunks(query.dataset, query.indicators, service.iter_records(session, query)),
+            media_type=JSONSTAT_MEDIA_TYPE,
+        )
     if cursor is not None and "page" in request.query_params:
         raise InvalidParameter("cursor", "give page or cursor, not both")
     result = service.read_page(session, query, paging.page, paging.page_size, cursor)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app.db.base import Base
 from app.db.migrate import alembic_config, check, upgrade
+from app.db.session import transaction
+from app.downloads import repository as downloads_repository
 from app.models import Base as AllModels
 from tests.conftest import session_factory_for
+from tests.dbutil import copy_database, drop_database
+from tests.factories import Template
 
 
 def test_upgrade_creates_every_table(empty_db: str) -> None:
@@ -71,3 +80,49 @@ def test_published_value_keys_round_trip(empty_db: str) -> None:
         engine.dispose()
     assert revision_index["unique"]
     check(empty_db)
+
+
+def test_stored_files_become_pieces_and_going_back_drops_them(
+    world_template: Template, tmp_path: Path
+) -> None:
+    """0015: a file stored as one value before the upgrade reads the same bytes after it (one
+    piece); going back to 0014 drops the stored files (they are written again when asked
+    for), and up again there is no drift."""
+    url = copy_database(world_template.url, tmp_path)
+    config = alembic_config(url)
+    body = b"indicator,period\r\n" * 1000
+    compressed = gzip.compress(body, mtime=0)
+    try:
+        command.downgrade(config, "0014")
+        engine, factory = session_factory_for(url)
+        try:
+            with transaction(factory) as session:
+                assert session.scalar(text("SELECT count(*) FROM stored_download")) == 0
+                session.execute(
+                    text(
+                        "INSERT INTO stored_download (dataset_id, name, stamp, media_type, "
+                        "byte_size, sha256, content, created_at) VALUES ('population-2025', "
+                        "'observations.csv', '1', 'text/csv', :size, :sha, :content, :at)"
+                    ),
+                    {
+                        "size": len(body),
+                        "sha": hashlib.sha256(body).hexdigest(),
+                        "content": compressed,
+                        "at": datetime(2026, 12, 1, tzinfo=UTC),
+                    },
+                )
+        finally:
+            engine.dispose()
+        upgrade(url)
+        engine, factory = session_factory_for(url)
+        try:
+            with factory() as session:
+                row = downloads_repository.get(session, "population-2025", "observations.csv")
+                assert row is not None and row.gzip_size == len(compressed)
+                pieces = list(downloads_repository.content_pieces(session, row))
+            assert pieces == [compressed]
+        finally:
+            engine.dispose()
+        check(url)
+    finally:
+        drop_database(url)

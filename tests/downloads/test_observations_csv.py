@@ -8,18 +8,21 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.db.session import transaction
 from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads_service
-from app.downloads.models import StoredDownload
+from app.downloads.models import StoredDownload, StoredDownloadPiece
 from app.downloads.service import CSV
 from app.stats import service
 from app.stats.formats import csv_lines
+from tests.dbutil import backend
 from tests.factories import World
 
 # A 2025 dataset, a 2024 one (also shown on 2025 municipalities) and a derived one.
@@ -200,9 +203,12 @@ def test_filtered_exports_are_what_the_python_writer_writes(
 def test_a_stored_file_is_read_in_pieces_as_it_is_sent(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Never held whole: the download and the unfiltered export read the stored bytes a
-    piece at a time, and the pieces make the file."""
+    """Never held whole: the file is written a piece at a time as it is compressed, the
+    download and the unfiltered export read it a piece at a time, and the pieces make the
+    file."""
     monkeypatch.setattr(downloads_repository, "PIECE_BYTES", 16)
+    with transaction(world.factory) as session:  # written again by the download, in pieces
+        session.execute(delete(StoredDownload).where(StoredDownload.name == CSV))
     download = f"/api/v1/datasets/population-2025/downloads/{CSV}"
     stored, _ = raw_body(world.client, download)
     assert len(stored) > 3 * 16  # a world's file: the header line
@@ -210,7 +216,13 @@ def test_a_stored_file_is_read_in_pieces_as_it_is_sent(
         row = downloads_repository.get(session, "population-2025", CSV)
         assert row is not None and row.gzip_size == len(stored)
         pieces = list(downloads_repository.content_pieces(session, row))
+        written = session.scalars(
+            select(func.length(StoredDownloadPiece.content))
+            .where(StoredDownloadPiece.file_id == row.file_id)
+            .order_by(StoredDownloadPiece.seq)
+        ).all()
     assert len(pieces) == -(-len(stored) // 16) and b"".join(pieces) == stored
+    assert written == [len(piece) for piece in pieces] and max(written) == 16
     plain = world.client.get(download, headers={"Accept-Encoding": "identity"})
     assert plain.content == gzip.decompress(stored)
     assert int(plain.headers["content-length"]) == len(plain.content)
@@ -226,27 +238,48 @@ def test_a_stored_file_is_read_in_pieces_as_it_is_sent(
     assert again.status_code == 304
 
 
-def test_a_file_replaced_while_it_is_read_never_mixes_two_versions(world: World) -> None:
-    """SQLite reads the pieces in the snapshot of the first; PostgreSQL notices the new
-    version at the next piece and stops (the client sees a short body, not a mixed one)."""
-    with world.factory() as session:
-        downloads_service.get_file(session, "population-2025", CSV)
-        session.commit()
+def test_a_file_replaced_while_it_is_read_never_mixes_two_versions(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download reads the pieces in the snapshot of the first (SQLite's read transaction,
+    PostgreSQL's REPEATABLE READ): a file replaced by another connection meanwhile is sent
+    whole as it was. Read inside a transaction already begun, PostgreSQL notices the new
+    version at the next piece and stops (a short body, never a mixed one)."""
+    world = world_db
+    monkeypatch.setattr(downloads_repository, "PIECE_BYTES", 64)  # files of several pieces
     old_body = b"old\r\n" * 400_000
     new_body = b"new\r\n" * 400_000
-    with world.factory() as writer:
-        downloads_service.store(writer, "population-2025", CSV, "old", "text/csv", [old_body])
-        writer.commit()
-    with world.factory() as reader:
+
+    def replace_during(read: Callable[[Session], Iterator[bytes]]) -> tuple[bytes, bool]:
+        with transaction(world.factory) as writer:
+            downloads_service.store(writer, "population-2025", CSV, "old", "text/csv", [old_body])
+        with world.factory() as reader:
+            pieces = read(reader)
+            first = next(pieces)
+            with transaction(world.factory) as writer:
+                downloads_service.store(
+                    writer, "population-2025", CSV, "new", "text/csv", [new_body]
+                )
+            try:
+                return first + b"".join(pieces), False
+            except downloads_repository.Replaced:
+                return first, True
+
+    def as_a_download(reader: Session) -> Iterator[bytes]:
         row = downloads_repository.get(reader, "population-2025", CSV)
         assert row is not None and row.stamp == "old"
-        pieces = downloads_repository.content_pieces(reader, row)
-        first = next(pieces)
-        with world.factory() as writer:
-            downloads_service.store(writer, "population-2025", CSV, "new", "text/csv", [new_body])
-            writer.commit()
-        if reader.get_bind().dialect.name == "sqlite":
-            assert gzip.decompress(first + b"".join(pieces)) == old_body
-        else:
-            with pytest.raises(downloads_repository.Replaced):
-                list(pieces)
+        reader.commit()  # the download's unit of work, before the body is sent
+        return downloads_repository.content_pieces(reader, row)
+
+    def in_one_transaction(reader: Session) -> Iterator[bytes]:
+        row = downloads_repository.get(reader, "population-2025", CSV)
+        assert row is not None and row.stamp == "old"
+        return downloads_repository.content_pieces(reader, row)
+
+    sent, replaced = replace_during(as_a_download)
+    assert not replaced and gzip.decompress(sent) == old_body
+    sent, replaced = replace_during(in_one_transaction)
+    if backend() == "sqlite":
+        assert not replaced and gzip.decompress(sent) == old_body
+    else:
+        assert replaced and len(sent) == 64

@@ -19,16 +19,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT
 from sqlalchemy import select, text
-from sqlalchemy.orm import undefer
 
 from app.api.background import CoalescingWorker, Interrupted, PassControl
 from app.config import get_settings
 from app.db.session import transaction
+from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
 from app.downloads.models import StoredDownload
 from app.main import write_stale_files
@@ -238,14 +239,25 @@ def submit(world: World, value: int) -> None:
     assert answer.status_code in (200, 201), answer.text
 
 
-def stored_rows(world: World) -> dict[str, StoredDownload]:
+class StoredCopy(NamedTuple):
+    """A stored file as read back: its row's stamp and checksum, and its gzip bytes."""
+
+    stamp: str
+    sha256: str
+    content: bytes
+
+
+def stored_rows(world: World) -> dict[str, StoredCopy]:
     with world.factory() as session:
-        rows = session.scalars(
-            select(StoredDownload)
-            .where(StoredDownload.dataset_id == DATASET)
-            .options(undefer(StoredDownload.content))
-        )
-        return {row.name: row for row in rows}
+        rows = session.scalars(select(StoredDownload).where(StoredDownload.dataset_id == DATASET))
+        return {
+            row.name: StoredCopy(
+                row.stamp,
+                row.sha256,
+                b"".join(downloads_repository.content_pieces(session, row)),
+            )
+            for row in rows
+        }
 
 
 def latest_revision(world: World) -> int:
@@ -391,7 +403,7 @@ class StopAfterChecks(PassControl):
         super().before_replace()
 
 
-def version(row: StoredDownload | None) -> tuple[str, str] | None:
+def version(row: StoredCopy | None) -> tuple[str, str] | None:
     return None if row is None else (row.stamp, row.sha256)
 
 

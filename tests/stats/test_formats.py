@@ -5,13 +5,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import orjson
+import pytest
 
 from jsonstat_validator import validate_jsonstat
 from pyjstat import pyjstat
 
 from app.catalogue.models import Dataset, Indicator
-from app.stats.formats import csv_lines, jsonstat, neutralise
+from app.stats import formats
+from app.stats.formats import (
+    JsonStatIndicator,
+    csv_lines,
+    jsonstat_chunks,
+    jsonstat_document,
+    jsonstat_stream,
+    neutralise,
+)
 from app.stats.service import RECORD_FIELDS
 
 
@@ -79,7 +91,7 @@ def test_jsonstat_is_valid_and_reads_back() -> None:
             indicator="area", value=157.77, unit_of_measure="km2", status="incomplete", coverage=0.5
         ),
     ]
-    document = jsonstat(dataset, indicators, records)
+    document = json.loads(b"".join(jsonstat_chunks(dataset, indicators, records)))
     assert validate_jsonstat(document)
     assert document["size"] == [2, 2, 1]
     assert document["id"] == ["indicator", "geography", "time"]
@@ -90,3 +102,62 @@ def test_jsonstat_is_valid_and_reads_back() -> None:
     positions = {v: k for k, v in document["status"].items()}
     assert "confidential" in positions and "incomplete" in positions
     assert document["value"][int(positions["confidential"])] is None
+
+
+def cube_rows(indicators: int, places: int, periods: int) -> list[dict[str, object]]:
+    """Rows grouped by indicator, with gaps, statuses, null values and coverages, whole and
+    fractional values, periods out of order and geographies appearing late."""
+    rows: list[dict[str, object]] = []
+    for i in range(indicators):
+        for p in reversed(range(periods)):
+            for g in range(places):
+                n = i * 1000 + g * 10 + p
+                if n % 7 == 3:
+                    continue  # a cell without a row: null in the cube
+                rows.append(
+                    record(
+                        indicator=f"ind-{i}",
+                        period=str(2000 + p),
+                        level="sector" if g % 2 else "municipality",
+                        code=f"{g:05d}",
+                        name=f"Place {g}",
+                        value=None if n % 11 == 0 else (n if i % 2 else n / 8),
+                        status=("confidential" if n % 11 == 0 else "normal")
+                        if n % 5
+                        else "incomplete",
+                        coverage=None if g % 3 == 0 else round((n % 100) / 100, 4),
+                    )
+                )
+    return rows
+
+
+def described(present: Sequence[str]) -> dict[str, JsonStatIndicator]:
+    return {i: JsonStatIndicator(f"Label {i}", "units", 2) for i in present}
+
+
+def test_the_streamed_cube_is_the_document_built_in_memory_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large cubes are streamed through a spool (here spilled to disk after 64 bytes); the
+    bytes are those of the in-memory document, which small cubes (monitors) still build."""
+    monkeypatch.setattr(formats, "_SPOOL_IN_MEMORY_BYTES", 64)
+    rows = cube_rows(indicators=3, places=40, periods=4)
+    head = {"label": "A cube"}
+    streamed = b"".join(jsonstat_stream(head, described, iter(rows)))
+    present = list(dict.fromkeys(str(r["indicator"]) for r in rows))
+    built = jsonstat_document(head, described(present), rows, extensions=("coverage",))
+    assert streamed == orjson.dumps(built)
+    assert validate_jsonstat(json.loads(streamed))
+    assert built["status"] and built["extension"]["coverage"] and None in built["value"]
+
+
+def test_a_cube_of_no_rows_is_an_empty_cube() -> None:
+    streamed = json.loads(b"".join(jsonstat_stream({"label": "None"}, described, iter([]))))
+    assert streamed["size"] == [0, 0, 0] and streamed["value"] == []
+    assert streamed["status"] == {} and streamed["extension"] == {"coverage": {}}
+
+
+def test_rows_of_an_indicator_apart_are_refused() -> None:
+    rows = [record(indicator="a"), record(indicator="b"), record(indicator="a", code="1")]
+    with pytest.raises(RuntimeError, match="together"):
+        b"".join(jsonstat_stream({"label": "x"}, described, iter(rows)))
