@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,12 +35,15 @@ def content_pieces(session: Session, stored: StoredDownload) -> Iterator[bytes]:
     # file replaced meanwhile is sent whole as it was. SQLite keeps the state of a read
     # transaction's first read; PostgreSQL does in REPEATABLE READ, which a transaction that
     # begins here (a download's, after its unit of work committed) asks for. Inside a
-    # transaction already begun, each statement may see a later commit: a replaced file's
-    # pieces are gone (deleted with its row) before the file's end, and it stops there.
-    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        connection = session.connection()
-    else:
+    # transaction already begun (or on a connection whose transaction someone else holds),
+    # each statement may see a later commit: a replaced file's pieces are gone (deleted with
+    # its row) before the file's end, and it stops there.
+    bind = session.get_bind()
+    fresh = isinstance(bind, Engine) and not session.in_transaction()
+    if fresh and bind.dialect.name == "postgresql":
         connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        connection = session.connection()
     read_one_state(connection)
     piece = select(StoredDownloadPiece.content).where(
         StoredDownloadPiece.file_id == stored.file_id,

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-
 from jsonstat_validator import validate_jsonstat
 from pyjstat import pyjstat
 
