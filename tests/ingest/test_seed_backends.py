@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.db.migrate import upgrade
+from app.downloads import repository as downloads_repository
 from app.downloads.models import StoredDownload
 from app.downloads.service import CUBE_FILES
 from app.ingest.seed import VALUE_SOURCES
@@ -97,16 +98,19 @@ def cube_dumps(url: str) -> dict[tuple[str, str], list[bytes]]:
     as sorted lines: one triple a line."""
     engine, factory = session_factory_for(url)
     with factory() as session:
-        rows = session.execute(
-            select(StoredDownload.dataset_id, StoredDownload.name, StoredDownload.content).where(
-                StoredDownload.name == CUBE_FILES["nt"]
-            )
+        rows = session.scalars(
+            select(StoredDownload).where(StoredDownload.name == CUBE_FILES["nt"])
         ).all()
+        dumps = {
+            (row.dataset_id, row.name): sorted(
+                gzip.decompress(
+                    b"".join(downloads_repository.content_pieces(session, row))
+                ).splitlines()
+            )
+            for row in rows
+        }
     engine.dispose()
-    return {
-        (dataset, name): sorted(gzip.decompress(content).splitlines())
-        for dataset, name, content in rows
-    }
+    return dumps
 
 
 @pytest.mark.only_on("postgresql")
