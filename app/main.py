@@ -59,7 +59,7 @@ from app.db.session import (
     make_session_factory,
     transaction,
 )
-from app.downloads.router import current_csv_response
+from app.downloads.router import current_file_response
 from app.downloads.router import router as downloads_router
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -221,9 +221,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # of what the app serves (the tests start one app on many databases this way).
         engine = make_engine(state.settings.database_url, pool_size=state.settings.db_pool_size)
         state.session_factory = make_session_factory(engine)
-        # The observations API serves an unfiltered CSV export from the stored download
-        # (the same bytes, written once per revision) instead of formatting it again.
-        state.stored_csv = current_csv_response
+        # The observations API serves an unfiltered CSV or JSON-stat export from the stored
+        # download (the same bytes, written once per revision) instead of formatting it again.
+        state.stored_file = current_file_response
         if engine.dialect.name == "postgresql":
             # Several workers serve one database: they count the limits in it, together.
             state.submission_limiter = DatabaseRateLimiter(

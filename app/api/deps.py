@@ -58,11 +58,11 @@ class AppState:
     # it was started on: one per worker in production, one per world in the tests (which start
     # one app on many databases whose change counters can hold the same value).
     caches: dict[str, object] = field(default_factory=dict)
-    # The response that sends the stored whole-dataset CSV of a dataset's current revision,
-    # or None when none is stored for it yet; given by the downloads layer, which sits above
-    # the statistics routes that serve it: the lifespan sets it. None: every CSV export
-    # streams.
-    stored_csv: Callable[[Request, Session, str], Response | None] | None = None
+    # The response that sends a stored whole-dataset file (by dataset and export format: the
+    # CSV or the JSON-stat cube) of a dataset's current revision, or None when none is stored for
+    # it yet; given by the downloads layer, which sits above the statistics routes that serve
+    # it: the lifespan sets it. None: every export streams.
+    stored_file: Callable[[Request, Session, str, str], Response | None] | None = None
     # Writes the stored files a successful write made stale, in the background (the lifespan
     # starts it unless DATAPEDIA_WRITE_STORED_FILES is off). None: no thread; files are
     # written at their first download.

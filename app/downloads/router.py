@@ -77,13 +77,21 @@ def _disposition(dataset_id: str, name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{dataset_id}-{name}"'}
 
 
-def current_csv_response(request: Request, session: Session, dataset_id: str) -> Response | None:
-    """The observations API's unfiltered CSV export as the stored file of the current
-    revision (the same bytes the stream would give), or None while there is none."""
-    stored = service.current_csv(session, dataset_id)
+# The stored file that holds an unfiltered export of the observations API, by format.
+_EXPORTED = {"csv": service.CSV, "jsonstat": service.JSONSTAT}
+
+
+def current_file_response(
+    request: Request, session: Session, dataset_id: str, export_format: str
+) -> Response | None:
+    """The observations API's unfiltered export (CSV or JSON-stat) as the stored file of the
+    current revision (the same bytes the stream would give), or None while there is none."""
+    name = _EXPORTED.get(export_format)
+    stored = service.current_file(session, dataset_id, name) if name is not None else None
     if stored is None:
         return None
-    return stored_response(request, stored, _disposition(dataset_id, service.CSV))
+    headers = _disposition(dataset_id, name) if name == service.CSV else {}
+    return stored_response(request, stored, headers)
 
 
 def stored_response(

@@ -162,12 +162,13 @@ def download(session: Session, row: StoredDownload) -> Download:
     )
 
 
-def current_csv(session: Session, dataset_id: str) -> Download | None:
-    """The whole dataset's stored CSV when it is the current revision's; None when it is
-    missing or out of date (it is not written here: see the caller)."""
+def current_file(session: Session, dataset_id: str, name: str) -> Download | None:
+    """The dataset's stored file ``name`` when it is the current one (revision and, for the
+    files that carry metadata, modification); None when it is missing or out of date (it is
+    not written here: see the caller)."""
     dataset = _dataset(session, dataset_id)
-    stamp = _stamp(dataset, CSV, stats_repository.latest_revision(session, dataset.id))
-    row = repository.get(session, dataset.id, CSV)
+    stamp = _stamp(dataset, name, stats_repository.latest_revision(session, dataset.id))
+    row = repository.get(session, dataset.id, name)
     return download(session, row) if row is not None and row.stamp == stamp else None
 
 

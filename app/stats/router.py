@@ -71,9 +71,9 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
         "or, for 2024 data, on the 2025 municipalities. `area` (repeatable `level:code`) "
         "aggregates any set of units into one ad-hoc area. Derived values carry `coverage`; "
         "status `incomplete` means some members had no value. Formats: `json` (paged), `csv` "
-        "(RFC 4180; streamed, or without any filter the stored whole-dataset download of the "
-        "revision once it is written, the same bytes, with its `ETag`) and `jsonstat` "
-        "(JSON-stat 2.0, served as `application/json`), "
+        "(RFC 4180) and `jsonstat` (JSON-stat 2.0, served as `application/json`), both "
+        "streamed, or without any filter the stored whole-dataset download of the revision "
+        "once it is written (the same bytes, with its `ETag`), "
         "also chosen by `Accept`. Each repeatable parameter takes at most "
         f"{MAX_VALUES} values."
     ),
@@ -86,8 +86,8 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         304: {
-            "description": "The stored whole-dataset CSV, not modified since the `ETag` the "
-            "client sent."
+            "description": "The stored whole-dataset CSV or JSON-stat, not modified since "
+            "the `ETag` the client sent."
         },
         **problems(400, 404, 406, 409, 422),
     },
@@ -195,20 +195,17 @@ def observations(
         raise InvalidParameter(
             "cursor", "cursor pages the JSON records; CSV and JSON-stat are not paged"
         )
-    if chosen == "csv":
-        stored = app_state(request).stored_csv
-        # The whole dataset is a stored file per revision, the same bytes as the stream
-        # below: sent as stored (gzip) or inflated on the way, never formatted again. Until
-        # it is written (by the background writer after a submission, or at the first request
-        # of the download itself) the rows stream: a first request after a submission does
-        # not wait seconds for a whole file before its first byte.
-        response = (
-            stored(request, session, dataset_id)
-            if stored is not None and query.whole_dataset
-            else None
-        )
+    # The whole dataset is a stored file per revision (CSV, JSON-stat), the same bytes as the
+    # streams below: sent as stored (gzip) or inflated on the way, never formatted again.
+    # Until it is written (by the background writer after a submission, or at the first
+    # request of the download itself) the rows stream: a first request after a submission
+    # does not wait seconds for a whole file before its first byte.
+    stored = app_state(request).stored_file
+    if stored is not None and query.whole_dataset and chosen != "json":
+        response = stored(request, session, dataset_id, chosen)
         if response is not None:
             return response
+    if chosen == "csv":
         # The request's session stays open until the whole stream has been sent.
         # Compressed by the middleware (ISA-L) while the next chunk is formatted: compressing
         # in the generator ran the two one after the other and made a million-row export

@@ -9,7 +9,7 @@ compressed file in memory until it stored it (a few hundred MB for a dataset of 
 rows). They are now rows of ``stored_download_piece`` (a megabyte each), compressed into a
 spool (a temporary file beyond a few megabytes), written a piece at a time and read as they
 are sent. Each written version of a file has its own ``file_id``,
-and its pieces go with its row. The files stored so far become one piece each;
+and its pieces go with its row. The files stored so far are cut into pieces too;
 going back drops the stored files (they are written again when asked for).
 """
 
@@ -22,6 +22,8 @@ revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+PIECE_BYTES = 1 << 20  # as app.downloads.repository.PIECE_BYTES when this was written
 
 
 def _random_id() -> str:
@@ -45,9 +47,13 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("file_id", "seq", name=op.f("pk_stored_download_piece")),
     )
+    # Cut into pieces of a megabyte, as new files are: a download reads a piece at a time.
     op.execute(
+        f"WITH RECURSIVE piece(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM piece "
+        f"WHERE seq < (SELECT max((length(content) - 1) / {PIECE_BYTES}) FROM stored_download)) "
         "INSERT INTO stored_download_piece (file_id, seq, content) "
-        "SELECT file_id, 0, content FROM stored_download"
+        f"SELECT d.file_id, p.seq, substr(d.content, p.seq * {PIECE_BYTES} + 1, {PIECE_BYTES}) "
+        f"FROM stored_download d JOIN piece p ON p.seq <= (length(d.content) - 1) / {PIECE_BYTES}"
     )
     with op.batch_alter_table("stored_download") as batch:
         batch.alter_column("file_id", existing_type=sa.String(length=32), nullable=False)

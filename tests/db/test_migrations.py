@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,12 +86,12 @@ def test_published_value_keys_round_trip(empty_db: str) -> None:
 def test_stored_files_become_pieces_and_going_back_drops_them(
     world_template: Template, tmp_path: Path
 ) -> None:
-    """0015: a file stored as one value before the upgrade reads the same bytes after it (one
-    piece); going back to 0014 drops the stored files (they are written again when asked
-    for), and up again there is no drift."""
+    """0015: a file stored as one value before the upgrade reads the same bytes after it, in
+    pieces of a megabyte as new files are; going back to 0014 drops the stored files (they
+    are written again when asked for), and up again there is no drift."""
     url = copy_database(world_template.url, tmp_path)
     config = alembic_config(url)
-    body = b"indicator,period\r\n" * 1000
+    body = random.Random(20261205).randbytes(5 << 19)  # incompressible: 2.5 MB stored
     compressed = gzip.compress(body, mtime=0)
     try:
         command.downgrade(config, "0014")
@@ -120,7 +121,12 @@ def test_stored_files_become_pieces_and_going_back_drops_them(
                 row = downloads_repository.get(session, "population-2025", "observations.csv")
                 assert row is not None and row.gzip_size == len(compressed)
                 pieces = list(downloads_repository.content_pieces(session, row))
-            assert pieces == [compressed]
+            assert [len(piece) for piece in pieces] == [
+                1 << 20,
+                1 << 20,
+                len(compressed) - (2 << 20),
+            ]
+            assert b"".join(pieces) == compressed
         finally:
             engine.dispose()
         check(url)

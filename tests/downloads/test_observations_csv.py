@@ -283,3 +283,36 @@ def test_a_file_replaced_while_it_is_read_never_mixes_two_versions(
         assert not replaced and gzip.decompress(sent) == old_body
     else:
         assert replaced and len(sent) == 64
+
+
+def test_the_unfiltered_jsonstat_export_is_the_stored_cube_once_it_is_written(
+    world: World,
+) -> None:
+    """Like the CSV: after a submission the cube streams (the same bytes the stored file will
+    hold); once the download is written, that file is sent, with its ETag and 304. A filtered
+    cube always streams."""
+    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content=upload.encode(),
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code == 201, submitted.text
+    first = world.client.get(obs("population-2025"), params={"format": "jsonstat"})
+    assert first.status_code == 200 and "etag" not in first.headers
+    assert first.json()["value"]  # the submitted value is in the cube
+    download = "/api/v1/datasets/population-2025/downloads/jsonstat.json"
+    stored, _ = raw_body(world.client, download)
+    assert gzip.decompress(stored) == first.content
+    sent, encoding = raw_body(world.client, obs("population-2025"), format="jsonstat")
+    assert (sent, encoding) == (stored, "gzip")
+    etag = world.client.head(download).headers["etag"]
+    again = world.client.get(
+        obs("population-2025"), params={"format": "jsonstat"}, headers={"If-None-Match": etag}
+    )
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    filtered = world.client.get(
+        obs("population-2025"), params={"format": "jsonstat", "level": "municipality"}
+    )
+    assert filtered.status_code == 200 and "etag" not in filtered.headers
+    assert filtered.json()["size"][1] < first.json()["size"][1]
