@@ -180,11 +180,12 @@ def jsonstat_document(
         geographies.setdefault(_geography(r), r["name"])
     periods = sorted({r["period"] for r in rows})
     document = _jsonstat_structure(head, indicators, geographies, periods)
-    ind_index = {i: n for n, i in enumerate(indicators)}
-    geo_index = {g: n for n, g in enumerate(geographies)}
-    time_index = {p: n for n, p in enumerate(periods)}
-    _, geo_size, time_size = document["size"]
-    values: list[float | None] = [None] * (len(ind_index) * geo_size * time_size)
+    dimension = document["dimension"]
+    ind_index = dimension["indicator"]["category"]["index"]
+    geo_index = dimension["geography"]["category"]["index"]
+    time_index = dimension["time"]["category"]["index"]
+    ind_size, geo_size, time_size = document["size"]
+    values: list[float | None] = [None] * (ind_size * geo_size * time_size)
     status: dict[str, str] = {}
     extension: dict[str, dict[str, Any]] = {name: {} for name in extensions}
     for r in rows:
@@ -254,6 +255,7 @@ def jsonstat_stream(
         for n, period in enumerate(periods):
             time_of[seen_periods[period]] = n
         status_of = list(statuses)
+        normal = statuses.get("normal")
         structure = _jsonstat_structure(head, indicators(list(present)), geographies, periods)
         yield orjson.dumps(structure)[:-1] + b',"value":['
         block = len(geographies) * len(periods)
@@ -271,7 +273,7 @@ def jsonstat_stream(
                 position = str(current * block + offset)
                 if flags & _HAS_VALUE:
                     values[offset] = int(value) if flags & _WHOLE else value
-                if status_of[status] != "normal":
+                if status != normal:
                     _spool_entry(status_spool, position, status_of[status])
                 if flags & _HAS_COVERAGE:
                     _spool_entry(coverage_spool, position, coverage)

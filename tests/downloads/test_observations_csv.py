@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,18 @@ def streamed(session: Session, dataset_id: str, **filters: object) -> bytes:
         revision=filters.get("revision"),  # type: ignore[arg-type]
     )
     return b"".join(service.csv_chunks(session, query))
+
+
+def submit_gent_sector(world: World) -> Response:
+    """A new revision of population-2025: Gent's sector 44021A00- at 1234 in 2025."""
+    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content=upload.encode(),
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code == 201, submitted.text
+    return submitted
 
 
 def raw_body(client: TestClient, path: str, **params: str) -> tuple[bytes, str | None]:
@@ -95,13 +108,7 @@ def test_before_the_download_is_written_the_unfiltered_export_streams_and_writes
     """The first request after a submission does not write the whole file (seconds before
     its first byte on a large dataset): it streams the same bytes, and the stored download is
     written by its own first request (or the background writer)."""
-    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
-    submitted = world.client.post(
-        "/api/v1/datasets/population-2025/submissions",
-        content=upload.encode(),
-        headers=world.headers("gent"),
-    )
-    assert submitted.status_code == 201, submitted.text
+    submitted = submit_gent_sector(world)
 
     def stored_stamp() -> str | None:
         with world.factory() as session:
@@ -143,13 +150,7 @@ def test_a_filtered_export_streams_the_rows_of_the_whole_file(
 def test_the_unfiltered_export_follows_a_new_revision(world: World) -> None:
     before = world.client.get(obs("population-2025"), params={"format": "csv"})
     assert before.status_code == 200
-    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
-    submitted = world.client.post(
-        "/api/v1/datasets/population-2025/submissions",
-        content=upload.encode(),
-        headers=world.headers("gent"),
-    )
-    assert submitted.status_code in (200, 201), submitted.text
+    submit_gent_sector(world)
     after = world.client.get(obs("population-2025"), params={"format": "csv"})
     with world.factory() as session:
         assert after.content == streamed(session, "population-2025")
@@ -291,16 +292,10 @@ def test_the_unfiltered_jsonstat_export_is_the_stored_cube_once_it_is_written(
     """Like the CSV: after a submission the cube streams (the same bytes the stored file will
     hold); once the download is written, that file is sent, with its ETag and 304. A filtered
     cube always streams."""
-    upload = "sector,indicator,period,value,status\r\n44021A00-,population,2025,1234,\r\n"
-    submitted = world.client.post(
-        "/api/v1/datasets/population-2025/submissions",
-        content=upload.encode(),
-        headers=world.headers("gent"),
-    )
-    assert submitted.status_code == 201, submitted.text
+    submit_gent_sector(world)
     first = world.client.get(obs("population-2025"), params={"format": "jsonstat"})
     assert first.status_code == 200 and "etag" not in first.headers
-    assert first.json()["value"]  # the submitted value is in the cube
+    assert 1234 in first.json()["value"]  # the submitted value is in the cube
     download = "/api/v1/datasets/population-2025/downloads/jsonstat.json"
     stored, _ = raw_body(world.client, download)
     assert gzip.decompress(stored) == first.content
