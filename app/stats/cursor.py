@@ -27,6 +27,11 @@ DIGEST_SIZE = 16
 _KEY = b"datapedia observations cursor"
 # A cursor of any real query is far shorter (ids are at most 100 characters).
 MAX_LENGTH = 1000
+# The key below is in the public source, so anyone can sign a cursor: what it carries is
+# checked as strictly as a query parameter would be. Revisions and unit ids are 32-bit
+# columns; a page number or total beyond 64 bits is no count of rows.
+_MAX_COLUMN_INT = 2**31 - 1
+_MAX_COUNT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,12 @@ def decode(text: str, query: bytes) -> Cursor:
         raise _invalid("it is not one this service wrote") from None
     typed = (
         layout == LAYOUT
-        and all(type(n) is int and n >= 1 for n in (page, revision, unit_id))
+        and all(type(n) is int and 1 <= n <= _MAX_COLUMN_INT for n in (revision, unit_id))
+        and type(page) is int
+        and 1 <= page <= _MAX_COUNT
         and type(total) is int
-        and total >= 0
-        and all(isinstance(t, str) for t in (indicator, period, level))
+        and 0 <= total <= _MAX_COUNT
+        and all(isinstance(t, str) and t.isprintable() for t in (indicator, period, level))
     )
     if not typed:
         raise _invalid("it is not one this service wrote")

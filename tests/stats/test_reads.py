@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.stats import cursor as cursors
 from app.stats import repository, service
 from app.stats.formats import csv_lines
 from tests.factories import World
@@ -153,6 +155,59 @@ def test_a_tampered_cursor_is_422(client: TestClient, mutate: object) -> None:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "cursor" in response.text
+
+
+def _signed(client: TestClient, session: Session, fields: list[object]) -> str:
+    """A cursor of the PROVINCES query carrying ``fields``, signed as this service signs: the
+    signing key is in the public source, so anyone can write one."""
+    query = service.build_query(
+        session,
+        DATASET,
+        indicators=[],
+        periods=[],
+        level="province",
+        version=None,
+        within=None,
+        units=[],
+        area=[],
+    )
+    digest = service._query_digest(query, 2)
+    genuine = cursors.decode(_cursor(client, PROVINCES), digest)  # the digest is the API's
+    assert genuine.page == 2
+    payload = json.dumps(fields, separators=(",", ":")).encode()  # orjson stops at 64 bits
+    return base64.urlsafe_b64encode(payload + cursors._sign(payload, digest)).decode()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param([1, 2, 12, 1, "area", "2025", "province", 2**64 - 1], id="unit beyond 64 bits"),
+        pytest.param([1, 2, 12, 1, "area", "2025", "province", 2**31], id="unit beyond 32 bits"),
+        pytest.param([1, 2, 12, 2**63, "area", "2025", "province", 1], id="revision too large"),
+        pytest.param([1, 2**64, 12, 1, "area", "2025", "province", 1], id="page too large"),
+        pytest.param([1, 2, 2**64, 1, "area", "2025", "province", 1], id="total too large"),
+        pytest.param([1, 2, 12, 1, "area\u0000", "2025", "province", 1], id="NUL in an id"),
+        pytest.param([1, 2, 12, 1, "area", "2025", ["province"], 1], id="a list for a level"),
+    ],
+)
+def test_a_forged_cursor_signed_with_the_public_key_is_422(
+    client: TestClient, real_session: Session, fields: list[object]
+) -> None:
+    forged = _signed(client, real_session, fields)
+    response = client.get(OBS, params={**PROVINCES, "cursor": forged})
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "cursor"
+
+
+def test_a_cursor_signed_with_the_public_key_within_range_is_a_position(
+    client: TestClient, real_session: Session
+) -> None:
+    # The same forgery with values in range: a position like any other (what _signed
+    # builds is accepted, so the refusals above are the ranges' doing).
+    forged = _signed(client, real_session, [1, 2, 12, 1, "population", "2025", "province", 1])
+    response = client.get(OBS, params={**PROVINCES, "cursor": forged})
+    assert response.status_code == 200, response.text
+    assert response.json()["page"] == 2
 
 
 @pytest.mark.parametrize(
