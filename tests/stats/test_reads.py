@@ -181,7 +181,9 @@ def _signed(client: TestClient, session: Session, fields: list[object]) -> str:
 @pytest.mark.parametrize(
     "fields",
     [
-        pytest.param([1, 2, 12, 1, "area", "2025", "province", 2**64 - 1], id="unit beyond 64 bits"),
+        pytest.param(
+            [1, 2, 12, 1, "area", "2025", "province", 2**64 - 1], id="unit beyond 64 bits"
+        ),
         pytest.param([1, 2, 12, 1, "area", "2025", "province", 2**31], id="unit beyond 32 bits"),
         pytest.param([1, 2, 12, 2**63, "area", "2025", "province", 1], id="revision too large"),
         pytest.param([1, 2**64, 12, 1, "area", "2025", "province", 1], id="page too large"),
