@@ -193,6 +193,9 @@ def revoke_key(session: Session, caller: Caller, key_id: int) -> KeyOut:
     if key is None:
         raise NotFound(f"key {key_id} not found", key=key_id)
     _may_manage_keys(caller, key.organisation_id)
+    # Taking a site admin's key away is a site admin's act, as giving one is.
+    if key.role == "admin" and not caller.is_admin:
+        raise Forbidden("role:admin", "only a site admin key can revoke admin keys")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         record(

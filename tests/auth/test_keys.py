@@ -24,10 +24,10 @@ def key_rows(world: World) -> list[tuple[int, str, str | None, object]]:
         ]
 
 
-def spare_key(world: World, organisation: str) -> int:
-    """A reader key of the organisation that no test request uses, to be revoked."""
+def spare_key(world: World, organisation: str, role: str = "reader") -> int:
+    """A key of the organisation that no test request uses, to be revoked."""
     with transaction(world.factory) as session:
-        create_key(session, organisation, "reader", "spare")
+        create_key(session, organisation, role, "spare")
         key_id = session.scalar(select(func.max(ApiKey.id)))
     assert key_id is not None
     return key_id
@@ -162,6 +162,18 @@ def test_only_site_admins_create_admin_keys(world: World) -> None:
     )
     assert allowed.status_code == 201
     assert allowed.json()["role"] == "admin"
+
+
+def test_only_site_admins_revoke_admin_keys(world: World) -> None:
+    target = spare_key(world, "gent", "admin")
+    before = world.fingerprint()
+    refused = world.client.delete(f"/api/v1/keys/{target}", headers=world.auth("gent-editor"))
+    assert refused.status_code == 403
+    assert refused.json()["missing_right"] == "role:admin"
+    assert world.fingerprint() == before
+    allowed = world.client.delete(f"/api/v1/keys/{target}", headers=world.auth("admin"))
+    assert allowed.status_code == 200
+    assert allowed.json()["revoked_at"] is not None
 
 
 def test_keys_of_an_unknown_organisation(world: World) -> None:
