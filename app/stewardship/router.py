@@ -33,9 +33,11 @@ RIGHTS = "Who may do what: see the README, section *Who may do what*."
     description="Editable: title and description ({nl, en}), keywords ({nl, en}: lists), themes "
     "(EU data-theme codes), frequency (EU frequency code), contact_name, contact_email, "
     "version, access_level. Fields left out stay as they are. Recorded in the dataset's "
-    "history. " + RIGHTS,
+    "history. A stricter access level is carried over to the datasets that derive values "
+    "from this one; a dataset of derived values cannot be opened wider than its sources "
+    "(409). " + RIGHTS,
     response_model=EditResult,
-    responses=problems(404, 422),
+    responses=problems(404, 409, 422),
 )
 def edit_dataset(
     dataset_id: str,

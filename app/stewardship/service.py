@@ -28,7 +28,7 @@ from app.auth.service import (
     require_role,
 )
 from app.catalogue import repository
-from app.catalogue.models import Dataset, DatasetChange
+from app.catalogue.models import ACCESS_LEVELS, Dataset, DatasetChange
 from app.db.queries import as_utc
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
@@ -105,6 +105,8 @@ def edit_metadata(
         if name in patch.model_fields_set:
             value = getattr(patch, name)
             wanted[name] = list(dict.fromkeys(value)) if name == "themes" else value
+    if "access_level" in wanted:
+        _check_not_looser_than_sources(session, dataset_id, wanted["access_level"])
     changes: dict[str, Any] = {}
     for column, value in wanted.items():
         old = getattr(dataset, column)
@@ -113,7 +115,45 @@ def edit_metadata(
             setattr(dataset, column, value)
     if changes:
         _record(session, caller, dataset_id, "metadata", changes)
+    if "access_level" in changes:
+        _tighten_derived(session, caller, dataset_id, dataset.access_level)
     return EditResult(dataset=dataset_id, changed=sorted(changes))
+
+
+def _stricter(level: str, than: str) -> bool:
+    return ACCESS_LEVELS.index(level) > ACCESS_LEVELS.index(than)
+
+
+def _check_not_looser_than_sources(session: Session, dataset_id: str, level: str) -> None:
+    """Values derived from restricted values are as restricted as they are: a dataset of
+    derived indicators cannot be opened wider than the strictest of its sources."""
+    sources = repository.derived_sources_by_dataset(session).get(dataset_id, [])
+    stricter = [
+        source.id
+        for source_id in sources
+        if (source := repository.get_dataset(session, source_id)) is not None
+        and _stricter(source.access_level, level)
+    ]
+    if stricter:
+        raise Conflict(
+            f"dataset {dataset_id!r} publishes values derived from {', '.join(stricter)}, "
+            f"which are not {level}: its access level can be no wider than theirs",
+            dataset=dataset_id,
+            sources=stricter,
+        )
+
+
+def _tighten_derived(session: Session, caller: Caller, source_id: str, level: str) -> None:
+    """The datasets that derive values from ``source_id`` become at least as strict as its new
+    ``level`` in the same unit of work (else its restricted values could be recomputed from
+    theirs), each change in their own history."""
+    for derived_id, sources in repository.derived_sources_by_dataset(session).items():
+        derived = repository.get_dataset(session, derived_id)
+        if source_id in sources and derived is not None and _stricter(level, derived.access_level):
+            changes: dict[str, Any] = {"access_level": [derived.access_level, level]}
+            derived.access_level = level
+            _record(session, caller, derived_id, "metadata", changes)
+            _tighten_derived(session, caller, derived_id, level)
 
 
 # --- roles ---------------------------------------------------------------------------------

@@ -207,3 +207,54 @@ def test_the_derived_dataset_accepts_no_submissions(world: World) -> None:
     )
     assert area.status_code == 422, area.text
     assert area.json()["parameter"] == "area" and "energy-fluvius" in area.json()["detail"]
+
+
+def test_restricting_a_source_restricts_the_datasets_derived_from_it(
+    world: World, tmp_path: Path
+) -> None:
+    _load_gent(world, tmp_path)
+    unit = "sector:44021A01-"
+    assert world.client.get(f"/api/v1/datasets/{DATASET}/observations").status_code == 200
+    response = world.client.patch(
+        "/api/v1/datasets/energy-fluvius",
+        json={"access_level": "restricted"},
+        headers=world.auth("admin"),
+    )
+    assert response.status_code == 200, response.text
+    # Consumption per inhabitant is consumption over population: public, it would give the
+    # restricted consumption back.
+    derived = world.client.get(f"/api/v1/datasets/{DATASET}")
+    assert derived.json()["access_level"] == "restricted"
+    read = world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"indicator": ELECTRICITY, "unit": unit, "period": "2021"},
+    )
+    assert read.status_code == 401, read.text
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    assert history[0]["kind"] == "metadata"
+    assert history[0]["changes"]["access_level"] == ["public", "restricted"]
+    # The other sources stay as they were.
+    assert world.client.get("/api/v1/datasets/age-census-2021").json()["access_level"] == "public"
+
+
+def test_a_derived_dataset_opens_no_wider_than_its_sources(world: World) -> None:
+    restricted = world.client.patch(
+        "/api/v1/datasets/energy-fluvius",
+        json={"access_level": "restricted"},
+        headers=world.auth("admin"),
+    )
+    assert restricted.status_code == 200, restricted.text
+    before = world.fingerprint()
+    response = world.client.patch(
+        f"/api/v1/datasets/{DATASET}", json={"access_level": "public"}, headers=world.auth("admin")
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["sources"] == ["energy-fluvius"]
+    assert world.fingerprint() == before
+    # As strict as the source, or stricter: allowed.
+    stricter = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "non_public"},
+        headers=world.auth("admin"),
+    )
+    assert stricter.status_code == 200, stricter.text
