@@ -7,7 +7,10 @@ year 2021, the 2021 map's areas for land-use year 2016). Its indicators are ordi
 those parts, so publication does for them what it does for any ratio: Σnumerator / Σdenominator
 over each unit's sectors at every level and version, disclosure control (their own rule, whose
 reference may be a part), revisions and incremental publication. The copied parts are inputs:
-they are read, never published by the derived dataset.
+they are read, never published by the derived dataset. Only the sectors inside the derived
+dataset's spatial coverage (``dct:spatial``) are copied: a part's source may cover more
+(the census covers Brussels, the land-use file does not), and a ratio would otherwise count
+the sectors its numerator's source does not cover as zero (open space 0 ha/km² in Brussels).
 
 Whenever a source dataset gets a new revision (an import or a supplier's submission), the
 copies are brought up to date in the same transaction as a new revision of the derived
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import DerivedIndicator, Indicator
+from app.geo import repository as geo_repository
 from app.stats import repository
 from app.stats.models import Submission
 
@@ -92,6 +96,7 @@ def wanted_inputs(
     ``reads`` given): the parts' current sector values, under the derived periods."""
     if reads is None:
         reads = _reads(session, dataset_id)
+    covered = _coverage(session, dataset_id)
     wanted: dict[Key, tuple[float | None, str]] = {}
     by_dataset: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for dataset, indicator, source_period in reads:
@@ -104,9 +109,32 @@ def wanted_inputs(
             periods=sorted({p for _, p in pairs}),
         )
         for obs in observations:
+            if covered is not None and obs.unit_id not in covered:
+                continue
             for period in reads.get((dataset, obs.indicator_id, obs.period), ()):
                 wanted[(obs.indicator_id, obs.unit_id, period)] = (obs.value, obs.status)
     return wanted
+
+
+def _coverage_roots(session: Session, dataset_id: str) -> list[int] | None:
+    """The units of the dataset's spatial coverage in its geography version (None: it states
+    none that the version has, and nothing is left out)."""
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        return None
+    roots = []
+    for ref in dataset.spatial or ():
+        level, _, code = ref.partition(":")
+        unit = geo_repository.get_unit(session, level, code, dataset.geo_version)
+        if unit is not None:
+            roots.append(unit.id)
+    return roots or None
+
+
+def _coverage(session: Session, dataset_id: str) -> set[int] | None:
+    """Every unit inside the dataset's spatial coverage (None: no limit)."""
+    roots = _coverage_roots(session, dataset_id)
+    return None if roots is None else geo_repository.units_inside(session, roots)
 
 
 def dependants(session: Session, dataset_id: str) -> list[str]:
@@ -175,11 +203,12 @@ def refresh(
         # Compared in the database, part by part: only the rows whose copy is missing or
         # differs come back (one for a one-row submission), not both sides of every slice.
         wanted = {}
+        roots = _coverage_roots(session, dataset_id)
         for (_, indicator, source_period), periods in sorted(reads.items()):
             units = corrected_units.get(source_period) if corrected_units else None
             for period in sorted(periods):
                 changes, left = repository.part_copy_changes(
-                    session, dataset_id, source, indicator, source_period, period, units
+                    session, dataset_id, source, indicator, source_period, period, units, roots
                 )
                 if left:
                     incremental = False  # a row left a source: compare everything

@@ -1857,13 +1857,15 @@ def part_copy_changes(
     source_period: str,
     period: str,
     units: Collection[int] | None = None,
+    coverage: Sequence[int] | None = None,
 ) -> tuple[list[tuple[int, float | None, str]], bool]:
     """For a part that a dataset of derived indicators copies (``indicator`` of the
     ``source`` dataset in ``source_period``, held under ``period``): the source's current
     rows whose copy is missing or holds another value or status, as (unit, value, status),
     and whether the copy holds a unit the source no longer has. Both sides are one slice,
     joined in the database; what comes back follows the change. ``units`` (the units a
-    correction of the source changed; it removed no row) limits the comparison to them."""
+    correction of the source changed; it removed no row) limits the comparison to them;
+    ``coverage`` (the units of the derived dataset's spatial coverage) to the rows inside."""
     params: dict[str, Any] = {
         "dataset": dataset_id,
         "source": source,
@@ -1875,25 +1877,41 @@ def part_copy_changes(
         "d.dataset_id = :dataset AND d.indicator_id = :indicator AND d.unit_id = s.unit_id "
         "AND d.period = :period AND d.revision_to IS NULL"
     )
+    expanding: list[BindParameter[Any]] = []
+    within = ""
+    if coverage is not None:
+        params["coverage"] = sorted(coverage)
+        expanding.append(bindparam("coverage", expanding=True))
+        within = (
+            " AND EXISTS (SELECT 1 FROM geo_unit_ancestor c WHERE c.unit_id = s.unit_id "
+            "AND c.ancestor_id IN :coverage)"
+        )
     if units is not None:
         # A few units: an index probe each on both sides, and no row can have left.
         params["units"] = sorted(units)
-        return _part_copy_changes(session, copy, params, " AND s.unit_id IN :units"), False
+        expanding.append(bindparam("units", expanding=True))
+        within += " AND s.unit_id IN :units"
+        return _part_copy_changes(session, copy, params, within, expanding), False
     with hash_joins(session):  # two whole slices: one hash each, not a probe per row
-        return _part_copy_changes(session, copy, params), _part_copy_left(session, params)
+        return (
+            _part_copy_changes(session, copy, params, within, expanding),
+            _part_copy_left(session, params),
+        )
 
 
 def _part_copy_changes(
-    session: Session, copy: str, params: dict[str, Any], within: str = ""
+    session: Session,
+    copy: str,
+    params: dict[str, Any],
+    within: str,
+    expanding: Sequence[BindParameter[Any]],
 ) -> list[tuple[int, float | None, str]]:
     stmt = text(
         "SELECT s.unit_id, s.value, s.status FROM observation s WHERE s.dataset_id = "
         ":source AND s.indicator_id = :indicator AND s.period = :source_period AND "
         f"s.revision_to IS NULL{within} AND NOT EXISTS (SELECT 1 FROM observation d WHERE "
         f"{copy} AND {_same(session, 'd', 's')})"
-    )
-    if within:
-        stmt = stmt.bindparams(bindparam("units", expanding=True))
+    ).bindparams(*expanding)
     changed = session.execute(stmt, params).all()
     return [(unit, value, status) for unit, value, status in changed]
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from app.db.session import transaction
+from app.geo.models import GeoUnit
 from app.stats import repository
 from app.stats.derived import wanted_inputs
 from app.stats.importer import import_values
@@ -258,3 +261,39 @@ def test_a_derived_dataset_opens_no_wider_than_its_sources(world: World) -> None
         headers=world.auth("admin"),
     )
     assert stricter.status_code == 200, stricter.text
+
+
+def test_only_sectors_inside_the_derived_datasets_coverage_are_copied(
+    world: World, tmp_path: Path
+) -> None:
+    """climate-energy-monitor covers the Flemish Region; the area file covers Brussels too,
+    the land-use file does not. A Brussels sector's area copied would make open space per km²
+    0 in Brussels (no open-space row counted as none)."""
+    _load_gent(world, tmp_path)
+    response = world.client.post(
+        "/api/v1/datasets/sector-area-2021/submissions",
+        content=(HEADER + "21017A01-,sector-area,2021,2.5,\n").encode(),
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 201, response.text
+    brussels = world.client.get(
+        f"/api/v1/datasets/{DATASET}/observations",
+        params={"indicator": "open-space-per-area", "unit": ["region:04000", "municipality:21017"]},
+    )
+    assert brussels.status_code == 200, brussels.text
+    assert brussels.json()["items"] == []
+    gent = _value(world, DATASET, "population-density-2021", "municipality:44021")
+    assert gent["value"] > 0 and gent["status"] == "normal"
+    with transaction(world.factory) as session:
+        copied = {o.unit_id for o in repository.current_observations(session, DATASET)}
+        brussels_sector = session.scalar(
+            select(GeoUnit.id).where(
+                GeoUnit.code == "21017A01-", GeoUnit.level == "sector", GeoUnit.version == "2024"
+            )
+        )
+        assert brussels_sector is not None and brussels_sector not in copied
+        # The whole comparison (what a seed does) wants the same copies: nothing to change.
+        assert wanted_inputs(session, DATASET).keys() == {
+            (o.indicator_id, o.unit_id, o.period)
+            for o in repository.current_observations(session, DATASET)
+        }
