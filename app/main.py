@@ -39,6 +39,7 @@ from app.api.http import (
     RefuseControlCharacters,
     SecurityHeaders,
 )
+from app.api.negotiation import by_preference
 from app.api.observe import (
     FastHealth,
     RequestContext,
@@ -81,8 +82,9 @@ from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
 from app.unitsets.router import router as unitsets_router
-from app.web.pages import STATIC_DIR, STATIC_URL
+from app.web.pages import STATIC_DIR, STATIC_URL, error_page
 from app.web.router import router as web_router
+from app.web.router import translator
 
 logger = logging.getLogger("datapedia")
 
@@ -134,6 +136,39 @@ TAGS = [
 
 def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _documented(request: Request) -> bool:
+    """Whether the OpenAPI document describes the request's path (then its answers are the
+    ones documented, also when a middleware refuses the request before any route)."""
+    return any(p.fullmatch(request.url.path) for p in _documented_paths(request.app))
+
+
+def _documented_paths(app: FastAPI) -> list[re.Pattern[str]]:
+    paths: list[re.Pattern[str]] | None = getattr(app.state, "documented_paths", None)
+    if paths is None:
+        paths = [
+            re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+            for template in app.openapi()["paths"]
+        ]
+        app.state.documented_paths = paths
+    return paths
+
+
+def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Response:
+    """The problem document, or for a browser on a page outside the API (a mistyped address,
+    a search too long) the HTML page that says the same in the reader's language. Paths the
+    OpenAPI document describes keep the answers it documents."""
+    preferred = next((t for t, q in by_preference(request.headers.get("accept")) if q > 0), "")
+    browser = preferred in ("text/html", "application/xhtml+xml")
+    if not browser or request.url.path.startswith("/api/") or status >= 500:
+        return problem_response(status, problem)
+    if _documented(request):
+        return problem_response(status, problem)
+    reasons = [f"{e['parameter']}: {e['reason']}" for e in problem.get("errors", [])]
+    detail = "; ".join([str(problem["detail"]), *reasons])
+    body = error_page(translator(request), status, detail, request.url.path)
+    return HTMLResponse(body, status_code=status, headers={"Vary": "Accept, Accept-Language"})
 
 
 class SignalStoredFilesWriter:
@@ -263,7 +298,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # compression sits inside HEAD handling, so HEAD announces what GET would send.
     app.add_middleware(FastGZip, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SignalStoredFilesWriter, state=state)
-    app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(
+        RefuseControlCharacters,
+        refusal=lambda scope, error: _for_reader(
+            Request(scope), error.status, error.to_problem(scope["path"])
+        ),
+    )
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, write_origins=settings.cors_origins)
@@ -293,8 +333,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DatapediaError)
-    async def datapedia_error(request: Request, exc: DatapediaError) -> JSONResponse:
-        response = problem_response(exc.status, exc.to_problem(str(request.url.path)))
+    async def datapedia_error(request: Request, exc: DatapediaError) -> Response:
+        response = _for_reader(request, exc.status, exc.to_problem(str(request.url.path)))
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
@@ -308,7 +348,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _internal_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {
                 "parameter": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
@@ -322,8 +362,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             # A path that does not parse (a number out of range, a word for an id) names
             # nothing: the resource is not there.
             not_found = NotFound(f"no resource at {request.url.path} ({names} out of range)")
-            return problem_response(404, not_found.to_problem(str(request.url.path)))
-        return problem_response(
+            return _for_reader(request, 404, not_found.to_problem(str(request.url.path)))
+        return _for_reader(
+            request,
             422,
             {
                 "type": PROBLEM_TYPE_BASE + "invalid-parameter",
@@ -336,13 +377,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}"
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "the request body cannot be read: send JSON in UTF-8"
-        return problem_response(
+        return _for_reader(
+            request,
             exc.status_code,
             {
                 "type": "about:blank",

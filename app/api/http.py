@@ -6,7 +6,7 @@ and gzip for clients that accept it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 from urllib.parse import parse_qsl
 
@@ -14,7 +14,7 @@ from isal import isal_zlib
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware, GZipResponder
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.text import control_character
@@ -37,19 +37,27 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# How an error found before any route is answered (the app's error handlers' way).
+Refusal = Callable[[Scope, DatapediaError], Response]
+
+
+def problem_refusal(scope: Scope, error: DatapediaError) -> Response:
+    problem = error.to_problem(scope["path"])
+    return JSONResponse(problem, status_code=error.status, media_type=PROBLEM_MEDIA_TYPE)
+
+
 async def _refuse(error: DatapediaError, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer from a middleware, before any route, as the error handlers would."""
-    problem = error.to_problem(scope["path"])
-    response = JSONResponse(problem, status_code=error.status, media_type=PROBLEM_MEDIA_TYPE)
-    await response(scope, receive, send)
+    await problem_refusal(scope, error)(scope, receive, send)
 
 
 class RefuseControlCharacters:
     """No path or query names anything with a control character in it (PostgreSQL cannot
     even compare text holding a NUL): a path is 404, a query parameter 422 naming it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, refusal: Refusal = problem_refusal) -> None:
         self.app = app
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +67,7 @@ class RefuseControlCharacters:
         if error is None:
             await self.app(scope, receive, send)
         else:
-            await _refuse(error, scope, receive, send)
+            await self.refusal(scope, error)(scope, receive, send)
 
     @staticmethod
     def _problem(scope: Scope) -> DatapediaError | None:

@@ -79,6 +79,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "Deze pagina bestaat niet. Zoek hieronder wat u zocht.",
         "This page does not exist. Search below for what you were looking for.",
     ),
+    "bad_request": ("Dit verzoek kan niet", "This request cannot be answered"),
+    "bad_request.text": (
+        "Een van de gegevens in het adres of het formulier klopt niet (zie hieronder). Zoek "
+        "opnieuw of ga terug.",
+        "Something in the address or the form is not right (see below). Search again or go back.",
+    ),
     # dataset page
     "dataset.about": ("Over deze dataset", "About this dataset"),
     "dataset.licence": ("Licentie", "Licence"),

@@ -269,14 +269,23 @@ def catalog_page(session: Session, t: Translator, query: Sequence[tuple[str, str
 
 
 def not_found_page(t: Translator, detail: str, path: str) -> str:
+    return error_page(t, 404, detail, path)
+
+
+def error_page(t: Translator, status: int, detail: str, path: str) -> str:
+    """What a browser is shown instead of a problem document: a 404 or a refused request
+    (4xx), in the reader's language, with the reason and a search box."""
+    key = "not_found" if status == 404 else "bad_request"
     return render(
         "not_found.html",
         t,
+        heading=t(key),
+        text=t(f"{key}.text"),
         detail=detail,
         alternates=[],
         api_links=[],
         charts=False,
-        **_common(t, t("not_found"), path, []),
+        **_common(t, t(key), path, []),
     )
 
 

@@ -334,3 +334,34 @@ def test_unknown_pages_are_html_for_browsers(visit: Visit) -> None:
     visit.open("/search?q=%25%22%3C%3E%27%3B")
     assert visit.page.locator("h1").inner_text() == "Zoeken"
     visit.check_clean()
+
+
+@pytest.mark.parametrize(
+    "path", ["/doc/municipality/44021", "/doc/sector/44021A00-", "/doc/dataset/population-2025"]
+)
+def test_pages_fit_a_phone_without_scrolling_sideways(visit: Visit, path: str) -> None:
+    visit.page.set_viewport_size({"width": 390, "height": 844})
+    visit.open(path)
+    width = visit.page.evaluate("document.documentElement.scrollWidth")
+    wide = visit.page.evaluate(
+        "() => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > 391)"
+        ".map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"
+    )
+    assert width <= 390, f"{path} is {width} px wide on a 390 px phone: {wide[:5]}"
+    visit.check_clean()
+
+
+def test_a_mistyped_address_and_a_long_search_are_pages_for_a_browser(visit: Visit) -> None:
+    response = visit.page.goto(visit.base + "/datasets/does-not-exist")
+    assert response is not None and response.status == 404
+    assert visit.page.locator("h1").inner_text() == "Niet gevonden"
+    # The search box holds 200 characters at most, as the search accepts.
+    visit.page.fill("#q", "gent " * 100)
+    assert len(visit.page.input_value("#q")) == 200
+    visit.errors.clear()  # the browser logs the 404 of the page itself
+    response = visit.page.goto(visit.base + "/search?q=" + "gent+" * 60)
+    assert response is not None and response.status == 422
+    assert visit.page.locator("h1").inner_text() == "Dit verzoek kan niet"
+    assert "200" in visit.page.locator("main").inner_text()
+    visit.check_accessible()

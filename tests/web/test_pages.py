@@ -162,3 +162,39 @@ def test_the_not_found_page_escapes_the_path(client: TestClient) -> None:
     assert response.status_code == 404
     assert "<img src=x onerror=alert(1)>" in "".join(Page(response.text).text)
     assert "img" not in Page(response.text).tags
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "reason"),
+    [
+        ("/datasets/does-not-exist", 404, "no resource at /datasets/does-not-exist"),
+        ("/doc/", 404, "no resource at /doc/"),
+        ("/search?q=" + "gent " * 50, 422, "at most 200 characters"),
+        ("/search?q=a%00b", 422, "a control character"),
+        ("/search?level=nope", 422, "nope"),
+    ],
+)
+def test_a_browser_is_shown_a_page_not_a_problem_document(
+    client: TestClient, path: str, status: int, reason: str
+) -> None:
+    page = client.get(path, headers={**BROWSER, "Accept-Language": "en"})
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html")
+    text = " ".join(Page(page.text).text)
+    heading = "Not found" if status == 404 else "This request cannot be answered"
+    assert heading in text and reason in text
+    assert 'maxlength="200"' in page.text  # the search box on it says the limit
+    # A program asking the same gets the problem document.
+    problem = client.get(path)
+    assert problem.status_code == status
+    assert problem.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/datasets?page_size=0"])
+def test_the_api_answers_problems_to_browsers_too(client: TestClient, path: str) -> None:
+    response = client.get(path, headers=BROWSER)
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"] == "application/problem+json"
