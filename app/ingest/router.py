@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
 from app.api.problems import problems
@@ -145,11 +146,19 @@ async def _spooled(request: Request, limit: int) -> AsyncGenerator[IO[bytes], No
         raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} bytes")
     with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
-            spooled.write(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
+                spooled.write(chunk)
+        except ClientDisconnect:
+            # The client's own doing (a network cut, a Content-Length larger than what was
+            # sent): a refused request in the log, not a server error with its traceback.
+            raise BadRequest(
+                f"the connection closed after {size} bytes, before the upload was complete; "
+                "nothing was stored"
+            ) from None
         spooled.seek(0)
         yield spooled
 

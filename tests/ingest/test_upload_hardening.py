@@ -228,3 +228,56 @@ def test_every_real_sector_code_matches_the_served_pattern(world: World) -> None
         assert len(codes) > 20_000
         assert [c for c in codes if not pattern.fullmatch(c)] == []
         assert any(c.endswith("ZZZZ") for c in codes)
+
+
+def test_a_client_that_disconnects_mid_upload_is_a_refusal_not_a_server_error(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body ends before its Content-Length and the connection closes (what uvicorn
+    passes on as a disconnect): a 400 in the log, no traceback, nothing stored."""
+    before = world.fingerprint()
+    headers = world.headers("gent", "text/csv")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": SUBMIT,
+        "raw_path": SUBMIT.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"text/csv"),
+            (b"content-length", b"500"),
+            (b"authorization", headers["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    incoming = iter(
+        [
+            {"type": "http.request", "body": HEADER.encode(), "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return next(incoming)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        await world.client.app(scope, receive, send)
+
+    caplog.clear()
+    world.client.portal.call(run)  # type: ignore[union-attr]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")  # type: ignore[misc]
+    assert b"before the upload was complete" in body
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert world.fingerprint() == before
