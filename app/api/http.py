@@ -186,8 +186,22 @@ class FastGZip(GZipMiddleware):
     formatting, so its CPU is export time (benchmarks/RESULTS.md, "Streamed CSV export")."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "gzip" not in Headers(scope=scope).get("Accept-Encoding", ""):
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+
+        async def send_once_each(message: Message) -> None:
+            # Starlette's responders append Accept-Encoding to a Vary the response may
+            # already carry (one that varies by encoding whether compressed or not).
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "vary" in headers:
+                    tokens = [t.strip() for t in headers["vary"].split(",") if t.strip()]
+                    headers["vary"] = ", ".join({t.lower(): t for t in tokens}.values())
+            await send(message)
+
+        if "gzip" not in Headers(scope=scope).get("Accept-Encoding", ""):
+            await super().__call__(scope, receive, send_once_each)
             return
         responder = _IsalGZipResponder(
             self.app,
@@ -196,7 +210,7 @@ class FastGZip(GZipMiddleware):
             thread_minimum_size=self.thread_minimum_size,
             exclude_content_types=self.exclude_content_types,
         )
-        await responder(scope, receive, send)
+        await responder(scope, receive, send_once_each)
 
 
 class _IsalGZipResponder(GZipResponder):

@@ -204,7 +204,7 @@ def observations(
     if stored is not None and query.whole_dataset and chosen != "json":
         response = stored(request, session, dataset_id, chosen)
         if response is not None:
-            return response
+            return _varies_by_accept(response)
     if chosen == "csv":
         # The request's session stays open until the whole stream has been sent.
         # Compressed by the middleware (ISA-L) while the next chunk is formatted: compressing
@@ -216,7 +216,7 @@ def observations(
             media_type=CSV_MEDIA_TYPE,
             headers={
                 "Content-Disposition": _csv_disposition(dataset_id),
-                "Vary": "Accept-Encoding",
+                "Vary": "Accept, Accept-Encoding",
             },
         )
     if chosen == "jsonstat":
@@ -224,6 +224,7 @@ def observations(
         return StreamingResponse(
             jsonstat_chunks(query.dataset, query.indicators, service.iter_records(session, query)),
             media_type=JSONSTAT_MEDIA_TYPE,
+            headers={"Vary": "Accept"},
         )
     if cursor is not None and "page" in request.query_params:
         raise InvalidParameter("cursor", "give page or cursor, not both")
@@ -232,8 +233,18 @@ def observations(
     # orjson straight from the records: ObservationPage documents this body, but a page of
     # a thousand rows is not worth validating row by row.
     body = envelope(shown, result.items, result.total) | {"next_cursor": result.next_cursor}
-    response = Response(orjson.dumps(body), media_type="application/json")
+    response = Response(
+        orjson.dumps(body), media_type="application/json", headers={"Vary": "Accept"}
+    )
     set_link_header(request, response, shown, result.total, cursor=result.next_cursor)
+    return response
+
+
+def _varies_by_accept(response: Response) -> Response:
+    """The same URL answers JSON, CSV or JSON-stat by ``Accept``: a shared cache must not
+    hand one to a client that asked for another."""
+    vary = response.headers.get("Vary")
+    response.headers["Vary"] = f"Accept, {vary}" if vary else "Accept"
     return response
 
 

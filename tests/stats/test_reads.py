@@ -441,3 +441,24 @@ def test_the_database_writes_the_csv_the_python_writer_would(real_session: Sessi
             ),
         )
     )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Accept": "text/csv", "Accept-Encoding": "gzip"},
+        {"Accept": "text/csv", "Accept-Encoding": "identity"},
+        {"Accept": "application/json", "Accept-Encoding": "gzip"},
+        {"Accept": "*/*", "Accept-Encoding": "gzip"},
+    ],
+)
+def test_observations_say_they_vary_by_accept_and_each_header_once(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """One URL answers JSON, CSV or JSON-stat by Accept: a shared cache must know."""
+    for params in ({"level": "province"}, {}):  # a stream, and the whole dataset's stored file
+        response = client.get(OBS, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        tokens = [t.strip().lower() for t in response.headers["vary"].split(",")]
+        assert "accept" in tokens, response.headers["vary"]
+        assert len(tokens) == len(set(tokens)), response.headers["vary"]
