@@ -77,12 +77,20 @@ class RequestContext:
             ACCESS.info(
                 "%s %s %d %.1f ms",
                 scope["method"],
-                scope["path"],
+                loggable(scope["path"]),
                 status,
                 elapsed * 1000,
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
             )
             REQUEST_ID.reset(token)
+
+
+def loggable(text: str) -> str:
+    """``text`` with its control characters escaped (``\\n``, ``\\x00``): a path cannot
+    write a line of its own into the log, or make it a binary file for grep."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def route_template(scope: Scope) -> str:

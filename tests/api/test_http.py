@@ -3,6 +3,7 @@ OpenAPI document that lists error responses as problem+json."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +179,15 @@ def test_control_characters_name_nothing(client: TestClient, url: str, status: i
     assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
     if status == 422:
         assert answer.json()["parameter"] in url
+
+
+def test_a_path_cannot_write_a_line_of_its_own_into_the_access_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "2026-12-05 22:05:00,000 INFO datapedia.access [1 abc] DELETE /api/v1/keys/4 200"
+    with caplog.at_level(logging.INFO, logger="datapedia.access"):
+        client.get("/api/v1/datasets/x%0A" + forged.replace(" ", "%20") + "%00")
+    lines = [r.getMessage() for r in caplog.records if r.name == "datapedia.access"]
+    assert len(lines) == 1
+    assert "\n" not in lines[0] and "\x00" not in lines[0]
+    assert lines[0].startswith("GET /api/v1/datasets/x\\n2026-12-05") and "\\x00" in lines[0]
