@@ -177,13 +177,31 @@ async def _form_file(request: Request, spooled: IO[bytes]) -> UploadFile:
         raise BadRequest(
             f"the multipart upload could not be read ({exc}); was it cut off?"
         ) from exc
-    field = form.get("file")
+    files = form.getlist("file")
+    field = files[-1] if files else None
     for _, value in form.multi_items():
         if isinstance(value, UploadFile) and value is not field:
             await value.close()
     if not isinstance(field, UploadFile):
         raise BadRequest("a multipart upload needs the file in a field named 'file'")
+    if len(files) > 1:
+        # Which of two files was meant? Storing one and ignoring the other would hide it.
+        await field.close()
+        raise BadRequest(f"the multipart upload has {len(files)} 'file' fields; send one file")
     return field
+
+
+# A form part's type as browsers and curl send it for a file they cannot type themselves
+# (`curl -F file=@gent.csv`): the file's name tells then.
+_BY_EXTENSION = {".csv": "text/csv", ".json": "application/json"}
+
+
+def _part_type(part: UploadFile) -> str:
+    given = (part.content_type or "").split(";")[0].strip().lower()
+    if given in ("", "application/octet-stream"):
+        name = (part.filename or "").lower()
+        return next((t for ext, t in _BY_EXTENSION.items() if name.endswith(ext)), "text/csv")
+    return part.content_type or "text/csv"
 
 
 @router.post(
@@ -224,7 +242,7 @@ async def submit(
                 caller,
                 dataset_id,
                 part.file,
-                part.content_type or "text/csv",
+                _part_type(part),
             )
         finally:
             await part.close()

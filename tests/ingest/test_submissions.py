@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -345,6 +346,48 @@ def test_multipart_upload(world: World) -> None:
     )
     assert response.status_code == 201, response.text
     assert stored(world, GENT[0]) == 15
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("gent.csv", csv_rows(f"{GENT[0]},population,2025,16,")),
+        (
+            "gent.json",
+            json.dumps(
+                [{"sector": GENT[0], "indicator": "population", "period": "2025", "value": 16}]
+            ).encode(),
+        ),
+    ],
+)
+def test_a_multipart_file_without_a_type_is_read_by_its_name(
+    world: World, name: str, body: bytes
+) -> None:
+    # What `curl -F file=@gent.csv` sends: the part typed application/octet-stream.
+    files = {"file": (name, io.BytesIO(body), "application/octet-stream")}
+    response = world.client.post(
+        SUBMIT, files=files, headers={"Authorization": f"Bearer {world.keys['gent']}"}
+    )
+    assert response.status_code == 201, response.text
+    assert stored(world, GENT[0]) == 16
+
+
+def test_two_files_in_one_multipart_upload_are_refused(world: World) -> None:
+    good = csv_rows(f"{GENT[0]},population,2025,17,")
+    bad = csv_rows(f"{GENT[0]},population,2025,-1,")
+    before = world.fingerprint()
+    for first, second in ((bad, good), (good, bad)):
+        response = world.client.post(
+            SUBMIT,
+            files=[
+                ("file", ("a.csv", io.BytesIO(first), "text/csv")),
+                ("file", ("b.csv", io.BytesIO(second), "text/csv")),
+            ],
+            headers={"Authorization": f"Bearer {world.keys['gent']}"},
+        )
+        assert response.status_code == 400, response.text
+        assert "2 'file' fields" in response.json()["detail"]
+    assert world.fingerprint() == before
 
 
 def test_table_schema_is_served(world: World) -> None:
