@@ -300,9 +300,12 @@ def _pattern(decimals: int) -> NumberPattern:
 class Translator:
     """What a template needs to speak the reader's language."""
 
-    def __init__(self, lang: Lang) -> None:
+    def __init__(self, lang: Lang, *, chosen: bool = False) -> None:
         self.lang: Lang = lang
         self.locale = Locale.parse(LOCALES[lang])
+        # Chosen on the site (``?lang=``) rather than guessed from the browser: links keep it,
+        # Dutch too, or a reader whose browser prefers English could not stay on Dutch pages.
+        self.keeps_lang = chosen or lang != "nl"
 
     def __call__(self, key: str) -> str:
         pair = LABELS.get(key)

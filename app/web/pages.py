@@ -54,10 +54,9 @@ def safe_url(url: str | None) -> bool:
 def switch_url(path: str, query: Sequence[tuple[str, str]], t: Translator) -> str:
     """This page in the other language."""
     other = "en" if t.lang == "nl" else "nl"
-    kept = [(k, v) for k, v in query if k != "lang"]
-    if other != "nl":
-        kept.append(("lang", other))
-    return f"{path}?{urlencode(kept)}" if kept else path
+    # Always said, Dutch too: without it the browser's preference would pick again.
+    kept = [*((k, v) for k, v in query if k != "lang"), ("lang", other)]
+    return f"{path}?{urlencode(kept)}"
 
 
 def _pick(t: Translator, names: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -25,7 +25,7 @@ ENVIRONMENT = Environment(
 def _href(t: Translator, path: str, **params: str | None) -> str:
     """A link inside the site that keeps the reader's language."""
     pairs = [(k, v) for k, v in params.items() if v]
-    if t.lang != "nl":
+    if t.keeps_lang:
         pairs.append(("lang", t.lang))
     return f"{path}?{urlencode(pairs)}" if pairs else path
 

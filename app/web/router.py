@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.api.deps import SessionDep
 from app.api.params import text_path, text_query
 from app.web import pages
-from app.web.i18n import Translator, choose_language
+from app.web.i18n import LANGUAGES, Translator, choose_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,8 +22,10 @@ SearchText = Annotated[str, text_query("Words to look for.", examples=["energie"
 
 def translator(request: Request) -> Translator:
     """The reader's language: ``?lang=`` first, then ``Accept-Language``, else Dutch."""
+    requested = request.query_params.get("lang")
     return Translator(
-        choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        choose_language(requested, request.headers.get("accept-language")),
+        chosen=requested in LANGUAGES,
     )
 
 

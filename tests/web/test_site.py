@@ -174,3 +174,21 @@ def test_a_brussels_place_is_compared_with_its_own_region(client: TestClient) ->
     header = header[: header.index("</thead>")]
     assert profile["region"]["name"] in header
     assert "Vlaams Gewest" not in header
+
+
+def test_a_reader_whose_browser_prefers_english_can_stay_on_dutch_pages(
+    client: TestClient,
+) -> None:
+    english_browser = {**HTML, "Accept-Language": "en-US,en;q=0.9"}
+    english = client.get("/doc/dataset/population-2025", headers=english_browser).text
+    assert '<html lang="en">' in english
+    # The switch says Dutch in its link: the browser's preference does not pick again.
+    assert 'href="/doc/dataset/population-2025?lang=nl"' in english
+    dutch = client.get("/doc/dataset/population-2025?lang=nl", headers=english_browser).text
+    assert '<html lang="nl">' in dutch
+    # Its links keep the choice, so the next page is Dutch too.
+    assert 'href="/doc/indicator/population?lang=nl"' in dutch
+    assert '<input type="hidden" name="lang" value="nl">' in dutch
+    # Without a choice, a Dutch page's links stay as they were.
+    plain = client.get("/doc/dataset/population-2025", headers=HTML).text
+    assert 'href="/doc/indicator/population"' in plain
