@@ -304,6 +304,11 @@ def has_units(session: Session, version: str) -> bool:
     return session.scalar(select(GeoUnit.id).where(GeoUnit.version == version).limit(1)) is not None
 
 
+def has_level(session: Session, level: str, version: str) -> bool:
+    stmt = select(GeoUnit.id).where(GeoUnit.level == level, GeoUnit.version == version).limit(1)
+    return session.scalar(stmt) is not None
+
+
 def level_counts(session: Session) -> dict[str, dict[str, int]]:
     stmt = select(GeoUnit.level, GeoUnit.version, func.count()).group_by(
         GeoUnit.level, GeoUnit.version

@@ -147,6 +147,11 @@ def build_query(
     if version is not None and version not in {v.id for v in geo_repository.list_versions(session)}:
         raise InvalidParameter("version", f"unknown geography version {version!r}")
     _check_reachable(dataset, chosen, query_version, level, bool(area))
+    if level is not None and not geo_repository.has_level(session, level, query_version):
+        # An empty list would read as "no data here"; the level lives in another version.
+        elsewhere = ", ".join(sorted(geo_repository.level_counts(session).get(level, {})))
+        hint = f"; it exists in version {elsewhere} (add version=…)" if elsewhere else ""
+        raise BadRequest(f"geography version {query_version} has no units of level {level!r}{hint}")
 
     within_unit = _resolve(session, within, query_version, "within") if within else None
     # A named set (`set:centrumsteden`) stands for its units in the query's version.
@@ -253,6 +258,13 @@ def _check_reachable(
             )
         if level == Level.SECTOR:
             raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+        if level == Level.WIJK:
+            # Wijken are made of sectors: what cannot cross versions cannot make them either.
+            raise BadRequest(
+                f"dataset {dataset.id!r} is published in sector version {dataset.geo_version}; "
+                f"its values reach the units of version {version} from the municipality "
+                "upwards, not its wijken (made of sectors of that version)."
+            )
     for indicator in indicators:
         if indicator.aggregation != "none":
             continue

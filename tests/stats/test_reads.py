@@ -462,3 +462,22 @@ def test_observations_say_they_vary_by_accept_and_each_header_once(
         tokens = [t.strip().lower() for t in response.headers["vary"].split(",")]
         assert "accept" in tokens, response.headers["vary"]
         assert len(tokens) == len(set(tokens)), response.headers["vary"]
+
+
+@pytest.mark.parametrize("level", ["cityregion", "wijk"])
+def test_a_level_the_datasets_version_does_not_have_is_a_400_naming_the_version(
+    client: TestClient, level: str
+) -> None:
+    """City-regions and wijken exist in the 2025 geography only: an empty list for a 2024
+    dataset would read as "no data"."""
+    url = "/api/v1/datasets/energy-fluvius/observations"
+    refused = client.get(url, params={"level": level})
+    assert refused.status_code == 400, refused.text
+    assert "version 2025" in refused.json()["detail"]
+    answered = client.get(url, params={"level": level, "version": "2025", "page_size": 5})
+    if level == "cityregion":
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["total"] > 0
+    else:  # made of 2025 sectors, which 2024 data cannot reach: said, not an empty list
+        assert answered.status_code == 400, answered.text
+        assert "wijken" in answered.json()["detail"]
