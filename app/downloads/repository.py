@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -108,3 +109,9 @@ def written_stamp(session: Session) -> str:
     files' sizes (the catalogue), which the catalogue's change counter does not cover."""
     count, latest = session.execute(select(func.count(), func.max(StoredDownload.created_at))).one()
     return f"{count}|{latest}"
+
+
+def last_written(session: Session) -> datetime | None:
+    """When a stored file was last written (None: none is)."""
+    latest: datetime | None = session.scalar(select(func.max(StoredDownload.created_at)))
+    return latest

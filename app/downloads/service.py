@@ -474,3 +474,10 @@ def ensure_all(session: Session, dataset_id: str) -> dict[str, Download]:
 def written_stamp(session: Session) -> str:
     """Changes whenever a stored file is written (see the repository's)."""
     return repository.written_stamp(session)
+
+
+def last_written(session: Session) -> datetime | None:
+    """When a stored file was last written: the catalogue states the files' sizes and
+    checksums, so its documents change then too."""
+    latest = repository.last_written(session)
+    return as_utc(latest) if latest is not None else None

@@ -204,7 +204,7 @@ def catalog_page(
         links["prev"] = page_url(min(page - 1, last))
     if page < last:
         links["next"] = page_url(page + 1)
-    latest = max((m for _, m in stamps), default=None)
+    latest = _latest(session, [m for _, m in stamps])
     changes = catalogue_repository.change_count(session)
     written = downloads.written_stamp(session)
     key = _etag(
@@ -219,6 +219,14 @@ def catalog_page(
     return cache.get_or_render(key, render_page)
 
 
+def _latest(session: Session, dataset_stamps: Sequence[datetime]) -> datetime | None:
+    """A catalogue document's Last-Modified: its datasets' last changes, or a stored file
+    written since (its size and checksum are in the document): else a harvester asking
+    If-Modified-Since would keep the document without them."""
+    moments = [*dataset_stamps, downloads.last_written(session)]
+    return max((m for m in moments if m is not None), default=None)
+
+
 def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat, cache: DocumentCache) -> Document:
     key = _etag(
         "dump",
@@ -230,7 +238,7 @@ def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat, cache: DocumentCa
 
     def render_dump() -> Document:
         stamps = [as_utc(m) for _, m in catalogue_repository.dataset_stamps(session)]
-        latest = max(stamps, default=None)
+        latest = _latest(session, stamps)
         graph = catalog_graph(session, uris, None)
         return Document(render(graph, fmt), fmt.media_type, key, latest, {})
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
+from sqlalchemy import delete
 
 from app.config import get_settings
+from app.db.session import transaction
+from app.downloads.models import StoredDownload
+from tests.factories import World
 
 BASE = get_settings().base_url
 HYDRA = "http://www.w3.org/ns/hydra/core#"
@@ -221,3 +227,26 @@ def test_validate_command_reports_no_violation(real_db: str) -> None:
     assert "dcat-ap-vl-3: 0 Violation" in result.stdout
     # As Metadata Vlaanderen validates: without RDFS inference.
     assert "dcat-ap-vl-3-without-inference: 0 Violation" in result.stdout
+
+
+def test_a_stored_file_written_moves_the_catalogues_last_modified(world: World) -> None:
+    """The dump states each file's size and checksum once the file is written: a harvester
+    asking If-Modified-Since must get that document, not a 304."""
+    with transaction(world.factory) as session:  # a file not written yet (a new base URL)
+        removed = session.execute(
+            delete(StoredDownload).where(
+                StoredDownload.dataset_id == "population-2025",
+                StoredDownload.name == "observations.csv",
+            )
+        )
+        assert removed.rowcount == 1  # type: ignore[attr-defined]
+    before = world.client.get("/catalog/dump.ttl")
+    since = before.headers["last-modified"]
+    time.sleep(1.1)  # Last-Modified counts whole seconds
+    written = world.client.get("/api/v1/datasets/population-2025/downloads/observations.csv")
+    assert written.status_code == 200
+    after = world.client.get("/catalog/dump.ttl", headers={"If-Modified-Since": since})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    assert parsedate_to_datetime(after.headers["last-modified"]) > parsedate_to_datetime(since)
+    assert after.text.count("byteSize") > before.text.count("byteSize")
