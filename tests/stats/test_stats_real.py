@@ -594,13 +594,15 @@ def test_energy_has_no_negative_value_anywhere(client: TestClient) -> None:
     checked["2024 sector"] = len(sectors)
     for version in ("2024", "2025"):
         for level in LEVELS_ABOVE_SECTOR:
+            if version == "2024" and level == "cityregion":
+                continue  # city-regions exist in the 2025 geography only (a 400 says so)
             records = fetch(client, "energy-fluvius", level=level, version=version)
             bad += _negative(records)
             checked[f"{version} {level}"] = len(records)
     assert not bad, f"{len(bad)} negative values: {bad[:20]}"
     for level in LEVELS_ABOVE_SECTOR:
         assert checked[f"2025 {level}"] > 0, level
-        if level != "cityregion":  # city-regions exist in the 2025 geography only
+        if level != "cityregion":
             assert checked[f"2024 {level}"] > 0, level
 
 
