@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
 from app.api.problems import problems
 from app.auth.deps import CallerDep
-from app.errors import BadRequest, PayloadTooLarge
+from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from app.ingest import submissions, upload
 from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
 from app.stats.models import STATUSES
@@ -228,6 +228,14 @@ async def submit(
 ) -> SubmissionResult:
     limiter = app_state(request).submission_limiter
     limiter.check(str(caller.key_id), settings.submissions_per_minute)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        # Read as it came, a gzip body is binary noise ("a NUL byte"): say what is wrong.
+        raise UnsupportedMediaType(
+            f"cannot read a body with Content-Encoding {encoding!r}; send the file "
+            "uncompressed (the limit is on its uncompressed size)",
+            supported=["identity"],
+        )
     media_type = request.headers.get("content-type", "")
     async with _spooled(request, settings.max_upload_bytes) as spooled:
         if not media_type.lower().startswith("multipart/form-data"):

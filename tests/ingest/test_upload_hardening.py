@@ -3,6 +3,7 @@ for the file itself), and nothing is stored."""
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import pytest
@@ -280,4 +281,15 @@ def test_a_client_that_disconnects_mid_upload_is_a_refusal_not_a_server_error(
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")  # type: ignore[misc]
     assert b"before the upload was complete" in body
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_a_compressed_body_is_refused_by_its_encoding(world: World, encoding: str) -> None:
+    before = world.fingerprint()
+    body = gzip.compress(csv_body(f"{SECTOR},population,2025,5,"))
+    headers = {**world.headers("gent"), "Content-Encoding": encoding}
+    response = world.client.post(SUBMIT, content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert "Content-Encoding" in response.json()["detail"]
     assert world.fingerprint() == before
