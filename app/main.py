@@ -349,14 +349,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "parameter": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
-                "in": str(err["loc"][0]),
-                "reason": err["msg"],
-            }
-            for err in exc.errors()
-        ]
+        errors = [_invalid_input(err) for err in exc.errors()]
         names = ", ".join(e["parameter"] for e in errors)
         if all(e["in"] == "path" for e in errors):
             # A path that does not parse (a number out of range, a word for an id) names
@@ -398,6 +391,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         return _internal_error(request, exc)
+
+
+def _invalid_input(err: Any) -> dict[str, str]:
+    """One error of request validation as the problem lists it: the parameter or body field,
+    where it was, and why."""
+    where = str(err["loc"][0])
+    if err.get("type") == "json_invalid":
+        # Its location is a character offset, not a field: the body is not JSON at all.
+        offset = err["loc"][1] if len(err["loc"]) > 1 else None
+        at = f" at character {offset}" if offset is not None else ""
+        return {"parameter": "body", "in": where, "reason": f"not valid JSON{at}: {err['msg']}"}
+    parameter = ".".join(str(p) for p in err["loc"][1:]) or where
+    return {"parameter": parameter, "in": where, "reason": err["msg"]}
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -223,3 +223,15 @@ def test_the_openapi_document_says_null_only_where_it_clears() -> None:
         assert "null" not in str(properties[name]), name
     for name in ("frequency", "contact_name", "contact_email", "version"):
         assert {"type": "null"} in properties[name]["anyOf"], name
+
+
+@pytest.mark.parametrize("raw", ['{"title":', "{", '{"title": x}'])
+def test_a_body_that_is_not_json_is_named_as_the_body(world: World, raw: str) -> None:
+    response = world.client.patch(
+        URL, content=raw.encode(), headers=world.headers("admin", "application/json")
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [e["parameter"] for e in errors] == ["body"]
+    assert "not valid JSON at character" in errors[0]["reason"]
+    assert "body" in response.json()["detail"]
