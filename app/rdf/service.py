@@ -213,7 +213,7 @@ def catalog_page(
 
     def render_page() -> Document:
         graph = catalog_graph(session, uris, [d for d, _ in selected])
-        _add_hydra(graph, URIRef(page_url(page)), links, total, page_size)
+        _add_hydra(graph, uris.catalog(), URIRef(page_url(page)), links, total, page_size)
         return Document(render(graph, fmt), fmt.media_type, key, latest, links)
 
     return cache.get_or_render(key, render_page)
@@ -251,8 +251,15 @@ def graph_document(graph: Graph, fmt: RdfFormat, version: Sequence[object]) -> D
 
 
 def _add_hydra(
-    graph: Graph, view: URIRef, links: dict[str, str], total: int, page_size: int
+    graph: Graph,
+    collection: URIRef,
+    view: URIRef,
+    links: dict[str, str],
+    total: int,
+    page_size: int,
 ) -> None:
+    # The page is a view of the catalogue: a client that finds the catalogue finds its paging.
+    graph.add((collection, HYDRA.view, view))
     graph.add((view, RDF.type, HYDRA.PartialCollectionView))
     graph.add((view, RDF.type, HYDRA.PagedCollection))
     graph.add((view, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))

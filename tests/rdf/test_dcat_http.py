@@ -95,6 +95,8 @@ def test_hydra_paging_node_and_link_headers(client: TestClient) -> None:
     views = set(graph.subjects(RDF.type, URIRef(HYDRA + "PartialCollectionView")))
     assert views == set(graph.subjects(RDF.type, URIRef(HYDRA + "PagedCollection")))
     (view,) = views
+    (catalog,) = graph.subjects(RDF.type, DCAT.Catalog)
+    assert list(graph.objects(catalog, URIRef(HYDRA + "view"))) == [view]
     values = {str(p).removeprefix(HYDRA): str(o) for p, o in graph.predicate_objects(view)}
     assert values["totalItems"] == "8"
     assert values["itemsPerPage"] == "2"
