@@ -247,7 +247,9 @@ def read_json(upload: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Ce
         for column in COLUMNS:
             cell = _json_cell(item.get(column))
             if cell is None:
-                result.error(number, column, None, "must be a string, a number or null")
+                # The offending value as JSON (shortened), so the supplier sees what was sent.
+                shown = orjson.dumps(item.get(column), default=str).decode()[:100]
+                result.error(number, column, shown, "must be a string, a number or null")
                 break
             if len(cell) > MAX_CELL:
                 result.error(number, column, None, f"longer than {MAX_CELL} characters")

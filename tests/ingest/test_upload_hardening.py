@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import re
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -293,3 +294,12 @@ def test_a_compressed_body_is_refused_by_its_encoding(world: World, encoding: st
     assert response.status_code == 415, response.text
     assert "Content-Encoding" in response.json()["detail"]
     assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "true"), ([1], "[1]"), ({"a": 1}, '{"a":1}')])
+def test_a_json_cell_of_the_wrong_type_is_shown_as_sent(
+    world: World, value: object, shown: str
+) -> None:
+    body = orjson.dumps([json_row(value=value)])  # type: ignore[arg-type]
+    error = first_error(refuse(world, body, "application/json"))
+    assert (error["column"], error["value"]) == ("value", shown), error
