@@ -17,7 +17,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -455,9 +455,18 @@ def _install_docs(app: FastAPI) -> None:
         "script-src 'self'", f"script-src 'self' {hashes}"
     ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
+    # The page's language for screen readers (the API's texts are in English).
+    body = bytes(page.body).replace(b"<html>", b'<html lang="en">', 1)
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(page.body, headers={"Content-Security-Policy": docs_policy})
+        return HTMLResponse(body, headers={"Content-Security-Policy": docs_policy})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # Browsers ask for it beside anything that is not a page of ours (a JSON answer, a
+        # download); the site's icon answers, not a 404 in the console.
+        return RedirectResponse(f"{STATIC_URL}/favicon.svg", status_code=301)
 
 
 class ApiIndex(BaseModel):

@@ -198,3 +198,11 @@ def test_the_api_answers_problems_to_browsers_too(client: TestClient, path: str)
     response = client.get(path, headers=BROWSER)
     assert response.status_code in (404, 422)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_small_things_a_browser_asks_for(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert '<html lang="en">' in client.get("/docs").text
+    home = client.get("/", headers=HTML).text
+    assert "<title>Datapedia</title>" in home  # not "Datapedia — Datapedia"
