@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.api.deps import SessionDep
 from app.api.params import text_path, text_query
-from app.web import pages
+from app.web import pages, service
 from app.web.i18n import LANGUAGES, Translator, choose_language
 
 router = APIRouter(include_in_schema=False)
@@ -48,17 +48,12 @@ def search(request: Request, session: SessionDep, q: SearchText = "") -> HTMLRes
     return html(pages.search_page(session, t, q, filters, request.query_params.multi_items()))
 
 
-DOWNLOAD_FIELDS = ("indicator", "level", "period", "within", "format")
-
-
 @router.get("/download/{dataset_id}", response_class=RedirectResponse, status_code=303)
-def download(request: Request, dataset_id: Annotated[str, text_path()]) -> RedirectResponse:
+def download(
+    request: Request, session: SessionDep, dataset_id: Annotated[str, text_path()]
+) -> RedirectResponse:
     """The download builder's form, without JavaScript: to the observations API with the
-    fields that were chosen (an empty choice means "all", so it is left out)."""
-    chosen = [
-        (name, value.strip())
-        for name, value in request.query_params.multi_items()
-        if name in DOWNLOAD_FIELDS and value.strip()
-    ]
+    fields that were chosen, once they are checked."""
+    chosen = service.download_query(session, dataset_id, request.query_params.multi_items())
     target = f"/api/v1/datasets/{quote(dataset_id, safe='')}/observations"
     return RedirectResponse(f"{target}?{urlencode(chosen)}" if chosen else target, 303)

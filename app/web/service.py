@@ -441,3 +441,30 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
         indicators, places = hits.indicators, hits.places
         places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
     return SearchPage(text, datasets, total, facets, indicators, places, filters)
+
+
+DOWNLOAD_FIELDS = ("indicator", "level", "period", "within", "format")
+
+
+def download_query(
+    session: Session, dataset_id: str, fields: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The download builder's choices (an empty one means "all" and is left out), checked as
+    the observations API would check them: a browser that typed "Gent" for the area is
+    told so on a page, not sent to the API's problem document."""
+    chosen = [(n, v.strip()) for n, v in fields if n in DOWNLOAD_FIELDS and v.strip()]
+    one = dict(chosen)
+    stats_service.build_query(
+        session,
+        dataset_id,
+        indicators=[v for n, v in chosen if n == "indicator"],
+        periods=[v for n, v in chosen if n == "period"],
+        level=one.get("level"),
+        version=None,
+        within=one.get("within"),
+        units=[],
+        area=[],
+    )
+    if one.get("format", "csv") not in ("csv", "json", "jsonstat"):
+        raise InvalidParameter("format", "format must be one of csv, json, jsonstat")
+    return chosen

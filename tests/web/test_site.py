@@ -192,3 +192,25 @@ def test_a_reader_whose_browser_prefers_english_can_stay_on_dutch_pages(
     # Without a choice, a Dutch page's links stay as they were.
     plain = client.get("/doc/dataset/population-2025", headers=HTML).text
     assert 'href="/doc/indicator/population"' in plain
+
+
+@pytest.mark.parametrize(
+    ("within", "status", "reason"),
+    [
+        ("Gent", 422, "level:code"),
+        ("municipality:99999", 404, "99999"),
+        ("<script>", 422, "level:code"),
+    ],
+)
+def test_the_download_builder_explains_a_bad_choice_on_a_page(
+    client: TestClient, within: str, status: int, reason: str
+) -> None:
+    response = client.get(
+        "/download/population-2025",
+        params={"indicator": "population", "within": within, "format": "csv"},
+        headers={**HTML, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        follow_redirects=False,
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert reason in response.text and "<script>" not in response.text
