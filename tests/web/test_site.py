@@ -214,3 +214,10 @@ def test_the_download_builder_explains_a_bad_choice_on_a_page(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert reason in response.text and "<script>" not in response.text
+
+
+def test_the_map_inside_a_municipality_credits_its_boundaries(client: TestClient) -> None:
+    # A median has no map of Flanders (it is not aggregated), only the one inside Gent.
+    page = client.get("/doc/indicator/income-median-declaration?in=44021", headers=HTML).text
+    assert '<h3 id="inside">' in page
+    assert 'class="credit"' in page and "Statbel" in page[page.index('class="credit"') :]
