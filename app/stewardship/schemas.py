@@ -178,9 +178,15 @@ class RoleGrant(BaseModel):
     territory: Annotated[list[UnitRef], Field(max_length=1000)] = Field(
         default_factory=list,
         description="For a supplier: `level:code` units of the dataset's geography version. "
-        "Granting again replaces the territory.",
+        "Granting again replaces the territory; a unit named twice counts once.",
         examples=[["municipality:44021"]],
     )
+
+    @field_validator("territory")
+    @classmethod
+    def _once_each(cls, territory: list[str]) -> list[str]:
+        # Stored once each: the answer and the history say what is stored.
+        return list(dict.fromkeys(territory))
 
 
 class PublisherChange(BaseModel):

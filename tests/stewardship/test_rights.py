@@ -103,6 +103,18 @@ def test_the_publisher_may_widen_a_co_owners_territory(world: World) -> None:
     assert submit(world, world.auth("gent"), "11002A00-") == 201
 
 
+def test_a_unit_named_twice_in_a_territory_is_answered_and_kept_once(world: World) -> None:
+    keys = add_keys(world, (PUBLISHER, "editor"))
+    response = world.client.post(
+        ROLES,
+        json={"organisation": "gent", "role": "supplier", "territory": [GENT, OUTSIDE, GENT]},
+        headers=keys[f"{PUBLISHER}/editor"],
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["territory"] == [GENT, OUTSIDE]
+    assert roles(world)[("gent", "supplier")] == [OUTSIDE, GENT]
+
+
 def test_an_organisation_may_narrow_its_own_territory(world: World) -> None:
     response = world.client.post(
         ROLES,
