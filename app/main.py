@@ -161,11 +161,14 @@ def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Respo
     OpenAPI document describes keep the answers it documents."""
     preferred = next((t for t, q in by_preference(request.headers.get("accept")) if q > 0), "")
     browser = preferred in ("text/html", "application/xhtml+xml")
-    if not browser or request.url.path.startswith("/api/") or status >= 500:
+    api = request.url.path.startswith("/api/") or _documented(request)
+    if not browser or api or status >= 500:
         return problem_response(status, problem)
-    if _documented(request):
-        return problem_response(status, problem)
-    reasons = [f"{e['parameter']}: {e['reason']}" for e in problem.get("errors", [])]
+    reasons = [
+        f"{e['parameter']}: {e['reason']}"
+        for e in problem.get("errors", [])
+        if isinstance(e, dict) and "parameter" in e and "reason" in e
+    ]
     detail = "; ".join([str(problem["detail"]), *reasons])
     body = error_page(translator(request), status, detail, request.url.path)
     return HTMLResponse(body, status_code=status, headers={"Vary": "Accept, Accept-Language"})
