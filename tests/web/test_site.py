@@ -221,3 +221,12 @@ def test_the_map_inside_a_municipality_credits_its_boundaries(client: TestClient
     page = client.get("/doc/indicator/income-median-declaration?in=44021", headers=HTML).text
     assert '<h3 id="inside">' in page
     assert 'class="credit"' in page and "Statbel" in page[page.index('class="credit"') :]
+
+
+def test_a_place_page_links_its_other_versions(client: TestClient) -> None:
+    # The 2025 sector page shows a few indicators; the 2024 version holds most of the data.
+    page = client.get("/doc/sector/44021A00-", headers=HTML).text
+    assert 'href="/doc/sector/44021A00-?version=2024"' in page
+    assert '<strong aria-current="page">2025</strong>' in page
+    older = client.get("/doc/sector/44021A00-?version=2024", headers=HTML).text
+    assert 'href="/doc/sector/44021A00-?version=2025"' in older
