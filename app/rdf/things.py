@@ -26,6 +26,7 @@ from app.rdf.dcat import Uris
 from app.rdf.vocab import SKOS
 from app.stats import service as stats_service
 from app.web import pages
+from app.web.i18n import Translator
 
 Alternates = dict[str, str]
 GEO_LEVELS = frozenset(info.level.value for info in LEVELS)
@@ -103,34 +104,44 @@ def _dataset(session: Session, uris: Uris, dataset_id: str) -> Thing:
     )
 
 
-def _dataset_part(
-    session: Session,
-    uris: Uris,
-    kind: str,
-    dataset: Dataset,
-    facts: list[tuple[str, str]],
-    title: str,
-) -> Thing:
+# What a resource page says, in the reader's language: its title and its facts.
+Words = Callable[[Translator], tuple[str, list[tuple[str, str]]]]
+
+
+def _title(t: Translator, dataset: Dataset) -> str:
+    return (dataset.title_en if t.lang == "en" else None) or dataset.title_nl
+
+
+def _dataset_part(session: Session, uris: Uris, kind: str, dataset: Dataset, words: Words) -> Thing:
     """A node described inside its dataset's graph (record, distribution, structure): its
     document is the dataset's graph, which holds the node and everything it links to."""
-    links = [(f"/doc/dataset/{dataset.id}", dataset.title_nl)]
+
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        title, facts = words(reader.t)
+        links = [(f"/doc/dataset/{dataset.id}", _title(reader.t, dataset))]
+        return pages.resource_page(reader, title, facts, links, _pairs(alternates))
+
     return Thing(
         _dataset_version(uris, kind, dataset),
         lambda: dcat.dataset_graph(session, uris, dataset.id),
-        lambda alternates, reader: pages.resource_page(
-            reader, title, facts, links, _pairs(alternates)
-        ),
+        html,
     )
 
 
 def _record(session: Session, uris: Uris, dataset_id: str) -> Thing:
     dataset = _existing_dataset(session, dataset_id)
-    facts = [
-        ("Uitgegeven", dataset.issued.isoformat()),
-        ("Gewijzigd", dataset.modified.isoformat()),
-    ]
     return _dataset_part(
-        session, uris, "record", dataset, facts, f"Catalogusrecord van {dataset.title_nl}"
+        session,
+        uris,
+        "record",
+        dataset,
+        lambda t: (
+            f"{t('resource.record_of')} {_title(t, dataset)}",
+            [
+                (t("resource.issued"), t.date(dataset.issued)),
+                (t("resource.modified"), t.date(dataset.modified)),
+            ],
+        ),
     )
 
 
@@ -142,17 +153,26 @@ def _distribution(session: Session, uris: Uris, key: str) -> Thing:
             f"dataset {dataset_id!r} has no distribution {fmt!r}; "
             f"available: {', '.join(dcat.DISTRIBUTION_KEYS)}"
         )
-    facts = [("Formaat", fmt)]
     return _dataset_part(
-        session, uris, "distribution", dataset, facts, f"{dataset.title_nl} ({fmt})"
+        session,
+        uris,
+        "distribution",
+        dataset,
+        lambda t: (f"{_title(t, dataset)} ({fmt})", [(t("resource.format"), fmt)]),
     )
 
 
 def _structure(session: Session, uris: Uris, dataset_id: str) -> Thing:
     dataset = _existing_dataset(session, dataset_id)
-    facts = [("Componenten", ", ".join(dcat.COMPONENT_NAMES))]
     part = _dataset_part(
-        session, uris, "structure", dataset, facts, f"Datastructuur van {dataset.title_nl}"
+        session,
+        uris,
+        "structure",
+        dataset,
+        lambda t: (
+            f"{t('resource.structure_of')} {_title(t, dataset)}",
+            [(t("resource.components"), ", ".join(dcat.COMPONENT_NAMES))],
+        ),
     )
     # The dataset's graph, with the ranges and code lists the Data Cube gives the components.
     return Thing(
@@ -189,24 +209,28 @@ def _catalogue_version(session: Session, uris: Uris, kind: str) -> tuple[object,
 
 
 def _service(session: Session, uris: Uris) -> Thing:
-    facts = [("Eindpunt", f"{uris.base}/api/v1")]
-    links = [("/docs", "API-documentatie"), ("/openapi.json", "OpenAPI")]
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        t = reader.t
+        facts = [(t("resource.endpoint"), f"{uris.base}/api/v1")]
+        links = [("/docs", t("resource.api_docs")), ("/openapi.json", "OpenAPI")]
+        title = dcat.SERVICE_TITLE[t.lang]
+        return pages.resource_page(reader, title, facts, links, _pairs(alternates))
+
     return Thing(
         _catalogue_version(session, uris, "service"),
         lambda: dcat.service_graph(session, uris),
-        lambda alternates, reader: pages.resource_page(
-            reader, dcat.SERVICE_TITLE["nl"], facts, links, _pairs(alternates)
-        ),
+        html,
     )
 
 
 def _scheme(session: Session, uris: Uris) -> Thing:
     def html(alternates: Alternates, reader: pages.Reader) -> str:
+        english = reader.t.lang == "en"
         links = [
-            (f"/doc/indicator/{i.id}", i.label_nl)
+            (f"/doc/indicator/{i.id}", (i.label_en if english else None) or i.label_nl)
             for i in session.scalars(catalogue_repository.indicators_query())
         ]
-        title = dcat.INDICATOR_SCHEME_TITLE["nl"]
+        title = dcat.INDICATOR_SCHEME_TITLE[reader.t.lang]
         return pages.resource_page(reader, title, [], links, _pairs(alternates))
 
     return Thing(
@@ -223,18 +247,25 @@ def _property(session: Session, uris: Uris, name: str) -> Thing:
             dcat.component_property_graph(session, uris, name), uris
         ),
         lambda alternates, reader: pages.resource_page(
-            reader, name, [("Soort", "Data Cube-component")], [], _pairs(alternates)
+            reader,
+            name,
+            [(reader.t("resource.kind"), reader.t("resource.component"))],
+            [],
+            _pairs(alternates),
         ),
     )
 
 
 def _metric(session: Session, uris: Uris, key: str) -> Thing:
-    facts = [("Methode", quality.METHOD)]
     return Thing(
         ("metric", key, uris.base),
         lambda: dcat.metric_graph(session, uris, key),
         lambda alternates, reader: pages.resource_page(
-            reader, f"MQA: {key}", facts, [], _pairs(alternates)
+            reader,
+            f"MQA: {key}",
+            [(reader.t("resource.method"), quality.METHOD)],
+            [],
+            _pairs(alternates),
         ),
     )
 
@@ -270,7 +301,11 @@ def _cube_scheme(uris: Uris, key: str) -> Thing:
         ("cube-scheme", key, uris.base),
         lambda: cube.scheme_graph(uris, key),
         lambda alternates, reader: pages.resource_page(
-            reader, title, [("Soort", "Codelijst (Data Cube)")], [], _pairs(alternates)
+            reader,
+            title,
+            [(reader.t("resource.kind"), reader.t("resource.code_list"))],
+            [],
+            _pairs(alternates),
         ),
     )
 
@@ -278,16 +313,19 @@ def _cube_scheme(uris: Uris, key: str) -> Thing:
 def _status(uris: Uris, status: str) -> Thing:
     cube.status_graph(uris, status)  # NotFound for an unknown status
     en, nl = cube.STATUS_LABELS[status]
+
+    def html(alternates: Alternates, reader: pages.Reader) -> str:
+        t = reader.t
+        # Its name in the reader's language as the title, in the other one among the facts.
+        title, other = (en, ("Nederlands", nl)) if t.lang == "en" else (nl, ("English", en))
+        facts = [(t("resource.kind"), t("resource.status")), other]
+        links = [(f"/doc/conceptscheme/{cube.STATUS_SCHEME}", t("resource.scheme"))]
+        return pages.resource_page(reader, title, facts, links, _pairs(alternates))
+
     return Thing(
         ("observation-status", status, uris.base),
         lambda: cube.status_graph(uris, status),
-        lambda alternates, reader: pages.resource_page(
-            reader,
-            nl,
-            [("Soort", "Status van een waarneming"), ("English", en)],
-            [(f"/doc/conceptscheme/{cube.STATUS_SCHEME}", "Codelijst")],
-            _pairs(alternates),
-        ),
+        html,
     )
 
 

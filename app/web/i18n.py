@@ -79,6 +79,21 @@ LABELS: dict[str, tuple[str, str]] = {
         "Deze pagina bestaat niet. Zoek hieronder wat u zocht.",
         "This page does not exist. Search below for what you were looking for.",
     ),
+    # pages of linked-data resources without a page of their own
+    "resource.issued": ("Uitgegeven", "Issued"),
+    "resource.modified": ("Gewijzigd", "Modified"),
+    "resource.record_of": ("Catalogusrecord van", "Catalogue record of"),
+    "resource.format": ("Formaat", "Format"),
+    "resource.components": ("Componenten", "Components"),
+    "resource.structure_of": ("Datastructuur van", "Data structure of"),
+    "resource.endpoint": ("Eindpunt", "Endpoint"),
+    "resource.api_docs": ("API-documentatie", "API documentation"),
+    "resource.kind": ("Soort", "Kind"),
+    "resource.component": ("Data Cube-component", "Data Cube component"),
+    "resource.method": ("Methode", "Method"),
+    "resource.code_list": ("Codelijst (Data Cube)", "Code list (Data Cube)"),
+    "resource.status": ("Status van een waarneming", "Status of an observation"),
+    "resource.scheme": ("Codelijst", "Code list"),
     "bad_request": ("Dit verzoek kan niet", "This request cannot be answered"),
     "bad_request.text": (
         "Een van de gegevens in het adres of het formulier klopt niet (zie hieronder). Zoek "

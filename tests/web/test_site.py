@@ -230,3 +230,23 @@ def test_a_place_page_links_its_other_versions(client: TestClient) -> None:
     assert '<strong aria-current="page">2025</strong>' in page
     older = client.get("/doc/sector/44021A00-?version=2024", headers=HTML).text
     assert 'href="/doc/sector/44021A00-?version=2025"' in older
+
+
+@pytest.mark.parametrize(
+    ("path", "english", "dutch"),
+    [
+        ("/doc/record/population-2025", "Catalogue record of", "Catalogusrecord van"),
+        ("/doc/distribution/population-2025/csv", "Format", "Formaat"),
+        ("/doc/service/api", "API documentation", "API-documentatie"),
+    ],
+)
+def test_resource_pages_speak_the_readers_language(
+    client: TestClient, path: str, english: str, dutch: str
+) -> None:
+    en = client.get(path, params={"lang": "en"}, headers=HTML)
+    nl = client.get(path, headers=HTML)
+    assert en.status_code == nl.status_code == 200, (path, en.text[:200])
+    assert english in en.text and dutch not in en.text
+    assert dutch in nl.text and english not in nl.text
+    # Dates as a reader writes them, not time stamps.
+    assert not re.search(r"\\d{4}-\\d{2}-\\d{2}T\\d{2}:", en.text)
