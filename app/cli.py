@@ -367,6 +367,9 @@ def _seed_summary(outcome: SeedOutcome, verbose: bool, seconds: float) -> None:
         err.print(f"[yellow]warning:[/yellow] {warning}")
 
 
+COPIES_COMPARED = "copies of the parts compared with their sources (datapedia publish --all)"
+
+
 @cli.command()
 def publish(
     dataset: Annotated[str, typer.Option(help="Dataset id.")],
@@ -379,10 +382,13 @@ def publish(
     ] = False,
 ) -> None:
     """Recompute a dataset's published values from its current observations and store what
-    differs, in its latest revision (e.g. after a new geography version was loaded).
-    Submissions publish incrementally; after them this changes nothing."""
+    differs, in its latest revision (e.g. after a new geography version was loaded). A
+    dataset of derived values first compares its copies of the parts with their sources
+    (a new revision when they differ). Submissions publish incrementally; after them this
+    changes nothing."""
     from app.catalogue.repository import get_dataset
     from app.db.session import make_engine, make_session_factory, transaction
+    from app.stats.derived import refresh, source_datasets
     from app.stats.publish import publish_all
     from app.stats.repository import count_published
 
@@ -395,10 +401,21 @@ def publish(
             if get_dataset(session, dataset) is None:
                 err.print(f"[red]error:[/red] dataset {dataset!r} not found")
                 raise typer.Exit(1)
+            # Copies made under other rules (before copies kept to the spatial coverage)
+            # are compared only when a row leaves a source: here every part is.
+            copied = (
+                refresh(session, dataset, COPIES_COMPARED)
+                if source_datasets(session, dataset)
+                else None
+            )
             outcome = publish_all(session, dataset)
             current = count_published(session, dataset)
     finally:
         engine.dispose()
+    if copied is not None:
+        out.print(
+            f"{dataset}: its copies of the parts differed from their sources: revision {copied}"
+        )
     out.print(
         f"{dataset}: {outcome.slices} slices recomputed; {outcome.inserted} rows written, "
         f"{outcome.closed} closed, {outcome.corrected} corrected; {current} published values"

@@ -8,9 +8,14 @@ only (``one_municipality``): cheap, and enough for every level above Gent's sect
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.db.session import transaction
@@ -18,10 +23,11 @@ from app.geo.models import GeoUnit
 from app.stats import repository
 from app.stats.derived import wanted_inputs
 from app.stats.importer import import_values
+from app.stats.models import Observation, Submission
 from app.stats.parsers import VALUE_SOURCES
 from app.stats.publish import publish_all
 from tests.conftest import one_municipality
-from tests.factories import World
+from tests.factories import Template, World, open_world
 
 DATASET = "climate-energy-monitor"
 ELECTRICITY = "electricity-residential-per-inhabitant"
@@ -297,3 +303,57 @@ def test_only_sectors_inside_the_derived_datasets_coverage_are_copied(
             (o.indicator_id, o.unit_id, o.period)
             for o in repository.current_observations(session, DATASET)
         }
+
+
+@pytest.fixture
+def own_world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    """A database of its own: the command line opens connections of its own."""
+    yield from open_world(world_template, tmp_path, real_database=True)
+
+
+def test_publish_all_compares_the_copies_again(own_world: World, tmp_path: Path) -> None:
+    """A database whose derived dataset holds a copy made under earlier rules (a Brussels
+    sector's area, before copies kept to the spatial coverage): `publish --all` compares every
+    part with its source and takes it out in a new revision."""
+    world = own_world
+    _load_gent(world, tmp_path)
+    with transaction(world.factory) as session:
+        brussels = session.scalar(
+            select(GeoUnit.id).where(
+                GeoUnit.code == "21017A01-", GeoUnit.level == "sector", GeoUnit.version == "2024"
+            )
+        )
+        assert brussels is not None
+        latest = repository.latest_revision(session, DATASET)
+        submission = session.scalar(
+            select(Submission.id).where(
+                Submission.dataset_id == DATASET, Submission.revision == latest
+            )
+        )
+        session.add(
+            Observation(
+                dataset_id=DATASET,
+                indicator_id="sector-area",
+                unit_id=brussels,
+                period="2021",
+                value=2.5,
+                status="normal",
+                submission_id=submission,
+                revision_from=latest,
+            )
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPEDIA_")}
+    env["DATAPEDIA_DATABASE_URL"] = world.url
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "publish", "--dataset", DATASET, "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"revision {latest + 1}" in done.stdout
+    with world.factory() as session:
+        current = {o.unit_id for o in repository.current_observations(session, DATASET)}
+        assert brussels not in current
