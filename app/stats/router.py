@@ -211,20 +211,25 @@ def observations(
         # in the generator ran the two one after the other and made a million-row export
         # slower (0.086x DuckDB against 0.118x, quiet runs; benchmarks/RESULTS.md, "Scale —
         # 2026-12-02 20:55").
-        return StreamingResponse(
-            read_ahead(service.csv_chunks(session, query)),
-            media_type=CSV_MEDIA_TYPE,
-            headers={
-                "Content-Disposition": _csv_disposition(dataset_id),
-                "Vary": "Accept, Accept-Encoding",
-            },
+        return _varies_by_accept(
+            StreamingResponse(
+                read_ahead(service.csv_chunks(session, query)),
+                media_type=CSV_MEDIA_TYPE,
+                headers={
+                    "Content-Disposition": _csv_disposition(dataset_id),
+                    "Vary": "Accept-Encoding",
+                },
+            )
         )
     if chosen == "jsonstat":
         # Streamed like the CSV: a large dataset's cube is never held whole.
-        return StreamingResponse(
-            jsonstat_chunks(query.dataset, query.indicators, service.iter_records(session, query)),
-            media_type=JSONSTAT_MEDIA_TYPE,
-            headers={"Vary": "Accept"},
+        return _varies_by_accept(
+            StreamingResponse(
+                jsonstat_chunks(
+                    query.dataset, query.indicators, service.iter_records(session, query)
+                ),
+                media_type=JSONSTAT_MEDIA_TYPE,
+            )
         )
     if cursor is not None and "page" in request.query_params:
         raise InvalidParameter("cursor", "give page or cursor, not both")
@@ -233,11 +238,9 @@ def observations(
     # orjson straight from the records: ObservationPage documents this body, but a page of
     # a thousand rows is not worth validating row by row.
     body = envelope(shown, result.items, result.total) | {"next_cursor": result.next_cursor}
-    response = Response(
-        orjson.dumps(body), media_type="application/json", headers={"Vary": "Accept"}
-    )
+    response = Response(orjson.dumps(body), media_type="application/json")
     set_link_header(request, response, shown, result.total, cursor=result.next_cursor)
-    return response
+    return _varies_by_accept(response)
 
 
 def _varies_by_accept(response: Response) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
+from app.stats.formats import Format
 from app.stats.schemas import Record
 from app.web import repository
 
@@ -465,6 +467,7 @@ def download_query(
         units=[],
         area=[],
     )
-    if one.get("format", "csv") not in ("csv", "json", "jsonstat"):
-        raise InvalidParameter("format", "format must be one of csv, json, jsonstat")
+    formats = get_args(Format)
+    if one.get("format", "csv") not in formats:
+        raise InvalidParameter("format", f"format must be one of {', '.join(formats)}")
     return chosen

@@ -208,7 +208,7 @@ def test_the_download_builder_explains_a_bad_choice_on_a_page(
     response = client.get(
         "/download/population-2025",
         params={"indicator": "population", "within": within, "format": "csv"},
-        headers={**HTML, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         follow_redirects=False,
     )
     assert response.status_code == status
