@@ -19,14 +19,28 @@ __all__ = [
 
 
 class SubmissionResult(BaseModel):
-    """An accepted submission: the new revision and what it changed."""
+    """An accepted submission: the revision that holds it and what it changed."""
 
     submission: int = Field(description="Id of the submission.")
-    revision: int = Field(description="The dataset's new revision.")
+    revision: int = Field(
+        description="The dataset's revision holding the submission's rows: a new one, or the "
+        "current one when the submission changed nothing."
+    )
+    new_revision: bool = Field(
+        description="Whether the submission made a new revision. A submission whose every "
+        "row equals the current one is recorded but changes nothing: no revision, no new "
+        "modification date, no download written again."
+    )
     rows_total: int
     rows_added: int
     rows_changed: int
     rows_unchanged: int
+    rows_not_supplied: int = Field(
+        description="For a period the dataset did not hold yet: the sectors that report the "
+        "indicator in other periods but are not in this submission, stored as `missing` "
+        "(`not_applicable` where they always are), so that the period's totals are "
+        "`incomplete` with their coverage until those sectors are supplied."
+    )
 
 
 class SubmissionOut(BaseModel):
@@ -39,7 +53,9 @@ class SubmissionOut(BaseModel):
     media_type: str | None
     sha256: str
     state: str = Field(examples=["accepted"])
-    revision: int | None
+    revision: int | None = Field(
+        description="The revision it made; null for a submission that changed nothing."
+    )
     rows_total: int
     rows_added: int
     rows_changed: int

@@ -200,23 +200,30 @@ def _submit(
             rows_total=rows_total,
         ),
         replace_all=False,
+        fill_new_periods=True,
     )
-    catalogue_repository.touch_dataset(session, dataset_id)
+    if not stored.no_change:
+        catalogue_repository.touch_dataset(session, dataset_id)
     record(
         session,
         "submission",
         caller=caller,
         dataset_id=dataset_id,
         target=f"submission:{stored.submission_id}",
-        details={"revision": stored.revision, "rows": rows_total},
+        details={
+            "revision": None if stored.no_change else stored.revision,
+            "rows": rows_total,
+        },
     )
     return SubmissionResult(
         submission=stored.submission_id,
         revision=stored.revision,
+        new_revision=not stored.no_change,
         rows_total=rows_total,
         rows_added=stored.added,
         rows_changed=stored.changed,
         rows_unchanged=stored.unchanged,
+        rows_not_supplied=stored.not_supplied,
     )
 
 

@@ -249,7 +249,7 @@ def refresh(
         ),
         replace_all=not incremental,
     )
-    return stored.revision
+    return None if stored.no_change else stored.revision
 
 
 def refresh_dependants(

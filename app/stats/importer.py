@@ -176,6 +176,7 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         replace_all=True,
     )
     report.revision = stored.revision
+    report.unchanged = stored.no_change
     report.rows_added = stored.added
     report.rows_changed = stored.changed
     report.rows_unchanged = stored.unchanged
@@ -207,6 +208,10 @@ class StoredRevision:
     removed: int = 0
     published: int = 0  # current published values (counted for a full import only)
     published_written: int = 0
+    # Rows stored as missing (or not applicable) for units absent from a new period.
+    not_supplied: int = 0
+    # Nothing differed from the current revision: no new revision was made.
+    no_change: bool = False
 
 
 # Above this many staged rows the comparison with the current revision uses hash joins.
@@ -220,6 +225,7 @@ def store_revision(
     submission: Submission,
     *,
     replace_all: bool,
+    fill_new_periods: bool = False,
 ) -> StoredRevision:
     """Make ``wanted`` the dataset's current observations in a new revision (see
     :func:`store_staged_revision`)."""
@@ -231,7 +237,9 @@ def store_revision(
             for (indicator, unit, period), (value, status) in wanted.items()
         ),
     )
-    return store_staged_revision(session, dataset_id, submission, replace_all=replace_all)
+    return store_staged_revision(
+        session, dataset_id, submission, replace_all=replace_all, fill_new_periods=fill_new_periods
+    )
 
 
 def store_staged_revision(
@@ -240,6 +248,7 @@ def store_staged_revision(
     submission: Submission,
     *,
     replace_all: bool,
+    fill_new_periods: bool = False,
 ) -> StoredRevision:
     """Make the staged rows (:func:`app.stats.repository.stage`) the dataset's current
     observations in a new revision.
@@ -251,30 +260,50 @@ def store_staged_revision(
     with the file. The slices the changed rows touch are published again in the same
     transaction (see :func:`app.stats.publish.publish_changes`), so the revision becomes
     visible with its aggregates at once.
+
+    ``fill_new_periods`` (a supplier's submission, which covers its own territory only): in a
+    slice the dataset did not hold yet, the units that report the indicator in other periods
+    but are not in the submission are stored without a value (see
+    :func:`app.stats.repository.stage_not_supplied`), so that the period's totals say they
+    are incomplete instead of adding up the first supplier's sectors as if they were all.
+
+    A submission that changes nothing makes no revision: it is recorded (``revision`` None)
+    and the dataset, its published values and its stored files stay as they are.
     """
     repository.lock_dataset(session, dataset_id)
     staged = repository.index_staging(session)
     # A large file is compared with hash joins; a small submission looks its rows up.
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
         compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
-    revision = repository.latest_revision(session, dataset_id) + 1
+    not_supplied = 0
+    if fill_new_periods:
+        for slice_ in sorted(compared.all_added):
+            not_supplied += repository.stage_not_supplied(session, dataset_id, slice_)
+    latest = repository.latest_revision(session, dataset_id)
+    no_change = not (compared.added or compared.changed or compared.removed)
     counts = StoredRevision(
-        revision=revision,
+        revision=latest if no_change else latest + 1,
         submission_id=0,
         added=compared.added,
         changed=compared.changed,
         unchanged=compared.unchanged,
         removed=compared.removed,
+        not_supplied=not_supplied,
+        no_change=no_change,
     )
     submission.created_at = datetime.now(UTC)
     submission.state = "accepted"
-    submission.revision = revision
+    submission.revision = None if no_change else counts.revision
     submission.rows_added = counts.added
     submission.rows_changed = counts.changed
     submission.rows_unchanged = counts.unchanged
     submission.errors = []
     repository.add_submission(session, submission)
     counts.submission_id = submission.id
+    if no_change:
+        repository.end_staging(session)
+        return counts
+    revision = counts.revision
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
         repository.store_staged(
             session, dataset_id, submission.id, revision, compared, replace_all=replace_all

@@ -281,7 +281,8 @@ def latest_accepted(session: Session, dataset_id: str) -> Submission | None:
     return session.scalar(
         select(Submission)
         .where(Submission.dataset_id == dataset_id, Submission.state == "accepted")
-        .order_by(Submission.revision.desc())
+        # The newest, also when it changed nothing (no revision): its file is the latest.
+        .order_by(Submission.id.desc())
         .limit(1)
     )
 
@@ -1730,6 +1731,8 @@ class StagedComparison:
     unchanged: int = 0
     removed: int = 0
     touched: set[tuple[str, str]] = field(default_factory=set)  # (indicator, period)
+    # Slices in which every staged row is new: perhaps slices the dataset did not hold yet.
+    all_added: set[tuple[str, str]] = field(default_factory=set)
     # Of a correction (no row added or removed, at most CORRECTED_UNITS rows changed): the
     # units whose rows changed, per period. Publication then recomputes only the cells they
     # reach (app.stats.publish); None otherwise.
@@ -1763,6 +1766,8 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
         result.unchanged += total - added - changed
         if added or changed:
             result.touched.add((indicator, period))
+        if added == total:
+            result.all_added.add((indicator, period))
     if replace_all:
         removed = session.execute(
             text(
@@ -1780,6 +1785,30 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
     if not (replace_all or result.added) and 0 < result.changed <= CORRECTED_UNITS:
         result.corrected_units = _changed_units(session, dataset_id)
     return result
+
+
+def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
+    """Stage, for a slice the dataset does not hold yet, a row without a value for every unit
+    that reports the indicator in another period but is not staged: ``not_applicable`` where
+    all of that unit's rows are, ``missing`` otherwise. Returns the rows staged (0 when the
+    dataset holds the slice already)."""
+    indicator, period = slice_
+    if indicators_in_period(session, dataset_id, [indicator], period):
+        return 0
+    result = session.execute(
+        text(
+            "INSERT INTO staging_observation (indicator_id, unit_id, period, value, status, line) "
+            "SELECT o.indicator_id, o.unit_id, CAST(:period AS VARCHAR), NULL, CASE WHEN "
+            "sum(CASE WHEN o.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 THEN "
+            "'not_applicable' ELSE 'missing' END, 0 FROM observation o "
+            "WHERE o.dataset_id = :dataset AND o.indicator_id = :indicator "
+            "AND o.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM staging_observation s "
+            "WHERE s.indicator_id = o.indicator_id AND s.unit_id = o.unit_id "
+            "AND s.period = :period) GROUP BY o.indicator_id, o.unit_id"
+        ),
+        {"dataset": dataset_id, "indicator": indicator, "period": period},
+    )
+    return _rowcount(result)
 
 
 def _changed_units(session: Session, dataset_id: str) -> dict[str, set[int]]:

@@ -30,10 +30,12 @@ def test_submission_result_and_list_are_typed_and_paged(world: World) -> None:
     assert results[2] == {
         "submission": results[2]["submission"],
         "revision": 3,
+        "new_revision": True,
         "rows_total": 1,
         "rows_added": 0,
         "rows_changed": 1,
         "rows_unchanged": 0,
+        "rows_not_supplied": 0,
     }
     path = "/api/v1/datasets/{dataset_id}/submissions"
     assert_conforms(world.client, path, "post", 201, results[0], "application/json")

@@ -158,6 +158,8 @@ def test_new_rows_beside_unchanged_ones_are_added_once(world: World) -> None:
         headers=world.headers("gent"),
     ).json()
     assert (again["rows_added"], again["rows_changed"], again["rows_unchanged"]) == (2, 0, 1)
+    # 2024 is a new period: the sector that reports 2025 but not 2024 is stored as missing.
+    assert again["rows_not_supplied"] == 1
     with world.factory() as session:
         rows = session.execute(
             select(GeoUnit.code, Observation.period, Observation.value, Observation.revision_from)
@@ -172,6 +174,7 @@ def test_new_rows_beside_unchanged_ones_are_added_once(world: World) -> None:
         )
     assert closed == 0
     assert sorted(tuple(r) for r in rows) == [
+        (GENT[0], "2024", None, again["revision"]),
         (GENT[0], "2025", 1000, first["revision"]),
         (GENT[1], "2024", 400, again["revision"]),
         (GENT[1], "2025", 500, again["revision"]),

@@ -1,0 +1,134 @@
+"""Submissions that open a new period, and submissions that change nothing.
+
+A supplier covers its own territory only: the first supplier of a new period must not make
+the period's totals look complete. The sectors that report the indicator in other periods
+but not in the submission are stored as missing, and the totals say how incomplete they are
+until the others supply their sectors. A submission equal to what is stored makes no
+revision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.stats.models import Submission
+from app.stats.publish import publish_all
+from tests.factories import Template, World, open_world
+
+DATASET = "population-2025"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+GENT = ["44021A00-", "44021A01-", "44021ZZZZ"]
+ANTWERPEN = ["11002A00-", "11002A01-"]
+HEADER = "sector,indicator,period,value,status\n"
+
+
+@pytest.fixture
+def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    yield from open_world(world_template, tmp_path)
+
+
+def submit(world: World, who: str, *rows: str) -> dict[str, object]:
+    body = (HEADER + "".join(r + "\n" for r in rows)).encode()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers(who))
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def cell(world: World, unit: str, period: str) -> tuple[object, str, object]:
+    response = world.client.get(
+        OBS, params={"unit": unit, "indicator": "population", "period": period}
+    )
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["items"]
+    return item["value"], item["status"], item["coverage"]
+
+
+def supply_2025(world: World) -> None:
+    submit(
+        world,
+        "gent",
+        f"{GENT[0]},population,2025,1000,",
+        f"{GENT[1]},population,2025,500,",
+        # The remainder is never populated: not applicable in every period.
+        f"{GENT[2]},population,2025,,not_applicable",
+    )
+    submit(
+        world,
+        "antwerpen",
+        f"{ANTWERPEN[0]},population,2025,300,",
+        f"{ANTWERPEN[1]},population,2025,200,",
+    )
+
+
+def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
+    world: World,
+) -> None:
+    supply_2025(world)
+    assert cell(world, "region:02000", "2025") == (2000, "normal", 1.0)
+
+    opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    # Gent's other sector and both of Antwerpen's wait for their data; the remainder is not
+    # applicable, as in 2025.
+    assert (opened["rows_added"], opened["rows_not_supplied"]) == (1, 4)
+    assert cell(world, f"sector:{GENT[1]}", "2026") == (None, "missing", None)
+    assert cell(world, f"sector:{GENT[2]}", "2026") == (None, "not_applicable", None)
+    assert cell(world, "municipality:44021", "2026") == (1100, "incomplete", 0.5)
+    assert cell(world, "municipality:11002", "2026") == (None, "missing", 0.0)
+    assert cell(world, "region:02000", "2026") == (1100, "incomplete", 0.25)
+    # 2025 is as it was.
+    assert cell(world, "region:02000", "2025") == (2000, "normal", 1.0)
+
+    # The others supply theirs: the missing rows are replaced, nothing more is filled in.
+    later = submit(world, "gent", f"{GENT[1]},population,2026,520,")
+    assert (later["rows_added"], later["rows_changed"], later["rows_not_supplied"]) == (0, 1, 0)
+    antwerpen = submit(
+        world,
+        "antwerpen",
+        f"{ANTWERPEN[0]},population,2026,310,",
+        f"{ANTWERPEN[1]},population,2026,190,",
+    )
+    assert (antwerpen["rows_changed"], antwerpen["rows_not_supplied"]) == (2, 0)
+    assert cell(world, "municipality:44021", "2026") == (1620, "normal", 1.0)
+    assert cell(world, "region:02000", "2026") == (2120, "normal", 1.0)
+
+    # Incremental publication left what a full recomputation makes.
+    with world.factory() as session, session.begin():
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+
+
+def test_an_indicator_never_supplied_before_has_nothing_to_wait_for(world: World) -> None:
+    opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    assert (opened["rows_added"], opened["rows_not_supplied"]) == (1, 0)
+    assert cell(world, "municipality:44021", "2026") == (1100, "normal", 1.0)
+
+
+def test_a_submission_that_changes_nothing_makes_no_revision(world: World) -> None:
+    supply_2025(world)
+    before = world.client.get(f"/api/v1/datasets/{DATASET}").json()
+    latest = submit(world, "antwerpen", f"{ANTWERPEN[0]},population,2025,300,")
+    assert latest["new_revision"] is False
+    assert latest["revision"] == 2  # the current one
+    assert (latest["rows_added"], latest["rows_changed"], latest["rows_unchanged"]) == (0, 0, 1)
+    after = world.client.get(f"/api/v1/datasets/{DATASET}").json()
+    assert after["modified"] == before["modified"]
+    # Recorded all the same: who sent what, and that it made no revision.
+    listed = world.client.get(SUBMIT).json()
+    assert listed["total"] == 3
+    assert listed["items"][0]["id"] == latest["submission"]
+    assert listed["items"][0]["revision"] is None
+    with world.factory() as session:
+        revisions = session.scalars(
+            select(Submission.revision).where(Submission.dataset_id == DATASET)
+        ).all()
+    assert sorted(r for r in revisions if r is not None) == [1, 2]
+    # The next change is revision 3: revisions stay dense.
+    changed = submit(world, "antwerpen", f"{ANTWERPEN[0]},population,2025,301,")
+    assert (changed["revision"], changed["new_revision"]) == (3, True)
+    response = world.client.get(OBS, params={"unit": "municipality:11002", "revision": 3})
+    assert response.json()["items"][0]["value"] == 501
