@@ -32,10 +32,18 @@ LIKE_ESCAPE = "\\"
 def contains_pattern(text: str) -> str:
     """A LIKE pattern that finds ``text`` literally, lower-cased: ``%`` and ``_`` typed by a
     user are characters, not wildcards. Use with ``.like(pattern, escape=LIKE_ESCAPE)``."""
-    escaped = (
+    return f"%{_escaped(text)}%"
+
+
+def prefix_pattern(text: str) -> str:
+    """Like :func:`contains_pattern`, for values that start with ``text``."""
+    return f"{_escaped(text)}%"
+
+
+def _escaped(text: str) -> str:
+    return (
         text.lower()
         .replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
         .replace("%", LIKE_ESCAPE + "%")
         .replace("_", LIKE_ESCAPE + "_")
     )
-    return f"%{escaped}%"

@@ -9,7 +9,7 @@ from sqlalchemy import Select, Table, delete, func, insert, or_, select, tuple_,
 from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
-from app.db.queries import LIKE_ESCAPE, contains_pattern
+from app.db.queries import LIKE_ESCAPE, contains_pattern, prefix_pattern
 from app.geo.models import (
     BoundarySource,
     CityRegion,
@@ -410,12 +410,20 @@ def geometry_versions(session: Session, level: str) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def places_by_name(session: Session, q: str, version: str, levels: Sequence[str]) -> list[GeoUnit]:
-    """Units of ``levels`` in ``version`` whose name holds ``q`` (literally), localisable only."""
+def places_by_name(
+    session: Session, names: Sequence[str], code: str, version: str, levels: Sequence[str]
+) -> list[GeoUnit]:
+    """Units of ``levels`` in ``version`` whose name, lower-cased with its hyphens as spaces,
+    holds one of ``names`` (literally), or whose code starts with ``code``; localisable
+    only."""
+    spaced_name = func.replace(func.lower(GeoUnit.name), "-", " ")
     stmt = select(GeoUnit).where(
         GeoUnit.version == version,
         GeoUnit.level.in_(list(levels)),
         GeoUnit.not_localisable.is_(False),
-        func.lower(GeoUnit.name).like(contains_pattern(q), escape=LIKE_ESCAPE),
+        or_(
+            func.lower(GeoUnit.code).like(prefix_pattern(code), escape=LIKE_ESCAPE),
+            *(spaced_name.like(contains_pattern(n), escape=LIKE_ESCAPE) for n in names),
+        ),
     )
     return list(session.scalars(stmt.order_by(GeoUnit.name).limit(200)))

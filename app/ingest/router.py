@@ -81,7 +81,10 @@ _ROW = {
         "sector": {**_CELL, "pattern": _anchored(upload.SECTOR_PATTERN)},
         "indicator": {**_CELL, "pattern": _anchored(upload.INDICATOR_PATTERN)},
         "period": {
-            "anyOf": [{**_CELL, "pattern": _anchored(upload.PERIOD_PATTERN)}, {"type": "integer"}]
+            "anyOf": [
+                {**_CELL, "pattern": _anchored(upload.PERIOD_PATTERN)},
+                {"type": "integer", "minimum": upload.FIRST_YEAR, "maximum": upload.LAST_YEAR},
+            ]
         },
         "value": {
             "anyOf": [

@@ -35,7 +35,10 @@ REQUIRED = ("sector", "indicator", "period")
 # Statbel sector codes: the municipality's NIS code, then three letters or digits and a
 # letter, digit or '-' (44021A00-, 44021A01K, 4402110PQ, and 44021ZZZZ for "unknown").
 SECTOR_PATTERN = "[0-9]{5}[0-9A-Z]{3}[0-9A-Z-]"
-PERIOD_PATTERN = "[0-9]{4}"
+# A year of this or the last century: no statistical sector existed before 1970, and a
+# typo such as 0025 or 2205 must not open a period of its own.
+PERIOD_PATTERN = "(19|20)[0-9]{2}"
+FIRST_YEAR, LAST_YEAR = 1900, 2099
 INDICATOR_PATTERN = "[a-z0-9]+(-[a-z0-9]+)*"
 # No count, area or amount in these datasets comes near this; sums of many stay finite.
 VALUE_LIMIT = 10**15
@@ -45,7 +48,7 @@ NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 PATTERN_REASONS = {
     "sector": "not a statistical sector code (5 digits and 4 letters, digits or '-', "
     "e.g. 44021A00-)",
-    "period": "not a year (4 digits)",
+    "period": f"not a year from {FIRST_YEAR} to {LAST_YEAR} (4 digits)",
     "indicator": "not an indicator id",
 }
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a code or
@@ -507,7 +510,7 @@ def table_schema(dataset_id: str, indicators: Mapping[str, str], geo_version: st
                 {
                     "name": "period",
                     "type": "string",
-                    "description": "Year of the value.",
+                    "description": f"Year of the value ({FIRST_YEAR}–{LAST_YEAR}).",
                     "constraints": {"required": True, "pattern": PERIOD_PATTERN},
                 },
                 {

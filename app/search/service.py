@@ -15,6 +15,7 @@ from app.geo import repository as geo_repository
 from app.geo.levels import LEVELS, Level
 from app.geo.service import check_level, unit_out
 from app.search import repository
+from app.search.names import official_names, spaced
 from app.search.schemas import DatasetHit, IndicatorHit, SearchOut
 
 # The search box lists the places people look for first: municipalities before wijken.
@@ -118,13 +119,22 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     )
     places = []
     latest = geo_repository.latest_version(session)
-    if q.strip() and latest is not None:
+    typed = spaced(q)
+    if typed and latest is not None:
+        # "sint niklaas" finds Sint-Niklaas, "Ghent" Gent, "44021" Gent by its NIS code.
+        other_names = [spaced(name) for name in official_names(q)]
         found = geo_repository.places_by_name(
-            session, q.strip(), latest, [lv.value for lv in PLACE_ORDER]
+            session, [typed, *other_names], q.strip(), latest, [lv.value for lv in PLACE_ORDER]
         )
         order = {lv.value: i for i, lv in enumerate(PLACE_ORDER)}
+        first = (typed, *other_names)
+        code = q.strip().lower()
         found.sort(
-            key=lambda u: (not u.name.lower().startswith(q.strip().lower()), order[u.level], u.name)
+            key=lambda u: (
+                not (spaced(u.name).startswith(first) or u.code.lower().startswith(code)),
+                order[u.level],
+                u.name,
+            )
         )
         places = [unit_out(u) for u in found[:MAX_HITS]]
     return SearchOut(

@@ -106,6 +106,8 @@ def test_unreadable_bodies_name_the_file(
         (["44021A0-0,population,2025,5,"], 1, "sector", "sector code"),
         (["44021A00-,population,25,5,"], 1, "period", "year"),
         (["44021A00-,population,2025-01,5,"], 1, "period", "year"),
+        (["44021A00-,population,0000,5,"], 1, "period", "from 1900 to 2099"),
+        (["44021A00-,population,2205,5,"], 1, "period", "from 1900 to 2099"),
         (["44021A00-,population,٢٠٢٥,5,"], 1, "period", "year"),
         (["44021A00-,Population,2025,5,"], 1, "indicator", "not an indicator"),
         (["44021A00-,,2025,5,"], 1, "indicator", "missing"),
@@ -174,6 +176,16 @@ def test_a_year_as_a_json_number_is_fine(world: World) -> None:
         OBS, params={"unit": f"sector:{SECTOR}", "indicator": "population"}
     ).json()["items"]
     assert (item["period"], item["value"]) == ("2025", 7)
+
+
+def test_a_year_as_a_json_number_outside_the_years_is_refused(world: World) -> None:
+    import json
+
+    body = json.dumps([json_row(period=205, value=7)]).encode()  # type: ignore[arg-type]
+    problem = refuse(world, body, "application/json")
+    (error,) = problem["errors"]  # type: ignore[misc]
+    assert (error["column"], error["value"]) == ("period", "205")
+    assert "from 1900 to 2099" in error["reason"]
 
 
 def test_every_error_of_a_file_is_reported(world: World) -> None:

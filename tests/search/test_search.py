@@ -115,6 +115,25 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
 
 
 @pytest.mark.parametrize(
+    ("q", "first"),
+    [
+        ("sint niklaas", "municipality:46021"),  # hyphens are spaces
+        ("SINT-NIKLAAS ", "municipality:46021"),
+        ("Ghent", "municipality:44021"),  # English and French names
+        ("gand", "municipality:44021"),
+        ("Antwerp", "municipality:11002"),
+        ("east flanders", "province:40000"),
+        ("Brussels", "municipality:21004"),
+        ("44021", "municipality:44021"),  # NIS codes
+        ("stadsregio-gent", "cityregion:stadsregio-gent"),
+    ],
+)
+def test_places_are_found_the_way_people_type_them(client: TestClient, q: str, first: str) -> None:
+    places = client.get("/api/v1/search", params={"q": q}).json()["places"]
+    assert places and places[0]["id"] == first, places
+
+
+@pytest.mark.parametrize(
     "q", ["", " ", "%", '"', "*", "energie*", "OR", "NEAR(a b)", "a:b", "'", "^-", "é", "x" * 200]
 )
 def test_odd_queries_answer_normally(client: TestClient, q: str) -> None:
