@@ -178,12 +178,15 @@ def set_link_header(
     cursor: str | None = None,
 ) -> None:
     """RFC 8288 Link header with first, last, and where they exist prev and next; ``next``
-    follows ``cursor`` when the list gives one (keyset paging), else the next page number."""
+    follows ``cursor`` when the list gives one (keyset paging), else the next page number.
+    Absolute, on the public base URL like every link in the bodies: a client that follows
+    them need not resolve them against the request it made."""
     last = max(1, -(-total // params.page_size))
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "cursor")]
+    base = app_state(request).settings.base_url
 
     def url(extra: tuple[str, str]) -> str:
-        return f"{request.url.path}?{urlencode([*query, extra])}"
+        return f"{base}{request.url.path}?{urlencode([*query, extra])}"
 
     def page(number: int) -> str:
         return url(("page", str(number)))

@@ -7,6 +7,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from app.config import get_settings
+
 PROBLEM = "application/problem+json"
 
 
@@ -100,6 +102,9 @@ def test_units_filtered_and_paged_with_link_headers(client: TestClient) -> None:
     rels = links(first.headers["link"])
     assert set(rels) == {"first", "last", "next"}
     assert "page=4" in rels["last"]
+    # Absolute, on the public base URL, like the links in the bodies.
+    base = get_settings().base_url
+    assert all(url.startswith(f"{base}/api/v1/geo/units?") for url in rels.values()), rels
     seen = [u["code"] for u in body["items"]]
     url = rels["next"]
     while url:

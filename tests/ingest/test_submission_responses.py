@@ -76,7 +76,7 @@ def test_table_schema_is_a_documented_frictionless_document(world: World) -> Non
     assert schema["$schema"] == "https://specs.frictionlessdata.io/schemas/table-schema.json"
     constraints = {f["name"]: f.get("constraints", {}) for f in schema["fields"]}
     assert constraints["sector"]["pattern"] == "[0-9]{5}[0-9A-Z]{3}[0-9A-Z-]"
-    assert constraints["period"]["pattern"] == "[0-9]{4}"
+    assert constraints["period"]["pattern"] == "(19|20)[0-9]{2}"
     assert constraints["indicator"]["enum"] == ["area", "population"]
     assert re.fullmatch(constraints["indicator"]["pattern"], "population")
     assert constraints["value"] == {"minimum": -(10**15), "maximum": 10**15}
