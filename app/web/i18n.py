@@ -191,6 +191,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "map.no_geometry": ("geen kaartvlak", "no map area"),
     "map.no_value": ("geen waarde", "no value"),
     "map.credit": ("Grenzen", "Boundaries"),
+    "map.sources": (
+        "statistische sectoren 2021 © Statbel, via Sciensano bemaps (CC BY 4.0), vereenvoudigd; "
+        "gemeenten © Statbel; wijken voor omgevingsanalyse © gemeentebesturen, verzameld door "
+        "Data & Analyse van de Vlaamse provincies.",
+        "statistical sectors 2021 © Statbel, via Sciensano bemaps (CC BY 4.0), simplified; "
+        "municipalities © Statbel; neighbourhoods (wijken voor omgevingsanalyse) © the "
+        "municipalities, collected by Data & Analyse of the Flemish provinces.",
+    ),
     "table.area": ("Gebied", "Area"),
     "table.value": ("Waarde", "Value"),
     "table.status": ("Status", "Status"),

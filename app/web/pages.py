@@ -38,11 +38,6 @@ class Reader:
         return next((v for k, v in self.query if k == name), None) or None
 
 
-MAP_CREDIT = (
-    "Statistical sectors 2021 © Statbel, via Sciensano bemaps (CC BY 4.0); simplified. "
-    "Gemeenten © Statbel. Wijken voor omgevingsanalyse © gemeentebesturen, verzameld door "
-    "Data & Analyse van de Vlaamse provincies."
-)
 FACET_PARAMS = {"themes": "theme"}
 
 
@@ -202,7 +197,6 @@ def indicator_page(
         t,
         page=page,
         titles=_titles(session, t),
-        credit=MAP_CREDIT,
         alternates=[*alternates, ("application/json", f"/api/v1/indicators/{indicator_id}")],
         api_links=api_links,
         charts=True,
@@ -226,7 +220,6 @@ def place_page(
         "place.html",
         t,
         page=page,
-        credit=MAP_CREDIT,
         alternates=[*alternates, ("application/json", api)],
         api_links=api_links,
         charts=page.map is not None,

@@ -223,6 +223,19 @@ def test_the_map_inside_a_municipality_credits_its_boundaries(client: TestClient
     assert 'class="credit"' in page and "Statbel" in page[page.index('class="credit"') :]
 
 
+@pytest.mark.parametrize(
+    ("lang", "said", "not_said"),
+    [("en", "collected by", "verzameld door"), ("nl", "verzameld door", "collected by")],
+)
+def test_the_map_credit_is_in_the_pages_language(
+    client: TestClient, lang: str, said: str, not_said: str
+) -> None:
+    page = client.get("/doc/indicator/population", params={"lang": lang}, headers=HTML).text
+    credit = page[page.index('class="credit"') :]
+    credit = credit[: credit.index("</p>")]
+    assert said in credit and not_said not in credit
+
+
 def test_a_place_page_links_its_other_versions(client: TestClient) -> None:
     # The 2025 sector page shows a few indicators; the 2024 version holds most of the data.
     page = client.get("/doc/sector/44021A00-", headers=HTML).text
