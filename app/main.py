@@ -82,7 +82,7 @@ from app.search.router import router as search_router
 from app.stats.router import router as stats_router
 from app.stewardship.router import router as stewardship_router
 from app.unitsets.router import router as unitsets_router
-from app.web.pages import STATIC_DIR, STATIC_URL, error_page
+from app.web.pages import STATIC_DIR, STATIC_URL, problem_page
 from app.web.router import router as web_router
 from app.web.router import translator
 
@@ -164,13 +164,7 @@ def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Respo
     api = request.url.path.startswith("/api/") or _documented(request)
     if not browser or api or status >= 500:
         return problem_response(status, problem)
-    reasons = [
-        f"{e['parameter']}: {e['reason']}"
-        for e in problem.get("errors", [])
-        if isinstance(e, dict) and "parameter" in e and "reason" in e
-    ]
-    detail = "; ".join([str(problem["detail"]), *reasons])
-    body = error_page(translator(request), status, detail, request.url.path)
+    body = problem_page(translator(request), problem, request.url.path)
     return HTMLResponse(body, status_code=status, headers={"Vary": "Accept, Accept-Language"})
 
 

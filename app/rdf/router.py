@@ -22,7 +22,7 @@ from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
 from app.downloads.router import stored_response
-from app.errors import NotAcceptable, NotFound
+from app.errors import DatapediaError, NotAcceptable, NotFound
 from app.rdf import cube, cubefiles, dcat, service, things
 from app.rdf.dcat import Uris
 from app.rdf.schemas import Quality
@@ -289,7 +289,8 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
         **_ok("The thing described in RDF, or an HTML page for a browser.", _RDF | _HTML),
         **_NOT_MODIFIED,
         **problems(406),
-        404: {**problems(404)[404], "content": _HTML},  # problem+json, or HTML for a browser
+        # problem+json, or HTML for a browser
+        **{status: {**problems(status)[status], "content": _HTML} for status in (404, 422)},
     },
 )
 def document(
@@ -306,7 +307,10 @@ def document(
         reader = pages.Reader(
             translator(request), request.query_params.multi_items(), settings.base_url
         )
-        return HTMLResponse(thing.html(alternates, reader), headers=_HTML_VARY)
+        # A page's own parameters (?version=1999) are refused as a page too.
+        return _html_or_problem(
+            fmt, request, lambda: HTMLResponse(thing.html(alternates, reader), headers=_HTML_VARY)
+        )
     document = service.graph_document(thing.graph(), fmt, thing.version)
     return _respond(request, document, vary=True)
 
@@ -331,8 +335,10 @@ def _html_or_problem(
 ) -> T | Response:
     try:
         return load()
-    except NotFound as exc:
-        return _not_found(fmt, request, exc.detail)
+    except DatapediaError as exc:
+        if fmt is not None or not 400 <= exc.status < 500:
+            raise
+        return _error_page(request, exc)
 
 
 def _documents(request: Request) -> service.DocumentCache:
@@ -343,9 +349,15 @@ def _documents(request: Request) -> service.DocumentCache:
 def _not_found(fmt: service.RdfFormat | None, request: Request, detail: str) -> Response:
     """Browsers get a page in their language; API clients problem+json."""
     if fmt is None:
-        body = pages.not_found_page(translator(request), detail, request.url.path)
-        return HTMLResponse(body, status_code=404, headers=_HTML_VARY)
+        return _error_page(request, NotFound(detail))
     raise NotFound(detail)
+
+
+def _error_page(request: Request, error: DatapediaError) -> HTMLResponse:
+    body = pages.problem_page(
+        translator(request), error.to_problem(request.url.path), request.url.path
+    )
+    return HTMLResponse(body, status_code=error.status, headers=_HTML_VARY)
 
 
 # --- the statistics as RDF Data Cube ---------------------------------------------------------

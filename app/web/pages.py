@@ -5,9 +5,10 @@ both): the stylesheet, the chart library and the page script are static files un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.orm import Session
@@ -260,8 +261,16 @@ def catalog_page(session: Session, t: Translator, query: Sequence[tuple[str, str
     )
 
 
-def not_found_page(t: Translator, detail: str, path: str) -> str:
-    return error_page(t, 404, detail, path)
+def problem_page(t: Translator, problem: Mapping[str, Any], path: str) -> str:
+    """:func:`error_page` saying what a problem document says: its detail and the reason
+    given for each parameter."""
+    reasons = [
+        f"{e['parameter']}: {e['reason']}"
+        for e in problem.get("errors", [])
+        if isinstance(e, dict) and "parameter" in e and "reason" in e
+    ]
+    detail = "; ".join([str(problem["detail"]), *reasons])
+    return error_page(t, int(problem["status"]), detail, path)
 
 
 def error_page(t: Translator, status: int, detail: str, path: str) -> str:

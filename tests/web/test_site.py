@@ -216,6 +216,15 @@ def test_the_download_builder_explains_a_bad_choice_on_a_page(
     assert reason in response.text and "<script>" not in response.text
 
 
+def test_a_bad_parameter_of_a_page_is_a_page_for_a_browser(client: TestClient) -> None:
+    path = "/doc/municipality/44021"
+    page = client.get(path, params={"version": "1999", "lang": "en"}, headers=HTML)
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "unknown geography version &#39;1999&#39;" in page.text
+    assert '<html lang="en">' in page.text
+
+
 def test_the_map_inside_a_municipality_credits_its_boundaries(client: TestClient) -> None:
     # A median has no map of Flanders (it is not aggregated), only the one inside Gent.
     page = client.get("/doc/indicator/income-median-declaration?in=44021", headers=HTML).text
