@@ -352,6 +352,26 @@ def test_pages_fit_a_phone_without_scrolling_sideways(visit: Visit, path: str) -
     visit.check_clean()
 
 
+def test_chart_labels_do_not_overlap_on_a_phone(visit: Visit) -> None:
+    visit.page.set_viewport_size({"width": 390, "height": 844})
+    visit.open("/doc/indicator/population")
+    boxes = visit.page.evaluate(
+        "() => [...document.querySelectorAll('figure.comparison [data-chart] svg text')]"
+        ".map(t => [t.textContent, t.getBoundingClientRect()])"
+        ".filter(([, r]) => r.width > 0)"
+        ".map(([s, r]) => [s, r.left, r.top, r.right, r.bottom])"
+    )
+    assert len(boxes) > 10
+    overlapping = [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5 and a[2] < b[4] - 0.5 and b[2] < a[4] - 0.5
+    ]
+    assert not overlapping, overlapping
+    visit.check_clean()
+
+
 def test_a_mistyped_address_and_a_long_search_are_pages_for_a_browser(visit: Visit) -> None:
     response = visit.page.goto(visit.base + "/datasets/does-not-exist")
     assert response is not None and response.status == 404

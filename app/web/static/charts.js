@@ -31,6 +31,9 @@
     var lang = document.documentElement.lang;
     var decimals = Number(holder.getAttribute("data-decimals"));
     var fmt = numberFormat(lang, decimals);
+    var axisFmt = new Intl.NumberFormat(lang === "en" ? "en-GB" : "nl-BE", {
+      notation: "compact", maximumFractionDigits: 1,
+    });
     var withRegion = holder.getAttribute("data-rule") !== "sum";
     var periods = Array.prototype.map.call(
       table.querySelectorAll("thead th[scope=col]"), function (th) { return th.textContent; }
@@ -80,7 +83,12 @@
         trigger: "item",
         valueFormatter: function (v) { return v === null || v === undefined ? "—" : fmt.format(v); },
       },
-      xAxis: { type: "value", axisLabel: { formatter: function (v) { return fmt.format(v); } } },
+      // Short axis numbers (200K, 1 mln.), and a label that would still touch its neighbour
+      // left out: a phone is too narrow for "1.000.000" every 200.000.
+      xAxis: {
+        type: "value",
+        axisLabel: { hideOverlap: true, formatter: function (v) { return axisFmt.format(v); } },
+      },
       yAxis: { type: "category", data: categories, inverse: true },
       series: series,
     });
