@@ -187,6 +187,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "Deze indicator wordt enkel gepubliceerd op het niveau waarop hij geleverd is.",
         "This indicator is published only at the level it was supplied at.",
     ),
+    "comparison.same_area": (
+        "Dezelfde gemeenten, dus dezelfde waarden (een stadsregio is standaard de "
+        "referentieregio van haar centrumstad)",
+        "The same municipalities, so the same values (by default a city-region is its centre "
+        "city's referentieregio)",
+    ),
     "map.legend": ("Legende", "Legend"),
     "map.no_geometry": ("geen kaartvlak", "no map area"),
     "map.no_value": ("geen waarde", "no value"),

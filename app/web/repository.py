@@ -1,5 +1,5 @@
 """The queries of the HTML pages that no domain answers: the centre cities with their
-city-regions, and the newest datasets."""
+city-regions (and which of them cover the same area), and the newest datasets."""
 
 from __future__ import annotations
 
@@ -31,6 +31,27 @@ def centre_cities(session: Session) -> list[tuple[GeoUnit, GeoUnit]]:
     )
     pairs = [(c, by_key[(c.version, c.code)]) for c in cities if (c.version, c.code) in by_key]
     return sorted(pairs, key=lambda pair: pair[0].name)
+
+
+def same_extent(session: Session, units: list[GeoUnit]) -> list[list[GeoUnit]]:
+    """Groups of two or more of ``units`` that contain exactly the same municipalities (two
+    city-regions defined as one referentieregio), in the order given."""
+    members: dict[int, set[int]] = {unit.id: set() for unit in units}
+    rows = session.execute(
+        select(GeoUnitAncestor.ancestor_id, GeoUnitAncestor.unit_id)
+        .join(GeoUnit, GeoUnit.id == GeoUnitAncestor.unit_id)
+        .where(
+            GeoUnitAncestor.ancestor_id.in_(list(members)),
+            GeoUnit.level == Level.MUNICIPALITY,
+        )
+    )
+    for ancestor, member in rows:
+        members[ancestor].add(member)
+    groups: dict[frozenset[int], list[GeoUnit]] = {}
+    for unit in units:
+        if members[unit.id]:
+            groups.setdefault(frozenset(members[unit.id]), []).append(unit)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def newest_datasets(session: Session, limit: int) -> list[Dataset]:

@@ -66,6 +66,8 @@ class Comparison:
     rows: list[SeriesRow]
     api_url: str
     unavailable: bool = False
+    # City-regions that cover the same municipalities (their values are the same): names.
+    same_area: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -212,7 +214,15 @@ def comparison(
     if not cities_only:
         rows.append(_row(FLEMISH_REGION, names.get(FLEMISH_REGION, ""), "region", by_ref))
     periods = sorted({r["period"] for r in records})
-    return Comparison(periods, rows, url)
+    same_area = (
+        []
+        if cities_only
+        else [
+            [u.name for u in group]
+            for group in repository.same_extent(session, [r for _, r in pairs])
+        ]
+    )
+    return Comparison(periods, rows, url, same_area=same_area)
 
 
 def _row(ref: str, name: str, kind: str, by_ref: dict[str, dict[str, Cell]]) -> SeriesRow:

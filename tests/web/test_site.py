@@ -99,6 +99,14 @@ def test_indicator_page_shows_the_comparison_and_the_map_values(client: TestClie
     assert 'data-geometry="/api/v1/geo/boundaries?level=municipality' in page
     assert "geen kaartvlak" in page and "Legende" in page
     assert '<h3 id="inside">Binnen de gemeente Gent</h3>' in page
+    # Genk's and Hasselt's city-regions are both Limburg: the page says why their values match.
+    (note,) = re.findall(r"<p [^>]*data-same-area>([^<]*)</p>", page)
+    assert note.endswith(": Stadsregio Genk = Stadsregio Hasselt.")
+    genk, hasselt = (
+        [r["value"] for r in comparison["items"] if r["code"] == f"stadsregio-{city}"]
+        for city in ("genk", "hasselt")
+    )
+    assert genk == hasselt != []
 
 
 def test_place_page_gives_key_figures_with_their_comparison(client: TestClient) -> None:
