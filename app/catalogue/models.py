@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -136,6 +137,8 @@ class Indicator(Base):
     caveats_nl: Mapped[str | None] = mapped_column(Text, nullable=True)
     caveats_en: Mapped[str | None] = mapped_column(Text, nullable=True)
     decimals: Mapped[int] = mapped_column(Integer, default=0)
+    # A count of things (inhabitants, cars): a submitted value must be a whole number.
+    whole_numbers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     aggregation: Mapped[str] = mapped_column(String(20))
     # ratio: Σnumerator / Σdenominator × scale; each a list of indicator ids.
     numerator: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -164,6 +164,9 @@ class IndicatorOut(BaseModel):
     source_column: str | None
     caveats: Text
     decimals: int
+    whole_numbers: bool = Field(
+        description="A count of things (inhabitants, cars): submitted values are whole numbers."
+    )
     datasets: list[str]
     levels: list[str] | None = Field(
         default=None, description="Levels at which values are published (detail only)."

@@ -215,6 +215,7 @@ def _upsert_indicator(
         "caveats_nl": caveats_nl,
         "caveats_en": caveats_en,
         "decimals": int(entry.get("decimals") or 0),
+        "whole_numbers": entry.get("whole_numbers") is True,
         "aggregation": rule,
         "numerator": numerator,
         "denominator": denominator,

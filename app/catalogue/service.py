@@ -309,6 +309,7 @@ def indicator_out(session: Session, indicator: Indicator) -> IndicatorOut:
         source_column=indicator.source_column,
         caveats=Text(nl=indicator.caveats_nl, en=indicator.caveats_en),
         decimals=indicator.decimals,
+        whole_numbers=indicator.whole_numbers,
         datasets=repository.datasets_of_indicator(session, indicator.id),
         derived=derived_out(session, indicator),
     )

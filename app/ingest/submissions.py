@@ -40,24 +40,30 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 JSON_TYPES = ("application/json",)
 
 
-def supplied_indicators(session: Session, dataset_id: str) -> tuple[dict[str, str], set[str]]:
-    """Indicators a supplier uploads (id → rule), and those Datapedia derives itself."""
+def supplied_indicators(
+    session: Session, dataset_id: str
+) -> tuple[dict[str, str], set[str], frozenset[str]]:
+    """Indicators a supplier uploads (id → rule), those Datapedia derives itself, and the
+    supplied ones that count things (whole numbers only)."""
     supplied: dict[str, str] = {}
     derived: set[str] = set()
+    whole: set[str] = set()
     for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id):
         if indicator.aggregation in ("ratio", "weighted_mean"):
             derived.add(indicator.id)
         else:
             supplied[indicator.id] = indicator.aggregation
-    return supplied, derived
+            if indicator.whole_numbers:
+                whole.add(indicator.id)
+    return supplied, derived, frozenset(whole)
 
 
 def dataset_table_schema(session: Session, dataset_id: str) -> TableSchema:
     """The Table Schema the API serves for the dataset, and the one its uploads are checked
     against."""
     dataset = _dataset(session, dataset_id)
-    supplied, _ = supplied_indicators(session, dataset_id)
-    return upload.table_schema(dataset.id, supplied, dataset.geo_version)
+    supplied, _, whole = supplied_indicators(session, dataset_id)
+    return upload.table_schema(dataset.id, supplied, dataset.geo_version, whole)
 
 
 def _dataset(session: Session, dataset_id: str) -> Dataset:
@@ -110,7 +116,7 @@ def _submit(
             dataset=dataset_id,
             sources=sources,
         )
-    supplied, derived = supplied_indicators(session, dataset_id)
+    supplied, derived, whole = supplied_indicators(session, dataset_id)
     # The very schema GET …/schema serves: what the supplier reads is what is checked.
     schema = dataset_table_schema(session, dataset_id)
     geo = stats_repository.load_geography(session, [dataset.geo_version])
@@ -134,6 +140,7 @@ def _submit(
     rules = upload.Rules(
         indicators=supplied,
         derived=frozenset(derived),
+        whole_numbers=whole,
         geo_version=dataset.geo_version,
         sector_exists=lambda code: sector_id(code) is not None,
         other_version_of=other_version,

@@ -15,7 +15,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
@@ -102,6 +102,7 @@ class Rules:
 
     indicators: Mapping[str, str]  # supplied indicator id → aggregation rule
     derived: frozenset[str]  # indicators computed by Datapedia: not to be uploaded
+    whole_numbers: frozenset[str]  # counts of things: no fractions
     geo_version: str
     sector_exists: Callable[[str], bool]
     other_version_of: Callable[[str], str | None]  # a version in which the code does exist
@@ -326,6 +327,7 @@ def validate(
     good: list[set[str]] = [set() for _ in COLUMNS]
     good_sectors, good_indicators, good_periods, good_values, good_statuses = good
     sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
+    whole = rules.whole_numbers
     value_field = fields[COLUMNS.index("value")]
 
     def good_value(cell: str) -> bool:
@@ -354,7 +356,9 @@ def validate(
                     continue
             elif raw_value:
                 number_value = float(raw_value)
-                if number_value >= 0 or indicator not in sums:
+                if (number_value >= 0 or indicator not in sums) and (
+                    indicator not in whole or number_value.is_integer()
+                ):
                     yield UploadRow(number, sector, indicator, period, number_value, status)
                     continue
         row = _checked_row(number, cells, fields, verdicts, good, sector_checks, rules, result)
@@ -420,6 +424,9 @@ def _checked_row(
         if value < 0 and rules.indicators.get(indicator) == "sum":
             result.error(number, "value", raw_value, "a count or quantity cannot be negative")
             ok = False
+        elif indicator in rules.whole_numbers and not value.is_integer():
+            result.error(number, "value", raw_value, f"{indicator} is a count: give a whole number")
+            ok = False
     return UploadRow(number, sector, indicator, period, value, status) if ok else None
 
 
@@ -481,7 +488,12 @@ def _check_sector(sector: str, rules: Rules) -> str | None:
     return None
 
 
-def table_schema(dataset_id: str, indicators: Mapping[str, str], geo_version: str) -> TableSchema:
+def table_schema(
+    dataset_id: str,
+    indicators: Mapping[str, str],
+    geo_version: str,
+    whole_numbers: Collection[str] = (),
+) -> TableSchema:
     """The Frictionless Table Schema of a dataset's uploads: served by the API, written to
     ``schemas/tables/``, and what :func:`validate` checks every cell against."""
     return TableSchema.model_validate(
@@ -518,7 +530,12 @@ def table_schema(dataset_id: str, indicators: Mapping[str, str], geo_version: st
                     "type": "number",
                     "description": "The value ('.' for decimals); empty when status is "
                     "confidential, not_applicable or missing. Counts and quantities are not "
-                    "negative.",
+                    "negative"
+                    + (
+                        f"; counts are whole numbers ({', '.join(sorted(whole_numbers))})."
+                        if whole_numbers
+                        else "."
+                    ),
                     "constraints": {"minimum": -VALUE_LIMIT, "maximum": VALUE_LIMIT},
                 },
                 {

@@ -314,9 +314,8 @@ def test_errors_name_row_column_value_and_reason(world: World) -> None:
         ("\ufeff" + HEADER + f"{GENT[0]},population,2025,11,\n", "text/csv", 11),
         (HEADER.replace(",", ";") + f"{GENT[0]};population;2025;12;\n", "text/csv", 12),
         (HEADER.replace("\n", "\r\n") + f"{GENT[0]},population,2025,13,\r\n", "text/csv", 13),
-        # Population is published without decimals: 13.5 is stored and served as 14 (13 had
-        # the .5 been lost on the way), 14.5 as 15.
-        (HEADER + f" {GENT[0]} ,population, 2025 , 13.5 ,\n", "text/csv", 14),
+        # Population counts inhabitants: whole numbers, also when written with decimals.
+        (HEADER + f" {GENT[0]} ,population, 2025 , 13.0 ,\n", "text/csv", 13),
         (
             '[{"sector": "' + GENT[0] + '", "indicator": "population", "period": "2025", '
             '"value": 14}]',
@@ -325,7 +324,7 @@ def test_errors_name_row_column_value_and_reason(world: World) -> None:
         ),
         (
             '\ufeff{"rows": [{"sector": "' + GENT[0] + '", "indicator": "population", '
-            '"period": "2025", "value": "14.5", "status": null}]}',
+            '"period": "2025", "value": "15.00", "status": null}]}',
             "application/json; charset=utf-8",
             15,
         ),

@@ -178,6 +178,31 @@ def test_a_year_as_a_json_number_is_fine(world: World) -> None:
     assert (item["period"], item["value"]) == ("2025", 7)
 
 
+def test_a_count_with_a_fraction_is_refused(world: World) -> None:
+    before = world.fingerprint()
+    body = csv_body("44021A00-,population,2025,12.7,", "44021A01-,population,2025,3,")
+    problem = refuse(world, body, "text/csv")
+    assert problem["errors"] == [
+        {
+            "row": 1,
+            "column": "value",
+            "value": "12.7",
+            "reason": "population is a count: give a whole number",
+        }
+    ]
+    assert world.fingerprint() == before
+    # A whole number written with decimals is one; an area may have a fraction.
+    body = csv_body("44021A00-,population,2025,12.0,", "44021A00-,area,2025,1.25,")
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == 201, response.text
+    schema = world.client.get(f"/api/v1/datasets/{DATASET}/schema").json()
+    value = next(f for f in schema["fields"] if f["name"] == "value")
+    assert "counts are whole numbers (population)" in value["description"]
+    indicator = world.client.get("/api/v1/indicators/population").json()
+    assert indicator["whole_numbers"] is True
+    assert world.client.get("/api/v1/indicators/area").json()["whole_numbers"] is False
+
+
 def test_a_year_as_a_json_number_outside_the_years_is_refused(world: World) -> None:
     import json
 
@@ -211,6 +236,7 @@ def test_validation_reads_the_served_table_schema(world: World) -> None:
     rules = upload.Rules(
         indicators={"population": "sum", "area": "sum"},
         derived=frozenset(),
+        whole_numbers=frozenset({"population"}),
         geo_version="2025",
         sector_exists=lambda code: True,
         other_version_of=lambda code: None,
