@@ -1789,22 +1789,25 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
 
 def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
     """Stage, for a slice the dataset does not hold yet, a row without a value for every unit
-    that reports the indicator in another period but is not staged: ``not_applicable`` where
-    all of that unit's rows are, ``missing`` otherwise. Returns the rows staged (0 when the
-    dataset holds the slice already)."""
+    that reports the indicator in another period (stored, or staged with this one) but is not
+    staged in this one: ``not_applicable`` where all of that unit's rows are, ``missing``
+    otherwise. Returns the rows staged (0 when the dataset holds the slice already)."""
     indicator, period = slice_
     if indicators_in_period(session, dataset_id, [indicator], period):
         return 0
     result = session.execute(
         text(
             "INSERT INTO staging_observation (indicator_id, unit_id, period, value, status, line) "
-            "SELECT o.indicator_id, o.unit_id, CAST(:period AS VARCHAR), NULL, CASE WHEN "
-            "sum(CASE WHEN o.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 THEN "
-            "'not_applicable' ELSE 'missing' END, 0 FROM observation o "
-            "WHERE o.dataset_id = :dataset AND o.indicator_id = :indicator "
-            "AND o.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM staging_observation s "
-            "WHERE s.indicator_id = o.indicator_id AND s.unit_id = o.unit_id "
-            "AND s.period = :period) GROUP BY o.indicator_id, o.unit_id"
+            "SELECT CAST(:indicator AS VARCHAR), r.unit_id, CAST(:period AS VARCHAR), NULL, "
+            "CASE WHEN sum(CASE WHEN r.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 "
+            "THEN 'not_applicable' ELSE 'missing' END, 0 FROM ("
+            "SELECT o.unit_id, o.status FROM observation o WHERE o.dataset_id = :dataset "
+            "AND o.indicator_id = :indicator AND o.revision_to IS NULL "
+            "UNION ALL SELECT s.unit_id, s.status FROM staging_observation s "
+            "WHERE s.indicator_id = :indicator AND s.period <> :period) AS r "
+            "WHERE NOT EXISTS (SELECT 1 FROM staging_observation s WHERE "
+            "s.indicator_id = :indicator AND s.unit_id = r.unit_id AND s.period = :period) "
+            "GROUP BY r.unit_id"
         ),
         {"dataset": dataset_id, "indicator": indicator, "period": period},
     )

@@ -102,6 +102,22 @@ def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
 
 
+def test_a_new_period_in_the_same_file_as_a_complete_one_waits_too(world: World) -> None:
+    # The first file of all: 2025 for both of Gent's sectors, 2026 for one. The other
+    # waits in 2026, though the dataset held none of its rows before.
+    first = submit(
+        world,
+        "gent",
+        f"{GENT[0]},population,2025,1000,",
+        f"{GENT[1]},population,2025,500,",
+        f"{GENT[0]},population,2026,1100,",
+    )
+    assert (first["rows_added"], first["rows_not_supplied"]) == (3, 1)
+    assert cell(world, f"sector:{GENT[1]}", "2026") == (None, "missing", None)
+    assert cell(world, "municipality:44021", "2026") == (1100, "incomplete", 0.5)
+    assert cell(world, "municipality:44021", "2025") == (1500, "normal", 1.0)
+
+
 def test_an_indicator_never_supplied_before_has_nothing_to_wait_for(world: World) -> None:
     opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
     assert (opened["rows_added"], opened["rows_not_supplied"]) == (1, 0)
