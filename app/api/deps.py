@@ -191,7 +191,9 @@ def set_link_header(
     def page(number: int) -> str:
         return url(("page", str(number)))
 
-    links = [f'<{page(1)}>; rel="first"', f'<{page(last)}>; rel="last"']
+    links = [f'<{page(1)}>; rel="first"']
+    if last <= MAX_PAGE:  # beyond, pages are reached by cursor (or a narrower query) only
+        links.append(f'<{page(last)}>; rel="last"')
     if params.page > 1:
         links.append(f'<{page(min(params.page - 1, last))}>; rel="prev"')
     if cursor is not None:

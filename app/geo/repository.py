@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import Select, Table, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, Table, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
@@ -411,12 +411,24 @@ def geometry_versions(session: Session, level: str) -> list[str]:
 
 
 def places_by_name(
-    session: Session, names: Sequence[str], code: str, version: str, levels: Sequence[str]
+    session: Session,
+    names: Sequence[str],
+    code: str,
+    version: str,
+    levels: Sequence[str],
+    limit: int,
 ) -> list[GeoUnit]:
-    """Units of ``levels`` in ``version`` whose name, lower-cased with its hyphens as spaces,
-    holds one of ``names`` (literally), or whose code starts with ``code``; localisable
-    only."""
+    """The first ``limit`` units of ``levels`` in ``version`` whose name, lower-cased with its
+    hyphens as spaces, holds one of ``names`` (literally), or whose code starts with
+    ``code``; localisable only."""
     spaced_name = func.replace(func.lower(GeoUnit.name), "-", " ")
+    # The best first, before the limit: by level in the order given, and in a level the
+    # names that start with what was typed (or the code).
+    starts = or_(
+        func.lower(GeoUnit.code).like(prefix_pattern(code), escape=LIKE_ESCAPE),
+        *(spaced_name.like(prefix_pattern(n), escape=LIKE_ESCAPE) for n in names),
+    )
+    level_order = case({level: rank for rank, level in enumerate(levels)}, value=GeoUnit.level)
     stmt = select(GeoUnit).where(
         GeoUnit.version == version,
         GeoUnit.level.in_(list(levels)),
@@ -426,4 +438,5 @@ def places_by_name(
             *(spaced_name.like(contains_pattern(n), escape=LIKE_ESCAPE) for n in names),
         ),
     )
-    return list(session.scalars(stmt.order_by(GeoUnit.name).limit(200)))
+    ordered = stmt.order_by(level_order, case((starts, 0), else_=1), GeoUnit.name)
+    return list(session.scalars(ordered.limit(limit)))

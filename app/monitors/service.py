@@ -42,6 +42,7 @@ from app.monitors.schemas import (
     Withheld,
 )
 from app.stats import service as stats_service
+from app.stats.aggregate import VALUE_STATUSES
 from app.stats.formats import rounded
 from app.stats.schemas import Record
 from app.unitsets import repository as unitsets_repository
@@ -168,7 +169,9 @@ def _unit_value(
     value = record["value"] if record else None
     prior = before["value"] if before else None
     change = change_pct = None
-    if value is not None and prior is not None:
+    # A change between two incomplete sums (a year still being supplied) would be no change
+    # of the place at all.
+    if _complete(record) and _complete(before) and value is not None and prior is not None:
         change = rounded(value - prior, decimals)
         if prior != 0:
             change_pct = rounded((value - prior) / abs(prior) * 100, PCT_DECIMALS)
@@ -186,6 +189,24 @@ def _unit_value(
         change=change,
         change_pct=change_pct,
     )
+
+
+def _complete(record: Record | None) -> bool:
+    """Whether a record holds a value over all its members (not ``incomplete``)."""
+    return record is not None and record["value"] is not None and record["status"] in VALUE_STATUSES
+
+
+def latest_complete(found: IndicatorSeries) -> PeriodValues | None:
+    """The latest period in which every unit has a complete value; else the latest in which
+    one has; else the latest. A year that only its first supplier has delivered is not the
+    one to show by default."""
+    if not found.periods:
+        return None
+    for wanted in (all, any):
+        for values in reversed(found.periods):
+            if wanted(u.value is not None and u.status in VALUE_STATUSES for u in values.units):
+                return values
+    return found.periods[-1]
 
 
 def series(
@@ -238,11 +259,12 @@ def series(
         index = available.index(period)
         previous = available[index - 1] if index > 0 else None
 
-        present: dict[str, float] = {}
+        present: dict[str, float] = {}  # ranked: complete values only
         for unit in members:
             record = by_key.get((period, _ref(unit)))
-            if record is not None and record["value"] is not None:
-                present[_ref(unit)] = record["value"]
+            value = record["value"] if _complete(record) and record is not None else None
+            if value is not None:
+                present[_ref(unit)] = value
         ranks = _ranks(present) if rank else {}
         out.append(
             PeriodValues(
@@ -349,7 +371,8 @@ def compare(
                 indicator=part.indicator.id,
                 periods=[],
             )
-        latest = everything.periods[-1]
+        latest = latest_complete(everything)
+        assert latest is not None
         result = everything.model_copy(
             update={
                 "periods": [latest],
@@ -410,9 +433,10 @@ def profile(session: Session, level: str, code: str, version: str | None) -> Pro
                 found = series(session, part, [unit], None, unit.version, None, rank=False)
             except (BadRequest, InvalidParameter, NotFound):
                 continue  # not published for this unit (level, version)
-            if not found.periods:
+            shown = latest_complete(found)
+            if shown is None:
                 continue
-            latest = found.periods[-1].period
+            latest = shown.period
             others = [u for u in (cityregion, region) if u is not None]
             by_id: dict[str, UnitValue] = {}
             if others:
@@ -429,7 +453,7 @@ def profile(session: Session, level: str, code: str, version: str | None) -> Pro
                     unit_of_measure=indicator.unit_of_measure,
                     decimals=indicator.decimals,
                     period=latest,
-                    value=found.periods[-1].units[0],
+                    value=shown.units[0],
                     cityregion=by_id.get(_ref(cityregion)) if cityregion else None,
                     region=by_id.get(_ref(region)) if region else None,
                     api_url=observations_url(

@@ -124,19 +124,14 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
         # "sint niklaas" finds Sint-Niklaas, "Ghent" Gent, "44021" Gent by its NIS code.
         other_names = [spaced(name) for name in official_names(q)]
         found = geo_repository.places_by_name(
-            session, [typed, *other_names], q.strip(), latest, [lv.value for lv in PLACE_ORDER]
+            session,
+            [typed, *other_names],
+            q.strip(),
+            latest,
+            [lv.value for lv in PLACE_ORDER],
+            MAX_HITS,
         )
-        order = {lv.value: i for i, lv in enumerate(PLACE_ORDER)}
-        first = (typed, *other_names)
-        code = q.strip().lower()
-        found.sort(
-            key=lambda u: (
-                not (spaced(u.name).startswith(first) or u.code.lower().startswith(code)),
-                order[u.level],
-                u.name,
-            )
-        )
-        places = [unit_out(u) for u in found[:MAX_HITS]]
+        places = [unit_out(u) for u in found]
     return SearchOut(
         q=q,
         datasets=[

@@ -249,7 +249,11 @@ def refresh(
         ),
         replace_all=not incremental,
     )
-    return None if stored.no_change else stored.revision
+    if stored.no_change:
+        return None
+    # New values are a change of the derived dataset too (dct:modified, modified_since).
+    catalogue_repository.touch_dataset(session, dataset_id)
+    return stored.revision
 
 
 def refresh_dependants(

@@ -24,6 +24,7 @@ from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
+from app.stats.aggregate import VALUE_STATUSES
 from app.stats.formats import Format
 from app.stats.schemas import Record
 from app.web import repository
@@ -225,6 +226,17 @@ def comparison(
     return Comparison(periods, rows, url, same_area=same_area)
 
 
+def _latest_complete_period(compared: Comparison | None, periods: Sequence[str]) -> str:
+    """The latest period whose Flemish Region value is complete (every sector supplied):
+    the map's default, not a year only its first supplier has delivered yet."""
+    region = next((r for r in compared.rows if r.kind == "region"), None) if compared else None
+    for period in reversed(periods):
+        cell = region.cells.get(period) if region else None
+        if cell is not None and cell.value is not None and cell.status in VALUE_STATUSES:
+            return period
+    return periods[-1]
+
+
 def _row(ref: str, name: str, kind: str, by_ref: dict[str, dict[str, Cell]]) -> SeriesRow:
     return SeriesRow(ref, name, kind, by_ref.get(ref, {}))
 
@@ -324,7 +336,7 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
     flemish = inside = None
     municipalities: list[UnitOut] = []
     if dataset is not None and public and indicator.periods:
-        period = indicator.periods[-1]
+        period = _latest_complete_period(compared, indicator.periods)
         flemish = _map(
             session, indicator, dataset.id, level=Level.MUNICIPALITY, version=version,
             period=period, within=_flemish_region(session, version),

@@ -102,6 +102,34 @@ def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
 
 
+def test_a_year_being_supplied_is_not_shown_by_default_nor_compared(world: World) -> None:
+    supply_2025(world)
+    submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    # The profile shows each place's latest complete value: 2025, not Antwerpen's empty 2026
+    # nor Gent's 2026 sum of one sector.
+    for code, value in (("11002", 500), ("44021", 1500)):
+        profile = world.client.get(f"/api/v1/geo/units/municipality/{code}/profile").json()
+        (row,) = [r for r in profile["indicators"] if r["indicator"] == "population"]
+        assert (row["period"], row["value"]["value"], row["value"]["status"]) == (
+            "2025",
+            value,
+            "normal",
+        )
+    compare = "/api/v1/compare"
+    params = {"indicator": "population", "unit": ["municipality:44021", "municipality:11002"]}
+    (latest,) = world.client.get(compare, params=params).json()["series"]["periods"]
+    assert latest["period"] == "2025"
+    assert [u["rank"] for u in latest["units"]] == [1, 2]
+    # Asked for 2026: Gent's incomplete sum has neither a rank nor a change since 2025.
+    (asked,) = world.client.get(compare, params={**params, "period": "2026"}).json()["series"][
+        "periods"
+    ]
+    gent = asked["units"][0]
+    assert (gent["value"], gent["status"]) == (1100, "incomplete")
+    assert (gent["rank"], gent["change"], gent["change_pct"]) == (None, None, None)
+    assert asked["ranked"] == 0
+
+
 def test_a_new_period_in_the_same_file_as_a_complete_one_waits_too(world: World) -> None:
     # The first file of all: 2025 for both of Gent's sectors, 2026 for one. The other
     # waits in 2026, though the dataset held none of its rows before.

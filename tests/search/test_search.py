@@ -126,6 +126,9 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         ("Brussels", "municipality:21004"),
         ("44021", "municipality:44021"),  # NIS codes
         ("stadsregio-gent", "cityregion:stadsregio-gent"),
+        # Municipalities first, however many wijken hold the text.
+        ("sint", "municipality:21003"),
+        ("berg", "municipality:31004"),
     ],
 )
 def test_places_are_found_the_way_people_type_them(client: TestClient, q: str, first: str) -> None:

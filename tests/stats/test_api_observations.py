@@ -243,3 +243,17 @@ def test_real_pages_match_the_openapi_document(client: TestClient, params: dict[
         response.json(),
         "application/json",
     )
+
+
+def test_no_last_link_beyond_the_pages_a_number_reaches(client: TestClient) -> None:
+    # Over 100,000 pages of one row: the last page has no number the API accepts, so the
+    # Link header leads on by cursor and names no last page.
+    response = client.get(OBS.format("energy-fluvius"), params={"page_size": 1})
+    assert response.status_code == 200
+    assert response.json()["total"] > 100_000
+    rels = {
+        rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
+    }
+    assert set(rels) == {"first", "next"} and "cursor=" in rels["next"]
+    smaller = client.get(OBS.format("energy-fluvius"), params={"page_size": 1000})
+    assert 'rel="last"' in smaller.headers["link"]

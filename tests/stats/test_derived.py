@@ -91,6 +91,7 @@ def test_a_submission_to_a_source_changes_the_derived_values_at_once(
     sector = "sector:44021A00-"
     old = _sector_value(world, sector)
     added = 5_000_000.0
+    modified = world.client.get(f"/api/v1/datasets/{DATASET}").json()["modified"]
     response = world.client.post(
         "/api/v1/datasets/energy-fluvius/submissions",
         content=(
@@ -101,6 +102,8 @@ def test_a_submission_to_a_source_changes_the_derived_values_at_once(
     assert response.status_code == 201, response.text
     source_revision = response.json()["revision"]
     assert source_revision == 2
+    # The derived dataset changed too: its modification date says so to harvesters.
+    assert world.client.get(f"/api/v1/datasets/{DATASET}").json()["modified"] > modified
 
     after = {unit: _value(world, DATASET, ELECTRICITY, unit) for unit in units}
     for unit in units:
