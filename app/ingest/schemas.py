@@ -60,6 +60,10 @@ class SubmissionOut(BaseModel):
     rows_added: int
     rows_changed: int
     rows_unchanged: int
+    rows_not_supplied: int = Field(
+        description="Sectors stored as `missing` because this submission opened a period "
+        "without them (see the submission result)."
+    )
 
 
 class SubmissionPage(Page[SubmissionOut]):

@@ -267,6 +267,7 @@ def list_submissions(
             rows_added=s.rows_added,
             rows_changed=s.rows_changed,
             rows_unchanged=s.rows_unchanged,
+            rows_not_supplied=s.rows_not_supplied,
         )
         for s in queries.page(session, stmt, offset, limit)
     ], queries.count(session, stmt)

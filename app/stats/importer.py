@@ -297,6 +297,7 @@ def store_staged_revision(
     submission.rows_added = counts.added
     submission.rows_changed = counts.changed
     submission.rows_unchanged = counts.unchanged
+    submission.rows_not_supplied = not_supplied
     submission.errors = []
     repository.add_submission(session, submission)
     counts.submission_id = submission.id

@@ -50,6 +50,8 @@ class Submission(Base):
     rows_added: Mapped[int] = mapped_column(Integer, default=0)
     rows_changed: Mapped[int] = mapped_column(Integer, default=0)
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    # Sectors stored as missing because the submission opened a period without them.
+    rows_not_supplied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 

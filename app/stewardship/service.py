@@ -381,6 +381,7 @@ def history(
                 "rows_added": s.rows_added,
                 "rows_changed": s.rows_changed,
                 "rows_unchanged": s.rows_unchanged,
+                "rows_not_supplied": s.rows_not_supplied,
             },
         )
         for s in stats_repository.submissions(session, dataset_id)

@@ -75,6 +75,11 @@ def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
     # Gent's other sector and both of Antwerpen's wait for their data; the remainder is not
     # applicable, as in 2025.
     assert (opened["rows_added"], opened["rows_not_supplied"]) == (1, 4)
+    # Kept with the submission, in its list and in the dataset's history.
+    listed = world.client.get(SUBMIT).json()["items"][0]
+    assert (listed["id"], listed["rows_not_supplied"]) == (opened["submission"], 4)
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    assert history[0]["changes"]["rows_not_supplied"] == 4
     assert cell(world, f"sector:{GENT[1]}", "2026") == (None, "missing", None)
     assert cell(world, f"sector:{GENT[2]}", "2026") == (None, "not_applicable", None)
     assert cell(world, "municipality:44021", "2026") == (1100, "incomplete", 0.5)
