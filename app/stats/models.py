@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,6 +84,9 @@ class Observation(Base):
     )
     revision_from: Mapped[int] = mapped_column(Integer)
     revision_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Stored as missing by a submission that opened the period without this sector: nobody
+    # supplied it (app.stats.repository.stage_not_supplied).
+    awaited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # A derived value whose members were not all available: the sum of the available ones,

@@ -185,15 +185,16 @@ def unit_labels(session: Session, unit_ids: Sequence[int]) -> dict[int, tuple[st
 
 def provenance(
     session: Session, dataset_id: str, unit_ids: Sequence[int], revision: int | None = None
-) -> dict[tuple[str, int, str], tuple[str, int, int]]:
+) -> dict[tuple[str, int, str], tuple[str | None, int, int]]:
     """(indicator, unit, period) → (supplier organisation, submission id, revision) of the
-    observations of these units, current or as they were right after ``revision``."""
+    observations of these units, current or as they were right after ``revision``; no
+    supplier for a row still awaited (stored by the submission that opened its period)."""
     stmt = (
         select(
             Observation.indicator_id,
             Observation.unit_id,
             Observation.period,
-            Submission.organisation_id,
+            case((Observation.awaited, None), else_=Submission.organisation_id),
             Submission.id,
             Observation.revision_from,
         )
@@ -1787,6 +1788,10 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
     return result
 
 
+# The line of a staged row that nobody supplied (stage_not_supplied): stored as awaited.
+AWAITED_LINE = -1
+
+
 def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
     """Stage, for a slice the dataset does not hold yet, a row without a value for every unit
     that reports the indicator in another period (stored, or staged with this one) but is not
@@ -1800,7 +1805,7 @@ def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str
             "INSERT INTO staging_observation (indicator_id, unit_id, period, value, status, line) "
             "SELECT CAST(:indicator AS VARCHAR), r.unit_id, CAST(:period AS VARCHAR), NULL, "
             "CASE WHEN sum(CASE WHEN r.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 "
-            "THEN 'not_applicable' ELSE 'missing' END, 0 FROM ("
+            f"THEN 'not_applicable' ELSE 'missing' END, {AWAITED_LINE} FROM ("
             "SELECT o.unit_id, o.status FROM observation o WHERE o.dataset_id = :dataset "
             "AND o.indicator_id = :indicator AND o.revision_to IS NULL "
             "UNION ALL SELECT s.unit_id, s.status FROM staging_observation s "
@@ -1846,9 +1851,9 @@ def store_staged(
     params = {"dataset": dataset_id, "revision": revision, "submission": submission_id}
     insert = (
         "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
-        "submission_id, revision_from) SELECT CAST(:dataset AS VARCHAR), s.indicator_id, "
-        "s.unit_id, s.period, s.value, s.status, :submission, :revision "
-        "FROM staging_observation s"
+        "submission_id, revision_from, awaited) SELECT CAST(:dataset AS VARCHAR), "
+        "s.indicator_id, s.unit_id, s.period, s.value, s.status, :submission, :revision, "
+        f"s.line = {AWAITED_LINE} FROM staging_observation s"
     )
     only_new = f"{insert} WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {_CURRENT_MATCH})"
     if not (compared.changed or compared.removed):

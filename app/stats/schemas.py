@@ -59,7 +59,9 @@ class ObservationRecord(BaseModel):
         "empty for values as supplied."
     )
     supplier: str | None = Field(
-        default=None, description="With `provenance=true`: who supplied the value."
+        default=None,
+        description="With `provenance=true`: who supplied the value; null for a sector still "
+        "awaited (stored as missing when another supplier's file opened its period).",
     )
     submission: int | None = Field(
         default=None, description="With `provenance=true`: the submission that carried it."

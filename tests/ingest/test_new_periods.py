@@ -82,6 +82,20 @@ def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
     assert history[0]["changes"]["rows_not_supplied"] == 4
     assert cell(world, f"sector:{GENT[1]}", "2026") == (None, "missing", None)
     assert cell(world, f"sector:{GENT[2]}", "2026") == (None, "not_applicable", None)
+    # Nobody supplied the waiting rows: their provenance names the submission, no supplier.
+    waiting = world.client.get(
+        OBS,
+        params={
+            "unit": [f"sector:{ANTWERPEN[0]}", f"sector:{GENT[0]}"],
+            "indicator": "population",
+            "period": "2026",
+            "provenance": True,
+        },
+    ).json()["items"]
+    assert {(r["code"], r["supplier"], r["submission"]) for r in waiting} == {
+        (ANTWERPEN[0], None, opened["submission"]),
+        (GENT[0], "gent", opened["submission"]),
+    }
     assert cell(world, "municipality:44021", "2026") == (1100, "incomplete", 0.5)
     assert cell(world, "municipality:11002", "2026") == (None, "missing", 0.0)
     assert cell(world, "region:02000", "2026") == (1100, "incomplete", 0.25)
@@ -98,6 +112,16 @@ def test_the_first_supplier_of_a_new_period_does_not_make_its_totals_complete(
         f"{ANTWERPEN[1]},population,2026,190,",
     )
     assert (antwerpen["rows_changed"], antwerpen["rows_not_supplied"]) == (2, 0)
+    supplied = world.client.get(
+        OBS,
+        params={
+            "unit": f"sector:{ANTWERPEN[0]}",
+            "indicator": "population",
+            "period": "2026",
+            "provenance": True,
+        },
+    ).json()["items"]
+    assert supplied[0]["supplier"] == "antwerpen"
     assert cell(world, "municipality:44021", "2026") == (1620, "normal", 1.0)
     assert cell(world, "region:02000", "2026") == (2120, "normal", 1.0)
 
