@@ -44,6 +44,7 @@ INDICATOR_PATTERN = "[a-z0-9]+(-[a-z0-9]+)*"
 VALUE_LIMIT = 10**15
 OUTSIDE_TERRITORY = "outside your territory for this dataset"
 NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+HALF_NUMBER_RE = re.compile(r"-?([0-9]+\.|\.[0-9]+)([eE][-+]?[0-9]+)?")
 # What a schema constraint means, said the way a supplier fixes it.
 PATTERN_REASONS = {
     "sector": "not a statistical sector code (5 digits and 4 letters, digits or '-', "
@@ -467,6 +468,8 @@ def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | Non
         return f"not one of {', '.join(constraints.enum)}"
     if table_field.type == "number":
         if not NUMBER_RE.fullmatch(cell):
+            if HALF_NUMBER_RE.fullmatch(cell):
+                return "write a digit on both sides of the '.' (0.5, 5.0)"
             return "not a number (use '.' for decimals)"
         number = float(cell)
         if not math.isfinite(number):

@@ -107,6 +107,8 @@ def test_unreadable_bodies_name_the_file(
         (["44021A00-,population,25,5,"], 1, "period", "year"),
         (["44021A00-,population,2025-01,5,"], 1, "period", "year"),
         (["44021A00-,population,0000,5,"], 1, "period", "from 1900 to 2099"),
+        (["44021A00-,area,2025,.5,"], 1, "value", "both sides of the '.'"),
+        (["44021A00-,area,2025,5.,"], 1, "value", "both sides of the '.'"),
         (["44021A00-,population,2205,5,"], 1, "period", "from 1900 to 2099"),
         (["44021A00-,population,٢٠٢٥,5,"], 1, "period", "year"),
         (["44021A00-,Population,2025,5,"], 1, "indicator", "not an indicator"),
