@@ -14,12 +14,20 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from app.api.deps import PageDep, SessionDep, SettingsDep, UnitOfWorkDep, app_state, paged
+from app.api.deps import (
+    DbId,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkDep,
+    app_state,
+    paged,
+)
 from app.api.problems import problems
 from app.auth.deps import CallerDep
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from app.ingest import submissions, upload
-from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema
+from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema, WithdrawalResult
 from app.stats.models import STATUSES
 
 router = APIRouter(tags=["submissions"])
@@ -257,3 +265,23 @@ async def submit(
             )
         finally:
             await part.close()
+
+
+@router.delete(
+    "/datasets/{dataset_id}/submissions/{submission_id}",
+    summary="Withdraw an upload (a new revision without it)",
+    description=(
+        "The submission's rows that are still current are closed and the values they replaced "
+        "are current again; a row it added disappears (a year opened by mistake is gone, with "
+        "the rows it left waiting), and a row someone replaced since stays. All in a new "
+        "revision: earlier revisions, `?revision=` and the history keep the submission. Its "
+        "own organisation's supplier or editor may withdraw it, and so may the dataset's "
+        "owners and site admins. 409: a submission that made no revision, an import or a "
+        "derived dataset's refresh, or one with no current row left."
+    ),
+    responses=problems(404, 409),
+)
+def withdraw(
+    dataset_id: DatasetId, submission_id: DbId, caller: CallerDep, session: UnitOfWorkDep
+) -> WithdrawalResult:
+    return submissions.withdraw(session, caller, dataset_id, submission_id)

@@ -15,6 +15,7 @@ __all__ = [
     "SubmissionResult",
     "TableField",
     "TableSchema",
+    "WithdrawalResult",
 ]
 
 
@@ -40,6 +41,19 @@ class SubmissionResult(BaseModel):
         "indicator in other periods but are not in this submission, stored as `missing` "
         "(`not_applicable` where they always are), so that the period's totals are "
         "`incomplete` with their coverage until those sectors are supplied."
+    )
+
+
+class WithdrawalResult(BaseModel):
+    """A withdrawn submission: the revision that undid it and what it changed."""
+
+    submission: int = Field(description="Id of the withdrawal (listed with the submissions).")
+    withdrawn: int = Field(description="Id of the submission withdrawn.")
+    revision: int = Field(description="The dataset's new revision, without the submission.")
+    rows_withdrawn: int = Field(description="Rows of the submission that were still current.")
+    rows_restored: int = Field(
+        description="Of those, the rows whose earlier value is current again; the others are "
+        "gone (the submission had added them)."
     )
 
 

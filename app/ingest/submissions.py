@@ -9,13 +9,20 @@ aggregates recomputed, so readers see the old revision or the new one, never a m
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import IO
 
 from sqlalchemy.orm import Session
 
 from app.api.metrics import SUBMISSIONS
 from app.audit.service import record
-from app.auth.service import WRITE_ROLES, Caller, require_dataset_role, require_role
+from app.auth.service import (
+    WRITE_ROLES,
+    Caller,
+    require_dataset_role,
+    require_owner,
+    require_role,
+)
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db import queries
@@ -30,11 +37,12 @@ from app.errors import (
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
-from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema
+from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema, WithdrawalResult
 from app.stats import derived as stats_derived
 from app.stats import repository as stats_repository
 from app.stats.importer import store_staged_revision
 from app.stats.models import Submission
+from app.stats.publish import publish_changes
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 JSON_TYPES = ("application/json",)
@@ -231,6 +239,98 @@ def _submit(
         rows_changed=stored.changed,
         rows_unchanged=stored.unchanged,
         rows_not_supplied=stored.not_supplied,
+    )
+
+
+WITHDRAWAL_PREFIX = "withdrawal of submission "
+
+
+def withdraw(
+    session: Session, caller: Caller, dataset_id: str, submission_id: int
+) -> WithdrawalResult:
+    """Undo an upload in a new revision: its rows that are still current are closed and the
+    values they replaced are current again (a key it added disappears; a row someone has
+    replaced since stays). Earlier revisions keep it. Its own organisation's supplier or
+    editor may withdraw it, and so may the dataset's owners and site admins."""
+    _dataset(session, dataset_id)
+    withdrawn = stats_repository.get_submission(session, dataset_id, submission_id)
+    if withdrawn is None:
+        raise NotFound(
+            f"dataset {dataset_id!r} has no submission {submission_id}", submission=submission_id
+        )
+    action = f"withdrawing submission {submission_id}"
+    if withdrawn.organisation_id == caller.organisation.id:
+        require_role(caller, WRITE_ROLES, action)
+        require_dataset_role(
+            session, caller, dataset_id, ("supplier", "owner", "publisher"), action
+        )
+    else:
+        require_owner(session, caller, dataset_id, action)
+    if withdrawn.source_name != "upload" or withdrawn.revision is None:
+        reason = (
+            "it changed nothing (no revision)"
+            if withdrawn.revision is None
+            else f"it is not an upload ({withdrawn.source_name}): import the source again, or "
+            "correct the source dataset of derived values"
+        )
+        raise Conflict(f"submission {submission_id} cannot be withdrawn: {reason}")
+    stats_repository.lock_dataset(session, dataset_id)
+    touched = stats_repository.current_slices_of_submission(session, dataset_id, submission_id)
+    if not touched:
+        raise Conflict(
+            f"no row of submission {submission_id} is current any more (withdrawn or replaced "
+            "since): nothing to withdraw"
+        )
+    with stats_repository.geography_fixed(session):  # read once for the publications below
+        return _withdraw(session, caller, dataset_id, withdrawn, touched)
+
+
+def _withdraw(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    withdrawn: Submission,
+    touched: set[tuple[str, str]],
+) -> WithdrawalResult:
+    submission_id = withdrawn.id
+    revision = stats_repository.latest_revision(session, dataset_id) + 1
+    withdrawal = stats_repository.add_submission(
+        session,
+        Submission(
+            dataset_id=dataset_id,
+            organisation_id=caller.organisation.id,
+            api_key_id=caller.key_id,
+            created_at=datetime.now(UTC),
+            source_name=f"{WITHDRAWAL_PREFIX}{submission_id}",
+            media_type=None,
+            sha256="",
+            state="accepted",
+            revision=revision,
+            errors=[],
+        ),
+    )
+    rows_withdrawn, rows_restored = stats_repository.withdraw_rows(
+        session, dataset_id, withdrawn, revision
+    )
+    withdrawal.rows_total = rows_withdrawn
+    withdrawal.rows_changed = rows_restored
+    publish_changes(session, dataset_id, revision, touched)
+    stats_derived.refresh_dependants(session, dataset_id, revision, touched)
+    catalogue_repository.touch_dataset(session, dataset_id)
+    record(
+        session,
+        "withdrawal",
+        caller=caller,
+        dataset_id=dataset_id,
+        target=f"submission:{submission_id}",
+        details={"revision": revision, "rows": rows_withdrawn, "restored": rows_restored},
+    )
+    return WithdrawalResult(
+        submission=withdrawal.id,
+        withdrawn=submission_id,
+        revision=revision,
+        rows_withdrawn=rows_withdrawn,
+        rows_restored=rows_restored,
     )
 
 

@@ -592,6 +592,62 @@ def submissions(session: Session, dataset_id: str) -> list[Submission]:
     return list(session.scalars(submissions_query(dataset_id)))
 
 
+def get_submission(session: Session, dataset_id: str, submission_id: int) -> Submission | None:
+    submission = session.get(Submission, submission_id)
+    return submission if submission is not None and submission.dataset_id == dataset_id else None
+
+
+def current_slices_of_submission(
+    session: Session, dataset_id: str, submission_id: int
+) -> set[tuple[str, str]]:
+    """The (indicator, period) slices in which rows of the submission are still current."""
+    rows = session.execute(
+        select(Observation.indicator_id, Observation.period)
+        .where(
+            Observation.dataset_id == dataset_id,
+            Observation.submission_id == submission_id,
+            Observation.revision_to.is_(None),
+        )
+        .distinct()
+    )
+    return {(indicator, period) for indicator, period in rows}
+
+
+def withdraw_rows(
+    session: Session, dataset_id: str, submission: Submission, revision: int
+) -> tuple[int, int]:
+    """As of ``revision``: the rows of ``submission`` that are still current are closed, and
+    the rows they replaced are current again (copies, with their own submission: who
+    supplied them stays true). Returns (rows withdrawn, rows restored)."""
+    params = {
+        "dataset": dataset_id,
+        "submission": submission.id,
+        "replaced_in": submission.revision,
+        "revision": revision,
+    }
+    restored = session.execute(
+        text(
+            "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
+            "submission_id, revision_from, awaited) SELECT p.dataset_id, p.indicator_id, "
+            "p.unit_id, p.period, p.value, p.status, p.submission_id, :revision, p.awaited "
+            "FROM observation p WHERE p.dataset_id = :dataset AND p.revision_to = :replaced_in "
+            "AND EXISTS (SELECT 1 FROM observation c WHERE c.dataset_id = :dataset "
+            "AND c.submission_id = :submission AND c.revision_to IS NULL "
+            "AND c.indicator_id = p.indicator_id AND c.unit_id = p.unit_id "
+            "AND c.period = p.period)"
+        ),
+        params,
+    )
+    withdrawn = session.execute(
+        text(
+            "UPDATE observation SET revision_to = :revision WHERE dataset_id = :dataset "
+            "AND submission_id = :submission AND revision_to IS NULL"
+        ),
+        params,
+    )
+    return _rowcount(withdrawn), _rowcount(restored)
+
+
 class Position(NamedTuple):
     """Where a page of records ended, in the records' order (the geography version is one
     per query and sits between period and level as in the index)."""

@@ -1,0 +1,142 @@
+"""Withdrawing an upload: a new revision without it, the values it replaced current again,
+earlier revisions as they were, and only for those with the right to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.stats.publish import publish_all
+from tests.factories import Template, World, open_world
+
+DATASET = "population-2025"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+GENT = ["44021A00-", "44021A01-"]
+ANTWERPEN = "11002A00-"
+HEADER = "sector,indicator,period,value,status\n"
+
+
+@pytest.fixture
+def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
+    yield from open_world(world_template, tmp_path)
+
+
+def submit(world: World, who: str, *rows: str) -> dict[str, object]:
+    body = (HEADER + "".join(r + "\n" for r in rows)).encode()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers(who))
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def withdraw(world: World, who: str, submission: object) -> tuple[int, dict[str, object]]:
+    response = world.client.delete(f"{SUBMIT}/{submission}", headers=world.auth(who))
+    return response.status_code, response.json()
+
+
+def values(world: World, unit: str, **params: object) -> dict[str, tuple[object, str]]:
+    response = world.client.get(OBS, params={"unit": unit, "indicator": "population", **params})
+    assert response.status_code == 200, response.text
+    return {r["period"]: (r["value"], r["status"]) for r in response.json()["items"]}
+
+
+def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: World) -> None:
+    submit(world, "gent", f"{GENT[0]},population,2025,1000,", f"{GENT[1]},population,2025,500,")
+    typo = submit(world, "gent", f"{GENT[0]},population,2052,1100,")
+    assert typo["rows_not_supplied"] == 1
+    assert set(values(world, "municipality:44021")) == {"2025", "2052"}
+
+    status, result = withdraw(world, "gent", typo["submission"])
+    assert status == 200, result
+    assert result == {
+        "submission": result["submission"],
+        "withdrawn": typo["submission"],
+        "revision": 3,
+        "rows_withdrawn": 2,  # the row sent and the one it left waiting
+        "rows_restored": 0,
+    }
+    assert values(world, "municipality:44021") == {"2025": (1500, "normal")}
+    facets = world.client.get("/api/v1/datasets", params={"q": "bevolking"}).json()["facets"]
+    assert "2052" not in {f["value"] for f in facets["period"]}
+    # Earlier revisions keep it; the history lists the withdrawal.
+    assert values(world, "municipality:44021", revision=2)["2052"][0] == 1100
+    listed = world.client.get(SUBMIT).json()["items"][0]
+    assert (listed["id"], listed["revision"]) == (result["submission"], 3)
+    assert listed["source"] == f"withdrawal of submission {typo['submission']}"
+    # Withdrawn once: nothing of it is current any more.
+    again, problem = withdraw(world, "gent", typo["submission"])
+    assert again == 409 and "nothing to withdraw" in str(problem["detail"])
+
+
+def test_the_values_it_replaced_are_current_again_and_later_changes_stay(world: World) -> None:
+    first = submit(
+        world, "gent", f"{GENT[0]},population,2025,1000,", f"{GENT[1]},population,2025,500,"
+    )
+    second = submit(
+        world, "gent", f"{GENT[0]},population,2025,1100,", f"{GENT[1]},population,2025,600,"
+    )
+    # Someone replaces one of its rows before it is withdrawn: that row stays.
+    submit(world, "admin", f"{GENT[1]},population,2025,650,")
+    status, result = withdraw(world, "gent", second["submission"])
+    assert status == 200, result
+    assert (result["rows_withdrawn"], result["rows_restored"]) == (1, 1)
+    assert values(world, f"sector:{GENT[0]}") == {"2025": (1000, "normal")}
+    assert values(world, f"sector:{GENT[1]}") == {"2025": (650, "normal")}
+    assert values(world, "municipality:44021") == {"2025": (1650, "normal")}
+    # Who supplied the restored value stays true.
+    (restored,) = world.client.get(
+        OBS,
+        params={"unit": f"sector:{GENT[0]}", "indicator": "population", "provenance": True},
+    ).json()["items"]
+    assert (restored["supplier"], restored["submission"]) == ("gent", first["submission"])
+    assert restored["revision"] == result["revision"]
+    # Incremental publication left what a full recomputation makes.
+    with world.factory() as session, session.begin():
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "right"),
+    [
+        ("gent", 200, None),  # its own organisation's supplier
+        ("gent-editor", 200, None),
+        ("gent-reader", 403, "role:"),
+        ("antwerpen", 403, "role:editor|admin"),  # another supplier
+        ("antwerpen-editor", 200, None),  # a co-owner
+        ("analyst-editor", 403, "owner|publisher:population-2025"),
+        ("publisher-editor", 200, None),
+        ("admin", 200, None),
+    ],
+)
+def test_who_may_withdraw_a_submission(
+    world: World, who: str, status: int, right: str | None
+) -> None:
+    made = submit(world, "gent", f"{GENT[0]},population,2025,1000,")
+    before = world.fingerprint()
+    answer, body = withdraw(world, who, made["submission"])
+    assert answer == status, body
+    if right is not None:
+        assert str(body["missing_right"]).startswith(right), body
+        assert world.fingerprint() == before
+
+
+def test_what_cannot_be_withdrawn(world: World) -> None:
+    made = submit(world, "gent", f"{GENT[0]},population,2025,1000,")
+    same = submit(world, "gent", f"{GENT[0]},population,2025,1000,")
+    before = world.fingerprint()
+    assert withdraw(world, "admin", 999_999)[0] == 404
+    # A submission of another dataset is not one of this dataset's.
+    other = world.client.delete(
+        f"/api/v1/datasets/energy-fluvius/submissions/{made['submission']}",
+        headers=world.auth("admin"),
+    )
+    assert other.status_code == 404
+    status, problem = withdraw(world, "admin", same["submission"])
+    assert status == 409 and "changed nothing" in str(problem["detail"])
+    assert world.client.delete(f"{SUBMIT}/0", headers=world.auth("admin")).status_code == 404
+    assert world.client.delete(f"{SUBMIT}/{made['submission']}").status_code == 401
+    assert world.fingerprint() == before
