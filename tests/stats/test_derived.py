@@ -69,6 +69,35 @@ def _sector_value(world: World, sector: str) -> float:
     )
 
 
+def test_withdrawing_a_source_upload_brings_the_derived_values_back(
+    world: World, tmp_path: Path
+) -> None:
+    _load_gent(world, tmp_path)
+    unit = "municipality:44021"
+    before = _value(world, DATASET, ELECTRICITY, unit)["value"]
+    old = _sector_value(world, "sector:44021A00-")
+    response = world.client.post(
+        "/api/v1/datasets/energy-fluvius/submissions",
+        content=(
+            HEADER + f"44021A00-,electricity-consumption-residential,2021,{old * 3},\n"
+        ).encode(),
+        headers=world.headers("gent"),
+    )
+    assert response.status_code == 201, response.text
+    assert _value(world, DATASET, ELECTRICITY, unit)["value"] > before
+    withdrawn = world.client.delete(
+        f"/api/v1/datasets/energy-fluvius/submissions/{response.json()['submission']}",
+        headers=world.auth("gent"),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert _sector_value(world, "sector:44021A00-") == old
+    assert _value(world, DATASET, ELECTRICITY, unit)["value"] == before
+    history = world.client.get(f"/api/v1/datasets/{DATASET}/history").json()["items"]
+    latest = next(e for e in history if e["kind"] == "submission")
+    revision = withdrawn.json()["revision"]
+    assert latest["changes"]["source"] == f"derived from energy-fluvius revision {revision}"
+
+
 def test_a_submission_to_a_source_changes_the_derived_values_at_once(
     world: World, tmp_path: Path
 ) -> None:
