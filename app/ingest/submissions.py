@@ -312,8 +312,14 @@ def _withdraw(
     rows_withdrawn, rows_restored = stats_repository.withdraw_rows(
         session, dataset_id, withdrawn, revision
     )
+    # A slice others have supplied rows to since keeps waiting for the rest of its sectors.
+    awaited = sum(
+        stats_repository.await_missing(session, dataset_id, slice_, withdrawal.id, revision)
+        for slice_ in sorted(touched)
+    )
     withdrawal.rows_total = rows_withdrawn
     withdrawal.rows_changed = rows_restored
+    withdrawal.rows_not_supplied = awaited
     publish_changes(session, dataset_id, revision, touched)
     stats_derived.refresh_dependants(session, dataset_id, revision, touched)
     catalogue_repository.touch_dataset(session, dataset_id)

@@ -648,6 +648,40 @@ def withdraw_rows(
     return _rowcount(withdrawn), _rowcount(restored)
 
 
+def await_missing(
+    session: Session, dataset_id: str, slice_: tuple[str, str], submission_id: int, revision: int
+) -> int:
+    """For a slice that still holds current rows: an awaited row without a value, as of
+    ``revision``, for every unit that reports the indicator in another period but has no
+    current row in this one (as :func:`stage_not_supplied` for a new slice). Returns the
+    rows stored."""
+    indicator, period = slice_
+    if not indicators_in_period(session, dataset_id, [indicator], period):
+        return 0
+    result = session.execute(
+        text(
+            "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
+            "submission_id, revision_from, awaited) SELECT CAST(:dataset AS VARCHAR), "
+            "CAST(:indicator AS VARCHAR), o.unit_id, CAST(:period AS VARCHAR), NULL, CASE WHEN "
+            "sum(CASE WHEN o.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 THEN "
+            "'not_applicable' ELSE 'missing' END, :submission, :revision, TRUE "
+            "FROM observation o WHERE o.dataset_id = :dataset AND o.indicator_id = :indicator "
+            "AND o.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM observation c "
+            "WHERE c.dataset_id = :dataset AND c.indicator_id = :indicator "
+            "AND c.unit_id = o.unit_id AND c.period = :period AND c.revision_to IS NULL) "
+            "GROUP BY o.unit_id"
+        ),
+        {
+            "dataset": dataset_id,
+            "indicator": indicator,
+            "period": period,
+            "submission": submission_id,
+            "revision": revision,
+        },
+    )
+    return _rowcount(result)
+
+
 class Position(NamedTuple):
     """Where a page of records ended, in the records' order (the geography version is one
     per query and sits between period and level as in the index)."""

@@ -71,6 +71,28 @@ def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: W
     assert again == 409 and "nothing to withdraw" in str(problem["detail"])
 
 
+def test_a_year_others_supplied_to_since_keeps_waiting_for_the_rest(world: World) -> None:
+    submit(
+        world,
+        "admin",
+        f"{GENT[0]},population,2025,1000,",
+        f"{GENT[1]},population,2025,500,",
+        f"{ANTWERPEN},population,2025,300,",
+    )
+    opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    submit(world, "antwerpen", f"{ANTWERPEN},population,2026,310,")
+    status, result = withdraw(world, "gent", opened["submission"])
+    assert status == 200, result
+    # Antwerpen's row stays; Gent's sectors wait again, so 2026 is no complete-looking total.
+    assert values(world, f"sector:{GENT[0]}")["2026"] == (None, "missing")
+    assert values(world, "region:02000")["2026"] == (310, "incomplete")
+    listed = world.client.get(SUBMIT).json()["items"][0]
+    assert (listed["id"], listed["rows_not_supplied"]) == (result["submission"], 2)
+    with world.factory() as session, session.begin():
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+
+
 def test_the_values_it_replaced_are_current_again_and_later_changes_stay(world: World) -> None:
     first = submit(
         world, "gent", f"{GENT[0]},population,2025,1000,", f"{GENT[1]},population,2025,500,"
