@@ -234,6 +234,17 @@ def app_state_of(client: TestClient) -> AppState:
     return state
 
 
+def submit_rows(world: World, dataset: str, who: str, *rows: str) -> dict[str, object]:
+    """A CSV upload of ``rows`` with the key ``who``, which must be accepted; its result."""
+    body = ("sector,indicator,period,value,status\n" + "".join(r + "\n" for r in rows)).encode()
+    response = world.client.post(
+        f"/api/v1/datasets/{dataset}/submissions", content=body, headers=world.headers(who)
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
 @pytest.fixture
 def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
     """A fresh world for this test alone."""

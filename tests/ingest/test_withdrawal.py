@@ -3,33 +3,20 @@ earlier revisions as they were, and only for those with the right to."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.stats.publish import publish_all
-from tests.factories import Template, World, open_world
+from tests.factories import World, submit_rows
 
 DATASET = "population-2025"
 SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
 OBS = f"/api/v1/datasets/{DATASET}/observations"
 GENT = ["44021A00-", "44021A01-"]
 ANTWERPEN = "11002A00-"
-HEADER = "sector,indicator,period,value,status\n"
-
-
-@pytest.fixture
-def world(world_template: Template, tmp_path: Path) -> Iterator[World]:
-    yield from open_world(world_template, tmp_path)
 
 
 def submit(world: World, who: str, *rows: str) -> dict[str, object]:
-    body = (HEADER + "".join(r + "\n" for r in rows)).encode()
-    response = world.client.post(SUBMIT, content=body, headers=world.headers(who))
-    assert response.status_code == 201, response.text
-    result: dict[str, object] = response.json()
-    return result
+    return submit_rows(world, DATASET, who, *rows)
 
 
 def withdraw(world: World, who: str, submission: object) -> tuple[int, dict[str, object]]:
