@@ -201,7 +201,7 @@ def _ensure(
     elif name == JSONSTAT:
         query = stats_service.whole_dataset_query(session, dataset.id)
         records = _with_checkpoints(stats_service.iter_records(session, query), control)
-        chunks = jsonstat_chunks(query.dataset, query.indicators, records)
+        chunks = jsonstat_chunks(query.dataset, query.indicators, records, dataset.modified)
     else:
         csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]

@@ -9,6 +9,7 @@ import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, Literal
 
@@ -89,18 +90,22 @@ def csv_lines(fields: tuple[str, ...], records: Iterable[Mapping[str, Any]]) -> 
 
 
 def jsonstat_chunks(
-    dataset: Dataset, indicators: Sequence[Indicator], records: Iterable[Record]
+    dataset: Dataset,
+    indicators: Sequence[Indicator],
+    records: Iterable[Record],
+    updated: datetime,
 ) -> Iterator[bytes]:
     """A JSON-stat 2.0 dataset with the dimensions indicator, geography and time, as bytes in
     pieces; each value's status in ``status`` and the coverage of derived values in an
     extension. The records (grouped by indicator, as :func:`app.stats.service.iter_records`
     orders them) are never held: a dataset of a million observations as record objects is
-    more than a gigabyte."""
+    more than a gigabyte. ``updated``: when the values last changed (see
+    :func:`app.stats.service.updated_at`)."""
     by_id = {i.id: i for i in indicators}
     head = {
         "label": dataset.title_en,
         "source": (dataset.source or {}).get("attribution") or dataset.title_en,
-        "updated": queries.as_utc(dataset.modified).isoformat().replace("+00:00", "Z"),
+        "updated": queries.as_utc(updated).isoformat().replace("+00:00", "Z"),
     }
     return jsonstat_stream(
         head,

@@ -162,6 +162,14 @@ def observation_slices(session: Session, dataset_id: str) -> set[tuple[str, str]
     return {(indicator, period) for indicator, period in rows}
 
 
+def revision_made_at(session: Session, dataset_id: str, revision: int) -> datetime | None:
+    return session.scalar(
+        select(Submission.created_at).where(
+            Submission.dataset_id == dataset_id, Submission.revision == revision
+        )
+    )
+
+
 def revision_as_of(session: Session, dataset_id: str, moment: datetime) -> int | None:
     return session.scalar(
         select(func.max(Submission.revision)).where(

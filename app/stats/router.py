@@ -226,7 +226,10 @@ def observations(
         return _varies_by_accept(
             StreamingResponse(
                 jsonstat_chunks(
-                    query.dataset, query.indicators, service.iter_records(session, query)
+                    query.dataset,
+                    query.indicators,
+                    service.iter_records(session, query),
+                    service.updated_at(session, query),
                 ),
                 media_type=JSONSTAT_MEDIA_TYPE,
             )

@@ -451,6 +451,15 @@ def _record(row: Any, units: dict[str, str], integral: frozenset[str]) -> Record
     return record
 
 
+def updated_at(session: Session, query: ObservationQuery) -> datetime:
+    """When the values a query reads last changed: the dataset's modification, or for an
+    earlier revision (``revision=``, ``as_of=``) the moment that revision was made."""
+    if query.revision is None:
+        return query.dataset.modified
+    made = repository.revision_made_at(session, query.dataset.id, query.revision)
+    return made if made is not None else query.dataset.modified
+
+
 def _with_provenance(
     session: Session, query: ObservationQuery, rows: Iterator[Any]
 ) -> Iterator[ProvenanceRecord]:

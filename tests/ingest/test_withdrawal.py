@@ -50,6 +50,15 @@ def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: W
     assert "2052" not in {f["value"] for f in facets["period"]}
     # Earlier revisions keep it; the history lists the withdrawal.
     assert values(world, "municipality:44021", revision=2)["2052"][0] == 1100
+    # A JSON-stat cube of an earlier revision is dated when that revision was made.
+    made = {s["revision"]: s["created_at"] for s in world.client.get(SUBMIT).json()["items"]}
+    cube = world.client.get(
+        OBS, params={"indicator": "population", "format": "jsonstat", "revision": 2}
+    ).json()
+    assert cube["updated"] == made[2]
+    current = world.client.get(OBS, params={"indicator": "population", "format": "jsonstat"})
+    modified = world.client.get(f"/api/v1/datasets/{DATASET}").json()["modified"]
+    assert current.json()["updated"] == modified != made[2]
     listed = world.client.get(SUBMIT).json()["items"][0]
     assert (listed["id"], listed["revision"]) == (result["submission"], 3)
     assert listed["source"] == f"withdrawal of submission {typo['submission']}"

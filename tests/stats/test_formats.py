@@ -90,7 +90,7 @@ def test_jsonstat_is_valid_and_reads_back() -> None:
             indicator="area", value=157.77, unit_of_measure="km2", status="incomplete", coverage=0.5
         ),
     ]
-    document = json.loads(b"".join(jsonstat_chunks(dataset, indicators, records)))
+    document = json.loads(b"".join(jsonstat_chunks(dataset, indicators, records, dataset.modified)))
     assert validate_jsonstat(document)
     assert document["size"] == [2, 2, 1]
     assert document["id"] == ["indicator", "geography", "time"]
