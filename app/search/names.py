@@ -4,6 +4,8 @@ the sources name every unit in Dutch only."""
 
 from __future__ import annotations
 
+import unicodedata
+
 OFFICIAL_NAME = {
     # English
     "antwerp": "Antwerpen",
@@ -43,6 +45,13 @@ def spaced(text: str) -> str:
     """Lower case, hyphens as spaces, one space between words: "Sint-Niklaas", "sint  niklaas"
     and "sint-niklaas" are the same search."""
     return " ".join(text.lower().replace("-", " ").split())
+
+
+def without_accents(text: str) -> str:
+    """ "Gënt" as "Gent": the official names of Flemish places carry almost no accents, the
+    names people type sometimes do."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def official_names(q: str) -> list[str]:

@@ -15,7 +15,7 @@ from app.geo import repository as geo_repository
 from app.geo.levels import LEVELS, Level
 from app.geo.service import check_level, unit_out
 from app.search import repository
-from app.search.names import official_names, spaced
+from app.search.names import official_names, spaced, without_accents
 from app.search.schemas import DatasetHit, IndicatorHit, SearchOut
 
 # The search box lists the places people look for first: municipalities before wijken.
@@ -123,6 +123,8 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     if typed and latest is not None:
         # "sint niklaas" finds Sint-Niklaas, "Ghent" Gent, "44021" Gent by its NIS code.
         other_names = [spaced(name) for name in official_names(q)]
+        if spaced(without_accents(q)) != typed:
+            other_names.append(spaced(without_accents(q)))
         found = geo_repository.places_by_name(
             session,
             [typed, *other_names],

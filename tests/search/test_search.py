@@ -121,6 +121,8 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         ("SINT-NIKLAAS ", "municipality:46021"),
         ("Ghent", "municipality:44021"),  # English and French names
         ("gand", "municipality:44021"),
+        ("Gënt", "municipality:44021"),  # accents people add
+        ("Brüssel", "municipality:21004"),
         ("Antwerp", "municipality:11002"),
         ("east flanders", "province:40000"),
         ("Brussels", "municipality:21004"),
