@@ -42,7 +42,7 @@ from app.monitors.schemas import (
     Withheld,
 )
 from app.stats import service as stats_service
-from app.stats.aggregate import VALUE_STATUSES
+from app.stats.aggregate import complete_value
 from app.stats.formats import rounded
 from app.stats.schemas import Record
 from app.unitsets import repository as unitsets_repository
@@ -171,10 +171,11 @@ def _unit_value(
     change = change_pct = None
     # A change between two incomplete sums (a year still being supplied) would be no change
     # of the place at all.
-    if _complete(record) and _complete(before) and value is not None and prior is not None:
-        change = rounded(value - prior, decimals)
-        if prior != 0:
-            change_pct = rounded((value - prior) / abs(prior) * 100, PCT_DECIMALS)
+    now, then = _complete_value(record), _complete_value(before)
+    if now is not None and then is not None:
+        change = rounded(now - then, decimals)
+        if then != 0:
+            change_pct = rounded((now - then) / abs(then) * 100, PCT_DECIMALS)
     return UnitValue(
         id=ref,
         level=unit.level,
@@ -191,9 +192,8 @@ def _unit_value(
     )
 
 
-def _complete(record: Record | None) -> bool:
-    """Whether a record holds a value over all its members (not ``incomplete``)."""
-    return record is not None and record["value"] is not None and record["status"] in VALUE_STATUSES
+def _complete_value(record: Record | None) -> float | None:
+    return complete_value(record["value"], record["status"]) if record is not None else None
 
 
 def latest_complete(found: IndicatorSeries) -> PeriodValues | None:
@@ -204,7 +204,7 @@ def latest_complete(found: IndicatorSeries) -> PeriodValues | None:
         return None
     for wanted in (all, any):
         for values in reversed(found.periods):
-            if wanted(u.value is not None and u.status in VALUE_STATUSES for u in values.units):
+            if wanted(complete_value(u.value, u.status) is not None for u in values.units):
                 return values
     return found.periods[-1]
 
@@ -262,7 +262,7 @@ def series(
         present: dict[str, float] = {}  # ranked: complete values only
         for unit in members:
             record = by_key.get((period, _ref(unit)))
-            value = record["value"] if _complete(record) and record is not None else None
+            value = _complete_value(record)
             if value is not None:
                 present[_ref(unit)] = value
         ranks = _ranks(present) if rank else {}

@@ -123,8 +123,9 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     if typed and latest is not None:
         # "sint niklaas" finds Sint-Niklaas, "Ghent" Gent, "44021" Gent by its NIS code.
         other_names = [spaced(name) for name in official_names(q)]
-        if spaced(without_accents(q)) != typed:
-            other_names.append(spaced(without_accents(q)))
+        folded = spaced(without_accents(q))
+        if folded != typed:
+            other_names.append(folded)
         found = geo_repository.places_by_name(
             session,
             [typed, *other_names],

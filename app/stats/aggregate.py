@@ -30,6 +30,11 @@ VALUE_STATUSES = ("normal", "provisional", "estimated")
 _QUALITY_RANK = {"normal": 0, "estimated": 1, "provisional": 2}
 
 
+def complete_value(value: float | None, status: str) -> float | None:
+    """The value when it holds over all its members: a value, and not ``incomplete``."""
+    return value if value is not None and status in VALUE_STATUSES else None
+
+
 class Cell(NamedTuple):
     """A value with its status (and, for a derived value, its coverage). A tuple: millions
     are made per publication, and tuples are the cheapest immutable records Python has."""

@@ -670,9 +670,8 @@ def await_missing(
         text(
             "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
             "submission_id, revision_from, awaited) SELECT CAST(:dataset AS VARCHAR), "
-            "CAST(:indicator AS VARCHAR), o.unit_id, CAST(:period AS VARCHAR), NULL, CASE WHEN "
-            "sum(CASE WHEN o.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 THEN "
-            "'not_applicable' ELSE 'missing' END, :submission, :revision, TRUE "
+            "CAST(:indicator AS VARCHAR), o.unit_id, CAST(:period AS VARCHAR), NULL, "
+            f"{_waiting_status('o')}, :submission, :revision, TRUE "
             "FROM observation o WHERE o.dataset_id = :dataset AND o.indicator_id = :indicator "
             "AND o.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM observation c "
             "WHERE c.dataset_id = :dataset AND c.indicator_id = :indicator "
@@ -1890,6 +1889,15 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
 AWAITED_LINE = -1
 
 
+def _waiting_status(alias: str) -> str:
+    """SQL, over a unit's rows of an indicator grouped: the status of the row it waits with
+    in a period it lacks — ``not_applicable`` where every row is, else ``missing``."""
+    return (
+        f"CASE WHEN sum(CASE WHEN {alias}.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 "
+        "THEN 'not_applicable' ELSE 'missing' END"
+    )
+
+
 def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
     """Stage, for a slice the dataset does not hold yet, a row without a value for every unit
     that reports the indicator in another period (stored, or staged with this one) but is not
@@ -1902,8 +1910,7 @@ def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str
         text(
             "INSERT INTO staging_observation (indicator_id, unit_id, period, value, status, line) "
             "SELECT CAST(:indicator AS VARCHAR), r.unit_id, CAST(:period AS VARCHAR), NULL, "
-            "CASE WHEN sum(CASE WHEN r.status = 'not_applicable' THEN 0 ELSE 1 END) = 0 "
-            f"THEN 'not_applicable' ELSE 'missing' END, {AWAITED_LINE} FROM ("
+            f"{_waiting_status('r')}, {AWAITED_LINE} FROM ("
             "SELECT o.unit_id, o.status FROM observation o WHERE o.dataset_id = :dataset "
             "AND o.indicator_id = :indicator AND o.revision_to IS NULL "
             "UNION ALL SELECT s.unit_id, s.status FROM staging_observation s "

@@ -24,7 +24,7 @@ from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
-from app.stats.aggregate import VALUE_STATUSES
+from app.stats.aggregate import complete_value
 from app.stats.formats import Format
 from app.stats.schemas import Record
 from app.web import repository
@@ -232,7 +232,7 @@ def _latest_complete_period(compared: Comparison | None, periods: Sequence[str])
     region = next((r for r in compared.rows if r.kind == "region"), None) if compared else None
     for period in reversed(periods):
         cell = region.cells.get(period) if region else None
-        if cell is not None and cell.value is not None and cell.status in VALUE_STATUSES:
+        if cell is not None and complete_value(cell.value, cell.status) is not None:
             return period
     return periods[-1]
 
