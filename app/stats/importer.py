@@ -275,10 +275,11 @@ def store_staged_revision(
     # A large file is compared with hash joins; a small submission looks its rows up.
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
         compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
-    not_supplied = 0
-    if fill_new_periods:
-        for slice_ in sorted(compared.all_added):
-            not_supplied += repository.stage_not_supplied(session, dataset_id, slice_)
+    not_supplied = (
+        repository.stage_not_supplied(session, dataset_id, compared.all_added)
+        if fill_new_periods
+        else 0
+    )
     latest = repository.latest_revision(session, dataset_id)
     no_change = not (compared.added or compared.changed or compared.removed)
     counts = StoredRevision(

@@ -1898,30 +1898,48 @@ def _waiting_status(alias: str) -> str:
     )
 
 
-def stage_not_supplied(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
-    """Stage, for a slice the dataset does not hold yet, a row without a value for every unit
-    that reports the indicator in another period (stored, or staged with this one) but is not
-    staged in this one: ``not_applicable`` where all of that unit's rows are, ``missing``
-    otherwise. Returns the rows staged (0 when the dataset holds the slice already)."""
-    indicator, period = slice_
-    if indicators_in_period(session, dataset_id, [indicator], period):
-        return 0
-    result = session.execute(
-        text(
-            "INSERT INTO staging_observation (indicator_id, unit_id, period, value, status, line) "
-            "SELECT CAST(:indicator AS VARCHAR), r.unit_id, CAST(:period AS VARCHAR), NULL, "
-            f"{_waiting_status('r')}, {AWAITED_LINE} FROM ("
-            "SELECT o.unit_id, o.status FROM observation o WHERE o.dataset_id = :dataset "
-            "AND o.indicator_id = :indicator AND o.revision_to IS NULL "
-            "UNION ALL SELECT s.unit_id, s.status FROM staging_observation s "
-            "WHERE s.indicator_id = :indicator AND s.period <> :period) AS r "
-            "WHERE NOT EXISTS (SELECT 1 FROM staging_observation s WHERE "
-            "s.indicator_id = :indicator AND s.unit_id = r.unit_id AND s.period = :period) "
-            "GROUP BY r.unit_id"
-        ),
-        {"dataset": dataset_id, "indicator": indicator, "period": period},
-    )
-    return _rowcount(result)
+def stage_not_supplied(
+    session: Session, dataset_id: str, slices: Collection[tuple[str, str]]
+) -> int:
+    """Stage, in each of these slices that the dataset does not hold yet, a row without a
+    value for every unit that reports the indicator in another period (stored, or staged)
+    but is not staged in this one: ``not_applicable`` where all of that unit's rows are,
+    ``missing`` otherwise. Returns the rows staged.
+
+    One statement per indicator for all its new periods: an import opens every period of
+    every indicator at once, and a statement per slice read the indicator's rows again for
+    each (9 of a 1M-row import's 60 seconds)."""
+    periods_of: dict[str, list[str]] = defaultdict(list)
+    for indicator, period in sorted(slices):
+        if not indicators_in_period(session, dataset_id, [indicator], period):
+            periods_of[indicator].append(period)
+    staged = 0
+    for indicator, periods in periods_of.items():
+        params: dict[str, str] = {"dataset": dataset_id, "indicator": indicator}
+        params.update({f"p{i}": period for i, period in enumerate(periods)})
+        new_periods = " UNION ALL ".join(
+            f"SELECT CAST(:p{i} AS VARCHAR) AS period" for i in range(len(periods))
+        )
+        # A staged row of a new period counts towards its unit's status like any other:
+        # the unit is staged there already, so it gets no row in that period anyway.
+        result = session.execute(
+            text(
+                "INSERT INTO staging_observation "
+                "(indicator_id, unit_id, period, value, status, line) "
+                "SELECT CAST(:indicator AS VARCHAR), u.unit_id, p.period, NULL, u.status, "
+                f"{AWAITED_LINE} FROM (SELECT r.unit_id, {_waiting_status('r')} AS status "
+                "FROM (SELECT o.unit_id, o.status FROM observation o "
+                "WHERE o.dataset_id = :dataset AND o.indicator_id = :indicator "
+                "AND o.revision_to IS NULL UNION ALL SELECT s.unit_id, s.status "
+                "FROM staging_observation s WHERE s.indicator_id = :indicator) AS r "
+                f"GROUP BY r.unit_id) AS u CROSS JOIN ({new_periods}) AS p "
+                "WHERE NOT EXISTS (SELECT 1 FROM staging_observation s WHERE "
+                "s.indicator_id = :indicator AND s.unit_id = u.unit_id AND s.period = p.period)"
+            ),
+            params,
+        )
+        staged += _rowcount(result)
+    return staged
 
 
 def _changed_units(session: Session, dataset_id: str) -> dict[str, set[int]]:

@@ -274,8 +274,8 @@ def test_incremental_equals_full_on_random_sequences(
     filled: list[int] = []
     fill = repository.stage_not_supplied
 
-    def counting(session: Session, dataset_id: str, slice_: tuple[str, str]) -> int:
-        filled.append(fill(session, dataset_id, slice_))
+    def counting(session: Session, dataset_id: str, slices: set[tuple[str, str]]) -> int:
+        filled.append(fill(session, dataset_id, slices))
         return filled[-1]
 
     monkeypatch.setattr(repository, "stage_not_supplied", counting)
