@@ -74,6 +74,10 @@ class Dataset(Base):
     geo_version: Mapped[str] = mapped_column(ForeignKey("geo_version.id"))
     temporal_start: Mapped[date | None] = mapped_column(Date, nullable=True)
     temporal_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The first and last period the dataset holds values for (publication keeps them): the
+    # temporal coverage published is the declared one widened to these (see coverage.py).
+    periods_first: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    periods_last: Mapped[str | None] = mapped_column(String(20), nullable=True)
     spatial: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(300), nullable=True)
@@ -81,6 +85,19 @@ class Dataset(Base):
     version: Mapped[str | None] = mapped_column(String(50), nullable=True)
     issued: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    @property
+    def temporal_coverage(self) -> tuple[date | None, date | None]:
+        """The declared temporal coverage widened to the years the dataset holds: a year
+        beyond it moves the start or end date to that year, on the same day (1 January for a
+        stock counted on a reference date, 31 December for a year's flow)."""
+        first, last = _year(self.periods_first), _year(self.periods_last)
+        start, end = self.temporal_start, self.temporal_end
+        if first is not None and (start is None or start.year > first):
+            start = _in_year(start, first) if start else date(first, 1, 1)
+        if last is not None and (end is None or end.year < last):
+            end = _in_year(end, last) if end else date(last, 12, 31)
+        return start, end
 
 
 class DatasetRole(Base):
@@ -216,3 +233,16 @@ class DerivedIndicator(Base):
     periods: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Organisation ids of the parts' sources.
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+def _year(period: str | None) -> int | None:
+    return int(period) if period is not None and len(period) == 4 and period.isdigit() else None
+
+
+def _in_year(day: date, year: int) -> date:
+    """The same day in another year (29 February becomes the 28th)."""
+    return (
+        day.replace(year=year, day=28)
+        if (day.month, day.day) == (2, 29)
+        else day.replace(year=year)
+    )

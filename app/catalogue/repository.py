@@ -377,6 +377,15 @@ def touch_dataset(session: Session, dataset_id: str) -> None:
         dataset.modified = datetime.now(UTC)
 
 
+def set_periods_held(
+    session: Session, dataset_id: str, first: str | None, last: str | None
+) -> None:
+    """What publication found the dataset holds (see ``Dataset.temporal_coverage``)."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is not None and (dataset.periods_first, dataset.periods_last) != (first, last):
+        dataset.periods_first, dataset.periods_last = first, last
+
+
 def changes_of(session: Session, dataset_id: str) -> list[DatasetChange]:
     return list(
         session.scalars(

@@ -53,6 +53,9 @@ class IndicatorRef(BaseModel):
 
 
 class TemporalOut(BaseModel):
+    """The time the dataset covers: the declared coverage, widened to the years it holds
+    values for (a supplier's new year moves the end; withdrawing it moves it back)."""
+
     start: date | None
     end: date | None
 

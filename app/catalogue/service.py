@@ -106,7 +106,7 @@ def dataset_out(session: Session, dataset: Dataset) -> DatasetOut:
         access_level=dataset.access_level,
         frequency=dataset.frequency,
         geo_version=dataset.geo_version,
-        temporal=TemporalOut(start=dataset.temporal_start, end=dataset.temporal_end),
+        temporal=_temporal_out(dataset),
         spatial=dataset.spatial,
         contact=ContactOut(name=dataset.contact_name, email=dataset.contact_email),
         source=_source_out(dataset.source),
@@ -231,6 +231,11 @@ def dataset_facets(session: Session, datasets: list[Dataset]) -> dict[str, list[
         "organisation": facet(organisations),
         "access_level": facet(levels),
     }
+
+
+def _temporal_out(dataset: Dataset) -> TemporalOut:
+    start, end = dataset.temporal_coverage
+    return TemporalOut(start=start, end=end)
 
 
 def get_dataset(session: Session, dataset_id: str, cache: DatasetCache | None = None) -> DatasetOut:

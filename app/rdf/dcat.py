@@ -944,14 +944,15 @@ class _Builder:
                 node, DCTERMS.accrualPeriodicity, self.concept(vocab.frequency(dataset.frequency))
             )
         self.add(node, DCTERMS.language, self.concept(vocab.language(DATASET_LANGUAGE)))
-        if dataset.temporal_start or dataset.temporal_end:
+        start, end = dataset.temporal_coverage
+        if start or end:
             period = URIRef(f"{node}#temporal")
             self.add(node, DCTERMS.temporal, period)
             self.types(period, DCTERMS.PeriodOfTime)
-            if dataset.temporal_start:
-                self.add(period, DCAT.startDate, _zoned(dataset.temporal_start))
-            if dataset.temporal_end:
-                self.add(period, DCAT.endDate, _zoned(dataset.temporal_end, end=True))
+            if start:
+                self.add(period, DCAT.startDate, _zoned(start))
+            if end:
+                self.add(period, DCAT.endDate, _zoned(end, end=True))
         for unit in dataset.spatial or []:
             self.add(node, DCTERMS.spatial, self.place(unit, dataset.geo_version))
         self._provenance(node, dataset.source or {})

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.api.metrics import PUBLICATION
 from app.catalogue.models import Indicator
-from app.catalogue.repository import get_dataset, indicators_of_dataset
+from app.catalogue.repository import get_dataset, indicators_of_dataset, set_periods_held
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.stats import repository
@@ -750,6 +750,7 @@ def publish_changes(
     with PUBLICATION.time(), collector_paused():
         outcome = publish_slices(session, dataset_id, revision, slices, context, corrected_units)
     outcome.touched = slices
+    set_periods_held(session, dataset_id, *repository.periods_held(session, dataset_id))
     return outcome
 
 
@@ -767,4 +768,5 @@ def publish_all(session: Session, dataset_id: str) -> PublishOutcome:
     with PUBLICATION.time(), collector_paused():
         outcome = publish_slices(session, dataset_id, revision, slices, context)
     outcome.touched = slices
+    set_periods_held(session, dataset_id, *repository.periods_held(session, dataset_id))
     return outcome

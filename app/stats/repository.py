@@ -2439,6 +2439,16 @@ def publish_sums(
     return _rowcount(inserted), retired, _rowcount(corrected)
 
 
+def periods_held(session: Session, dataset_id: str) -> tuple[str | None, str | None]:
+    """The first and last period with current published rows (from the tallies: a few rows)."""
+    first, last = session.execute(
+        select(func.min(PublishedTally.period), func.max(PublishedTally.period)).where(
+            PublishedTally.dataset_id == dataset_id, PublishedTally.rows > 0
+        )
+    ).one()
+    return first, last
+
+
 def indicators_in_period(
     session: Session, dataset_id: str, indicators: Sequence[str], period: str
 ) -> set[str]:

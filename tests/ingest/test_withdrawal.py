@@ -4,6 +4,7 @@ earlier revisions as they were, and only for those with the right to."""
 from __future__ import annotations
 
 import pytest
+from rdflib import DCAT, DCTERMS, RDF, Graph
 
 from app.stats.publish import publish_all
 from tests.factories import World, submit_rows
@@ -30,11 +31,29 @@ def values(world: World, unit: str, **params: object) -> dict[str, tuple[object,
     return {r["period"]: (r["value"], r["status"]) for r in response.json()["items"]}
 
 
+def coverage(world: World) -> tuple[object, ...]:
+    """The temporal coverage in the dataset's JSON and in its DCAT description."""
+    temporal = world.client.get(f"/api/v1/datasets/{DATASET}").json()["temporal"]
+    graph = Graph().parse(
+        data=world.client.get("/catalog.ttl", params={"page_size": 500}).text, format="turtle"
+    )
+    (node,) = (
+        n for n in graph.subjects(RDF.type, DCAT.Dataset) if str(n).endswith(f"/{DATASET}")
+    )
+    period = graph.value(node, DCTERMS.temporal)
+    dates = [str(graph.value(period, p))[:10] for p in (DCAT.startDate, DCAT.endDate)]
+    return temporal["start"], temporal["end"], *dates
+
+
 def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: World) -> None:
     submit(world, "gent", f"{GENT[0]},population,2025,1000,", f"{GENT[1]},population,2025,500,")
+    declared = coverage(world)
+    assert declared[1] == declared[3] == "2025-01-01"  # a count on 1 January
     typo = submit(world, "gent", f"{GENT[0]},population,2052,1100,")
     assert typo["rows_not_supplied"] == 1
     assert set(values(world, "municipality:44021")) == {"2025", "2052"}
+    # A harvester's time-based search finds the new year (on the same reference day).
+    assert coverage(world) == (declared[0], "2052-01-01", declared[2], "2052-01-01")
 
     status, result = withdraw(world, "gent", typo["submission"])
     assert status == 200, result
@@ -46,6 +65,7 @@ def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: W
         "rows_restored": 0,
     }
     assert values(world, "municipality:44021") == {"2025": (1500, "normal")}
+    assert coverage(world) == declared
     facets = world.client.get("/api/v1/datasets", params={"q": "bevolking"}).json()["facets"]
     assert "2052" not in {f["value"] for f in facets["period"]}
     # Earlier revisions keep it; the history lists the withdrawal.
