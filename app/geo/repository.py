@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import Select, Table, case, delete, func, insert, or_, select, tuple_, update
@@ -417,10 +417,12 @@ def places_by_name(
     version: str,
     levels: Sequence[str],
     limit: int,
+    preferred: Collection[str] = (),
 ) -> list[GeoUnit]:
     """The first ``limit`` units of ``levels`` in ``version`` whose name, lower-cased with its
     hyphens as spaces, holds one of ``names`` (literally), or whose code starts with
-    ``code``; localisable only."""
+    ``code``; localisable only. Within a level, the names that start with what was typed
+    come first, then the units whose code is ``preferred``, then by name."""
     spaced_name = func.replace(func.lower(GeoUnit.name), "-", " ")
     # The best first, before the limit: by level in the order given, and in a level the
     # names that start with what was typed (or the code).
@@ -438,5 +440,10 @@ def places_by_name(
             *(spaced_name.like(contains_pattern(n), escape=LIKE_ESCAPE) for n in names),
         ),
     )
-    ordered = stmt.order_by(level_order, case((starts, 0), else_=1), GeoUnit.name)
+    ordered = stmt.order_by(
+        level_order,
+        case((starts, 0), else_=1),
+        case((GeoUnit.code.in_(sorted(preferred)), 0), else_=1),
+        GeoUnit.name,
+    )
     return list(session.scalars(ordered.limit(limit)))

@@ -101,6 +101,15 @@ def search_datasets(
     return [catalogue.dataset_out(session, d) for d in page], len(matching), facets
 
 
+def centre_city_codes(session: Session) -> set[str]:
+    """The municipality codes of the centre cities: the organisations of kind ``city``."""
+    return {
+        o.nis_code
+        for o in catalogue_repository.list_organisations(session)
+        if o.kind == "city" and o.nis_code
+    }
+
+
 def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     """The search box: datasets and indicators by full text, places by name."""
     datasets = catalogue.matching_datasets(
@@ -133,6 +142,8 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
             latest,
             [lv.value for lv in PLACE_ORDER],
             MAX_HITS,
+            # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
+            preferred=centre_city_codes(session),
         )
         places = [unit_out(u) for u in found]
     return SearchOut(

@@ -128,8 +128,9 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         ("Brussels", "municipality:21004"),
         ("44021", "municipality:44021"),  # NIS codes
         ("stadsregio-gent", "cityregion:stadsregio-gent"),
-        # Municipalities first, however many wijken hold the text.
-        ("sint", "municipality:21003"),
+        # Municipalities first, however many wijken hold the text; the centre city first
+        # of the sixteen Sint-… municipalities.
+        ("sint", "municipality:46021"),
         ("berg", "municipality:31004"),
     ],
 )
