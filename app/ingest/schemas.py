@@ -78,6 +78,10 @@ class SubmissionOut(BaseModel):
         description="Sectors stored as `missing` because this submission opened a period "
         "without them (see the submission result)."
     )
+    withdrawn_by: int | None = Field(
+        description="The withdrawal (listed with the submissions) that undid this upload; "
+        "null while it is in effect."
+    )
 
 
 class SubmissionPage(Page[SubmissionOut]):

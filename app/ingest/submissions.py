@@ -266,14 +266,13 @@ def withdraw(
         )
     else:
         require_owner(session, caller, dataset_id, action)
-    if withdrawn.source_name != "upload" or withdrawn.revision is None:
-        reason = (
-            "it changed nothing (no revision)"
-            if withdrawn.revision is None
-            else f"it is not an upload ({withdrawn.source_name}): import the source again, or "
-            "correct the source dataset of derived values"
+    if withdrawn.withdrawn_by is not None:
+        raise Conflict(
+            f"submission {submission_id} was withdrawn already (by submission "
+            f"{withdrawn.withdrawn_by})"
         )
-        raise Conflict(f"submission {submission_id} cannot be withdrawn: {reason}")
+    if withdrawn.source_name != "upload" or withdrawn.revision is None:
+        raise Conflict(f"submission {submission_id} cannot be withdrawn: {_why_not(withdrawn)}")
     stats_repository.lock_dataset(session, dataset_id)
     touched = stats_repository.current_slices_of_submission(session, dataset_id, submission_id)
     if not touched:
@@ -283,6 +282,17 @@ def withdraw(
         )
     with stats_repository.geography_fixed(session):  # read once for the publications below
         return _withdraw(session, caller, dataset_id, withdrawn, touched)
+
+
+def _why_not(submission: Submission) -> str:
+    if submission.revision is None:
+        return "it changed nothing (no revision)"
+    if (submission.source_name or "").startswith(WITHDRAWAL_PREFIX):
+        return "it is a withdrawal; to bring the rows back, submit them again"
+    return (
+        f"it is not an upload ({submission.source_name}): import the source again, or "
+        "correct the source dataset of derived values"
+    )
 
 
 def _withdraw(
@@ -309,14 +319,20 @@ def _withdraw(
             errors=[],
         ),
     )
+    # Marked first: the rows restored are the latest that no withdrawn submission supplied.
+    withdrawn.withdrawn_by = withdrawal.id
+    session.flush()
     rows_withdrawn, rows_restored = stats_repository.withdraw_rows(
-        session, dataset_id, withdrawn, revision
+        session, dataset_id, submission_id, revision
     )
-    # A slice others have supplied rows to since keeps waiting for the rest of its sectors.
-    awaited = sum(
-        stats_repository.await_missing(session, dataset_id, slice_, withdrawal.id, revision)
-        for slice_ in sorted(touched)
-    )
+    awaited = 0
+    for slice_ in sorted(touched):
+        # A slice left with waiting rows only is gone with the last supplied row; one that
+        # others have supplied rows to keeps waiting for the rest of its sectors.
+        if not stats_repository.close_awaited_slice(session, dataset_id, slice_, revision):
+            awaited += stats_repository.await_missing(
+                session, dataset_id, slice_, withdrawal.id, revision
+            )
     withdrawal.rows_total = rows_withdrawn
     withdrawal.rows_changed = rows_restored
     withdrawal.rows_not_supplied = awaited
@@ -374,6 +390,7 @@ def list_submissions(
             rows_changed=s.rows_changed,
             rows_unchanged=s.rows_unchanged,
             rows_not_supplied=s.rows_not_supplied,
+            withdrawn_by=s.withdrawn_by,
         )
         for s in queries.page(session, stmt, offset, limit)
     ], queries.count(session, stmt)

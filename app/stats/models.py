@@ -54,6 +54,8 @@ class Submission(Base):
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     # Sectors stored as missing because the submission opened a period without them.
     rows_not_supplied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The withdrawal (a submission itself) that undid this upload, if one did.
+    withdrawn_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 

@@ -622,38 +622,67 @@ def current_slices_of_submission(
 
 
 def withdraw_rows(
-    session: Session, dataset_id: str, submission: Submission, revision: int
+    session: Session, dataset_id: str, submission_id: int, revision: int
 ) -> tuple[int, int]:
-    """As of ``revision``: the rows of ``submission`` that are still current are closed, and
-    the rows they replaced are current again (copies, with their own submission: who
-    supplied them stays true). Returns (rows withdrawn, rows restored)."""
-    params = {
-        "dataset": dataset_id,
-        "submission": submission.id,
-        "replaced_in": submission.revision,
-        "revision": revision,
-    }
+    """As of ``revision``: the rows of the submission that are still current are closed, and
+    each is replaced by the latest earlier row of its key that no withdrawn submission
+    supplied (a copy, with its own submission: who supplied it stays true), found by
+    walking back the rows each one replaced. A key the submission added, or that only
+    withdrawn submissions supplied since, is gone. The submission must be marked withdrawn
+    already. Returns (rows withdrawn, rows restored)."""
+    params = {"dataset": dataset_id, "submission": submission_id, "revision": revision}
+    # Each step: the row the current one replaced, made in the revision that closed it.
+    replaced = (
+        "JOIN observation p ON p.dataset_id = :dataset AND p.indicator_id = {c}.indicator_id "
+        "AND p.unit_id = {c}.unit_id AND p.period = {c}.period "
+        "AND p.revision_to = {c}.revision_from JOIN submission ps ON ps.id = p.submission_id"
+    )
     restored = session.execute(
         text(
+            # INSERT first: SQLite counts the rows of a statement that starts with it only.
             "INSERT INTO observation (dataset_id, indicator_id, unit_id, period, value, status, "
-            "submission_id, revision_from, awaited) SELECT p.dataset_id, p.indicator_id, "
-            "p.unit_id, p.period, p.value, p.status, p.submission_id, :revision, p.awaited "
-            "FROM observation p WHERE p.dataset_id = :dataset AND p.revision_to = :replaced_in "
-            "AND EXISTS (SELECT 1 FROM observation c WHERE c.dataset_id = :dataset "
+            "submission_id, revision_from, awaited) "
+            "WITH RECURSIVE earlier (id, indicator_id, unit_id, period, revision_from, "
+            "withdrawn) AS (SELECT p.id, p.indicator_id, p.unit_id, p.period, "
+            "p.revision_from, ps.withdrawn_by IS NOT NULL FROM observation c "
+            f"{replaced.format(c='c')} WHERE c.dataset_id = :dataset "
             "AND c.submission_id = :submission AND c.revision_to IS NULL "
-            "AND c.indicator_id = p.indicator_id AND c.unit_id = p.unit_id "
-            "AND c.period = p.period)"
+            "UNION ALL SELECT p.id, p.indicator_id, p.unit_id, p.period, p.revision_from, "
+            f"ps.withdrawn_by IS NOT NULL FROM earlier e {replaced.format(c='e')} "
+            "WHERE e.withdrawn) SELECT p.dataset_id, p.indicator_id, "
+            "p.unit_id, p.period, p.value, p.status, p.submission_id, :revision, p.awaited "
+            "FROM earlier e JOIN observation p ON p.id = e.id WHERE NOT e.withdrawn"
         ),
         params,
     )
     withdrawn = session.execute(
         text(
             "UPDATE observation SET revision_to = :revision WHERE dataset_id = :dataset "
-            "AND submission_id = :submission AND revision_to IS NULL"
+            "AND submission_id = :submission AND revision_to IS NULL AND revision_from < :revision"
         ),
         params,
     )
     return _rowcount(withdrawn), _rowcount(restored)
+
+
+def close_awaited_slice(
+    session: Session, dataset_id: str, slice_: tuple[str, str], revision: int
+) -> int:
+    """A slice whose current rows all wait for data (nobody's supplied row is left in it,
+    after a withdrawal) is not held any more: its rows are closed as of ``revision``.
+    Returns the rows closed."""
+    indicator, period = slice_
+    result = session.execute(
+        text(
+            "UPDATE observation SET revision_to = :revision WHERE dataset_id = :dataset "
+            "AND indicator_id = :indicator AND period = :period AND revision_to IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.dataset_id = :dataset "
+            "AND s.indicator_id = :indicator AND s.period = :period "
+            "AND s.revision_to IS NULL AND NOT s.awaited)"
+        ),
+        {"dataset": dataset_id, "indicator": indicator, "period": period, "revision": revision},
+    )
+    return _rowcount(result)
 
 
 def await_missing(

@@ -382,6 +382,7 @@ def history(
                 "rows_changed": s.rows_changed,
                 "rows_unchanged": s.rows_unchanged,
                 "rows_not_supplied": s.rows_not_supplied,
+                "withdrawn_by": s.withdrawn_by,
             },
         )
         for s in stats_repository.submissions(session, dataset_id)

@@ -37,9 +37,7 @@ def coverage(world: World) -> tuple[object, ...]:
     graph = Graph().parse(
         data=world.client.get("/catalog.ttl", params={"page_size": 500}).text, format="turtle"
     )
-    (node,) = (
-        n for n in graph.subjects(RDF.type, DCAT.Dataset) if str(n).endswith(f"/{DATASET}")
-    )
+    (node,) = (n for n in graph.subjects(RDF.type, DCAT.Dataset) if str(n).endswith(f"/{DATASET}"))
     period = graph.value(node, DCTERMS.temporal)
     dates = [str(graph.value(period, p))[:10] for p in (DCAT.startDate, DCAT.endDate)]
     return temporal["start"], temporal["end"], *dates
@@ -84,7 +82,18 @@ def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: W
     assert listed["source"] == f"withdrawal of submission {typo['submission']}"
     # Withdrawn once: nothing of it is current any more.
     again, problem = withdraw(world, "gent", typo["submission"])
-    assert again == 409 and "nothing to withdraw" in str(problem["detail"])
+    assert again == 409, problem
+    assert problem["detail"] == (
+        f"submission {typo['submission']} was withdrawn already (by submission "
+        f"{result['submission']})"
+    )
+    # The list says which uploads are in effect.
+    states = {s["id"]: s["withdrawn_by"] for s in world.client.get(SUBMIT).json()["items"]}
+    assert states[typo["submission"]] == result["submission"]
+    assert states[result["submission"]] is None
+    # A withdrawal is not withdrawn in turn: the rows are submitted again.
+    undo, problem = withdraw(world, "gent", result["submission"])
+    assert undo == 409 and "submit them again" in str(problem["detail"]), problem
 
 
 def test_a_year_others_supplied_to_since_keeps_waiting_for_the_rest(world: World) -> None:
@@ -132,6 +141,46 @@ def test_the_values_it_replaced_are_current_again_and_later_changes_stay(world: 
     assert (restored["supplier"], restored["submission"]) == ("gent", first["submission"])
     assert restored["revision"] == result["revision"]
     # Incremental publication left what a full recomputation makes.
+    with world.factory() as session, session.begin():
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("order", ["older first", "newer first"])
+def test_no_value_of_a_withdrawn_upload_comes_back(world: World, order: str) -> None:
+    # The steward's case: two uploads replacing one sector in turn, both withdrawn.
+    submit(world, "admin", f"{GENT[0]},population,2025,1425,", f"{GENT[1]},population,2025,790,")
+    older = submit(
+        world, "gent", f"{GENT[0]},population,2025,1500,", f"{GENT[1]},population,2025,800,"
+    )
+    newer = submit(world, "gent", f"{GENT[0]},population,2025,1600,")
+    sequence = [older, newer] if order == "older first" else [newer, older]
+    for made in sequence:
+        status, result = withdraw(world, "gent", made["submission"])
+        assert status == 200, result
+    assert values(world, f"sector:{GENT[0]}") == {"2025": (1425, "normal")}
+    assert values(world, f"sector:{GENT[1]}") == {"2025": (790, "normal")}
+    assert values(world, "municipality:44021") == {"2025": (2215, "normal")}
+    for made in sequence:
+        assert withdraw(world, "gent", made["submission"])[0] == 409
+    with world.factory() as session, session.begin():
+        outcome = publish_all(session, DATASET)
+    assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
+
+
+def test_a_year_whose_every_upload_is_withdrawn_is_gone(world: World) -> None:
+    submit(world, "gent", f"{GENT[0]},population,2025,1000,", f"{GENT[1]},population,2025,500,")
+    submit(world, "antwerpen", f"{ANTWERPEN},population,2025,300,")
+    opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    joined = submit(world, "antwerpen", f"{ANTWERPEN},population,2026,310,")
+    # The opener first: the year waits for Gent's sectors again, then for nobody.
+    assert withdraw(world, "gent", opened["submission"])[0] == 200
+    assert values(world, "region:02000")["2026"] == (310, "incomplete")
+    assert withdraw(world, "antwerpen", joined["submission"])[0] == 200
+    for unit in ("region:02000", f"sector:{GENT[1]}", f"sector:{ANTWERPEN}"):
+        assert set(values(world, unit)) == {"2025"}, unit
+    indicator = world.client.get("/api/v1/indicators/population").json()
+    assert "2026" not in indicator["periods"]
     with world.factory() as session, session.begin():
         outcome = publish_all(session, DATASET)
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
