@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
 from app.db.queries import LIKE_ESCAPE, contains_pattern, prefix_pattern
+from app.geo.levels import Level
 from app.geo.models import (
     BoundarySource,
     CityRegion,
@@ -408,6 +409,20 @@ def geometry_versions(session: Session, level: str) -> list[str]:
         .order_by(GeoVersion.valid_from)
     )
     return list(session.scalars(stmt))
+
+
+def sector_counts(session: Session, unit_ids: Sequence[int]) -> dict[int, float]:
+    """How many sectors each unit stands for: those it contains, or 1 for a sector."""
+    sector = aliased(GeoUnit)
+    counts: dict[int, float] = dict.fromkeys(unit_ids, 1.0)
+    rows = session.execute(
+        select(GeoUnitAncestor.ancestor_id, func.count())
+        .join(sector, sector.id == GeoUnitAncestor.unit_id)
+        .where(GeoUnitAncestor.ancestor_id.in_(list(unit_ids)), sector.level == Level.SECTOR)
+        .group_by(GeoUnitAncestor.ancestor_id)
+    )
+    counts.update({unit: float(count) for unit, count in rows})
+    return counts
 
 
 def places_by_name(

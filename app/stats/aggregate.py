@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 VALUE_STATUSES = ("normal", "provisional", "estimated")
+# An aggregate over some of its members has a value too (an ad-hoc area's units may be one).
+WITH_VALUE = (*VALUE_STATUSES, "incomplete")
 # Quality order: an aggregate is as weak as its weakest member.
 _QUALITY_RANK = {"normal": 0, "estimated": 1, "provisional": 2}
 
@@ -51,20 +53,29 @@ class Accumulator:
 
     a: float = 0.0
     b: float = 0.0
-    members: int = 0
-    with_value: int = 0
-    confidential: int = 0
+    members: float = 0
+    with_value: float = 0
+    confidential: float = 0
     quality: int = 0
 
-    def add(self, pair: tuple[float, float] | None, status: str) -> None:
+    def add(
+        self,
+        pair: tuple[float, float] | None,
+        status: str,
+        covered: float = 1.0,
+        weight: float = 1.0,
+    ) -> None:
+        """A member's pair. ``weight`` and ``covered`` are for members that are aggregates
+        themselves (an ad-hoc area's units): how many members it stands for, and the share
+        of them that had a value (its coverage, when it is incomplete)."""
         if status == "not_applicable":
             return
-        self.members += 1
+        self.members += weight
         if pair is None:
             if status == "confidential":
-                self.confidential += 1
+                self.confidential += weight
             return
-        self.with_value += 1
+        self.with_value += weight * covered
         self.a += pair[0]
         self.b += pair[1]
         self.quality = max(self.quality, _QUALITY_RANK.get(status, 0))
@@ -86,16 +97,17 @@ class Accumulator:
 MemberPairs = Mapping[int, tuple[tuple[float, float] | None, str]]
 
 
-def accumulate(pairs: MemberPairs, targets: Mapping[int, Sequence[int]]) -> dict[int, Accumulator]:
-    """Add each member's pair into every target that contains it."""
-    result: dict[int, Accumulator] = {}
+def accumulate_area(
+    pairs: MemberPairs, covered: Mapping[int, float], weights: Mapping[int, float]
+) -> Accumulator | None:
+    """An ad-hoc area from its units' published cells: each unit counts for ``weights`` members
+    (its sectors), of which the ``covered`` share had a value (1 unless it is incomplete)."""
+    if not pairs:
+        return None
+    acc = Accumulator()
     for member, (pair, status) in pairs.items():
-        for target in targets.get(member, ()):
-            acc = result.get(target)
-            if acc is None:
-                acc = result[target] = Accumulator()
-            acc.add(pair, status)
-    return result
+        acc.add(pair, status, covered.get(member, 1.0), weights.get(member, 1.0))
+    return acc
 
 
 class Incidence:
@@ -186,7 +198,7 @@ def combine_parts(
     confidential) leaves the member without a value."""
     if len(parts) == 1:  # the common case: no sum to make
         return {
-            member: (cell.value if cell.status in VALUE_STATUSES else None, cell.status)
+            member: (cell.value if cell.status in WITH_VALUE else None, cell.status)
             for member, cell in parts[0].items()
         }
     members: set[int] = set()
@@ -203,14 +215,16 @@ def combine_parts(
             statuses.append(cell.status)
             if cell.value is not None:
                 total += cell.value
-        available = all(s in VALUE_STATUSES for s in statuses)
+        available = all(s in WITH_VALUE for s in statuses)
         result[member] = (total if available else None, _weakest(statuses))
     return result
 
 
 def _weakest(statuses: Sequence[str]) -> str:
     """The status of a value built from parts with these statuses."""
-    if statuses and all(s in VALUE_STATUSES for s in statuses):
+    if statuses and all(s in WITH_VALUE for s in statuses):
+        if "incomplete" in statuses:
+            return "incomplete"
         return max(statuses, key=lambda s: _QUALITY_RANK[s])
     if "confidential" in statuses:
         return "confidential"

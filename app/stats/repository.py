@@ -1706,6 +1706,7 @@ def published_cells(
         PublishedValue.unit_id,
         PublishedValue.value,
         PublishedValue.status,
+        PublishedValue.coverage,
     ).where(
         PublishedValue.dataset_id == dataset_id,
         PublishedValue.version == version,
@@ -1716,8 +1717,8 @@ def published_cells(
     if periods:
         stmt = stmt.where(PublishedValue.period.in_(list(periods)))
     cells: dict[tuple[str, str], dict[int, Cell]] = defaultdict(dict)
-    for indicator, period, unit, value, status in session.execute(stmt):
-        cells[(indicator, period)][unit] = Cell(value, status)
+    for indicator, period, unit, value, status, coverage in session.execute(stmt):
+        cells[(indicator, period)][unit] = Cell(value, status, coverage)
     return cells
 
 

@@ -3,7 +3,7 @@ the published values, and aggregating ad-hoc areas."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from app.stats import cursor as cursors
 from app.stats import derived, repository
 from app.stats.aggregate import (
     Cell,
-    accumulate,
+    accumulate_area,
     combine_parts,
     quotient_cell,
     ratio_pairs,
@@ -505,12 +505,12 @@ def area_records(session: Session, query: ObservationQuery) -> list[Record]:
     periods = query.periods or sorted({period for _, period in cells})
     code = "+".join(f"{u.level}:{u.code}" for u in query.area)
     name = " + ".join(u.name for u in query.area)
-    target = dict.fromkeys(member_ids, (0,))
+    weights = geo_repository.sector_counts(session, member_ids)
     records: list[Record] = []
     empty: dict[int, Cell] = {}
     for indicator in query.indicators:
         for period in periods:
-            cell = _area_cell(indicator, period, cells, target, empty)
+            cell = _area_cell(indicator, period, cells, weights, empty)
             if cell is None:
                 continue
             if indicator.disclosure_reference_id and indicator.disclosure_min is not None:
@@ -518,7 +518,7 @@ def area_records(session: Session, query: ObservationQuery) -> list[Record]:
                     _by_id(query.indicators, indicator.disclosure_reference_id, session),
                     period,
                     cells,
-                    target,
+                    weights,
                     empty,
                 )
                 if (
@@ -560,25 +560,37 @@ def _area_cell(
     indicator: Indicator,
     period: str,
     cells: dict[tuple[str, str], dict[int, Cell]],
-    target: dict[int, tuple[int]],
+    weights: Mapping[int, float],
     empty: dict[int, Cell],
 ) -> Cell | None:
+    """The area's cell from its units' published cells: a unit's incomplete value adds its
+    value and keeps the area incomplete, weighted by the unit's sectors."""
     own = cells.get((indicator.id, period), empty)
     if indicator.aggregation == "sum":
-        accs = accumulate(sum_pairs(own), target)
-        return sum_cell(accs[0]) if 0 in accs else None
+        acc = accumulate_area(sum_pairs(own), _covered([own]), weights)
+        return sum_cell(acc) if acc else None
     if indicator.aggregation == "ratio":
-        pairs = ratio_pairs(
-            combine_parts([cells.get((i, period), empty) for i in indicator.numerator]),
-            combine_parts([cells.get((i, period), empty) for i in indicator.denominator]),
-        )
-        accs = accumulate(pairs, target)
-        return quotient_cell(accs[0], indicator.scale) if 0 in accs else None
+        numerator = [cells.get((i, period), empty) for i in indicator.numerator]
+        denominator = [cells.get((i, period), empty) for i in indicator.denominator]
+        pairs = ratio_pairs(combine_parts(numerator), combine_parts(denominator))
+        acc = accumulate_area(pairs, _covered([*numerator, *denominator]), weights)
+        return quotient_cell(acc, indicator.scale) if acc else None
     if indicator.aggregation == "weighted_mean" and indicator.weight_id:
-        pairs = weighted_pairs(own, cells.get((indicator.weight_id, period), empty))
-        accs = accumulate(pairs, target)
-        return quotient_cell(accs[0]) if 0 in accs else None
+        weight = cells.get((indicator.weight_id, period), empty)
+        acc = accumulate_area(weighted_pairs(own, weight), _covered([own, weight]), weights)
+        return quotient_cell(acc) if acc else None
     return None
+
+
+def _covered(parts: Sequence[Mapping[int, Cell]]) -> dict[int, float]:
+    """Per unit, the share of its members with a value in all of these cells (the lowest
+    coverage of an incomplete one)."""
+    covered: dict[int, float] = {}
+    for part in parts:
+        for unit, cell in part.items():
+            if cell.status == "incomplete" and cell.coverage is not None:
+                covered[unit] = min(covered.get(unit, 1.0), cell.coverage)
+    return covered
 
 
 def indicator_detail(session: Session, indicator_id: str) -> IndicatorOut:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pytest
 
 from app.stats.aggregate import (
+    Accumulator,
     Cell,
-    accumulate,
+    MemberPairs,
+    accumulate_area,
     combine_parts,
     member_cells,
     quotient_cell,
@@ -16,6 +20,16 @@ from app.stats.aggregate import (
     weighted_pairs,
 )
 from app.stats.disclosure import suppress
+
+
+def accumulate(pairs: MemberPairs, targets: Mapping[int, Sequence[int]]) -> dict[int, Accumulator]:
+    """The rule member by member: the reference that publication's arrays must equal."""
+    result: dict[int, Accumulator] = {}
+    for member, (pair, status) in pairs.items():
+        for target in targets.get(member, ()):
+            result.setdefault(target, Accumulator()).add(pair, status)
+    return result
+
 
 # Sectors 1, 2, 3 lie in municipality 10; sector 4 in municipality 11; all in province 100.
 TARGETS = {1: [10, 100], 2: [10, 100], 3: [10, 100], 4: [11, 100]}
@@ -169,3 +183,19 @@ def test_the_vectorised_sum_equals_the_plain_one() -> None:
     limited = accumulate_many(pairs, Incidence(targets), only)
     assert limited.keys() == {t for t in only if t in fast}
     assert limited and all(limited[t] == fast[t] for t in limited)
+
+
+def test_an_area_of_aggregates_counts_an_incomplete_unit_with_its_coverage() -> None:
+    # Unit 10 stands for 3 sectors, 2 of them with a value; unit 11 for one complete sector.
+    units = {10: Cell(30.0, "incomplete", 2 / 3), 11: Cell(4.0, "normal", 1.0)}
+    acc = accumulate_area(sum_pairs(units), {10: 2 / 3}, {10: 3.0, 11: 1.0})
+    assert acc is not None
+    assert sum_cell(acc) == Cell(34.0, "incomplete", pytest.approx(3 / 4))
+    # A ratio keeps the incomplete unit's parts, and says it is incomplete.
+    pairs = ratio_pairs(
+        combine_parts([units]), combine_parts([{10: Cell(10.0, "normal"), 11: Cell(2.0, "normal")}])
+    )
+    acc = accumulate_area(pairs, {10: 2 / 3}, {10: 3.0, 11: 1.0})
+    assert acc is not None
+    assert quotient_cell(acc) == Cell(34.0 / 12.0, "incomplete", pytest.approx(3 / 4))
+    assert accumulate_area({}, {}, {}) is None

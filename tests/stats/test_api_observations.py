@@ -99,6 +99,32 @@ def test_ad_hoc_area_is_the_sum_of_its_units(client: TestClient) -> None:
     assert items["population-density"]["value"] == pytest.approx(expected, abs=0.05)
 
 
+def test_an_ad_hoc_area_of_an_incomplete_unit_is_incomplete(client: TestClient) -> None:
+    # Antwerpen's cars are incomplete in 2019 (Statbel's "-00" cells); Aalst's are complete.
+    units = ["municipality:41002", "municipality:11002"]
+    parts = get(client, "cars-households-2019", unit=units, indicator=["cars", "households"])
+    by_unit = {(i["code"], i["indicator"]): i for i in parts["items"]}  # type: ignore[index]
+    assert by_unit[("11002", "cars")]["status"] == "incomplete"
+    assert by_unit[("41002", "cars")]["status"] == "normal"
+    area = get(
+        client,
+        "cars-households-2019",
+        area=units,
+        indicator=["cars", "households", "cars-per-household"],
+    )
+    items = {i["indicator"]: i for i in area["items"]}  # type: ignore[index]
+    cars = sum(by_unit[(u.split(":")[1], "cars")]["value"] for u in units)
+    households = sum(by_unit[(u.split(":")[1], "households")]["value"] for u in units)
+    # Never a complete-looking total: the units' values, incomplete, with their coverage.
+    assert (items["cars"]["value"], items["cars"]["status"]) == (cars, "incomplete")
+    assert by_unit[("11002", "cars")]["coverage"] < items["cars"]["coverage"] < 1
+    assert (items["households"]["status"], items["households"]["coverage"]) == ("normal", 1)
+    # The ratio over both units, not over the complete one alone.
+    ratio = items["cars-per-household"]
+    assert ratio["status"] == "incomplete"
+    assert ratio["value"] == pytest.approx(cars / households, abs=0.005)
+
+
 def test_paging_with_links(client: TestClient) -> None:
     response = client.get(
         OBS.format("population-2025"),
