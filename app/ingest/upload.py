@@ -176,6 +176,7 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
     if names is None:
         return
     number = 0
+    blank_lines = 0
     width = len(names)
     # A column the file leaves out (value, status) reads as the empty cell appended last.
     pick = operator.itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
@@ -184,6 +185,7 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
         for number, cells in enumerate(reader, start=1):
             if len(cells) != width:
                 if not cells or cells == [""]:
+                    blank_lines += 1
                     continue
                 result.error(
                     number,
@@ -203,7 +205,8 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
             yield number, tuple(map(_strip_spaces, pick(cells)))
     except csv.Error as exc:
         result.error(number + 1, None, None, f"not valid CSV here: {exc}")
-    if number == 0:
+        return
+    if number == blank_lines:
         result.error(0, None, None, "the file has a header but no rows")
 
 
@@ -285,9 +288,11 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         problems.append(f"duplicate column(s): {', '.join(duplicates)}")
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         problems.append(f"unknown column(s): {', '.join(u[:50] for u in unknown)}")
+    if "" in header:
+        problems.append("a column without a name (a separator at the end of the header?)")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")

@@ -239,6 +239,13 @@ TOO_WIDE = (",".join(f"c{n}" for n in range(10_000)) + "\n").encode()
     [
         (b"", "text/csv", 422, "empty"),
         (HEADER.encode(), "text/csv", 422, "no rows"),
+        ((HEADER + "\n\r\n").encode(), "text/csv", 422, "no rows"),  # blank lines only
+        (
+            (HEADER.rstrip("\n") + ";\n").replace(",", ";").encode(),
+            "text/csv",
+            422,
+            "a separator at the end of the header",
+        ),
         (
             b"code,indicator,year,value\n44021A00-,population,2025,1\n",
             "text/csv",
@@ -293,6 +300,14 @@ def test_bad_input_is_refused_and_stores_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert needle.lower() in response.text.lower()
     assert world.fingerprint() == before
+
+
+def test_an_unterminated_quote_is_the_only_problem_reported(world: World) -> None:
+    body = csv_rows(f'{GENT[0]},population,2025,"101,')
+    problem = world.client.post(SUBMIT, content=body, headers=world.headers("gent")).json()
+    assert [(e["row"], e["reason"][:18]) for e in problem["errors"]] == [
+        (1, "not valid CSV here")
+    ]
 
 
 def test_errors_name_row_column_value_and_reason(world: World) -> None:
