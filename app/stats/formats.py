@@ -78,7 +78,7 @@ def csv_lines(fields: tuple[str, ...], records: Iterable[Mapping[str, Any]]) -> 
             [
                 format_number(record[name])
                 if name in ("value", "coverage")
-                else neutralise(str(record[name]))
+                else ("" if record[name] is None else neutralise(str(record[name])))
                 for name in fields
             ]
         )

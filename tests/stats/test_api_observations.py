@@ -271,6 +271,18 @@ def test_real_pages_match_the_openapi_document(client: TestClient, params: dict[
     )
 
 
+def test_provenance_in_csv_leaves_an_aggregates_supplier_empty(client: TestClient) -> None:
+    params = {"unit": ["municipality:44021", "sector:44021A00-"], "indicator": "population"}
+    params |= {"provenance": "true", "format": "csv"}
+    response = client.get(OBS.format("population-2025"), params=params)
+    assert response.status_code == 200, response.text
+    rows = {r["level"]: r for r in csv.DictReader(io.StringIO(response.text))}
+    # As null in JSON: an aggregate has no supplier, submission or revision of its own.
+    assert {rows["municipality"][f] for f in ("supplier", "submission", "revision")} == {""}
+    assert rows["sector"]["supplier"] and rows["sector"]["submission"].isdigit()
+    assert "None" not in response.text
+
+
 def test_no_last_link_beyond_the_pages_a_number_reaches(client: TestClient) -> None:
     # Over 100,000 pages of one row: the last page has no number the API accepts, so the
     # Link header leads on by cursor and names no last page.
