@@ -120,9 +120,14 @@ def build_query(
     for period in periods:
         if not repository.has_period(session, dataset_id, [i.id for i in chosen], period):
             available_periods = repository.periods_of_dataset(session, dataset_id)
+            subject = (
+                f"dataset {dataset_id!r}"
+                if period not in available_periods
+                else f"indicator(s) {', '.join(i.id for i in chosen)} of dataset {dataset_id!r}"
+            )
             raise NotFound(
-                f"period {period!r} not in dataset {dataset_id!r}; available: "
-                f"{', '.join(available_periods) or 'none yet'}",
+                f"period {period!r} not in {subject}; the dataset has "
+                f"{', '.join(available_periods) or 'no period yet'}",
                 period=period,
             )
     if level is not None:
@@ -166,6 +171,11 @@ def build_query(
     for unit in unit_list:
         if unit.level == Level.SECTOR and query_version != dataset.geo_version:
             raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+    if any(u.level != Level.SECTOR for u in unit_list) and all(
+        i.aggregation == "none" for i in chosen
+    ):
+        # Else an empty list would read as "no data for this municipality".
+        _check_reachable(dataset, chosen, query_version, Level.MUNICIPALITY, False)
     return ObservationQuery(
         dataset=dataset,
         indicators=chosen,

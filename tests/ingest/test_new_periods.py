@@ -191,3 +191,15 @@ def test_a_submission_that_changes_nothing_makes_no_revision(world: World) -> No
     assert (changed["revision"], changed["new_revision"]) == (3, True)
     response = world.client.get(OBS, params={"unit": "municipality:11002", "revision": 3})
     assert response.json()["items"][0]["value"] == 501
+
+
+def test_a_period_only_some_indicators_have_is_named_for_the_indicator(world: World) -> None:
+    supply_2025(world)
+    submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    response = world.client.get(OBS, params={"indicator": "area", "period": "2026"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"period '2026' not in indicator(s) area of dataset '{DATASET}'; the dataset has 2025, 2026"
+    )
+    unknown = world.client.get(OBS, params={"period": "2030"}).json()["detail"]
+    assert unknown.startswith(f"period '2030' not in dataset '{DATASET}'")

@@ -305,9 +305,7 @@ def test_bad_input_is_refused_and_stores_nothing(
 def test_an_unterminated_quote_is_the_only_problem_reported(world: World) -> None:
     body = csv_rows(f'{GENT[0]},population,2025,"101,')
     problem = world.client.post(SUBMIT, content=body, headers=world.headers("gent")).json()
-    assert [(e["row"], e["reason"][:18]) for e in problem["errors"]] == [
-        (1, "not valid CSV here")
-    ]
+    assert [(e["row"], e["reason"][:18]) for e in problem["errors"]] == [(1, "not valid CSV here")]
 
 
 def test_errors_name_row_column_value_and_reason(world: World) -> None:

@@ -202,6 +202,7 @@ def test_rule_none_is_served_where_supplied(client: TestClient) -> None:
         ("population-2025", {"within": "province:99999"}, 404, "province:99999"),
         ("income", {"level": "municipality"}, 400, "cannot be aggregated"),
         ("income", {"area": "municipality:44021"}, 400, "cannot be aggregated"),
+        ("income", {"unit": "municipality:44021"}, 400, "cannot be aggregated"),
         ("energy-fluvius", {"level": "sector", "version": "2025"}, 400, "no official conversion"),
         ("energy-fluvius", {"unit": "sector:44021A00-", "version": "2025"}, 400, "conversion"),
         ("population-2025", {"version": "2024"}, 400, "older version"),
