@@ -83,8 +83,10 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     if dataset is None:
         raise SourceDataError([f"{source.dataset}: dataset not in the catalogue (run the seed)"])
     fingerprint = _fingerprint(paths)
-    latest = repository.latest_accepted(session, source.dataset)
-    if latest is not None and latest.source_name == SOURCE_IMPORT and latest.sha256 == fingerprint:
+    # The same files as the last import: nothing to do, whatever suppliers have sent since
+    # (importing them again would undo their corrections).
+    latest = repository.latest_accepted(session, source.dataset, SOURCE_IMPORT)
+    if latest is not None and latest.sha256 == fingerprint:
         report.unchanged = True
         return report
 
@@ -174,6 +176,7 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
             rows_total=rows_total,
         ),
         replace_all=True,
+        staged_periods_only=True,
     )
     report.revision = stored.revision
     report.unchanged = stored.no_change
@@ -248,14 +251,17 @@ def store_staged_revision(
     submission: Submission,
     *,
     replace_all: bool,
+    staged_periods_only: bool = False,
     fill_new_periods: bool = False,
 ) -> StoredRevision:
     """Make the staged rows (:func:`app.stats.repository.stage`) the dataset's current
     observations in a new revision.
 
     Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
-    new one. ``replace_all`` (a full import of the source) also closes the rows that the
-    source no longer has; a supplier's submission only touches the rows it contains. The
+    new one. ``replace_all`` (a full import) also closes the rows that the staged ones no
+    longer hold — with ``staged_periods_only`` (a source's import) in the periods they hold
+    only, so that a year suppliers alone supplied stays; a supplier's submission only
+    touches the rows it contains. The
     comparison with the current revision happens in the database, so memory does not grow
     with the file. The slices the changed rows touch are published again in the same
     transaction (see :func:`app.stats.publish.publish_changes`), so the revision becomes
@@ -274,7 +280,9 @@ def store_staged_revision(
     staged = repository.index_staging(session)
     # A large file is compared with hash joins; a small submission looks its rows up.
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
-        compared = repository.compare_staged(session, dataset_id, replace_all=replace_all)
+        compared = repository.compare_staged(
+            session, dataset_id, replace_all=replace_all, staged_periods_only=staged_periods_only
+        )
     not_supplied = (
         repository.stage_not_supplied(session, dataset_id, compared.all_added)
         if fill_new_periods
@@ -308,7 +316,13 @@ def store_staged_revision(
     revision = counts.revision
     with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
         repository.store_staged(
-            session, dataset_id, submission.id, revision, compared, replace_all=replace_all
+            session,
+            dataset_id,
+            submission.id,
+            revision,
+            compared,
+            replace_all=replace_all,
+            staged_periods_only=staged_periods_only,
         )
     repository.end_staging(session)
     if staged > BULK_ROWS:  # the planner's row counts of these tables are off now

@@ -286,13 +286,19 @@ def latest_revisions(session: Session, dataset_ids: Sequence[str]) -> dict[str, 
     return {dataset_id: revision or 0 for dataset_id, revision in session.execute(stmt)}
 
 
-def latest_accepted(session: Session, dataset_id: str) -> Submission | None:
+def latest_accepted(
+    session: Session, dataset_id: str, source_name: str | None = None
+) -> Submission | None:
+    """The dataset's newest accepted submission (of this source, when given)."""
+    stmt = select(Submission).where(
+        Submission.dataset_id == dataset_id, Submission.state == "accepted"
+    )
+    if source_name is not None:
+        stmt = stmt.where(Submission.source_name == source_name)
     return session.scalar(
-        select(Submission)
-        .where(Submission.dataset_id == dataset_id, Submission.state == "accepted")
+        stmt
         # The newest, also when it changed nothing (no revision): its file is the latest.
-        .order_by(Submission.id.desc())
-        .limit(1)
+        .order_by(Submission.id.desc()).limit(1)
     )
 
 
@@ -1872,7 +1878,14 @@ class StagedComparison:
 CORRECTED_UNITS = 1_000
 
 
-def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> StagedComparison:
+# With ``replace_all`` and ``staged_periods_only``: only the periods the staged rows hold are
+# replaced (a source's import leaves a year that suppliers alone supplied as it is).
+_STAGED_PERIOD = " AND o.period IN (SELECT DISTINCT s2.period FROM staging_observation s2)"
+
+
+def compare_staged(
+    session: Session, dataset_id: str, *, replace_all: bool, staged_periods_only: bool = False
+) -> StagedComparison:
     """Rows added, changed and unchanged by the staged rows, per slice; with ``replace_all``
     also the current rows the staged ones no longer hold; of a small correction, the units
     it changes."""
@@ -1902,8 +1915,9 @@ def compare_staged(session: Session, dataset_id: str, *, replace_all: bool) -> S
                 "SELECT o.indicator_id, o.period, count(*) FROM observation o "
                 "WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND NOT EXISTS "
                 "(SELECT 1 FROM staging_observation s WHERE s.indicator_id = o.indicator_id "
-                "AND s.unit_id = o.unit_id AND s.period = o.period) "
-                "GROUP BY o.indicator_id, o.period"
+                "AND s.unit_id = o.unit_id AND s.period = o.period)"
+                + (_STAGED_PERIOD if staged_periods_only else "")
+                + " GROUP BY o.indicator_id, o.period"
             ),
             {"dataset": dataset_id},
         )
@@ -1997,6 +2011,7 @@ def store_staged(
     compared: StagedComparison,
     *,
     replace_all: bool,
+    staged_periods_only: bool = False,
 ) -> None:
     """Close the current rows the staged ones replace (with ``replace_all`` also those they
     no longer hold) and insert the staged rows that differ, as of ``revision``. ``compared``
@@ -2022,7 +2037,7 @@ def store_staged(
             "AND o.revision_to IS NULL AND NOT EXISTS (SELECT 1 FROM staging_observation s "
             "WHERE s.indicator_id = o.indicator_id AND s.unit_id = o.unit_id AND s.period = "
             f"o.period AND {_same(session, 'o', 's')})"
-        )
+        ) + (_STAGED_PERIOD if staged_periods_only else "")
     else:
         # A submission's replaced rows are found from the staged rows (an index probe each),
         # by id alone, not by testing every current row of the dataset (that made a one-row

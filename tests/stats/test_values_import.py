@@ -15,7 +15,8 @@ from app.config import SEEDS_DIR
 from app.db.session import transaction
 from app.errors import SourceDataError
 from app.geo.importer import ensure_versions, import_geography
-from app.stats.importer import import_values
+from app.geo.models import GeoUnit
+from app.stats.importer import import_values, store_revision
 from app.stats.models import Observation, PublishedValue, Submission
 from app.stats.parsers import VALUE_SOURCES
 from tests.conftest import session_factory_for
@@ -114,6 +115,60 @@ def test_reimport_of_the_same_file_changes_nothing(
     assert report.unchanged
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def supply(session: Session, code: str, period: str, value: float) -> None:
+    """A supplier's upload of one population value (as the submissions API stores it)."""
+    unit = session.scalar(select(GeoUnit.id).where(GeoUnit.code == code, GeoUnit.version == "2025"))
+    assert unit is not None
+    store_revision(
+        session,
+        POPULATION.dataset,
+        {("population", unit, period): (value, "normal")},
+        Submission(
+            dataset_id=POPULATION.dataset,
+            organisation_id="antwerpen",
+            source_name="upload",
+            media_type="text/csv",
+            sha256="upload",
+            rows_total=1,
+        ),
+        replace_all=False,
+        fill_new_periods=True,
+    )
+
+
+def current_population(session: Session) -> dict[tuple[str, str], float | None]:
+    rows = session.execute(
+        select(Observation.period, GeoUnit.code, Observation.value)
+        .join(GeoUnit, GeoUnit.id == Observation.unit_id)
+        .where(Observation.revision_to.is_(None), Observation.indicator_id == "population")
+    )
+    return {(period, code): value for period, code, value in rows}
+
+
+def test_importing_the_source_again_keeps_what_suppliers_sent_since(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    write_population(tmp_path, ROWS)
+    with transaction(factory) as session:
+        import_values(session, POPULATION, tmp_path)
+        supply(session, "11007A00-", "2025", 510)  # a correction
+        supply(session, "11002A00-", "2026", 1010)  # a year of its own
+        supplied = current_population(session)
+    # Seeding again with the same files (every start of the container does) changes nothing.
+    with transaction(factory) as session:
+        assert import_values(session, POPULATION, tmp_path).unchanged
+        assert current_population(session) == supplied
+    # A new release of the source replaces the years it holds; the supplier's year stays.
+    write_population(tmp_path, [r.replace(",1000,", ",1001,") for r in ROWS])
+    with transaction(factory) as session:
+        report = import_values(session, POPULATION, tmp_path)
+        values = current_population(session)
+    assert (report.rows_changed, report.rows_removed) == (2, 0)  # 11002A00- and 11007A00-
+    assert values[("2025", "11007A00-")] == 500
+    assert values[("2025", "11002A00-")] == 1001
+    assert values[("2026", "11002A00-")] == 1010
 
 
 def test_a_changed_file_makes_a_new_revision_and_keeps_the_old_one(
