@@ -310,9 +310,11 @@ def test_incremental_equals_full_after_corrections(
     compare = repository.compare_staged
 
     def spying(
-        session: Session, dataset_id: str, *, replace_all: bool
+        session: Session, dataset_id: str, *, replace_all: bool, staged_periods_only: bool = False
     ) -> repository.StagedComparison:
-        compared = compare(session, dataset_id, replace_all=replace_all)
+        compared = compare(
+            session, dataset_id, replace_all=replace_all, staged_periods_only=staged_periods_only
+        )
         if compared.corrected_units is not None and dataset_id in SYNTHETIC:
             reached.append(dataset_id)
         return compared
