@@ -9,13 +9,18 @@ sockets.
 
 The supervisor restarts a worker that dies, stops everything if a worker cannot start (a
 broken application would fail the same way on every restart), and on SIGTERM or SIGINT asks
-every worker to finish its running requests, then exits 0.
+every worker to finish its running requests, then exits 0. ``SO_REUSEPORT`` would also let a
+second server (or the workers of a killed one) share the port unseen, serving old and new
+configuration at random: the supervisor first binds the port without it, which fails while
+anyone listens there, and a worker stops when its supervisor dies.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import time
@@ -41,6 +46,31 @@ def supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Raise ``OSError`` (address in use) while any socket listens on the port, ours too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        # SO_REUSEADDR: connections of a previous run waiting out TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+# prctl(2): the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_supervisor(supervisor: int) -> None:
+    """SIGTERM (a graceful stop) for this worker when its supervisor dies, even by kill -9:
+    left alone, it would serve on unsupervised beside the next server on the port."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: nothing to ask for
+        return
+    if os.getppid() != supervisor:  # it died before we asked
+        raise SystemExit(0)
+
+
 def _bound_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Named TCP, not left at 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
@@ -58,10 +88,11 @@ def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _serve_one(config: dict[str, Any]) -> None:
+def _serve_one(config: dict[str, Any], supervisor: int) -> None:
     """A worker: its own socket on the shared port, one uvicorn server on it."""
     import uvicorn
 
+    _stop_with_supervisor(supervisor)
     sock = _bound_socket(config["host"], config["port"])
     sock.listen(BACKLOG)
     # uvicorn re-raises the SIGTERM it caught once its requests are done; this handler makes
@@ -83,7 +114,7 @@ class Supervisor:
     failed: bool = False
 
     def _start_worker(self) -> multiprocessing.process.BaseProcess:
-        worker = _SPAWN.Process(target=_serve_one, args=(self.config,), daemon=False)
+        worker = _SPAWN.Process(target=_serve_one, args=(self.config, os.getpid()), daemon=False)
         worker.start()
         logger.info("started worker process %s", worker.pid)
         return worker
@@ -96,6 +127,7 @@ class Supervisor:
         worker could not start."""
         # Held (bound, not listening) for the whole run: the port is taken for this service
         # from the start, and a port already in use is reported here, once.
+        _check_port_free(self.config["host"], self.config["port"])
         reservation = _bound_socket(self.config["host"], self.config["port"])
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._ask_to_stop)

@@ -97,6 +97,54 @@ def test_a_worker_that_dies_is_replaced(two_workers: Server) -> None:
     assert "ended (exit status -9); starting another" in two_workers.log.read_text()
 
 
+def test_a_second_server_on_the_port_is_refused(two_workers: Server, tmp_path: Path) -> None:
+    # Every worker's socket allows port sharing: without the check, both servers' workers
+    # would take turns answering, each with its own configuration.
+    port = port_of(two_workers)
+    env = {**os.environ, "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    env.pop("DATAPEDIA_BASE_URL", None)
+    done = subprocess.run(
+        [str(DATAPEDIA), "serve", "--port", str(port), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert two_workers.process.poll() is None
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a re-parented child may never be reaped in a container)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    url = create_database(tmp_path)
+    upgrade(url)
+    try:
+        with datapedia_server(url, tmp_path, "--workers", "2") as server:
+            workers = [
+                int(r["message"].rsplit(" ", 1)[1])
+                for r in server.log_records()
+                if r.get("message", "").startswith("started worker process")
+            ]
+            assert len(workers) == 2 and all(running(w) for w in workers)
+            server.process.kill()
+            server.process.wait()
+            deadline = time.monotonic() + 30
+            while any(running(w) for w in workers):
+                assert time.monotonic() < deadline, "workers serve on without their supervisor"
+                time.sleep(0.2)
+    finally:
+        drop_database(url)
+
+
 # A SQLite URL of its own, whatever the suite's database: once, in the SQLite suite.
 @pytest.mark.only_on("sqlite")
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
