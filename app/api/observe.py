@@ -5,6 +5,7 @@ Also the logging set-up (text, or JSON with ``DATAPEDIA_LOG_FORMAT=json``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -166,6 +167,40 @@ def unavailable_response(error: ServiceUnavailable, instance: str) -> JSONRespon
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+class StoppedInFlight:
+    """A request still running when the graceful shutdown time runs out is cancelled by the
+    server; before its answer has started it gets a 503 problem, not uvicorn's plain-text
+    500 with two tracebacks in the log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except asyncio.CancelledError:
+            if started:
+                raise
+            logger.warning("%s %s stopped by the shutdown", scope["method"], scope["path"])
+            problem = ServiceUnavailable(
+                "the server stopped before this request finished; a write that was still "
+                "arriving was not stored (see the list of submissions). Try again in "
+                f"{RETRY_AFTER_SECONDS} s",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+            await unavailable_response(problem, scope["path"])(scope, receive, send)
 
 
 HEALTH_BODY = b'{"status":"ok"}'

@@ -104,3 +104,39 @@ def test_sigterm_lets_an_upload_in_flight_finish(
         assert submissions(url) == [*before, (result["revision"], 3)]
     finally:
         drop_database(url)
+
+
+def test_an_upload_still_arriving_when_the_grace_runs_out_is_a_503(
+    world_template: Template, tmp_path: Path
+) -> None:
+    url = copy_database(world_template.url, tmp_path)
+    try:
+        before = submissions(url)
+        body = b"sector,indicator,period,value,status\n44021A00-,population,2025,100,\n"
+        with datapedia_server(url, tmp_path, graceful_shutdown_seconds="1") as server:
+            port = int(server.base.rsplit(":", 1)[1])
+            head = (
+                f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\n"
+                f"Authorization: Bearer {world_template.keys['gent']}\r\n"
+                "Content-Type: text/csv\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as upload:
+                # The rest of the body never comes: the shutdown's grace runs out first.
+                upload.sendall(head + body[:20])
+                time.sleep(1.0)
+                server.process.send_signal(signal.SIGTERM)
+                answer = read_until_closed(upload)
+            exit_status = server.process.wait(timeout=30)
+        head_lines, _, payload = answer.partition(b"\r\n\r\n")
+        assert head_lines.startswith(b"HTTP/1.1 503"), answer[:2000]
+        assert b"content-type: application/problem+json" in head_lines.lower()
+        assert b"retry-after: 5" in head_lines.lower()
+        assert "was not stored" in json.loads(payload)["detail"]
+        assert exit_status == 0
+        log = server.log.read_text()
+        assert "Traceback" not in log and "Exception in ASGI application" not in log, log
+        assert submissions(url) == before
+    finally:
+        drop_database(url)
