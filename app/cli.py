@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -113,9 +115,10 @@ def serve(
                 "and writes wait for each other; use PostgreSQL for several workers"
             )
         # Every worker writes its metrics here; /metrics sums them.
-        os.environ.setdefault(
-            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="datapedia-metrics-")
-        )
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            own_metrics_dir = tempfile.mkdtemp(prefix="datapedia-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
+            atexit.register(shutil.rmtree, own_metrics_dir, ignore_errors=True)
     err.print(f"{count} worker(s) on http://{host}:{port}; logs as {settings.log_format}")
     config: dict[str, Any] = {
         "app": "app.main:app_factory",

@@ -36,6 +36,20 @@ STARTUP_FAILURE = 3
 BACKLOG = 2048
 # Beyond the graceful shutdown time, a worker that has not stopped is killed.
 STOP_MARGIN_SECONDS = 5.0
+# Workers that keep dying (more restarts than this within the window) are not restarted
+# for ever: the supervisor stops with status 1, as for a worker that cannot start.
+RESTART_LIMIT = 10
+RESTART_WINDOW_SECONDS = 60.0
+
+
+def _keep_metrics_dir() -> None:
+    """The workers' metrics folder lives under the temporary folder, which cleaners (or an
+    operator) may empty: recreated, so that /metrics and new workers keep working."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and not os.path.isdir(folder):
+        logger.warning("the metrics folder %s was removed; made again", folder)
+        os.makedirs(folder, exist_ok=True)
+
 
 # Workers start with a fresh interpreter: nothing of the supervisor's state is shared.
 _SPAWN = multiprocessing.get_context("spawn")
@@ -112,6 +126,7 @@ class Supervisor:
     workers: list[multiprocessing.process.BaseProcess] = field(default_factory=list)
     stopping: bool = False
     failed: bool = False
+    restarts: list[float] = field(default_factory=list)
 
     def _start_worker(self) -> multiprocessing.process.BaseProcess:
         worker = _SPAWN.Process(target=_serve_one, args=(self.config, os.getpid()), daemon=False)
@@ -135,6 +150,7 @@ class Supervisor:
             self.workers = [self._start_worker() for _ in range(self.count)]
             while not self.stopping:
                 time.sleep(0.2)
+                _keep_metrics_dir()
                 self._replace_dead_workers()
             self._stop_all()
         finally:
@@ -145,10 +161,20 @@ class Supervisor:
         for index, worker in enumerate(self.workers):
             if worker.is_alive() or self.stopping:
                 continue
-            if worker.exitcode == STARTUP_FAILURE:
-                logger.error("worker process %s could not start; stopping", worker.pid)
+            now = time.monotonic()
+            self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_SECONDS]
+            if worker.exitcode == STARTUP_FAILURE or len(self.restarts) >= RESTART_LIMIT:
+                logger.error(
+                    "worker process %s %s; stopping",
+                    worker.pid,
+                    "could not start"
+                    if worker.exitcode == STARTUP_FAILURE
+                    else f"ended (exit status {worker.exitcode}) after {RESTART_LIMIT} "
+                    f"restarts within {RESTART_WINDOW_SECONDS:.0f} s",
+                )
                 self.failed = self.stopping = True
                 return
+            self.restarts.append(now)
             logger.warning(
                 "worker process %s ended (exit status %s); starting another",
                 worker.pid,

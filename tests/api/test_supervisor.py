@@ -5,6 +5,7 @@ without the service going away, and a port already in use is one line, not a tra
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.db.migrate import upgrade
@@ -143,6 +145,56 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
                 time.sleep(0.2)
     finally:
         drop_database(url)
+
+
+def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path) -> None:
+    url = create_database(tmp_path)
+    upgrade(url)
+    try:
+        with datapedia_server(url, tmp_path, "--workers", "2") as server:
+            worker = next(
+                int(r["message"].rsplit(" ", 1)[1])
+                for r in server.log_records()
+                if r.get("message", "").startswith("started worker process")
+            )
+            environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+            folder = Path(
+                next(e for e in environment if e.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+                .split(b"=", 1)[1]
+                .decode()
+            )
+            assert folder.is_dir()
+            shutil.rmtree(folder)  # as a cleaner of the temporary folder would
+            deadline = time.monotonic() + 10
+            while not folder.is_dir():
+                assert time.monotonic() < deadline, "the metrics folder was not made again"
+                time.sleep(0.1)
+            for _ in range(4):  # on both workers
+                assert httpx.get(server.base + "/metrics", timeout=10).status_code == 200
+        assert not folder.exists(), "a clean stop leaves its metrics folder behind"
+    finally:
+        drop_database(url)
+
+
+def test_a_metrics_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    env = {
+        **os.environ,
+        "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "metrics"),
+    }
+    done = subprocess.run(
+        [str(DATAPEDIA), "serve", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == f"error: PROMETHEUS_MULTIPROC_DIR={env['PROMETHEUS_MULTIPROC_DIR']}: Not a directory"
+    )
 
 
 # A SQLite URL of its own, whatever the suite's database: once, in the SQLite suite.
