@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import atexit
+import difflib
 import os
 import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import app.models  # noqa: F401  (every table mapped before the first session)
-from app.config import SEEDS_DIR, get_settings
+from app.config import SEEDS_DIR, Settings, get_settings
 from app.errors import DatapediaError, SourceDataError
 
 if TYPE_CHECKING:
@@ -42,6 +44,9 @@ def _setting_error(exc: ValidationError) -> str:
     """One line per bad setting, naming its variable and the expected form."""
     lines = []
     for error in exc.errors():
+        if not error["loc"]:  # a rule between settings: its message names them
+            lines.append(f"error: {error['msg'].removeprefix('Value error, ')}")
+            continue
         name = "DATAPEDIA_" + "_".join(str(part) for part in error["loc"][:1]).upper()
         lines.append(f"error: {name}={error['input']!r} is invalid: {error['msg']}")
     return "\n".join(lines)
@@ -56,6 +61,30 @@ def check_settings() -> None:
     except ValidationError as exc:
         err.print(_setting_error(exc), markup=False, highlight=False)
         raise typer.Exit(2) from exc
+    for line in unknown_settings(os.environ):
+        err.print(f"warning: {line}", markup=False, highlight=False)
+
+
+# Read by docker-compose, the container's entrypoint and the tests, not by the settings.
+OTHER_VARIABLES = frozenset(
+    {"DATAPEDIA_DATA", "DATAPEDIA_SHACL", "DATAPEDIA_SEED_ON_START", "DATAPEDIA_SCREENSHOTS"}
+)
+
+
+def unknown_settings(environment: Mapping[str, str]) -> list[str]:
+    """A DATAPEDIA_* variable that is no setting is a typo whose setting silently keeps its
+    default (DATAPEDIA_DATABASE_URI: the SQLite file instead of the server)."""
+    known = {f"DATAPEDIA_{name.upper()}" for name in Settings.model_fields}
+    lines = []
+    for variable in sorted(environment):
+        if not variable.startswith("DATAPEDIA_") or variable in known:
+            continue
+        if variable in OTHER_VARIABLES or variable.startswith("DATAPEDIA_TEST_"):
+            continue
+        close = difflib.get_close_matches(variable, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{variable} is not a setting and is ignored{hint}")
+    return lines
 
 
 def _derived_base_url(host: str, port: int) -> str:
@@ -119,7 +148,12 @@ def serve(
             own_metrics_dir = tempfile.mkdtemp(prefix="datapedia-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
             atexit.register(shutil.rmtree, own_metrics_dir, ignore_errors=True)
-    err.print(f"{count} worker(s) on http://{host}:{port}; logs as {settings.log_format}")
+    err.print(
+        f"{count} worker(s) on http://{host}:{port}; database {_shown_url(settings.database_url)}; "
+        f"logs as {settings.log_format}",
+        markup=False,
+        highlight=False,
+    )
     config: dict[str, Any] = {
         "app": "app.main:app_factory",
         "factory": True,
@@ -153,9 +187,19 @@ def serve(
     )
 
 
+def _shown_url(url: str) -> str:
+    """The database URL an operator can check, without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _database_error(exc: Exception) -> None:
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    err.print(f"[red]error:[/red] the database does not answer: {first}", markup=True)
+    err.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}", markup=True)
     raise typer.Exit(1) from exc
 
 
@@ -167,6 +211,7 @@ def db_upgrade() -> None:
     from app.db.migrate import head_revision, upgrade_to_head
 
     url = get_settings().database_url
+    err.print(f"database {_shown_url(url)}", markup=False, highlight=False)
     try:
         # Under a PostgreSQL advisory lock: replicas starting at once migrate one at a time.
         done = upgrade_to_head(url)
@@ -494,7 +539,13 @@ def dcat_validate(
 
 
 def main() -> None:
-    cli()
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        cli()
+    except OperationalError as exc:  # any command, the database away: one line, no traceback
+        err.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

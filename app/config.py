@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,11 +103,33 @@ class Settings(BaseSettings):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(
+                    f"{origin!r} is not an origin: expected scheme://host[:port], e.g. "
+                    "https://stad.gent (reads are open to every origin already)"
+                )
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an absolute http(s) URL such as https://data.example.be")
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() for c in value)
+        ):
+            raise ValueError(
+                "expected an absolute http(s) URL without query or fragment, such as "
+                "https://data.example.be"
+            )
         return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
@@ -119,8 +142,23 @@ class Settings(BaseSettings):
     def _use_psycopg3(cls, value: str) -> str:
         # Plain postgresql:// URLs would select psycopg2, which we do not ship.
         if value.startswith("postgresql://") or value.startswith("postgres://"):
-            return "postgresql+psycopg://" + value.split("://", 1)[1]
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError(
+                "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE (SQLite and "
+                "PostgreSQL are the databases Datapedia runs on)"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _page_sizes(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError(
+                f"DATAPEDIA_DEFAULT_PAGE_SIZE ({self.default_page_size}) is larger than "
+                f"DATAPEDIA_MAX_PAGE_SIZE ({self.max_page_size}): every list without page_size "
+                "would be refused"
+            )
+        return self
 
 
 @lru_cache

@@ -46,6 +46,34 @@ def test_bad_settings_stop_every_command_in_one_line() -> None:
     bad_env_workers = datapedia("serve", workers="many")
     assert bad_env_workers.returncode == 2
     assert bad_env_workers.stderr.startswith("error: DATAPEDIA_WORKERS='many' is invalid")
+    # Accepted before, and broken later (or never working at all):
+    for setting, value, needle in [
+        ("database_url", "notaurl", "expected sqlite:///PATH or postgresql://"),
+        ("database_url", "mysql://x@y/z", "expected sqlite:///PATH or postgresql://"),
+        ("base_url", "http://", "expected an absolute http(s) URL"),
+        ("base_url", "http://exa mple.org/a?b#c", "expected an absolute http(s) URL"),
+        ("cors_origins", "not an origin,*", "'not an origin' is not an origin"),
+    ]:
+        done = datapedia("db", "upgrade", **{setting: value})
+        assert done.returncode == 2, (setting, value, done.stderr)
+        assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
+    pages = datapedia("db", "upgrade", max_page_size="10")
+    assert pages.returncode == 2
+    assert pages.stderr.strip() == (
+        "error: DATAPEDIA_DEFAULT_PAGE_SIZE (50) is larger than DATAPEDIA_MAX_PAGE_SIZE (10): "
+        "every list without page_size would be refused"
+    )
+
+
+def test_a_misspelt_setting_is_named_and_the_database_shown(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shown.sqlite3'}"
+    done = datapedia("db", "upgrade", database_url=url, database_uri="postgresql://x@y/z")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[:2] == [
+        "warning: DATAPEDIA_DATABASE_URI is not a setting and is ignored (did you mean "
+        "DATAPEDIA_DATABASE_URL?)",
+        f"database {url}",
+    ]
 
 
 def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> None:
@@ -74,7 +102,17 @@ def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> Non
 # A database URL of its own, the same in both suites: once, in the SQLite suite.
 @pytest.mark.only_on("sqlite")
 def test_unreachable_database_is_one_line() -> None:
-    down = datapedia("db", "upgrade", database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    away = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    down = datapedia("db", "upgrade", database_url=away)
     assert down.returncode == 1
-    assert down.stderr.startswith("error: the database does not answer")
+    assert down.stderr.splitlines()[1].startswith("error: the database does not answer")
     assert "Traceback" not in down.stderr
+    # Every command that opens the database, not only the two that said so before.
+    for command in (
+        ("keys", "create", "--org", "gent", "--role", "supplier"),
+        ("publish", "--dataset", "income", "--all"),
+    ):
+        done = datapedia(*command, database_url=away)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: the database does not answer"), done.stderr
+        assert "Traceback" not in done.stderr
