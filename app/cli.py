@@ -127,45 +127,49 @@ def serve(
     if not 0 < port < 65536:
         err.print(f"error: --port must be between 1 and 65535, got {port}")
         raise typer.Exit(2)
+    # The server's own lines go through its logging, JSON included, like the workers'.
+    log_config = logging_config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(log_config)
+    logger = logging.getLogger("datapedia.serve")
     if "base_url" in settings.model_fields_set:
-        err.print(f"base URL {settings.base_url} (DATAPEDIA_BASE_URL)")
+        logger.info("base URL %s (DATAPEDIA_BASE_URL)", settings.base_url)
     else:
         # Workers read their settings from the environment: the derived URL goes there.
         os.environ["DATAPEDIA_BASE_URL"] = _derived_base_url(host, port)
         get_settings.cache_clear()
-        err.print(
-            f"base URL {os.environ['DATAPEDIA_BASE_URL']} (from --host and --port; set "
-            "DATAPEDIA_BASE_URL for a public name)"
+        logger.info(
+            "base URL %s (from --host and --port; set DATAPEDIA_BASE_URL for a public name)",
+            os.environ["DATAPEDIA_BASE_URL"],
         )
     if count > 1:
         if settings.database_url.startswith("sqlite"):
-            err.print(
-                "[yellow]warning:[/yellow] on SQLite each worker counts rate limits on its own "
-                "and writes wait for each other; use PostgreSQL for several workers"
+            logger.warning(
+                "on SQLite each worker counts rate limits on its own and writes wait for each "
+                "other; use PostgreSQL for several workers"
             )
         # Every worker writes its metrics here; /metrics sums them.
         if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             own_metrics_dir = tempfile.mkdtemp(prefix="datapedia-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
             atexit.register(shutil.rmtree, own_metrics_dir, ignore_errors=True)
-    err.print(
-        f"{count} worker(s) on http://{host}:{port}; database {_shown_url(settings.database_url)}; "
-        f"logs as {settings.log_format}",
-        markup=False,
-        highlight=False,
+    logger.info(
+        "%s worker(s) on http://%s:%s; database %s",
+        count,
+        host,
+        port,
+        _shown_url(settings.database_url),
     )
     config: dict[str, Any] = {
         "app": "app.main:app_factory",
         "factory": True,
         "host": host,
         "port": port,
-        "log_config": logging_config(settings.log_format, settings.log_level),
+        "log_config": log_config,
         "access_log": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
     }
     if count > 1 and workers_module.supported():
         # Each worker listens on a socket of its own, so connections spread over them.
-        logging.config.dictConfig(config["log_config"])
         supervisor = workers_module.Supervisor(
             config, count, stop_seconds=settings.graceful_shutdown_seconds
         )

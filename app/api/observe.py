@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from contextvars import ContextVar
@@ -34,12 +35,17 @@ UPGRADE_COMMAND = "datapedia db upgrade"
 UNGATED_PATHS = frozenset({"/health", "/metrics"})
 
 
+# A token: no space or bracket that could make a forged access-log line out of it.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+
 def _valid_request_id(value: str) -> bool:
-    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    return _REQUEST_ID.fullmatch(value) is not None
 
 
 class RequestContext:
-    """Takes the caller's ``X-Request-ID`` (printable, at most 128 characters) or makes one,
+    """Takes the caller's ``X-Request-ID`` (letters, digits and ``._:/+=-``, at most 128
+    characters) or makes one,
     returns it on the answer, sets it for every log line of the request, and counts the
     request (route template, status, duration) for ``/metrics`` and the access log."""
 
@@ -238,6 +244,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get()
+        # uvicorn's copy of some messages with terminal colours: noise in a JSON line.
+        record.__dict__.pop("color_message", None)
         return True
 
 
@@ -250,9 +258,10 @@ def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
         },
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            "format": "%(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            # ISO 8601 in UTC ("2026-12-06T04:23:11.404000+00:00"), as log collectors parse.
+            "timestamp": "time",
             "rename_fields": {
-                "asctime": "time",
                 "levelname": "level",
                 "name": "logger",
                 "process": "pid",

@@ -5,6 +5,7 @@ cached static assets, and the catalogue change counter that keys every worker's 
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,10 @@ def test_request_id_is_taken_or_made_and_returned(client: TestClient) -> None:
     # An id that cannot be logged safely (too long) is replaced, not echoed.
     long = client.get("/api/v1/geo/levels", headers={"X-Request-ID": "x" * 200})
     assert long.headers["X-Request-ID"] != "x" * 200
+    # Nor one that would write a line of its own into the text access log.
+    forged = "x] GET /api/v1/audit 200 1.0 ms"
+    replaced = client.get("/api/v1/geo/levels", headers={"X-Request-ID": forged})
+    assert re.fullmatch("[0-9a-f]{32}", replaced.headers["X-Request-ID"])
     problem = client.get("/api/v1/nothing", headers={"X-Request-ID": "trace-43"})
     assert problem.status_code == 404
     assert problem.headers["X-Request-ID"] == "trace-43"

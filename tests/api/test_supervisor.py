@@ -5,6 +5,7 @@ without the service going away, and a port already in use is one line, not a tra
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,14 @@ def test_connections_opened_at_once_spread_over_the_workers(two_workers: Server)
     # The kernel hashes each connection to one of the two sockets: all 16 on one worker
     # happens once in 32,768 runs; with one shared socket it was the rule.
     assert len(answered_by(two_workers, request_ids)) == 2
+    # With DATAPEDIA_LOG_FORMAT=json every line is a JSON object, the supervisor's own too,
+    # stamped in ISO 8601 with its zone, without uvicorn's terminal colours.
+    lines = two_workers.log.read_text().splitlines()
+    records = two_workers.log_records()
+    assert len(records) == len(lines) > 0
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", r["time"]) for r in records)
+    assert not any("color_message" in r for r in records)
+    assert any(r["message"].startswith("2 worker(s) on http://") for r in records)
 
 
 def test_a_worker_that_dies_is_replaced(two_workers: Server) -> None:
