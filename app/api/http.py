@@ -107,7 +107,14 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, send_without_body)
+        inner = {**scope, "method": "GET", HEAD_KEY: True}
+        try:
+            await self.app(inner, receive, send_without_body)
+        finally:
+            # The route the GET matched: the metrics and the access log name it for HEAD too.
+            for key in ("route", "path_params"):
+                if key in inner:
+                    scope[key] = inner[key]
 
 
 class Cors:

@@ -215,6 +215,9 @@ HEALTH_HEADERS = [
     (b"content-length", str(len(HEALTH_BODY)).encode()),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
+    # What the other layers put on every answer (it skips them): the same policies.
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"access-control-allow-origin", b"*"),
 ]
 
 

@@ -117,6 +117,11 @@ def test_security_headers_on_json_and_html(client: TestClient) -> None:
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert page.headers["x-content-type-options"] == "nosniff"
+    # The liveness probe, answered before every other layer, carries them too.
+    health = client.get("/health", headers={"Origin": "https://journalist.example"})
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert health.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert health.headers["access-control-allow-origin"] == "*"
 
 
 def test_docs_policy_allows_only_its_own_inline_script(client: TestClient) -> None:
