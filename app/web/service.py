@@ -24,7 +24,7 @@ from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
-from app.stats.aggregate import complete_value
+from app.stats.aggregate import VALUE_STATUSES, complete_value
 from app.stats.formats import Format
 from app.stats.schemas import Record
 from app.web import repository
@@ -415,11 +415,28 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
         levels = [Level.SECTOR] if first.aggregation == "none" else [lv.value for lv in Level]
         if public and periods:
             level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
-            params = {"indicator": first.id, "level": level, "period": periods[-1]}
-            records = _records(session, dataset_id, first.id, level=level, periods=[periods[-1]])
+            period = _latest_complete_year(session, dataset_id, first.id, periods)
+            params = {"indicator": first.id, "level": level, "period": period}
+            records = _records(session, dataset_id, first.id, level=level, periods=[period])
             preview = (records or [])[:PREVIEW_ROWS]
             preview_url = observations_url(dataset_id, **params, page_size=str(PREVIEW_ROWS))
     return DatasetPage(dataset, periods, values, preview, preview_url, levels, public)
+
+
+def _latest_complete_year(
+    session: Session, dataset_id: str, indicator: str, periods: Sequence[str]
+) -> str:
+    """The latest period whose regions' values are complete: the preview's, not a year that
+    its first supplier alone has delivered yet (its other rows would all be missing)."""
+    regions = _records(session, dataset_id, indicator, level=Level.REGION, periods=periods) or []
+    statuses: dict[str, list[str]] = {}
+    for record in regions:
+        statuses.setdefault(record["period"], []).append(record["status"])
+    for period in reversed(periods):
+        found = statuses.get(period, [])
+        if any(s in VALUE_STATUSES for s in found) and not set(found) & {"incomplete", "missing"}:
+            return period
+    return periods[-1]
 
 
 def home_page(session: Session) -> HomePage:

@@ -203,3 +203,14 @@ def test_a_period_only_some_indicators_have_is_named_for_the_indicator(world: Wo
     )
     unknown = world.client.get(OBS, params={"period": "2030"}).json()["detail"]
     assert unknown.startswith(f"period '2030' not in dataset '{DATASET}'")
+
+
+def test_the_dataset_page_previews_the_latest_complete_year(world: World) -> None:
+    supply_2025(world)
+    submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    caption = page.text.split("<caption>", 1)[1].split("</caption>", 1)[0]
+    # 2026 waits for most of its sectors: its municipalities would nearly all be missing.
+    assert caption.endswith(", 2025"), caption
+    assert "period=2025" in page.text.split('id="preview"', 1)[1].split("</section>", 1)[0]
