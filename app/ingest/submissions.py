@@ -187,7 +187,9 @@ def _submit(
         result.error_count += duplicate_count - len(duplicates)
         result.sort()
     outside = [e for e in result.errors if e.reason == upload.OUTSIDE_TERRITORY]
-    if outside:
+    # Rows outside the territory alone are a missing right (403); with other problems, the
+    # 422 lists them all, so the supplier fixes the file in one go.
+    if outside and len(outside) == result.error_count:
         raise Forbidden(
             f"territory:{dataset_id}",
             f"{caller.organisation.id!r} may submit data for its own territory only; "

@@ -192,6 +192,17 @@ def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
     assert problem["missing_right"] == f"territory:{DATASET}"
     assert problem["errors"][0]["value"] == "11002A00-"
     assert world.fingerprint() == before
+    # With other problems in the file, one 422 lists them all, the territory's included.
+    mixed = world.client.post(
+        SUBMIT,
+        content=csv_rows("11002A00-,population,2025,10,", f"{GENT[0]},population,2025,-1,"),
+        headers=world.headers("gent"),
+    )
+    assert mixed.status_code == 422, mixed.text
+    reasons = [(e["row"], e["reason"]) for e in mixed.json()["errors"]]
+    assert [row for row, _ in reasons] == [1, 2]
+    assert "territory" in reasons[0][1] and "negative" in reasons[1][1]
+    assert world.fingerprint() == before
 
 
 @pytest.mark.parametrize(
