@@ -305,6 +305,10 @@ def seed(
     from app.rdf.dcat import Uris
 
     settings = get_settings()
+    if source_dir is not None and not source_dir.is_dir():
+        # Named on purpose: a typo must not seed the catalogue alone and report success.
+        err.print(f"error: --source-dir {source_dir} is not a folder", markup=False)
+        raise typer.Exit(2)
     try:
         _ensure_migrated(settings.database_url)
     except OperationalError as exc:

@@ -57,6 +57,9 @@ def test_bad_settings_stop_every_command_in_one_line() -> None:
         done = datapedia("db", "upgrade", **{setting: value})
         assert done.returncode == 2, (setting, value, done.stderr)
         assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
+    nowhere = datapedia("seed", "--source-dir", "/nonexistent")
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.strip() == "error: --source-dir /nonexistent is not a folder"
     pages = datapedia("db", "upgrade", max_page_size="10")
     assert pages.returncode == 2
     assert pages.stderr.strip() == (
