@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import format_datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -101,6 +102,8 @@ def stored_response(
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
     gets the headers alone, with the length a GET would send."""
     headers = {**headers, "ETag": stored.etag}
+    if stored.written_at is not None:
+        headers["Last-Modified"] = format_datetime(stored.written_at, usegmt=True)
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
     match = request.headers.get("if-none-match")
     if match is not None and (

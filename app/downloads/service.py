@@ -91,6 +91,7 @@ class Download(StoredFile):
     whole: the file of a dataset of ten million rows is hundreds of megabytes)."""
 
     pieces: Callable[[], Iterator[bytes]]
+    written_at: datetime | None = None  # a stored file's; None for one made on the fly
 
     def chunks(self) -> Iterator[bytes]:
         """The uncompressed bytes piece by piece."""
@@ -159,6 +160,7 @@ def download(session: Session, row: StoredDownload) -> Download:
         row.sha256,
         row.gzip_size,
         lambda: repository.content_pieces(session, row),
+        as_utc(row.created_at),
     )
 
 

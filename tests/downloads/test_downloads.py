@@ -9,6 +9,8 @@ import gzip
 import hashlib
 import io
 import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import orjson
@@ -121,6 +123,9 @@ def test_served_compressed_with_an_etag_and_head(client: TestClient) -> None:
     assert raw.headers["etag"] == etag
     again = client.get(url("income", "observations.csv"), headers={"If-None-Match": etag})
     assert again.status_code == 304
+    # When the stored file was written (an HTTP date), for caches and for people.
+    written = parsedate_to_datetime(plain.headers["last-modified"])
+    assert written.tzinfo is not None and written <= datetime.now(UTC)
     head = client.head(url("income", "observations.csv"), headers={"Accept-Encoding": "identity"})
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(plain.content)
