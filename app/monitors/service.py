@@ -439,11 +439,12 @@ def profile(session: Session, level: str, code: str, version: str | None) -> Pro
             latest = shown.period
             others = [u for u in (cityregion, region) if u is not None]
             by_id: dict[str, UnitValue] = {}
-            if others:
+            compared: IndicatorSeries | None = None
+            if others and indicator.aggregation != "none":  # an average has no regional value
                 compared = series(session, part, others, None, unit.version, None, rank=False)
-                for values in compared.periods:
-                    if values.period == latest:
-                        by_id = {v.id: v for v in values.units}
+            for values in compared.periods if compared else []:
+                if values.period == latest:
+                    by_id = {v.id: v for v in values.units}
             refs = [_ref(u) for u in (unit, *others)]
             rows.append(
                 ProfileRow(

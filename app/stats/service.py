@@ -171,10 +171,13 @@ def build_query(
     for unit in unit_list:
         if unit.level == Level.SECTOR and query_version != dataset.geo_version:
             raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
-    if any(u.level != Level.SECTOR for u in unit_list) and all(
-        i.aggregation == "none" for i in chosen
+    if (
+        unit_list
+        and all(u.level != Level.SECTOR for u in unit_list)
+        and all(i.aggregation == "none" for i in chosen)
     ):
-        # Else an empty list would read as "no data for this municipality".
+        # Else an empty list would read as "no data for this municipality" (with a sector
+        # among the units, its rows are the answer).
         _check_reachable(dataset, chosen, query_version, Level.MUNICIPALITY, False)
     return ObservationQuery(
         dataset=dataset,
