@@ -44,7 +44,6 @@ from app.api.observe import (
     FastHealth,
     RequestContext,
     SchemaGate,
-    StoppedInFlight,
     database_away,
     unavailable_response,
 )
@@ -306,7 +305,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, write_origins=settings.cors_origins)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(StoppedInFlight)
     app.add_middleware(RequestContext)
     app.add_middleware(FastHealth)
     _install_error_handlers(app)

@@ -33,6 +33,11 @@ RETRY_AFTER_SECONDS = 5
 UPGRADE_COMMAND = "datapedia db upgrade"
 # Liveness and monitoring answer whatever state the database is in.
 UNGATED_PATHS = frozenset({"/health", "/metrics"})
+STOPPED = ServiceUnavailable(
+    "the server stopped before this request finished; a write that was still arriving was "
+    f"not stored (see the list of submissions). Try again in {RETRY_AFTER_SECONDS} s",
+    retry_after=RETRY_AFTER_SECONDS,
+)
 
 
 # A token: no space or bracket that could make a forged access-log line out of it.
@@ -47,7 +52,8 @@ class RequestContext:
     """Takes the caller's ``X-Request-ID`` (letters, digits and ``._:/+=-``, at most 128
     characters) or makes one,
     returns it on the answer, sets it for every log line of the request, and counts the
-    request (route template, status, duration) for ``/metrics`` and the access log."""
+    request (route template, status, duration) for ``/metrics`` and the access log; answers
+    503 for a request the shutdown cancelled before its answer began."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,7 +71,7 @@ class RequestContext:
             request_id = uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status = 0  # no answer started yet
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -76,7 +82,15 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            # The server cancels what still runs when the graceful shutdown time is out: an
+            # answer not yet begun is a 503 problem, not uvicorn's plain-text 500 with two
+            # tracebacks in the log.
+            if status:
+                raise
+            await unavailable_response(STOPPED, scope["path"])(scope, receive, send_with_id)
         finally:
+            status = status or 500
             elapsed = time.perf_counter() - started
             template = route_template(scope)
             metrics.REQUESTS.labels(scope["method"], template, str(status)).inc()
@@ -173,40 +187,6 @@ def unavailable_response(error: ServiceUnavailable, instance: str) -> JSONRespon
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
-
-
-class StoppedInFlight:
-    """A request still running when the graceful shutdown time runs out is cancelled by the
-    server; before its answer has started it gets a 503 problem, not uvicorn's plain-text
-    500 with two tracebacks in the log."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking)
-        except asyncio.CancelledError:
-            if started:
-                raise
-            logger.warning("%s %s stopped by the shutdown", scope["method"], scope["path"])
-            problem = ServiceUnavailable(
-                "the server stopped before this request finished; a write that was still "
-                "arriving was not stored (see the list of submissions). Try again in "
-                f"{RETRY_AFTER_SECONDS} s",
-                retry_after=RETRY_AFTER_SECONDS,
-            )
-            await unavailable_response(problem, scope["path"])(scope, receive, send)
 
 
 HEALTH_BODY = b'{"status":"ok"}'

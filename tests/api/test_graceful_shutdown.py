@@ -56,6 +56,17 @@ def submissions(url: str) -> list[tuple[int, int]]:
         engine.dispose()
 
 
+def upload_head(port: int, key: str, length: int) -> bytes:
+    """The request line and headers of a CSV submission whose body follows."""
+    return (
+        f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {key}\r\n"
+        "Content-Type: text/csv\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_lets_an_upload_in_flight_finish(
     world_template: Template, tmp_path: Path, workers: str
@@ -72,13 +83,7 @@ def test_sigterm_lets_an_upload_in_flight_finish(
             url, tmp_path, "--workers", workers, graceful_shutdown_seconds=str(GRACE)
         ) as server:
             port = int(server.base.rsplit(":", 1)[1])
-            head = (
-                f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"
-                f"Host: 127.0.0.1:{port}\r\n"
-                f"Authorization: Bearer {world_template.keys['gent']}\r\n"
-                "Content-Type: text/csv\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
+            head = upload_head(port, world_template.keys["gent"], len(body))
             with socket.create_connection(("127.0.0.1", port), timeout=60) as upload:
                 # Headers and half the body: the request is in flight, the rest not yet sent.
                 upload.sendall(head + body[: len(body) // 2])
@@ -115,13 +120,7 @@ def test_an_upload_still_arriving_when_the_grace_runs_out_is_a_503(
         body = b"sector,indicator,period,value,status\n44021A00-,population,2025,100,\n"
         with datapedia_server(url, tmp_path, graceful_shutdown_seconds="1") as server:
             port = int(server.base.rsplit(":", 1)[1])
-            head = (
-                f"POST /api/v1/datasets/{DATASET}/submissions HTTP/1.1\r\n"
-                f"Host: 127.0.0.1:{port}\r\n"
-                f"Authorization: Bearer {world_template.keys['gent']}\r\n"
-                "Content-Type: text/csv\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
+            head = upload_head(port, world_template.keys["gent"], len(body))
             with socket.create_connection(("127.0.0.1", port), timeout=60) as upload:
                 # The rest of the body never comes: the shutdown's grace runs out first.
                 upload.sendall(head + body[:20])

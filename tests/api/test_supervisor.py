@@ -73,6 +73,29 @@ def answered_by(server: Server, request_ids: list[str]) -> set[int]:
         time.sleep(0.1)
 
 
+def serve_and_fail(
+    tmp_path: Path, *args: str, **env_extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``datapedia serve`` that is expected to stop at once (its exit status and stderr)."""
+    env = {**os.environ, "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    env.pop("DATAPEDIA_BASE_URL", None)
+    return subprocess.run(
+        [str(DATAPEDIA), "serve", *args],
+        capture_output=True,
+        text=True,
+        env={**env, **env_extra},
+        timeout=60,
+    )
+
+
+def worker_pids(server: Server) -> list[int]:
+    return [
+        int(r["message"].rsplit(" ", 1)[1])
+        for r in server.log_records()
+        if r.get("message", "").startswith("started worker process")
+    ]
+
+
 def test_connections_opened_at_once_spread_over_the_workers(two_workers: Server) -> None:
     request_ids = ask_on_open_connections(two_workers, CONNECTIONS)
     # The kernel hashes each connection to one of the two sockets: all 16 on one worker
@@ -112,15 +135,7 @@ def test_a_second_server_on_the_port_is_refused(two_workers: Server, tmp_path: P
     # Every worker's socket allows port sharing: without the check, both servers' workers
     # would take turns answering, each with its own configuration.
     port = port_of(two_workers)
-    env = {**os.environ, "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-    env.pop("DATAPEDIA_BASE_URL", None)
-    done = subprocess.run(
-        [str(DATAPEDIA), "serve", "--port", str(port), "--workers", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = serve_and_fail(tmp_path, "--port", str(port), "--workers", "2")
     assert done.returncode == 1, done.stderr
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert two_workers.process.poll() is None
@@ -140,11 +155,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     upgrade(url)
     try:
         with datapedia_server(url, tmp_path, "--workers", "2") as server:
-            workers = [
-                int(r["message"].rsplit(" ", 1)[1])
-                for r in server.log_records()
-                if r.get("message", "").startswith("started worker process")
-            ]
+            workers = worker_pids(server)
             assert len(workers) == 2 and all(running(w) for w in workers)
             server.process.kill()
             server.process.wait()
@@ -161,11 +172,7 @@ def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path)
     upgrade(url)
     try:
         with datapedia_server(url, tmp_path, "--workers", "2") as server:
-            worker = next(
-                int(r["message"].rsplit(" ", 1)[1])
-                for r in server.log_records()
-                if r.get("message", "").startswith("started worker process")
-            )
+            worker = worker_pids(server)[0]
             environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
             folder = Path(
                 next(e for e in environment if e.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
@@ -187,23 +194,10 @@ def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path)
 
 def test_a_metrics_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    env = {
-        **os.environ,
-        "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "metrics"),
-    }
-    done = subprocess.run(
-        [str(DATAPEDIA), "serve", "--workers", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    folder = str(tmp_path / "a-file" / "metrics")
+    done = serve_and_fail(tmp_path, "--workers", "2", PROMETHEUS_MULTIPROC_DIR=folder)
     assert done.returncode == 1
-    assert (
-        done.stderr.strip()
-        == f"error: PROMETHEUS_MULTIPROC_DIR={env['PROMETHEUS_MULTIPROC_DIR']}: Not a directory"
-    )
+    assert done.stderr.strip() == f"error: PROMETHEUS_MULTIPROC_DIR={folder}: Not a directory"
 
 
 # A SQLite URL of its own, whatever the suite's database: once, in the SQLite suite.
@@ -213,15 +207,7 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "DATAPEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-        env.pop("DATAPEDIA_BASE_URL", None)
-        done = subprocess.run(
-            [str(DATAPEDIA), "serve", "--port", str(port), "--workers", "2"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        done = serve_and_fail(tmp_path, "--port", str(port), "--workers", "2")
     assert done.returncode == 1
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
