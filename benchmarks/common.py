@@ -41,7 +41,12 @@ def served(database_url: str) -> Iterator[tuple[httpx.Client, int]]:
             "--log-level",
             "warning",
         ],
-        env={**os.environ, "DATAPEDIA_DATABASE_URL": database_url},
+        # Its own address as the base URL: the Link headers it sends are absolute.
+        env={
+            **os.environ,
+            "DATAPEDIA_DATABASE_URL": database_url,
+            "DATAPEDIA_BASE_URL": f"http://127.0.0.1:{port}",
+        },
         cwd=PROJECT_ROOT,
     )
     try:
