@@ -19,21 +19,23 @@ from prometheus_client import (
 )
 
 
-def _ensure_folder() -> None:
-    """The folder must exist before the first metric is made (at import, here): made when
-    missing (temporary folders get cleaned), and one line when it cannot be."""
+def ensure_folder() -> bool:
+    """The workers' folder must exist before a metric is made (at import, here) or read:
+    made when missing (temporary folders get cleaned; True then), and one line when it
+    cannot be."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not folder:
-        return
+    if not folder or os.path.isdir(folder):
+        return False
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise SystemExit(
             f"error: PROMETHEUS_MULTIPROC_DIR={folder}: {exc.strerror or exc}"
         ) from None
+    return True
 
 
-_ensure_folder()
+ensure_folder()
 
 REQUESTS = Counter(
     "datapedia_http_requests",
@@ -61,7 +63,7 @@ PUBLICATION = Histogram(
 def render() -> tuple[bytes, str]:
     """The exposition text (every worker's figures summed) and its media type."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        _ensure_folder()
+        ensure_folder()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from app.api import metrics
+
 logger = logging.getLogger("datapedia.workers")
 
 # uvicorn's exit status for a worker that failed before it served (bad app, bad socket).
@@ -40,15 +42,6 @@ STOP_MARGIN_SECONDS = 5.0
 # for ever: the supervisor stops with status 1, as for a worker that cannot start.
 RESTART_LIMIT = 10
 RESTART_WINDOW_SECONDS = 60.0
-
-
-def _keep_metrics_dir() -> None:
-    """The workers' metrics folder lives under the temporary folder, which cleaners (or an
-    operator) may empty: recreated, so that /metrics and new workers keep working."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder and not os.path.isdir(folder):
-        logger.warning("the metrics folder %s was removed; made again", folder)
-        os.makedirs(folder, exist_ok=True)
 
 
 # Workers start with a fresh interpreter: nothing of the supervisor's state is shared.
@@ -150,7 +143,9 @@ class Supervisor:
             self.workers = [self._start_worker() for _ in range(self.count)]
             while not self.stopping:
                 time.sleep(0.2)
-                _keep_metrics_dir()
+                # Under the temporary folder, which cleaners (or an operator) may empty.
+                if metrics.ensure_folder():
+                    logger.warning("the workers' metrics folder was removed; made again")
                 self._replace_dead_workers()
             self._stop_all()
         finally:
