@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api import workers
+from app.api.workers import RESTART_LIMIT, RESTART_WINDOW_SECONDS, Supervisor
 from app.db.migrate import upgrade
 from tests.dbutil import create_database, drop_database
 from tests.servers import DATAPEDIA, Server, datapedia_server
@@ -211,3 +213,41 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+class DeadWorker:
+    """A worker process that has ended with status 1 (as one that fails after starting)."""
+
+    pid = 4242
+    exitcode = 1
+
+    def is_alive(self) -> bool:
+        return False
+
+
+@pytest.mark.server_error  # the supervisor logs the stop as an error, as it should
+def test_workers_that_keep_dying_stop_the_supervisor(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    supervisor = Supervisor(config={}, count=1, stop_seconds=1)
+    monkeypatch.setattr(supervisor, "_start_worker", DeadWorker)
+    supervisor.workers = [DeadWorker()]  # type: ignore[list-item]
+    clock = [1000.0]
+    monkeypatch.setattr(workers.time, "monotonic", lambda: clock[0])
+    # Restarted while the deaths are spread out: a minute apart, any number of them.
+    for _ in range(2 * RESTART_LIMIT):
+        clock[0] += RESTART_WINDOW_SECONDS
+        supervisor._replace_dead_workers()
+    assert not supervisor.failed
+    # Then ten restarts within a minute, and the eleventh death stops it (status 1).
+    for _ in range(RESTART_LIMIT - 1):
+        clock[0] += 1
+        supervisor._replace_dead_workers()
+        assert not supervisor.failed
+    clock[0] += 1
+    supervisor._replace_dead_workers()
+    assert supervisor.failed and supervisor.stopping
+    assert caplog.records[-1].getMessage() == (
+        f"worker process 4242 ended (exit status 1) after {RESTART_LIMIT} restarts within "
+        f"{RESTART_WINDOW_SECONDS:.0f} s; stopping"
+    )
