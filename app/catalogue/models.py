@@ -75,7 +75,7 @@ class Dataset(Base):
     temporal_start: Mapped[date | None] = mapped_column(Date, nullable=True)
     temporal_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     # The first and last period the dataset holds values for (publication keeps them): the
-    # temporal coverage published is the declared one widened to these (see coverage.py).
+    # temporal coverage published is the declared one widened to these (temporal_coverage).
     periods_first: Mapped[str | None] = mapped_column(String(20), nullable=True)
     periods_last: Mapped[str | None] = mapped_column(String(20), nullable=True)
     spatial: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -261,11 +261,10 @@ def store_staged_revision(
     new one. ``replace_all`` (a full import) also closes the rows that the staged ones no
     longer hold — with ``staged_periods_only`` (a source's import) in the periods they hold
     only, so that a year suppliers alone supplied stays; a supplier's submission only
-    touches the rows it contains. The
-    comparison with the current revision happens in the database, so memory does not grow
-    with the file. The slices the changed rows touch are published again in the same
-    transaction (see :func:`app.stats.publish.publish_changes`), so the revision becomes
-    visible with its aggregates at once.
+    touches the rows it contains. The comparison with the current revision happens in the
+    database, so memory does not grow with the file. The slices the changed rows touch are
+    published again in the same transaction (see :func:`app.stats.publish.publish_changes`),
+    so the revision becomes visible with its aggregates at once.
 
     ``fill_new_periods`` (a supplier's submission, which covers its own territory only): in a
     slice the dataset did not hold yet, the units that report the indicator in other periods

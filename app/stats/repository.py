@@ -664,7 +664,7 @@ def withdraw_rows(
     withdrawn = session.execute(
         text(
             "UPDATE observation SET revision_to = :revision WHERE dataset_id = :dataset "
-            "AND submission_id = :submission AND revision_to IS NULL AND revision_from < :revision"
+            "AND submission_id = :submission AND revision_to IS NULL"
         ),
         params,
     )

@@ -177,8 +177,8 @@ def build_query(
         and all(i.aggregation == "none" for i in chosen)
     ):
         # Else an empty list would read as "no data for this municipality" (with a sector
-        # among the units, its rows are the answer).
-        _check_reachable(dataset, chosen, query_version, Level.MUNICIPALITY, False)
+        # among the units, its rows are the answer): as asking for the units' level.
+        _check_reachable(dataset, chosen, query_version, unit_list[0].level, False)
     return ObservationQuery(
         dataset=dataset,
         indicators=chosen,

@@ -4,7 +4,7 @@ API would not give."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import get_args
 from urllib.parse import urlencode
@@ -24,7 +24,7 @@ from app.search import service as search_service
 from app.search.schemas import IndicatorHit
 from app.stats import repository as stats_repository
 from app.stats import service as stats_service
-from app.stats.aggregate import VALUE_STATUSES, complete_value
+from app.stats.aggregate import complete_value
 from app.stats.formats import Format
 from app.stats.schemas import Record
 from app.web import repository
@@ -226,12 +226,12 @@ def comparison(
     return Comparison(periods, rows, url, same_area=same_area)
 
 
-def _latest_complete_period(compared: Comparison | None, periods: Sequence[str]) -> str:
-    """The latest period whose Flemish Region value is complete (every sector supplied):
-    the map's default, not a year only its first supplier has delivered yet."""
-    region = next((r for r in compared.rows if r.kind == "region"), None) if compared else None
+def _latest_complete_period(flemish: Mapping[str, Cell], periods: Sequence[str]) -> str:
+    """The latest period whose Flemish Region value (``flemish``, by period) is complete,
+    every sector supplied: a map's or a preview's default, not a year only its first
+    supplier has delivered yet."""
     for period in reversed(periods):
-        cell = region.cells.get(period) if region else None
+        cell = flemish.get(period)
         if cell is not None and complete_value(cell.value, cell.status) is not None:
             return period
     return periods[-1]
@@ -336,7 +336,8 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
     flemish = inside = None
     municipalities: list[UnitOut] = []
     if dataset is not None and public and indicator.periods:
-        period = _latest_complete_period(compared, indicator.periods)
+        region = next((r for r in compared.rows if r.kind == "region"), None) if compared else None
+        period = _latest_complete_period(region.cells if region else {}, indicator.periods)
         flemish = _map(
             session, indicator, dataset.id, level=Level.MUNICIPALITY, version=version,
             period=period, within=_flemish_region(session, version),
@@ -415,28 +416,15 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
         levels = [Level.SECTOR] if first.aggregation == "none" else [lv.value for lv in Level]
         if public and periods:
             level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
-            period = _latest_complete_year(session, dataset_id, first.id, periods)
+            flemish = _records(session, dataset_id, first.id, units=[FLEMISH_REGION]) or []
+            period = _latest_complete_period(
+                {r["period"]: Cell(r["value"], r["status"]) for r in flemish}, periods
+            )
             params = {"indicator": first.id, "level": level, "period": period}
             records = _records(session, dataset_id, first.id, level=level, periods=[period])
             preview = (records or [])[:PREVIEW_ROWS]
             preview_url = observations_url(dataset_id, **params, page_size=str(PREVIEW_ROWS))
     return DatasetPage(dataset, periods, values, preview, preview_url, levels, public)
-
-
-def _latest_complete_year(
-    session: Session, dataset_id: str, indicator: str, periods: Sequence[str]
-) -> str:
-    """The latest period whose regions' values are complete: the preview's, not a year that
-    its first supplier alone has delivered yet (its other rows would all be missing)."""
-    regions = _records(session, dataset_id, indicator, level=Level.REGION, periods=periods) or []
-    statuses: dict[str, list[str]] = {}
-    for record in regions:
-        statuses.setdefault(record["period"], []).append(record["status"])
-    for period in reversed(periods):
-        found = statuses.get(period, [])
-        if any(s in VALUE_STATUSES for s in found) and not set(found) & {"incomplete", "missing"}:
-            return period
-    return periods[-1]
 
 
 def home_page(session: Session) -> HomePage:
