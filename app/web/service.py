@@ -323,13 +323,16 @@ def _inside_map(
     return None
 
 
+def _dataset_of(session: Session, indicator: IndicatorOut) -> DatasetOut | None:
+    """The dataset whose values the indicator's pages show."""
+    if not indicator.datasets:
+        return None
+    return catalogue_service.get_dataset(session, indicator.datasets[0])
+
+
 def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None) -> IndicatorPage:
     """``indicator``: its detail (with periods), as the caller already has it."""
-    dataset = (
-        catalogue_service.get_dataset(session, indicator.datasets[0])
-        if indicator.datasets
-        else None
-    )
+    dataset = _dataset_of(session, indicator)
     public = dataset is not None and dataset.access_level == "public"
     compared = comparison(session, indicator) if public and indicator.periods else None
     version = _latest_version(session)
@@ -439,6 +442,11 @@ def home_page(session: Session) -> HomePage:
         try:
             indicator = catalogue_service.get_indicator(session, indicator_id)
         except NotFound:
+            continue
+        dataset = _dataset_of(session, indicator)
+        # Values of a restricted or non-public dataset are never shown on a page (an
+        # anonymous one least of all); the indicator page follows the same rule.
+        if dataset is None or dataset.access_level != "public":
             continue
         compared = comparison(session, indicator, cities_only=True)
         if not compared.unavailable and compared.periods:

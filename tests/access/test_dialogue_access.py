@@ -287,3 +287,26 @@ def test_the_audit_log(world: World) -> None:
     )
     # Append-only: the API has no way to change or remove an event.
     assert world.client.delete("/api/v1/audit", headers=world.auth("admin")).status_code == 405
+
+
+@pytest.mark.parametrize("access_level", ["restricted", "non_public"])
+def test_the_home_page_shows_public_values_only(world: World, access_level: str) -> None:
+    """The home page's headline tables leave out a dataset that is not public, as the
+    indicator page does (population-2025 holds the population and its density)."""
+
+    def headline_after(level: str) -> str:
+        changed = world.client.patch(
+            f"/api/v1/datasets/{DATASET}",
+            json={"access_level": level},
+            headers=world.auth("gent-editor"),
+        )
+        assert changed.status_code == 200, changed.text
+        page = world.client.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        return page.text.split('id="headline"', 1)[1]
+
+    shown = headline_after("public")
+    assert '/doc/indicator/population"' in shown and "Gent" in shown
+    hidden = headline_after(access_level)
+    assert '/doc/indicator/population"' not in hidden and "Gent" not in hidden
+    assert "/doc/indicator/population-density" not in hidden
