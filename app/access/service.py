@@ -32,15 +32,21 @@ def _how_to_ask(dataset: Dataset) -> str:
     )
 
 
-def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> None:
-    """Raise unless the caller may read the dataset's values; log reads of restricted data."""
+def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> bool:
+    """Raise unless the caller may read the dataset's values; log reads of restricted data.
+    True when the values are public, so that a shared cache may keep an answer of them."""
     dataset = catalogue_repository.get_dataset(session, dataset_id)
     if dataset is None or dataset.access_level == "public":
-        return  # an unknown dataset is the query's 404 to give
+        return True  # an unknown dataset is the query's 404 to give
     if caller is None:
+        if dataset.access_level == "non_public":
+            raise Unauthorized(
+                f"dataset {dataset_id!r} is non-public: only its metadata is published; its "
+                "values are read by its owners and suppliers, with their API key"
+            )
         raise Unauthorized(
-            f"dataset {dataset_id!r} is {dataset.access_level.replace('_', '-')}: its metadata "
-            f"is public, its values need an API key and a grant; {_how_to_ask(dataset)}"
+            f"dataset {dataset_id!r} is restricted: its metadata is public, its values need "
+            f"an API key and a grant; {_how_to_ask(dataset)}"
         )
     held = {
         role.role
@@ -74,6 +80,7 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
         target="observations",
         purpose=purpose,
     )
+    return False
 
 
 def grant_out(grant: AccessGrant) -> GrantOut:

@@ -27,6 +27,17 @@ from app.errors import (
 )
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Stored files of public values may be kept a minute by any cache. Restricted values are
+# read with a key, each read logged: a shared cache must never keep them (it would hand them
+# on, unlogged, to whoever asks next).
+PUBLIC_CACHE_CONTROL = "public, max-age=60"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def cache_control(public: bool) -> str:
+    return PUBLIC_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
+
+
 # What a browser app may read from a cross-origin answer besides the safelisted headers.
 EXPOSED_HEADERS = ["Link", "ETag", "Last-Modified", "Retry-After", "Content-Disposition"]
 

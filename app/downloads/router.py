@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
 from app.api.deps import UnitOfWorkDep
-from app.api.http import is_head
+from app.api.http import cache_control, is_head
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.downloads import service
@@ -67,10 +67,10 @@ def download(
 ) -> Response:
     # A read of restricted data is logged (and a first request writes the file) in this
     # request's unit of work.
-    authorize_read(session, caller, dataset_id)
+    public = authorize_read(session, caller, dataset_id)
     stored = service.get_file(session, dataset_id, name)
     return stored_response(
-        request, stored, {"Cache-Control": "public, max-age=60", **_disposition(dataset_id, name)}
+        request, stored, {"Cache-Control": cache_control(public), **_disposition(dataset_id, name)}
     )
 
 

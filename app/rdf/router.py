@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
+from app.api.http import PUBLIC_CACHE_CONTROL, cache_control
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
@@ -87,7 +88,7 @@ def _see_other(description: str) -> Responses:
 def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
     """ETag / Last-Modified, 304 on a match, Link headers. (HEAD is GET without the body,
     for every route: app.api.http.HeadAsGet.)"""
-    headers = {"ETag": document.etag, "Cache-Control": "public, max-age=60"}
+    headers = {"ETag": document.etag, "Cache-Control": PUBLIC_CACHE_CONTROL}
     if vary:
         headers["Vary"] = "Accept"
     if document.last_modified is not None:
@@ -380,11 +381,11 @@ def _cube(
     dataset = cube.dataset_of(session, dataset_id)
     # The values follow the statistics API's access rules (a read of restricted data is
     # logged in this request's unit of work).
-    authorize_read(session, caller, dataset_id)
+    public = authorize_read(session, caller, dataset_id)
     # The stored dump (written first if this revision has none yet): the bytes whose size
     # and checksum the distribution states.
     stored = cubefiles.get_file(session, Uris(settings.base_url), dataset, fmt)
-    headers = {"Cache-Control": "public, max-age=60"}
+    headers = {"Cache-Control": cache_control(public)}
     if vary:
         headers["Vary"] = "Accept"
     return stored_response(request, stored, headers)

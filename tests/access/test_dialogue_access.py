@@ -310,3 +310,43 @@ def test_the_home_page_shows_public_values_only(world: World, access_level: str)
     hidden = headline_after(access_level)
     assert '/doc/indicator/population"' not in hidden and "Gent" not in hidden
     assert "/doc/indicator/population-density" not in hidden
+
+
+def test_restricted_files_are_never_kept_by_a_shared_cache(world: World) -> None:
+    """A stored file of restricted values read with a key is ``private, no-store``: a shared
+    cache that kept it would hand it on, unlogged, to the next client without a key."""
+    owner = world.auth("gent")
+    files = (
+        f"/api/v1/datasets/{DATASET}/downloads/observations.csv",
+        f"/catalog/datasets/{DATASET}/observations.ttl",
+    )
+    for path in files:
+        response = world.client.get(path, headers=owner)
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["cache-control"] == "private, no-store", path
+    made_public = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "public"},
+        headers=world.auth("gent-editor"),
+    )
+    assert made_public.status_code == 200
+    for path in files:
+        response = world.client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "public, max-age=60", path
+
+
+def test_a_non_public_dataset_is_not_opened_by_a_grant(world: World) -> None:
+    """The 401 of a non-public dataset does not send people to ask for a grant that cannot
+    open it (a restricted one does)."""
+    made = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "non_public"},
+        headers=world.auth("gent-editor"),
+    )
+    assert made.status_code == 200
+    refused = world.client.get(OBS)
+    assert refused.status_code == 401
+    detail = refused.json()["detail"]
+    assert "only its metadata is published" in detail
+    assert "grant" not in detail and "access_request" not in detail
