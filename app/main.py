@@ -36,6 +36,7 @@ from app.api.http import (
     Cors,
     FastGZip,
     HeadAsGet,
+    LimitBody,
     RefuseControlCharacters,
     SecurityHeaders,
 )
@@ -301,6 +302,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Request(scope), error.status, error.to_problem(scope["path"])
         ),
     )
+    app.add_middleware(LimitBody, exempt=_is_submission)
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, write_origins=settings.cors_origins)
@@ -326,6 +328,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_service_routes(app)
     document_problems(app)
     return app
+
+
+_SUBMISSION_PATH = re.compile(r"/api/v1/datasets/[^/]+/submissions")
+
+
+def _is_submission(scope: Scope) -> bool:
+    """A submission's body is spooled to disk under ``DATAPEDIA_MAX_UPLOAD_BYTES``."""
+    return scope["method"] == "POST" and _SUBMISSION_PATH.fullmatch(scope["path"]) is not None
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,6 +1,6 @@
 """HTTP conventions every response follows, as ASGI middleware: ``HEAD`` wherever ``GET``
 answers, CORS (reads from any origin, writes only from configured ones), security headers,
-and gzip for clients that accept it.
+a bound on request bodies, and gzip for clients that accept it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from app.errors import (
     Forbidden,
     InvalidParameter,
     NotFound,
+    PayloadTooLarge,
 )
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -89,6 +90,60 @@ class RefuseControlCharacters:
             if control_character(name) is not None or control_character(value) is not None:
                 return InvalidParameter(name, f"invalid value for: {name!r} (a control character)")
         return None
+
+
+# Every body but a submission's is a JSON document of a few kilobytes (a feedback message of
+# 5,000 characters, a dataset's metadata, a unit set of a few hundred units).
+MAX_BODY_BYTES = 1 << 20
+
+
+class LimitBody:
+    """A body larger than :data:`MAX_BODY_BYTES` is refused (413) before any route reads it,
+    so that no request, with a key or without, makes a worker hold a body of any size.
+    ``exempt`` requests (submissions: spooled to disk under a limit of their own) pass."""
+
+    def __init__(self, app: ASGIApp, exempt: Callable[[Scope], bool]) -> None:
+        self.app = app
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in READ_METHODS or self.exempt(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            # The server delivers no more than the declared length: checking it is enough.
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                await _refuse(_too_large(), scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        # A body of unknown length (chunked) is read here, up to the limit, and handed on.
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: the route finds out as it would have
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES:
+                await _refuse(_too_large(), scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the body is larger than the limit of {MAX_BODY_BYTES} bytes (submissions have a "
+        "limit of their own)"
+    )
 
 
 HEAD_KEY = "datapedia.head"

@@ -86,7 +86,8 @@ def document_problems(app: FastAPI) -> None:
                 if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                     implied.append(404)  # names nothing (or a path that parses to nothing)
                 if "requestBody" in operation:
-                    implied.append(400)  # a body that cannot be read (not UTF-8, cut off)
+                    # A body that cannot be read (not UTF-8, cut off), or one too large.
+                    implied.extend((400, 413))
                 if method in ("post", "put", "patch", "delete"):
                     implied.append(409)  # the unit of work lost a race: nothing stored
                 for status in implied:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.deps import MAX_PAGE
-from app.api.http import CONTENT_SECURITY_POLICY
+from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
 from app.errors import PROBLEM_MEDIA_TYPE
 from tests.factories import Template, World, open_world
 
@@ -200,3 +200,64 @@ def test_a_path_cannot_write_a_line_of_its_own_into_the_access_log(
     assert len(lines) == 1
     assert "\n" not in lines[0] and "\x00" not in lines[0]
     assert lines[0].startswith("GET /api/v1/datasets/x\\n2026-12-05") and "\\x00" in lines[0]
+
+
+FEEDBACK = "/api/v1/datasets/population-2025/feedback"
+
+
+def _question(body: str) -> bytes:
+    return (
+        '{"kind": "question", "title": "Big", "name": "An", "email": "an@example.org", '
+        f'"body": "{body}"}}'
+    ).encode()
+
+
+def test_a_body_above_the_limit_is_refused_before_it_is_read(world: World) -> None:
+    """Any body but a submission's is at most MAX_BODY_BYTES: declared larger, or sent in
+    chunks that add up to more, it is a 413 problem and nothing is stored."""
+    before = world.fingerprint()
+    big = _question("a" * MAX_BODY_BYTES)
+    declared = world.client.post(
+        FEEDBACK, content=big, headers={"Content-Type": "application/json"}
+    )
+    assert declared.status_code == 413, declared.text
+    assert declared.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert str(MAX_BODY_BYTES) in declared.json()["detail"]
+
+    def in_chunks(body: bytes) -> Iterator[bytes]:
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    chunked = world.client.post(
+        FEEDBACK, content=in_chunks(big), headers={"Content-Type": "application/json"}
+    )
+    assert chunked.status_code == 413, chunked.text
+    assert world.fingerprint() == before
+    # Under the limit, in chunks, the body reaches the route whole.
+    small = world.client.post(
+        FEEDBACK,
+        content=in_chunks(_question("b" * 4000)),
+        headers={"Content-Type": "application/json"},
+    )
+    assert small.status_code == 201, small.text
+    assert small.json()["messages"][0]["body"] == "b" * 4000
+
+
+def test_a_submission_has_its_own_limit(world: World) -> None:
+    """A submission above MAX_BODY_BYTES (within DATAPEDIA_MAX_UPLOAD_BYTES) is read and
+    judged: here the same row again and again, a 422 naming the duplicates, not a 413."""
+    row = "44021A00-,population,2025,1,\n"
+    body = "sector,indicator,period,value,status\n" + row * (MAX_BODY_BYTES // len(row) + 1)
+    assert len(body) > MAX_BODY_BYTES
+    answer = world.client.post(
+        "/api/v1/datasets/population-2025/submissions", content=body, headers=world.headers("gent")
+    )
+    assert answer.status_code == 422, answer.text
+    assert "duplicate of row 1" in answer.text
+
+
+def test_openapi_documents_the_body_limit(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"][
+        FEEDBACK.replace("population-2025", "{dataset_id}")
+    ]["post"]
+    assert PROBLEM_MEDIA_TYPE in operation["responses"]["413"]["content"]
