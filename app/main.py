@@ -39,6 +39,7 @@ from app.api.http import (
     LimitBody,
     RefuseControlCharacters,
     SecurityHeaders,
+    origin_of,
 )
 from app.api.negotiation import by_preference
 from app.api.observe import (
@@ -305,7 +306,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LimitBody, exempt=_is_submission)
     app.add_middleware(SchemaGate, state=state, head=head_revision())
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(Cors, write_origins=settings.cors_origins)
+    # A browser sends Origin with a write from the service's own pages (/docs) too.
+    app.add_middleware(Cors, write_origins=[*settings.cors_origins, origin_of(settings.base_url)])
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext)
     app.add_middleware(FastHealth)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from typing import cast
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from isal import isal_zlib
 from starlette.datastructures import Headers, MutableHeaders
@@ -183,9 +183,19 @@ class HeadAsGet:
                     scope[key] = inner[key]
 
 
+def origin_of(url: str) -> str:
+    """The browser's ``Origin`` of pages under ``url``: scheme://host[:port], without a
+    default port."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = "" if parts.port in (None, default) else f":{parts.port}"
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
 class Cors:
     """Open data is readable from every origin (``GET``, ``HEAD``, ``OPTIONS``); browser apps
-    may write only from the configured origins. A write that carries any other ``Origin`` is
+    may write only from the configured origins (the service's own pages, its API explorer
+    among them, are always one). A write that carries any other ``Origin`` is
     refused with 403 before it reaches a handler (requests without ``Origin`` — servers,
     scripts — are not browsers' and pass)."""
 

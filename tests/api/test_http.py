@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.deps import MAX_PAGE
-from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
+from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, origin_of
+from app.config import get_settings
 from app.errors import PROBLEM_MEDIA_TYPE
 from tests.factories import Template, World, open_world
 
@@ -261,3 +262,31 @@ def test_openapi_documents_the_body_limit(client: TestClient) -> None:
         FEEDBACK.replace("population-2025", "{dataset_id}")
     ]["post"]
     assert PROBLEM_MEDIA_TYPE in operation["responses"]["413"]["content"]
+
+
+def test_writes_from_the_service_own_pages_pass(world: World) -> None:
+    """The API explorer at /docs writes from the service's own origin, which a browser
+    sends as Origin: it is always a write origin."""
+    own = origin_of(get_settings().base_url)
+    answer = world.client.patch(
+        "/api/v1/datasets/population-2025",
+        json={"contact_name": "Team Docs"},
+        headers={**world.auth("admin"), "Origin": own},
+    )
+    assert answer.status_code == 200, answer.text
+    assert world.client.get("/api/v1/datasets/population-2025").json()["contact"]["name"] == (
+        "Team Docs"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        ("https://datapedia.be:443/base", "https://datapedia.be"),
+        ("http://datapedia.be:80", "http://datapedia.be"),
+        ("https://datapedia.be:8443", "https://datapedia.be:8443"),
+    ],
+)
+def test_the_origin_of_a_base_url(url: str, origin: str) -> None:
+    assert origin_of(url) == origin
