@@ -425,6 +425,21 @@ def sector_counts(session: Session, unit_ids: Sequence[int]) -> dict[int, float]
     return counts
 
 
+def sectors_within(session: Session, unit_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The sectors each unit contains (of its own version)."""
+    sector = aliased(GeoUnit)
+    inside: dict[int, list[int]] = {unit: [] for unit in unit_ids}
+    rows = session.execute(
+        select(GeoUnitAncestor.ancestor_id, GeoUnitAncestor.unit_id)
+        .join(sector, sector.id == GeoUnitAncestor.unit_id)
+        .where(GeoUnitAncestor.ancestor_id.in_(list(unit_ids)), sector.level == Level.SECTOR)
+        .order_by(GeoUnitAncestor.ancestor_id, GeoUnitAncestor.unit_id)
+    )
+    for unit, sector_id in rows:
+        inside[unit].append(sector_id)
+    return inside
+
+
 def places_by_name(
     session: Session,
     names: Sequence[str],

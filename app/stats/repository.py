@@ -1698,6 +1698,10 @@ def stream(session: Session, stmt: AnySelect) -> Iterator[Any]:
     yield from result
 
 
+# Ids per IN list: far below SQLite's limit of bound variables per statement.
+IN_LIST_CHUNK = 5000
+
+
 def published_cells(
     session: Session,
     dataset_id: str,
@@ -1717,14 +1721,17 @@ def published_cells(
         PublishedValue.dataset_id == dataset_id,
         PublishedValue.version == version,
         PublishedValue.indicator_id.in_(list(indicators)),
-        PublishedValue.unit_id.in_(list(unit_ids)),
         PublishedValue.revision_to.is_(None),
     )
     if periods:
         stmt = stmt.where(PublishedValue.period.in_(list(periods)))
     cells: dict[tuple[str, str], dict[int, Cell]] = defaultdict(dict)
-    for indicator, period, unit, value, status, coverage in session.execute(stmt):
-        cells[(indicator, period)][unit] = Cell(value, status, coverage)
+    ids = list(unit_ids)
+    # The sectors of a large area are thousands: a bounded IN list per statement.
+    for start in range(0, max(len(ids), 1), IN_LIST_CHUNK):
+        chunk = stmt.where(PublishedValue.unit_id.in_(ids[start : start + IN_LIST_CHUNK]))
+        for indicator, period, unit, value, status, coverage in session.execute(chunk):
+            cells[(indicator, period)][unit] = Cell(value, status, coverage)
     return cells
 
 

@@ -139,6 +139,12 @@ def build_query(
         )
     if area and level:
         raise InvalidParameter("area", "area gives one aggregated area; leave out level")
+    if area and provenance:
+        raise InvalidParameter(
+            "provenance",
+            "an ad-hoc area sums the values of many suppliers and has no provenance; ask for "
+            "its sectors (unit=…) with provenance=true",
+        )
     if area and derived.source_datasets(session, dataset_id):
         # Its parts are not published in it, and an area is built from published values.
         raise InvalidParameter(
@@ -372,16 +378,10 @@ def read_page(
     keyset position where the previous page ended. Every page after the first of a walk
     reads the revision the walk began on, so pages neither skip nor repeat records when a
     new revision arrives meanwhile, and the total comes with the cursor (counted once)."""
-    if query.area:
-        if cursor is not None:
-            raise InvalidParameter(
-                "cursor", "an ad-hoc area gives one record per indicator and period; use page"
-            )
-        records = area_records(session, query)
-        start = (page - 1) * page_size
-        return RecordPage(records[start : start + page_size], len(records), page, None)
     digest = _query_digest(query, page_size)
     latest = repository.latest_revision(session, query.dataset.id)
+    if query.area:
+        return _area_page(session, query, page, page_size, cursor, digest, latest)
     if cursor is None:
         walk_revision = query.revision or latest
         stmt = repository.published_query(published_filter(query, query.revision))
@@ -407,6 +407,42 @@ def read_page(
     return RecordPage(items, total, page, next_cursor)
 
 
+def _area_page(
+    session: Session,
+    query: ObservationQuery,
+    page: int,
+    page_size: int,
+    cursor: str | None,
+    digest: bytes,
+    latest: int,
+) -> RecordPage:
+    """A page of an ad-hoc area's records (one per indicator and period, computed on the
+    current revision): its cursor counts pages, and a walk that a new revision overtook
+    is refused rather than mixing two revisions."""
+    if cursor is not None:
+        state = cursors.decode(cursor, digest)
+        if state.revision != latest:
+            raise InvalidParameter(
+                "cursor",
+                f"dataset {query.dataset.id!r} has a new revision since this walk began; an "
+                "ad-hoc area is computed on the current revision only: start again without "
+                "a cursor",
+            )
+        page = state.page
+    records = area_records(session, query)
+    start = (page - 1) * page_size
+    items = records[start : start + page_size]
+    next_cursor = None
+    if items and start + page_size < len(records):
+        last = items[-1]
+        # The position is not read back (the page number is): any valid one will do.
+        position = repository.Position(last["indicator"], last["period"], "area", 1)
+        next_cursor = cursors.encode(
+            cursors.Cursor(page + 1, len(records), latest, position), digest
+        )
+    return RecordPage(items, len(records), page, next_cursor)
+
+
 def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
     """The parameters that shape a query's pages, as asked (a cursor of ``revision=3``
     stays one of revision 3 after revision 4 has arrived)."""
@@ -419,6 +455,7 @@ def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
             query.level,
             query.within.id if query.within else None,
             [u.id for u in query.units],
+            [u.id for u in query.area],
             query.provenance,
             query.revision_asked,
             query.as_of.isoformat() if query.as_of else None,
@@ -519,20 +556,18 @@ def area_records(session: Session, query: ObservationQuery) -> list[Record]:
     code = "+".join(f"{u.level}:{u.code}" for u in query.area)
     name = " + ".join(u.name for u in query.area)
     weights = geo_repository.sector_counts(session, member_ids)
+    area = _Area(member_ids, weights, cells, _sectors_of_incomplete_ratios(session, query, cells))
     records: list[Record] = []
-    empty: dict[int, Cell] = {}
     for indicator in query.indicators:
         for period in periods:
-            cell = _area_cell(indicator, period, cells, weights, empty)
+            cell = _area_cell(indicator, period, area)
             if cell is None:
                 continue
             if indicator.disclosure_reference_id and indicator.disclosure_min is not None:
                 reference = _area_cell(
                     _by_id(query.indicators, indicator.disclosure_reference_id, session),
                     period,
-                    cells,
-                    weights,
-                    empty,
+                    area,
                 )
                 if (
                     reference is None
@@ -569,28 +604,84 @@ def _by_id(indicators: Sequence[Indicator], indicator_id: str, session: Session)
     return found
 
 
-def _area_cell(
-    indicator: Indicator,
-    period: str,
-    cells: dict[tuple[str, str], dict[int, Cell]],
-    weights: Mapping[int, float],
-    empty: dict[int, Cell],
-) -> Cell | None:
+@dataclass
+class _Area:
+    """What an ad-hoc area is computed from: its units' published cells, how many sectors
+    each stands for, and the published cells of the sectors of the units whose ratio parts
+    are incomplete (``inside``: unit → its sectors; their cells are in ``cells`` too)."""
+
+    units: list[int]
+    weights: Mapping[int, float]
+    cells: Mapping[tuple[str, str], Mapping[int, Cell]]
+    inside: Mapping[int, Sequence[int]]
+
+    def part(
+        self, indicator_id: str, period: str, members: Sequence[int] | None = None
+    ) -> dict[int, Cell]:
+        """The cells of the units (or of ``members``)."""
+        cells = self.cells.get((indicator_id, period), {})
+        return {m: cells[m] for m in (self.units if members is None else members) if m in cells}
+
+
+def _sectors_of_incomplete_ratios(
+    session: Session, query: ObservationQuery, cells: dict[tuple[str, str], dict[int, Cell]]
+) -> dict[int, list[int]]:
+    """The sectors of the area's units where a ratio's part is incomplete, their published
+    cells of the parts added to ``cells``.
+
+    A ratio is Σnumerator / Σdenominator over the members whose parts both have a value; a
+    unit's published parts are summed over different members when one is incomplete, so
+    their quotient is not the unit's ratio. Such a unit counts by its sectors. Sectors are
+    published in the dataset's version only: in another version the units' parts are used."""
+    if query.version != query.dataset.geo_version:
+        return {}
+    ratios = [i for i in query.indicators if i.aggregation == "ratio"]
+    parts = sorted({p for r in ratios for p in (*r.numerator, *r.denominator)})
+    incomplete = sorted(
+        {
+            unit
+            for (indicator, _), by_unit in cells.items()
+            if indicator in parts
+            for unit, cell in by_unit.items()
+            if cell.status == "incomplete"
+        }
+    )
+    if not incomplete:
+        return {}
+    inside = geo_repository.sectors_within(session, incomplete)
+    sectors = [s for unit in incomplete for s in inside[unit]]
+    found = repository.published_cells(
+        session, query.dataset.id, parts, query.periods, query.version, sectors
+    )
+    for key, by_sector in found.items():
+        cells.setdefault(key, {}).update(by_sector)
+    return inside
+
+
+def _area_cell(indicator: Indicator, period: str, area: _Area) -> Cell | None:
     """The area's cell from its units' published cells: a unit's incomplete value adds its
-    value and keeps the area incomplete, weighted by the unit's sectors."""
-    own = cells.get((indicator.id, period), empty)
+    value and keeps the area incomplete, weighted by the unit's sectors. A ratio's unit with
+    an incomplete part adds its sectors instead (see :func:`_sectors_of_incomplete_ratios`)."""
+    own = area.part(indicator.id, period)
     if indicator.aggregation == "sum":
-        acc = accumulate_area(sum_pairs(own), _covered([own]), weights)
+        acc = accumulate_area(sum_pairs(own), _covered([own]), area.weights)
         return sum_cell(acc) if acc else None
     if indicator.aggregation == "ratio":
-        numerator = [cells.get((i, period), empty) for i in indicator.numerator]
-        denominator = [cells.get((i, period), empty) for i in indicator.denominator]
-        pairs = ratio_pairs(combine_parts(numerator), combine_parts(denominator))
-        acc = accumulate_area(pairs, _covered([*numerator, *denominator]), weights)
+        parts = (*indicator.numerator, *indicator.denominator)
+        covered = _covered([area.part(i, period) for i in parts])
+        members: list[int] = []
+        for unit in area.units:
+            split = unit in covered and unit in area.inside
+            members.extend(area.inside[unit] if split else [unit])
+        pairs = ratio_pairs(
+            combine_parts([area.part(i, period, members) for i in indicator.numerator]),
+            combine_parts([area.part(i, period, members) for i in indicator.denominator]),
+        )
+        acc = accumulate_area(pairs, covered, area.weights)
         return quotient_cell(acc, indicator.scale) if acc else None
     if indicator.aggregation == "weighted_mean" and indicator.weight_id:
-        weight = cells.get((indicator.weight_id, period), empty)
-        acc = accumulate_area(weighted_pairs(own, weight), _covered([own, weight]), weights)
+        weight = area.part(indicator.weight_id, period)
+        acc = accumulate_area(weighted_pairs(own, weight), _covered([own, weight]), area.weights)
         return quotient_cell(acc) if acc else None
     return None
 

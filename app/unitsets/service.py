@@ -125,7 +125,17 @@ def resolve(
                     f"geography version {chosen}",
                 )
             within_id = within.id
-        return repository.units_of_level(session, level, chosen, within_id)
+        units = repository.units_of_level(session, level, chosen, within_id)
+        if not units:
+            # An empty set would filter nothing: the answer would be every unit.
+            elsewhere = sorted(geo_repository.level_counts(session).get(level, {}))
+            hint = f"; it exists in version {', '.join(elsewhere)} (add version=…)"
+            raise InvalidParameter(
+                parameter,
+                f"unit set {set_id!r} (every {level}) has no units in geography version "
+                f"{chosen}{hint if elsewhere else ''}",
+            )
+        return units
     listed: list[GeoUnit] = []
     for member in definition.members or []:
         level, code = parse_unit_ref(member, parameter)

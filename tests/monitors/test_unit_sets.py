@@ -112,6 +112,17 @@ def test_centre_cities_exist_only_in_the_city_regions_version(client: TestClient
     assert ok.status_code == 200 and ok.json()["total"] == 13
 
 
+@pytest.mark.parametrize("parameter", ["unit", "area"])
+def test_a_set_of_a_level_the_version_lacks_is_refused(client: TestClient, parameter: str) -> None:
+    """The city-regions exist in version 2025 only: on a 2024 dataset the set is empty, and an
+    empty set filtered nothing (every unit came back). A 422 naming the version instead."""
+    response = client.get(OBS.format("cars-households-2019"), params={parameter: "set:stadsregios"})
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == parameter
+    assert "version 2024" in response.json()["detail"]
+    assert "version=" in response.json()["detail"]
+
+
 def test_a_bad_definition_is_refused_with_file_and_entry(tmp_path: Path) -> None:
     path = tmp_path / "unit_sets.yaml"
     path.write_text(

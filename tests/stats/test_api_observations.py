@@ -114,15 +114,54 @@ def test_an_ad_hoc_area_of_an_incomplete_unit_is_incomplete(client: TestClient) 
     )
     items = {i["indicator"]: i for i in area["items"]}  # type: ignore[index]
     cars = sum(by_unit[(u.split(":")[1], "cars")]["value"] for u in units)
-    households = sum(by_unit[(u.split(":")[1], "households")]["value"] for u in units)
     # Never a complete-looking total: the units' values, incomplete, with their coverage.
     assert (items["cars"]["value"], items["cars"]["status"]) == (cars, "incomplete")
     assert by_unit[("11002", "cars")]["coverage"] < items["cars"]["coverage"] < 1
     assert (items["households"]["status"], items["households"]["coverage"]) == ("normal", 1)
-    # The ratio over both units, not over the complete one alone.
+    # The ratio over both units, not over the complete one alone: Σcars / Σhouseholds over
+    # the members with both, so Aalst (cars incomplete) counts by its sectors.
+    sectors = get(
+        client,
+        "cars-households-2019",
+        within="municipality:11002",
+        level="sector",
+        indicator=["cars", "households"],
+        page_size=1000,
+    )
+    by_sector: dict[str, dict[str, float | None]] = {}
+    for item in sectors["items"]:  # type: ignore[union-attr]
+        by_sector.setdefault(item["code"], {})[item["indicator"]] = item["value"]
+    matched = [p for p in by_sector.values() if None not in (p.get("cars"), p.get("households"))]
     ratio = items["cars-per-household"]
     assert ratio["status"] == "incomplete"
-    assert ratio["value"] == pytest.approx(cars / households, abs=0.005)
+    expected = (sum(p["cars"] for p in matched) + by_unit[("41002", "cars")]["value"]) / (  # type: ignore[operator]
+        sum(p["households"] for p in matched) + by_unit[("41002", "households")]["value"]  # type: ignore[operator]
+    )
+    assert ratio["value"] == pytest.approx(expected, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "unit", "indicator"),
+    [
+        ("cars-households-2019", "municipality:11002", "cars-per-household"),  # cars incomplete
+        ("cars-households-2019", "municipality:11044", "cars-per-household"),
+        ("cars-households-2019", "arrondissement:13000", "cars-per-household"),
+        ("population-2025", "municipality:44021", "population-density"),
+    ],
+)
+def test_an_area_of_one_unit_is_that_unit(
+    client: TestClient, dataset: str, unit: str, indicator: str
+) -> None:
+    """A ratio of an area is Σnumerator / Σdenominator over the members with both parts, as
+    the unit's own: an area of one unit gives the unit's published cell, also where a part
+    is incomplete (its parts' sums are then over different members)."""
+    own = get(client, dataset, unit=unit, indicator=indicator)["items"][0]  # type: ignore[index]
+    area = get(client, dataset, area=unit, indicator=indicator)["items"][0]  # type: ignore[index]
+    assert (area["value"], area["status"], area["coverage"]) == (
+        own["value"],
+        own["status"],
+        own["coverage"],
+    )
 
 
 def test_paging_with_links(client: TestClient) -> None:
@@ -137,6 +176,34 @@ def test_paging_with_links(client: TestClient) -> None:
     }
     assert {"first", "prev", "next", "last"} == set(rels)
     assert "indicator=population" in rels["next"]
+
+
+def test_an_area_is_walked_by_its_cursor(client: TestClient) -> None:
+    """An area's pages carry next_cursor like every other page: following it gives every
+    record once, the same as one page holding them all."""
+    params = {"area": ["municipality:44021", "municipality:44088"], "page_size": 2}
+    whole = get(client, "population-2025", area=params["area"], page_size=100)
+    walked: list[object] = []
+    body = get(client, "population-2025", **params)
+    while True:
+        walked += body["items"]  # type: ignore[operator]
+        if body["next_cursor"] is None:
+            break
+        body = get(client, "population-2025", **params, cursor=body["next_cursor"])
+    assert whole["total"] == len(walked) == 3 * 1  # three indicators, one period, one area
+    assert walked == whole["items"]
+
+
+def test_an_area_has_no_provenance(client: TestClient) -> None:
+    """Provenance names a value's supplier; an area sums many: 422 naming it, in every format
+    (the CSV answered 500)."""
+    for fmt in ("json", "csv", "jsonstat"):
+        response = client.get(
+            OBS.format("population-2025"),
+            params={"area": "municipality:44088", "provenance": "true", "format": fmt},
+        )
+        assert response.status_code == 422, (fmt, response.text)
+        assert response.json()["parameter"] == "provenance"
 
 
 def test_csv_download(client: TestClient) -> None:
