@@ -8,6 +8,7 @@ newline has no place in a name) is refused before it reaches the database — 42
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Path, Query
@@ -35,3 +36,12 @@ def text_path(description: str = "", *, examples: list[str] | None = None) -> An
         pattern=PRINTABLE,
         examples=examples,
     )
+
+
+_SPACE_FOR_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
+
+
+def plus_restored(value: object) -> object:
+    """A date-time whose unencoded "+02:00" arrived as " 02:00" (a "+" in a query means a
+    space), with the offset it was meant to have."""
+    return _SPACE_FOR_PLUS.sub(r"+\1", value) if isinstance(value, str) else value

@@ -25,6 +25,7 @@ from app.catalogue.models import (
 )
 from app.db.base import Base
 from app.db.queries import LIKE_ESCAPE, contains_pattern
+from app.db.session import stamp_at_commit
 from app.geo.models import GeoUnit
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -375,6 +376,7 @@ def touch_dataset(session: Session, dataset_id: str) -> None:
     dataset = session.get(Dataset, dataset_id)
     if dataset is not None:
         dataset.modified = datetime.now(UTC)
+        stamp_at_commit(session, dataset, "modified")  # when readers can see the data
 
 
 def set_periods_held(

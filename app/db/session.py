@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -53,9 +54,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    event.listen(factory, "before_commit", _stamp_commit_time)
     event.listen(factory, "after_commit", _analyze_bulk_loaded)
-    event.listen(factory, "after_rollback", _forget_bulk_loaded)
+    event.listen(factory, "after_rollback", _forget_pending)
     return factory
+
+
+# session.info key: the attributes to set to the moment of the commit (see stamp_at_commit).
+_STAMPS = "datapedia.stamp_at_commit"
+
+
+def stamp_at_commit(session: Session, entity: object, attribute: str) -> None:
+    """Set ``entity.attribute`` to the moment this unit of work commits (just before it),
+    not to when the work began: a revision stamped when a long submission started would
+    answer ``as_of`` (and ``modified_since``) for moments at which nobody could read it yet.
+    A datetime column is expected."""
+    session.info.setdefault(_STAMPS, []).append((entity, attribute))
+
+
+def _stamp_commit_time(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    stamps: list[tuple[object, str]] | None = session.info.pop(_STAMPS, None)
+    if not stamps:
+        return
+    now = datetime.now(UTC)
+    for entity, attribute in stamps:
+        setattr(entity, attribute, now)
+    session.flush()
 
 
 # session.info key: the tables a unit of work filled in bulk (see analyze_after_commit).
@@ -98,9 +124,10 @@ def _analyze_bulk_loaded(session: Session) -> None:
         logger.warning("ANALYZE after a bulk load failed: %s", str(exc).splitlines()[0])
 
 
-def _forget_bulk_loaded(session: Session) -> None:
+def _forget_pending(session: Session) -> None:
     if not session.in_nested_transaction():  # a SAVEPOINT rolled back: the rest goes on
         session.info.pop(_BULK_LOADED, None)
+        session.info.pop(_STAMPS, None)
 
 
 @contextmanager

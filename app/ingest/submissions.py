@@ -26,6 +26,7 @@ from app.auth.service import (
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.db import queries
+from app.db.session import stamp_at_commit
 from app.errors import (
     Conflict,
     DatapediaError,
@@ -321,6 +322,7 @@ def _withdraw(
             errors=[],
         ),
     )
+    stamp_at_commit(session, withdrawal, "created_at")  # see store_staged_revision
     # Marked first: the rows restored are the latest that no withdrawn submission supplied.
     withdrawn.withdrawn_by = withdrawal.id
     session.flush()

@@ -6,7 +6,6 @@ is not rendered twice."""
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from rdflib.namespace import RDF, XSD
 from sqlalchemy.orm import Session
 
 from app.api.negotiation import by_preference
+from app.api.params import plus_restored
 from app.catalogue import repository as catalogue_repository
 from app.db.queries import as_utc
 from app.downloads import service as downloads
@@ -145,15 +145,12 @@ class DocumentCache:
         return document
 
 
-_SPACE_FOR_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
-
-
 def parse_modified_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     # An unencoded "+02:00" arrives as " 02:00" (a "+" in a query means a space): read it as
     # the offset it was meant to be.
-    value = _SPACE_FOR_PLUS.sub(r"+\1", value)
+    value = str(plus_restored(value))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.catalogue.repository import get_dataset, indicators_of_dataset, roles_of_dataset
-from app.db.session import analyze_after_commit
+from app.db.session import analyze_after_commit, stamp_at_commit
 from app.errors import SourceDataError
 from app.geo.levels import Level
 from app.stats import derived, repository
@@ -300,6 +300,8 @@ def store_staged_revision(
         no_change=no_change,
     )
     submission.created_at = datetime.now(UTC)
+    # The revision is there for readers from the commit on: as_of asks for that moment.
+    stamp_at_commit(session, submission, "created_at")
     submission.state = "accepted"
     submission.revision = None if no_change else counts.revision
     submission.rows_added = counts.added

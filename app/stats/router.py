@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from app.access.service import authorize_read
 from app.api.deps import (
@@ -21,6 +21,7 @@ from app.api.deps import (
     envelope,
     set_link_header,
 )
+from app.api.params import plus_restored
 from app.api.problems import problems
 from app.api.streaming import read_ahead
 from app.auth.deps import OptionalCallerDep
@@ -157,6 +158,7 @@ def observations(
     ] = None,
     as_of: Annotated[
         datetime | None,
+        BeforeValidator(plus_restored),
         Query(
             description="The revision current at this RFC 3339 date-time (without a zone: UTC).",
             examples=["2026-01-01T00:00:00Z"],

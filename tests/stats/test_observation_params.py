@@ -120,6 +120,12 @@ def test_as_of_is_a_moment_in_any_zone(world: World) -> None:
     brussels = created.astimezone(timezone(timedelta(hours=2)))
     assert value_at(as_of=brussels.isoformat()) == 100
     assert value_at(as_of=created.replace(tzinfo=None).isoformat()) == 100
+    # A "+" not encoded in the URL arrives as a space: read as the offset it was meant to be.
+    unencoded = world.client.get(
+        f"{OBS}?unit=sector:44021A00-&indicator=population&as_of={brussels.isoformat()}"
+    )
+    assert unencoded.status_code == 200, unencoded.text
+    assert unencoded.json()["items"][0]["value"] == 100
     assert value_at(as_of="2999-01-01T00:00:00Z") == 200
     before = world.client.get(OBS, params={"as_of": "2000-01-01T00:00:00+01:00"})
     assert before.status_code == 404
