@@ -194,7 +194,9 @@ def catalog_graph(session: Session, uris: Uris, dataset_ids: Sequence[str] | Non
     else:
         datasets = _datasets_by_id(session, dataset_ids)
     builder = _Builder(session, uris)
-    builder.datasets(datasets)
+    # A page (or an incremental harvest) describes the source datasets its derived ones
+    # cite: dct:source's range is dcat:Dataset, and the document must conform on its own.
+    builder.datasets(datasets, describe_sources=dataset_ids is not None)
     builder.catalog(datasets)
     return builder.graph
 
@@ -868,8 +870,8 @@ class _Builder:
         serves them; a handful of queries whatever the number of datasets."""
         ids = [d.id for d in datasets]
         # A dataset of derived indicators cites its source datasets (dct:source, whose range
-        # is dcat:Dataset). A catalogue page cites them by URI (a harvester meets each dataset
-        # once, on its own page); one dereferenced dataset describes them in full.
+        # is dcat:Dataset): a document that lacks them describes them in full (listed as the
+        # catalogue's only on their own page).
         self.sources = repository.derived_sources_by_dataset(self.session) if ids else {}
         cited = (
             sorted({s for d in ids for s in self.sources.get(d, []) if s not in ids})

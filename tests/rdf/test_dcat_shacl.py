@@ -209,6 +209,24 @@ def test_a_page_lists_only_its_datasets(real_session: Session, shacl_dir: Path) 
     assert outcome.violations == 0, describe(outcome)
 
 
+def test_a_page_describes_the_sources_of_its_derived_datasets(
+    real_session: Session, shacl_dir: Path
+) -> None:
+    """A page with a derived dataset but not its sources (a page of 1, or an incremental
+    harvest) conforms on its own: dct:source's range is dcat:Dataset, so the sources are
+    described, though the catalogue lists only the page's dataset."""
+    derived = "climate-energy-monitor"
+    graph = catalog_graph(real_session, URIS, [derived])
+    sources = set(graph.objects(URIS.dataset(derived), DCTERMS.source))
+    assert len(sources) >= 2
+    for source in sources:
+        assert (source, RDF.type, DCAT.Dataset) in graph
+        assert graph.value(source, DCTERMS.title) is not None
+    assert set(graph.objects(URIS.catalog(), DCAT.dataset)) == {URIS.dataset(derived)}
+    outcome = validate(graph, shacl_dir)
+    assert outcome.violations == 0, describe(outcome)
+
+
 def test_an_empty_page_is_still_a_valid_catalogue(real_session: Session, shacl_dir: Path) -> None:
     graph = catalog_graph(real_session, URIS, [])
     assert list(graph.subjects(RDF.type, DCAT.Dataset)) == []
