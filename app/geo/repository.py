@@ -205,6 +205,21 @@ def ancestors(session: Session, unit_id: int) -> list[GeoUnit]:
     return list(session.scalars(stmt))
 
 
+def region_containing(session: Session, unit_id: int) -> GeoUnit | None:
+    """The region a unit lies in, by its sectors: a regionalisation (a city-region) has no
+    region among its own ancestors."""
+    inside = aliased(GeoUnitAncestor)
+    up = aliased(GeoUnitAncestor)
+    stmt = (
+        select(GeoUnit)
+        .join(up, up.ancestor_id == GeoUnit.id)
+        .join(inside, inside.unit_id == up.unit_id)
+        .where(inside.ancestor_id == unit_id, GeoUnit.level == Level.REGION)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def children_count(session: Session, unit_id: int) -> int:
     return session.scalar(select(func.count()).where(GeoUnit.parent_id == unit_id)) or 0
 

@@ -411,9 +411,10 @@ def _cityregion_of(session: Session, unit: GeoUnit) -> GeoUnit | None:
 def _region_of(session: Session, unit: GeoUnit) -> GeoUnit | None:
     if unit.level == Level.REGION:
         return None
-    return next(
+    found = next(
         (a for a in geo_repository.ancestors(session, unit.id) if a.level == Level.REGION), None
     )
+    return found or geo_repository.region_containing(session, unit.id)
 
 
 def profile(session: Session, level: str, code: str, version: str | None) -> ProfileOut:

@@ -66,6 +66,19 @@ def test_the_region_and_brussels(client: TestClient) -> None:
     assert brussels["cityregion"] is None
 
 
+def test_a_city_region_beside_the_flemish_region(client: TestClient) -> None:
+    """A city-region is a regionalisation: no region among its ancestors, but its sectors
+    lie in one. Its profile compares it with the Flemish Region (it said null)."""
+    body = client.get(PROFILE.format("cityregion", "stadsregio-gent")).json()
+    assert body["region"]["id"] == "region:02000"
+    population = next(r for r in body["indicators"] if r["indicator"] == "population")
+    region = client.get(
+        OBS.format(population["dataset"]),
+        params={"indicator": "population", "unit": "region:02000", "period": population["period"]},
+    ).json()["items"][0]
+    assert population["region"]["value"] == region["value"]
+
+
 def test_an_unknown_unit_or_level_is_a_404(client: TestClient) -> None:
     for path in (
         PROFILE.format("municipality", "99998"),

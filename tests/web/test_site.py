@@ -184,6 +184,16 @@ def test_a_brussels_place_is_compared_with_its_own_region(client: TestClient) ->
     assert "Vlaams Gewest" not in header
 
 
+def test_the_region_page_has_no_column_comparing_it_with_itself(client: TestClient) -> None:
+    """The region's profile has no region beside it: no column of "missing" cells."""
+    page = client.get("/doc/region/02000?lang=en", headers=HTML).text
+    table = page[page.index("data-figures") :]
+    table = table[: table.index("</table>")]
+    header = table[: table.index("</thead>")]
+    assert header.count('<th scope="col"') == 5  # indicator, period, the region, change, API
+    assert "missing" not in table
+
+
 def test_a_reader_whose_browser_prefers_english_can_stay_on_dutch_pages(
     client: TestClient,
 ) -> None:
