@@ -416,7 +416,14 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
         first = dataset.indicators[0]
         # What the observations query accepts for the first indicator: a rule "none" is
         # published only at the level supplied.
-        levels = [Level.SECTOR] if first.aggregation == "none" else [lv.value for lv in Level]
+        # The levels of the dataset's geography version (a 2024 dataset has no wijken, no
+        # city-regions): the builder has no version field to reach another one.
+        held = geo_repository.level_counts(session)
+        levels = (
+            [Level.SECTOR]
+            if first.aggregation == "none"
+            else [lv.value for lv in Level if dataset.geo_version in held.get(lv.value, {})]
+        )
         if public and periods:
             level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
             flemish = _records(session, dataset_id, first.id, units=[FLEMISH_REGION]) or []

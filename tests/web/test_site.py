@@ -87,6 +87,30 @@ def test_dataset_page_translates_codes_and_builds_downloads(client: TestClient) 
     assert f'data-code="{first["code"]}" data-value="{float(first["value"])!r}"' in page
 
 
+def test_the_download_builder_offers_what_answers_whole(client: TestClient) -> None:
+    """Levels of the dataset's own version only (a 2024 dataset has no wijken or
+    city-regions, and the builder cannot change the version), and complete files: the JSON
+    link is the stored download, not the API's first page."""
+    page = client.get("/doc/dataset/cars-households-2019", headers=HTML).text
+    builder = page[page.index('id="dl-level"') :]
+    levels = re.findall(r'<option value="([^"]+)"', builder[: builder.index("</select>")])
+    assert "municipality" in levels and "sector" in levels
+    assert "wijk" not in levels and "cityregion" not in levels
+    for level in levels:
+        answer = client.get(
+            "/download/cars-households-2019",
+            params={"level": level, "indicator": "cars", "format": "csv"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (level, answer.text)
+    assert '<option value="json">' not in page
+    json_link = re.search(r'<a href="([^"]+)">JSON</a>', page).group(1)  # type: ignore[union-attr]
+    whole = client.get(json_link)
+    assert whole.status_code == 200
+    total = client.get("/api/v1/datasets/cars-households-2019/observations").json()["total"]
+    assert len(whole.json()) == total  # one array of every record
+
+
 def test_indicator_page_shows_the_comparison_and_the_map_values(client: TestClient) -> None:
     page = client.get("/doc/indicator/population-density?in=44021", headers=HTML).text
     comparison = client.get(_api_link(page, 'figure class="comparison"')).json()
