@@ -77,6 +77,10 @@ class MessageOut(BaseModel):
     body: str
     created_at: Timestamp
     author: str | None = Field(description="The organisation, or the name given without a key.")
+    organisation: str | None = Field(
+        description="The organisation that wrote it with its key; null for a name given "
+        "without one (not verified)."
+    )
     answer: bool = Field(description="Written by an owner or supplier of the dataset.")
 
 
@@ -89,6 +93,10 @@ class ThreadSummaryOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     author: str | None = Field(description="The organisation, or the name given without a key.")
+    organisation: str | None = Field(
+        description="The organisation that opened it with its key; null for a name given "
+        "without one (not verified)."
+    )
 
 
 class ThreadOut(ThreadSummaryOut):

@@ -1,8 +1,10 @@
-"""Feedback threads: anyone reads; a key or a name and e-mail posts; owners and suppliers of
-the dataset answer and close. Text is stored exactly as given and escaped where shown."""
+"""Feedback threads: anyone reads; a key or a name and e-mail posts; owners, the publisher and
+suppliers of the dataset answer and close. Text is stored exactly as given and escaped where
+shown."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -26,7 +28,8 @@ from app.feedback.schemas import (
     ThreadSummaryOut,
 )
 
-RESPONDER_ROLES = {"owner", "supplier"}
+# The publisher holds every right a co-owner holds (README, "Who may do what").
+RESPONDER_ROLES = {"owner", "publisher", "supplier"}
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,25 @@ class _Author:
     email: str | None = None
 
 
-def _author(caller: Caller | None, name: str | None, email: str | None) -> _Author:
-    """With a key the organisation writes; without one, a name and an e-mail address."""
+def _author(
+    session: Session, caller: Caller | None, name: str | None, email: str | None
+) -> _Author:
+    """With a key the organisation writes; without one, a name and an e-mail address. An
+    organisation speaks with its key: its id or name given without one is refused, so that
+    nobody posts as an organisation (or seems to answer for the owners)."""
     if caller is not None:
         return _Author(organisation_id=caller.organisation.id)
     if name is None:
         raise InvalidParameter("name", "without a key, give your name")
+    given = name.strip().casefold()
+    for organisation in catalogue_repository.list_organisations(session):
+        names = (organisation.id, organisation.name_nl, organisation.name_en)
+        if any(n and re.match(rf"{re.escape(n.casefold())}(?!\w)", given) for n in names):
+            raise InvalidParameter(
+                "name",
+                f"{name!r} names the organisation {organisation.id!r}: an organisation posts "
+                "with its API key; without one, give your own name",
+            )
     if email is None:
         raise InvalidParameter("email", "without a key, give a valid e-mail address")
     return _Author(name=name, email=email)
@@ -79,7 +95,7 @@ def create_thread(
 ) -> ThreadOut:
     if catalogue_repository.get_dataset(session, dataset_id) is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
-    author = _author(caller, new.name, new.email)
+    author = _author(session, caller, new.name, new.email)
     now = datetime.now(UTC)
     thread = FeedbackThread(
         dataset_id=dataset_id,
@@ -145,14 +161,16 @@ def _add_message(
 def reply(session: Session, caller: Caller | None, thread_id: int, new: NewMessage) -> ThreadOut:
     """A message on the thread; from an owner or supplier of the dataset it answers it."""
     thread = _thread(session, thread_id)
-    return _add_message(session, caller, thread, new.body, _author(caller, new.name, new.email))
+    return _add_message(
+        session, caller, thread, new.body, _author(session, caller, new.name, new.email)
+    )
 
 
 def answer(session: Session, caller: Caller, thread_id: int, body: str) -> ThreadOut:
     """An answer proper: only owners and suppliers of the dataset (or site admins)."""
     thread = _thread(session, thread_id)
     _require_responder(session, caller, thread, "answering")
-    return _add_message(session, caller, thread, body, _author(caller, None, None))
+    return _add_message(session, caller, thread, body, _author(session, caller, None, None))
 
 
 def close(session: Session, caller: Caller, thread_id: int) -> ThreadOut:
@@ -177,9 +195,9 @@ def _require_responder(
     require_role(caller, WRITE_ROLES, f"{action} a thread")
     if not _is_responder(session, caller, thread.dataset_id):
         raise Forbidden(
-            f"owner|supplier:{thread.dataset_id}",
-            f"{action} a thread needs the owner or supplier role on dataset "
-            f"{thread.dataset_id!r}; {caller.organisation.id!r} has neither",
+            f"owner|publisher|supplier:{thread.dataset_id}",
+            f"{action} a thread needs the owner, publisher or supplier role on dataset "
+            f"{thread.dataset_id!r}; {caller.organisation.id!r} has none of them",
         )
 
 
@@ -193,6 +211,7 @@ def _summary_fields(thread: FeedbackThread) -> dict[str, object]:
         "created_at": thread.created_at,
         "updated_at": thread.updated_at,
         "author": thread.author_organisation_id or thread.author_name,
+        "organisation": thread.author_organisation_id,
     }
 
 
@@ -210,6 +229,7 @@ def thread_out(thread: FeedbackThread, messages: list[FeedbackMessage]) -> Threa
                     body=m.body,
                     created_at=m.created_at,
                     author=m.author_organisation_id or m.author_name,
+                    organisation=m.author_organisation_id,
                     answer=m.is_answer,
                 )
                 for m in messages

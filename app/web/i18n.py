@@ -140,6 +140,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "dataset.no_feedback": ("Nog geen vragen.", "No questions yet."),
     "dataset.answer": ("antwoord", "answer"),
     "dataset.anonymous": ("anoniem", "anonymous"),
+    "dataset.unverified": ("zonder sleutel, niet geverifieerd", "without a key, not verified"),
     "download.indicator": ("Indicator", "Indicator"),
     "download.level": ("Niveau", "Level"),
     "download.period": ("Periode", "Period"),

@@ -105,10 +105,10 @@ def test_a_thread_from_question_to_closing(world: World) -> None:
     assert stored(world) == before
 
 
-# Owners and suppliers of population-2025 answer and close with a key that writes (supplier,
-# editor) and site admins; a reader key of Gent, Statbel (its originator) and Digitaal
-# Vlaanderen (no role) may not.
-RESPONDERS = {"gent", "gent-editor", "antwerpen", "antwerpen-editor", "admin"}
+# Owners, the publisher and suppliers of population-2025 answer and close with a key that
+# writes (supplier, editor) and site admins; a reader key of Gent, Statbel (its originator)
+# and Digitaal Vlaanderen (no role) may not.
+RESPONDERS = {"gent", "gent-editor", "antwerpen", "antwerpen-editor", "publisher-editor", "admin"}
 CALLERS = [
     "gent-reader",
     "gent",
@@ -119,6 +119,7 @@ CALLERS = [
     "statbel-editor",
     "analyst",
     "analyst-editor",
+    "publisher-editor",
     "admin",
 ]
 
@@ -129,7 +130,7 @@ def assert_refused(response: Any, who: str) -> None:
     if who == "gent-reader" or who == "analyst":
         assert right.startswith("role:"), right
     else:
-        assert right == f"owner|supplier:{DATASET}", right
+        assert right == f"owner|publisher|supplier:{DATASET}", right
 
 
 @pytest.mark.parametrize("who", CALLERS)
@@ -340,3 +341,42 @@ def test_text_ids_that_cannot_exist_are_404(
     )
     assert response.status_code == 404
     assert world.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    "name", ["gent", "GENT", "Stad Gent", "gent (antwoord)", "kenniscentrum-vlaamse-steden"]
+)
+def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
+    """An organisation speaks with its key: its id or name given without one is a 422, and
+    nothing is stored (it was shown exactly like the organisation's own post)."""
+    before = stored(world)
+    response = world.client.post(FEEDBACK, json=thread_body(name=name))
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "name"
+    assert stored(world) == before
+
+
+def test_a_name_without_a_key_is_marked_as_such(world: World) -> None:
+    """Names that merely begin like an organisation pass; every post says whether an
+    organisation wrote it with its key."""
+    anonymous = world.client.post(FEEDBACK, json=thread_body(name="Gentiel Janssens"))
+    assert anonymous.status_code == 201, anonymous.text
+    thread = anonymous.json()
+    assert (thread["author"], thread["organisation"]) == ("Gentiel Janssens", None)
+    answered = world.client.post(
+        f"/api/v1/feedback/{thread['id']}/answers", json={"body": "Dag"}, headers=world.auth("gent")
+    )
+    assert answered.status_code == 201, answered.text
+    messages = answered.json()["messages"]
+    assert [(m["author"], m["organisation"]) for m in messages] == [
+        ("Gentiel Janssens", None),
+        ("gent", "gent"),
+    ]
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"Accept": "text/html"}).text
+    assert 'Gentiel Janssens</strong> <span class="muted">(zonder sleutel' in page
+
+
+def test_the_publisher_reads_its_inbox(world: World) -> None:
+    thread_id = open_thread(world)
+    inbox = world.client.get("/api/v1/organisations/kenniscentrum-vlaamse-steden/inbox").json()
+    assert thread_id in {t["id"] for t in inbox["items"]}
