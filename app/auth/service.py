@@ -190,8 +190,10 @@ def create_key_for(
 def revoke_key(session: Session, caller: Caller, key_id: int) -> KeyOut:
     """Revoke a key; revoking a revoked key changes nothing and answers it as it is."""
     key = repository.get_key(session, key_id)
-    if key is None:
-        raise NotFound(f"key {key_id} not found", key=key_id)
+    # Another organisation's key is answered as one that does not exist: a key id must not
+    # tell who holds it (where the site admins' keys are, how many each organisation has).
+    if key is None or not (caller.is_admin or key.organisation_id == caller.organisation.id):
+        raise NotFound(f"key {key_id} not found among your organisation's keys", key=key_id)
     _may_manage_keys(caller, key.organisation_id)
     # Taking a site admin's key away is a site admin's act, as giving one is.
     if key.role == "admin" and not caller.is_admin:
