@@ -354,7 +354,7 @@ def compare(
     if version is not None:
         geo_service.check_version(session, version)
     chosen = version or _latest_version(session)
-    refs = unitsets.expand(session, units, chosen, "unit")
+    refs = dict.fromkeys(unitsets.expand(session, units, chosen, "unit"))
     members: list[GeoUnit] = []
     for ref in refs:
         level, code = geo_service.parse_unit_ref(ref, "unit")

@@ -3,6 +3,7 @@ the published values, and aggregating ad-hoc areas."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,15 +169,21 @@ def build_query(
     # A named set (`set:centrumsteden`) stands for its units in the query's version.
     units = unitsets.expand(session, units, query_version, "unit")
     area = unitsets.expand(session, area, query_version, "area")
+    repeated = sorted(ref for ref, n in Counter(area).items() if n > 1)
+    if repeated:
+        raise InvalidParameter(
+            "area",
+            f"the area names {', '.join(repeated)} more than once (alone or in a set); each "
+            "part would be counted twice",
+        )
     unit_list = [_resolve(session, ref, query_version, "unit") for ref in dict.fromkeys(units)]
     area_list = [_resolve(session, ref, query_version, "area") for ref in dict.fromkeys(area)]
     if area_list:
         _check_no_overlap(session, area_list)
-        if any(u.level == Level.SECTOR for u in area_list) and query_version != dataset.geo_version:
-            raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
-    for unit in unit_list:
-        if unit.level == Level.SECTOR and query_version != dataset.geo_version:
-            raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
+    if query_version != dataset.geo_version and any(
+        u.level in _OWN_VERSION_LEVELS for u in (*unit_list, *area_list)
+    ):
+        raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
     if (
         unit_list
         and all(u.level != Level.SECTOR for u in unit_list)
@@ -260,9 +267,11 @@ def _resolve_revision(
 
 _SECTORS_ACROSS_VERSIONS = (
     "dataset {d.id!r} is published in sector version {d.geo_version}; no official conversion "
-    "of statistical sectors between versions exists, so sectors cannot be expressed in another "
-    "version. Ask for municipalities or higher levels instead."
+    "of statistical sectors between versions exists, so sectors (and the wijken they make up) "
+    "cannot be expressed in another version. Ask for municipalities or higher levels instead."
 )
+# Units made of sectors of one version: they exist in no other.
+_OWN_VERSION_LEVELS = (Level.SECTOR, Level.WIJK)
 
 
 def _check_reachable(

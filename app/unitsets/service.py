@@ -152,8 +152,8 @@ def resolve(
 def expand(
     session: Session, refs: Sequence[str], version: str | None, parameter: str = "unit"
 ) -> list[str]:
-    """``refs`` with every ``set:NAME`` replaced by its members' ``level:code`` (in order,
-    without repeats)."""
+    """``refs`` with every ``set:NAME`` replaced by its members' ``level:code``, in order,
+    repeats kept (an ad-hoc area's caller refuses them: a unit counted twice)."""
     out: list[str] = []
     for ref in refs:
         if is_set_ref(ref):
@@ -163,7 +163,7 @@ def expand(
             ]
         else:
             out.append(ref)
-    return list(dict.fromkeys(out))
+    return out
 
 
 def _describe(definition: UnitSetDefinition) -> str:

@@ -4,6 +4,7 @@ group of their own."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -57,3 +58,33 @@ def test_a_wijks_sectors_form_a_disclosure_group(real_session: Session) -> None:
     assert wijken in groups  # the wijken of a municipality, apart from its sectors
     assert members in groups
     assert not any(g & wijken and g & members for g in groups)
+
+
+@pytest.mark.parametrize("parameter", ["unit", "area"])
+def test_a_wijk_is_not_asked_of_another_version(client: TestClient, parameter: str) -> None:
+    """A wijk groups 2025 sectors: a 2024 dataset asked for one in version 2025 is a 400 with
+    the reason, as a sector is (it was an empty list, read as "no data here")."""
+    response = client.get(
+        OBS.format("cars-households-2019"),
+        params={parameter: "wijk:44021W01", "version": "2025", "indicator": "cars"},
+    )
+    assert response.status_code == 400, response.text
+    assert "wijken" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        ["set:centrumsteden", "municipality:44021"],
+        ["municipality:44021", "municipality:44021"],
+    ],
+)
+def test_an_area_names_each_unit_once(client: TestClient, area: list[str]) -> None:
+    """Gent in the set and alone again would count twice: a 422 naming it (it was counted
+    once, silently), as overlapping units are."""
+    response = client.get(
+        OBS.format("population-2025"), params={"area": area, "indicator": "population"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "area"
+    assert "municipality:44021" in response.json()["detail"]
