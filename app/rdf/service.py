@@ -204,8 +204,10 @@ def catalog_page(
     latest = _latest(session, [m for _, m in stamps])
     changes = catalogue_repository.change_count(session)
     written = downloads.written_stamp(session)
+    # The links name the URL asked (/catalog or /catalog.ttl): a document per URL, else the
+    # first one asked would give its links to the other.
     key = _etag(
-        "page", uris.base, fmt.key, page, page_size, modified_since, changes, written, stamps
+        "page", page_url(page), fmt.key, page, page_size, modified_since, changes, written, stamps
     )
 
     def render_page() -> Document:

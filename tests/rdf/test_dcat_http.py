@@ -47,7 +47,9 @@ def parse(response_text: str, rdf_format: str) -> Graph:
 
 
 def dataset_ids(graph: Graph) -> list[str]:
-    return sorted(str(s).rsplit("/", 1)[-1] for s in graph.subjects(RDF.type, DCAT.Dataset))
+    """The datasets the catalogue lists (a page also describes the sources its derived
+    datasets cite, listed on their own page)."""
+    return sorted(str(o).rsplit("/", 1)[-1] for o in graph.objects(None, DCAT.dataset))
 
 
 def next_page(graph: Graph) -> str | None:
@@ -252,3 +254,17 @@ def test_a_stored_file_written_moves_the_catalogues_last_modified(world: World) 
     assert after.headers["etag"] != before.headers["etag"]
     assert parsedate_to_datetime(after.headers["last-modified"]) > parsedate_to_datetime(since)
     assert after.text.count("byteSize") > before.text.count("byteSize")
+
+
+def test_each_catalogue_url_links_to_itself(client: TestClient) -> None:
+    """/catalog and /catalog.ttl send the same Turtle, each with links to its own URL,
+    whichever was asked first (they shared one cached document and its links)."""
+    for first, second in (("/catalog", "/catalog.ttl"), ("/catalog.ttl", "/catalog")):
+        for path in (first, second):
+            response = client.get(path, params={"page_size": 3, "page": 2})
+            assert response.status_code == 200
+            links = re.findall(r"<([^>]+)>", response.headers["link"])
+            assert links and all(path_of(link).startswith(f"{path}?") for link in links), (
+                path,
+                links,
+            )
