@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.text import control_character
+from app.db.queries import as_utc
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     DatapediaError,
@@ -37,6 +40,25 @@ PRIVATE_CACHE_CONTROL = "private, no-store"
 
 def cache_control(public: bool) -> str:
     return PUBLIC_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
+
+
+def not_modified(headers: Headers, etag: str, last_modified: datetime | None) -> bool:
+    """Whether the client's copy still holds (RFC 9110 §13.1): ``If-None-Match`` when sent,
+    compared weakly (a ``W/`` prefix is ignored, as a GET's 304 allows), else
+    ``If-Modified-Since`` against ``last_modified`` to the second; an unreadable date is
+    ignored."""
+    match = headers.get("if-none-match")
+    if match is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in match.split(",")]
+        return match.strip() == "*" or etag.removeprefix("W/") in tags
+    since = headers.get("if-modified-since")
+    if not since or last_modified is None:
+        return False
+    try:
+        moment = as_utc(parsedate_to_datetime(since))  # "-0000" parses without a zone
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+    return as_utc(last_modified).replace(microsecond=0) <= moment
 
 
 # What a browser app may read from a cross-origin answer besides the safelisted headers.

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
 from app.api.deps import UnitOfWorkDep
-from app.api.http import cache_control, is_head
+from app.api.http import cache_control, is_head, not_modified
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.downloads import service
@@ -98,17 +98,14 @@ def current_file_response(
 def stored_response(
     request: Request, stored: service.Download, headers: dict[str, str]
 ) -> Response:
-    """A stored file as the answer: 304 when the client has it (``ETag``), the stored gzip
+    """A stored file as the answer: 304 when the client has it (``ETag`` or date), the stored gzip
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
     gets the headers alone, with the length a GET would send."""
     headers = {**headers, "ETag": stored.etag}
     if stored.written_at is not None:
         headers["Last-Modified"] = format_datetime(stored.written_at, usegmt=True)
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
-    match = request.headers.get("if-none-match")
-    if match is not None and (
-        stored.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
-    ):
+    if not_modified(request.headers, stored.etag, stored.written_at):
         return Response(status_code=304, headers=headers)
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
     if gzipped:

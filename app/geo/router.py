@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import PageDep, SessionDep, paged
+from app.api.http import not_modified
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -102,8 +103,7 @@ def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
     """ETag and caching, 304 on a match, gzip when the client takes it (geometry compresses
     to about a quarter)."""
     headers = {"ETag": document.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    match = request.headers.get("if-none-match", "")
-    if document.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*":
+    if not_modified(request.headers, document.etag, None):
         return Response(status_code=304, headers=headers)
     body = document.body
     if "gzip" in request.headers.get("accept-encoding", "").lower():

@@ -8,7 +8,7 @@ Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
-from app.api.http import PUBLIC_CACHE_CONTROL, cache_control
+from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
@@ -95,23 +95,9 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
         headers["Last-Modified"] = format_datetime(as_utc(document.last_modified), usegmt=True)
     if document.links:
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
-    if _not_modified(request, document):
+    if not_modified(request.headers, document.etag, document.last_modified):
         return Response(status_code=304, headers=headers)
     return Response(content=document.body, media_type=document.media_type, headers=headers)
-
-
-def _not_modified(request: Request, document: service.Document) -> bool:
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        return document.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
-    since = request.headers.get("if-modified-since")
-    if since and document.last_modified is not None:
-        try:
-            moment = as_utc(parsedate_to_datetime(since))  # "-0000" parses without a zone
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return False  # an unreadable date is ignored, as RFC 9110 asks
-        return as_utc(document.last_modified).replace(microsecond=0) <= moment
-    return False
 
 
 def _page_url(request: Request, settings_base: str) -> Callable[[int], str]:

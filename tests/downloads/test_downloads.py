@@ -126,6 +126,13 @@ def test_served_compressed_with_an_etag_and_head(client: TestClient) -> None:
     # When the stored file was written (an HTTP date), for caches and for people.
     written = parsedate_to_datetime(plain.headers["last-modified"])
     assert written.tzinfo is not None and written <= datetime.now(UTC)
+    # A harvester that keeps dates, not tags, is answered 304 too; weakly compared tags match.
+    since = {"If-Modified-Since": plain.headers["last-modified"]}
+    assert client.get(url("income", "observations.csv"), headers=since).status_code == 304
+    earlier = {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert client.get(url("income", "observations.csv"), headers=earlier).status_code == 200
+    weak = {"If-None-Match": f"W/{etag}"}
+    assert client.get(url("income", "observations.csv"), headers=weak).status_code == 304
     head = client.head(url("income", "observations.csv"), headers={"Accept-Encoding": "identity"})
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(plain.content)

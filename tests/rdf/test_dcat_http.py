@@ -131,6 +131,8 @@ def test_etag_and_last_modified_give_304(client: TestClient) -> None:
     first = client.get("/catalog.ttl")
     etag = first.headers["etag"]
     assert client.get("/catalog.ttl", headers={"If-None-Match": etag}).status_code == 304
+    weak = {"If-None-Match": f'"other", W/{etag}'}
+    assert client.get("/catalog.ttl", headers=weak).status_code == 304
     since = first.headers["last-modified"]
     assert client.get("/catalog.ttl", headers={"If-Modified-Since": since}).status_code == 304
     other = client.get("/catalog.nt")
