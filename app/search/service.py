@@ -53,6 +53,17 @@ def _levels_of_version(
     return levels
 
 
+def _published_levels(
+    session: Session, dataset_id: str, version: str, counts: dict[str, dict[str, int]]
+) -> set[str]:
+    """The levels the dataset's values are published at: a dataset whose every indicator is
+    published as supplied only (an average without its weights) has its sectors alone."""
+    indicators = catalogue_repository.indicators_of_dataset(session, dataset_id)
+    if indicators and all(i.aggregation == "none" for i in indicators):
+        return {Level.SECTOR.value}
+    return _levels_of_version(session, version, counts)
+
+
 def search_datasets(
     session: Session,
     *,
@@ -81,7 +92,7 @@ def search_datasets(
     periods = repository.periods_of_datasets(session, [d.id for d in matching])
     counts = geo_repository.level_counts(session)
     levels = {
-        d.id: _levels_of_version(session, d.geo_version, counts) if periods[d.id] else set()
+        d.id: _published_levels(session, d.id, d.geo_version, counts) if periods[d.id] else set()
         for d in matching
     }
     matching = [

@@ -77,10 +77,16 @@ def test_facets_are_counted_over_the_result(client: TestClient, real_session: Se
     themes = Counter(t for d in real_session.scalars(select(Dataset)) for t in d.themes)
     assert {f["value"]: f["count"] for f in body["facets"]["themes"]} == themes
     levels = {f["value"]: f["count"] for f in body["facets"]["level"]}
-    # Every dataset with values is published per sector and municipality; only the 2025
-    # datasets reach the wijken.
+    # Every dataset with values is published per sector, and per municipality but income
+    # (averages without their weights: its sectors only, a 400 at any other level); only the
+    # 2025 datasets reach the wijken.
     with_values = len(periods)
-    assert levels["sector"] == levels["municipality"] == with_values
+    assert levels["sector"] == with_values
+    assert levels["municipality"] == with_values - 1
+    by_municipality = client.get("/api/v1/datasets", params={"level": "municipality"}).json()
+    assert "income" not in {d["id"] for d in by_municipality["items"]}
+    refused = client.get("/api/v1/datasets/income/observations", params={"level": "municipality"})
+    assert refused.status_code == 400
     wijk = client.get("/api/v1/datasets", params={"level": "wijk"}).json()
     assert levels["wijk"] == wijk["total"] >= 1
     assert all(d["geo_version"] == "2025" for d in wijk["items"])
