@@ -198,15 +198,28 @@ def _complete_value(record: Record | None) -> float | None:
 
 def latest_complete(found: IndicatorSeries) -> PeriodValues | None:
     """The latest period in which every unit has a complete value; else the latest in which
-    one has; else the latest. A year that only its first supplier has delivered is not the
-    one to show by default."""
+    one has; else the period whose values cover most of their members (the latest of
+    equals). A year that only its first supplier has delivered is not the one to show by
+    default, even when no year is complete (one confidential sector keeps every year of its
+    municipality incomplete)."""
     if not found.periods:
         return None
     for wanted in (all, any):
         for values in reversed(found.periods):
             if wanted(complete_value(u.value, u.status) is not None for u in values.units):
                 return values
-    return found.periods[-1]
+    return max(reversed(found.periods), key=_least_coverage)
+
+
+def _least_coverage(values: PeriodValues) -> float:
+    """The lowest share of members with a value among the period's units (0 without one)."""
+    return min(
+        (
+            (u.coverage if u.coverage is not None else 1.0) if u.value is not None else 0.0
+            for u in values.units
+        ),
+        default=0.0,
+    )
 
 
 def series(

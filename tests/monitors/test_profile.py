@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.api.schemas import Text
+from app.monitors.schemas import IndicatorSeries, PeriodValues, UnitValue
+from app.monitors.service import latest_complete
+
 PROFILE = "/api/v1/geo/units/{}/{}/profile"
 OBS = "/api/v1/datasets/{}/observations"
 
@@ -91,3 +95,47 @@ def test_an_unknown_unit_or_level_is_a_404(client: TestClient) -> None:
         client.get(PROFILE.format("municipality", "44021"), params={"version": "1999"}).status_code
         == 422
     )
+
+
+def _period(period: str, *cells: tuple[float | None, str, float | None]) -> PeriodValues:
+    units = [
+        UnitValue(
+            id=f"municipality:{n}",
+            level="municipality",
+            code=str(n),
+            name=str(n),
+            value=value,
+            status=status,
+            coverage=coverage,
+            previous_period=None,
+            previous_value=None,
+            change=None,
+            change_pct=None,
+        )
+        for n, (value, status, coverage) in enumerate(cells)
+    ]
+    return PeriodValues(period=period, reference=None, units=units, ranked=0)
+
+
+def test_without_a_complete_year_the_best_covered_one_is_shown() -> None:
+    """One confidential sector keeps every year of a municipality incomplete; a year that
+    two sectors have supplied so far (coverage 0.8 %) is not the one to show."""
+    found = IndicatorSeries(
+        indicator="population",
+        dataset="population-2025",
+        label=Text(nl="Bevolking", en="Population"),
+        unit_of_measure="persons",
+        decimals=0,
+        periods=[
+            _period("2024", (262_000, "incomplete", 0.995)),
+            _period("2025", (272_000, "incomplete", 0.996)),
+            _period("2026", (1_945, "incomplete", 0.008)),
+        ],
+        api_url="/",
+    )
+    shown = latest_complete(found)
+    assert shown is not None and shown.period == "2025"
+    complete = found.model_copy(
+        update={"periods": [*found.periods, _period("2027", (280_000, "normal", None))]}
+    )
+    assert latest_complete(complete).period == "2027"  # type: ignore[union-attr]
