@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.api.schemas import Text
 from app.monitors.schemas import IndicatorSeries, PeriodValues, UnitValue
 from app.monitors.service import latest_complete
 
@@ -123,7 +122,7 @@ def test_without_a_complete_year_the_best_covered_one_is_shown() -> None:
     found = IndicatorSeries(
         indicator="population",
         dataset="population-2025",
-        label=Text(nl="Bevolking", en="Population"),
+        label={"nl": "Bevolking", "en": "Population"},
         unit_of_measure="persons",
         decimals=0,
         periods=[
