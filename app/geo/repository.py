@@ -205,6 +205,14 @@ def ancestors(session: Session, unit_id: int) -> list[GeoUnit]:
     return list(session.scalars(stmt))
 
 
+def not_localisable_codes(session: Session, level: str, version: str) -> set[str]:
+    """The codes of the units of a level that have no place on a map (the "…ZZZZ" sectors)."""
+    stmt = select(GeoUnit.code).where(
+        GeoUnit.level == level, GeoUnit.version == version, GeoUnit.not_localisable.is_(True)
+    )
+    return set(session.scalars(stmt))
+
+
 def region_containing(session: Session, unit_id: int) -> GeoUnit | None:
     """The region a unit lies in, by its sectors: a regionalisation (a city-region) has no
     region among its own ancestors."""

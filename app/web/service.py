@@ -289,7 +289,9 @@ def _map(
     api = {"indicator": indicator.id, "level": level, "version": version, "period": period}
     if within_ref:
         api["within"] = within_ref
-    values = [r["value"] for r in records if r["value"] is not None]
+    # The classes are those of the units drawn: a not-localisable unit is listed, not drawn.
+    undrawn = geo_repository.not_localisable_codes(session, level, version)
+    values = [r["value"] for r in records if r["value"] is not None and r["code"] not in undrawn]
     return MapData(
         level=level,
         version=version,

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web.i18n import Translator, choose_language
+from app.web.service import class_breaks
 
 HTML = {"Accept": "text/html"}
 ENGLISH = {"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"}
@@ -314,3 +315,19 @@ def test_resource_pages_speak_the_readers_language(
     assert dutch in nl.text and english not in nl.text
     # Dates as a reader writes them, not time stamps.
     assert not re.search(r"\\d{4}-\\d{2}-\\d{2}T\\d{2}:", en.text)
+
+
+def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
+    """A not-localisable unit (…ZZZZ) is listed beside the map, not drawn: it does not set
+    the classes (it set Gent's lowest bound)."""
+    page = client.get("/doc/indicator/cars?in=44021", headers=HTML).text
+    inside = page[page.rindex("data-map-values") :]
+    inside = inside[: inside.index("</table>")]
+    rows = re.findall(
+        r'data-code="([^"]+)"[^>]*data-value="([^"]*)"[^>]*data-class="([^"]+)"', inside
+    )
+    assert any(code.endswith("ZZZZ") and value for code, value, _ in rows)
+    drawn = [(float(value), k) for code, value, k in rows if value and not code.endswith("ZZZZ")]
+    breaks = class_breaks([value for value, _ in drawn])
+    for value, k in drawn:
+        assert k == str(next(i for i, bound in enumerate(breaks) if value <= bound)), value
