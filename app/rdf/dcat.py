@@ -308,10 +308,14 @@ def geo_unit_graph(session: Session, uris: Uris, unit: UnitDetail) -> Graph:
             builder.add(node, OWL.sameAs, registry)
     for parent in unit.parents.values():
         builder.add(node, SKOS.broader, _unit_node(builder, parent))
+    # A unit that kept its code is one URI in every version: it neither replaces nor is
+    # replaced by itself.
     for successor in unit.successors:
-        builder.add(node, DCTERMS.isReplacedBy, _unit_node(builder, successor))
+        if (later := _unit_node(builder, successor)) != node:
+            builder.add(node, DCTERMS.isReplacedBy, later)
     for predecessor in unit.predecessors:
-        builder.add(node, DCTERMS.replaces, _unit_node(builder, predecessor))
+        if (earlier := _unit_node(builder, predecessor)) != node:
+            builder.add(node, DCTERMS.replaces, earlier)
     return builder.graph
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rdflib import Graph
+from rdflib import Graph, Literal
 from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
@@ -296,13 +296,18 @@ def _geo_unit(session: Session, uris: Uris, level: str, code: str) -> Thing:
 def _cube_scheme(uris: Uris, key: str) -> Thing:
     """A code list of the Data Cube (geography, observation status)."""
     graph = cube.scheme_graph(uris, key)
-    title = str(graph.value(cube.scheme_uri(uris, key), SKOS.prefLabel) or key)
+    titles = {
+        label.language: str(label)
+        for label in graph.objects(cube.scheme_uri(uris, key), SKOS.prefLabel)
+        if isinstance(label, Literal)
+    }
     return Thing(
         ("cube-scheme", key, uris.base),
         lambda: cube.scheme_graph(uris, key),
         lambda alternates, reader: pages.resource_page(
             reader,
-            title,
+            # The title in the reader's language (the graph holds both).
+            titles.get(reader.t.lang) or titles.get("nl") or key,
             [(reader.t("resource.kind"), reader.t("resource.code_list"))],
             [],
             _pairs(alternates),

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, SKOS
+from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
 
 from app.config import get_settings
 
@@ -133,6 +133,13 @@ def test_a_municipality_dereferences_with_the_flemish_registry_uri(client: TestC
     # Each place linked from the description dereferences too.
     for broader in graph.objects(gent, SKOS.broader):
         assert client.head(path_of(str(broader))).status_code == 200, broader
+    # Gent kept its code in 2025: it does not replace itself. Antwerpen replaces Borsbeek.
+    assert (gent, DCTERMS.replaces, gent) not in graph
+    assert (gent, DCTERMS.isReplacedBy, gent) not in graph
+    antwerpen = client.get("/id/municipality/11002", headers={"Accept": "text/turtle"}).text
+    merged = Graph().parse(data=antwerpen, format="turtle")
+    node = URIRef(f"{BASE}/id/municipality/11002")
+    assert set(merged.objects(node, DCTERMS.replaces)) == {URIRef(f"{BASE}/id/municipality/11007")}
 
 
 @pytest.mark.parametrize(
@@ -174,3 +181,25 @@ def test_modified_since_with_an_unencoded_plus_is_understood(client: TestClient)
     bad = client.get("/catalog.ttl", params={"modified_since": "2000-01-01T00:00 bad"})
     assert bad.status_code == 422
     assert "%2B" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("scheme", ["geography", "observation-status"])
+def test_a_code_list_page_is_titled_in_the_readers_language(
+    client: TestClient, scheme: str
+) -> None:
+    turtle = client.get(f"/id/conceptscheme/{scheme}", headers={"Accept": "text/turtle"}).text
+    graph = Graph().parse(data=turtle, format="turtle")
+    (node,) = graph.subjects(RDF.type, SKOS.ConceptScheme)
+    labels = {
+        label.language: str(label)
+        for label in graph.objects(node, SKOS.prefLabel)
+        if isinstance(label, Literal)
+    }
+    assert labels["nl"] != labels["en"]
+    for lang in ("nl", "en"):
+        page = client.get(
+            f"/doc/conceptscheme/{scheme}?lang={lang}", headers={"Accept": "text/html"}
+        )
+        assert page.status_code == 200
+        heading = page.text[page.text.index("<h1") :]
+        assert labels[lang] in heading[: heading.index("</h1>")], lang
