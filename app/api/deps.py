@@ -3,6 +3,7 @@ paging and the list envelope."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +76,36 @@ class AppState:
         if found is None:
             found = self.caches[name] = make()
         return cast(CacheT, found)
+
+
+# Parameters a browser or a library adds to any URL (jQuery's cache buster "_=…"): ignored.
+_IGNORED_PREFIX = "_"
+_KNOWN_PARAMETERS: dict[int, frozenset[str]] = {}
+
+
+def refuse_unknown_parameters(request: Request) -> None:
+    """A query parameter the route does not take is a 422 naming it (with the closest one it
+    does take): ``year=2025`` or ``indicators=…`` silently ignored would answer with every
+    year or every indicator, and the reader would take it for the answer."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _KNOWN_PARAMETERS.get(id(route))
+    if known is None:
+        known = _KNOWN_PARAMETERS[id(route)] = frozenset(_query_names(route.dependant))
+    for name in request.query_params:
+        if name in known or name.startswith(_IGNORED_PREFIX):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"it takes {', '.join(sorted(known))}"
+        raise InvalidParameter(name, f"unknown parameter {name!r}: {hint}")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 def app_state(request: Request) -> AppState:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import StringConstraints
 
-from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, paged
+from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, paged, refuse_unknown_parameters
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -73,6 +73,7 @@ def list_monitors(request: Request, response: Response, paging: PageDep) -> Page
 @router.get(
     "/monitors/{monitor_id}",
     summary="One monitor: every indicator and period for the units of its set",
+    dependencies=[Depends(refuse_unknown_parameters)],
     description="For every indicator and period: the value of each unit of the set, the "
     "reference (the Flemish Region), the rank within the set (1 = highest) and the change "
     "since the previous period (absolute and %), with status and coverage — the values of "
@@ -102,6 +103,7 @@ def get_monitor(
 @router.get(
     "/compare",
     summary="Compare one indicator over a set of units",
+    dependencies=[Depends(refuse_unknown_parameters)],
     description="One indicator for the given units (`level:code` or `set:NAME`) beside the "
     "Flemish Region, with ranks and the change since the previous period, for `period` "
     "(default: the latest period the units have).",

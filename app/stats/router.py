@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator, StringConstraints
 
@@ -19,6 +19,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     app_state,
     envelope,
+    refuse_unknown_parameters,
     set_link_header,
 )
 from app.api.params import plus_restored
@@ -66,6 +67,7 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
 @router.get(
     "/datasets/{dataset_id}/observations",
     summary="Observations and aggregates of a dataset",
+    dependencies=[Depends(refuse_unknown_parameters)],
     description=(
         "Flat records at any level: values as supplied (sectors) and derived by each "
         "indicator's aggregation rule at every level above, in the dataset's geography version "

@@ -178,3 +178,29 @@ def test_observation_errors_and_limits_are_documented(world: World) -> None:
     revision = parameters["revision"]["anyOf"][0]
     assert (revision["minimum"], revision["maximum"]) == (1, 2**63 - 1)
     assert parameters["as_of"]["anyOf"][0]["format"] == "date-time"
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "hint"),
+    [
+        (f"{OBS}?indicators=population", "indicators", "did you mean 'indicator'?"),
+        (f"{OBS}?year=2025", "year", "it takes "),
+        ("/api/v1/compare?unit=set:centrumsteden&indicator=population&revision=1", "revision", ""),
+        (
+            "/api/v1/monitors/klimaat-energie?units=set:centrumsteden",
+            "units",
+            "takes format, period",
+        ),
+    ],
+)
+def test_an_unknown_parameter_is_named(world: World, path: str, name: str, hint: str) -> None:
+    """A parameter the route does not take answered as if it were not there: every year for
+    year=2025. It is a 422 naming it, with the closest one the route takes."""
+    response = world.client.get(path)
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == name
+    assert hint in response.json()["detail"]
+
+
+def test_a_cache_buster_is_left_alone(world: World) -> None:
+    assert world.client.get(OBS, params={"_": "1733480000000"}).status_code == 200

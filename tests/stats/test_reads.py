@@ -226,7 +226,7 @@ def test_a_cursor_signed_with_the_public_key_within_range_is_a_position(
         ({**PROVINCES, "page": 2}, "not both"),
         ({**PROVINCES, "format": "csv"}, "not paged"),
         ({**PROVINCES, "format": "jsonstat"}, "not paged"),
-        ({"area": ["municipality:44021"], "page_size": 2}, "ad-hoc area"),
+        ({"area": ["municipality:44021"], "page_size": 2}, "another query"),
     ],
 )
 def test_a_cursor_belongs_to_its_query(
