@@ -314,14 +314,15 @@ def test_dataset_page_preview_and_download_builder(visit: Visit) -> None:
     visit.check_accessible()
     visit.screenshot("dataset")
     visit.page.select_option("#dl-indicator", "population")
-    visit.page.select_option("#dl-format", "json")
+    visit.page.select_option("#dl-format", "jsonstat")
     visit.page.fill("#dl-within", "municipality:44021")
     visit.page.select_option("#dl-level", "sector")
     with visit.page.expect_navigation():
         visit.page.locator("form.download button").click()
     assert "/api/v1/datasets/population-2025/observations?" in visit.page.url
-    body = visit.page.locator("body").inner_text()
-    assert '"level":"sector"' in body.replace(" ", "") and "44021" in body
+    assert "format=jsonstat" in visit.page.url
+    body = visit.page.locator("body").inner_text().replace(" ", "")
+    assert '"version":"2.0"' in body and "44021A00-" in body
     visit.check_clean()
 
 
@@ -337,18 +338,28 @@ def test_unknown_pages_are_html_for_browsers(visit: Visit) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/doc/municipality/44021", "/doc/sector/44021A00-", "/doc/dataset/population-2025"]
+    "path",
+    [
+        "/doc/municipality/44021",
+        "/doc/sector/44021A00-",
+        "/doc/dataset/population-2025",
+        # Long Dutch words: a heading, an organisation's name, a file name; the filters.
+        "/doc/indicator/electricity-connections-residential",
+        "/doc/organisation/provincies-data-analyse",
+        "/doc/dataset/sector-area-2021",
+        "/search?q=gent",
+    ],
 )
 def test_pages_fit_a_phone_without_scrolling_sideways(visit: Visit, path: str) -> None:
-    visit.page.set_viewport_size({"width": 390, "height": 844})
+    visit.page.set_viewport_size({"width": 375, "height": 812})
     visit.open(path)
     width = visit.page.evaluate("document.documentElement.scrollWidth")
     wide = visit.page.evaluate(
         "() => [...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > 391)"
+        ".filter(e => e.getBoundingClientRect().right > 376)"
         ".map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"
     )
-    assert width <= 390, f"{path} is {width} px wide on a 390 px phone: {wide[:5]}"
+    assert width <= 375, f"{path} is {width} px wide on a 375 px phone: {wide[:5]}"
     visit.check_clean()
 
 
