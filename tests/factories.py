@@ -26,7 +26,12 @@ from app.api.deps import AppState
 from app.auth.keys import create_key
 from app.config import SEEDS_DIR, Settings, get_settings
 from app.db.migrate import upgrade
-from app.db.session import make_engine, make_session_factory, transaction
+from app.db.session import (
+    make_engine,
+    make_session_factory,
+    transaction,
+    with_unit_of_work_events,
+)
 from app.ingest.seed import seed_all
 from app.main import create_app
 from app.rdf import cubefiles
@@ -211,11 +216,14 @@ def open_world(
     # counter (the DCAT pages, the dataset descriptions) follows the test's writes as it does
     # in production, where every write commits.
     connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
-    factory = sessionmaker(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
+    # The app's unit-of-work events too: a revision is stamped at its commit here as well.
+    factory = with_unit_of_work_events(
+        sessionmaker(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            autoflush=False,
+        )
     )
     try:
         with APPS.started(

@@ -53,7 +53,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    return with_unit_of_work_events(
+        sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    )
+
+
+def with_unit_of_work_events(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The factory, its sessions stamping commit times and analysing bulk loads (see
+    :func:`stamp_at_commit`, :func:`analyze_after_commit`)."""
     event.listen(factory, "before_commit", _stamp_commit_time)
     event.listen(factory, "after_commit", _analyze_bulk_loaded)
     event.listen(factory, "after_rollback", _forget_pending)
@@ -73,7 +80,9 @@ def stamp_at_commit(session: Session, entity: object, attribute: str) -> None:
 
 
 def _stamp_commit_time(session: Session) -> None:
-    if session.in_nested_transaction():
+    # Only the outermost commit (a SAVEPOINT released inside is not the commit readers see).
+    # Its transaction may be a SAVEPOINT itself: a session joined to an outer transaction.
+    if session.get_nested_transaction() not in (None, session.get_transaction()):
         return
     stamps: list[tuple[object, str]] | None = session.info.pop(_STAMPS, None)
     if not stamps:
