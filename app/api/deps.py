@@ -80,7 +80,9 @@ class AppState:
 
 # Parameters a browser or a library adds to any URL (jQuery's cache buster "_=…"): ignored.
 _IGNORED_PREFIX = "_"
-_KNOWN_PARAMETERS: dict[int, frozenset[str]] = {}
+# The route's query parameter names, kept on the route itself (routes are unhashable, and an
+# id could be reused by another app's route once the first is gone).
+_KNOWN_ATTRIBUTE = "datapedia_query_names"
 
 
 def refuse_unknown_parameters(request: Request) -> None:
@@ -90,9 +92,10 @@ def refuse_unknown_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = _KNOWN_PARAMETERS.get(id(route))
+    known: frozenset[str] | None = getattr(route, _KNOWN_ATTRIBUTE, None)
     if known is None:
-        known = _KNOWN_PARAMETERS[id(route)] = frozenset(_query_names(route.dependant))
+        known = frozenset(_query_names(route.dependant))
+        setattr(route, _KNOWN_ATTRIBUTE, known)
     for name in request.query_params:
         if name in known or name.startswith(_IGNORED_PREFIX):
             continue
