@@ -38,10 +38,12 @@ def text_path(description: str = "", *, examples: list[str] | None = None) -> An
     )
 
 
-_SPACE_FOR_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
+# A space before an offset that follows a complete time ("…T10:00:00 02:00"), not the space
+# some write between the date and the time ("2026-01-01 12:30").
+_SPACE_FOR_PLUS = re.compile(r"([Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
 
 def plus_restored(value: object) -> object:
     """A date-time whose unencoded "+02:00" arrived as " 02:00" (a "+" in a query means a
     space), with the offset it was meant to have."""
-    return _SPACE_FOR_PLUS.sub(r"+\1", value) if isinstance(value, str) else value
+    return _SPACE_FOR_PLUS.sub(r"\1+\2", value) if isinstance(value, str) else value

@@ -22,6 +22,7 @@ from app.api.deps import (
     refuse_unknown_parameters,
     set_link_header,
 )
+from app.api.http import cache_control
 from app.api.params import plus_restored
 from app.api.problems import problems
 from app.api.streaming import read_ahead
@@ -180,7 +181,7 @@ def observations(
 ) -> Response:
     chosen = _negotiate(request, format)
     # A read of restricted data is logged in this request's unit of work.
-    authorize_read(session, caller, dataset_id)
+    public = authorize_read(session, caller, dataset_id)
     query = service.build_query(
         session,
         dataset_id,
@@ -208,6 +209,7 @@ def observations(
     if stored is not None and query.whole_dataset and chosen != "json":
         response = stored(request, session, dataset_id, chosen)
         if response is not None:
+            response.headers["Cache-Control"] = cache_control(public)
             return _varies_by_accept(response)
     if chosen == "csv":
         # The request's session stays open until the whole stream has been sent.

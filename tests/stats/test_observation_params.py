@@ -73,7 +73,9 @@ def test_out_of_bounds_parameters_are_422_naming_them(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    named = {e["parameter"] for e in problem.get("errors", [])} | {problem.get("parameter")}
+    # Every 422 names a parameter at the top (the first, when several are refused).
+    assert problem["parameter"] is not None
+    named = {e["parameter"] for e in problem.get("errors", [])} | {problem["parameter"]}
     # A repeated parameter is named with its position, or by its name alone when the value
     # was refused before validation (a control character: app.api.http).
     assert parameter in named or parameter.split(".")[0] in named, problem
@@ -126,6 +128,9 @@ def test_as_of_is_a_moment_in_any_zone(world: World) -> None:
     )
     assert unencoded.status_code == 200, unencoded.text
     assert unencoded.json()["items"][0]["value"] == 100
+    # A space between the date and a time (without seconds, without an offset) is that,
+    # not an offset ("2999-01-01+12:30" was refused).
+    assert value_at(as_of="2999-01-01 12:30") == 200
     assert value_at(as_of="2999-01-01T00:00:00Z") == 200
     before = world.client.get(OBS, params={"as_of": "2000-01-01T00:00:00+01:00"})
     assert before.status_code == 404
