@@ -374,6 +374,8 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "status": 422,
                 "detail": f"invalid value for: {names}",
                 "instance": str(request.url.path),
+                # Named at the top as every other 422 names it; each one in errors.
+                "parameter": errors[0]["parameter"],
                 "errors": errors,
             },
         )

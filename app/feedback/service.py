@@ -49,7 +49,7 @@ def _author(
         return _Author(organisation_id=caller.organisation.id)
     if name is None:
         raise InvalidParameter("name", "without a key, give your name")
-    given = name.strip().casefold()
+    given = " ".join(name.split()).casefold()
     for organisation in catalogue_repository.list_organisations(session):
         names = (organisation.id, organisation.name_nl, organisation.name_en)
         if any(n and re.match(rf"{re.escape(n.casefold())}(?!\w)", given) for n in names):

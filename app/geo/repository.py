@@ -436,16 +436,9 @@ def geometry_versions(session: Session, level: str) -> list[str]:
 
 def sector_counts(session: Session, unit_ids: Sequence[int]) -> dict[int, float]:
     """How many sectors each unit stands for: those it contains, or 1 for a sector."""
-    sector = aliased(GeoUnit)
-    counts: dict[int, float] = dict.fromkeys(unit_ids, 1.0)
-    rows = session.execute(
-        select(GeoUnitAncestor.ancestor_id, func.count())
-        .join(sector, sector.id == GeoUnitAncestor.unit_id)
-        .where(GeoUnitAncestor.ancestor_id.in_(list(unit_ids)), sector.level == Level.SECTOR)
-        .group_by(GeoUnitAncestor.ancestor_id)
-    )
-    counts.update({unit: float(count) for unit, count in rows})
-    return counts
+    return {
+        unit: float(len(inside) or 1) for unit, inside in sectors_within(session, unit_ids).items()
+    }
 
 
 def sectors_within(session: Session, unit_ids: Sequence[int]) -> dict[int, list[int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -50,6 +50,11 @@ def check_version(session: Session, version: str, parameter: str = "version") ->
             parameter, f"unknown geography version {version!r}; known: {', '.join(known)}"
         )
     return version
+
+
+def version_hint(versions: Sequence[str]) -> str:
+    """Where to ask instead: "; it exists in version … (add version=…)", or "" for nowhere."""
+    return f"; it exists in version {', '.join(versions)} (add version=…)" if versions else ""
 
 
 def parse_unit_ref(ref: str, parameter: str) -> tuple[str, str]:

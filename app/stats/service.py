@@ -20,7 +20,7 @@ from app.errors import BadRequest, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.geo.models import GeoUnit
-from app.geo.service import check_level, parse_unit_ref
+from app.geo.service import check_level, parse_unit_ref, version_hint
 from app.stats import cursor as cursors
 from app.stats import derived, repository
 from app.stats.aggregate import (
@@ -159,13 +159,18 @@ def build_query(
     if version is not None and version not in {v.id for v in geo_repository.list_versions(session)}:
         raise InvalidParameter("version", f"unknown geography version {version!r}")
     _check_reachable(dataset, chosen, query_version, level, bool(area))
+    # The versions the dataset's values reach: its own and the later ones.
+    reachable = geo_repository.version_chain(session, dataset.geo_version)
     if level is not None and not geo_repository.has_level(session, level, query_version):
         # An empty list would read as "no data here"; the level lives in another version.
-        elsewhere = ", ".join(sorted(geo_repository.level_counts(session).get(level, {})))
-        hint = f"; it exists in version {elsewhere} (add version=…)" if elsewhere else ""
+        held = geo_repository.level_counts(session).get(level, {})
+        hint = version_hint([v for v in reachable if v in held])
         raise BadRequest(f"geography version {query_version} has no units of level {level!r}{hint}")
 
-    within_unit = _resolve(session, within, query_version, "within") if within else None
+    def resolve(ref: str, parameter: str) -> GeoUnit:
+        return _resolve(session, ref, query_version, parameter, reachable)
+
+    within_unit = resolve(within, "within") if within else None
     # A named set (`set:centrumsteden`) stands for its units in the query's version.
     units = unitsets.expand(session, units, query_version, "unit")
     area = unitsets.expand(session, area, query_version, "area")
@@ -176,13 +181,12 @@ def build_query(
             f"the area names {', '.join(repeated)} more than once (alone or in a set); each "
             "part would be counted twice",
         )
-    unit_list = [_resolve(session, ref, query_version, "unit") for ref in dict.fromkeys(units)]
-    area_list = [_resolve(session, ref, query_version, "area") for ref in dict.fromkeys(area)]
+    unit_list = [resolve(ref, "unit") for ref in dict.fromkeys(units)]
+    area_list = [resolve(ref, "area") for ref in dict.fromkeys(area)]
     if area_list:
         _check_no_overlap(session, area_list)
-    if query_version != dataset.geo_version and any(
-        u.level in _OWN_VERSION_LEVELS for u in (*unit_list, *area_list)
-    ):
+    named = [*unit_list, *area_list, *([within_unit] if within_unit else [])]
+    if query_version != dataset.geo_version and any(u.level in _OWN_VERSION_LEVELS for u in named):
         raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))
     if (
         unit_list
@@ -307,11 +311,23 @@ def _check_reachable(
             )
 
 
-def _resolve(session: Session, ref: str, version: str, parameter: str) -> GeoUnit:
+def _resolve(
+    session: Session, ref: str, version: str, parameter: str, reachable: Sequence[str]
+) -> GeoUnit:
+    """The unit, or a 404 saying in which of the ``reachable`` versions it is (sectors and
+    wijken exist in their own version only: no hint)."""
     level, code = parse_unit_ref(ref, parameter)
     unit = geo_repository.get_unit(session, level, code, version)
     if unit is None:
-        raise NotFound(f"geographic unit {level}:{code} not found in version {version}", unit=ref)
+        held = (
+            []
+            if level in _OWN_VERSION_LEVELS
+            else (geo_repository.versions_of_unit(session, level, code))
+        )
+        hint = version_hint([v for v in reachable if v in held])
+        raise NotFound(
+            f"geographic unit {level}:{code} not found in version {version}{hint}", unit=ref
+        )
     return unit
 
 
@@ -464,7 +480,8 @@ def _query_digest(query: ObservationQuery, page_size: int) -> bytes:
             query.level,
             query.within.id if query.within else None,
             [u.id for u in query.units],
-            [u.id for u in query.area],
+            # Only when given: the cursors of other queries stay valid.
+            *([[u.id for u in query.area]] if query.area else []),
             query.provenance,
             query.revision_asked,
             query.as_of.isoformat() if query.as_of else None,
@@ -561,13 +578,14 @@ def area_records(session: Session, query: ObservationQuery) -> list[Record]:
     cells = repository.published_cells(
         session, query.dataset.id, sorted(needed), query.periods, query.version, member_ids
     )
-    periods = query.periods or sorted({period for _, period in cells})
+    periods = sorted(query.periods or {period for _, period in cells})
     code = "+".join(f"{u.level}:{u.code}" for u in query.area)
     name = " + ".join(u.name for u in query.area)
     weights = geo_repository.sector_counts(session, member_ids)
     area = _Area(member_ids, weights, cells, _sectors_of_incomplete_ratios(session, query, cells))
     records: list[Record] = []
-    for indicator in query.indicators:
+    # In the records' order of every other route: by indicator id, then period.
+    for indicator in sorted(query.indicators, key=lambda i: i.id):
         for period in periods:
             cell = _area_cell(indicator, period, area)
             if cell is None:

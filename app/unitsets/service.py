@@ -15,7 +15,7 @@ from app.config import SEEDS_DIR
 from app.errors import InvalidParameter, NotFound, SourceDataError
 from app.geo import repository as geo_repository
 from app.geo.models import GeoUnit
-from app.geo.service import check_level, check_version, parse_unit_ref, unit_out
+from app.geo.service import check_level, check_version, parse_unit_ref, unit_out, version_hint
 from app.unitsets import repository
 from app.unitsets.schemas import UnitSetDefinition, UnitSetOut
 
@@ -129,11 +129,10 @@ def resolve(
         if not units:
             # An empty set would filter nothing: the answer would be every unit.
             elsewhere = sorted(geo_repository.level_counts(session).get(level, {}))
-            hint = f"; it exists in version {', '.join(elsewhere)} (add version=…)"
             raise InvalidParameter(
                 parameter,
                 f"unit set {set_id!r} (every {level}) has no units in geography version "
-                f"{chosen}{hint if elsewhere else ''}",
+                f"{chosen}{version_hint(elsewhere)}",
             )
         return units
     listed: list[GeoUnit] = []

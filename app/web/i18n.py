@@ -122,10 +122,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "dataset.territory": ("Gebied", "Territory"),
     "dataset.formats": ("Formaten", "Formats"),
     "dataset.preview": ("Voorbeeld", "Preview"),
-    "dataset.preview_caption": (
-        "De eerste waarden per gemeente",
-        "The first values per municipality",
-    ),
+    "dataset.preview_caption": ("De eerste waarden per", "The first values per"),
     "dataset.restricted": (
         "De waarden van deze dataset zijn niet openbaar: u hebt een API-sleutel en "
         "toelating nodig.",

@@ -192,6 +192,9 @@ def test_an_area_is_walked_by_its_cursor(client: TestClient) -> None:
         body = get(client, "population-2025", **params, cursor=body["next_cursor"])
     assert whole["total"] == len(walked) == 3 * 1  # three indicators, one period, one area
     assert walked == whole["items"]
+    # In the order of every other route: by indicator id.
+    indicators = [item["indicator"] for item in walked]  # type: ignore[index]
+    assert indicators == sorted(indicators)
 
 
 def test_an_area_has_no_provenance(client: TestClient) -> None:
@@ -363,3 +366,21 @@ def test_no_last_link_beyond_the_pages_a_number_reaches(client: TestClient) -> N
     assert set(rels) == {"first", "next"} and "cursor=" in rels["next"]
     smaller = client.get(OBS.format("energy-fluvius"), params={"page_size": 1000})
     assert 'rel="last"' in smaller.headers["link"]
+
+
+def test_a_unit_of_another_version_is_named_with_the_way_there(client: TestClient) -> None:
+    """City-regions exist in version 2025: asked of a 2024 dataset, the 404 says how to
+    reach them (as level=cityregion does)."""
+    response = client.get(
+        OBS.format("cars-households-2019"), params={"within": "cityregion:stadsregio-gent"}
+    )
+    assert response.status_code == 404
+    assert "in version 2025 (add version=…)" in response.json()["detail"]
+
+
+def test_a_merged_municipality_is_not_sent_to_an_older_version(client: TestClient) -> None:
+    """Borsbeek (11007) is in version 2024 only; the 2025 dataset's values do not reach it
+    there, so the 404 does not send the reader to a version that refuses (400)."""
+    response = client.get(OBS.format("population-2025"), params={"unit": "municipality:11007"})
+    assert response.status_code == 404
+    assert "add version" not in response.json()["detail"]

@@ -60,7 +60,7 @@ def test_a_wijks_sectors_form_a_disclosure_group(real_session: Session) -> None:
     assert not any(g & wijken and g & members for g in groups)
 
 
-@pytest.mark.parametrize("parameter", ["unit", "area"])
+@pytest.mark.parametrize("parameter", ["unit", "area", "within"])
 def test_a_wijk_is_not_asked_of_another_version(client: TestClient, parameter: str) -> None:
     """A wijk groups 2025 sectors: a 2024 dataset asked for one in version 2025 is a 400 with
     the reason, as a sector is (it was an empty list, read as "no data here")."""

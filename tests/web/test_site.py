@@ -317,6 +317,14 @@ def test_resource_pages_speak_the_readers_language(
     assert not re.search(r"\\d{4}-\\d{2}-\\d{2}T\\d{2}:", en.text)
 
 
+def test_the_preview_says_its_level(client: TestClient) -> None:
+    """Income is published per sector: its preview says so (it said "per gemeente")."""
+    for dataset, level in (("income", "statistische sector"), ("population-2025", "gemeente")):
+        page = client.get(f"/doc/dataset/{dataset}", headers=HTML).text
+        caption = page[page.index("<caption>De eerste waarden per") :]
+        assert caption.startswith(f"<caption>De eerste waarden per {level} —"), caption[:80]
+
+
 def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
     """A not-localisable unit (…ZZZZ) is listed beside the map, not drawn: it does not set
     the classes (it set Gent's lowest bound)."""
