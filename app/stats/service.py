@@ -314,15 +314,15 @@ def _check_reachable(
 def _resolve(
     session: Session, ref: str, version: str, parameter: str, reachable: Sequence[str]
 ) -> GeoUnit:
-    """The unit, or a 404 saying in which of the ``reachable`` versions it is (sectors and
-    wijken exist in their own version only: no hint)."""
+    """The unit, or a 404 saying in which of the ``reachable`` versions it is."""
     level, code = parse_unit_ref(ref, parameter)
     unit = geo_repository.get_unit(session, level, code, version)
     if unit is None:
+        # Sectors and wijken exist in their own version only: no other version to name.
         held = (
-            []
-            if level in _OWN_VERSION_LEVELS
-            else (geo_repository.versions_of_unit(session, level, code))
+            geo_repository.versions_of_unit(session, level, code)
+            if level not in _OWN_VERSION_LEVELS
+            else []
         )
         hint = version_hint([v for v in reachable if v in held])
         raise NotFound(
