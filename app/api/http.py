@@ -42,6 +42,13 @@ def cache_control(public: bool) -> str:
     return PUBLIC_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
 
 
+def weak(etag: str) -> str:
+    """The ``ETag`` header of a representation sent plain or gzip-compressed, as the client
+    asks: weak, since a strong tag names one sequence of bytes (RFC 9110 §8.8.1) and the
+    compressed bytes are another; one tag for both, on a 200 and on a 304 alike."""
+    return etag if etag.startswith("W/") else f"W/{etag}"
+
+
 def not_modified(headers: Headers, etag: str, last_modified: datetime | None) -> bool:
     """Whether the client's copy still holds (RFC 9110 §13.1): ``If-None-Match`` when sent,
     compared weakly (a ``W/`` prefix is ignored, as a GET's 304 allows), else

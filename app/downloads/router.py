@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
 from app.api.deps import UnitOfWorkDep
-from app.api.http import cache_control, is_head, not_modified
+from app.api.http import cache_control, is_head, not_modified, weak
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.downloads import service
@@ -101,7 +101,7 @@ def stored_response(
     """A stored file as the answer: 304 when the client has it (``ETag`` or date), the stored gzip
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
     gets the headers alone, with the length a GET would send."""
-    headers = {**headers, "ETag": stored.etag}
+    headers = {**headers, "ETag": weak(stored.etag)}
     if stored.written_at is not None:
         headers["Last-Modified"] = format_datetime(stored.written_at, usegmt=True)
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import PageDep, SessionDep, paged
-from app.api.http import not_modified
+from app.api.http import not_modified, weak
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -102,7 +102,7 @@ _GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
     """ETag and caching, 304 on a match, gzip when the client takes it (geometry compresses
     to about a quarter)."""
-    headers = {"ETag": document.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    headers = {"ETag": weak(document.etag), "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if not_modified(request.headers, document.etag, None):
         return Response(status_code=304, headers=headers)
     body = document.body

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
-from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified
+from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified, weak
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
@@ -88,7 +88,7 @@ def _see_other(description: str) -> Responses:
 def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
     """ETag / Last-Modified, 304 on a match, Link headers. (HEAD is GET without the body,
     for every route: app.api.http.HeadAsGet.)"""
-    headers = {"ETag": document.etag, "Cache-Control": PUBLIC_CACHE_CONTROL}
+    headers = {"ETag": weak(document.etag), "Cache-Control": PUBLIC_CACHE_CONTROL}
     if vary:
         headers["Vary"] = "Accept"
     if document.last_modified is not None:
