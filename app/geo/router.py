@@ -102,7 +102,11 @@ _GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
     """ETag and caching, 304 on a match, gzip when the client takes it (geometry compresses
     to about a quarter)."""
-    headers = {"ETag": weak(document.etag), "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    headers = {
+        "ETag": weak(document.etag),
+        "Cache-Control": CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
     if not_modified(request.headers, document.etag, None):
         return Response(status_code=304, headers=headers)
     body = document.body
