@@ -268,7 +268,10 @@ class Cors:
 
 
 class SecurityHeaders:
-    """``nosniff`` and a referrer policy on every answer; a strict CSP on HTML that has none."""
+    """``nosniff`` and a referrer policy on every answer; a strict CSP on HTML that has none;
+    ``private, no-store`` on an answer to a request with an API key that says nothing of
+    caching (restricted values, a caller's keys or inbox: no cache may keep them after the
+    grant or the key is revoked)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -278,9 +281,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        keyed = any(name == b"authorization" for name, _ in scope["headers"])
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                if keyed:
+                    headers.setdefault("Cache-Control", PRIVATE_CACHE_CONTROL)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
                 if headers.get("content-type", "").startswith("text/html"):

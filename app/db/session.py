@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -14,6 +14,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
@@ -168,6 +170,23 @@ def is_write_conflict(exc: BaseException) -> bool:
     if getattr(exc.orig, "sqlstate", None) in _CONFLICT_STATES:
         return True
     return isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower()
+
+
+def again_after_conflict(session: Session, work: Callable[[], T], attempts: int = 3) -> T:
+    """``work()``, done again from the start in a new transaction when a concurrent commit
+    got in the way (:func:`is_write_conflict`). For a read that writes on its way (a stored
+    file written by its first request): another request writing the same file at the same
+    moment is no reason to refuse the read, and by the next attempt that file is usually
+    stored. The rollback undoes the whole unit of work so far: ``work`` must redo all of it
+    (the audit entry of a read of restricted data as well)."""
+    for _ in range(attempts - 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not is_write_conflict(exc):
+                raise
+            session.rollback()
+    return work()
 
 
 def is_disconnect(exc: BaseException) -> bool:

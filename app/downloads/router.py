@@ -14,6 +14,7 @@ from app.api.deps import UnitOfWorkDep
 from app.api.http import cache_control, is_head, not_modified, weak
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
+from app.db.session import again_after_conflict
 from app.downloads import service
 
 router = APIRouter(tags=["observations"])
@@ -67,8 +68,12 @@ def download(
 ) -> Response:
     # A read of restricted data is logged (and a first request writes the file) in this
     # request's unit of work.
-    public = authorize_read(session, caller, dataset_id)
-    stored = service.get_file(session, dataset_id, name)
+    def read() -> tuple[bool, service.Download]:
+        return authorize_read(session, caller, dataset_id), service.get_file(
+            session, dataset_id, name
+        )
+
+    public, stored = again_after_conflict(session, read)
     return stored_response(
         request, stored, {"Cache-Control": cache_control(public), **_disposition(dataset_id, name)}
     )

@@ -22,6 +22,8 @@ from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
+from app.db.session import again_after_conflict
+from app.downloads.service import Download
 from app.downloads.router import stored_response
 from app.errors import DatapediaError, NotAcceptable, NotFound
 from app.rdf import cube, cubefiles, dcat, service, things
@@ -366,11 +368,14 @@ def _cube(
 ) -> Response:
     dataset = cube.dataset_of(session, dataset_id)
     # The values follow the statistics API's access rules (a read of restricted data is
-    # logged in this request's unit of work).
-    public = authorize_read(session, caller, dataset_id)
-    # The stored dump (written first if this revision has none yet): the bytes whose size
-    # and checksum the distribution states.
-    stored = cubefiles.get_file(session, Uris(settings.base_url), dataset, fmt)
+    # logged in this request's unit of work). The stored dump (written first if this
+    # revision has none yet): the bytes whose size and checksum the distribution states.
+    def read() -> tuple[bool, Download]:
+        return authorize_read(session, caller, dataset_id), cubefiles.get_file(
+            session, Uris(settings.base_url), dataset, fmt
+        )
+
+    public, stored = again_after_conflict(session, read)
     headers = {"Cache-Control": cache_control(public)}
     if vary:
         headers["Vary"] = "Accept"

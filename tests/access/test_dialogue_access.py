@@ -312,7 +312,7 @@ def test_the_home_page_shows_public_values_only(world: World, access_level: str)
     assert "/doc/indicator/population-density" not in hidden
 
 
-def test_restricted_files_are_never_kept_by_a_shared_cache(world: World) -> None:
+def test_restricted_values_are_never_kept_by_a_cache(world: World) -> None:
     """A stored file of restricted values read with a key is ``private, no-store``: a shared
     cache that kept it would hand it on, unlogged, to the next client without a key."""
     owner = world.auth("gent")
@@ -320,7 +320,18 @@ def test_restricted_files_are_never_kept_by_a_shared_cache(world: World) -> None
         f"/api/v1/datasets/{DATASET}/downloads/observations.csv",
         f"/catalog/datasets/{DATASET}/observations.ttl",
     )
-    for path in files:
+    # Filtered reads too, in every format, and whatever else answers a request with a key
+    # (who the key is, the comparison of a restricted indicator).
+    keyed = (
+        *files,
+        *(
+            f"/api/v1/datasets/{DATASET}/observations?unit=municipality:44021{fmt}"
+            for fmt in ("", "&format=csv", "&format=jsonstat")
+        ),
+        "/api/v1/compare?indicator=population&unit=municipality:44021",
+        "/api/v1/me",
+    )
+    for path in keyed:
         response = world.client.get(path, headers=owner)
         assert response.status_code == 200, (path, response.text)
         assert response.headers["cache-control"] == "private, no-store", path

@@ -26,7 +26,7 @@ from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
 from app.downloads.tableschemas import DOWNLOADS_DIR
 from app.rdf.vocab import SPDX
-from tests.factories import World
+from tests.factories import World, submit_rows
 
 DATASETS = (
     "population-2025",
@@ -220,3 +220,35 @@ def test_a_stored_file_is_one_plain_gzip_member_without_a_time_stamp(real_sessio
     # Written again (a revision that changed nothing in the file): the same bytes.
     again = downloads.store(real_session, "income", "observations.csv", "b", "text/csv", lines)
     assert b"".join(downloads_repository.content_pieces(real_session, again)) == first_bytes
+
+
+def test_a_download_written_by_another_request_meanwhile_is_sent_not_refused(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale file is written by its first request. When another request stores it while
+    this one is still formatting it (SQLite: this request's read snapshot can then no longer
+    write), the read is done again and answered with the file the other stored, not 409."""
+    submit_rows(world_db, "population-2025", "gent", "44021A00-,population,2025,1234,")
+    compress = downloads._compress
+    other_writes: list[str] = []
+
+    def compress_while_another_stores(*args: object, **kwargs: object) -> tuple[int, str]:
+        result = compress(*args, **kwargs)  # type: ignore[arg-type]
+        if not other_writes:
+            other_writes.append("csv")
+            with world_db.factory() as other:
+                written = downloads.get_file(other, "population-2025", "observations.csv")
+                other.commit()
+            other_writes.append(written.sha256)
+        return result
+
+    monkeypatch.setattr(downloads, "_compress", compress_while_another_stores)
+    response = world_db.client.get(
+        url("population-2025", "observations.csv"), headers={"Accept-Encoding": "identity"}
+    )
+    assert response.status_code == 200, response.text
+    assert other_writes[-1] == hashlib.sha256(response.content).hexdigest()
+    assert any(
+        r["code"] == "44021A00-" and r["value"] == "1234"
+        for r in csv.DictReader(io.StringIO(response.text))
+    )
