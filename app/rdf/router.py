@@ -23,8 +23,8 @@ from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
 from app.db.session import again_after_conflict
-from app.downloads.service import Download
 from app.downloads.router import stored_response
+from app.downloads.service import Download
 from app.errors import DatapediaError, NotAcceptable, NotFound
 from app.rdf import cube, cubefiles, dcat, service, things
 from app.rdf.dcat import Uris
@@ -367,6 +367,7 @@ def _cube(
     vary: bool,
 ) -> Response:
     dataset = cube.dataset_of(session, dataset_id)
+
     # The values follow the statistics API's access rules (a read of restricted data is
     # logged in this request's unit of work). The stored dump (written first if this
     # revision has none yet): the bytes whose size and checksum the distribution states.
