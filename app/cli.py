@@ -300,7 +300,7 @@ def seed(
 
     from app.db.migrate import schema_lock
     from app.db.session import make_engine, make_session_factory, transaction
-    from app.ingest.seed import seed_all
+    from app.ingest.seed import seed_all, store_downloads
     from app.rdf import cubefiles
     from app.rdf.dcat import Uris
 
@@ -319,25 +319,25 @@ def seed(
     try:
         # Replicas starting at once (DATAPEDIA_SEED_ON_START=1) seed one after the other: the
         # second finds the sources unchanged and skips them.
-        with (
-            schema_lock(settings.database_url),
-            progress.progress,
-            transaction(make_session_factory(engine)) as session,
-        ):
-            outcome = seed_all(
-                session,
-                source_dir or settings.source_dir,
-                SEEDS_DIR,
-                observer=progress,
-                boundaries=settings.load_boundaries,
-            )
-            # The Data Cube dumps of each published revision, stored now like the other
-            # downloads (app.ingest.seed writes those), so that the first catalogue request
-            # does not write them (energy-fluvius: about a minute).
-            progress.started("data cube dumps")
-            progress.finished(
-                "data cube dumps", cubefiles.write_all(session, Uris(settings.base_url))
-            )
+        factory = make_session_factory(engine)
+        with schema_lock(settings.database_url), progress.progress:
+            with transaction(factory) as session:
+                outcome = seed_all(
+                    session,
+                    source_dir or settings.source_dir,
+                    SEEDS_DIR,
+                    observer=progress,
+                    boundaries=settings.load_boundaries,
+                )
+            # The stored files of what the seed published, once it is committed (see
+            # store_downloads): the downloads, and the Data Cube dumps, so that the first
+            # catalogue request does not write them (energy-fluvius: about a minute).
+            with transaction(factory) as session:
+                store_downloads(session, observer=progress)
+                progress.started("data cube dumps")
+                progress.finished(
+                    "data cube dumps", cubefiles.write_all(session, Uris(settings.base_url))
+                )
     except SourceDataError as exc:
         err.print(f"[red]Seeding failed; the database is unchanged.[/red] {exc}:")
         for problem in exc.problems[:200]:

@@ -15,12 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.models  # noqa: F401  (every table mapped before the first session)
-from app.config import SEEDS_DIR, Settings, get_settings
-from app.db.session import make_engine, make_session_factory, transaction
-from app.ingest.seed import seed_all
+from app.config import Settings, get_settings
+from app.db.session import make_engine, make_session_factory
 from app.main import create_app
-from app.rdf import cubefiles
-from app.rdf.dcat import Uris
 from tests.dbutil import (
     backend,
     copy_database,
@@ -31,6 +28,7 @@ from tests.dbutil import (
     start_background_build,
     wait_background_build,
 )
+from tests.factories import seed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -86,12 +84,8 @@ def empty_db(session_tmp: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def seed_real(url: str) -> dict[str, str]:
-    engine = make_engine(url)
-    with transaction(make_session_factory(engine)) as session:
-        seed_all(session, real_source_dir(), SEEDS_DIR)
-        # As `datapedia seed` does: the Data Cube dumps stored once, for every worker's copy.
-        cubefiles.write_all(session, Uris(get_settings().base_url))
-    engine.dispose()
+    # With the stored files (the Data Cube dumps above all), once for every worker's copy.
+    seed(url, real_source_dir())
     return {}
 
 

@@ -32,7 +32,7 @@ from app.db.session import (
     transaction,
     with_unit_of_work_events,
 )
-from app.ingest.seed import seed_all
+from app.ingest.seed import seed_all, store_downloads
 from app.main import create_app
 from app.rdf import cubefiles
 from app.rdf.dcat import Uris
@@ -120,13 +120,25 @@ class Template:
     keys: dict[str, str]
 
 
+def seed(url: str, source: Path) -> None:
+    """Seed the migrated database ``url`` as `datapedia seed` does: the sources in one
+    transaction, then the stored files of what it published (downloads and Data Cube dumps)
+    in another, once the first has committed."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        seed_all(session, source, SEEDS_DIR)
+    with transaction(factory) as session:
+        store_downloads(session)
+        cubefiles.write_all(session, Uris(get_settings().base_url))
+    engine.dispose()
+
+
 def seed_world(url: str, source: Path) -> dict[str, str]:
     """Seed the migrated database ``url`` as a world; returns its API keys by name."""
+    seed(url, source)
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
-        seed_all(session, source, SEEDS_DIR)
-        # As `datapedia seed` does: the Data Cube dumps stored with the other downloads.
-        cubefiles.write_all(session, Uris(get_settings().base_url))
         keys = {name: create_key(session, org, role) for name, (org, role) in KEYS.items()}
     engine.dispose()
     return keys

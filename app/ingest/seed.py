@@ -1,4 +1,5 @@
-"""``datapedia seed``: load everything available, in dependency order, in one transaction."""
+"""``datapedia seed``: load everything available, in dependency order, in one transaction;
+then, in another, the stored files of what it published."""
 
 from __future__ import annotations
 
@@ -147,10 +148,19 @@ def seed_all(
             if after != before:
                 published = stats_repository.count_published(session, dataset_id)
                 outcome.derived.append((dataset_id, after, published))
-    # The whole-dataset downloads of each published revision, written now rather than at the
-    # first request, so the catalogue states every distribution's dcat:byteSize from the
-    # start (unchanged files are kept: a second seed writes nothing).
+    return outcome
+
+
+def store_downloads(session: Session, observer: StepObserver | None = None) -> int:
+    """The whole-dataset downloads of each published revision, written now rather than at the
+    first request, so the catalogue states every distribution's dcat:byteSize from the
+    start (unchanged files are kept: a second seed writes nothing); how many are current.
+    In a unit of work after the seed's: the files state their dataset's modification, which
+    is dated at the seed's commit (:func:`app.db.session.stamp_at_commit`), so files
+    written before it would be out of date at once."""
+    steps = observer or _Silent()
     steps.started("downloads")
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    steps.finished("downloads", len(downloads.current_sizes(session, datasets, write_stale=True)))
-    return outcome
+    stored = len(downloads.current_sizes(session, datasets, write_stale=True))
+    steps.finished("downloads", stored)
+    return stored

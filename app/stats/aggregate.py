@@ -294,15 +294,22 @@ def member_cells(
     quotient: bool,
     scale: float,
     only: Collection[int] | None = None,
+    measured: Collection[int] | None = None,
 ) -> dict[int, Cell]:
     """The value of each member itself (a sector's own ratio, say); no coverage. ``only``
     limits a ratio to the members that have a denominator at all (a "…ZZZZ" sector has
-    residents but no area: it has no density of its own)."""
+    residents but no area: it has no density of its own). ``measured``: the members with a
+    numerator row; the others' own ratio is missing, not 0. In a sum above them the absent
+    part counts as 0 (see :func:`ratio_pairs`), but of the member itself it says nothing:
+    Fluvius books the consumption of a sector whose code it does not know in its
+    municipality's "…ZZZZ", and the sector's own ratio would read as no consumption."""
     result: dict[int, Cell] = {}
     for member, (pair, status) in pairs.items():
         if only is not None and member not in only:
             continue
-        if pair is None:
+        if measured is not None and member not in measured:
+            result[member] = Cell(None, "missing")
+        elif pair is None:
             result[member] = Cell(None, status)
         elif not quotient:
             result[member] = Cell(pair[0], status)

@@ -167,6 +167,7 @@ def compute_cells(
                     quotient=True,
                     scale=indicator.scale,
                     only=denominator.keys(),
+                    measured=numerator.keys(),
                 )
                 accs = accumulate_many(pairs, targets.incidence, only)
                 cells.update(

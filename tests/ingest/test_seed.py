@@ -14,10 +14,14 @@ import yaml
 from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.orm import Session
 
-from app.config import SEEDS_DIR
+from app.catalogue import repository as catalogue_repository
+from app.config import SEEDS_DIR, get_settings
 from app.db.session import transaction
+from app.downloads import service as downloads
 from app.errors import SourceDataError
 from app.ingest.seed import seed_all
+from app.rdf import cubefiles
+from app.rdf.dcat import Uris
 from tests.conftest import geography_only, one_municipality, real_source_dir, session_factory_for
 from tests.factories import World
 
@@ -47,6 +51,18 @@ def table_fingerprint(session: Session) -> dict[str, tuple[object, ...]]:
         rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
         result[name] = (len(rows), hash(tuple(tuple(str(v) for v in row) for row in rows)))
     return result
+
+
+def test_the_seed_leaves_every_stored_file_current(real_session: Session) -> None:
+    """The seed's files are written after its commit, which dates the datasets' modification:
+    written before it, the files stating it (JSON-stat, Data Package, Data Cube dumps) were
+    out of date at once, and written again at the first request."""
+    datasets = catalogue_repository.all_datasets(
+        real_session, catalogue_repository.datasets_query()
+    )
+    assert datasets
+    assert downloads.stale_files(real_session, datasets) == []
+    assert cubefiles.stale_files(real_session, Uris(get_settings().base_url)) == []
 
 
 @pytest.mark.costly(7)

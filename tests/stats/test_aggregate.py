@@ -114,6 +114,22 @@ def test_an_absent_part_counts_as_zero() -> None:
     assert member_cells(pairs, quotient=True, scale=1)[2].status == "not_applicable"
 
 
+def test_an_absent_numerator_is_no_value_of_the_member_itself() -> None:
+    # Fluvius books a sector it has no code for in the municipality's "…ZZZZ": in the sum
+    # above, the sector's residents count with the consumption booked there; its own ratio
+    # is not known (not 0 kWh per inhabitant).
+    consumption = {3: Cell(5000, "normal")}  # 3: the "…ZZZZ" sector
+    population = {1: Cell(100, "normal"), 2: Cell(200, "normal")}
+    numerator, denominator = combine_parts([consumption]), combine_parts([population])
+    pairs = ratio_pairs(numerator, denominator)
+    above = {u: quotient_cell(a) for u, a in accumulate(pairs, {1: [10], 2: [10], 3: [10]}).items()}
+    assert above[10] == Cell(pytest.approx(5000 / 300), "normal", 1.0)
+    own = member_cells(
+        pairs, quotient=True, scale=1, only=denominator.keys(), measured=numerator.keys()
+    )
+    assert own == {1: Cell(None, "missing"), 2: Cell(None, "missing")}
+
+
 def test_weighted_mean() -> None:
     values = {1: Cell(10, "normal"), 2: Cell(20, "normal")}
     weights = {1: Cell(1, "normal"), 2: Cell(3, "normal")}
