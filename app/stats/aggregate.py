@@ -239,12 +239,17 @@ def ratio_pairs(
 ) -> dict[int, tuple[tuple[float, float] | None, str]]:
     """(numerator, denominator) per member. A side the member has no row for counts as 0 (a
     "…ZZZZ" sector has residents but no area: it adds to the population, not to the area);
-    a side without a value leaves the member out of both sums, so the ratio is not biased."""
+    a side without a value leaves the member out of both sums, so the ratio is not biased.
+    A side that does not apply to the member makes the member's ratio not apply: it does not
+    count at all (a sector whose population is not applicable has no density to miss)."""
     absent: tuple[float | None, str | None] = (0.0, None)
     result: dict[int, tuple[tuple[float, float] | None, str]] = {}
     for member in numerator.keys() | denominator.keys():
         num, num_status = numerator.get(member, absent)
         den, den_status = denominator.get(member, absent)
+        if "not_applicable" in (num_status, den_status):
+            result[member] = (None, "not_applicable")
+            continue
         if num_status == den_status or den_status is None:
             status = num_status or "missing"
         elif num_status is None:

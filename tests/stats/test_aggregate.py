@@ -114,6 +114,17 @@ def test_an_absent_part_counts_as_zero() -> None:
     assert member_cells(pairs, quotient=True, scale=1)[2].status == "not_applicable"
 
 
+def test_a_ratio_whose_part_does_not_apply_does_not_count() -> None:
+    # A steward marks a sector's population not applicable: its density does not apply
+    # either, and the municipality's stays complete (it was incomplete, as if missing).
+    population = {1: Cell(100, "normal"), 2: Cell(None, "not_applicable")}
+    area = {1: Cell(2, "normal"), 2: Cell(3, "normal")}
+    pairs = ratio_pairs(combine_parts([population]), combine_parts([area]))
+    result = {u: quotient_cell(a) for u, a in accumulate(pairs, TARGETS).items()}
+    assert result[10] == Cell(pytest.approx(50.0), "normal", 1.0)
+    assert member_cells(pairs, quotient=True, scale=1)[2] == Cell(None, "not_applicable")
+
+
 def test_an_absent_numerator_is_no_value_of_the_member_itself() -> None:
     # Fluvius books a sector it has no code for in the municipality's "…ZZZZ": in the sum
     # above, the sector's residents count with the consumption booked there; its own ratio
