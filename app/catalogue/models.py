@@ -85,6 +85,9 @@ class Dataset(Base):
     version: Mapped[str | None] = mapped_column(String(50), nullable=True)
     issued: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The seeds/ entry as the seed last applied it (app.catalogue.seed): a later seed
+    # changes only what the entry changed since, not what owners changed through the API.
+    seed_applied: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     @property
     def temporal_coverage(self) -> tuple[date | None, date | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -67,16 +67,20 @@ def sync_dataset_indicators(session: Session, dataset_id: str, indicator_ids: li
 
 
 def sync_roles(
-    session: Session, dataset_id: str, territories: dict[tuple[str, str], list[int]]
+    session: Session,
+    dataset_id: str,
+    territories: dict[tuple[str, str], list[int]],
+    removed: Collection[tuple[str, str]] | None = None,
 ) -> bool:
-    """Make the dataset's roles (and their territories) exactly ``territories``."""
+    """Give the dataset the roles (organisation, role) of ``territories`` with exactly those
+    territories, and remove the ``removed`` ones; with ``removed`` None, every other role."""
     changed = False
     stored = {
         (r.organisation_id, r.role): r
         for r in session.scalars(select(DatasetRole).where(DatasetRole.dataset_id == dataset_id))
     }
     for key, obsolete in stored.items():
-        if key not in territories:
+        if key not in territories if removed is None else key in removed:
             session.delete(obsolete)
             changed = True
     session.flush()

@@ -1,6 +1,8 @@
 """Load the authored catalogue from ``seeds/``: licences, organisations, indicators, datasets
 with their roles and territories. Idempotent: entries are matched on their id, and a second
-run changes nothing (``modified`` only moves when a dataset's metadata really changed)."""
+run changes nothing (``modified`` only moves when a dataset's metadata really changed). A
+dataset's entry is applied as far as it changed since the seed last applied it: what its
+owners changed through the API meanwhile (access level, metadata, roles) is kept."""
 
 from __future__ import annotations
 
@@ -309,12 +311,14 @@ def _upsert_dataset(
     if problems:
         return
     existing = session.get(Dataset, dataset_id)
-    outcome = repository.upsert(
-        session,
-        Dataset,
-        dataset_id,
-        values | ({} if existing else {"issued": now, "modified": now}),
-    )
+    # Seeded before (migration 0019) without a record of what: the entry counts as applied.
+    last = None if existing is None else existing.seed_applied or {}
+    if last is None:
+        wanted = values | {"issued": now, "modified": now}
+    else:
+        before = last.get("values", {})
+        wanted = {n: v for n, v in values.items() if _plain(v) != before.get(n, _plain(v))}
+    outcome = repository.upsert(session, Dataset, dataset_id, wanted)
     session.flush()
 
     indicators = [str(i) for i in entry.get("indicators") or []]
@@ -336,16 +340,20 @@ def _upsert_dataset(
     if problems:
         return
 
-    links_changed = repository.sync_dataset_indicators(session, dataset_id, indicators)
     geography_loaded = geo_repository.has_units(session, geo_version)
     territories: dict[tuple[str, str], list[int]] = {}
+    # The territories as applied: the units found (an entry applied before its geography was
+    # loaded has its territory set once it is).
+    placed: dict[str, list[str]] = {}
     for organisation, name, territory in roles:
         unit_ids = []
+        found = []
         for ref in territory:
             level, _, code = ref.partition(":")
             unit = geo_repository.get_unit(session, level, code, geo_version)
             if unit is not None:
                 unit_ids.append(unit.id)
+                found.append(ref)
             elif geography_loaded:
                 problems.append(f"{where}: territory unit {ref!r} not in version {geo_version}")
             else:
@@ -354,11 +362,47 @@ def _upsert_dataset(
                     f"{geo_version} geography is loaded"
                 )
         territories[(organisation, name)] = unit_ids
-    roles_changed = repository.sync_roles(session, dataset_id, territories)
+        placed[f"{organisation} {name}"] = sorted(found)
+    if problems:
+        return
+
+    # What the entry changed since it was last applied (all of it for a new dataset): the
+    # owners' changes through the API in between are kept.
+    applied = {"values": {n: _plain(v) for n, v in values.items()}, "indicators": indicators}
+    applied["roles"] = placed
+    if last is None:
+        links_changed = repository.sync_dataset_indicators(session, dataset_id, indicators)
+        roles_changed = repository.sync_roles(session, dataset_id, territories)
+    else:
+        links_changed = indicators != last.get("indicators", indicators) and (
+            repository.sync_dataset_indicators(session, dataset_id, indicators)
+        )
+        placed_before: dict[str, list[str]] = last.get("roles", placed)
+        roles_changed = repository.sync_roles(
+            session,
+            dataset_id,
+            {
+                key: units
+                for key, units in territories.items()
+                if placed_before.get(f"{key[0]} {key[1]}") != placed[f"{key[0]} {key[1]}"]
+            },
+            removed={
+                (organisation, name)
+                for organisation, _, name in (key.partition(" ") for key in placed_before)
+                if f"{organisation} {name}" not in placed
+            },
+        )
     if outcome is None and (links_changed or roles_changed):
         outcome = "updated"
+    dataset = session.get(Dataset, dataset_id)
+    assert dataset is not None
+    if dataset.seed_applied != applied:
+        dataset.seed_applied = applied
     if outcome is not None:
-        dataset = session.get(Dataset, dataset_id)
-        assert dataset is not None
         dataset.modified = now
     report.count("datasets", outcome)
+
+
+def _plain(value: Any) -> Any:
+    """A seed value as JSON stores it (dates as ISO text), to compare with the last applied."""
+    return value.isoformat() if isinstance(value, date) else value

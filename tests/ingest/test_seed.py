@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -216,3 +217,55 @@ def test_seed_counts_match_the_sources(real_session: Session) -> None:
     ).all()
     assert {n for _, n in publishers} == {1}
     assert len(publishers) == real_session.scalar(select(func.count()).select_from(Dataset))
+
+
+def test_a_seed_keeps_what_owners_changed_and_applies_what_its_entry_changed(
+    world_db: World, tmp_path: Path
+) -> None:
+    """The seed runs at every start of a container (DATAPEDIA_SEED_ON_START): it must not
+    undo the owners' changes through the API (a restricted dataset made public again, a role
+    they granted removed), and a release's change to an entry still lands."""
+    url = "/api/v1/datasets/income"
+    patched = world_db.client.patch(
+        url,
+        json={"access_level": "restricted", "title": {"nl": "Inkomen (eigen titel)"}},
+        headers=world_db.auth("gent-editor"),
+    )
+    assert patched.status_code == 200, patched.text
+    granted = world_db.client.post(
+        f"{url}/roles",
+        json={"organisation": "fluvius", "role": "owner"},
+        headers=world_db.auth("publisher-editor"),
+    )
+    assert granted.status_code == 201, granted.text
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    source = geography_only(tmp_path)
+    engine, factory = session_factory_for(world_db.url)
+
+    def seeded_dataset() -> dict[str, Any]:
+        with transaction(factory) as session:
+            seed_all(session, source, seeds)
+        body: dict[str, Any] = world_db.client.get(url, headers=world_db.auth("gent")).json()
+        return body
+
+    def held(body: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(r["organisation"]["id"], r["role"]) for r in body["roles"]}
+
+    unchanged_entry = seeded_dataset()
+    assert unchanged_entry["access_level"] == "restricted"
+    assert unchanged_entry["title"]["nl"] == "Inkomen (eigen titel)"
+    assert ("fluvius", "owner") in held(unchanged_entry)
+    # A release changes the entry: its description and one role; the rest stays the owners'.
+    path = seeds / "datasets" / "income.yaml"
+    entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry["description"]["en"] = "A corrected description."
+    entry["roles"] = [r for r in entry["roles"] if r["organisation"] != "vgc"]
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True), encoding="utf-8")
+    changed_entry = seeded_dataset()
+    assert changed_entry["description"]["en"] == "A corrected description."
+    assert ("vgc", "owner") not in held(changed_entry)
+    assert changed_entry["access_level"] == "restricted"
+    assert changed_entry["title"]["nl"] == "Inkomen (eigen titel)"
+    assert ("fluvius", "owner") in held(changed_entry)
+    engine.dispose()
