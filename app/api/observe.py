@@ -93,7 +93,7 @@ class RequestContext:
             status = status or 500
             elapsed = time.perf_counter() - started
             template = route_template(scope)
-            metrics.REQUESTS.labels(scope["method"], template, str(status)).inc()
+            metrics.REQUESTS.labels(method_label(scope["method"]), template, str(status)).inc()
             metrics.LATENCY.labels(template).observe(elapsed)
             ACCESS.info(
                 "%s %s %d %.1f ms",
@@ -187,6 +187,15 @@ def unavailable_response(error: ServiceUnavailable, instance: str) -> JSONRespon
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+# The methods the service answers; any other is counted as one (a label taken as sent would
+# let any client add series to every scrape without end).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 HEALTH_BODY = b'{"status":"ok"}'

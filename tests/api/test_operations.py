@@ -67,6 +67,11 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     # HEAD is answered by its GET route, and counted under it.
     assert re.search(r'method="HEAD",route="/api/v1/licences",status="200"', body), body
     assert "datapedia_http_request_duration_seconds_bucket" in body
+    # A method of the client's making is counted as "other": no series of its own.
+    client.request("MADEUP" + "X" * 300, "/api/v1/licences")
+    body = client.get("/metrics").text
+    assert "MADEUP" not in body
+    assert re.search(r'method="other",route="/api/v1/licences",status="405"', body), body
     assert "datapedia_publication_duration_seconds" in body
     assert "datapedia_submissions_total" in body or "datapedia_submissions_created" in body
 
