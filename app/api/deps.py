@@ -57,6 +57,9 @@ class AppState:
     )
     # Set once the database answered at the code's schema revision (app.api.observe).
     schema_ready: bool = False
+    # Stored files being sent (app.downloads.router.StoredFileResponse): each holds a
+    # database connection until its last byte is taken.
+    files_sent: int = 0
     # Caches of rendered answers, by name. They live as long as this state, so as the database
     # it was started on: one per worker in production, one per world in the tests (which start
     # one app on many databases whose change counters can hold the same value).

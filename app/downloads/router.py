@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from app.access.service import authorize_read
-from app.api.deps import UnitOfWorkDep
+from app.api.deps import AppState, UnitOfWorkDep
 from app.api.http import cache_control, is_head, not_modified, weak
+from app.api.observe import RETRY_AFTER_SECONDS, database_away, unavailable_response
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
-from app.db.session import again_after_conflict
+from app.db.session import again_after_conflict, is_disconnect
 from app.downloads import service
+from app.errors import ServiceUnavailable
 
 router = APIRouter(tags=["observations"])
+T = TypeVar("T")
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 DatasetId = Annotated[
@@ -119,4 +125,46 @@ def stored_response(
     if is_head(request.scope):
         return Response(media_type=stored.media_type, headers=headers)
     body = stored.pieces() if gzipped else stored.chunks()
-    return StreamingResponse(body, media_type=stored.media_type, headers=headers)
+    return StoredFileResponse(body, media_type=stored.media_type, headers=headers)
+
+
+class StoredFileResponse(StreamingResponse):
+    """A stored file sent as it is read: its pieces are read through a database connection
+    held until the last byte has reached the client, which a slow one takes minutes to take.
+    So a worker sends at most half its connection pool's worth of files at once, and answers
+    the next 503 (Retry-After) rather than leave its other requests no connection; and the
+    first piece is read before the answer begins, so a database that does not answer (or a
+    pool with no connection free) is a 503 too, not a 200 cut short."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: AppState = scope["app"].state.datapedia
+        if state.files_sent >= max(1, state.settings.db_pool_size // 2):
+            busy = ServiceUnavailable(
+                "too many files are being sent at the moment; nothing was done. Try again "
+                f"in {RETRY_AFTER_SECONDS} s",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+            await unavailable_response(busy, scope["path"])(scope, receive, send)
+            return
+        state.files_sent += 1
+        try:
+            pieces = aiter(self.body_iterator)  # the file read in a worker thread
+            try:
+                first = await anext(pieces, b"")
+            except SQLAlchemyError as exc:
+                if not is_disconnect(exc):
+                    raise
+                await unavailable_response(database_away(exc), scope["path"])(
+                    scope, receive, send
+                )
+                return
+            self.body_iterator = _chained(first, pieces)
+            await super().__call__(scope, receive, send)
+        finally:
+            state.files_sent -= 1
+
+
+async def _chained(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    yield first
+    async for piece in rest:
+        yield piece

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from frictionless import validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -26,7 +28,7 @@ from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
 from app.downloads.tableschemas import DOWNLOADS_DIR
 from app.rdf.vocab import SPDX
-from tests.factories import World, submit_rows
+from tests.factories import World, app_state_of, submit_rows
 
 DATASETS = (
     "population-2025",
@@ -252,3 +254,33 @@ def test_a_download_written_by_another_request_meanwhile_is_sent_not_refused(
         r["code"] == "44021A00-" and r["value"] == "1234"
         for r in csv.DictReader(io.StringIO(response.text))
     )
+
+
+def test_files_sent_at_once_are_bounded_and_a_database_away_is_503(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file being sent holds a database connection until a slow client has taken its
+    last byte: a worker sends at most half its pool's worth at once and answers the next
+    503, and a first piece the database cannot give is a 503 too (it was a 200 cut short, or
+    a 500)."""
+    state = app_state_of(world.client)
+    path = url("population-2025", "observations.csv")
+    assert world.client.get(path).status_code == 200
+    assert state.files_sent == 0  # the slot is given back when the file has been sent
+    state.files_sent = max(1, state.settings.db_pool_size // 2)
+    try:
+        busy = world.client.get(path)
+    finally:
+        state.files_sent = 0
+    assert busy.status_code == 503
+    assert busy.headers["content-type"] == "application/problem+json"
+    assert busy.headers["retry-after"] == "5" and "too many files" in busy.json()["detail"]
+
+    def no_connection(*args: object, **kwargs: object) -> Iterator[bytes]:
+        raise PoolTimeout("QueuePool limit of size 1 overflow 10 reached")
+
+    monkeypatch.setattr(downloads_repository, "content_pieces", no_connection)
+    away = world.client.get(path)
+    assert away.status_code == 503 and away.headers["retry-after"] == "5"
+    assert "does not answer" in away.json()["detail"]
+    assert state.files_sent == 0
