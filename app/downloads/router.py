@@ -154,9 +154,7 @@ class StoredFileResponse(StreamingResponse):
             except SQLAlchemyError as exc:
                 if not is_disconnect(exc):
                     raise
-                await unavailable_response(database_away(exc), scope["path"])(
-                    scope, receive, send
-                )
+                await unavailable_response(database_away(exc), scope["path"])(scope, receive, send)
                 return
             self.body_iterator = _chained(first, pieces)
             await super().__call__(scope, receive, send)
