@@ -549,10 +549,15 @@ def dcat_validate(
 def main() -> None:
     from sqlalchemy.exc import OperationalError
 
+    from app.db.migrate import UnknownRevision
+
     try:
         cli()
     except OperationalError as exc:  # any command, the database away: one line, no traceback
         err.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}")
+        raise SystemExit(1) from None
+    except UnknownRevision as exc:  # db upgrade, seed: a database of a newer release
+        err.print(f"[red]error:[/red] {exc}")
         raise SystemExit(1) from None
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import metrics, repository
 from app.api.deps import AppState
+from app.db.migrate import UnknownRevision, known_revision
 from app.db.session import is_disconnect
 from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable
 
@@ -163,6 +164,8 @@ class SchemaGate:
             revision = None  # no alembic_version table: never migrated
         if revision == self.head:
             return None
+        if revision is not None and not known_revision(revision):
+            return ServiceUnavailable(str(UnknownRevision(revision)))
         found = f"is at revision {revision}" if revision else "has no schema yet"
         return ServiceUnavailable(
             f"the database {found}; this version needs revision {self.head}: run "

@@ -11,6 +11,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -103,8 +105,31 @@ def current_revision(database_url: str) -> str | None:
         engine.dispose()
 
 
+class UnknownRevision(Exception):
+    """The database is at a revision these migrations do not know: a newer release migrated
+    it (the code was rolled back), and no upgrade can bring it back."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(
+            f"the database is at revision {revision}, which this version (revision "
+            f"{head_revision()}) does not know: a newer release migrated it. Run that release "
+            "(or a later one), or restore a backup taken before it was migrated"
+        )
+
+
+def known_revision(revision: str) -> bool:
+    script = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
+    try:
+        return script.get_revision(revision) is not None
+    except (CommandError, ResolutionError):  # Alembic wraps the second in the first
+        return False
+
+
 def pending_revisions(current: str | None) -> list[str]:
-    """The revisions ``upgrade`` would apply from ``current``, oldest first."""
+    """The revisions ``upgrade`` would apply from ``current``, oldest first; raises
+    :class:`UnknownRevision` for a revision of a newer release."""
+    if current is not None and not known_revision(current):
+        raise UnknownRevision(current)
     script = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
     steps = script.iterate_revisions("head", current or "base")
     return [step.revision for step in reversed(list(steps))]

@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.main import create_app
 from tests.dbutil import create_database, drop_database
 
 
@@ -119,3 +124,33 @@ def test_unreachable_database_is_one_line() -> None:
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith("error: the database does not answer"), done.stderr
         assert "Traceback" not in done.stderr
+
+
+# A database file of its own: once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
+def test_a_database_of_a_newer_release_is_named_as_such_not_sent_to_upgrade(
+    tmp_path: Path,
+) -> None:
+    """After a rollback of the code the database is at a revision this version does not know:
+    the server and the commands say so, in one line, instead of sending the operator to
+    `db upgrade` (which crashed with a traceback)."""
+    url = create_database(tmp_path)
+    try:
+        upgrade(url)
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+        engine.dispose()
+        for command in (("db", "upgrade"), ("seed",)):
+            done = datapedia(*command, database_url=url)
+            assert done.returncode == 1, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert last.startswith("error: the database is at revision 0999"), done.stderr
+            assert "newer release" in done.stderr and "Traceback" not in done.stderr
+        with TestClient(create_app(Settings(database_url=url))) as client:
+            ready = client.get("/ready")
+        assert ready.status_code == 503
+        problem = ready.json()
+        assert "newer release" in problem["detail"] and "command" not in problem
+    finally:
+        drop_database(url)
