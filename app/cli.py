@@ -167,6 +167,7 @@ def serve(
         "log_config": log_config,
         "access_log": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     if count > 1 and workers_module.supported():
         # Each worker listens on a socket of its own, so connections spread over them.
@@ -195,7 +196,10 @@ def _shown_url(url: str) -> str:
     """The database URL an operator can check, without its password."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    # libpq also takes the password as a query parameter.
+    hidden = {name: "***" for name in parsed.query if "password" in name.lower()}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 def _first_line(exc: Exception) -> str:
@@ -485,10 +489,20 @@ def keys_create(
     label: Annotated[str | None, typer.Option(help="A note to recognise the key.")] = None,
 ) -> None:
     """Create an API key. It is printed once, alone on the last line."""
+    from pydantic import TypeAdapter, ValidationError
+
     from app.audit.service import record
     from app.auth.keys import create_key
+    from app.auth.schemas import Label
     from app.db.session import make_engine, make_session_factory, transaction
 
+    if label is not None:
+        try:
+            TypeAdapter(Label).validate_python(label)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            err.print(f"[red]error:[/red] --label: {reason}", markup=True, highlight=False)
+            raise typer.Exit(2) from exc
     engine = make_engine(get_settings().database_url)
     try:
         with transaction(make_session_factory(engine)) as session:

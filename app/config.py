@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="Seconds 'datapedia serve' lets running requests finish after SIGTERM "
         "(new connections are refused at once); then it stops anyway.",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Addresses of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto 'datapedia serve' believes (comma-separated, or '*'): the client "
+        "address that anonymous feedback is limited by.",
+    )
     write_stored_files: bool = Field(
         default=True,
         description="Write the stored downloads and Data Cube dumps a successful write made "

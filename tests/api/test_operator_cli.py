@@ -84,6 +84,19 @@ def test_a_misspelt_setting_is_named_and_the_database_shown(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.only_on("sqlite")
+def test_a_password_in_the_query_is_not_shown_and_a_long_label_is_one_line() -> None:
+    away = "postgresql+psycopg://nobody:secret1@127.0.0.1:1/none?password=secret2&sslmode=require"
+    done = datapedia("db", "upgrade", database_url=away)
+    assert done.returncode == 1
+    assert "secret" not in done.stderr and "password=%2A%2A%2A" in done.stderr, done.stderr
+    assert "sslmode=require" in done.stderr
+    # A label the API would refuse is refused before the database is opened, in one line.
+    long = datapedia("keys", "create", "--org", "gent", "--label", "x" * 5000, database_url=away)
+    assert long.returncode == 2
+    assert long.stderr.startswith("error: --label:") and len(long.stderr.splitlines()) == 1
+
+
 def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> None:
     url = create_database(tmp_path)
     try:
