@@ -469,7 +469,10 @@ def places_by_name(
     hyphens as spaces, holds one of ``names`` (literally), or whose code starts with
     ``code``; localisable only. Within a level, the names that start with what was typed
     come first, then the units whose code is ``preferred``, then by name."""
-    spaced_name = func.replace(func.lower(GeoUnit.name), "-", " ")
+    # "Brugse Poort - Rooigem" as "brugse poort rooigem": one space where a hyphen was.
+    spaced_name = func.replace(
+        func.replace(func.replace(func.lower(GeoUnit.name), "-", " "), "   ", " "), "  ", " "
+    )
     # The best first, before the limit: by level in the order given, and in a level the
     # names that start with what was typed (or the code).
     starts = or_(

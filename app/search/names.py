@@ -41,10 +41,15 @@ OFFICIAL_NAME = {
 MIN_PREFIX = 3
 
 
+# Punctuation around a word is not part of a name: "Gent." and "Gent?" are Gent.
+_AROUND_WORDS = ".,;:!?\"()[]“”‘’"
+
+
 def spaced(text: str) -> str:
-    """Lower case, hyphens as spaces, one space between words: "Sint-Niklaas", "sint  niklaas"
-    and "sint-niklaas" are the same search."""
-    return " ".join(text.lower().replace("-", " ").split())
+    """Lower case, hyphens as spaces, one space between words, no punctuation around them:
+    "Sint-Niklaas", "sint  niklaas" and "sint-niklaas" are the same search."""
+    words = (word.strip(_AROUND_WORDS) for word in text.lower().replace("-", " ").split())
+    return " ".join(word for word in words if word)
 
 
 def without_accents(text: str) -> str:

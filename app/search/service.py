@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from app.api.schemas import Text
 from app.catalogue import repository as catalogue_repository
 from app.catalogue import service as catalogue
+from app.catalogue.models import Dataset, Indicator
 from app.catalogue.schemas import DatasetOut, Facet
 from app.geo import repository as geo_repository
 from app.geo.levels import LEVELS, Level
+from app.geo.models import GeoUnit
 from app.geo.service import check_level, unit_out
 from app.search import repository
 from app.search.names import official_names, spaced, without_accents
@@ -30,6 +32,8 @@ PLACE_ORDER = [
     Level.WIJK,
 ]
 MAX_HITS = 10
+# A query of more words is not tried as a topic and a place (two lookups per way to split it).
+MAX_SPLIT_WORDS = 6
 
 
 # Sector-level values of one version reach a later version through its municipalities: the
@@ -122,41 +126,25 @@ def centre_city_codes(session: Session) -> set[str]:
 
 
 def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
-    """The search box: datasets and indicators by full text, places by name."""
-    datasets = catalogue.matching_datasets(
-        session,
-        q=q,
-        theme=None,
-        organisation=None,
-        role=None,
-        licence=None,
-        access_level=None,
-    )
-    words = catalogue_repository.search_words(q)
-    text_ids = catalogue_repository.full_text_indicator_ids(session, words) if words else None
-    indicators = catalogue_repository.all_indicators(
-        session, catalogue_repository.indicators_query(q=q, text_ids=text_ids)
-    )
-    places = []
-    latest = geo_repository.latest_version(session)
-    typed = spaced(q)
-    if typed and latest is not None:
-        # "sint niklaas" finds Sint-Niklaas, "Ghent" Gent, "44021" Gent by its NIS code.
-        other_names = [spaced(name) for name in official_names(q)]
-        folded = spaced(without_accents(q))
-        if folded != typed:
-            other_names.append(folded)
-        found = geo_repository.places_by_name(
-            session,
-            [typed, *other_names],
-            q.strip(),
-            latest,
-            [lv.value for lv in PLACE_ORDER],
-            MAX_HITS,
-            # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
-            preferred=centre_city_codes(session),
-        )
-        places = [unit_out(u) for u in found]
+    """The search box: datasets and indicators by full text, places by name. A query that
+    finds no topic or no place as a whole is tried as a topic and a place ("bevolking gent",
+    "Kortrijk inkomen"): the first split of its words that finds both answers."""
+    datasets, indicators = _topics(session, q)
+    places = _places(session, q)
+    words = q.split()
+    if 1 < len(words) <= MAX_SPLIT_WORDS and not (places and (datasets or indicators)):
+        for cut in range(1, len(words)):
+            for topic, place in (words[:cut], words[cut:]), (words[cut:], words[:cut]):
+                found = _places(session, " ".join(place))
+                if not found:
+                    continue
+                topic_datasets, topic_indicators = _topics(session, " ".join(topic))
+                if topic_datasets or topic_indicators:
+                    datasets, indicators, places = topic_datasets, topic_indicators, found
+                    break
+            else:
+                continue
+            break
     return SearchOut(
         q=q,
         datasets=[
@@ -175,5 +163,55 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
             )
             for i in indicators[:MAX_HITS]
         ],
-        places=places,
+        places=[unit_out(u) for u in places],
+    )
+
+
+def _topics(session: Session, q: str) -> tuple[list[Dataset], list[Indicator]]:
+    """Datasets and indicators matching ``q``, those whose title or label holds it first
+    (then in the catalogue's order): "oppervlakte" lists the area before what mentions it."""
+    datasets = catalogue.matching_datasets(
+        session,
+        q=q,
+        theme=None,
+        organisation=None,
+        role=None,
+        licence=None,
+        access_level=None,
+    )
+    words = catalogue_repository.search_words(q)
+    text_ids = catalogue_repository.full_text_indicator_ids(session, words) if words else None
+    indicators = catalogue_repository.all_indicators(
+        session, catalogue_repository.indicators_query(q=q, text_ids=text_ids)
+    )
+    typed = spaced(without_accents(q))
+
+    def named(*names: str) -> bool:
+        return any(typed in spaced(without_accents(name)) for name in names)
+
+    datasets.sort(key=lambda d: not named(d.title_nl, d.title_en))
+    indicators.sort(key=lambda i: not named(i.label_nl, i.label_en))
+    return datasets, indicators
+
+
+def _places(session: Session, q: str) -> list[GeoUnit]:
+    """Places by name (Dutch, or an English or French name of a centre city, province or
+    region; "sint niklaas" finds Sint-Niklaas), or by code ("44021")."""
+    latest = geo_repository.latest_version(session)
+    typed = spaced(q)
+    if not typed or latest is None:
+        return []
+    other_names = [spaced(name) for name in official_names(q)]
+    folded = spaced(without_accents(q))
+    if folded != typed:
+        other_names.append(folded)
+    return geo_repository.places_by_name(
+        session,
+        [typed, *other_names],
+        q.strip(),
+        latest,
+        [lv.value for lv in PLACE_ORDER],
+        MAX_HITS,
+        # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
+        preferred=centre_city_codes(session),
     )

@@ -138,11 +138,40 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         # of the sixteen Sint-… municipalities.
         ("sint", "municipality:46021"),
         ("berg", "municipality:31004"),
+        ("Gent.", "municipality:44021"),  # punctuation around a word
+        ("Brugse Poort - Rooigem", "wijk:44021W04"),  # a name with " - " in it, in full
     ],
 )
 def test_places_are_found_the_way_people_type_them(client: TestClient, q: str, first: str) -> None:
     places = client.get("/api/v1/search", params={"q": q}).json()["places"]
     assert places and places[0]["id"] == first, places
+
+
+@pytest.mark.parametrize(
+    ("q", "topic", "place"),
+    [
+        ("bevolking gent", "population-2025", "municipality:44021"),
+        ("Kortrijk inkomen", "income", "municipality:34022"),
+        ("energie antwerpen", "energy-fluvius", "municipality:11002"),
+    ],
+)
+def test_a_topic_and_a_place_are_found_together(
+    client: TestClient, q: str, topic: str, place: str
+) -> None:
+    """What a citizen types most ("bevolking gent") found nothing: no dataset holds "gent"
+    and no place is called "bevolking". Each part finds its own."""
+    body = client.get("/api/v1/search", params={"q": q}).json()
+    assert topic in [d["id"] for d in body["datasets"]], body
+    assert body["places"] and body["places"][0]["id"] == place, body
+
+
+def test_a_title_that_holds_the_words_comes_first(client: TestClient) -> None:
+    """Hits came in the order of their ids: "bevolking" listed the cars of households first,
+    and "oppervlakte" could leave the area indicator out of its ten."""
+    body = client.get("/api/v1/search", params={"q": "bevolking"}).json()
+    assert body["datasets"][0]["id"] == "population-2025", body["datasets"]
+    area = client.get("/api/v1/search", params={"q": "oppervlakte"}).json()["indicators"]
+    assert {i["id"] for i in area[:3]} == {"area", "sector-area", "open-space-per-area"}, area
 
 
 @pytest.mark.parametrize(
