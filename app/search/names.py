@@ -42,7 +42,7 @@ MIN_PREFIX = 3
 
 
 # Punctuation around a word is not part of a name: "Gent." and "Gent?" are Gent.
-_AROUND_WORDS = ".,;:!?\"()[]“”‘’"
+_AROUND_WORDS = '.,;:!?"()[]“”‘’'
 
 
 def spaced(text: str) -> str:
