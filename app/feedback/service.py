@@ -143,8 +143,9 @@ def _add_message(
     answer = _is_responder(session, caller, thread.dataset_id)
     now = datetime.now(UTC)
     session.add(_message(thread.id, body, now, caller, author, answer))
-    if answer:
-        thread.state = "answered"
+    # A reply of the asker (or anyone) to an answer asks again: the thread is open, and back
+    # in the owners' inbox of open threads.
+    thread.state = "answered" if answer else "open"
     thread.updated_at = now
     session.flush()
     record(

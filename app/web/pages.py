@@ -168,6 +168,7 @@ def dataset_page(
         page=page,
         first=first,
         threads=threads,
+        organisations=_pick(t, repository.organisation_names(session)),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],
         api_links=api_links,

@@ -91,6 +91,14 @@ def test_a_thread_from_question_to_closing(world: World) -> None:
     listed = client.get(FEEDBACK, params={"state": "answered", "kind": "question"}).json()
     assert [t["id"] for t in listed["items"]] == [thread["id"]]
     assert client.get(FEEDBACK, params={"state": "open"}).json()["total"] == 0
+    # The asker answers the answer: the thread is open again, for the owners to see.
+    again = client.post(
+        f"/api/v1/feedback/{thread['id']}/replies",
+        json={"body": "En voor 2024?", "name": "An Analist", "email": "an@example.org"},
+    )
+    assert again.status_code == 201 and again.json()["state"] == "open"
+    reopened = client.get(FEEDBACK, params={"state": "open"}).json()
+    assert [t["id"] for t in reopened["items"]] == [thread["id"]]
 
     closed = client.post(f"/api/v1/feedback/{thread['id']}/close", headers=world.auth("gent"))
     assert closed.status_code == 200

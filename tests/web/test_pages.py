@@ -206,3 +206,33 @@ def test_small_things_a_browser_asks_for(client: TestClient) -> None:
     assert '<html lang="en">' in client.get("/docs").text
     home = client.get("/", headers=HTML).text
     assert "<title>Datapedia</title>" in home  # not "Datapedia — Datapedia"
+
+
+def test_a_thread_shows_its_kind_state_date_and_the_organisation_by_name(world: World) -> None:
+    """A question on the dataset page says what it is, whether it was answered and when; an
+    answer is signed with the organisation's name (it showed its id, "gent"), and a message
+    keeps its line breaks."""
+    url = "/api/v1/datasets/income/feedback"
+    asked = world.client.post(
+        url,
+        json={
+            "kind": "error_report",
+            "title": "Fout in cijfer",
+            "body": "Beste,\n\nHet cijfer klopt niet.",
+            "name": "Marie",
+            "email": "marie@example.org",
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    thread = asked.json()["id"]
+    answered = world.client.post(
+        f"/api/v1/feedback/{thread}/answers",
+        json={"body": "Dank u, we kijken het na."},
+        headers=world.auth("gent"),
+    )
+    assert answered.status_code == 201, answered.text
+    html = world.client.get("/doc/dataset/income", headers=HTML).text
+    article = html.split('<article class="thread">', 1)[1].split("</article>", 1)[0]
+    assert "foutmelding · beantwoord · " in article
+    assert "<strong>Stad Gent</strong>" in article and "<strong>gent</strong>" not in article
+    assert '<span class="message" dir="auto">Beste,\n\nHet cijfer klopt niet.</span>' in article

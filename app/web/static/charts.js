@@ -158,13 +158,17 @@
             type: "map",
             map: name,
             nameProperty: "code",
-            roam: true,
+            // No zoom or pan by wheel or touch: a map across the page caught the scrolling
+            // (a phone's swipe moved the map, a mouse wheel zoomed it) and the page stuck.
+            roam: false,
             selectedMode: false,
             projection: {
               project: function (p) { return [p[0] * cos, -p[1]]; },
               unproject: function (p) { return [p[0] / cos, -p[1]]; },
             },
-            itemStyle: { areaColor: swatchColour(figure, "n"), borderColor: "#555", borderWidth: 0.4 },
+            // An area without a row in the table has no value: the grey of the legend's
+            // "no value", not a white nobody explains.
+            itemStyle: { areaColor: swatchColour(figure, "x"), borderColor: "#555", borderWidth: 0.4 },
             emphasis: { label: { show: false }, itemStyle: { borderColor: "#000", borderWidth: 1.5 } },
             label: { show: false },
             data: data,
