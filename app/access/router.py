@@ -35,7 +35,8 @@ def list_grants(
     "/datasets/{dataset_id}/grants",
     status_code=201,
     summary="Grant an organisation access to a restricted dataset (owners)",
-    responses=problems(404, 422),
+    description="A non-public dataset is opened by no grant: 409.",
+    responses=problems(404, 409, 422),
 )
 def create_grant(
     dataset_id: TextId, grant: NewGrant, caller: CallerDep, session: UnitOfWorkDep

@@ -106,6 +106,13 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
     """An owner lets an organisation read the dataset's values; ``new`` was validated (purpose
     not blank, ``valid_until`` ahead within the bound)."""
     _require_owner(session, caller, dataset_id, "granting access")
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is not None and dataset.access_level == "non_public":
+        # It would be stored and open nothing: no grant opens a non-public dataset.
+        raise Conflict(
+            f"dataset {dataset_id!r} is non-public: no grant opens it. Make it restricted "
+            "first (PATCH access_level), then grant access"
+        )
     if catalogue_repository.get_organisation(session, new.organisation) is None:
         raise NotFound(
             f"organisation {new.organisation!r} not found", organisation=new.organisation

@@ -187,15 +187,16 @@ def _submit(
             )
         result.error_count += duplicate_count - len(duplicates)
         result.sort()
-    outside = [e for e in result.errors if e.reason == upload.OUTSIDE_TERRITORY]
-    # Rows outside the territory alone are a missing right (403); with other problems, the
-    # 422 lists them all, so the supplier fixes the file in one go.
-    if outside and len(outside) == result.error_count:
+    # Rows outside the territory alone are a missing right (403), however many; with other
+    # problems, the 422 lists them all, so the supplier fixes the file in one go.
+    if result.outside_count and result.outside_count == result.error_count:
         raise Forbidden(
             f"territory:{dataset_id}",
             f"{caller.organisation.id!r} may submit data for its own territory only; "
-            f"{len(outside)} row(s) lie outside it. Nothing was stored.",
-            errors=[e.as_dict() for e in outside],
+            f"{result.outside_count} row(s) lie outside it. Nothing was stored.",
+            errors=[e.as_dict() for e in result.errors],
+            error_count=result.error_count,
+            errors_shown=len(result.errors),
         )
     if result.error_count:
         raise Unprocessable(

@@ -84,9 +84,11 @@ class UploadResult:
 
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    outside_count: int = 0  # of them, rows outside the supplier's territory
 
     def error(self, row: int, column: str | None, value: str | None, reason: str) -> None:
         self.error_count += 1
+        self.outside_count += reason == OUTSIDE_TERRITORY
         if len(self.errors) < MAX_REPORTED_ERRORS:
             shown = value if value is None or len(value) <= 100 else value[:100] + "…"
             self.errors.append(RowError(row, column, shown, reason))
@@ -183,10 +185,10 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
     complete = all(c in names for c in COLUMNS)
     try:
         for number, cells in enumerate(reader, start=1):
+            if not any(cells):  # a blank line, or Excel's ";;;;" below the last row
+                blank_lines += 1
+                continue
             if len(cells) != width:
-                if not cells or cells == [""]:
-                    blank_lines += 1
-                    continue
                 result.error(
                     number,
                     None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -361,3 +361,17 @@ def test_a_non_public_dataset_is_not_opened_by_a_grant(world: World) -> None:
     detail = refused.json()["detail"]
     assert "only its metadata is published" in detail
     assert "grant" not in detail and "access_request" not in detail
+    # Nor is a grant stored that would open nothing.
+    before = world.fingerprint()
+    granted = world.client.post(
+        f"/api/v1/datasets/{DATASET}/grants",
+        json={
+            "organisation": "statbel",
+            "purpose": "validatie",
+            "valid_until": (date.today() + timedelta(days=90)).isoformat(),
+        },
+        headers=world.auth("gent-editor"),
+    )
+    assert granted.status_code == 409, granted.text
+    assert "no grant opens it" in granted.json()["detail"]
+    assert world.fingerprint() == before

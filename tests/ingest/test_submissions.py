@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.geo.models import GeoUnit
 from tests.dbutil import backend
 from tests.factories import Template, World, open_world
 
@@ -203,6 +204,28 @@ def test_gent_is_refused_for_a_sector_of_antwerpen(world: World) -> None:
     assert [row for row, _ in reasons] == [1, 2]
     assert "territory" in reasons[0][1] and "negative" in reasons[1][1]
     assert world.fingerprint() == before
+    # However many rows lie outside (more than the problems shown), it is the same 403.
+    with world.factory() as session:
+        elsewhere = session.scalars(
+            select(GeoUnit.code)
+            .where(
+                GeoUnit.version == "2025",
+                GeoUnit.level == "sector",
+                ~GeoUnit.code.startswith("44021"),
+            )
+            .order_by(GeoUnit.code)
+            .limit(1200)
+        ).all()
+    many = world.client.post(
+        SUBMIT,
+        content=csv_rows(*(f"{code},population,2025,10," for code in elsewhere)),
+        headers=world.headers("gent"),
+    )
+    assert many.status_code == 403, many.text
+    problem = many.json()
+    assert problem["missing_right"] == f"territory:{DATASET}"
+    assert (problem["error_count"], problem["errors_shown"]) == (1200, 1000)
+    assert world.fingerprint() == before
 
 
 @pytest.mark.parametrize(
@@ -337,6 +360,13 @@ def test_errors_name_row_column_value_and_reason(world: World) -> None:
     [
         ("\ufeff" + HEADER + f"{GENT[0]},population,2025,11,\n", "text/csv", 11),
         (HEADER.replace(",", ";") + f"{GENT[0]};population;2025;12;\n", "text/csv", 12),
+        # Excel saves the empty rows below the last one as separators alone.
+        (
+            HEADER.replace(",", ";").replace("\n", "\r\n")
+            + f"{GENT[0]};population;2025;12;\r\n;;;;\r\n;;;;\r\n",
+            "text/csv",
+            12,
+        ),
         (HEADER.replace("\n", "\r\n") + f"{GENT[0]},population,2025,13,\r\n", "text/csv", 13),
         # Population counts inhabitants: whole numbers, also when written with decimals.
         (HEADER + f" {GENT[0]} ,population, 2025 , 13.0 ,\n", "text/csv", 13),
