@@ -141,17 +141,24 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
 
 
 def _documented(request: Request) -> bool:
-    """Whether the OpenAPI document describes the request's path (then its answers are the
-    ones documented, also when a middleware refuses the request before any route)."""
-    return any(p.fullmatch(request.url.path) for p in _documented_paths(request.app))
+    """Whether the OpenAPI document describes the request's path with answers other than
+    pages (then its answers are the ones documented, also when a middleware refuses the
+    request before any route); a path that also serves HTML (``/doc/…``) answers a browser
+    with a page, as its route would."""
+    path = request.url.path
+    return any(p.fullmatch(path) and not html for p, html in _documented_paths(request.app))
 
 
-def _documented_paths(app: FastAPI) -> list[re.Pattern[str]]:
-    paths: list[re.Pattern[str]] | None = getattr(app.state, "documented_paths", None)
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], bool]]:
+    paths: list[tuple[re.Pattern[str], bool]] | None = getattr(app.state, "documented_paths", None)
     if paths is None:
         paths = [
-            re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
-            for template in app.openapi()["paths"]
+            (
+                re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))),
+                "text/html"
+                in item.get("get", {}).get("responses", {}).get("200", {}).get("content", {}),
+            )
+            for template, item in app.openapi()["paths"].items()
         ]
         app.state.documented_paths = paths
     return paths

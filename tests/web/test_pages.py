@@ -175,6 +175,9 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
         ("/search?q=" + "gent " * 50, 422, "at most 200 characters"),
         ("/search?q=a%00b", 422, "a control character"),
         ("/search?level=nope", 422, "nope"),
+        # A link pasted from an e-mail with a line break, a name too long for any place.
+        ("/doc/municipality/44021%0a", 404, "a control character in its path"),
+        ("/doc/municipality/" + "x" * 201, 404, "out of range"),
     ],
 )
 def test_a_browser_is_shown_a_page_not_a_problem_document(
