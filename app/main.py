@@ -140,23 +140,32 @@ def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _documented(request: Request) -> bool:
-    """Whether the OpenAPI document describes the request's path with answers other than
-    pages (then its answers are the ones documented, also when a middleware refuses the
-    request before any route); a path that also serves HTML (``/doc/…``) answers a browser
-    with a page, as its route would."""
+def _documented(request: Request, status: int) -> bool:
+    """Whether the OpenAPI document describes the request's path with answers of ``status``
+    other than pages (then its answers are the ones documented, also when a middleware
+    refuses the request before any route); a path whose ``status`` answer is documented as a
+    page too (``/doc/…``) answers a browser with the page, as its route would."""
     path = request.url.path
-    return any(p.fullmatch(path) and not html for p, html in _documented_paths(request.app))
+    return any(
+        pattern.fullmatch(path) and str(status) not in pages
+        for pattern, pages in _documented_paths(request.app)
+    )
 
 
-def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], bool]]:
-    paths: list[tuple[re.Pattern[str], bool]] | None = getattr(app.state, "documented_paths", None)
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Per documented path, the statuses of its GET documented as HTML pages."""
+    paths: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "documented_paths", None
+    )
     if paths is None:
         paths = [
             (
                 re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))),
-                "text/html"
-                in item.get("get", {}).get("responses", {}).get("200", {}).get("content", {}),
+                {
+                    status
+                    for status, answer in item.get("get", {}).get("responses", {}).items()
+                    if "text/html" in answer.get("content", {})
+                },
             )
             for template, item in app.openapi()["paths"].items()
         ]
@@ -170,7 +179,7 @@ def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Respo
     OpenAPI document describes keep the answers it documents."""
     preferred = next((t for t, q in by_preference(request.headers.get("accept")) if q > 0), "")
     browser = preferred in ("text/html", "application/xhtml+xml")
-    api = request.url.path.startswith("/api/") or _documented(request)
+    api = request.url.path.startswith("/api/") or _documented(request, status)
     if not browser or api or status >= 500:
         return problem_response(status, problem)
     body = problem_page(translator(request), problem, request.url.path)

@@ -42,6 +42,9 @@ STOP_MARGIN_SECONDS = 5.0
 # for ever: the supervisor stops with status 1, as for a worker that cannot start.
 RESTART_LIMIT = 10
 RESTART_WINDOW_SECONDS = 60.0
+# How long a renewed worker serves beside its replacement: the new one's start (the app, a
+# first database connection) takes a second or two; none may be without a listener meanwhile.
+RENEWAL_OVERLAP_SECONDS = 10.0
 
 
 # Workers start with a fresh interpreter: nothing of the supervisor's state is shared.
@@ -120,6 +123,8 @@ class Supervisor:
     stopping: bool = False
     failed: bool = False
     restarts: list[float] = field(default_factory=list)
+    # Workers replaced by a renewal, with when they are asked to stop.
+    retiring: list[tuple[multiprocessing.process.BaseProcess, float]] = field(default_factory=list)
 
     def _start_worker(self) -> multiprocessing.process.BaseProcess:
         worker = _SPAWN.Process(target=_serve_one, args=(self.config, os.getpid()), daemon=False)
@@ -145,12 +150,35 @@ class Supervisor:
                 time.sleep(0.2)
                 # Under the temporary folder, which cleaners (or an operator) may empty.
                 if metrics.ensure_folder():
-                    logger.warning("the workers' metrics folder was removed; made again")
+                    logger.warning(
+                        "the workers' metrics folder was removed; made again, and the workers "
+                        "replaced one by one to count into it"
+                    )
+                    self._renew_workers()
+                self._retire()
                 self._replace_dead_workers()
             self._stop_all()
         finally:
             reservation.close()
         return 1 if self.failed else 0
+
+    def _renew_workers(self) -> None:
+        """A new worker beside each one, which is asked to stop once the new one had time to
+        listen (it then finishes its running requests): a worker keeps counting into the
+        files it opened, which a removed folder took with it, so /metrics would stay empty
+        for as long as it lived."""
+        due = time.monotonic() + RENEWAL_OVERLAP_SECONDS
+        for index, old in enumerate(self.workers):
+            self.workers[index] = self._start_worker()
+            self.retiring.append((old, due))
+
+    def _retire(self) -> None:
+        """Ask the renewed workers whose overlap is over to stop; forget those that did."""
+        now = time.monotonic()
+        for worker, due in self.retiring:
+            if due <= now and worker.is_alive() and worker.pid is not None:
+                worker.terminate()
+        self.retiring = [(w, due) for w, due in self.retiring if w.is_alive()]
 
     def _replace_dead_workers(self) -> None:
         for index, worker in enumerate(self.workers):
@@ -178,11 +206,12 @@ class Supervisor:
             self.workers[index] = self._start_worker()
 
     def _stop_all(self) -> None:
-        for worker in self.workers:
+        everyone = [*self.workers, *(worker for worker, _ in self.retiring)]
+        for worker in everyone:
             if worker.is_alive() and worker.pid is not None:
                 worker.terminate()  # SIGTERM: the worker finishes its running requests
         deadline = time.monotonic() + self.stop_seconds + STOP_MARGIN_SECONDS
-        for worker in self.workers:
+        for worker in everyone:
             worker.join(max(0.0, deadline - time.monotonic()))
             if worker.is_alive():
                 logger.error("worker process %s did not stop in time; killed", worker.pid)

@@ -102,6 +102,9 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
     summed: dict[ObservationKey, tuple[float | None, str]] = {}
     seen: set[tuple[str, str, str]] = set()
     rows_total = 0
+    # The sectors given a row, per (indicator, period): of a source that covers every sector
+    # only (the others may be too large to hold them).
+    covered: dict[tuple[str, str], set[int]] | None = {} if source.covers_every_sector else None
 
     def staged() -> Iterator[repository.StagedRow]:
         nonlocal rows_total
@@ -109,6 +112,8 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
             rows_total += 1
             unit = geo.by_code.get((Level.SECTOR, row.code))
             if unit is not None and unit not in remainders:
+                if covered is not None:
+                    covered.setdefault((row.indicator, row.period), set()).add(unit)
                 yield (row.indicator, unit, row.period, row.value, row.status, _line(index, row))
                 continue
             if (row.indicator, row.code, row.period) in seen:
@@ -156,6 +161,20 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
             for (indicator, unit, period), (value, status) in summed.items()
         ),
     )
+    if covered:
+        sectors = {
+            unit
+            for (level, _), unit in geo.by_code.items()
+            if level == Level.SECTOR and unit not in remainders
+        }
+        repository.stage(
+            session,
+            (
+                (indicator, unit, period, None, "missing", 0)
+                for (indicator, period), given in covered.items()
+                for unit in sorted(sectors - given)
+            ),
+        )
     originator = next(
         (
             org.id

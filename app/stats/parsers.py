@@ -92,6 +92,10 @@ class ValueSource:
     dataset: str  # dataset id
     files: tuple[str, ...]  # file names under <source_dir>/values/
     geo_version: str
+    # The source describes every sector of its version (a map: each has an area): a sector
+    # without a row has no value (missing), so that the sums above it are incomplete, not
+    # complete and short. Other sources leave out what they have nothing of.
+    covers_every_sector: bool = False
 
 
 class Kind(Enum):
@@ -149,7 +153,13 @@ VALUE_SOURCES: tuple[ValueSource, ...] = (
     ValueSource(
         "land-use-open-space", ("pinc_landgebruik_open_ruimte_sector_2013_2016.csv",), "2024"
     ),
-    ValueSource("sector-area-2021", ("statbel_sector_area_shape2021.csv",), "2024"),
+    # The map of 2021 collapsed 41 small sectors of the 2020–2024 list into their neighbours.
+    ValueSource(
+        "sector-area-2021",
+        ("statbel_sector_area_shape2021.csv",),
+        "2024",
+        covers_every_sector=True,
+    ),
 )
 
 _INCOME_AVERAGE = "income-average-declaration"

@@ -187,8 +187,18 @@ def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path)
             while not folder.is_dir():
                 assert time.monotonic() < deadline, "the metrics folder was not made again"
                 time.sleep(0.1)
-            for _ in range(4):  # on both workers
-                assert httpx.get(server.base + "/metrics", timeout=10).status_code == 200
+            # The workers are replaced to count into the new folder: requests are counted
+            # again (they were not, for as long as the workers lived).
+            deadline = time.monotonic() + 60
+            while True:
+                httpx.get(server.base + "/api/v1/licences", timeout=10)
+                scraped = httpx.get(server.base + "/metrics", timeout=10)
+                assert scraped.status_code == 200
+                if 'route="/api/v1/licences"' in scraped.text:
+                    break
+                assert time.monotonic() < deadline, "requests are not counted again"
+                time.sleep(0.5)
+            assert len(worker_pids(server)) == 4  # two replaced by two
         assert not folder.exists(), "a clean stop leaves its metrics folder behind"
     finally:
         drop_database(url)

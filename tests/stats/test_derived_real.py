@@ -262,17 +262,38 @@ def test_population_density_2021_per_municipality(
                                                               a.own_municipality)
            WHERE m.region = '02000'"""
     )
+    # The sectors of the 2024 list that the 2021 map collapsed have no area: they are left out
+    # of both sums (their residents too), and their municipality's density is incomplete.
+    duck.execute(
+        """CREATE OR REPLACE VIEW without_area AS
+           SELECT sector, municipality FROM geo2024
+           WHERE sector NOT LIKE '%ZZZZ' AND sector NOT IN (SELECT sector FROM area)"""
+    )
     expected = {
         str(code): float(value)
         for code, value in duck.execute(
             """SELECT p.municipality, p.population / a.km2 FROM
                  (SELECT municipality, sum(coalesce(population, 0)) AS population
-                  FROM placed WHERE region = '02000' GROUP BY 1) p
+                  FROM placed WHERE region = '02000'
+                    AND sector NOT IN (SELECT sector FROM without_area) GROUP BY 1) p
                JOIN (SELECT municipality, sum(km2) AS km2 FROM area_placed GROUP BY 1) a
                  ON a.municipality = p.municipality"""
         ).fetchall()
     }
+    incomplete = {
+        str(code)
+        for (code,) in duck.execute("SELECT DISTINCT municipality FROM without_area").fetchall()
+    }
+    assert incomplete, "the map collapsed sectors of the list"
     records = fetch(client, DATASET, indicator=DENSITY, period="2021", level="municipality")
-    _check(records, expected, "density per municipality")
+    api = keyed(records)
+    assert not set(expected) - set(api)
+    wrong = [
+        f"{code}: expected {value}, API {api[code]['value']} ({api[code]['status']})"
+        for code, value in sorted(expected.items())
+        if not _same(DENSITY, api[code]["value"], value)
+        or api[code]["status"] != ("incomplete" if code in incomplete else "normal")
+    ]
+    assert not wrong, f"density per municipality: {len(wrong)} differ:\n" + "\n".join(wrong[:20])
     # Gent: about 1,670 inhabitants per km² (262,000 residents on 156 km²).
-    assert 1_600 < keyed(records)["44021"]["value"] < 1_750
+    assert 1_600 < api["44021"]["value"] < 1_750

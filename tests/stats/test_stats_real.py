@@ -476,6 +476,39 @@ def test_population_density(
     assert_matches(api, expected, f"population density per {level} (2025)")
 
 
+def test_sectors_the_2021_map_lacks_have_no_area_and_their_sums_say_so(
+    client: TestClient, real_session: Session
+) -> None:
+    """The 2021 sector map collapsed small sectors of the 2020–2024 list into their
+    neighbours: those have no area (missing), and the areas above them are incomplete, not
+    complete and short (their residents still counted in the 2021 density)."""
+    area_file = real_source_dir() / "values" / "statbel_sector_area_shape2021.csv"
+    with area_file.open(encoding="utf-8") as f:
+        mapped = {row["CD_SECTOR_REFNIS"] for row in csv.DictReader(f)}
+    listed = set(
+        real_session.scalars(
+            select(GeoUnit.code).where(
+                GeoUnit.version == "2024",
+                GeoUnit.level == "sector",
+                GeoUnit.not_localisable.is_(False),
+            )
+        )
+    )
+    lacking = sorted(listed - mapped)
+    assert lacking, "the 2024 list has sectors the 2021 map lacks"
+    sectors = keyed(fetch(client, "sector-area-2021", level="sector"), level="sector")
+    assert {code: sectors[code]["status"] for code in lacking} == dict.fromkeys(lacking, "missing")
+    hemiksem = fetch(client, "sector-area-2021", unit="municipality:11018")
+    assert [(r["status"], r["coverage"] < 1) for r in hemiksem] == [("incomplete", True)]
+    density = fetch(
+        client,
+        "climate-energy-monitor",
+        indicator="population-density-2021",
+        unit="municipality:11018",
+    )
+    assert [r["status"] for r in density] == ["incomplete"]
+
+
 # --------------------------------------------------------------------------------------------
 # 4. age-census-2021 (2024 sector codes, also expressed on the 2025 municipalities)
 # --------------------------------------------------------------------------------------------
