@@ -403,7 +403,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "the request body cannot be read: send JSON in UTF-8"
-        return _for_reader(
+        response = _for_reader(
             request,
             exc.status_code,
             {
@@ -414,6 +414,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "instance": str(request.url.path),
             },
         )
+        # The router's own headers: the methods a 405's path takes (Allow), say, where HEAD
+        # goes with GET (HeadAsGet answers it).
+        headers = dict(exc.headers or {})
+        allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        if "GET" in allowed and "HEAD" not in allowed:
+            headers["Allow"] = ", ".join([*allowed, "HEAD"])
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

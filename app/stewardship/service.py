@@ -177,16 +177,24 @@ def _coverage(session: Session, unit_ids: list[int]) -> set[int]:
 def own_territory(session: Session, caller: Caller, dataset: Dataset, roles: Roles) -> list[int]:
     """Where a co-owner may invite suppliers: its own supplier territory on the dataset, or,
     when it supplies nothing there, its municipality (by NIS code) in the dataset's
-    geography version; nothing for an organisation without either."""
+    geography version — for a city merged since (Hasselt, 71072 from 2025), the
+    municipalities of that version it was made of; nothing for an organisation without
+    either."""
     supplied = roles.get((caller.organisation.id, "supplier"))
     if supplied:
         return supplied
     nis = caller.organisation.nis_code
-    if nis:
-        unit = geo_repository.get_unit(session, Level.MUNICIPALITY, nis, dataset.geo_version)
-        if unit is not None:
-            return [unit.id]
-    return []
+    if not nis:
+        return []
+    unit = geo_repository.get_unit(session, Level.MUNICIPALITY, nis, dataset.geo_version)
+    if unit is not None:
+        return [unit.id]
+    latest = geo_repository.latest_version(session)
+    today = geo_repository.get_unit(session, Level.MUNICIPALITY, nis, latest) if latest else None
+    if today is None:
+        return []
+    made_of = geo_repository.predecessors(session, today.id)
+    return sorted(p.id for p in made_of if p.version == dataset.geo_version)
 
 
 def _resolve_territory(session: Session, dataset: Dataset, refs: list[str]) -> list[int]:

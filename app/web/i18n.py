@@ -188,6 +188,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "Voor deze indicator zijn er nog geen waarden.",
         "This indicator has no values yet.",
     ),
+    "indicator.not_public": (
+        "De waarden van deze indicator zijn niet openbaar: de dataset heeft beperkte toegang "
+        "of is niet-openbaar. De pagina van de dataset zegt wie ze mag lezen.",
+        "The values of this indicator are not public: its dataset is restricted or non-public. "
+        "The dataset's page says who may read them.",
+    ),
     "indicator.not_at_level": (
         "Deze indicator wordt enkel gepubliceerd op het niveau waarop hij geleverd is.",
         "This indicator is published only at the level it was supplied at.",

@@ -286,7 +286,9 @@ def test_the_audit_log(world: World) -> None:
         == 403
     )
     # Append-only: the API has no way to change or remove an event.
-    assert world.client.delete("/api/v1/audit", headers=world.auth("admin")).status_code == 405
+    removed = world.client.delete("/api/v1/audit", headers=world.auth("admin"))
+    assert removed.status_code == 405
+    assert removed.headers["allow"] == "GET, HEAD"  # what the path takes (RFC 9110 §15.5.6)
 
 
 @pytest.mark.parametrize("access_level", ["restricted", "non_public"])
@@ -310,6 +312,10 @@ def test_the_home_page_shows_public_values_only(world: World, access_level: str)
     hidden = headline_after(access_level)
     assert '/doc/indicator/population"' not in hidden and "Gent" not in hidden
     assert "/doc/indicator/population-density" not in hidden
+    # The indicator page says why it shows no values (it said "no values yet").
+    page = world.client.get("/doc/indicator/population", headers={"Accept": "text/html"}).text
+    assert "zijn niet openbaar" in page and "nog geen waarden" not in page
+    assert "enkel gepubliceerd op het niveau" not in page
 
 
 def test_restricted_values_are_never_kept_by_a_cache(world: World) -> None:

@@ -492,3 +492,29 @@ def test_rights_matrix(
         history = world.client.get(f"{URL}/history").json()["items"]
         assert history[0]["kind"] in ("metadata", "role")
         assert history[0]["organisation"] == own
+
+
+def test_a_city_merged_since_invites_in_what_it_was_made_of(world: World) -> None:
+    """Hasselt is 71072 since the 2025 merger with Kortessem; income is of the 2024 version,
+    where 71072 does not exist: its territory there is 71022 and 73040, not nothing."""
+    url = "/api/v1/datasets/income/roles"
+    keys = add_keys(world, ("hasselt", "editor"))
+    gave_up = world.client.delete(f"{url}/hasselt/supplier", headers=keys["hasselt/editor"])
+    assert gave_up.status_code == 200, gave_up.text
+    # A sector of old Hasselt, then one of old Kortessem added (nothing taken away).
+    territory: list[str] = []
+    for sector in ("71022A001", "73040A00-"):
+        territory.append(f"sector:{sector}")
+        inside = world.client.post(
+            url,
+            json={"organisation": THIRD, "role": "supplier", "territory": territory},
+            headers=keys["hasselt/editor"],
+        )
+        assert inside.status_code == 201, (sector, inside.text)
+    outside = world.client.post(
+        url,
+        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=keys["hasselt/editor"],
+    )
+    assert outside.status_code == 403
+    assert outside.json()["missing_right"] == "territory:income"
