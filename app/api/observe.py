@@ -73,6 +73,7 @@ class RequestContext:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 0  # no answer started yet
+        cut_off = False  # begun, and stopped by the shutdown before its end
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -88,6 +89,7 @@ class RequestContext:
             # answer not yet begun is a 503 problem, not uvicorn's plain-text 500 with two
             # tracebacks in the log.
             if status:
+                cut_off = True
                 raise
             await unavailable_response(STOPPED, scope["path"])(scope, receive, send_with_id)
         finally:
@@ -97,12 +99,17 @@ class RequestContext:
             metrics.REQUESTS.labels(method_label(scope["method"]), template, str(status)).inc()
             metrics.LATENCY.labels(template).observe(elapsed)
             ACCESS.info(
-                "%s %s %d %.1f ms",
+                "%s %s %d %.1f ms%s",
                 scope["method"],
                 loggable(scope["path"]),
                 status,
                 elapsed * 1000,
-                extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
+                CUT_OFF if cut_off else "",
+                extra={
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "cut_off": cut_off,
+                },
             )
             REQUEST_ID.reset(token)
 
@@ -234,6 +241,9 @@ class FastHealth:
         await self.app(scope, receive, send)
 
 
+CUT_OFF = " (cut off: the shutdown's graceful time was over before the answer's end)"
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request's id on every record (``-`` outside a request)."""
 
@@ -241,6 +251,14 @@ class RequestIdFilter(logging.Filter):
         record.request_id = REQUEST_ID.get()
         # uvicorn's copy of some messages with terminal colours: noise in a JSON line.
         record.__dict__.pop("color_message", None)
+        if record.name == "uvicorn.error" and record.exc_info is not None:
+            error = record.exc_info[1]
+            if isinstance(error, asyncio.CancelledError):
+                # An answer the shutdown stopped (a long download): the access line says so;
+                # this is no error of the application, and no traceback of its.
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+                record.msg, record.args = "an answer was" + CUT_OFF, ()
+                record.exc_info, record.exc_text = None, None
         return True
 
 

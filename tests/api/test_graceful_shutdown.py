@@ -6,15 +6,20 @@ signal on, and the process exits 0 within the graceful timeout
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from starlette.types import Message, Receive, Scope, Send
 
+from app.api.observe import RequestContext, RequestIdFilter
 from app.db.session import make_engine
 from tests.dbutil import copy_database, drop_database
 from tests.factories import Template
@@ -139,3 +144,43 @@ def test_an_upload_still_arriving_when_the_grace_runs_out_is_a_503(
         assert submissions(url) == before
     finally:
         drop_database(url)
+
+
+def test_an_answer_the_shutdown_cuts_off_is_one_warning_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A long download still being sent when the graceful time is over is cancelled by the
+    server: its access line says it was cut off (it said 200, as if complete), and uvicorn's
+    "Exception in ASGI application" with two tracebacks becomes one warning."""
+
+    async def download(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        raise asyncio.CancelledError  # what the server does when the grace is over
+
+    async def discard(message: Message) -> None:
+        return None
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/file.csv", "headers": []}
+    with (
+        caplog.at_level(logging.INFO, logger="datapedia.access"),
+        pytest.raises(asyncio.CancelledError),
+    ):
+        asyncio.run(RequestContext(download)(scope, nothing, discard))
+    access = [r for r in caplog.records if r.name == "datapedia.access"]
+    assert len(access) == 1 and "GET /file.csv 200" in access[0].getMessage()
+    assert "cut off" in access[0].getMessage() and access[0].cut_off is True
+
+    try:
+        raise asyncio.CancelledError
+    except asyncio.CancelledError:
+        record = logging.LogRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application\n",
+            (), sys.exc_info(),
+        )  # fmt: skip
+    assert RequestIdFilter().filter(record)
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "cut off" in record.getMessage()
