@@ -55,7 +55,14 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
     }
     purpose: str | None = None
     if caller.is_admin or held & {"owner", "supplier", "publisher"}:
-        purpose = "own data" if not caller.is_admin else "site administration"
+        # A supplier reads the whole dataset it supplies to (its context), not only its
+        # territory: the log says in which capacity, not "own data" for every reader.
+        if caller.is_admin:
+            purpose = "site administration"
+        elif held & {"owner", "publisher"}:
+            purpose = "own data"
+        else:
+            purpose = "supplier of the dataset"
     elif dataset.access_level == "non_public":
         raise Forbidden(
             f"read:{dataset_id}",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.auth.keys import create_key
+from app.db.session import transaction
 from tests.factories import Template, World, open_world
 
 DATASET = "population-2025"
@@ -73,6 +75,20 @@ def test_restricted_data_needs_a_grant(world: World) -> None:
     reads = [e for e in log.json()["items"] if e["action"] == "read.restricted"]
     assert reads[0]["organisation"] == "digitaal-vlaanderen"
     assert reads[0]["purpose"] == "mobiliteitsplan"
+    # In which capacity each read: an owner its own data, a supplier only as a supplier.
+    assert {(e["organisation"], e["purpose"]) for e in reads[1:]} == {("gent", "own data")}
+    invited = client.post(
+        f"/api/v1/datasets/{DATASET}/roles",
+        json={"organisation": "statbel", "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth("publisher-editor"),
+    )
+    assert invited.status_code == 201, invited.text
+    with transaction(world.factory) as session:
+        statbel = {"Authorization": f"Bearer {create_key(session, 'statbel', 'supplier')}"}
+    assert client.get(OBS, headers=statbel).status_code == 200
+    log = client.get(f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("gent-editor"))
+    newest = next(e for e in log.json()["items"] if e["action"] == "read.restricted")
+    assert (newest["organisation"], newest["purpose"]) == ("statbel", "supplier of the dataset")
 
     revoked = client.delete(
         f"/api/v1/grants/{granted.json()['id']}", headers=world.auth("gent-editor")
