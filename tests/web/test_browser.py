@@ -340,6 +340,7 @@ def test_unknown_pages_are_html_for_browsers(visit: Visit) -> None:
 @pytest.mark.parametrize(
     "path",
     [
+        "/",  # the headline tables' columns were 21rem wide at least
         "/doc/municipality/44021",
         "/doc/sector/44021A00-",
         "/doc/dataset/population-2025",
@@ -351,15 +352,16 @@ def test_unknown_pages_are_html_for_browsers(visit: Visit) -> None:
     ],
 )
 def test_pages_fit_a_phone_without_scrolling_sideways(visit: Visit, path: str) -> None:
-    visit.page.set_viewport_size({"width": 375, "height": 812})
+    # 320 CSS px: WCAG 2.1's reflow criterion (1.4.10), the narrowest phones in use.
+    visit.page.set_viewport_size({"width": 320, "height": 640})
     visit.open(path)
     width = visit.page.evaluate("document.documentElement.scrollWidth")
     wide = visit.page.evaluate(
         "() => [...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > 376)"
+        ".filter(e => e.getBoundingClientRect().right > 321)"
         ".map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"
     )
-    assert width <= 375, f"{path} is {width} px wide on a 375 px phone: {wide[:5]}"
+    assert width <= 320, f"{path} is {width} px wide on a 320 px phone: {wide[:5]}"
     visit.check_clean()
 
 
