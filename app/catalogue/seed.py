@@ -368,8 +368,11 @@ def _upsert_dataset(
 
     # What the entry changed since it was last applied (all of it for a new dataset): the
     # owners' changes through the API in between are kept.
-    applied = {"values": {n: _plain(v) for n, v in values.items()}, "indicators": indicators}
-    applied["roles"] = placed
+    applied = {
+        "values": {n: _plain(v) for n, v in values.items()},
+        "indicators": indicators,
+        "roles": placed,
+    }
     if last is None:
         links_changed = repository.sync_dataset_indicators(session, dataset_id, indicators)
         roles_changed = repository.sync_roles(session, dataset_id, territories)
