@@ -162,10 +162,13 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         ),
     )
     if covered:
+        # Of the municipalities the file describes: a file cut to some (a city's own) says
+        # nothing of the others.
+        described = {geo.parent[unit] for given in covered.values() for unit in given}
         sectors = {
             unit
             for (level, _), unit in geo.by_code.items()
-            if level == Level.SECTOR and unit not in remainders
+            if level == Level.SECTOR and unit not in remainders and geo.parent[unit] in described
         }
         repository.stage(
             session,

@@ -92,9 +92,10 @@ class ValueSource:
     dataset: str  # dataset id
     files: tuple[str, ...]  # file names under <source_dir>/values/
     geo_version: str
-    # The source describes every sector of its version (a map: each has an area): a sector
-    # without a row has no value (missing), so that the sums above it are incomplete, not
-    # complete and short. Other sources leave out what they have nothing of.
+    # The source describes every sector of the municipalities it covers (a map: each has an
+    # area): a sector of those without a row has no value (missing), so that the sums above
+    # it are incomplete, not complete and short. Other sources leave out what they have
+    # nothing of.
     covers_every_sector: bool = False
 
 
