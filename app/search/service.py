@@ -129,22 +129,16 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     """The search box: datasets and indicators by full text, places by name. A query that
     finds no topic or no place as a whole is tried as a topic and a place ("bevolking gent",
     "Kortrijk inkomen"): the first split of its words that finds both answers."""
+    latest = geo_repository.latest_version(session)
+    # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
+    preferred = centre_city_codes(session)
     datasets, indicators = _topics(session, q)
-    places = _places(session, q)
+    places = _places(session, q, latest, preferred)
     words = q.split()
     if 1 < len(words) <= MAX_SPLIT_WORDS and not (places and (datasets or indicators)):
-        for cut in range(1, len(words)):
-            for topic, place in (words[:cut], words[cut:]), (words[cut:], words[:cut]):
-                found = _places(session, " ".join(place))
-                if not found:
-                    continue
-                topic_datasets, topic_indicators = _topics(session, " ".join(topic))
-                if topic_datasets or topic_indicators:
-                    datasets, indicators, places = topic_datasets, topic_indicators, found
-                    break
-            else:
-                continue
-            break
+        split = _topic_and_place(session, words, latest, preferred)
+        if split is not None:
+            datasets, indicators, places = split
     return SearchOut(
         q=q,
         datasets=[
@@ -194,10 +188,26 @@ def _topics(session: Session, q: str) -> tuple[list[Dataset], list[Indicator]]:
     return datasets, indicators
 
 
-def _places(session: Session, q: str) -> list[GeoUnit]:
-    """Places by name (Dutch, or an English or French name of a centre city, province or
-    region; "sint niklaas" finds Sint-Niklaas), or by code ("44021")."""
-    latest = geo_repository.latest_version(session)
+def _topic_and_place(
+    session: Session, words: list[str], latest: str | None, preferred: set[str]
+) -> tuple[list[Dataset], list[Indicator], list[GeoUnit]] | None:
+    """The first split of ``words`` into a place (at the end or the start) and a topic that
+    finds both, or None."""
+    for cut in range(1, len(words)):
+        for topic, place in (words[:cut], words[cut:]), (words[cut:], words[:cut]):
+            found = _places(session, " ".join(place), latest, preferred)
+            if not found:
+                continue
+            datasets, indicators = _topics(session, " ".join(topic))
+            if datasets or indicators:
+                return datasets, indicators, found
+    return None
+
+
+def _places(session: Session, q: str, latest: str | None, preferred: set[str]) -> list[GeoUnit]:
+    """Places of the ``latest`` version by name (Dutch, or an English or French name of a
+    centre city, province or region; "sint niklaas" finds Sint-Niklaas), or by code
+    ("44021"); the ``preferred`` codes first within a level."""
     typed = spaced(q)
     if not typed or latest is None:
         return []
@@ -212,6 +222,5 @@ def _places(session: Session, q: str) -> list[GeoUnit]:
         latest,
         [lv.value for lv in PLACE_ORDER],
         MAX_HITS,
-        # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
-        preferred=centre_city_codes(session),
+        preferred=preferred,
     )
