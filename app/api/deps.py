@@ -119,6 +119,16 @@ def app_state(request: Request) -> AppState:
     return state
 
 
+def limit_feedback(request: Request, key_id: int | None, settings: Settings) -> None:
+    """Count one feedback post: per key, or without one per client address (429 above)."""
+    limiter = app_state(request).feedback_limiter
+    if key_id is not None:
+        limiter.check(f"key:{key_id}", settings.feedback_per_minute)
+    else:
+        client = request.client.host if request.client else "unknown"
+        limiter.check(f"ip:{client}", settings.anonymous_feedback_per_minute)
+
+
 def get_settings_dep(request: Request) -> Settings:
     return app_state(request).settings
 

@@ -13,7 +13,7 @@ from app.api.deps import (
     SettingsDep,
     TextId,
     UnitOfWorkDep,
-    app_state,
+    limit_feedback,
     paged,
 )
 from app.api.problems import problems
@@ -36,12 +36,7 @@ router = APIRouter(tags=["feedback"])
 
 
 def _limit(request: Request, caller: Caller | None, settings: Settings) -> None:
-    limiter = app_state(request).feedback_limiter
-    if caller is not None:
-        limiter.check(f"key:{caller.key_id}", settings.feedback_per_minute)
-    else:
-        client = request.client.host if request.client else "unknown"
-        limiter.check(f"ip:{client}", settings.anonymous_feedback_per_minute)
+    limit_feedback(request, None if caller is None else caller.key_id, settings)
 
 
 @router.get(

@@ -138,6 +138,44 @@ LABELS: dict[str, tuple[str, str]] = {
     "dataset.answer": ("antwoord", "answer"),
     "dataset.anonymous": ("anoniem", "anonymous"),
     "dataset.unverified": ("zonder sleutel, niet geverifieerd", "without a key, not verified"),
+    "ask.title": ("Stel een vraag", "Ask a question"),
+    "ask.help": (
+        "De eigenaars van de dataset antwoorden hier, voor iedereen zichtbaar. Uw naam staat "
+        "bij uw bericht; uw e-mailadres wordt niet gepubliceerd.",
+        "The owners of the dataset answer here, for everyone to read. Your name is shown with "
+        "your message; your e-mail address is never published.",
+    ),
+    "ask.kind": ("Soort bericht", "Kind of message"),
+    "ask.subject": ("Onderwerp", "Subject"),
+    "ask.body": ("Uw bericht", "Your message"),
+    "ask.name": ("Uw naam", "Your name"),
+    "ask.email": ("Uw e-mailadres", "Your e-mail address"),
+    "ask.send": ("Versturen", "Send"),
+    "ask.problems": (
+        "Uw bericht is niet verstuurd. Verbeter wat hieronder staat:",
+        "Your message was not sent. Please correct what is marked below:",
+    ),
+    "ask.back": ("Terug naar de dataset", "Back to the dataset"),
+    "ask.error.kind": ("Kies een soort bericht.", "Choose a kind of message."),
+    "ask.error.title": (
+        "Geef een onderwerp van één regel, hoogstens 200 tekens.",
+        "Give a subject of one line, at most 200 characters.",
+    ),
+    "ask.error.body": (
+        "Schrijf uw bericht, hoogstens 5000 tekens.",
+        "Write your message, at most 5,000 characters.",
+    ),
+    "ask.error.name": (
+        "Geef uw naam, op één regel, hoogstens 200 tekens.",
+        "Give your name, on one line, at most 200 characters.",
+    ),
+    "ask.error.name_organisation": (
+        "Dat is de naam van een organisatie. Een organisatie schrijft met haar API-sleutel; "
+        "geef hier uw eigen naam.",
+        "That is the name of an organisation. An organisation writes with its API key; give "
+        "your own name here.",
+    ),
+    "ask.error.email": ("Geef een geldig e-mailadres.", "Give a valid e-mail address."),
     "thread.question": ("vraag", "question"),
     "thread.error_report": ("foutmelding", "error report"),
     "thread.data_request": ("vraag naar gegevens", "data request"),

@@ -6,16 +6,16 @@ both): the stylesheet, the chart library and the page script are static files un
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue_service
 from app.catalogue.schemas import DatasetOut, IndicatorOut
-from app.feedback.schemas import ThreadOut
+from app.feedback.schemas import ThreadKind, ThreadOut
 from app.web import repository, service
 from app.web.i18n import Translator
 from app.web.render import STATIC_URL, render
@@ -144,6 +144,32 @@ def search_page(
     )
 
 
+@dataclass(frozen=True)
+class QuestionForm:
+    """The question form of a dataset page: what the reader typed, and per field the message
+    key of what was wrong with it."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    kinds: tuple[str, ...] = get_args(ThreadKind)
+
+
+def question_page(
+    t: Translator, dataset: DatasetOut, form: QuestionForm, query: Sequence[tuple[str, str]]
+) -> str:
+    """The question form alone, as it was sent, with what to correct."""
+    return render(
+        "question.html",
+        t,
+        dataset=dataset,
+        question=form,
+        alternates=[],
+        api_links=[],
+        charts=False,
+        **_common(t, t("ask.title"), f"/doc/dataset/{dataset.id}", query),
+    )
+
+
 def dataset_page(
     session: Session,
     t: Translator,
@@ -168,6 +194,7 @@ def dataset_page(
         page=page,
         first=first,
         threads=threads,
+        question=QuestionForm(),
         organisations=_pick(t, repository.organisation_names(session)),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],

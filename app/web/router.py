@@ -1,16 +1,19 @@
-"""HTML routes of their own: the home page and the search page (the ``/doc/…`` pages are
-served with their RDF alternates by ``app.rdf.router``)."""
+"""HTML routes of their own: the home page, the search page, the download builder and the
+question form (the ``/doc/…`` pages are served with their RDF alternates by
+``app.rdf.router``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
 from app.api.params import text_path, text_query
+from app.errors import InvalidParameter
+from app.feedback import service as feedback_service
 from app.web import pages, service
 from app.web.i18n import LANGUAGES, Translator, choose_language
 
@@ -18,6 +21,8 @@ router = APIRouter(include_in_schema=False)
 
 FILTERS = ("theme", "organisation", "licence", "access_level", "level", "period")
 SearchText = Annotated[str, text_query("Words to look for.", examples=["energie"])]
+# A form field as typed; the question form is checked as a whole (service.read_question).
+FormText = Annotated[str, Form()]
 
 
 def translator(request: Request) -> Translator:
@@ -57,3 +62,38 @@ def download(
     chosen = service.download_query(session, dataset_id, request.query_params.multi_items())
     target = f"/api/v1/datasets/{quote(dataset_id, safe='')}/observations"
     return RedirectResponse(f"{target}?{urlencode(chosen)}" if chosen else target, 303)
+
+
+@router.post("/datasets/{dataset_id}/feedback", response_class=HTMLResponse)
+def ask(
+    request: Request,
+    session: UnitOfWorkDep,
+    settings: SettingsDep,
+    dataset_id: Annotated[str, text_path()],
+    kind: FormText = "",
+    title: FormText = "",
+    body: FormText = "",
+    name: FormText = "",
+    email: FormText = "",
+) -> Response:
+    """The dataset page's question form, without a key and without JavaScript: the thread is
+    opened as ``POST /api/v1/datasets/{id}/feedback`` would, and the reader sees it on the
+    dataset page; what is wrong comes back in the form as it was typed, nothing stored."""
+    t = translator(request)
+    values = {"kind": kind, "title": title, "body": body, "name": name, "email": email}
+    dataset, new, errors = service.read_question(session, dataset_id, values)
+    if new is not None:
+        # Counted as the API counts posts without a key; a form to correct is not a post.
+        limit_feedback(request, None, settings)
+        try:
+            thread = feedback_service.create_thread(session, None, dataset_id, new)
+        except InvalidParameter:
+            # The one refusal left after the form's checks: the name of an organisation.
+            errors = {"name": "ask.error.name_organisation"}
+        else:
+            page = f"/doc/dataset/{quote(dataset_id, safe='')}"
+            if t.keeps_lang:
+                page += f"?lang={t.lang}"
+            return RedirectResponse(f"{page}#thread-{thread.id}", 303)
+    form = pages.QuestionForm(values=values, errors=errors)
+    return html(pages.question_page(t, dataset, form, request.query_params.multi_items()), 422)

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import get_args
 from urllib.parse import urlencode
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue_service
 from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut
 from app.errors import BadRequest, InvalidParameter, NotFound
+from app.feedback.schemas import NewThread
 from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import Level
@@ -515,3 +517,26 @@ def download_query(
     if one.get("format", "csv") not in formats:
         raise InvalidParameter("format", f"format must be one of {', '.join(formats)}")
     return chosen
+
+
+QUESTION_FIELDS = ("kind", "title", "body", "name", "email")
+
+
+def read_question(
+    session: Session, dataset_id: str, values: Mapping[str, str]
+) -> tuple[DatasetOut, NewThread | None, dict[str, str]]:
+    """The dataset page's question form as the API would take it without a key: the dataset,
+    and the thread to open, or per field the message key of what to correct. Every field is
+    checked at once (name and e-mail address are required without a key), so that one
+    correction is enough."""
+    dataset = catalogue_service.get_dataset(session, dataset_id)
+    given = {name: values.get(name, "").strip() or None for name in QUESTION_FIELDS}
+    errors = {name: f"ask.error.{name}" for name in ("name", "email") if given[name] is None}
+    try:
+        thread = NewThread.model_validate(given)
+    except ValidationError as exc:
+        errors.update({str(e["loc"][0]): f"ask.error.{e['loc'][0]}" for e in exc.errors()})
+        thread = None
+    if errors:
+        return dataset, None, {name: errors[name] for name in QUESTION_FIELDS if name in errors}
+    return dataset, thread, {}

@@ -235,7 +235,7 @@ def test_a_thread_shows_its_kind_state_date_and_the_organisation_by_name(world: 
     )
     assert answered.status_code == 201, answered.text
     html = world.client.get("/doc/dataset/income", headers=HTML).text
-    article = html.split('<article class="thread">', 1)[1].split("</article>", 1)[0]
+    article = html.split('<article class="thread"', 1)[1].split("</article>", 1)[0]
     assert "foutmelding · beantwoord · " in article
     assert "<strong>Stad Gent</strong>" in article and "<strong>gent</strong>" not in article
     assert '<span class="message" dir="auto">Beste,\n\nHet cijfer klopt niet.</span>' in article

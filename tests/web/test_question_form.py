@@ -1,0 +1,138 @@
+"""The question form of a dataset page: a reader without a key opens a thread as the API
+would, sees it on the page, and gets back what they typed with what to correct when it cannot
+be taken — nothing stored then."""
+
+from __future__ import annotations
+
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.feedback.models import FeedbackMessage, FeedbackThread
+from tests.factories import Template, World, open_world
+
+DATASET = "population-2025"
+FORM = f"/datasets/{DATASET}/feedback"
+HTML = {"Accept": "text/html"}
+
+
+def question(**changes: str) -> dict[str, str]:
+    return {
+        "kind": "error_report",
+        "title": "Sector 44021A00- lijkt leeg",
+        "body": "Waarom staat hier geen waarde?\nIk woon er.",
+        "name": "Els Burger",
+        "email": "els@example.org",
+        **changes,
+    }
+
+
+def stored(world: World) -> tuple[int, int]:
+    with world.factory() as session:
+        threads = session.scalar(select(func.count()).select_from(FeedbackThread))
+        messages = session.scalar(select(func.count()).select_from(FeedbackMessage))
+    return threads or 0, messages or 0
+
+
+def test_a_question_from_the_page_is_a_thread_on_the_page_and_in_the_api(world: World) -> None:
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
+    assert f'action="{FORM}"' in page and 'name="email"' in page
+
+    sent = world.client.post(FORM, data=question(), headers=HTML, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    target = sent.headers["location"]
+    assert target.startswith(f"/doc/dataset/{DATASET}#thread-")
+    thread_id = int(target.rsplit("-", 1)[1])
+
+    api = world.client.get(f"/api/v1/feedback/{thread_id}").json()
+    assert (api["kind"], api["state"], api["title"], api["author"]) == (
+        "error_report",
+        "open",
+        "Sector 44021A00- lijkt leeg",
+        "Els Burger",
+    )
+    assert [m["body"] for m in api["messages"]] == ["Waarom staat hier geen waarde?\nIk woon er."]
+    with world.factory() as session:
+        row = session.get(FeedbackThread, thread_id)
+        assert row is not None and row.author_email == "els@example.org"
+
+    shown = world.client.get(target.split("#")[0], headers=HTML).text
+    assert f'id="thread-{thread_id}"' in shown and "Sector 44021A00- lijkt leeg" in shown
+    # Never published: the address stays with the owners.
+    assert "els@example.org" not in shown
+
+
+def test_the_form_keeps_the_readers_language(world: World) -> None:
+    page = world.client.get(f"/doc/dataset/{DATASET}?lang=en", headers=HTML).text
+    action = f'action="{FORM}?lang=en"'
+    assert action in page and "Ask a question" in page
+    sent = world.client.post(
+        f"{FORM}?lang=en", data=question(), headers=HTML, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"].startswith(f"/doc/dataset/{DATASET}?lang=en#thread-")
+
+
+def test_what_to_correct_comes_back_with_what_was_typed(world: World) -> None:
+    before = stored(world)
+    sent = world.client.post(
+        FORM,
+        data=question(title="", name="", email="not an address", kind="complaint"),
+        headers=HTML,
+    )
+    assert sent.status_code == 422
+    assert sent.headers["content-type"].startswith("text/html")
+    page = unescape(sent.text)
+    # Every field at once, each named and linked.
+    for name in ("kind", "title", "name", "email"):
+        assert f'href="#ask-{name}"' in page and f'id="ask-{name}-error"' in page
+    assert 'href="#ask-body"' not in page
+    assert "Geef een geldig e-mailadres." in page
+    # What was typed is kept (escaped), so one correction is enough.
+    assert "Waarom staat hier geen waarde?\nIk woon er.</textarea>" in page
+    assert 'value="not an address"' in page
+    assert stored(world) == before
+
+
+def test_markup_typed_into_the_form_is_text(world: World) -> None:
+    script = "<script>alert(1)</script>"
+    refused = world.client.post(FORM, data=question(email=script, body=script), headers=HTML)
+    assert refused.status_code == 422
+    assert script not in refused.text and "&lt;script&gt;" in refused.text
+    sent = world.client.post(FORM, data=question(body=script), follow_redirects=False)
+    assert sent.status_code == 303
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
+    assert script not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_an_organisations_name_is_refused_without_a_key(world: World) -> None:
+    before = stored(world)
+    sent = world.client.post(FORM, data=question(name="Stad Gent"), headers=HTML)
+    assert sent.status_code == 422
+    assert "Een organisatie schrijft met haar API-sleutel" in unescape(sent.text)
+    assert stored(world) == before
+
+
+def test_an_unknown_dataset_is_a_page_not_found(world: World) -> None:
+    before = stored(world)
+    sent = world.client.post("/datasets/no-such-dataset/feedback", data=question(), headers=HTML)
+    assert sent.status_code == 404
+    assert sent.headers["content-type"].startswith("text/html")
+    assert stored(world) == before
+
+
+def test_the_form_counts_against_the_anonymous_limit(
+    world_template: Template, tmp_path: Path
+) -> None:
+    answers: list[Any] = []
+    for world in open_world(world_template, tmp_path, anonymous_feedback_per_minute=1):
+        # A form to correct is not a post: it does not use up the one allowed.
+        answers.append(world.client.post(FORM, data=question(email=""), headers=HTML))
+        answers.append(world.client.post(FORM, data=question(), follow_redirects=False))
+        answers.append(world.client.post(FORM, data=question(), headers=HTML))
+        counted = stored(world)
+    assert [a.status_code for a in answers] == [422, 303, 429]
+    assert answers[2].headers["retry-after"]
+    assert counted == (1, 1)
