@@ -324,7 +324,8 @@ def download_schema(session: Session, dataset: Dataset) -> TableSchema:
 
 def table_schema(dataset: Dataset, indicators: Iterable[Indicator]) -> TableSchema:
     carried = sorted(indicators, key=lambda i: i.id)
-    levels = [info.level.value for info in LEVELS]
+    # "area": the records of an ad-hoc area (observations with area=) use this schema too.
+    levels = [*(info.level.value for info in LEVELS), "area"]
     return TableSchema.model_validate(
         {
             "$schema": TABLE_SCHEMA_PROFILE,
@@ -338,7 +339,12 @@ def table_schema(dataset: Dataset, indicators: Iterable[Indicator]) -> TableSche
                     enum=[i.id for i in carried],
                 ),
                 _field("period", "Reference period: a year, or a date for a stock.", required=True),
-                _field("level", "Geographic level of the unit.", required=True, enum=levels),
+                _field(
+                    "level",
+                    "Geographic level of the unit; area for an ad-hoc area (area=).",
+                    required=True,
+                    enum=levels,
+                ),
                 _field("version", "Geography version of the unit.", required=True),
                 _field("code", "Code of the unit in its level and version.", required=True),
                 _field("name", "Official (Dutch) name of the unit."),

@@ -24,7 +24,7 @@ from app.api.deps import (
     paged,
 )
 from app.api.problems import problems
-from app.auth.deps import CallerDep
+from app.auth.deps import CallerDep, OptionalCallerDep
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from app.ingest import submissions, upload
 from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema, WithdrawalResult
@@ -67,9 +67,10 @@ def list_submissions(
     response: Response,
     session: SessionDep,
     paging: PageDep,
+    caller: OptionalCallerDep,
 ) -> SubmissionPage:
     items, total = submissions.list_submissions(
-        session, dataset_id, paging.offset, paging.page_size
+        session, caller, dataset_id, paging.offset, paging.page_size
     )
     return SubmissionPage.model_validate(
         paged(request, response, paging, items, total), from_attributes=True

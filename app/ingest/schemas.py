@@ -65,7 +65,10 @@ class SubmissionOut(BaseModel):
     created_at: Timestamp
     source: str | None = Field(description="`upload`, or the source file of an import.")
     media_type: str | None
-    sha256: str
+    sha256: str | None = Field(
+        description="SHA-256 of the file; null on a restricted or non-public dataset for "
+        "callers without a role on it."
+    )
     state: str = Field(examples=["accepted"])
     revision: int | None = Field(
         description="The revision it made; null for a submission that changed nothing."

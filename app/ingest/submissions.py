@@ -19,6 +19,7 @@ from app.audit.service import record
 from app.auth.service import (
     WRITE_ROLES,
     Caller,
+    held_roles,
     require_dataset_role,
     require_owner,
     require_role,
@@ -116,7 +117,8 @@ def _submit(
 ) -> SubmissionResult:
     dataset = _dataset(session, dataset_id)
     require_role(caller, WRITE_ROLES, "submitting data")
-    require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
+    # Before the dataset's roles: nobody supplies a derived dataset, and a supplier who sent
+    # a file to one is told where it belongs (the sources are public).
     sources = stats_derived.source_datasets(session, dataset_id)
     if sources:
         raise Conflict(
@@ -125,6 +127,7 @@ def _submit(
             dataset=dataset_id,
             sources=sources,
         )
+    require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
     supplied, derived, whole = supplied_indicators(session, dataset_id)
     # The very schema GET …/schema serves: what the supplier reads is what is checked.
     schema = dataset_table_schema(session, dataset_id)
@@ -375,10 +378,16 @@ def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] |
 
 
 def list_submissions(
-    session: Session, dataset_id: str, offset: int, limit: int
+    session: Session, caller: Caller | None, dataset_id: str, offset: int, limit: int
 ) -> tuple[list[SubmissionOut], int]:
-    """A page of the dataset's submissions, newest first, and their total."""
-    _dataset(session, dataset_id)
+    """A page of the dataset's submissions, newest first, and their total. The files'
+    digests of a closed dataset only for its owners, suppliers and site admins: with the
+    published Table Schema, the digest of a small correction gives its values back by trying
+    them all."""
+    dataset = _dataset(session, dataset_id)
+    digests = dataset.access_level == "public" or (
+        caller is not None and (caller.is_admin or bool(held_roles(session, caller, dataset_id)))
+    )
     stmt = stats_repository.submissions_query(dataset_id)
     return [
         SubmissionOut(
@@ -387,7 +396,7 @@ def list_submissions(
             created_at=s.created_at,
             source=s.source_name,
             media_type=s.media_type,
-            sha256=s.sha256,
+            sha256=s.sha256 if digests else None,
             state=s.state,
             revision=s.revision,
             rows_total=s.rows_total,

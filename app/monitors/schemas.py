@@ -73,7 +73,10 @@ class PeriodValues(BaseModel):
     period: str = Field(examples=["2021"])
     reference: UnitValue | None = Field(description="The reference unit (the Flemish Region).")
     units: list[UnitValue] = Field(description="The set's units, in the set's order.")
-    ranked: int = Field(description="How many units had a value (and a rank).")
+    ranked: int = Field(
+        description="How many units have a rank: those with a complete value (an incomplete "
+        "value, over part of a unit, is shown without a rank)."
+    )
 
 
 class IndicatorSeries(BaseModel):

@@ -133,6 +133,25 @@ CATALOG_LANGUAGES = ("nl", "en")
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
+# What one may do with a dataset's values, by access level (README: access levels).
+RIGHTS: dict[str, dict[str, str]] = {
+    "public": {
+        "nl": "Open data: vrij te hergebruiken onder de licentie van de distributie.",
+        "en": "Open data: free to reuse under the distribution's licence.",
+    },
+    "restricted": {
+        "nl": "Waarden alleen met een API-sleutel en toegangsrecht; de metadata zijn open.",
+        "en": "Values only with an API key and a grant; the metadata are open.",
+    },
+    "non_public": {
+        "nl": "Waarden alleen voor de eigenaars en leveranciers van de dataset; geen "
+        "toegangsrecht opent ze. De metadata zijn open.",
+        "en": "Values only for the dataset's owners and suppliers; no grant opens them. The "
+        "metadata are open.",
+    },
+}
+
+
 @dataclass(frozen=True)
 class Uris:
     """The URIs Datapedia mints, under ``base`` (``settings.base_url``, no trailing slash)."""
@@ -1081,24 +1100,7 @@ class _Builder:
         node = URIRef(f"{self.uris.dataset(dataset.id)}#rights")
         if self.first_time(node):
             self.types(node, DCTERMS.RightsStatement)
-            open_data = dataset.access_level == "public"
-            self.texts(
-                node,
-                RDFS.label,
-                {
-                    "nl": (
-                        "Open data: vrij te hergebruiken onder de licentie van de distributie."
-                        if open_data
-                        else "Waarden alleen met een API-sleutel en toegangsrecht; de "
-                        "metadata zijn open."
-                    ),
-                    "en": (
-                        "Open data: free to reuse under the distribution's licence."
-                        if open_data
-                        else "Values only with an API key and a grant; the metadata are open."
-                    ),
-                },
-            )
+            self.texts(node, RDFS.label, RIGHTS[dataset.access_level])
         return node
 
     def download_schema(self, dataset: Dataset) -> URIRef:

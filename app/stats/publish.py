@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -204,7 +205,63 @@ def apply_disclosure(
         else:
             continue
         result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups)
+    for linked in disclosure_links(indicators):
+        for period in {period for (indicator_id, period) in cells if indicator_id in linked}:
+            _hide_together(cells, result, [(i, period) for i in linked])
     return result
+
+
+def disclosure_links(indicators: Sequence[Indicator]) -> list[set[str]]:
+    """The indicators that must hide the same cells: a ratio and the parts of its numerator,
+    wherever one of them is under a disclosure rule (joined transitively: a part of two ratios
+    links both). A rule on cars per household protects the number of cars too, or the ratio it
+    hides would be cars ÷ households, both published; and a ratio is hidden wherever its
+    numerator is, or it would give the numerator back as ratio × denominator. Denominators
+    (households, connections) are what a rule measures, and stay published."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for indicator in indicators:
+        if indicator.aggregation == "ratio":
+            for part in indicator.numerator:
+                parent[root(part)] = root(indicator.id)
+    ruled = {i.id for i in indicators if _under_rule(i)}
+    components: dict[str, set[str]] = defaultdict(set)
+    for member in parent:
+        components[root(member)].add(member)
+    return [
+        members for _, members in sorted(components.items()) if len(members) > 1 and members & ruled
+    ]
+
+
+def _hide_together(
+    true: Mapping[Slice, Mapping[int, Cell]],
+    result: dict[Slice, dict[int, Cell]],
+    slices: Sequence[Slice],
+) -> None:
+    """Hide, in every one of ``slices``, each cell a rule hid in any of them. Each rule's
+    pattern leaves no group with exactly one hidden cell, so their union leaves none either."""
+    hidden: set[int] = set()
+    for key in slices:
+        for unit, cell in result.get(key, {}).items():
+            if cell.status == "confidential" and true[key][unit].value is not None:
+                hidden.add(unit)
+    if not hidden:
+        return
+    for key in slices:
+        if key in result:
+            result[key] = {
+                unit: (
+                    Cell(None, "confidential", cell.coverage)
+                    if unit in hidden and cell.value is not None
+                    else cell
+                )
+                for unit, cell in result[key].items()
+            }
 
 
 Slice = tuple[str, str]  # (indicator, period)
@@ -230,6 +287,34 @@ class DatasetContext:
     def by_id(self) -> dict[str, Indicator]:
         return {i.id: i for i in [*self.inputs, *self.indicators]}
 
+    @cached_property
+    def linked(self) -> dict[str, set[str]]:
+        """Per indicator under a shared suppression (see :func:`disclosure_links`), all of
+        its links."""
+        return {
+            member: links
+            for links in disclosure_links([*self.inputs, *self.indicators])
+            for member in links
+        }
+
+    def undisclosed(self, indicator_id: str) -> bool:
+        """Whether no disclosure control applies to the indicator's cells: no rule of its own,
+        and no rule of a ratio it is a numerator of."""
+        indicator = self.by_id.get(indicator_id)
+        return (
+            indicator is not None and not _under_rule(indicator) and indicator_id not in self.linked
+        )
+
+    def copies_sectors(self, indicator_id: str) -> bool:
+        """Whether the indicator publishes its sector observations as they are: additive, and
+        no disclosure control that could suppress a sector."""
+        indicator = self.by_id.get(indicator_id)
+        return (
+            indicator is not None
+            and indicator.aggregation == "sum"
+            and self.undisclosed(indicator_id)
+        )
+
 
 def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
     dataset = get_dataset(session, dataset_id)
@@ -248,8 +333,10 @@ def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
 
 def reads(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
     """Per indicator, the indicators whose observations its published cells depend on
-    (itself, its ratio parts, its weight, and what its disclosure reference reads)."""
+    (itself, its ratio parts, its weight, what its disclosure reference reads, and what the
+    indicators it hides cells with read)."""
     by_id = {i.id: i for i in indicators}
+    linked = {member: links for links in disclosure_links(indicators) for member in links}
     direct: dict[str, set[str]] = {}
     for i in indicators:
         direct[i.id] = {i.id, *i.numerator, *i.denominator}
@@ -268,6 +355,7 @@ def reads(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
             reference = by_id[current].disclosure_reference_id if current in by_id else None
             if reference is not None:
                 todo.append(reference)
+            todo.extend(linked.get(current, ()))
     return result
 
 
@@ -295,10 +383,13 @@ def compute_slices(
     every observation those slices read; at the ``only`` units, when no disclosure control
     applies to them (suppression needs the whole slice)."""
     by_id = context.by_id
+    linked = context.linked
     needed: list[Indicator] = []
     todo = [indicator for indicator, _ in wanted]
     seen: set[str] = set()
-    while todo:  # a disclosure rule needs its reference's true values
+    # A disclosure rule needs its reference's true values, and a shared suppression the
+    # cells of every indicator it links.
+    while todo:
         current = todo.pop()
         if current in seen or current not in by_id:
             continue
@@ -306,9 +397,10 @@ def compute_slices(
         needed.append(by_id[current])
         if by_id[current].disclosure_reference_id is not None:
             todo.append(by_id[current].disclosure_reference_id)  # type: ignore[arg-type]
+        todo.extend(linked.get(current, ()))
     targets = cached_targets(context, frozenset(o.unit_id for o in observations))
     if only is not None:
-        assert all(_undisclosed(indicator) for indicator in needed)
+        assert all(context.undisclosed(indicator.id) for indicator in needed)
     cells = apply_disclosure(
         needed, compute_cells(needed, _base_cells(observations), targets, only), targets
     )
@@ -415,7 +507,6 @@ def publish_slices(
     compared at the reach and at every cell that is confidential before or after."""
     context = context or dataset_context(session, dataset_id)
     dependencies = reads(context.indicators)
-    by_id = context.by_id
     by_period: dict[str, set[str]] = defaultdict(set)
     for indicator, period in slices:
         by_period[period].add(indicator)
@@ -425,7 +516,7 @@ def publish_slices(
         # Additive indicators without disclosure control are published in the database,
         # sectors and aggregates, when every target of a sector is one of its ancestors.
         in_database = sorted(
-            i for i in indicators if not context.successors and _copies_sectors(by_id.get(i))
+            i for i in indicators if not context.successors and context.copies_sectors(i)
         )
         in_python = indicators.difference(in_database)
         reach = _reach(context, corrected_units.get(period)) if corrected_units else None
@@ -449,7 +540,7 @@ def publish_slices(
             )
             # A correction that reaches no slice under disclosure control: its cells are
             # computed at the reach only (every other one is as stored).
-            undisclosed = reach is not None and all(_undisclosed(by_id.get(i)) for i in computing)
+            undisclosed = reach is not None and all(context.undisclosed(i) for i in computing)
             computed = compute_slices(context, observations, wanted, reach if undisclosed else None)
         # The indicators whose comparison stays within the reach of the correction (the
         # additive ones published in the database have no disclosure control either), and
@@ -462,7 +553,7 @@ def publish_slices(
         after_disclosed: dict[repository.TallyKey, int] = {}
         stored: dict[CellKey, repository.StoredPublished] = {}
         if reach is not None:
-            within = {i for i in computing if _undisclosed(by_id.get(i))}
+            within = {i for i in computing if context.undisclosed(i)}
             disclosed = computing - within
             if disclosed:
                 stored, compared_at = _disclosure_reach(
@@ -477,7 +568,7 @@ def publish_slices(
             _keep_only(computed, within, period, reach)
         # Sector cells that are plain copies of observations are written in the database,
         # not from Python: they are most of a dataset's published rows.
-        copied = sorted(i for i in in_python if _copies_sectors(by_id.get(i)))
+        copied = sorted(i for i in in_python if context.copies_sectors(i))
         for indicator in copied:
             cells = computed.get((indicator, period))
             if cells is not None:
@@ -646,19 +737,11 @@ def _keep_only(
             computed[(indicator, period)] = {u: c for u, c in cells.items() if u in units}
 
 
-def _undisclosed(indicator: Indicator | None) -> bool:
-    """Whether no disclosure control applies to the indicator's cells."""
+def _under_rule(indicator: Indicator) -> bool:
+    """Whether the indicator has a disclosure rule of its own."""
     return (
-        indicator is not None
-        and indicator.disclosure_min_count is None
-        and indicator.disclosure_reference_id is None
+        indicator.disclosure_min_count is not None or indicator.disclosure_reference_id is not None
     )
-
-
-def _copies_sectors(indicator: Indicator | None) -> bool:
-    """Whether the indicator publishes its sector observations as they are: additive, and no
-    disclosure control that could suppress a sector."""
-    return indicator is not None and indicator.aggregation == "sum" and _undisclosed(indicator)
 
 
 def _store_diff(

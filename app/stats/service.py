@@ -688,8 +688,12 @@ def _sectors_of_incomplete_ratios(
 def _area_cell(indicator: Indicator, period: str, area: _Area) -> Cell | None:
     """The area's cell from its units' published cells: a unit's incomplete value adds its
     value and keeps the area incomplete, weighted by the unit's sectors. A ratio's unit with
-    an incomplete part adds its sectors instead (see :func:`_sectors_of_incomplete_ratios`)."""
+    an incomplete part adds its sectors instead (see :func:`_sectors_of_incomplete_ratios`).
+    An area of one unit is that unit's published cell: its sectors could not give it where a
+    rule hides some of them."""
     own = area.part(indicator.id, period)
+    if len(area.units) == 1:
+        return own.get(area.units[0])
     if indicator.aggregation == "sum":
         acc = accumulate_area(sum_pairs(own), _covered([own]), area.weights)
         return sum_cell(acc) if acc else None

@@ -228,6 +228,21 @@ def grant_role(session: Session, caller: Caller, dataset_id: str, grant: RoleGra
                 f"{' or '.join(needed)} and site admins; {caller.organisation.id!r} holds "
                 f"{', '.join(sorted(held)) or 'no role'} on {dataset_id!r}",
             )
+    if (
+        role == "supplier"
+        and not own
+        and not publisher
+        and dataset.access_level != "public"
+        and not any(org == target for org, _ in _current_roles(session, dataset_id))
+    ):
+        # A supplier reads every value of the dataset: inviting a new organisation to a
+        # closed one opens it, which a grant (purpose, end date) or the publisher decides.
+        raise Forbidden(
+            f"publisher:{dataset_id}",
+            f"{dataset_id!r} is {dataset.access_level.replace('_', '-')} and a supplier reads "
+            f"all of its values: inviting {target!r}, which holds no role on it, is for the "
+            "dataset's publisher and site admins",
+        )
     if territory_misfit := _territory_misfit(role, grant.territory):
         raise InvalidParameter("territory", territory_misfit)
     if repository.get_organisation(session, target) is None:

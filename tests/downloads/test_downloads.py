@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from frictionless import validate
+from frictionless import Resource, validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -284,3 +284,22 @@ def test_files_sent_at_once_are_bounded_and_a_database_away_is_503(
     assert away.status_code == 503 and away.headers["retry-after"] == "5"
     assert "does not answer" in away.json()["detail"]
     assert state.files_sent == 0
+
+
+def test_an_ad_hoc_area_export_validates_against_the_datasets_schema(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """The filtered CSV of an area (level "area") is checked with the schema the dataset
+    publishes, as an analyst does with frictionless."""
+    exported = client.get(
+        "/api/v1/datasets/cars-households-2019/observations",
+        params=[("area", "municipality:44021"), ("area", "municipality:44083"), ("format", "csv")],
+    )
+    assert exported.status_code == 200, exported.text
+    assert ",area," in exported.text
+    (tmp_path / "area.csv").write_bytes(exported.content)
+    schema = client.get(url("cars-households-2019", "schema.json"))
+    (tmp_path / "schema.json").write_bytes(schema.content)
+    report = validate(Resource(path="area.csv", schema="schema.json", basepath=str(tmp_path)))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+    assert report.tasks[0].stats["rows"] == exported.text.count("\n") - 1

@@ -19,6 +19,7 @@ from tests.factories import World
 
 BASE = get_settings().base_url
 HYDRA = "http://www.w3.org/ns/hydra/core#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FORMATS = {
     "ttl": ("text/turtle", "turtle"),
     "rdf": ("application/rdf+xml", "xml"),
@@ -274,3 +275,27 @@ def test_each_catalogue_url_links_to_itself(client: TestClient) -> None:
                 path,
                 links,
             )
+
+
+@pytest.mark.parametrize(
+    ("level", "words"),
+    [
+        ("public", "Open data: free to reuse"),
+        ("restricted", "Values only with an API key and a grant"),
+        ("non_public", "no grant opens them"),
+    ],
+)
+def test_the_rights_statement_says_what_the_access_level_allows(
+    world: World, level: str, words: str
+) -> None:
+    """A non-public dataset said "with a key and a grant" while every grant on it is a 409:
+    portals show this text to people deciding whether to ask for access."""
+    changed = world.client.patch(
+        "/api/v1/datasets/income", json={"access_level": level}, headers=world.auth("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    answer = world.client.get("/doc/dataset/income", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=answer.text, format="turtle")
+    rights = URIRef(f"{BASE}/id/dataset/income#rights")
+    labels = {str(o) for o in graph.objects(rights, URIRef(RDFS_LABEL)) if o.language == "en"}
+    assert len(labels) == 1 and words in labels.pop()

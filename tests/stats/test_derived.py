@@ -240,6 +240,17 @@ def test_the_derived_dataset_accepts_no_submissions(world: World) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
     assert "energy-fluvius" in problem["detail"] and "age-census-2021" in problem["sources"]
+    # A city's supplier, who supplies the sources, is told the same (it was a 403 naming a
+    # right nobody has), and a reader still lacks the right to submit anything.
+    for who, status in (("gent", 409), ("gent-reader", 403)):
+        answer = world.client.post(
+            f"/api/v1/datasets/{DATASET}/submissions",
+            content=(HEADER + f"44021A00-,{ELECTRICITY},2021,1,\n").encode(),
+            headers=world.headers(who),
+        )
+        assert answer.status_code == status, answer.text
+        if status == 409:
+            assert answer.json()["sources"] == problem["sources"]
     assert world.fingerprint() == before
     # Its parts are not published in it: no ad-hoc areas, with the reason.
     area = world.client.get(

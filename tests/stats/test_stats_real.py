@@ -1078,3 +1078,41 @@ def test_sector_values_are_the_files_own(
     assert {code: served.get(code) for code in expected} == {
         code: float(total) for code, total in expected.items()
     }
+
+
+RATIO_NUMERATORS = {
+    "cars-per-household": "cars",
+    "electricity-per-residential-connection": "electricity-consumption-residential",
+}
+
+
+def test_a_rule_on_a_ratio_hides_its_numerator_where_it_hides_the_ratio(
+    real_session: Session,
+) -> None:
+    """Cars per household hidden where there are fewer than 5 households would be cars ÷
+    households if both counts were published beside it (all 322 such sectors of 2019 were):
+    the numerator is hidden in the same cells, and the denominator the rule measures stays.
+    Where the numerator is hidden the ratio is too (ratio × denominator would give it back),
+    and the numerator's own groups never hold exactly one hidden cell."""
+    cells = _published(real_session, [*RATIO_NUMERATORS, *RATIO_NUMERATORS.values()])
+    groups = _groups(real_session)
+    problems: list[str] = []
+    hidden_numerators = 0
+    for (dataset, ratio, period), values in sorted(cells.items()):
+        if ratio not in RATIO_NUMERATORS:
+            continue
+        numerator = cells[(dataset, RATIO_NUMERATORS[ratio], period)]
+        what = f"{dataset}/{ratio}/{period}"
+        for unit, (value, status) in values.items():
+            part_value, part_status = numerator.get(unit, (None, "absent"))
+            if status == "confidential" and part_value is not None:
+                problems.append(f"{what}: unit {unit} hidden, its numerator {part_value} shown")
+            if part_status == "confidential" and value is not None:
+                problems.append(f"{what}: unit {unit} numerator hidden, ratio {value} shown")
+        hidden = {u for u, (_, status) in numerator.items() if status == "confidential"}
+        hidden_numerators += len(hidden)
+        for kind, head, units in groups:
+            if head in numerator and len([u for u in units if u in hidden]) == 1:
+                problems.append(f"{what}: numerator {kind} group of {head} hides one cell")
+    assert hidden_numerators > 322  # every hidden ratio cell of 2019 cars, and the energy
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])

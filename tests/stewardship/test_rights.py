@@ -182,6 +182,46 @@ def test_a_co_owner_without_a_supplier_role_invites_in_its_municipality(world: W
     assert roles(world).get((THIRD, "supplier")) == ["sector:44021A00-"]
 
 
+@pytest.mark.parametrize("level", ["restricted", "non_public"])
+def test_a_co_owner_opens_no_closed_dataset_by_inviting_a_supplier(
+    world: World, level: str
+) -> None:
+    """A supplier reads every value of a dataset, so a co-owner that invited any organisation
+    as a supplier of one sector opened the whole closed dataset to it, without the grant's
+    purpose and end date (non-public: although no grant opens it). A new supplier of a closed
+    dataset is the publisher's to invite; a supplier already there may still be given more
+    of the co-owner's territory."""
+    closed = world.client.patch(URL, json={"access_level": level}, headers=world.auth("admin"))
+    assert closed.status_code == 200, closed.text
+    before = world.fingerprint()
+    invited = world.client.post(
+        ROLES,
+        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth("gent-editor"),
+    )
+    assert invited.status_code == 403, invited.text
+    assert invited.json()["missing_right"] == f"publisher:{DATASET}"
+    assert world.fingerprint() == before
+    assert world.client.get(f"{URL}/observations", headers=world.auth("analyst")).status_code == 403
+    by_publisher = world.client.post(
+        ROLES,
+        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth("publisher-editor"),
+    )
+    assert by_publisher.status_code == 201, by_publisher.text
+    # Now a supplier: the co-owner may add of its own territory to it.
+    more = world.client.post(
+        ROLES,
+        json={
+            "organisation": THIRD,
+            "role": "supplier",
+            "territory": ["sector:44021A00-", "sector:44021A01-"],
+        },
+        headers=world.auth("gent-editor"),
+    )
+    assert more.status_code == 201, more.text
+
+
 def test_the_publisher_is_changed_with_put_only(world: World) -> None:
     before = world.fingerprint()
     via_roles = world.client.post(
