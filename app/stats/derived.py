@@ -61,6 +61,24 @@ def input_indicators(session: Session, dataset_id: str) -> list[Indicator]:
     ]
 
 
+def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str], set[int]]:
+    """Per (numerator part, derived period) of the dataset's derived ratios, the units where
+    the part's source publishes it confidential. The derived ratio is hidden there too:
+    ratio × denominator (a published count) would give the hidden value back. Its own rule
+    hides more where it must; this is what the source hides by its own groups."""
+    hidden: dict[tuple[str, str], set[int]] = {}
+    for row in catalogue_repository.derived_indicators(session, dataset_id):
+        numerator = {(p["indicator"], p["dataset"]) for p in row.parts if p["role"] == "numerator"}
+        for period, reads in _period_reads(session, row).items():
+            for indicator, source in sorted(numerator):
+                # Every part is named, also where its source hides nothing now: whether a
+                # ratio is under disclosure control does not change with the data.
+                hidden.setdefault((indicator, period), set()).update(
+                    repository.hidden_units(session, source, indicator, reads[(indicator, source)])
+                )
+    return hidden
+
+
 def _period_reads(session: Session, row: DerivedIndicator) -> dict[str, dict[tuple[str, str], str]]:
     """Per derived period, the period each part (indicator, dataset) is read from."""
     parts = {(p["indicator"], p["dataset"]) for p in row.parts}

@@ -47,7 +47,7 @@ from app.stats.aggregate import (
     sum_pairs,
     weighted_pairs,
 )
-from app.stats.derived import input_indicators
+from app.stats.derived import hidden_in_sources, input_indicators
 from app.stats.disclosure import suppress
 
 REGIONALISATION_LEVELS = {Level.REFERENTIEREGIO, Level.VERVOERREGIO, Level.CITYREGION}
@@ -190,7 +190,12 @@ def apply_disclosure(
     indicators: Sequence[Indicator],
     cells: Mapping[tuple[str, str], dict[int, Cell]],
     targets: Targets,
+    hidden_in_sources: Mapping[Slice, Collection[int]] | None = None,
 ) -> dict[tuple[str, str], dict[int, Cell]]:
+    """Each rule's suppression, then shared by the indicators it links (see
+    :func:`disclosure_links`); ``hidden_in_sources``: per slice of a derived dataset's
+    numerator part, the units its source hides (see ``stats.derived.hidden_in_sources``)."""
+    hidden_in_sources = hidden_in_sources or {}
     by_id = {i.id: i for i in indicators}
     result = dict(cells)
     for (indicator_id, period), values in cells.items():
@@ -205,19 +210,25 @@ def apply_disclosure(
         else:
             continue
         result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups)
-    for linked in disclosure_links(indicators):
-        for period in {period for (indicator_id, period) in cells if indicator_id in linked}:
-            _hide_together(cells, result, [(i, period) for i in linked])
+    for linked in disclosure_links(indicators, {i for i, _ in hidden_in_sources}):
+        for period in sorted({p for (indicator_id, p) in cells if indicator_id in linked}):
+            slices = [(i, period) for i in sorted(linked)]
+            forced = set().union(*(hidden_in_sources.get(key, ()) for key in slices))
+            _hide_together(cells, result, slices, forced)
     return result
 
 
-def disclosure_links(indicators: Sequence[Indicator]) -> list[set[str]]:
+def disclosure_links(
+    indicators: Sequence[Indicator], hidden_elsewhere: Collection[str] = ()
+) -> list[set[str]]:
     """The indicators that must hide the same cells: a ratio and the parts of its numerator,
     wherever one of them is under a disclosure rule (joined transitively: a part of two ratios
     links both). A rule on cars per household protects the number of cars too, or the ratio it
     hides would be cars ÷ households, both published; and a ratio is hidden wherever its
     numerator is, or it would give the numerator back as ratio × denominator. Denominators
-    (households, connections) are what a rule measures, and stay published."""
+    (households, connections) are what a rule measures, and stay published.
+    ``hidden_elsewhere``: parts another dataset hides (a derived dataset's numerators), which
+    link their ratios as a rule does."""
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:
@@ -229,7 +240,7 @@ def disclosure_links(indicators: Sequence[Indicator]) -> list[set[str]]:
         if indicator.aggregation == "ratio":
             for part in indicator.numerator:
                 parent[root(part)] = root(indicator.id)
-    ruled = {i.id for i in indicators if _under_rule(i)}
+    ruled = {i.id for i in indicators if _under_rule(i)} | set(hidden_elsewhere)
     components: dict[str, set[str]] = defaultdict(set)
     for member in parent:
         components[root(member)].add(member)
@@ -242,10 +253,12 @@ def _hide_together(
     true: Mapping[Slice, Mapping[int, Cell]],
     result: dict[Slice, dict[int, Cell]],
     slices: Sequence[Slice],
+    forced: Collection[int],
 ) -> None:
-    """Hide, in every one of ``slices``, each cell a rule hid in any of them. Each rule's
-    pattern leaves no group with exactly one hidden cell, so their union leaves none either."""
-    hidden: set[int] = set()
+    """Hide, in every one of ``slices``, each cell a rule hid in any of them, and the
+    ``forced`` ones. Each rule's pattern leaves no group with exactly one hidden cell, so
+    their union leaves none either."""
+    hidden: set[int] = set(forced)
     for key in slices:
         for unit, cell in result.get(key, {}).items():
             if cell.status == "confidential" and true[key][unit].value is not None:
@@ -282,6 +295,8 @@ class DatasetContext:
     # Indicators the dataset holds observations of but does not publish: the parts of its
     # derived indicators (app.stats.derived), computed when a disclosure rule refers to one.
     inputs: list[Indicator] = field(default_factory=list)
+    # Of a derived dataset: per slice of a numerator part, the units its source hides.
+    hidden_in_sources: dict[Slice, set[int]] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, Indicator]:
@@ -291,9 +306,10 @@ class DatasetContext:
     def linked(self) -> dict[str, set[str]]:
         """Per indicator under a shared suppression (see :func:`disclosure_links`), all of
         its links."""
+        elsewhere = {indicator for indicator, _ in self.hidden_in_sources}
         return {
             member: links
-            for links in disclosure_links([*self.inputs, *self.indicators])
+            for links in disclosure_links([*self.inputs, *self.indicators], elsewhere)
             for member in links
         }
 
@@ -327,7 +343,8 @@ def dataset_context(session: Session, dataset_id: str) -> DatasetContext:
         indicators_of_dataset(session, dataset_id),
         repository.load_geography(session, versions),
         successors,
-        input_indicators(session, dataset_id),
+        inputs := input_indicators(session, dataset_id),
+        hidden_in_sources(session, dataset_id) if inputs else {},
     )
 
 
@@ -402,7 +419,10 @@ def compute_slices(
     if only is not None:
         assert all(context.undisclosed(indicator.id) for indicator in needed)
     cells = apply_disclosure(
-        needed, compute_cells(needed, _base_cells(observations), targets, only), targets
+        needed,
+        compute_cells(needed, _base_cells(observations), targets, only),
+        targets,
+        context.hidden_in_sources,
     )
     wanted_set = set(wanted)
     return {key: values for key, values in cells.items() if key in wanted_set}
@@ -448,7 +468,10 @@ def derive(
     targets = build_targets(context.geo, context.successors, {o.unit_id for o in observations})
     indicators = [*context.inputs, *context.indicators]
     cells = apply_disclosure(
-        indicators, compute_cells(indicators, _base_cells(observations), targets), targets
+        indicators,
+        compute_cells(indicators, _base_cells(observations), targets),
+        targets,
+        context.hidden_in_sources,
     )
     published = {i.id for i in context.indicators}
     cells = {key: values for key, values in cells.items() if key[0] in published}

@@ -2521,3 +2521,16 @@ def indicators_in_period(
         if session.scalar(stmt) is not None:
             found.add(indicator)
     return found
+
+
+def hidden_units(session: Session, dataset_id: str, indicator_id: str, period: str) -> set[int]:
+    """The units where the dataset's current published cell of the indicator and period is
+    confidential."""
+    stmt = select(PublishedValue.unit_id).where(
+        PublishedValue.dataset_id == dataset_id,
+        PublishedValue.revision_to.is_(None),
+        PublishedValue.indicator_id == indicator_id,
+        PublishedValue.period == period,
+        PublishedValue.status == "confidential",
+    )
+    return set(session.scalars(stmt))

@@ -1116,3 +1116,24 @@ def test_a_rule_on_a_ratio_hides_its_numerator_where_it_hides_the_ratio(
                 problems.append(f"{what}: numerator {kind} group of {head} hides one cell")
     assert hidden_numerators > 322  # every hidden ratio cell of 2019 cars, and the energy
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
+def test_a_derived_ratio_is_hidden_where_its_numerators_source_hides_it(
+    real_session: Session,
+) -> None:
+    """Electricity per inhabitant was published in 70 cells of 2021 where energy-fluvius
+    hides the residential consumption (its own rule found another pattern in the derived
+    dataset's groups): consumption = ratio × inhabitants, both published."""
+    derived = _published(real_session, ["electricity-residential-per-inhabitant"])
+    source = _published(real_session, ["electricity-consumption-residential"])
+    hidden = {
+        unit
+        for unit, (_, status) in source[
+            ("energy-fluvius", "electricity-consumption-residential", "2021")
+        ].items()
+        if status == "confidential"
+    }
+    ratio = derived[("climate-energy-monitor", "electricity-residential-per-inhabitant", "2021")]
+    assert len(hidden & ratio.keys()) > 400
+    shown = sorted(u for u in hidden & ratio.keys() if ratio[u][0] is not None)
+    assert shown == []
