@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from app.errors import SourceDataError
+
 
 @dataclass(frozen=True)
 class SourceRow:
@@ -26,7 +28,20 @@ def read_text(location: str | Path) -> str:
             raw: bytes = response.read()
     else:
         raw = Path(location).read_bytes()
-    return raw.decode("utf-8-sig")
+    return _decoded(raw, Path(text_location).name)
+
+
+def _decoded(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceDataError(
+            [
+                f"{name}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be read); save "
+                "the file as UTF-8 (Excel: CSV UTF-8)"
+            ]
+        ) from exc
 
 
 def read_csv_rows(location: str | Path, delimiter: str = ",") -> Iterator[SourceRow]:
@@ -38,5 +53,10 @@ def read_csv_rows(location: str | Path, delimiter: str = ",") -> Iterator[Source
         text = Path(location).open(encoding="utf-8-sig", newline="")  # noqa: SIM115
     with text:
         reader = csv.DictReader(text, delimiter=delimiter)
-        for values in reader:
-            yield SourceRow(file=name, line=reader.line_num, values=values)
+        try:
+            for values in reader:
+                yield SourceRow(file=name, line=reader.line_num, values=values)
+        except UnicodeDecodeError:
+            # Decoded a block at a time: the whole file says on which line the byte is.
+            _decoded(Path(location).read_bytes(), name)
+            raise

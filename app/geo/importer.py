@@ -111,9 +111,41 @@ def load_versions(path: Path) -> list[VersionSource]:
     ]
     if len(known) != len(versions):
         problems.append(f"{path}: a version id is listed twice")
+    if not problems:
+        problems += _cycles(path, versions)
     if problems:
         raise SourceDataError(problems)
     return versions
+
+
+def _cycles(path: Path, versions: Sequence[VersionSource]) -> list[str]:
+    """The chain of versions must end: which version is latest is where it ends."""
+    problems: list[str] = []
+    declared: dict[str, set[str]] = defaultdict(set)
+    for v in versions:
+        if v.successor is not None:
+            declared[v.id].add(v.successor.version)
+        if v.predecessor is not None:
+            declared[v.predecessor.version].add(v.id)
+    for version, nexts in sorted(declared.items()):
+        if len(nexts) > 1:
+            problems.append(
+                f"{path}: version {version} has {len(nexts)} successors "
+                f"({', '.join(sorted(nexts))})"
+            )
+    if problems:
+        return problems
+    successors = successor_versions(versions)
+    for start in sorted(successors):
+        seen = [start]
+        while (following := successors.get(seen[-1])) is not None:
+            if following in seen:
+                return [
+                    f"{path}: the versions succeed each other in a circle: "
+                    f"{' → '.join([*seen[seen.index(following) :], following])}"
+                ]
+            seen.append(following)
+    return []
 
 
 def successor_versions(versions: Iterable[VersionSource]) -> dict[str, str]:
@@ -430,10 +462,27 @@ def _check_mergers(plan: GeographyPlan, source: VersionSource, rows: Iterable[So
 
 
 def _validate_links(plan: GeographyPlan) -> None:
+    successors: dict[UnitKey, set[UnitKey]] = defaultdict(set)
     for pred, succ in sorted(plan.successors):
+        successors[pred].add(succ)
         if succ not in plan.units:
             plan.problems.append(
                 f"successor {_fmt(succ)} of {_fmt(pred)} is not a {succ[0]} municipality"
+            )
+        if pred not in plan.units:
+            plan.problems.append(
+                f"predecessor {_fmt(pred)} of {_fmt(succ)} is not a {pred[0]} municipality"
+            )
+    for pred, succs in sorted(successors.items()):
+        if len(succs) > 1:
+            # Values are carried to the next version municipality by municipality: one split
+            # over two would be counted whole in one of them.
+            plan.problems.append(
+                f"{_fmt(pred)} of version {pred[0]} has sectors in {len(succs)} "
+                f"municipalities of version {min(succs)[0]} "
+                f"({', '.join(_fmt(s) for s in sorted(succs))}): a "
+                "municipality that is split cannot be carried to the next version; move the "
+                "sectors in the later version's file only after a new version of the older one"
             )
 
 

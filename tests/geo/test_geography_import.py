@@ -415,3 +415,72 @@ def test_a_versions_file_linking_an_unknown_version_is_refused(tmp_path: Path) -
     with pytest.raises(SourceDataError) as caught:
         load_versions(path)
     assert "links to unknown version 2019" in caught.value.problems[0]
+
+
+def _write_2026(source: Path, rows: list[list[str]], encoding: str = "utf-8") -> None:
+    with (source / "geo" / "statsec2026.csv").open("w", newline="", encoding=encoding) as handle:
+        csv.writer(handle).writerows([HEADER_2026, *rows])
+
+
+def _refused(db_session: Session, source: Path, versions: list[VersionSource]) -> list[str]:
+    before = counts(db_session)
+    with pytest.raises(SourceDataError) as caught:
+        import_geography(db_session, source, versions)
+    db_session.rollback()
+    assert counts(db_session) == before
+    return caught.value.problems
+
+
+def test_a_predecessor_that_does_not_exist_is_named(db_session: Session, tmp_path: Path) -> None:
+    """It was a KeyError with a traceback, naming neither file nor unit."""
+    source, versions = _with_2026(tmp_path)
+    rows = [list(row) for row in ROWS_2026]
+    rows[0][-2] = "44999"
+    _write_2026(source, rows)
+    problems = _refused(db_session, source, versions)
+    assert any(
+        "predecessor municipality:44999 of municipality:11002 is not a 2025 municipality" in p
+        for p in problems
+    ), problems
+
+
+def test_a_municipality_split_over_two_successors_is_refused(
+    db_session: Session, tmp_path: Path
+) -> None:
+    """Publication carries a municipality's values to one successor: Destelbergen split over
+    Gent and a new municipality was counted whole in the new one (19,088 for 1,014)."""
+    source, versions = _with_2026(tmp_path)
+    rows = [list(row) for row in ROWS_2026]
+    # Borsbeek-Centrum (2025: Antwerpen) goes to a new municipality 11099 in 2026.
+    rows[2][2:4] = ["11099", "Nieuwegem"]
+    rows.append(
+        ["11099ZZZZ", "Nieuwegem - onbekend", "11099", "Nieuwegem", *ANTWERP, "11002", "11099WONB"]
+    )
+    _write_2026(source, rows)
+    problems = _refused(db_session, source, versions)
+    assert any(
+        "municipality:11002 of version 2025 has sectors in 2 municipalities of version 2026" in p
+        for p in problems
+    ), problems
+
+
+def test_a_file_not_in_utf8_is_named_with_its_line(db_session: Session, tmp_path: Path) -> None:
+    source, versions = _with_2026(tmp_path)
+    rows = [list(row) for row in ROWS_2026]
+    rows[3][1] = "Antwerpen - ëlders"
+    _write_2026(source, rows, encoding="cp1252")
+    problems = _refused(db_session, source, versions)
+    assert len(problems) == 1 and problems[0].startswith("statsec2026.csv:5: not UTF-8"), problems
+
+
+def test_versions_that_succeed_each_other_in_a_circle_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "versions.yaml"
+    circle = VERSIONS_2026.replace(
+        "  predecessor:", '  successor: {version: "2025", column: gemeente2025}\n  predecessor:'
+    )
+    path.write_text(
+        (SEEDS_DIR / VERSIONS_FILE).read_text(encoding="utf-8") + circle, encoding="utf-8"
+    )
+    with pytest.raises(SourceDataError) as caught:
+        load_versions(path)
+    assert any("circle" in p or "successors" in p for p in caught.value.problems)
