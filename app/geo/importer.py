@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -461,6 +461,24 @@ def _check_mergers(plan: GeographyPlan, source: VersionSource, rows: Iterable[So
             )
 
 
+def _lost_units(plan: GeographyPlan, stored: Mapping[UnitKey, object]) -> list[str]:
+    """Units are never removed (values and links refer to them): a version's file that no
+    longer holds units of the levels it describes is cut short, or not the file it was. Loaded
+    anyway, their links went and the totals above them lost them with a `normal` status."""
+    files = {source.version: source.file for source in plan.versions}
+    described = {(key[0], key[1]) for key in plan.units}
+    lost: dict[str, list[UnitKey]] = defaultdict(list)
+    for key in stored:
+        if (key[0], key[1]) in described and key not in plan.units:
+            lost[key[0]].append(key)
+    return [
+        f"{files[version]}: {len(keys):,} units of version {version} stored before are not in "
+        f"the file (first: {', '.join(_fmt(k) for k in sorted(keys)[:3])}); units are never "
+        "removed: is the file cut short?"
+        for version, keys in sorted(lost.items())
+    ]
+
+
 def _validate_links(plan: GeographyPlan) -> None:
     successors: dict[UnitKey, set[UnitKey]] = defaultdict(set)
     for pred, succ in sorted(plan.successors):
@@ -525,9 +543,11 @@ def import_geography(
     if plan.problems:
         raise SourceDataError(plan.problems)
 
+    stored = repository.unit_index(session, [s.version for s in plan.versions])
+    if lost := _lost_units(plan, stored):
+        raise SourceDataError(lost)
     _upsert_versions(session, versions, successor_versions(versions))
     report = ImportReport(skipped=plan.skipped)
-    stored = repository.unit_index(session, [s.version for s in plan.versions])
 
     # Level by level from the top, so that parents have ids when their children point at them.
     by_depth: dict[int, list[UnitKey]] = defaultdict(list)

@@ -484,3 +484,18 @@ def test_versions_that_succeed_each_other_in_a_circle_are_refused(tmp_path: Path
     with pytest.raises(SourceDataError) as caught:
         load_versions(path)
     assert any("circle" in p or "successors" in p for p in caught.value.problems)
+
+
+def test_a_version_file_cut_short_is_refused(db_session: Session, tmp_path: Path) -> None:
+    """A 2026 file cut at a line end loaded without a word: the units it no longer held stayed,
+    their links went, and the region's total lost a third of Flanders with a normal status."""
+    source, versions = _with_2026(tmp_path)
+    import_geography(db_session, source, versions)
+    db_session.commit()
+    _write_2026(source, [list(row) for row in ROWS_2026[:3]])
+    problems = _refused(db_session, source, versions)
+    assert problems == [
+        "statsec2026.csv: 9 units of version 2026 stored before are not in the file (first: "
+        "arrondissement:21000, municipality:21004, region:04000); units are never removed: is "
+        "the file cut short?"
+    ]
