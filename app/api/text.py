@@ -10,6 +10,9 @@ import unicodedata
 _MULTILINE_ALLOWED = frozenset("\n\r\t")
 # Control characters, and the Unicode line and paragraph separators that act as line breaks.
 CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# Embeddings, overrides and isolates reorder how the text around them is shown ("Trojan
+# Source"): a title could read as something else than it says. Marks (U+200E/F) stay.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
@@ -36,6 +39,11 @@ def _check(value: str, allowed: frozenset[str]) -> str:
             raise ValueError(f"lone surrogate U+{ord(char):04X} at position {position}")
         if char in "\ufffe\uffff":
             raise ValueError(f"noncharacter U+{ord(char):04X} at position {position}")
+        if char in BIDI_CONTROLS:
+            raise ValueError(
+                f"bidirectional control U+{ord(char):04X} at position {position}: it changes "
+                "how the text around it is shown"
+            )
     return value
 
 

@@ -5,6 +5,7 @@ shown."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -49,7 +50,8 @@ def _author(
         return _Author(organisation_id=caller.organisation.id)
     if name is None:
         raise InvalidParameter("name", "without a key, give your name")
-    given = " ".join(name.split()).casefold()
+    # Compatibility forms too: "Ｇｅｎｔ" in fullwidth letters reads as Gent.
+    given = " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
     for organisation in catalogue_repository.list_organisations(session):
         names = (organisation.id, organisation.name_nl, organisation.name_en)
         if any(n and re.match(rf"{re.escape(n.casefold())}(?!\w)", given) for n in names):

@@ -352,7 +352,16 @@ def test_text_ids_that_cannot_exist_are_404(
 
 
 @pytest.mark.parametrize(
-    "name", ["gent", "GENT", "Stad Gent", "gent (antwoord)", "kenniscentrum-vlaamse-steden"]
+    "name",
+    [
+        "gent",
+        "GENT",
+        "Stad Gent",
+        "gent (antwoord)",
+        "kenniscentrum-vlaamse-steden",
+        "Ｇｅｎｔ",
+        "Ｓｔａｄ Gent",
+    ],
 )
 def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
     """An organisation speaks with its key: its id or name given without one is a 422, and

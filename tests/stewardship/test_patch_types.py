@@ -192,6 +192,8 @@ def test_markup_in_a_title_is_escaped_in_the_html_page(world: World) -> None:
         '{"keywords": {"nl": ["\\udfff"]}}',
         '{"contact_name": "\\u0000"}',
         '{"title": {"nl": "\\ufffe"}}',
+        '{"title": {"en": "\\u202eevil"}}',  # shown reversed: reads as "live"
+        '{"contact_name": "A \\u2067B"}',
         '{"title": "x", "title": {"nl": 1}}',
         "[]",
         "null",
