@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from isal import isal_zlib
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware, GZipResponder
+from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -297,6 +297,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether the client takes gzip: named (or ``*``, when gzip is not named) with a weight
+    above 0 — ``gzip;q=0`` refuses it (RFC 9110, 12.5.3)."""
+    weights: dict[str, float] = {}
+    for item in (accept_encoding or "").split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if name:
+            weights[name.lower()] = weight
+    found = weights.get("gzip", weights.get("x-gzip", weights.get("*")))
+    return found is not None and found > 0
+
+
 class FastGZip(GZipMiddleware):
     """Starlette's gzip middleware with ISA-L's deflate (python-isal) in place of zlib's:
     same gzip format, any client inflates it. A million-row CSV export (89 MB) takes
@@ -319,8 +339,11 @@ class FastGZip(GZipMiddleware):
                     headers["vary"] = ", ".join({t.lower(): t for t in tokens}.values())
             await send(message)
 
-        if "gzip" not in Headers(scope=scope).get("Accept-Encoding", ""):
-            await super().__call__(scope, receive, send_once_each)
+        if not accepts_gzip(Headers(scope=scope).get("Accept-Encoding")):
+            identity = IdentityResponder(
+                self.app, self.minimum_size, exclude_content_types=self.exclude_content_types
+            )
+            await identity(scope, receive, send_once_each)
             return
         responder = _IsalGZipResponder(
             self.app,

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.access.service import authorize_read
 from app.api.deps import AppState, UnitOfWorkDep
-from app.api.http import cache_control, is_head, not_modified, weak
+from app.api.http import accepts_gzip, cache_control, is_head, not_modified, weak
 from app.api.observe import RETRY_AFTER_SECONDS, database_away, unavailable_response
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
@@ -118,7 +118,7 @@ def stored_response(
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
     if not_modified(request.headers, stored.etag, stored.written_at):
         return Response(status_code=304, headers=headers)
-    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
+    gzipped = accepts_gzip(request.headers.get("accept-encoding"))
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     headers["Content-Length"] = str(stored.gzip_size if gzipped else stored.byte_size)

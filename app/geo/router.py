@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import PageDep, SessionDep, paged
-from app.api.http import not_modified, weak
+from app.api.http import accepts_gzip, not_modified, weak
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -110,7 +110,7 @@ def _geojson(request: Request, document: service.GeoJsonDocument) -> Response:
     if not_modified(request.headers, document.etag, None):
         return Response(status_code=304, headers=headers)
     body = document.body
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
+    if accepts_gzip(request.headers.get("accept-encoding")):
         body = document.gzipped
         headers["Content-Encoding"] = "gzip"
     return Response(content=body, media_type=GEOJSON, headers=headers)

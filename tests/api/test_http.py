@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.deps import MAX_PAGE
-from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, origin_of
+from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, accepts_gzip, origin_of
 from app.config import get_settings
 from app.errors import PROBLEM_MEDIA_TYPE
 from tests.factories import Template, World, open_world
@@ -290,3 +290,40 @@ def test_writes_from_the_service_own_pages_pass(world: World) -> None:
 )
 def test_the_origin_of_a_base_url(url: str, origin: str) -> None:
     assert origin_of(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("header", "gzip"),
+    [
+        (None, False),
+        ("", False),
+        ("gzip", True),
+        ("deflate, gzip;q=0.5", True),
+        ("GZIP", True),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, identity", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("gzip;q=0, *", False),
+        ("br, identity", False),
+        ("x-gzip", True),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_gzip_is_sent_only_to_who_accepts_it(header: str | None, gzip: bool) -> None:
+    assert accepts_gzip(header) is gzip
+
+
+def test_a_client_refusing_gzip_gets_the_plain_bytes(client: TestClient) -> None:
+    """`gzip;q=0` says "not gzip"; the answers came compressed all the same."""
+    for path in (
+        "/api/v1/datasets?page_size=50",
+        "/api/v1/datasets/population-2025/downloads/observations.csv",
+        "/api/v1/geo/boundaries?level=municipality&version=2025",
+    ):
+        refused = client.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert refused.status_code == 200, (path, refused.text[:200])
+        assert "content-encoding" not in refused.headers, path
+        taken = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert taken.headers.get("content-encoding") == "gzip", path
+        assert taken.content == refused.content, path
