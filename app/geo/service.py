@@ -76,8 +76,30 @@ def resolve_unit(session: Session, ref: str, version: str | None, parameter: str
         unit = repository.get_unit(session, level, code, versions[-1]) if versions else None
     if unit is None:
         where = f" in version {version}" if version else ""
-        raise NotFound(f"geographic unit {level}:{code} not found{where}", unit=f"{level}:{code}")
+        raise NotFound(
+            f"geographic unit {level}:{code} not found{where}"
+            + (
+                version_hint(repository.versions_of_unit(session, level, code))
+                + successor_hint(session, level, code, version)
+                if version
+                else ""
+            ),
+            unit=f"{level}:{code}",
+        )
     return unit
+
+
+def successor_hint(session: Session, level: str, code: str, version: str) -> str:
+    """What the unit of an earlier version became in ``version`` (a municipality merged in
+    2025 continues in its successor), or "" when nothing."""
+    versions = [v for v in repository.versions_of_unit(session, level, code) if v != version]
+    older = repository.get_unit(session, level, code, versions[-1]) if versions else None
+    became = [
+        f"{u.level}:{u.code}"
+        for u in (repository.successors(session, older.id) if older is not None else [])
+        if u.version == version
+    ]
+    return f" (in version {version} it is part of {', '.join(became)})" if became else ""
 
 
 def list_levels(session: Session) -> list[LevelOut]:

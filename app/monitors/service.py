@@ -368,13 +368,7 @@ def compare(
         geo_service.check_version(session, version)
     chosen = version or _latest_version(session)
     refs = dict.fromkeys(unitsets.expand(session, units, chosen, "unit"))
-    members: list[GeoUnit] = []
-    for ref in refs:
-        level, code = geo_service.parse_unit_ref(ref, "unit")
-        unit = geo_repository.get_unit(session, level, code, chosen)
-        if unit is None:
-            raise NotFound(f"geographic unit {ref} not found in version {chosen}", unit=ref)
-        members.append(unit)
+    members = [geo_service.resolve_unit(session, ref, chosen, "unit") for ref in refs]
     reference = _reference(session, FLEMISH_REGION, chosen)
     if period is None:
         everything = series(session, part, members, reference, chosen, None)

@@ -20,7 +20,7 @@ from app.errors import BadRequest, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.geo.models import GeoUnit
-from app.geo.service import check_level, parse_unit_ref, version_hint
+from app.geo.service import check_level, parse_unit_ref, successor_hint, version_hint
 from app.stats import cursor as cursors
 from app.stats import derived, repository
 from app.stats.aggregate import (
@@ -325,6 +325,7 @@ def _resolve(
             else []
         )
         hint = version_hint([v for v in reachable if v in held])
+        hint += successor_hint(session, level, code, version)
         raise NotFound(
             f"geographic unit {level}:{code} not found in version {version}{hint}", unit=ref
         )

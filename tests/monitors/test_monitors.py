@@ -211,3 +211,17 @@ def test_every_seeded_monitor_resolves_in_the_real_catalogue(real_session: Any) 
         for part in monitor.indicators:
             found = find_part(real_session, part.indicator, part.dataset)
             assert found.indicator.id == part.indicator
+
+
+def test_a_unit_of_another_version_is_a_404_saying_where_it_is(client: TestClient) -> None:
+    """Hasselt (71022) merged into 71072 in 2025; the compare route said only "not found in
+    version 2025", where the observations route names the version that has it."""
+    answer = client.get(
+        "/api/v1/compare",
+        params={"indicator": "population", "unit": "municipality:71022", "version": "2025"},
+    )
+    assert answer.status_code == 404, answer.text
+    detail = answer.json()["detail"]
+    assert "not found in version 2025" in detail
+    assert "it exists in version 2024" in detail
+    assert "in version 2025 it is part of municipality:71072" in detail
