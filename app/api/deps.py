@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, cast
@@ -60,6 +61,8 @@ class AppState:
     # Stored files being sent (app.downloads.router.StoredFileResponse): each holds a
     # database connection until its last byte is taken.
     files_sent: int = 0
+    # ... by client address: one address takes at most a third of the places.
+    files_sent_to: Counter[str] = field(default_factory=Counter)
     # Caches of rendered answers, by name. They live as long as this state, so as the database
     # it was started on: one per worker in production, one per world in the tests (which start
     # one app on many databases whose change counters can hold the same value).

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
@@ -20,7 +20,7 @@ from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.db.session import again_after_conflict, is_disconnect
 from app.downloads import service
-from app.errors import ServiceUnavailable
+from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable, TooManyRequests
 
 router = APIRouter(tags=["observations"])
 T = TypeVar("T")
@@ -62,7 +62,7 @@ _BYTES = {"schema": {"type": "string", "format": "binary"}}
             "content": {"text/csv": _BYTES, "application/json": _BYTES},
         },
         304: {"description": "Not modified since the `ETag` the client sent."},
-        **problems(401, 403, 404, 422),
+        **problems(401, 403, 404, 422, 429),
     },
 )
 def download(
@@ -132,13 +132,28 @@ class StoredFileResponse(StreamingResponse):
     """A stored file sent as it is read: its pieces are read through a database connection
     held until the last byte has reached the client, which a slow one takes minutes to take.
     So a worker sends at most half its connection pool's worth of files at once, and answers
-    the next 503 (Retry-After) rather than leave its other requests no connection; and the
+    the next 503 (Retry-After) rather than leave its other requests no connection — one
+    client address at most a third of those, 429 beyond; and the
     first piece is read before the answer begins, so a database that does not answer (or a
     pool with no connection free) is a 503 too, not a 200 cut short."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: AppState = scope["app"].state.datapedia
-        if state.files_sent >= max(1, state.settings.db_pool_size // 2):
+        at_once = max(1, state.settings.db_pool_size // 2)
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if state.files_sent_to[client] >= max(1, at_once // 3):
+            # One address does not take every place: a handful of sockets that read nothing
+            # held all of them, and every other reader got 503s.
+            await _problem(
+                TooManyRequests(
+                    f"{state.files_sent_to[client]} files are being sent to your address "
+                    f"already; let one finish. Try again in {RETRY_AFTER_SECONDS} s",
+                    retry_after=RETRY_AFTER_SECONDS,
+                ),
+                scope,
+            )(scope, receive, send)
+            return
+        if state.files_sent >= at_once:
             busy = ServiceUnavailable(
                 "too many files are being sent at the moment; nothing was done. Try again "
                 f"in {RETRY_AFTER_SECONDS} s",
@@ -147,6 +162,7 @@ class StoredFileResponse(StreamingResponse):
             await unavailable_response(busy, scope["path"])(scope, receive, send)
             return
         state.files_sent += 1
+        state.files_sent_to[client] += 1
         try:
             pieces = aiter(self.body_iterator)  # the file read in a worker thread
             try:
@@ -160,6 +176,18 @@ class StoredFileResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             state.files_sent -= 1
+            state.files_sent_to[client] -= 1
+            if not state.files_sent_to[client]:
+                del state.files_sent_to[client]
+
+
+def _problem(error: TooManyRequests, scope: Scope) -> JSONResponse:
+    return JSONResponse(
+        error.to_problem(scope["path"]),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 async def _chained(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:

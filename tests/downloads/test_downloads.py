@@ -284,6 +284,28 @@ def test_files_sent_at_once_are_bounded_and_a_database_away_is_503(
     assert away.status_code == 503 and away.headers["retry-after"] == "5"
     assert "does not answer" in away.json()["detail"]
     assert state.files_sent == 0
+    assert not state.files_sent_to
+
+
+def test_one_address_takes_at_most_a_third_of_the_places(world: World) -> None:
+    """Fifteen sockets of one address that read nothing held every place, and every other
+    reader got 503s until they closed: one address gets a 429 beyond a third of them."""
+    state = app_state_of(world.client)
+    path = url("population-2025", "observations.csv")
+    per_address = max(1, max(1, state.settings.db_pool_size // 2) // 3)
+    state.files_sent_to["elsewhere"] = per_address  # another address at its limit
+    state.files_sent_to["testclient"] = per_address  # the test client's address
+    try:
+        refused = world.client.get(path)
+        state.files_sent_to["testclient"] = per_address - 1
+        sent = world.client.get(path)
+    finally:
+        state.files_sent_to.clear()
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "5" and "your address" in refused.json()["detail"]
+    assert sent.status_code == 200 and sent.text.startswith("indicator,")
+    assert state.files_sent == 0
 
 
 def test_an_ad_hoc_area_export_validates_against_the_datasets_schema(
