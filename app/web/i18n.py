@@ -156,6 +156,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Your message was not sent. Please correct what is marked below:",
     ),
     "ask.back": ("Terug naar de dataset", "Back to the dataset"),
+    "ask.reply": ("Reageer", "Reply"),
     "ask.error.kind": ("Kies een soort bericht.", "Choose a kind of message."),
     "ask.error.title": (
         "Geef een onderwerp van één regel, hoogstens 200 tekens.",

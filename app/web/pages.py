@@ -155,18 +155,26 @@ class QuestionForm:
 
 
 def question_page(
-    t: Translator, dataset: DatasetOut, form: QuestionForm, query: Sequence[tuple[str, str]]
+    t: Translator,
+    dataset: DatasetOut,
+    form: QuestionForm,
+    query: Sequence[tuple[str, str]],
+    thread: ThreadOut | None = None,
 ) -> str:
-    """The question form alone, as it was sent, with what to correct."""
+    """The question form alone (or the reply form of ``thread``), as it was sent, with what
+    to correct."""
     return render(
         "question.html",
         t,
         dataset=dataset,
+        thread=thread,
         question=form,
         alternates=[],
         api_links=[],
         charts=False,
-        **_common(t, t("ask.title"), f"/doc/dataset/{dataset.id}", query),
+        **_common(
+            t, t("ask.reply" if thread else "ask.title"), f"/doc/dataset/{dataset.id}", query
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
+from app.api.deps import DbId, SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
 from app.api.params import text_path, text_query
 from app.errors import InvalidParameter
 from app.feedback import service as feedback_service
@@ -91,9 +91,41 @@ def ask(
             # The one refusal left after the form's checks: the name of an organisation.
             errors = {"name": "ask.error.name_organisation"}
         else:
-            page = f"/doc/dataset/{quote(dataset_id, safe='')}"
-            if t.keeps_lang:
-                page += f"?lang={t.lang}"
-            return RedirectResponse(f"{page}#thread-{thread.id}", 303)
+            return _to_thread(t, dataset_id, thread.id)
     form = pages.QuestionForm(values=values, errors=errors)
     return html(pages.question_page(t, dataset, form, request.query_params.multi_items()), 422)
+
+
+@router.post("/feedback/{thread_id}/replies", response_class=HTMLResponse)
+def reply(
+    request: Request,
+    session: UnitOfWorkDep,
+    settings: SettingsDep,
+    thread_id: DbId,
+    body: FormText = "",
+    name: FormText = "",
+    email: FormText = "",
+) -> Response:
+    """A thread's reply form on the dataset page, as :func:`ask` is its question form
+    (``POST /api/v1/feedback/{thread}/replies`` without a key)."""
+    t = translator(request)
+    values = {"body": body, "name": name, "email": email}
+    dataset, thread, new, errors = service.read_reply(session, thread_id, values)
+    if new is not None:
+        limit_feedback(request, None, settings)
+        try:
+            feedback_service.reply(session, None, thread_id, new)
+        except InvalidParameter:
+            errors = {"name": "ask.error.name_organisation"}
+        else:
+            return _to_thread(t, dataset.id, thread_id)
+    form = pages.QuestionForm(values=values, errors=errors)
+    page = pages.question_page(t, dataset, form, request.query_params.multi_items(), thread)
+    return html(page, 422)
+
+
+def _to_thread(t: Translator, dataset_id: str, thread_id: int) -> RedirectResponse:
+    page = f"/doc/dataset/{quote(dataset_id, safe='')}"
+    if t.keeps_lang:
+        page += f"?lang={t.lang}"
+    return RedirectResponse(f"{page}#thread-{thread_id}", 303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import TypeVar, get_args
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.catalogue import service as catalogue_service
 from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut
 from app.errors import BadRequest, InvalidParameter, NotFound
-from app.feedback.schemas import NewThread
+from app.feedback import service as feedback_service
+from app.feedback.schemas import NewMessage, NewThread, ThreadOut
 from app.geo import repository as geo_repository
 from app.geo import service as geo_service
 from app.geo.levels import Level
@@ -520,23 +521,45 @@ def download_query(
 
 
 QUESTION_FIELDS = ("kind", "title", "body", "name", "email")
+REPLY_FIELDS = ("body", "name", "email")
 
 
 def read_question(
     session: Session, dataset_id: str, values: Mapping[str, str]
 ) -> tuple[DatasetOut, NewThread | None, dict[str, str]]:
     """The dataset page's question form as the API would take it without a key: the dataset,
-    and the thread to open, or per field the message key of what to correct. Every field is
-    checked at once (name and e-mail address are required without a key), so that one
-    correction is enough."""
+    and the thread to open, or per field the message key of what to correct."""
     dataset = catalogue_service.get_dataset(session, dataset_id)
-    given = {name: values.get(name, "").strip() or None for name in QUESTION_FIELDS}
+    thread, errors = _read_form(NewThread, QUESTION_FIELDS, values)
+    return dataset, thread, errors
+
+
+def read_reply(
+    session: Session, thread_id: int, values: Mapping[str, str]
+) -> tuple[DatasetOut, ThreadOut, NewMessage | None, dict[str, str]]:
+    """A thread's reply form, as :func:`read_question` reads the question form."""
+    thread = feedback_service.get_thread(session, thread_id)
+    dataset = catalogue_service.get_dataset(session, thread.dataset)
+    message, errors = _read_form(NewMessage, REPLY_FIELDS, values)
+    return dataset, thread, message, errors
+
+
+FormModel = TypeVar("FormModel", NewThread, NewMessage)
+
+
+def _read_form(
+    model: type[FormModel], fields: Sequence[str], values: Mapping[str, str]
+) -> tuple[FormModel | None, dict[str, str]]:
+    """Every field is checked at once (name and e-mail address are required without a
+    key), so that one correction is enough; a blank field is one not given."""
+    given = {name: values.get(name, "").strip() or None for name in fields}
     errors = {name: f"ask.error.{name}" for name in ("name", "email") if given[name] is None}
+    read: FormModel | None
     try:
-        thread = NewThread.model_validate(given)
+        read = model.model_validate(given)
     except ValidationError as exc:
+        read = None
         errors.update({str(e["loc"][0]): f"ask.error.{e['loc'][0]}" for e in exc.errors()})
-        thread = None
-    if errors:
-        return dataset, None, {name: errors[name] for name in QUESTION_FIELDS if name in errors}
-    return dataset, thread, {}
+    if errors or read is None:
+        return None, {name: errors[name] for name in fields if name in errors}
+    return read, {}

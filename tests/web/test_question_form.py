@@ -136,3 +136,43 @@ def test_the_form_counts_against_the_anonymous_limit(
     assert [a.status_code for a in answers] == [422, 303, 429]
     assert answers[2].headers["retry-after"]
     assert counted == (1, 1)
+
+
+def test_a_reply_from_the_page_continues_the_thread(world: World) -> None:
+    sent = world.client.post(FORM, data=question(), follow_redirects=False)
+    thread_id = int(sent.headers["location"].rsplit("-", 1)[1])
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
+    assert f'action="/feedback/{thread_id}/replies"' in page
+
+    refused = world.client.post(
+        f"/feedback/{thread_id}/replies", data={"body": "Nog iets", "name": ""}, headers=HTML
+    )
+    assert refused.status_code == 422
+    assert f'id="reply-{thread_id}-name-error"' in refused.text
+    assert "Nog iets</textarea>" in refused.text
+    assert len(world.client.get(f"/api/v1/feedback/{thread_id}").json()["messages"]) == 1
+
+    replied = world.client.post(
+        f"/feedback/{thread_id}/replies",
+        data={"body": "Nog iets", "name": "Els Burger", "email": "els@example.org"},
+        follow_redirects=False,
+    )
+    assert replied.status_code == 303
+    assert replied.headers["location"] == f"/doc/dataset/{DATASET}#thread-{thread_id}"
+    messages = world.client.get(f"/api/v1/feedback/{thread_id}").json()["messages"]
+    assert [m["body"] for m in messages][-1] == "Nog iets"
+
+    closed = world.client.post(
+        f"/api/v1/feedback/{thread_id}/close", headers=world.auth("publisher-editor")
+    )
+    assert closed.status_code == 200, closed.text
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
+    assert f'action="/feedback/{thread_id}/replies"' not in page
+    late = world.client.post(
+        f"/feedback/{thread_id}/replies",
+        data={"body": "Nog", "name": "Els Burger", "email": "els@example.org"},
+        headers=HTML,
+    )
+    assert late.status_code == 409 and late.headers["content-type"].startswith("text/html")
+    unknown = world.client.post("/feedback/999999/replies", data={}, headers=HTML)
+    assert unknown.status_code == 404
