@@ -340,6 +340,7 @@ def test_a_question_asked_on_the_dataset_page(visit: Visit) -> None:
     assert visit.page.locator("#ask-email").get_attribute("aria-invalid") == "true"
     assert visit.page.locator("#ask-body").input_value() == "Is dit het mediaan inkomen?"
     visit.check_accessible()
+    visit.screenshot("question")
     # The browser logs the form's 422 as an error; that is the answer expected here.
     assert [e for e in visit.errors if "422" not in e] == []
     visit.errors.clear()
