@@ -263,18 +263,15 @@ def _hide_together(
         for unit, cell in result.get(key, {}).items():
             if cell.status == "confidential" and true[key][unit].value is not None:
                 hidden.add(unit)
-    if not hidden:
-        return
     for key in slices:
-        if key in result:
-            result[key] = {
-                unit: (
-                    Cell(None, "confidential", cell.coverage)
-                    if unit in hidden and cell.value is not None
-                    else cell
-                )
-                for unit, cell in result[key].items()
-            }
+        cells = result.get(key)
+        if cells is None:
+            continue
+        newly = [u for u in hidden if (got := cells.get(u)) is not None and got.value is not None]
+        if newly:
+            cells = result[key] = dict(cells)  # never the caller's own mapping
+            for unit in newly:
+                cells[unit] = Cell(None, "confidential", cells[unit].coverage)
 
 
 Slice = tuple[str, str]  # (indicator, period)
