@@ -1,5 +1,5 @@
 """HTML routes of their own: the home page, the search page, the download builder and the
-question form (the ``/doc/…`` pages are served with their RDF alternates by
+question and reply forms (the ``/doc/…`` pages are served with their RDF alternates by
 ``app.rdf.router``)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 FILTERS = ("theme", "organisation", "licence", "access_level", "level", "period")
 SearchText = Annotated[str, text_query("Words to look for.", examples=["energie"])]
-# A form field as typed; the question form is checked as a whole (service.read_question).
+# A form field as typed; a form is checked as a whole (service.read_question, read_reply).
 FormText = Annotated[str, Form()]
 
 
