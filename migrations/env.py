@@ -34,6 +34,11 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_object=_include_object,
+        # Each revision commits on its own: a revision that updates rows leaves PostgreSQL
+        # deferred trigger events pending until its commit, and PostgreSQL alters no table
+        # with events pending (0017 updated every dataset, 0019 then altered the table). A
+        # failed upgrade stops at the last revision that committed, recorded as such.
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()
