@@ -23,7 +23,7 @@ from app.api import metrics, repository
 from app.api.deps import AppState
 from app.db.migrate import UnknownRevision, known_revision
 from app.db.session import is_disconnect
-from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable
+from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable, TooManyRequests
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 ACCESS = logging.getLogger("datapedia.access")
@@ -190,9 +190,13 @@ def database_away(exc: BaseException) -> ServiceUnavailable:
     )
 
 
-def unavailable_response(error: ServiceUnavailable, instance: str) -> JSONResponse:
+def unavailable_response(
+    error: ServiceUnavailable | TooManyRequests, instance: str
+) -> JSONResponse:
+    """The problem answer of a refusal made outside a route (a middleware, a streamed body):
+    503 (try again later) or 429 (too many of yours), with ``Retry-After``."""
     response = JSONResponse(
-        error.to_problem(instance), status_code=503, media_type=PROBLEM_MEDIA_TYPE
+        error.to_problem(instance), status_code=error.status, media_type=PROBLEM_MEDIA_TYPE
     )
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
@@ -20,7 +20,7 @@ from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.db.session import again_after_conflict, is_disconnect
 from app.downloads import service
-from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable, TooManyRequests
+from app.errors import ServiceUnavailable, TooManyRequests
 
 router = APIRouter(tags=["observations"])
 T = TypeVar("T")
@@ -144,14 +144,12 @@ class StoredFileResponse(StreamingResponse):
         if state.files_sent_to[client] >= max(1, at_once // 3):
             # One address does not take every place: a handful of sockets that read nothing
             # held all of them, and every other reader got 503s.
-            await _problem(
-                TooManyRequests(
-                    f"{state.files_sent_to[client]} files are being sent to your address "
-                    f"already; let one finish. Try again in {RETRY_AFTER_SECONDS} s",
-                    retry_after=RETRY_AFTER_SECONDS,
-                ),
-                scope,
-            )(scope, receive, send)
+            refused = TooManyRequests(
+                f"{state.files_sent_to[client]} files are being sent to your address "
+                f"already; let one finish. Try again in {RETRY_AFTER_SECONDS} s",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+            await unavailable_response(refused, scope["path"])(scope, receive, send)
             return
         if state.files_sent >= at_once:
             busy = ServiceUnavailable(
@@ -179,15 +177,6 @@ class StoredFileResponse(StreamingResponse):
             state.files_sent_to[client] -= 1
             if not state.files_sent_to[client]:
                 del state.files_sent_to[client]
-
-
-def _problem(error: TooManyRequests, scope: Scope) -> JSONResponse:
-    return JSONResponse(
-        error.to_problem(scope["path"]),
-        status_code=error.status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers={"Retry-After": str(error.retry_after)},
-    )
 
 
 async def _chained(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:

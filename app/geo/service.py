@@ -76,23 +76,23 @@ def resolve_unit(session: Session, ref: str, version: str | None, parameter: str
         unit = repository.get_unit(session, level, code, versions[-1]) if versions else None
     if unit is None:
         where = f" in version {version}" if version else ""
+        hint = ""
+        if version:
+            held = repository.versions_of_unit(session, level, code)
+            hint = version_hint(held) + successor_hint(session, level, code, version, held)
         raise NotFound(
-            f"geographic unit {level}:{code} not found{where}"
-            + (
-                version_hint(repository.versions_of_unit(session, level, code))
-                + successor_hint(session, level, code, version)
-                if version
-                else ""
-            ),
-            unit=f"{level}:{code}",
+            f"geographic unit {level}:{code} not found{where}{hint}", unit=f"{level}:{code}"
         )
     return unit
 
 
-def successor_hint(session: Session, level: str, code: str, version: str) -> str:
+def successor_hint(
+    session: Session, level: str, code: str, version: str, held: Sequence[str]
+) -> str:
     """What the unit of an earlier version became in ``version`` (a municipality merged in
-    2025 continues in its successor), or "" when nothing."""
-    versions = [v for v in repository.versions_of_unit(session, level, code) if v != version]
+    2025 continues in its successor), or "" when nothing; ``held``: the versions that have
+    the unit (``repository.versions_of_unit``)."""
+    versions = [v for v in held if v != version]
     older = repository.get_unit(session, level, code, versions[-1]) if versions else None
     became = [
         f"{u.level}:{u.code}"

@@ -66,16 +66,21 @@ def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str]
     the part's source publishes it confidential. The derived ratio is hidden there too:
     ratio × denominator (a published count) would give the hidden value back. Its own rule
     hides more where it must; this is what the source hides by its own groups."""
-    hidden: dict[tuple[str, str], set[int]] = {}
+    # (source, indicator, source period) → the (part, derived period) slices it hides in.
+    wanted: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
     for row in catalogue_repository.derived_indicators(session, dataset_id):
         numerator = {(p["indicator"], p["dataset"]) for p in row.parts if p["role"] == "numerator"}
         for period, reads in _period_reads(session, row).items():
-            for indicator, source in sorted(numerator):
-                # Every part is named, also where its source hides nothing now: whether a
-                # ratio is under disclosure control does not change with the data.
-                hidden.setdefault((indicator, period), set()).update(
-                    repository.hidden_units(session, source, indicator, reads[(indicator, source)])
-                )
+            for indicator, source in numerator:
+                wanted[(source, indicator, reads[(indicator, source)])].append((indicator, period))
+    # Every part is named, also where its source hides nothing now: whether a ratio is under
+    # disclosure control does not change with the data.
+    hidden: dict[tuple[str, str], set[int]] = {
+        key: set() for keys in wanted.values() for key in keys
+    }
+    for source_slice, units in repository.hidden_units(session, list(wanted)).items():
+        for key in wanted[source_slice]:
+            hidden[key].update(units)
     return hidden
 
 

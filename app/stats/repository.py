@@ -2523,14 +2523,26 @@ def indicators_in_period(
     return found
 
 
-def hidden_units(session: Session, dataset_id: str, indicator_id: str, period: str) -> set[int]:
-    """The units where the dataset's current published cell of the indicator and period is
-    confidential."""
-    stmt = select(PublishedValue.unit_id).where(
-        PublishedValue.dataset_id == dataset_id,
+def hidden_units(
+    session: Session, slices: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], set[int]]:
+    """Per (dataset, indicator, period), the units where the dataset's current published cell
+    is confidential (slices without one are left out)."""
+    hidden: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    if not slices:
+        return hidden
+    stmt = select(
+        PublishedValue.dataset_id,
+        PublishedValue.indicator_id,
+        PublishedValue.period,
+        PublishedValue.unit_id,
+    ).where(
+        tuple_(PublishedValue.dataset_id, PublishedValue.indicator_id, PublishedValue.period).in_(
+            list(slices)
+        ),
         PublishedValue.revision_to.is_(None),
-        PublishedValue.indicator_id == indicator_id,
-        PublishedValue.period == period,
         PublishedValue.status == "confidential",
     )
-    return set(session.scalars(stmt))
+    for dataset, indicator, period, unit in session.execute(stmt):
+        hidden[(dataset, indicator, period)].add(unit)
+    return hidden

@@ -325,7 +325,7 @@ def _resolve(
             else []
         )
         hint = version_hint([v for v in reachable if v in held])
-        hint += successor_hint(session, level, code, version)
+        hint += successor_hint(session, level, code, version, held)
         raise NotFound(
             f"geographic unit {level}:{code} not found in version {version}{hint}", unit=ref
         )
