@@ -139,6 +139,15 @@ def compute_cells(
     periods = sorted({period for _, period in base})
     result: dict[tuple[str, str], dict[int, Cell]] = {}
     empty: dict[int, Cell] = {}
+    every = base
+    if only is not None:
+        # A few units (a follower's hidden cells, say) read a few members: the others are
+        # left out before any per-member work. A unit as large as the region reads them all.
+        members = targets.incidence.members_of(only)
+        if len(members) < len(targets.incidence.member_ids) / 2:
+            base = {
+                key: {u: c for u, c in cells.items() if u in members} for key, cells in base.items()
+            }
 
     def supplied(cells: Mapping[int, Cell]) -> dict[int, Cell]:
         if only is None:
@@ -154,14 +163,16 @@ def compute_cells(
                 accs = accumulate_many(sum_pairs(own), targets.incidence, only)
                 cells.update({unit: sum_cell(acc) for unit, acc in accs.items()})
             elif indicator.aggregation == "ratio":
+                if not any(every.get((i, period)) for i in indicator.numerator) or not any(
+                    every.get((i, period)) for i in indicator.denominator
+                ):
+                    continue  # a part was never supplied for this period: no ratio to publish
                 numerator = combine_parts(
                     [base.get((i, period), empty) for i in indicator.numerator]
                 )
                 denominator = combine_parts(
                     [base.get((i, period), empty) for i in indicator.denominator]
                 )
-                if not numerator or not denominator:
-                    continue  # a part was never supplied for this period: no ratio to publish
                 pairs = ratio_pairs(numerator, denominator)
                 cells = member_cells(
                     pairs if only is None else {u: pairs[u] for u in only if u in pairs},
@@ -191,10 +202,13 @@ def apply_disclosure(
     cells: Mapping[tuple[str, str], dict[int, Cell]],
     targets: Targets,
     hidden_in_sources: Mapping[Slice, Collection[int]] | None = None,
+    followers: Followers | None = None,
 ) -> dict[tuple[str, str], dict[int, Cell]]:
     """Each rule's suppression, then shared by the indicators it links (see
     :func:`disclosure_links`); ``hidden_in_sources``: per slice of a derived dataset's
-    numerator part, the units its source hides (see ``stats.derived.hidden_in_sources``)."""
+    numerator part, the units its source hides (see ``stats.derived.hidden_in_sources``).
+    ``followers``: linked indicators absent from ``cells``, computed here once their link's
+    hidden cells are known (see :class:`Followers`)."""
     hidden_in_sources = hidden_in_sources or {}
     by_id = {i.id: i for i in indicators}
     result = dict(cells)
@@ -210,12 +224,49 @@ def apply_disclosure(
         else:
             continue
         result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups)
-    for linked in disclosure_links(indicators, {i for i, _ in hidden_in_sources}):
-        for period in sorted({p for (indicator_id, p) in cells if indicator_id in linked}):
+    links = disclosure_links(
+        [*indicators, *(followers.indicators if followers else ())],
+        {i for i, _ in hidden_in_sources},
+    )
+    for linked in links:
+        periods = {p for (indicator_id, p) in cells if indicator_id in linked}
+        if followers is not None:
+            periods.update(followers.periods)
+        for period in sorted(periods):
             slices = [(i, period) for i in sorted(linked)]
             forced = set().union(*(hidden_in_sources.get(key, ()) for key in slices))
-            _hide_together(cells, result, slices, forced)
+            hidden = _hidden_together(cells, result, slices, forced)
+            if followers is not None:
+                result.update(followers.cells(period, linked, hidden))
+            _hide(result, slices, hidden)
     return result
+
+
+@dataclass
+class Followers:
+    """Indicators whose cells only follow their link's suppression (see
+    :attr:`DatasetContext.followers`), computed at some units only: their ``at`` and
+    wherever their link hides a cell. Outside a correction's reach their true values are as
+    before, so their published cells can change only where a cell is hidden now or was
+    before; and when the correction changed none of what they read (the connections that
+    decide where the consumption is hidden), only there."""
+
+    indicators: list[Indicator]
+    base: Mapping[Slice, Mapping[int, Cell]]
+    targets: Targets
+    at: Mapping[str, Collection[int]]
+    periods: Collection[str]
+
+    def cells(
+        self, period: str, linked: Collection[str], hidden: Collection[int]
+    ) -> dict[Slice, dict[int, Cell]]:
+        base = {key: values for key, values in self.base.items() if key[1] == period}
+        result: dict[Slice, dict[int, Cell]] = {}
+        for indicator in self.indicators:
+            if indicator.id in linked:
+                units = {*self.at.get(indicator.id, ()), *hidden}
+                result.update(compute_cells([indicator], base, self.targets, units))
+        return result
 
 
 def disclosure_links(
@@ -249,20 +300,24 @@ def disclosure_links(
     ]
 
 
-def _hide_together(
+def _hidden_together(
     true: Mapping[Slice, Mapping[int, Cell]],
-    result: dict[Slice, dict[int, Cell]],
+    result: Mapping[Slice, Mapping[int, Cell]],
     slices: Sequence[Slice],
     forced: Collection[int],
-) -> None:
-    """Hide, in every one of ``slices``, each cell a rule hid in any of them, and the
-    ``forced`` ones. Each rule's pattern leaves no group with exactly one hidden cell, so
-    their union leaves none either."""
+) -> set[int]:
+    """The units to hide in every one of ``slices``: each cell a rule hid in any of them,
+    and the ``forced`` ones. Each rule's pattern leaves no group with exactly one hidden
+    cell, so their union leaves none either."""
     hidden: set[int] = set(forced)
     for key in slices:
         for unit, cell in result.get(key, {}).items():
             if cell.status == "confidential" and true[key][unit].value is not None:
                 hidden.add(unit)
+    return hidden
+
+
+def _hide(result: dict[Slice, dict[int, Cell]], slices: Sequence[Slice], hidden: set[int]) -> None:
     for key in slices:
         cells = result.get(key)
         if cells is None:
@@ -318,6 +373,19 @@ class DatasetContext:
             indicator is not None and not _under_rule(indicator) and indicator_id not in self.linked
         )
 
+    @cached_property
+    def followers(self) -> set[str]:
+        """The linked indicators whose published cells are their true cells with their
+        link's hidden cells hidden, and nothing else: no rule of their own, and no rule
+        refers to them (a rule reads its reference's true value at every unit)."""
+        everything = [*self.inputs, *self.indicators]
+        references = {i.disclosure_reference_id for i in everything}
+        return {
+            i.id
+            for i in everything
+            if i.id in self.linked and not _under_rule(i) and i.id not in references
+        }
+
     def copies_sectors(self, indicator_id: str) -> bool:
         """Whether the indicator publishes its sector observations as they are: additive, and
         no disclosure control that could suppress a sector."""
@@ -351,11 +419,7 @@ def reads(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
     indicators it hides cells with read)."""
     by_id = {i.id: i for i in indicators}
     linked = {member: links for links in disclosure_links(indicators) for member in links}
-    direct: dict[str, set[str]] = {}
-    for i in indicators:
-        direct[i.id] = {i.id, *i.numerator, *i.denominator}
-        if i.aggregation == "weighted_mean" and i.weight_id:
-            direct[i.id].add(i.weight_id)
+    direct = {i.id: true_reads(i) for i in indicators}
     result: dict[str, set[str]] = {}
     for i in indicators:
         seen: set[str] = set()
@@ -371,6 +435,15 @@ def reads(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
                 todo.append(reference)
             todo.extend(linked.get(current, ()))
     return result
+
+
+def true_reads(indicator: Indicator) -> set[str]:
+    """The indicators whose observations the indicator's true values (before disclosure
+    control) are computed from: itself, its ratio parts, its weight."""
+    read = {indicator.id, *indicator.numerator, *indicator.denominator}
+    if indicator.aggregation == "weighted_mean" and indicator.weight_id:
+        read.add(indicator.weight_id)
+    return read
 
 
 def affected_slices(indicators: Sequence[Indicator], touched: Iterable[Slice]) -> set[Slice]:
@@ -392,10 +465,13 @@ def compute_slices(
     observations: Sequence[repository.StoredObservation],
     wanted: Collection[Slice],
     only: Collection[int] | None = None,
+    followers_at: Mapping[str, Collection[int]] | None = None,
 ) -> dict[Slice, dict[int, Cell]]:
     """The published cells of the ``wanted`` slices, from ``observations`` that hold at least
     every observation those slices read; at the ``only`` units, when no disclosure control
-    applies to them (suppression needs the whole slice)."""
+    applies to them (suppression needs the whole slice). ``followers_at``: the followers
+    (see :class:`Followers`) are computed at their units there and where their link hides
+    a cell, not over the whole slice."""
     by_id = context.by_id
     linked = context.linked
     needed: list[Indicator] = []
@@ -415,11 +491,19 @@ def compute_slices(
     targets = cached_targets(context, frozenset(o.unit_id for o in observations))
     if only is not None:
         assert all(context.undisclosed(indicator.id) for indicator in needed)
+    base = _base_cells(observations)
+    followers = None
+    if followers_at is not None:
+        following = [i for i in needed if i.id in context.followers]
+        needed = [i for i in needed if i.id not in context.followers]
+        periods = {period for _, period in wanted}
+        followers = Followers(following, base, targets, followers_at, periods)
     cells = apply_disclosure(
         needed,
-        compute_cells(needed, _base_cells(observations), targets, only),
+        compute_cells(needed, base, targets, only),
         targets,
         context.hidden_in_sources,
+        followers,
     )
     wanted_set = set(wanted)
     return {key: values for key, values in cells.items() if key in wanted_set}
@@ -514,6 +598,7 @@ def publish_slices(
     slices: Iterable[Slice],
     context: DatasetContext | None = None,
     corrected_units: Mapping[str, Collection[int]] | None = None,
+    changed: Collection[Slice] | None = None,
 ) -> PublishOutcome:
     """Recompute these slices from the current observations and store what changed, as
     published in ``revision``. One period at a time: slices never reach across periods,
@@ -524,7 +609,8 @@ def publish_slices(
     units reach — themselves and every unit containing them — for the indicators without
     disclosure control: no other cell of theirs can change. Under disclosure control,
     suppression can move anywhere within a group: those slices are computed whole, and
-    compared at the reach and at every cell that is confidential before or after."""
+    compared at the reach and at every cell that is confidential before or after.
+    ``changed``: the slices whose observations the correction changed (None: any of them)."""
     context = context or dataset_context(session, dataset_id)
     dependencies = reads(context.indicators)
     by_period: dict[str, set[str]] = defaultdict(set)
@@ -553,6 +639,28 @@ def publish_slices(
         computing = in_python - skipped
         wanted = {(indicator, period) for indicator in computing}
         read = sorted(set().union(*(dependencies.get(i, set()) for i in computing)))
+        # The indicators whose comparison stays within the reach of the correction (the
+        # additive ones published in the database have no disclosure control either), and
+        # those under disclosure control, compared at the reach and wherever a cell is
+        # confidential now or was before (see _disclosure_compared).
+        within: set[str] = set()
+        disclosed: set[str] = set()
+        narrow: set[str] = set()
+        before: dict[repository.TallyKey, int] = {}
+        after_disclosed: dict[repository.TallyKey, int] = {}
+        stored: dict[CellKey, repository.StoredPublished] = {}
+        followers_at: dict[str, set[int]] | None = None
+        if reach is not None:
+            within = {i for i in computing if context.undisclosed(i)}
+            disclosed = computing - within
+        if disclosed:
+            assert reach is not None
+            # Read before computing: the followers are computed where a cell was
+            # confidential, besides the reach (see Followers).
+            stored = repository.current_published(
+                session, dataset_id, sorted(disclosed), [period], units=reach, or_confidential=True
+            )
+            followers_at = _followers_at(context, period, reach, stored, changed)
         computed: dict[Slice, dict[int, Cell]] = {}
         if read:
             observations = repository.current_observations(
@@ -560,26 +668,15 @@ def publish_slices(
             )
             # A correction that reaches no slice under disclosure control: its cells are
             # computed at the reach only (every other one is as stored).
-            undisclosed = reach is not None and all(context.undisclosed(i) for i in computing)
-            computed = compute_slices(context, observations, wanted, reach if undisclosed else None)
-        # The indicators whose comparison stays within the reach of the correction (the
-        # additive ones published in the database have no disclosure control either), and
-        # those under disclosure control, compared at the reach and wherever a cell is
-        # confidential now or was before (see _disclosure_reach).
-        within: set[str] = set()
-        disclosed: set[str] = set()
-        narrow: set[str] = set()
-        before: dict[repository.TallyKey, int] = {}
-        after_disclosed: dict[repository.TallyKey, int] = {}
-        stored: dict[CellKey, repository.StoredPublished] = {}
+            only = reach if reach is not None and not disclosed else None
+            computed = compute_slices(context, observations, wanted, only, followers_at)
         if reach is not None:
-            within = {i for i in computing if context.undisclosed(i)}
-            disclosed = computing - within
             if disclosed:
-                stored, compared_at = _disclosure_reach(
-                    session, context, period, computed, disclosed, reach
+                compared = _disclosure_compared(
+                    session, context, period, computed, disclosed, reach, followers_at or {}, stored
                 )
-                _keep_only(computed, disclosed, period, compared_at)
+                for indicator, units in compared.items():
+                    _keep_only(computed, [indicator], period, units)
                 # Their rows there are the stored ones now and the computed ones after.
                 before = _tally(context, stored)
                 after_disclosed = _tally(context, _cell_keys(computed, disclosed, period))
@@ -690,40 +787,75 @@ def _reach(context: DatasetContext, units: Collection[int] | None) -> dict[int, 
     return {unit: context.geo.level[unit] for unit in reached}
 
 
-def _disclosure_reach(
+def _followers_at(
+    context: DatasetContext,
+    period: str,
+    reach: Mapping[int, str],
+    stored: Mapping[CellKey, repository.StoredPublished],
+    changed: Collection[Slice] | None,
+) -> dict[str, set[int]]:
+    """Where each follower's cells must be computed besides where its link hides a cell
+    now: where it was confidential, and the reach of the correction when it changed what
+    the follower reads (its true values moved there)."""
+    by_id = context.by_id
+    changed_now = None if changed is None else {i for i, p in changed if p == period}
+    at: dict[str, set[int]] = {
+        follower: set(reach)
+        if changed_now is None or true_reads(by_id[follower]) & changed_now
+        else set()
+        for follower in context.followers
+    }
+    for (indicator, _, unit), row in stored.items():
+        if indicator in at and row.status == "confidential":
+            at[indicator].add(unit)
+    return at
+
+
+def _disclosure_compared(
     session: Session,
     context: DatasetContext,
     period: str,
     computed: Mapping[Slice, Mapping[int, Cell]],
     disclosed: Collection[str],
     reach: Mapping[int, str],
-) -> tuple[dict[CellKey, repository.StoredPublished], dict[int, str]]:
-    """Where a correction can change the published cells of slices under disclosure
-    control, and their stored rows there.
+    followers_at: Mapping[str, Collection[int]],
+    stored: dict[CellKey, repository.StoredPublished],
+) -> dict[str, set[int]]:
+    """Per indicator under disclosure control, where a correction can change its published
+    cells; ``stored`` holds its rows at the reach and wherever confidential, and is left
+    with its rows there.
 
     Outside the correction's reach every true value is what it was, so a published cell can
     only differ where its suppression changed: where it is suppressed now or was before.
     Those are among the cells confidential now (computed) or confidential in the stored rows
-    (which equal the full computation from the previous observations). The slices are
-    computed whole, as the suppression needs; the stored rows are read at the reach and the
-    confidential cells only, not a whole slice each."""
-    level = context.geo.level
-    units = dict(reach)
+    (which equal the full computation from the previous observations). A follower is
+    compared where it was computed. The stored rows are read at those cells only, not a
+    whole slice each."""
+    compared = {i: set(followers_at[i]) if i in followers_at else set(reach) for i in disclosed}
+    for (indicator, _, unit), row in stored.items():
+        if row.status == "confidential":
+            compared[indicator].add(unit)
+    unread: set[int] = set()
     for indicator in disclosed:
         for unit, cell in computed.get((indicator, period), {}).items():
             if cell.status == "confidential":
-                units[unit] = level[unit]
-    stored = repository.current_published(
-        session,
-        context.dataset_id,
-        sorted(disclosed),
-        [period],
-        units=units,
-        or_confidential=True,
-    )
-    for _, _, unit in stored:
-        units.setdefault(unit, level[unit])
-    return stored, units
+                compared[indicator].add(unit)
+                if (indicator, period, unit) not in stored:
+                    unread.add(unit)
+    if unread:
+        level = context.geo.level
+        stored.update(
+            repository.current_published(
+                session,
+                context.dataset_id,
+                sorted(disclosed),
+                [period],
+                units={unit: level[unit] for unit in unread},
+            )
+        )
+    for key in [key for key in stored if key[2] not in compared[key[0]]]:
+        del stored[key]
+    return compared
 
 
 def _cell_keys(
@@ -748,7 +880,7 @@ def _keep_only(
     computed: dict[Slice, dict[int, Cell]],
     indicators: Collection[str],
     period: str,
-    units: Mapping[int, str],
+    units: Collection[int],
 ) -> None:
     """Leave the computed cells of these slices at ``units`` only."""
     for indicator in indicators:
@@ -849,10 +981,13 @@ def publish_changes(
     """Incremental publication after a revision whose changed observations lie in
     ``touched`` slices: only the slices they can change are recomputed (and of a small
     correction, only the cells it reaches: see :func:`publish_slices`)."""
+    touched = set(touched)
     context = dataset_context(session, dataset_id)
     slices = affected_slices(context.indicators, touched)
     with PUBLICATION.time(), collector_paused():
-        outcome = publish_slices(session, dataset_id, revision, slices, context, corrected_units)
+        outcome = publish_slices(
+            session, dataset_id, revision, slices, context, corrected_units, touched
+        )
     outcome.touched = slices
     set_periods_held(session, dataset_id, *repository.periods_held(session, dataset_id))
     return outcome

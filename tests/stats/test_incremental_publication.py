@@ -15,6 +15,7 @@ import gc
 import math
 import random
 import threading
+from collections import defaultdict
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.catalogue.models import Indicator
 from app.catalogue.repository import get_dataset, indicators_of_dataset
 from app.catalogue.seed import load_catalogue
 from app.config import SEEDS_DIR
@@ -477,8 +479,21 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
     secondary suppression picks (outside the reach) becomes confidential, and when it shows
     the sector again, the sibling is shown again."""
     ratio = "electricity-per-residential-connection"  # disclosure: < 10 connections
+    consumption = "electricity-consumption-residential"  # its numerator: hidden with it
     read_at: list[object] = []
     current_published = repository.current_published
+    # Where each indicator's cells were computed (None: over the whole slice).
+    computed_at: dict[str, list[Collection[int] | None]] = defaultdict(list)
+    compute_cells = publish.compute_cells
+
+    def computing(
+        indicators: list[Indicator], *args: Any, **kwargs: Any
+    ) -> dict[tuple[str, str], dict[int, Cell]]:
+        for indicator in indicators:
+            computed_at[indicator.id].append(args[2] if len(args) > 2 else kwargs.get("only"))
+        return compute_cells(indicators, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "compute_cells", computing)
 
     def spying(
         session: Session, dataset_id: str, indicators: list[str], *args: object, **kw: object
@@ -507,11 +522,11 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
         submit(session, "energy-fluvius", everything)
         monkeypatch.setattr(repository, "current_published", spying)
 
-        def status_of(unit_id: int) -> str | None:
+        def status_of(unit_id: int, indicator: str = ratio) -> str | None:
             return session.scalar(
                 select(PublishedValue.status).where(
                     PublishedValue.dataset_id == "energy-fluvius",
-                    PublishedValue.indicator_id == ratio,
+                    PublishedValue.indicator_id == indicator,
                     PublishedValue.period == "2021",
                     PublishedValue.unit_id == unit_id,
                     PublishedValue.revision_to.is_(None),
@@ -521,6 +536,7 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
         assert status_of(sibling) == "normal"
         for connections, expected in ((3.0, "confidential"), (100.0, "normal")):
             read_at.clear()
+            computed_at.clear()
             submit(
                 session,
                 "energy-fluvius",
@@ -529,6 +545,16 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
             # The sibling is outside the correction's reach (the sector and the units
             # containing it), yet its published cell follows the suppression.
             assert status_of(sector) == expected and status_of(sibling) == expected
+            # The consumption is hidden with its ratio (or the ratio would be consumption ÷
+            # connections), yet computed only where its cells can change: the reach, and
+            # where it is or was hidden; the ratio over the whole slice.
+            for unit_id in (sector, sibling):
+                assert status_of(unit_id, consumption) == expected
+            assert computed_at[ratio] == [None]
+            (at,) = computed_at[consumption]
+            assert at is not None and {sector, sibling} <= set(at)
+            # Not in the other municipality, which it neither reaches nor hides.
+            assert not {unit["11007A00-"], unit["11007ZZZZ"]} & set(at)
             # The stored rows of the ratio were read at some units, not the whole slice.
             assert read_at and all(units is not None for units in read_at)
             monkeypatch.setattr(repository, "current_published", current_published)
