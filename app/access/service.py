@@ -20,7 +20,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import record
 from app.auth.service import Caller, require_owner
 from app.catalogue import repository as catalogue_repository
-from app.catalogue.models import Dataset
+from app.catalogue.models import READING_ROLES, Dataset
 from app.db import queries
 from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 
@@ -54,7 +54,7 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
         if org.id == caller.organisation.id
     }
     purpose: str | None = None
-    if caller.is_admin or held & {"owner", "supplier", "publisher"}:
+    if caller.is_admin or held & READING_ROLES:
         # A supplier reads the whole dataset it supplies to (its context), not only its
         # territory: the log says in which capacity, not "own data" for every reader.
         if caller.is_admin:

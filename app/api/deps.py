@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar, cast
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -94,27 +95,50 @@ _KNOWN_ATTRIBUTE = "datapedia_query_names"
 def refuse_unknown_parameters(request: Request) -> None:
     """A query parameter the route does not take is a 422 naming it (with the closest one it
     does take): ``year=2025`` or ``indicators=…`` silently ignored would answer with every
-    year or every indicator, and the reader would take it for the answer."""
+    year or every indicator, and the reader would take it for the answer. So is a parameter
+    that takes one value given twice: ``level=sector&level=municipality`` would otherwise
+    answer for the last one only."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known: frozenset[str] | None = getattr(route, _KNOWN_ATTRIBUTE, None)
-    if known is None:
-        known = frozenset(_query_names(route.dependant))
-        setattr(route, _KNOWN_ATTRIBUTE, known)
+    names: tuple[frozenset[str], frozenset[str]] | None = getattr(route, _KNOWN_ATTRIBUTE, None)
+    if names is None:
+        params = _query_params(route.dependant)
+        names = (
+            frozenset(alias for alias, _ in params),
+            frozenset(alias for alias, annotation in params if not _takes_many(annotation)),
+        )
+        setattr(route, _KNOWN_ATTRIBUTE, names)
+    known, single = names
     for name in request.query_params:
         if name in known or name.startswith(_IGNORED_PREFIX):
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"it takes {', '.join(sorted(known))}"
         raise InvalidParameter(name, f"unknown parameter {name!r}: {hint}")
+    for name in single:
+        given = request.query_params.getlist(name)
+        if len(given) > 1:
+            raise InvalidParameter(
+                name, f"{name!r} takes one value; it was given {len(given)}: {', '.join(given)}"
+            )
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
+def _query_params(dependant: Dependant) -> list[tuple[str, Any]]:
+    """(name, type) of every query parameter of the route and its dependencies."""
+    params = [(p.alias, p.field_info.annotation) for p in dependant.query_params]
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        params.extend(_query_params(sub))
+    return params
+
+
+def _takes_many(annotation: Any) -> bool:
+    """Whether a parameter's type is a list of values (``list[str] | None`` included)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_takes_many(arg) for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) is Annotated:
+        return _takes_many(get_args(annotation)[0])
+    return get_origin(annotation) in (list, tuple, set, frozenset, Sequence)
 
 
 def app_state(request: Request) -> AppState:

@@ -24,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.base import Base
 
 ROLES = ("owner", "publisher", "supplier", "custodian", "originator")
+# The roles whose organisation reads every value of the dataset, whatever its access level
+# (a custodian or an originator reads a closed dataset only with a grant).
+READING_ROLES = frozenset({"owner", "publisher", "supplier"})
 ACCESS_LEVELS = ("public", "restricted", "non_public")
 AGGREGATION_RULES = ("sum", "ratio", "weighted_mean", "none")
 

@@ -15,6 +15,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
+from app.api.negotiation import by_preference
 from app.catalogue.models import Dataset, Indicator
 from app.db import queries
 from app.errors import NotAcceptable
@@ -30,17 +31,36 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 COVERAGE_DECIMALS = 4
 
 
+MEDIA_TYPES: dict[str, Format] = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/vnd.json-stat+json": "jsonstat",
+}
+# What a wildcard stands for, in order of preference: JSON unless it is excluded.
+WILDCARDS: dict[str, tuple[Format, ...]] = {
+    "*/*": ("json", "csv", "jsonstat"),
+    "application/*": ("json", "jsonstat"),
+    "text/*": ("csv",),
+}
+
+
 def negotiate(accept: str, requested: Format | None) -> Format:
-    """The table format asked for by ``format=`` or else by the ``Accept`` header."""
+    """The table format asked for by ``format=`` or else by the ``Accept`` header: its most
+    preferred type we make (q-values count; ``q=0`` excludes a type, also from a wildcard)."""
     if requested is not None:
         return requested
-    accept = accept.lower()
-    if "text/csv" in accept:
-        return "csv"
-    if "json-stat" in accept:
-        return "jsonstat"
-    if "json" in accept or "*/*" in accept or not accept.strip():
+    if not accept.strip():
         return "json"
+    preferences = by_preference(accept)
+    excluded = {MEDIA_TYPES[m] for m, q in preferences if q <= 0 and m in MEDIA_TYPES}
+    for media, quality in preferences:
+        if quality <= 0:
+            continue
+        if media in MEDIA_TYPES and MEDIA_TYPES[media] not in excluded:
+            return MEDIA_TYPES[media]
+        for candidate in WILDCARDS.get(media, ()):
+            if candidate not in excluded:
+                return candidate
     raise NotAcceptable(
         f"cannot produce {accept}; supported media types: {', '.join(SUPPORTED)}",
         supported=list(SUPPORTED),

@@ -170,7 +170,7 @@ def build_query(
     def resolve(ref: str, parameter: str) -> GeoUnit:
         return _resolve(session, ref, query_version, parameter, reachable)
 
-    within_unit = resolve(within, "within") if within else None
+    within_unit = resolve(within, "within") if within is not None else None
     # A named set (`set:centrumsteden`) stands for its units in the query's version.
     units = unitsets.expand(session, units, query_version, "unit")
     area = unitsets.expand(session, area, query_version, "area")

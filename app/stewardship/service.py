@@ -28,7 +28,7 @@ from app.auth.service import (
     require_role,
 )
 from app.catalogue import repository
-from app.catalogue.models import ACCESS_LEVELS, Dataset, DatasetChange
+from app.catalogue.models import ACCESS_LEVELS, READING_ROLES, Dataset, DatasetChange
 from app.db.queries import as_utc
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.geo import repository as geo_repository
@@ -105,7 +105,10 @@ def edit_metadata(
         if name in patch.model_fields_set:
             value = getattr(patch, name)
             wanted[name] = list(dict.fromkeys(value)) if name == "themes" else value
-    if "access_level" in wanted:
+    if "access_level" in wanted and wanted["access_level"] != dataset.access_level:
+        # Who reads the values is the publisher's to decide: a co-owner opening a closed
+        # dataset to everyone would do more than any grant, and closing one cuts off readers.
+        require_publisher(session, caller, dataset_id, "changing the access level")
         _check_not_looser_than_sources(session, dataset_id, wanted["access_level"])
     changes: dict[str, Any] = {}
     for column, value in wanted.items():
@@ -233,15 +236,19 @@ def grant_role(session: Session, caller: Caller, dataset_id: str, grant: RoleGra
         and not own
         and not publisher
         and dataset.access_level != "public"
-        and not any(org == target for org, _ in _current_roles(session, dataset_id))
+        and not any(
+            org == target and held_role in READING_ROLES
+            for org, held_role in _current_roles(session, dataset_id)
+        )
     ):
-        # A supplier reads every value of the dataset: inviting a new organisation to a
-        # closed one opens it, which a grant (purpose, end date) or the publisher decides.
+        # A supplier reads every value of the dataset: inviting an organisation that does
+        # not read them yet (a custodian or an originator reads a closed dataset only with a
+        # grant) opens it, which a grant (purpose, end date) or the publisher decides.
         raise Forbidden(
             f"publisher:{dataset_id}",
             f"{dataset_id!r} is {dataset.access_level.replace('_', '-')} and a supplier reads "
-            f"all of its values: inviting {target!r}, which holds no role on it, is for the "
-            "dataset's publisher and site admins",
+            f"all of its values: inviting {target!r}, which does not read them yet, is for "
+            "the dataset's publisher and site admins",
         )
     if territory_misfit := _territory_misfit(role, grant.territory):
         raise InvalidParameter("territory", territory_misfit)

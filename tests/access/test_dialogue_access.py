@@ -27,7 +27,7 @@ def world(world: World) -> World:
     restricted = world.client.patch(
         f"/api/v1/datasets/{DATASET}",
         json={"access_level": "restricted"},
-        headers=world.auth("gent-editor"),
+        headers=world.auth("publisher-editor"),
     )
     assert restricted.status_code == 200, restricted.text
     return world
@@ -148,7 +148,7 @@ def test_bad_grants(world: World, who: str, body: dict[str, str], status: int, n
 def test_non_public_shows_metadata_only(world: World) -> None:
     url = "/api/v1/datasets/land-use-open-space"
     changed = world.client.patch(
-        url, json={"access_level": "non_public"}, headers=world.auth("gent-editor")
+        url, json={"access_level": "non_public"}, headers=world.auth("publisher-editor")
     )
     assert changed.status_code == 200
     assert world.client.get(url).status_code == 200
@@ -316,7 +316,7 @@ def test_the_home_page_shows_public_values_only(world: World, access_level: str)
         changed = world.client.patch(
             f"/api/v1/datasets/{DATASET}",
             json={"access_level": level},
-            headers=world.auth("gent-editor"),
+            headers=world.auth("publisher-editor"),
         )
         assert changed.status_code == 200, changed.text
         page = world.client.get("/", headers={"Accept": "text/html"})
@@ -360,7 +360,7 @@ def test_restricted_values_are_never_kept_by_a_cache(world: World) -> None:
     made_public = world.client.patch(
         f"/api/v1/datasets/{DATASET}",
         json={"access_level": "public"},
-        headers=world.auth("gent-editor"),
+        headers=world.auth("publisher-editor"),
     )
     assert made_public.status_code == 200
     for path in files:
@@ -375,7 +375,7 @@ def test_a_non_public_dataset_is_not_opened_by_a_grant(world: World) -> None:
     made = world.client.patch(
         f"/api/v1/datasets/{DATASET}",
         json={"access_level": "non_public"},
-        headers=world.auth("gent-editor"),
+        headers=world.auth("publisher-editor"),
     )
     assert made.status_code == 200
     refused = world.client.get(OBS)

@@ -229,7 +229,7 @@ def test_a_seed_keeps_what_owners_changed_and_applies_what_its_entry_changed(
     patched = world_db.client.patch(
         url,
         json={"access_level": "restricted", "title": {"nl": "Inkomen (eigen titel)"}},
-        headers=world_db.auth("gent-editor"),
+        headers=world_db.auth("publisher-editor"),
     )
     assert patched.status_code == 200, patched.text
     granted = world_db.client.post(

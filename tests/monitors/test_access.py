@@ -21,7 +21,7 @@ def world(world: World) -> World:
     restricted = world.client.patch(
         f"/api/v1/datasets/{DATASET}",
         json={"access_level": "restricted"},
-        headers=world.auth("gent-editor"),
+        headers=world.auth("publisher-editor"),
     )
     assert restricted.status_code == 200, restricted.text
     return world

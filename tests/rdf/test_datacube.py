@@ -341,7 +341,7 @@ def test_restricted_values_follow_the_access_rules(world: World) -> None:
     restricted = client.patch(
         "/api/v1/datasets/population-2025",
         json={"access_level": "restricted"},
-        headers=world.auth("gent-editor"),
+        headers=world.auth("publisher-editor"),
     )
     assert restricted.status_code == 200, restricted.text
     path = "/catalog/datasets/population-2025/observations.ttl"

@@ -305,6 +305,40 @@ def test_unsupported_accept_is_406(client: TestClient) -> None:
     assert "text/csv" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("application/json, text/csv;q=0", "json"),
+        ("text/csv;q=0.5, application/json", "json"),
+        ("application/vnd.json-stat+json;q=0.9, text/csv;q=0.1", "jsonstat"),
+        ("text/*", "csv"),
+        ("application/*", "json"),
+        ("application/json;q=0, */*", "csv"),
+        ("text/html, */*;q=0.8", "json"),
+        ("", "json"),
+    ],
+)
+def test_the_format_is_the_most_preferred_one(
+    client: TestClient, accept: str, expected: str
+) -> None:
+    """q-values count, and q=0 means "not this one" (RFC 9110, 12.5.1), also under a wildcard."""
+    params = {"level": "region", "indicator": "population"}
+    response = client.get(OBS.format("population-2025"), params=params, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    if expected == "csv":
+        assert response.headers["content-type"].startswith("text/csv")
+    else:  # JSON-stat is served as application/json too
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        assert ("class" in body and body["class"] == "dataset") == (expected == "jsonstat")
+
+
+@pytest.mark.parametrize("accept", ["text/csv;q=0", "application/xml, text/html"])
+def test_nothing_acceptable_is_406(client: TestClient, accept: str) -> None:
+    response = client.get(OBS.format("population-2025"), headers={"Accept": accept})
+    assert response.status_code == 406, response.text
+
+
 def test_indicator_shows_where_it_is_available(client: TestClient) -> None:
     body = client.get("/api/v1/indicators/households").json()
     assert body["levels"][0] == "sector"

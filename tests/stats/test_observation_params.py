@@ -207,5 +207,33 @@ def test_an_unknown_parameter_is_named(world: World, path: str, name: str, hint:
     assert hint in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("indicator=population&level=sector&level=municipality", "level"),
+        ("level=region&format=csv&format=json", "format"),
+        ("level=region&page_size=1&page_size=2", "page_size"),
+        ("unit=municipality:44021&within=municipality:44021&within=municipality:11002", "within"),
+    ],
+)
+def test_a_parameter_of_one_value_given_twice_is_named(world: World, query: str, name: str) -> None:
+    """The last of two levels answered as if the first were not there; a parameter that
+    takes several (indicator, period, unit) still takes them."""
+    response = world.client.get(f"{OBS}?{query}")
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == name
+    several = world.client.get(
+        f"{OBS}?indicator=population&indicator=population-density&level=region"
+    )
+    assert several.status_code == 200, several.text
+
+
+def test_an_empty_within_is_refused(world: World) -> None:
+    """Not the whole region, as a dashboard with nothing selected would otherwise get."""
+    response = world.client.get(OBS, params={"within": "", "level": "region"})
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "within"
+
+
 def test_a_cache_buster_is_left_alone(world: World) -> None:
     assert world.client.get(OBS, params={"_": "1733480000000"}).status_code == 200

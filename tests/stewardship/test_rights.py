@@ -222,6 +222,29 @@ def test_a_co_owner_opens_no_closed_dataset_by_inviting_a_supplier(
     assert more.status_code == 201, more.text
 
 
+def test_a_co_owner_opens_no_closed_dataset_to_a_custodian_as_supplier(world: World) -> None:
+    """A custodian or an originator holds a role but reads a closed dataset only with a
+    grant: made a supplier, it would read every value. Inviting it is the publisher's."""
+    for body in (
+        {"access_level": "restricted"},
+        {"organisation": THIRD, "role": "custodian"},
+    ):
+        target = URL if "access_level" in body else ROLES
+        method = world.client.patch if target == URL else world.client.post
+        done = method(target, json=body, headers=world.auth("publisher-editor"))
+        assert done.status_code in (200, 201), done.text
+    before = world.fingerprint()
+    invited = world.client.post(
+        ROLES,
+        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth("gent-editor"),
+    )
+    assert invited.status_code == 403, invited.text
+    assert invited.json()["missing_right"] == PUBLISHER_RIGHT
+    assert world.fingerprint() == before
+    assert (THIRD, "supplier") not in roles(world)
+
+
 def test_the_publisher_is_changed_with_put_only(world: World) -> None:
     before = world.fingerprint()
     via_roles = world.client.post(
@@ -282,6 +305,7 @@ def request_for(action: str, own: str) -> Request:
     own_role = {PUBLISHER: "publisher", "gent": "owner", "digitaal-vlaanderen": "supplier"}
     return {
         "edit metadata": ("PATCH", URL, {"title": {"en": "Population, edited"}}),
+        "change access level": ("PATCH", URL, {"access_level": "restricted"}),
         "add owner": ("POST", ROLES, {"organisation": THIRD, "role": "owner"}),
         "add supplier inside own territory": (
             "POST",
@@ -313,6 +337,13 @@ EDITOR: dict[str, dict[str, tuple[int, str | None]]] = {
     "edit metadata": {
         "publisher": (200, None),
         "co-owner": (200, None),
+        "supplier-only": (403, OWNER_RIGHT),
+        "unrelated": (403, OWNER_RIGHT),
+    },
+    # Who reads the values is the publisher's to decide (README, "Who may do what").
+    "change access level": {
+        "publisher": (200, None),
+        "co-owner": (403, PUBLISHER_RIGHT),
         "supplier-only": (403, OWNER_RIGHT),
         "unrelated": (403, OWNER_RIGHT),
     },
@@ -382,6 +413,7 @@ ADMIN: dict[str, dict[str, tuple[int, str | None]]] = {
     )
 } | {
     "edit metadata": dict.fromkeys(RELATIONS, (200, None)),
+    "change access level": dict.fromkeys(RELATIONS, (200, None)),
     "remove self": {
         "publisher": (409, None),
         "co-owner": (200, None),
@@ -411,6 +443,8 @@ def _effect(action: str) -> Check:
         held = roles(world)
         if action == "edit metadata":
             assert body["title"]["en"] == "Population, edited"
+        elif action == "change access level":
+            assert body["access_level"] == "restricted"
         elif action == "add owner":
             assert (THIRD, "owner") in held
         elif action == "add supplier inside own territory":
