@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import app.models  # noqa: F401  (every table mapped before the first session)
@@ -417,15 +418,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         # The router's own headers: the methods a 405's path takes (Allow), say, where HEAD
         # goes with GET (HeadAsGet answers it).
         headers = dict(exc.headers or {})
-        allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
-        if "GET" in allowed and "HEAD" not in allowed:
-            headers["Allow"] = ", ".join([*allowed, "HEAD"])
+        if exc.status_code == 405:
+            # Every route at the path: the router names only the first one's methods (GET
+            # of a dataset, not the PATCH of the next route with the same path).
+            allowed = _methods_at(request)
+            if "GET" in allowed:
+                allowed.add("HEAD")
+            headers["Allow"] = ", ".join(sorted(allowed, key=_METHOD_ORDER.index))
         response.headers.update(headers)
         return response
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         return _internal_error(request, exc)
+
+
+_METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _methods_at(request: Request) -> set[str]:
+    """The methods some route takes at the request's path (asked of the router per method:
+    included routers keep their routes to themselves)."""
+    routes = request.app.router.routes
+    return {
+        method
+        for method in _METHOD_ORDER
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    }
 
 
 def _invalid_input(err: Any) -> dict[str, str]:

@@ -153,3 +153,22 @@ def test_head_on_service_routes(client: TestClient, path: str) -> None:
     response = client.head(path)
     assert response.status_code == 200
     assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/api/v1/datasets/population-2025", "GET, HEAD, PATCH"),
+        ("PUT", "/api/v1/datasets/population-2025/submissions", "GET, HEAD, POST"),
+        ("PUT", "/api/v1/organisations/gent/keys", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/licences", "GET, HEAD"),
+    ],
+)
+def test_a_405_lists_every_method_of_its_path(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    """Allow names what the resource takes (RFC 9110, 15.5.6), not only the methods of the
+    first route with that path: a client reads it to learn what it may do."""
+    response = client.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allowed
