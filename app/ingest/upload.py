@@ -59,13 +59,18 @@ VERDICT_MEMO = 100_000
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # data row number, 1 = the first row after the header; 0 = the file itself
+    # Data row number, 1 = the first row after the header (a blank row counts); 0 = the file
+    # itself. ``line``: of a CSV file, the line the row starts on (the header is line 1), as
+    # an editor shows it.
+    row: int
     column: str | None
     value: str | None
     reason: str
+    line: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+        found = {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+        return found if self.line is None else {**found, "line": self.line}
 
 
 class UploadRow(NamedTuple):
@@ -85,13 +90,23 @@ class UploadResult:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     outside_count: int = 0  # of them, rows outside the supplier's territory
+    # Of a CSV file: (first row, lines before it beyond the header and the rows) wherever a
+    # row spans several lines (a quoted line break), so that a row's line is known without
+    # keeping one number per row.
+    line_shifts: list[tuple[int, int]] | None = None
 
     def error(self, row: int, column: str | None, value: str | None, reason: str) -> None:
         self.error_count += 1
         self.outside_count += reason == OUTSIDE_TERRITORY
         if len(self.errors) < MAX_REPORTED_ERRORS:
             shown = value if value is None or len(value) <= 100 else value[:100] + "…"
-            self.errors.append(RowError(row, column, shown, reason))
+            self.errors.append(RowError(row, column, shown, reason, self._line(row)))
+
+    def _line(self, row: int) -> int | None:
+        if self.line_shifts is None or row == 0:
+            return None
+        shift = next((extra for first, extra in reversed(self.line_shifts) if first <= row), 0)
+        return row + 1 + shift
 
     def sort(self) -> None:
         """Problems in row order (those found later, such as duplicates, included)."""
@@ -116,6 +131,7 @@ Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, stat
 
 
 CHUNK_BYTES = 1 << 20
+NEWLINE = b"\n"  # of LF and CRLF files alike
 
 
 def check_bytes(body: IO[bytes], result: UploadResult) -> str:
@@ -125,27 +141,34 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     offset = 0
+    lines = 1  # the line the chunk starts on
     blank = True
     problem: str | None = None
     while chunk := body.read(CHUNK_BYTES):
         digest.update(chunk)
         if problem is None:
             if b"\x00" in chunk:
-                problem = "the file contains a NUL byte; is it a CSV text file?"
+                line = lines + chunk.count(NEWLINE, 0, chunk.index(b"\x00"))
+                problem = f"the file contains a NUL byte (line {line}); is it a CSV text file?"
             else:
                 try:
                     blank = not decoder.decode(chunk).strip() and blank
                 except UnicodeDecodeError as exc:
+                    at = max(exc.start, 0)
+                    line = lines + chunk.count(NEWLINE, 0, at)
                     problem = (
-                        f"the file is not valid UTF-8 (byte {max(offset + exc.start, 0)}); "
+                        f"the file is not valid UTF-8 (line {line}, byte {offset + at}); "
                         "save it as UTF-8"
                     )
         offset += len(chunk)
+        lines += chunk.count(NEWLINE)
     if problem is None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            problem = f"the file is not valid UTF-8 (byte {offset - 1}); save it as UTF-8"
+            problem = (
+                f"the file is not valid UTF-8 (line {lines}, byte {offset - 1}); save it as UTF-8"
+            )
     if problem is None and blank:
         problem = "the file is empty; expected a header and rows"
     if problem is not None:
@@ -179,12 +202,16 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
         return
     number = 0
     blank_lines = 0
+    result.line_shifts = []
     width = len(names)
     # A column the file leaves out (value, status) reads as the empty cell appended last.
     pick = operator.itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
     complete = all(c in names for c in COLUMNS)
     try:
         for number, cells in enumerate(reader, start=1):
+            if reader.line_num > number + 1 + (result.line_shifts or [(0, 0)])[-1][1]:
+                # This row spans lines: the next one starts further down.
+                result.line_shifts.append((number + 1, reader.line_num - number - 1))
             if not any(cells):  # a blank line, or Excel's ";;;;" below the last row
                 blank_lines += 1
                 continue

@@ -351,6 +351,7 @@ def test_errors_name_row_column_value_and_reason(world: World) -> None:
         "column": "value",
         "value": "12x",
         "reason": "not a number (use '.' for decimals)",
+        "line": 2,
     }
     assert problem["errors"][1]["column"] == "period"
 

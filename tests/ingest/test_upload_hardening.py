@@ -190,6 +190,7 @@ def test_a_count_with_a_fraction_is_refused(world: World) -> None:
             "column": "value",
             "value": "12.7",
             "reason": "population is a count: give a whole number",
+            "line": 2,
         }
     ]
     assert world.fingerprint() == before
@@ -343,3 +344,35 @@ def test_a_json_cell_of_the_wrong_type_is_shown_as_sent(
     body = orjson.dumps([json_row(value=value)])  # type: ignore[arg-type]
     error = first_error(refuse(world, body, "application/json"))
     assert (error["column"], error["value"]) == ("value", shown), error
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "line"),
+    [
+        # The header is line 1, the first row line 2.
+        (csv_body("44021A00-,population,2025,-5,"), 1, 2),
+        # Blank lines count as rows, and as lines.
+        (csv_body("", "", "44021A00-,population,2025,-5,"), 3, 4),
+        # A quoted line break: the row is one, its lines two; the next row starts on line 4.
+        (
+            csv_body('44021A00-,population,2025,"8\n80",', "44021A01-,population,2025,-5,"),
+            2,
+            4,
+        ),
+    ],
+)
+def test_an_error_names_the_line_an_editor_shows(
+    world: World, body: bytes, row: int, line: int
+) -> None:
+    """``row`` counts the rows after the header; ``line`` is where the row starts in the
+    file, which is what a steward looks up in an editor or a spreadsheet."""
+    errors = refuse(world, body, "text/csv")["errors"]
+    assert isinstance(errors, list)
+    negative = next(e for e in errors if e["value"] == "-5")
+    assert (negative["row"], negative["line"]) == (row, line), errors
+
+
+def test_a_file_not_in_utf8_names_its_line(world: World) -> None:
+    body = csv_body("44021A00-,population,2025,5,", "44021A01-,population,2025,5,caf\xe9")
+    problem = refuse(world, body.decode().encode("latin-1"), "text/csv")
+    assert "line 3" in str(first_error(problem)["reason"]), problem
