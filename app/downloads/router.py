@@ -42,6 +42,9 @@ FileName = Annotated[
     ),
 ]
 _BYTES = {"schema": {"type": "string", "format": "binary"}}
+# Any JSON document: the observations (an array), a Data Package or a Table Schema (objects),
+# each described where its name says; not a string of bytes, which a client would decode.
+_JSON = {"schema": {"description": "The JSON file the name says (see the description)."}}
 
 
 @router.get(
@@ -59,7 +62,7 @@ _BYTES = {"schema": {"type": "string", "format": "binary"}}
     responses={
         200: {
             "description": "The file.",
-            "content": {"text/csv": _BYTES, "application/json": _BYTES},
+            "content": {"text/csv": _BYTES, "application/json": _JSON},
         },
         304: {"description": "Not modified since the `ETag` the client sent."},
         **problems(401, 403, 404, 422, 429),

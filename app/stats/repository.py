@@ -2531,18 +2531,31 @@ def hidden_units(
     hidden: dict[tuple[str, str, str], set[int]] = defaultdict(set)
     if not slices:
         return hidden
-    stmt = select(
+    stmt = hidden_units_query(slices)
+    for dataset, indicator, period, unit in session.execute(stmt):
+        hidden[(dataset, indicator, period)].add(unit)
+    return hidden
+
+
+def hidden_units_query(slices: Sequence[tuple[str, str, str]]) -> AnySelect:
+    return select(
         PublishedValue.dataset_id,
         PublishedValue.indicator_id,
         PublishedValue.period,
         PublishedValue.unit_id,
     ).where(
-        tuple_(PublishedValue.dataset_id, PublishedValue.indicator_id, PublishedValue.period).in_(
-            list(slices)
+        # Slice by slice, not a row value IN a list: SQLite reads the whole table for that
+        # (0.8 s against 5 ms on the seeded database), and seeks each AND in the index.
+        or_(
+            *(
+                and_(
+                    PublishedValue.dataset_id == dataset,
+                    PublishedValue.indicator_id == indicator,
+                    PublishedValue.period == period,
+                )
+                for dataset, indicator, period in slices
+            )
         ),
         PublishedValue.revision_to.is_(None),
         PublishedValue.status == "confidential",
     )
-    for dataset, indicator, period, unit in session.execute(stmt):
-        hidden[(dataset, indicator, period)].add(unit)
-    return hidden

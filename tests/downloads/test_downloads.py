@@ -28,6 +28,7 @@ from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
 from app.downloads.tableschemas import DOWNLOADS_DIR
 from app.rdf.vocab import SPDX
+from tests.contract import assert_conforms
 from tests.factories import World, app_state_of, submit_rows
 
 DATASETS = (
@@ -102,6 +103,17 @@ def test_the_json_download_is_the_whole_dataset(fetched: dict[str, Path], datase
     assert len(records) == len(rows)
     assert len(rows) > 0
     assert [r["code"] for r in records[:100]] == [r["code"] for r in rows[:100]]
+
+
+def test_the_json_downloads_are_what_the_openapi_document_promises(
+    client: TestClient, fetched: dict[str, Path]
+) -> None:
+    """A generated client reads the document: bytes (a string) it would hand over undecoded."""
+    folder = fetched["sector-area-2021"]
+    template = "/api/v1/datasets/{dataset_id}/downloads/{name}"
+    for name in ("observations.json", "datapackage.json", "schema.json"):
+        body = orjson.loads((folder / name).read_bytes())
+        assert_conforms(client, template, "get", 200, body, "application/json")
 
 
 def test_the_schema_files_are_what_is_served(client: TestClient) -> None:

@@ -397,6 +397,27 @@ def test_pages_walk_the_index_without_sorting(world: World, wanted: dict[str, ob
                 assert "level>?" in plan, plan
 
 
+def test_the_cells_a_source_hides_are_sought_not_scanned(world: World) -> None:
+    """Every submission to energy-fluvius asks where it hides the consumption (for the
+    derived dataset): SQLite read the whole table for a row value IN a list of slices."""
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("plans of PostgreSQL depend on statistics")
+    stmt = repository.hidden_units_query(
+        [
+            ("energy-fluvius", "electricity-consumption-residential", "2021"),
+            ("energy-fluvius", "gas-consumption-residential", "2021"),
+        ]
+    )
+    with world.engine.connect() as connection:
+        # Bound, as the query runs: with the values written in, the plan may differ.
+        compiled = stmt.compile(connection, compile_kwargs={"render_postcompile": True})
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        explained = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)
+        plan = [row[3] for row in explained]
+    assert any(step.startswith("SEARCH published_value USING") for step in plan), plan
+    assert not any(step.startswith("SCAN published_value") for step in plan), plan
+
+
 def test_the_database_writes_the_csv_the_python_writer_would(real_session: Session) -> None:
     """Byte for byte: the CSV export written by the database (one query on PostgreSQL, one
     per slice on SQLite) against the csv module's writer over the same records,
