@@ -404,6 +404,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "the request body cannot be read: send JSON in UTF-8"
+        # The router's own headers: the methods a 405's path takes (Allow), say.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every route at the path: the router names only the first one's methods (GET
+            # of a dataset, not the PATCH of the next route with the same path). HEAD goes
+            # with GET (HeadAsGet answers it), and OPTIONS is answered here.
+            allowed = _methods_at(request) | {"OPTIONS"}
+            if "GET" in allowed:
+                allowed.add("HEAD")
+            headers["Allow"] = ", ".join(sorted(allowed, key=_METHOD_ORDER.index))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         response = _for_reader(
             request,
             exc.status_code,
@@ -415,16 +427,6 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "instance": str(request.url.path),
             },
         )
-        # The router's own headers: the methods a 405's path takes (Allow), say, where HEAD
-        # goes with GET (HeadAsGet answers it).
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            # Every route at the path: the router names only the first one's methods (GET
-            # of a dataset, not the PATCH of the next route with the same path).
-            allowed = _methods_at(request)
-            if "GET" in allowed:
-                allowed.add("HEAD")
-            headers["Allow"] = ", ".join(sorted(allowed, key=_METHOD_ORDER.index))
         response.headers.update(headers)
         return response
 

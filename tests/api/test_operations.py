@@ -158,10 +158,10 @@ def test_head_on_service_routes(client: TestClient, path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/api/v1/datasets/population-2025", "GET, HEAD, PATCH"),
-        ("PUT", "/api/v1/datasets/population-2025/submissions", "GET, HEAD, POST"),
-        ("PUT", "/api/v1/organisations/gent/keys", "GET, HEAD, POST"),
-        ("DELETE", "/api/v1/licences", "GET, HEAD"),
+        ("DELETE", "/api/v1/datasets/population-2025", "GET, HEAD, PATCH, OPTIONS"),
+        ("PUT", "/api/v1/datasets/population-2025/submissions", "GET, HEAD, POST, OPTIONS"),
+        ("PUT", "/api/v1/organisations/gent/keys", "GET, HEAD, POST, OPTIONS"),
+        ("DELETE", "/api/v1/licences", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_a_405_lists_every_method_of_its_path(
@@ -172,3 +172,12 @@ def test_a_405_lists_every_method_of_its_path(
     response = client.request(method, path)
     assert response.status_code == 405, response.text
     assert response.headers["allow"] == allowed
+
+
+def test_options_says_what_a_path_takes(client: TestClient) -> None:
+    """A plain OPTIONS (no CORS preflight) is a 204 with Allow, not a 405."""
+    response = client.options("/api/v1/datasets/population-2025")
+    assert response.status_code == 204, response.text
+    assert response.headers["allow"] == "GET, HEAD, PATCH, OPTIONS"
+    assert response.content == b""
+    assert client.options("/api/v1/nothing-here").status_code == 404
