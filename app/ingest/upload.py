@@ -202,16 +202,19 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
         return
     number = 0
     blank_lines = 0
-    result.line_shifts = []
+    shifts: list[tuple[int, int]] = []
+    result.line_shifts = shifts
+    extra_lines = 0  # so far, beyond one line per row
     width = len(names)
     # A column the file leaves out (value, status) reads as the empty cell appended last.
     pick = operator.itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
     complete = all(c in names for c in COLUMNS)
     try:
         for number, cells in enumerate(reader, start=1):
-            if reader.line_num > number + 1 + (result.line_shifts or [(0, 0)])[-1][1]:
+            if reader.line_num > number + 1 + extra_lines:
                 # This row spans lines: the next one starts further down.
-                result.line_shifts.append((number + 1, reader.line_num - number - 1))
+                extra_lines = reader.line_num - number - 1
+                shifts.append((number + 1, extra_lines))
             if not any(cells):  # a blank line, or Excel's ";;;;" below the last row
                 blank_lines += 1
                 continue
