@@ -344,8 +344,10 @@ def _withdraw(
     withdrawal.rows_total = rows_withdrawn
     withdrawal.rows_changed = rows_restored
     withdrawal.rows_not_supplied = awaited
-    publish_changes(session, dataset_id, revision, touched)
-    stats_derived.refresh_dependants(session, dataset_id, revision, touched)
+    published = publish_changes(session, dataset_id, revision, touched)
+    stats_derived.refresh_dependants(
+        session, dataset_id, revision, touched, republished=published.touched
+    )
     catalogue_repository.touch_dataset(session, dataset_id)
     record(
         session,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,9 @@ from app.catalogue.models import DerivedIndicator, Indicator
 from app.geo import repository as geo_repository
 from app.stats import repository
 from app.stats.models import Submission
+
+if TYPE_CHECKING:
+    from app.stats.importer import StoredRevision
 
 DERIVED_SOURCE_PREFIX = "derived from "
 
@@ -66,13 +70,7 @@ def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str]
     the part's source publishes it confidential. The derived ratio is hidden there too:
     ratio × denominator (a published count) would give the hidden value back. Its own rule
     hides more where it must; this is what the source hides by its own groups."""
-    # (source, indicator, source period) → the (part, derived period) slices it hides in.
-    wanted: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    for row in catalogue_repository.derived_indicators(session, dataset_id):
-        numerator = {(p["indicator"], p["dataset"]) for p in row.parts if p["role"] == "numerator"}
-        for period, reads in _period_reads(session, row).items():
-            for indicator, source in numerator:
-                wanted[(source, indicator, reads[(indicator, source)])].append((indicator, period))
+    wanted = _numerator_reads(session, dataset_id)
     # Every part is named, also where its source hides nothing now: whether a ratio is under
     # disclosure control does not change with the data.
     hidden: dict[tuple[str, str], set[int]] = {
@@ -82,6 +80,20 @@ def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str]
         for key in wanted[source_slice]:
             hidden[key].update(units)
     return hidden
+
+
+def _numerator_reads(
+    session: Session, dataset_id: str
+) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
+    """(source, indicator, source period) of each numerator part of the dataset's derived
+    ratios → the (part, derived period) slices it is read into."""
+    reads: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    for row in catalogue_repository.derived_indicators(session, dataset_id):
+        numerator = {(p["indicator"], p["dataset"]) for p in row.parts if p["role"] == "numerator"}
+        for period, parts in _period_reads(session, row).items():
+            for indicator, source in numerator:
+                reads[(source, indicator, parts[(indicator, source)])].append((indicator, period))
+    return reads
 
 
 def _period_reads(session: Session, row: DerivedIndicator) -> dict[str, dict[tuple[str, str], str]]:
@@ -193,9 +205,67 @@ def refresh(
     cause: str,
     changed: tuple[str, Collection[tuple[str, str]]] | None = None,
     corrected_units: Mapping[str, Collection[int]] | None = None,
+    republished: Collection[tuple[str, str]] = (),
 ) -> int | None:
-    """Bring the derived dataset's copies of its parts up to date; a new revision (whose
-    submission's source is ``cause``) only when something changed. Returns the revision.
+    """Bring the derived dataset's copies of its parts up to date, and its ratios after what
+    their numerators' sources hide; a new revision (whose submission's source is ``cause``)
+    only when something changed. Returns the revision.
+
+    ``republished``: the source's slices its publication recomputed. A ratio is hidden
+    wherever its numerator's source hides the numerator (:func:`hidden_in_sources`), and
+    the source may hide other cells while the part's values, and so the copies, stay as
+    they were: the connections decide where the consumption is hidden. Those ratios are
+    published again."""
+    from app.stats.importer import publish_hidden_moves  # the importer calls back in here
+
+    copied = _refresh_copies(session, dataset_id, cause, changed, corrected_units)
+    revision = copied.revision if copied is not None else None
+    if changed is None or not republished:
+        return revision
+    source, _ = changed
+    recomputed = set(republished)
+    moved = {
+        key
+        for (read_from, indicator, period), keys in _numerator_reads(session, dataset_id).items()
+        if read_from == source and (indicator, period) in recomputed
+        for key in keys
+    }
+    if not moved:
+        return revision
+    return publish_hidden_moves(
+        session, dataset_id, _submission(session, dataset_id, cause, 0), moved, copied
+    )
+
+
+def _submission(session: Session, dataset_id: str, cause: str, rows: int) -> Submission:
+    """The record of a derived revision, made by the dataset's publisher."""
+    publisher = next(
+        (
+            org.id
+            for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
+            if role.role == "publisher"
+        ),
+        "kenniscentrum-vlaamse-steden",
+    )
+    return Submission(
+        dataset_id=dataset_id,
+        organisation_id=publisher,
+        source_name=cause,
+        media_type=None,
+        sha256="",
+        rows_total=rows,
+    )
+
+
+def _refresh_copies(
+    session: Session,
+    dataset_id: str,
+    cause: str,
+    changed: tuple[str, Collection[tuple[str, str]]] | None,
+    corrected_units: Mapping[str, Collection[int]] | None,
+) -> StoredRevision | None:
+    """The copies of the parts brought up to date (see :func:`refresh`): the revision they
+    made, if any.
 
     ``changed`` (source dataset, its touched (indicator, period) slices) limits the work to
     the parts those slices feed, so that a supplier's small submission does not cost a copy
@@ -250,33 +320,18 @@ def refresh(
         }
         if current == wanted:
             return None
-    publisher = next(
-        (
-            org.id
-            for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
-            if role.role == "publisher"
-        ),
-        "kenniscentrum-vlaamse-steden",
-    )
     stored = store_revision(
         session,
         dataset_id,
         wanted,
-        Submission(
-            dataset_id=dataset_id,
-            organisation_id=publisher,
-            source_name=cause,
-            media_type=None,
-            sha256="",
-            rows_total=len(wanted),
-        ),
+        _submission(session, dataset_id, cause, len(wanted)),
         replace_all=not incremental,
     )
     if stored.no_change:
         return None
     # New values are a change of the derived dataset too (dct:modified, modified_since).
     catalogue_repository.touch_dataset(session, dataset_id)
-    return stored.revision
+    return stored
 
 
 def refresh_dependants(
@@ -285,10 +340,12 @@ def refresh_dependants(
     revision: int,
     touched: Collection[tuple[str, str]] | None = None,
     corrected_units: Mapping[str, Collection[int]] | None = None,
+    republished: Collection[tuple[str, str]] = (),
 ) -> list[int]:
     """After a new revision of ``dataset_id`` (whose changed rows lie in ``touched``
-    slices, when known; of a correction, at ``corrected_units``): recompute every derived
-    dataset that reads it. Returns the derived revisions made."""
+    slices, when known; of a correction, at ``corrected_units``; its publication recomputed
+    the ``republished`` slices): recompute every derived dataset that reads it. Returns the
+    derived revisions made."""
     made: list[int] = []
     for derived_dataset in dependants(session, dataset_id):
         result = refresh(
@@ -297,6 +354,7 @@ def refresh_dependants(
             derived_source_name(dataset_id, revision),
             None if touched is None else (dataset_id, touched),
             None if touched is None else corrected_units,
+            republished,
         )
         if result is not None:
             made.append(result)

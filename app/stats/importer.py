@@ -19,7 +19,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.catalogue.repository import get_dataset, indicators_of_dataset, roles_of_dataset
+from app.catalogue.repository import (
+    get_dataset,
+    indicators_of_dataset,
+    roles_of_dataset,
+    touch_dataset,
+)
 from app.db.session import analyze_after_commit, stamp_at_commit
 from app.errors import SourceDataError
 from app.geo.levels import Level
@@ -237,6 +242,8 @@ class StoredRevision:
     not_supplied: int = 0
     # Nothing differed from the current revision: no new revision was made.
     no_change: bool = False
+    # The published slices (indicator, period) the revision's publication recomputed.
+    republished: set[tuple[str, str]] = field(default_factory=set)
 
 
 # Above this many staged rows the comparison with the current revision uses hash joins.
@@ -321,17 +328,11 @@ def store_staged_revision(
         not_supplied=not_supplied,
         no_change=no_change,
     )
-    submission.created_at = datetime.now(UTC)
-    # The revision is there for readers from the commit on: as_of asks for that moment.
-    stamp_at_commit(session, submission, "created_at")
-    submission.state = "accepted"
-    submission.revision = None if no_change else counts.revision
     submission.rows_added = counts.added
     submission.rows_changed = counts.changed
     submission.rows_unchanged = counts.unchanged
     submission.rows_not_supplied = not_supplied
-    submission.errors = []
-    repository.add_submission(session, submission)
+    _record_accepted(session, submission, None if no_change else counts.revision)
     counts.submission_id = submission.id
     if no_change:
         repository.end_staging(session)
@@ -354,13 +355,49 @@ def store_staged_revision(
         session, dataset_id, revision, compared.touched, compared.corrected_units
     )
     counts.published_written = published.inserted
+    counts.republished = published.touched
     if replace_all:  # an import reports the total; a submission's cost must not grow with it
         counts.published = repository.count_published(session, dataset_id)
     # Derived indicators that read this dataset follow it in the same transaction.
     derived.refresh_dependants(
-        session, dataset_id, revision, compared.touched, compared.corrected_units
+        session, dataset_id, revision, compared.touched, compared.corrected_units, published.touched
     )
     return counts
+
+
+def _record_accepted(session: Session, submission: Submission, revision: int | None) -> None:
+    submission.created_at = datetime.now(UTC)
+    # The revision is there for readers from the commit on: as_of asks for that moment.
+    stamp_at_commit(session, submission, "created_at")
+    submission.state = "accepted"
+    submission.revision = revision
+    submission.errors = []
+    repository.add_submission(session, submission)
+
+
+def publish_hidden_moves(
+    session: Session,
+    dataset_id: str,
+    submission: Submission,
+    touched: set[tuple[str, str]],
+    copied: StoredRevision | None,
+) -> int | None:
+    """Publish again the slices of a derived dataset whose ratios read a numerator part in
+    ``touched`` (part, derived period) whose source may hide other cells now, its copies
+    unchanged (see :func:`app.stats.derived.refresh`): in the revision the ``copied`` parts
+    made, if any (but for the slices it published already), else in a new one, made (with
+    ``submission``) only when a published cell changed."""
+    if copied is not None:
+        publish_changes(session, dataset_id, copied.revision, touched, already=copied.republished)
+        return copied.revision
+    repository.lock_dataset(session, dataset_id)
+    revision = repository.latest_revision(session, dataset_id) + 1
+    outcome = publish_changes(session, dataset_id, revision, touched)
+    if not (outcome.inserted or outcome.closed or outcome.corrected):
+        return None
+    _record_accepted(session, submission, revision)
+    touch_dataset(session, dataset_id)
+    return revision
 
 
 class _RemainderPlacer:

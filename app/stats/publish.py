@@ -977,13 +977,15 @@ def publish_changes(
     revision: int,
     touched: Iterable[Slice],
     corrected_units: Mapping[str, Collection[int]] | None = None,
+    already: Collection[Slice] = (),
 ) -> PublishOutcome:
     """Incremental publication after a revision whose changed observations lie in
     ``touched`` slices: only the slices they can change are recomputed (and of a small
-    correction, only the cells it reaches: see :func:`publish_slices`)."""
+    correction, only the cells it reaches: see :func:`publish_slices`), but for those the
+    revision's publication recomputed ``already``."""
     touched = set(touched)
     context = dataset_context(session, dataset_id)
-    slices = affected_slices(context.indicators, touched)
+    slices = affected_slices(context.indicators, touched) - set(already)
     with PUBLICATION.time(), collector_paused():
         outcome = publish_slices(
             session, dataset_id, revision, slices, context, corrected_units, touched

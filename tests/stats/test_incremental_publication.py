@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import math
 import random
+import shutil
 import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterator
@@ -704,3 +705,108 @@ def test_a_collector_switched_off_by_the_operator_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# --------------------------------------------------------------------------------------------
+# A derived ratio follows what its numerator's source hides
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_derived_ratio_follows_its_sources_hidden_cells_without_a_rule_of_its_own(
+    empty_db: str, tmp_path: Path
+) -> None:
+    """Electricity per inhabitant without its rule on the connections (a steward's own
+    derived indicator): it is still hidden wherever energy-fluvius hides the consumption,
+    else ratio × inhabitants gives the consumption back. A correction of the connections
+    moves those cells and changes no copied part: the derived dataset follows it in a new
+    revision all the same, and a correction that hides nothing new makes no revision."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    derived_yaml = seeds / "derived.yaml"
+    rule = "  disclosure: {reference: electricity-connections-residential, dataset: energy-fluvius, min: 10}\n"
+    assert rule in derived_yaml.read_text()
+    derived_yaml.write_text(derived_yaml.read_text().replace(rule, "", 1))
+    engine, factory = session_factory_for(empty_db)
+    ratio, consumption = (
+        "electricity-residential-per-inhabitant",
+        "electricity-consumption-residential",
+    )
+    try:
+        with transaction(factory) as session:
+            ensure_versions(session)
+            load_catalogue(session, seeds)
+            import_geography(session, write_sources(tmp_path))
+            unit = dict(
+                session.execute(
+                    select(GeoUnit.code, GeoUnit.id).where(
+                        GeoUnit.version == "2024", GeoUnit.level == "sector"
+                    )
+                ).all()
+            )
+            sector, sibling = unit["11002A00-"], unit["11002ZZZZ"]  # Antwerpen's two sectors
+            others = (unit["11007A00-"], unit["11007ZZZZ"])
+            everything = (sector, sibling, *others)
+            submit(
+                session,
+                "age-census-2021",
+                {
+                    (part, s, "2021"): (50.0, "normal")
+                    for s in everything
+                    for part in ("population-65plus", "population-under-65")
+                },
+            )
+            submit(
+                session,
+                "energy-fluvius",
+                {
+                    (indicator, s, "2021"): (value, "normal")
+                    for s in everything
+                    for indicator, value in (
+                        ("electricity-connections-residential", 100.0),
+                        (consumption, 1000.0),
+                    )
+                },
+            )
+            (derived,) = dependants(session, "energy-fluvius")
+            shown = stored_cells(session, derived)
+            assert shown[(ratio, "2021", sector)].status == "normal"
+
+            def follows() -> None:
+                current = repository.current_observations(session, derived)
+                assert_same_cells(
+                    stored_cells(session, derived), derived_cells(session, derived, current)
+                )
+
+            # Fewer than 10 connections: energy-fluvius hides the consumption of the sector
+            # (and of its sibling, or the municipality minus one would give it back).
+            before = repository.latest_revision(session, derived)
+            submit(
+                session,
+                "energy-fluvius",
+                {("electricity-connections-residential", sector, "2021"): (3.0, "normal")},
+            )
+            hidden = stored_cells(session, "energy-fluvius")
+            assert hidden[(consumption, "2021", sector)].status == "confidential"
+            assert repository.latest_revision(session, derived) == before + 1
+            cells = stored_cells(session, derived)
+            assert cells[(ratio, "2021", sector)].status == "confidential"
+            assert cells[(ratio, "2021", sibling)].status == "confidential"
+            follows()
+            # Still fewer than 10: nothing moves, and no derived revision is made.
+            submit(
+                session,
+                "energy-fluvius",
+                {("electricity-connections-residential", sector, "2021"): (4.0, "normal")},
+            )
+            assert repository.latest_revision(session, derived) == before + 1
+            # Shown again with the consumption.
+            submit(
+                session,
+                "energy-fluvius",
+                {("electricity-connections-residential", sector, "2021"): (100.0, "normal")},
+            )
+            assert repository.latest_revision(session, derived) == before + 2
+            assert stored_cells(session, derived)[(ratio, "2021", sector)].status == "normal"
+            follows()
+    finally:
+        engine.dispose()
