@@ -984,6 +984,11 @@ def publish_changes(
     correction, only the cells it reaches: see :func:`publish_slices`), but for those the
     revision's publication recomputed ``already``."""
     touched = set(touched)
+    if already:
+        # Often all of them (a derived ratio whose copies changed too): nothing to read.
+        indicators = indicators_of_dataset(session, dataset_id)
+        if not affected_slices(indicators, touched) - set(already):
+            return PublishOutcome()
     context = dataset_context(session, dataset_id)
     slices = affected_slices(context.indicators, touched) - set(already)
     with PUBLICATION.time(), collector_paused():
