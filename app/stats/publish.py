@@ -985,12 +985,14 @@ def publish_changes(
     revision's publication recomputed ``already``."""
     touched = set(touched)
     if already:
-        # Often all of them (a derived ratio whose copies changed too): nothing to read.
-        indicators = indicators_of_dataset(session, dataset_id)
-        if not affected_slices(indicators, touched) - set(already):
+        # Often all of them (a derived ratio whose copies changed too): then nothing is read.
+        slices = affected_slices(indicators_of_dataset(session, dataset_id), touched)
+        slices -= set(already)
+        if not slices:
             return PublishOutcome()
     context = dataset_context(session, dataset_id)
-    slices = affected_slices(context.indicators, touched) - set(already)
+    if not already:
+        slices = affected_slices(context.indicators, touched)
     with PUBLICATION.time(), collector_paused():
         outcome = publish_slices(
             session, dataset_id, revision, slices, context, corrected_units, touched

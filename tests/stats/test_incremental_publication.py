@@ -112,6 +112,14 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
+def sectors_2024(session: Session) -> dict[str, int]:
+    """Sector code → unit id, of the 2024 version."""
+    stmt = select(GeoUnit.code, GeoUnit.id).where(
+        GeoUnit.version == "2024", GeoUnit.level == "sector"
+    )
+    return dict(session.execute(stmt).all())
+
+
 def assert_same_cells(stored: dict[Key, Cell], expected: dict[Key, Cell]) -> None:
     assert stored.keys() == expected.keys(), (
         f"only stored: {sorted(stored.keys() - expected.keys())[:5]}; "
@@ -504,13 +512,7 @@ def test_a_correction_moves_secondary_suppression_outside_its_reach(
         return current_published(session, dataset_id, indicators, *args, **kw)
 
     with transaction(small) as session:
-        unit = dict(
-            session.execute(
-                select(GeoUnit.code, GeoUnit.id).where(
-                    GeoUnit.version == "2024", GeoUnit.level == "sector"
-                )
-            ).all()
-        )
+        unit = sectors_2024(session)
         sector, sibling = unit["11002A00-"], unit["11002ZZZZ"]  # Antwerpen's two sectors
         everything = {
             (indicator, s, "2021"): (value, "normal")
@@ -736,13 +738,7 @@ def test_a_derived_ratio_follows_its_sources_hidden_cells_without_a_rule_of_its_
             ensure_versions(session)
             load_catalogue(session, seeds)
             import_geography(session, write_sources(tmp_path))
-            unit = dict(
-                session.execute(
-                    select(GeoUnit.code, GeoUnit.id).where(
-                        GeoUnit.version == "2024", GeoUnit.level == "sector"
-                    )
-                ).all()
-            )
+            unit = sectors_2024(session)
             sector, sibling = unit["11002A00-"], unit["11002ZZZZ"]  # Antwerpen's two sectors
             others = (unit["11007A00-"], unit["11007ZZZZ"])
             everything = (sector, sibling, *others)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import delete
 
@@ -182,6 +183,15 @@ def test_a_co_owner_without_a_supplier_role_invites_in_its_municipality(world: W
     assert roles(world).get((THIRD, "supplier")) == ["sector:44021A00-"]
 
 
+def invite_supplier(world: World, key: str) -> httpx.Response:
+    """The third organisation invited as supplier of one of Gent's sectors, by ``key``."""
+    return world.client.post(
+        ROLES,
+        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth(key),
+    )
+
+
 @pytest.mark.parametrize("level", ["restricted", "non_public"])
 def test_a_co_owner_opens_no_closed_dataset_by_inviting_a_supplier(
     world: World, level: str
@@ -194,20 +204,12 @@ def test_a_co_owner_opens_no_closed_dataset_by_inviting_a_supplier(
     closed = world.client.patch(URL, json={"access_level": level}, headers=world.auth("admin"))
     assert closed.status_code == 200, closed.text
     before = world.fingerprint()
-    invited = world.client.post(
-        ROLES,
-        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
-        headers=world.auth("gent-editor"),
-    )
+    invited = invite_supplier(world, "gent-editor")
     assert invited.status_code == 403, invited.text
     assert invited.json()["missing_right"] == f"publisher:{DATASET}"
     assert world.fingerprint() == before
     assert world.client.get(f"{URL}/observations", headers=world.auth("analyst")).status_code == 403
-    by_publisher = world.client.post(
-        ROLES,
-        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
-        headers=world.auth("publisher-editor"),
-    )
+    by_publisher = invite_supplier(world, "publisher-editor")
     assert by_publisher.status_code == 201, by_publisher.text
     # Now a supplier: the co-owner may add of its own territory to it.
     more = world.client.post(
@@ -231,11 +233,7 @@ def test_a_co_owner_opens_no_closed_dataset_to_a_custodian_as_supplier(world: Wo
     custodian = {"organisation": THIRD, "role": "custodian"}
     assert world.client.post(ROLES, json=custodian, headers=publisher).status_code == 201
     before = world.fingerprint()
-    invited = world.client.post(
-        ROLES,
-        json={"organisation": THIRD, "role": "supplier", "territory": ["sector:44021A00-"]},
-        headers=world.auth("gent-editor"),
-    )
+    invited = invite_supplier(world, "gent-editor")
     assert invited.status_code == 403, invited.text
     assert invited.json()["missing_right"] == PUBLISHER_RIGHT
     assert world.fingerprint() == before
