@@ -448,9 +448,10 @@ def publish(
     changes nothing."""
     from app.catalogue.repository import get_dataset
     from app.db.session import make_engine, make_session_factory, transaction
-    from app.stats.derived import refresh, source_datasets
+    from app.stats.derived import source_datasets
     from app.stats.publish import publish_all
     from app.stats.repository import count_published
+    from app.stats.revisions import refresh_derived
 
     if not all_slices:
         err.print("[red]error:[/red] give --all (a full recomputation of the dataset)")
@@ -464,7 +465,7 @@ def publish(
             # Copies made under other rules (before copies kept to the spatial coverage)
             # are compared only when a row leaves a source: here every part is.
             copied = (
-                refresh(session, dataset, COPIES_COMPARED)
+                refresh_derived(session, dataset, COPIES_COMPARED)
                 if source_datasets(session, dataset)
                 else None
             )

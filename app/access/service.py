@@ -79,6 +79,11 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
                 f"{dataset_id!r}; {_how_to_ask(dataset)}",
             )
         purpose = grant.purpose
+    # A derived dataset's values give its sources' back (a ratio times its public
+    # denominator): reading them takes the right to read every restricted source too, and
+    # each source's log records the read.
+    for source in catalogue_repository.derived_sources_by_dataset(session).get(dataset_id, []):
+        authorize_read(session, caller, source)
     record(
         session,
         "read.restricted",
@@ -117,12 +122,35 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
     if dataset is not None and dataset.access_level == "non_public":
         # It would be stored and open nothing: no grant opens a non-public dataset.
         raise Conflict(
-            f"dataset {dataset_id!r} is non-public: no grant opens it. Make it restricted "
-            "first (PATCH access_level), then grant access"
+            f"dataset {dataset_id!r} is non-public: no grant opens it; its publisher may make "
+            "it restricted first"
+        )
+    if dataset is not None and dataset.access_level == "public":
+        # It would open nothing now, and would open the values once the publisher closes
+        # the dataset: who reads a closed dataset is decided after it is closed.
+        raise Conflict(
+            f"dataset {dataset_id!r} is public: everyone reads its values, and a grant is "
+            "given once it is restricted"
+        )
+    if new.organisation == caller.organisation.id and not caller.is_admin:
+        # A grant outlives the role: an owner granting itself could leave and go on reading.
+        raise Forbidden(
+            "role:admin",
+            f"{caller.organisation.id!r} cannot grant itself access: nobody widens their own "
+            "rights (an owner reads its own data while it holds the role)",
         )
     if catalogue_repository.get_organisation(session, new.organisation) is None:
         raise NotFound(
             f"organisation {new.organisation!r} not found", organisation=new.organisation
+        )
+    today = datetime.now(UTC).date()
+    held = repository.active_grant(session, dataset_id, new.organisation, today)
+    if held is not None:
+        # One grant at a time: revoking "the" grant must end the access.
+        raise Conflict(
+            f"{new.organisation!r} already holds grant {held.id} on {dataset_id!r} until "
+            f"{held.valid_until.isoformat()}; revoke it (DELETE /api/v1/grants/{held.id}) "
+            "before granting again"
         )
     grant = AccessGrant(
         dataset_id=dataset_id,

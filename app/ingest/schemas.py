@@ -66,8 +66,8 @@ class SubmissionOut(BaseModel):
     source: str | None = Field(description="`upload`, or the source file of an import.")
     media_type: str | None
     sha256: str | None = Field(
-        description="SHA-256 of the file; null on a restricted or non-public dataset for "
-        "callers without a role on it."
+        description="SHA-256 of the file; given to the dataset's owners, publisher, suppliers "
+        "and site admins, null for everyone else."
     )
     state: str = Field(examples=["accepted"])
     revision: int | None = Field(

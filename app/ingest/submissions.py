@@ -25,7 +25,7 @@ from app.auth.service import (
     require_role,
 )
 from app.catalogue import repository as catalogue_repository
-from app.catalogue.models import Dataset
+from app.catalogue.models import READING_ROLES, Dataset
 from app.db import queries
 from app.db.session import stamp_at_commit
 from app.errors import (
@@ -42,9 +42,9 @@ from app.ingest import upload
 from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema, WithdrawalResult
 from app.stats import derived as stats_derived
 from app.stats import repository as stats_repository
-from app.stats.importer import store_staged_revision
 from app.stats.models import Submission
 from app.stats.publish import publish_changes
+from app.stats.revisions import refresh_dependants, store_staged_revision
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 JSON_TYPES = ("application/json",)
@@ -190,6 +190,8 @@ def _submit(
             )
         result.error_count += duplicate_count - len(duplicates)
         result.sort()
+    if not result.error_count:
+        _check_rule_references(session, dataset_id, unit_of, result)
     # Rows outside the territory alone are a missing right (403), however many; with other
     # problems, the 422 lists them all, so the supplier fixes the file in one go.
     if result.outside_count and result.outside_count == result.error_count:
@@ -345,9 +347,7 @@ def _withdraw(
     withdrawal.rows_changed = rows_restored
     withdrawal.rows_not_supplied = awaited
     published = publish_changes(session, dataset_id, revision, touched)
-    stats_derived.refresh_dependants(
-        session, dataset_id, revision, touched, republished=published.touched
-    )
+    refresh_dependants(session, dataset_id, revision, touched, republished=published.touched)
     catalogue_repository.touch_dataset(session, dataset_id)
     record(
         session,
@@ -364,6 +364,39 @@ def _withdraw(
         rows_withdrawn=rows_withdrawn,
         rows_restored=rows_restored,
     )
+
+
+def _check_rule_references(
+    session: Session, dataset_id: str, unit_of: dict[str, int], result: upload.UploadResult
+) -> None:
+    """A disclosure rule on a reference (fewer than 10 connections: the consumption per
+    connection is confidential, and the consumption with it) cannot decide where the
+    reference has no value: a supplier who marked the connections confidential or missing
+    would publish the very consumption the rule protects. So wherever a protected
+    indicator (the ruled one, and the numerator it protects) has a value once the file is
+    stored, its reference must have one too."""
+    code = {unit: code for code, unit in unit_of.items()}
+    for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id):
+        reference = indicator.disclosure_reference_id
+        if reference is None or indicator.disclosure_min is None:
+            continue
+        protected = [indicator.id, *indicator.numerator]
+        found, total = stats_repository.staged_without_reference(
+            session, dataset_id, protected, reference, upload.MAX_REPORTED_ERRORS
+        )
+        for line, unit, period in found:
+            result.error(
+                line,
+                None,
+                None,
+                f"sector {code[unit]}, {period}: {' / '.join(protected[1:] or protected)} has a "
+                f"value but {reference} has none, so the rule of {indicator.id} (confidential "
+                f"below {indicator.disclosure_min:g} {reference}) cannot decide whether it may "
+                f"be published; send {reference} with a value, or mark "
+                f"{' and '.join(protected[1:] or protected)} confidential too",
+            )
+        result.error_count += total - len(found)
+    result.sort()
 
 
 def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] | None:
@@ -383,12 +416,12 @@ def list_submissions(
     session: Session, caller: Caller | None, dataset_id: str, offset: int, limit: int
 ) -> tuple[list[SubmissionOut], int]:
     """A page of the dataset's submissions, newest first, and their total. The files'
-    digests of a closed dataset only for its owners, suppliers and site admins: with the
+    digests only for the dataset's owners, publisher, suppliers and site admins: with the
     published Table Schema, the digest of a small correction gives its values back by trying
-    them all."""
-    dataset = _dataset(session, dataset_id)
-    digests = dataset.access_level == "public" or (
-        caller is not None and (caller.is_admin or bool(held_roles(session, caller, dataset_id)))
+    them all — of a closed dataset, and of a public one too where they end up confidential."""
+    _dataset(session, dataset_id)
+    digests = caller is not None and (
+        caller.is_admin or bool(held_roles(session, caller, dataset_id) & READING_ROLES)
     )
     stmt = stats_repository.submissions_query(dataset_id)
     return [

@@ -11,7 +11,6 @@ URL (every URI in the dump starts with it) and the way the cube is written (``LA
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
@@ -19,24 +18,16 @@ from sqlalchemy.orm import Session
 from app.api.background import PassControl
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
-from app.db.queries import as_utc
 from app.downloads import service as downloads
 from app.downloads.models import StoredDownload
 from app.rdf import cube
+from app.rdf.cubestamps import stamp, stored_sizes
 from app.rdf.dcat import Uris
 from app.stats import repository as stats_repository
-
-# Change this when the cube's serialisation changes, so that stored dumps are written anew.
-LAYOUT = "1"
 
 
 def file_name(fmt: cube.CubeFormat) -> str:
     return downloads.CUBE_FILES[fmt.extension]
-
-
-def stamp(dataset: Dataset, revision: int, base: str) -> str:
-    written_for = hashlib.sha256(f"{LAYOUT}|{base}".encode()).hexdigest()[:16]
-    return f"{revision}|{as_utc(dataset.modified).isoformat()}|{written_for}"
 
 
 def ensure(
@@ -76,25 +67,24 @@ def get_file(
 
 
 def current_sizes(
-    session: Session, uris: Uris, datasets: Sequence[Dataset], *, write_stale: bool
+    session: Session, uris: Uris, datasets: Sequence[Dataset]
 ) -> dict[tuple[str, str], downloads.StoredFile]:
     """Size and checksum of both current dumps of every dataset (without content), by
-    (dataset, file name); a dump missing or out of date is written first with
-    ``write_stale``, else left out. Two queries when all are stored."""
-    ids = [d.id for d in datasets]
-    rows = downloads.stored_without_content(session, ids)
-    revisions = stats_repository.latest_revisions(session, ids)
-    sizes: dict[tuple[str, str], downloads.StoredFile] = {}
-    for dataset in datasets:
-        revision = revisions.get(dataset.id, 0)
-        for fmt in cube.FORMATS.values():
-            name = file_name(fmt)
-            row = rows.get((dataset.id, name))
-            if row is None or row.stamp != stamp(dataset, revision, uris.base):
-                if not write_stale:
-                    continue
-                row = ensure(session, uris, dataset, fmt, revision, row)
-            sizes[(dataset.id, name)] = downloads.as_file(row)
+    (dataset, file name); a dump missing or out of date is written first."""
+    sizes = stored_sizes(session, uris.base, datasets)
+    missing = [
+        (dataset, fmt)
+        for dataset in datasets
+        for fmt in cube.FORMATS.values()
+        if (dataset.id, file_name(fmt)) not in sizes
+    ]
+    if missing:
+        rows = downloads.stored_without_content(session, [d.id for d, _ in missing])
+        revisions = stats_repository.latest_revisions(session, [d.id for d, _ in missing])
+        for dataset, fmt in missing:
+            row = rows.get((dataset.id, file_name(fmt)))
+            row = ensure(session, uris, dataset, fmt, revisions.get(dataset.id, 0), row)
+            sizes[(dataset.id, file_name(fmt))] = downloads.as_file(row)
     return sizes
 
 
@@ -103,7 +93,7 @@ def stale_files(session: Session, uris: Uris) -> list[tuple[str, str]]:
     or out of date (after a write: the catalogue states the sizes of written files only).
     Two queries for the downloads and two for the dumps, whatever the number of datasets."""
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    current = current_sizes(session, uris, datasets, write_stale=False)
+    current = stored_sizes(session, uris.base, datasets)
     dumps = [file_name(fmt) for fmt in cube.FORMATS.values()]
     return downloads.stale_files(session, datasets) + [
         (d.id, name) for d in datasets for name in dumps if (d.id, name) not in current
@@ -129,4 +119,4 @@ def write_all(session: Session, uris: Uris) -> int:
     """Both dumps of every dataset, written where missing or out of date (after a seed, so
     that the first catalogue request does not write them); the number of dumps."""
     datasets = catalogue_repository.all_datasets(session, catalogue_repository.datasets_query())
-    return len(current_sizes(session, uris, datasets, write_stale=True))
+    return len(current_sizes(session, uris, datasets))

@@ -40,7 +40,7 @@ from app.downloads import service as downloads
 from app.errors import NotFound
 from app.geo import repository as geo_repository
 from app.geo.schemas import UnitDetail, UnitOut
-from app.rdf import quality, vocab
+from app.rdf import cubestamps, quality, vocab
 from app.rdf.schemas import Quality
 from app.rdf.vocab import (
     ADMS,
@@ -908,13 +908,8 @@ class _Builder:
         # distribution states its byteSize and checksum (the seed writes them after an import).
         # Only files already written: a read never writes them (see refresh_stored_files).
         self.files = downloads.current_sizes(self.session, described, write_stale=False)
-        # The Data Cube dumps are stored files too. Imported here, not at the top: the cube
-        # builds its structure with this module's builder.
-        from app.rdf import cubefiles
-
-        self.files.update(
-            cubefiles.current_sizes(self.session, self.uris, described, write_stale=False)
-        )
+        # The Data Cube dumps are stored files too.
+        self.files.update(cubestamps.stored_sizes(self.session, self.uris.base, described))
         indicator_ids = repository.indicator_ids_by_dataset(self.session) if ids else {}
         indicators = (
             {i.id: i for i in self.session.scalars(repository.indicators_query())} if ids else {}

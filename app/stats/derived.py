@@ -15,14 +15,15 @@ the sectors its numerator's source does not cover as zero (open space 0 ha/km² 
 Whenever a source dataset gets a new revision (an import or a supplier's submission), the
 copies are brought up to date in the same transaction as a new revision of the derived
 dataset, whose submission names the source dataset and revision that caused it
-(``derived from energy-fluvius revision 3``); nothing changes when the parts did not.
+(``derived from energy-fluvius revision 3``); nothing changes when the parts did not. This
+module says what a derived dataset reads (its parts, their periods, its coverage, the cells
+its sources hide); :mod:`app.stats.revisions` stores the copies and follows the sources.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
@@ -30,10 +31,6 @@ from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import DerivedIndicator, Indicator
 from app.geo import repository as geo_repository
 from app.stats import repository
-from app.stats.models import Submission
-
-if TYPE_CHECKING:
-    from app.stats.importer import StoredRevision
 
 DERIVED_SOURCE_PREFIX = "derived from "
 
@@ -70,7 +67,7 @@ def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str]
     the part's source publishes it confidential. The derived ratio is hidden there too:
     ratio × denominator (a published count) would give the hidden value back. Its own rule
     hides more where it must; this is what the source hides by its own groups."""
-    wanted = _numerator_reads(session, dataset_id)
+    wanted = numerator_reads(session, dataset_id)
     # Every part is named, also where its source hides nothing now: whether a ratio is under
     # disclosure control does not change with the data.
     hidden: dict[tuple[str, str], set[int]] = {
@@ -82,7 +79,7 @@ def hidden_in_sources(session: Session, dataset_id: str) -> dict[tuple[str, str]
     return hidden
 
 
-def _numerator_reads(
+def numerator_reads(
     session: Session, dataset_id: str
 ) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
     """(source, indicator, source period) of each numerator part of the dataset's derived
@@ -112,7 +109,7 @@ def _period_reads(session: Session, row: DerivedIndicator) -> dict[str, dict[tup
     return {period: dict.fromkeys(sorted(parts), period) for period in sorted(common or ())}
 
 
-def _reads(session: Session, dataset_id: str) -> dict[tuple[str, str, str], set[str]]:
+def part_reads(session: Session, dataset_id: str) -> dict[tuple[str, str, str], set[str]]:
     """(source dataset, part indicator, source period) → the derived periods reading it."""
     reads: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for row in catalogue_repository.derived_indicators(session, dataset_id):
@@ -130,7 +127,7 @@ def wanted_inputs(
     """The observations the derived dataset should hold now (of every part, or of the
     ``reads`` given): the parts' current sector values, under the derived periods."""
     if reads is None:
-        reads = _reads(session, dataset_id)
+        reads = part_reads(session, dataset_id)
     covered = _coverage(session, dataset_id)
     wanted: dict[Key, tuple[float | None, str]] = {}
     by_dataset: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -151,7 +148,7 @@ def wanted_inputs(
     return wanted
 
 
-def _coverage_roots(session: Session, dataset_id: str) -> list[int] | None:
+def coverage_roots(session: Session, dataset_id: str) -> list[int] | None:
     """The units of the dataset's spatial coverage in its geography version (None: it states
     none that the version has, and nothing is left out)."""
     dataset = catalogue_repository.get_dataset(session, dataset_id)
@@ -168,7 +165,7 @@ def _coverage_roots(session: Session, dataset_id: str) -> list[int] | None:
 
 def _coverage(session: Session, dataset_id: str) -> set[int] | None:
     """Every unit inside the dataset's spatial coverage (None: no limit)."""
-    roots = _coverage_roots(session, dataset_id)
+    roots = coverage_roots(session, dataset_id)
     return None if roots is None else geo_repository.units_inside(session, roots)
 
 
@@ -184,7 +181,7 @@ def dependants(session: Session, dataset_id: str) -> list[str]:
     )
 
 
-def _sources_hold(
+def sources_hold(
     session: Session,
     reads: dict[tuple[str, str, str], set[str]],
     slices: Collection[tuple[str, str]],
@@ -197,165 +194,3 @@ def _sources_hold(
         for (dataset, indicator, source_period), periods in sorted(reads.items())
         if any((indicator, period) in wanted for period in periods)
     )
-
-
-def refresh(
-    session: Session,
-    dataset_id: str,
-    cause: str,
-    changed: tuple[str, Collection[tuple[str, str]]] | None = None,
-    corrected_units: Mapping[str, Collection[int]] | None = None,
-    republished: Collection[tuple[str, str]] = (),
-) -> int | None:
-    """Bring the derived dataset's copies of its parts up to date, and its ratios after what
-    their numerators' sources hide; a new revision (whose submission's source is ``cause``)
-    only when something changed. Returns the revision.
-
-    ``republished``: the source's slices its publication recomputed. A ratio is hidden
-    wherever its numerator's source hides the numerator (:func:`hidden_in_sources`), and
-    the source may hide other cells while the part's values, and so the copies, stay as
-    they were: the connections decide where the consumption is hidden. Those ratios are
-    published again."""
-    from app.stats.importer import publish_hidden_moves  # the importer calls back in here
-
-    copied = _refresh_copies(session, dataset_id, cause, changed, corrected_units)
-    revision = copied.revision if copied is not None else None
-    if changed is None or not republished:
-        return revision
-    source, _ = changed
-    recomputed = set(republished)
-    moved = {
-        key
-        for (read_from, indicator, period), keys in _numerator_reads(session, dataset_id).items()
-        if read_from == source and (indicator, period) in recomputed
-        for key in keys
-    }
-    if not moved:
-        return revision
-    return publish_hidden_moves(
-        session, dataset_id, _submission(session, dataset_id, cause, 0), moved, copied
-    )
-
-
-def _submission(session: Session, dataset_id: str, cause: str, rows: int) -> Submission:
-    """The record of a derived revision, made by the dataset's publisher."""
-    publisher = next(
-        (
-            org.id
-            for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
-            if role.role == "publisher"
-        ),
-        "kenniscentrum-vlaamse-steden",
-    )
-    return Submission(
-        dataset_id=dataset_id,
-        organisation_id=publisher,
-        source_name=cause,
-        media_type=None,
-        sha256="",
-        rows_total=rows,
-    )
-
-
-def _refresh_copies(
-    session: Session,
-    dataset_id: str,
-    cause: str,
-    changed: tuple[str, Collection[tuple[str, str]]] | None,
-    corrected_units: Mapping[str, Collection[int]] | None,
-) -> StoredRevision | None:
-    """The copies of the parts brought up to date (see :func:`refresh`): the revision they
-    made, if any.
-
-    ``changed`` (source dataset, its touched (indicator, period) slices) limits the work to
-    the parts those slices feed, so that a supplier's small submission does not cost a copy
-    of every part; everything is compared when the derived periods themselves change or a
-    row disappeared from a source. ``corrected_units`` (per source period, the units a
-    correction of the source changed: it added and removed no row) limits the comparison
-    of those parts to these units: the copies were equal to the source before it."""
-    from app.stats.importer import store_revision  # the importer calls back into this module
-
-    reads = _reads(session, dataset_id)
-    expected = {(indicator, p) for (_, indicator, _), periods in reads.items() for p in periods}
-    held = repository.observation_slices(session, dataset_id)
-    # A slice expected but not held is only a change when its source has rows now (a part
-    # whose dataset was never loaded leaves it empty: no reason to compare everything).
-    incremental = (
-        changed is not None
-        and held <= expected
-        and not _sources_hold(session, reads, expected - held)
-    )
-    wanted: dict[Key, tuple[float | None, str]]
-    current: dict[Key, tuple[float | None, str]]
-    if incremental and changed is not None:
-        source, touched = changed
-        reads = {key: periods for key, periods in reads.items() if key[0] == source}
-        reads = {k: v for k, v in reads.items() if (k[1], k[2]) in set(touched)}
-        if not reads:
-            return None
-        # Compared in the database, part by part: only the rows whose copy is missing or
-        # differs come back (one for a one-row submission), not both sides of every slice.
-        wanted = {}
-        roots = _coverage_roots(session, dataset_id)
-        for (_, indicator, source_period), periods in sorted(reads.items()):
-            units = corrected_units.get(source_period) if corrected_units else None
-            for period in sorted(periods):
-                changes, left = repository.part_copy_changes(
-                    session, dataset_id, source, indicator, source_period, period, units, roots
-                )
-                if left:
-                    incremental = False  # a row left a source: compare everything
-                    break
-                for unit, value, status in changes:
-                    wanted[(indicator, unit, period)] = (value, status)
-            if not incremental:
-                break
-        if incremental and not wanted:
-            return None
-    if not incremental:
-        wanted = wanted_inputs(session, dataset_id)
-        current = {
-            (o.indicator_id, o.unit_id, o.period): (o.value, o.status)
-            for o in repository.current_observations(session, dataset_id)
-        }
-        if current == wanted:
-            return None
-    stored = store_revision(
-        session,
-        dataset_id,
-        wanted,
-        _submission(session, dataset_id, cause, len(wanted)),
-        replace_all=not incremental,
-    )
-    if stored.no_change:
-        return None
-    # New values are a change of the derived dataset too (dct:modified, modified_since).
-    catalogue_repository.touch_dataset(session, dataset_id)
-    return stored
-
-
-def refresh_dependants(
-    session: Session,
-    dataset_id: str,
-    revision: int,
-    touched: Collection[tuple[str, str]] | None = None,
-    corrected_units: Mapping[str, Collection[int]] | None = None,
-    republished: Collection[tuple[str, str]] = (),
-) -> list[int]:
-    """After a new revision of ``dataset_id`` (whose changed rows lie in ``touched``
-    slices, when known; of a correction, at ``corrected_units``; its publication recomputed
-    the ``republished`` slices): recompute every derived dataset that reads it. Returns the
-    derived revisions made."""
-    made: list[int] = []
-    for derived_dataset in dependants(session, dataset_id):
-        result = refresh(
-            session,
-            derived_dataset,
-            derived_source_name(dataset_id, revision),
-            None if touched is None else (dataset_id, touched),
-            None if touched is None else corrected_units,
-            republished,
-        )
-        if result is not None:
-            made.append(result)
-    return made

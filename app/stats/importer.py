@@ -12,9 +12,8 @@ unchanged files changes nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -23,12 +22,10 @@ from app.catalogue.repository import (
     get_dataset,
     indicators_of_dataset,
     roles_of_dataset,
-    touch_dataset,
 )
-from app.db.session import analyze_after_commit, stamp_at_commit
 from app.errors import SourceDataError
 from app.geo.levels import Level
-from app.stats import derived, repository
+from app.stats import repository
 from app.stats.models import Submission
 from app.stats.parsers import (
     DUPLICATE,
@@ -40,7 +37,7 @@ from app.stats.parsers import (
     ValueSource,
     iter_source,
 )
-from app.stats.publish import publish_changes
+from app.stats.revisions import ObservationKey, store_staged_revision
 
 SOURCE_IMPORT = "source import"
 # REFNIS codes of the Walloon provinces: Walloon Brabant 25…, Hainaut 5…, Liège 6…,
@@ -223,181 +220,6 @@ LINE_MASK = (1 << LINE_BITS) - 1
 
 def _line(file_index: int, row: ParsedValue) -> int:
     return (file_index << LINE_BITS) | row.line
-
-
-ObservationKey = tuple[str, int, str]  # (indicator, unit id, period)
-
-
-@dataclass
-class StoredRevision:
-    revision: int
-    submission_id: int
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    published: int = 0  # current published values (counted for a full import only)
-    published_written: int = 0
-    # Rows stored as missing (or not applicable) for units absent from a new period.
-    not_supplied: int = 0
-    # Nothing differed from the current revision: no new revision was made.
-    no_change: bool = False
-    # The published slices (indicator, period) the revision's publication recomputed.
-    republished: set[tuple[str, str]] = field(default_factory=set)
-
-
-# Above this many staged rows the comparison with the current revision uses hash joins.
-BULK_ROWS = 10_000
-
-
-def store_revision(
-    session: Session,
-    dataset_id: str,
-    wanted: Mapping[ObservationKey, tuple[float | None, str]],
-    submission: Submission,
-    *,
-    replace_all: bool,
-    fill_new_periods: bool = False,
-) -> StoredRevision:
-    """Make ``wanted`` the dataset's current observations in a new revision (see
-    :func:`store_staged_revision`)."""
-    repository.start_staging(session)
-    repository.stage(
-        session,
-        (
-            (indicator, unit, period, value, status, 0)
-            for (indicator, unit, period), (value, status) in wanted.items()
-        ),
-    )
-    return store_staged_revision(
-        session, dataset_id, submission, replace_all=replace_all, fill_new_periods=fill_new_periods
-    )
-
-
-def store_staged_revision(
-    session: Session,
-    dataset_id: str,
-    submission: Submission,
-    *,
-    replace_all: bool,
-    staged_periods_only: bool = False,
-    fill_new_periods: bool = False,
-) -> StoredRevision:
-    """Make the staged rows (:func:`app.stats.repository.stage`) the dataset's current
-    observations in a new revision.
-
-    Nothing is overwritten: a changed value closes its old row (``revision_to``) and gets a
-    new one. ``replace_all`` (a full import) also closes the rows that the staged ones no
-    longer hold — with ``staged_periods_only`` (a source's import) in the periods they hold
-    only, so that a year suppliers alone supplied stays; a supplier's submission only
-    touches the rows it contains. The comparison with the current revision happens in the
-    database, so memory does not grow with the file. The slices the changed rows touch are
-    published again in the same transaction (see :func:`app.stats.publish.publish_changes`),
-    so the revision becomes visible with its aggregates at once.
-
-    ``fill_new_periods`` (a supplier's submission, which covers its own territory only): in a
-    slice the dataset did not hold yet, the units that report the indicator in other periods
-    but are not in the submission are stored without a value (see
-    :func:`app.stats.repository.stage_not_supplied`), so that the period's totals say they
-    are incomplete instead of adding up the first supplier's sectors as if they were all.
-
-    A submission that changes nothing makes no revision: it is recorded (``revision`` None)
-    and the dataset, its published values and its stored files stay as they are.
-    """
-    repository.lock_dataset(session, dataset_id)
-    staged = repository.index_staging(session)
-    # A large file is compared with hash joins; a small submission looks its rows up.
-    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
-        compared = repository.compare_staged(
-            session, dataset_id, replace_all=replace_all, staged_periods_only=staged_periods_only
-        )
-    not_supplied = (
-        repository.stage_not_supplied(session, dataset_id, compared.all_added)
-        if fill_new_periods
-        else 0
-    )
-    latest = repository.latest_revision(session, dataset_id)
-    no_change = not (compared.added or compared.changed or compared.removed)
-    counts = StoredRevision(
-        revision=latest if no_change else latest + 1,
-        submission_id=0,
-        added=compared.added,
-        changed=compared.changed,
-        unchanged=compared.unchanged,
-        removed=compared.removed,
-        not_supplied=not_supplied,
-        no_change=no_change,
-    )
-    submission.rows_added = counts.added
-    submission.rows_changed = counts.changed
-    submission.rows_unchanged = counts.unchanged
-    submission.rows_not_supplied = not_supplied
-    _record_accepted(session, submission, None if no_change else counts.revision)
-    counts.submission_id = submission.id
-    if no_change:
-        repository.end_staging(session)
-        return counts
-    revision = counts.revision
-    with repository.hash_joins(session, staged > BULK_ROWS or replace_all):
-        repository.store_staged(
-            session,
-            dataset_id,
-            submission.id,
-            revision,
-            compared,
-            replace_all=replace_all,
-            staged_periods_only=staged_periods_only,
-        )
-    repository.end_staging(session)
-    if staged > BULK_ROWS:  # the planner's row counts of these tables are off now
-        analyze_after_commit(session, ["observation", "published_value", "published_tally"])
-    published = publish_changes(
-        session, dataset_id, revision, compared.touched, compared.corrected_units
-    )
-    counts.published_written = published.inserted
-    counts.republished = published.touched
-    if replace_all:  # an import reports the total; a submission's cost must not grow with it
-        counts.published = repository.count_published(session, dataset_id)
-    # Derived indicators that read this dataset follow it in the same transaction.
-    derived.refresh_dependants(
-        session, dataset_id, revision, compared.touched, compared.corrected_units, published.touched
-    )
-    return counts
-
-
-def _record_accepted(session: Session, submission: Submission, revision: int | None) -> None:
-    submission.created_at = datetime.now(UTC)
-    # The revision is there for readers from the commit on: as_of asks for that moment.
-    stamp_at_commit(session, submission, "created_at")
-    submission.state = "accepted"
-    submission.revision = revision
-    submission.errors = []
-    repository.add_submission(session, submission)
-
-
-def publish_hidden_moves(
-    session: Session,
-    dataset_id: str,
-    submission: Submission,
-    touched: set[tuple[str, str]],
-    copied: StoredRevision | None,
-) -> int | None:
-    """Publish again the slices of a derived dataset whose ratios read a numerator part in
-    ``touched`` (part, derived period) whose source may hide other cells now, its copies
-    unchanged (see :func:`app.stats.derived.refresh`): in the revision the ``copied`` parts
-    made, if any (but for the slices it published already), else in a new one, made (with
-    ``submission``) only when a published cell changed."""
-    if copied is not None:
-        publish_changes(session, dataset_id, copied.revision, touched, already=copied.republished)
-        return copied.revision
-    repository.lock_dataset(session, dataset_id)
-    revision = repository.latest_revision(session, dataset_id) + 1
-    outcome = publish_changes(session, dataset_id, revision, touched)
-    if not (outcome.inserted or outcome.closed or outcome.corrected):
-        return None
-    _record_accepted(session, submission, revision)
-    touch_dataset(session, dataset_id)
-    return revision
 
 
 class _RemainderPlacer:

@@ -1851,6 +1851,45 @@ def staged_duplicates(
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], total
 
 
+def staged_without_reference(
+    session: Session,
+    dataset_id: str,
+    protected: Sequence[str],
+    reference: str,
+    limit: int,
+) -> tuple[list[tuple[int, int, str]], int]:
+    """The (unit, period) pairs where, once the staged rows are stored, one of the
+    ``protected`` indicators has a value and the ``reference`` has none: (first staged
+    line, unit, period) in line order, the first ``limit``, and their total. Only pairs the
+    staged rows touch are looked at (a current row counts where no staged row replaces it)."""
+    names = [*protected, reference]
+    params: dict[str, Any] = {"dataset": dataset_id, "reference": reference, "limit": limit}
+    params.update({f"i{n}": name for n, name in enumerate(names)})
+    listed = ", ".join(f":i{n}" for n in range(len(names)))
+    shielded = ", ".join(f":i{n}" for n in range(len(protected)))
+    pairs = (
+        "WITH touched AS (SELECT DISTINCT unit_id, period FROM staging_observation "
+        f"WHERE indicator_id IN ({listed})), "
+        "effective AS ("
+        "SELECT s.indicator_id, s.unit_id, s.period, s.value, s.line FROM staging_observation s "
+        f"WHERE s.indicator_id IN ({listed}) "
+        "UNION ALL SELECT o.indicator_id, o.unit_id, o.period, o.value, NULL "
+        "FROM touched t JOIN observation o ON o.unit_id = t.unit_id AND o.period = t.period "
+        f"WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND o.indicator_id IN ({listed}) "
+        "AND NOT EXISTS (SELECT 1 FROM staging_observation s WHERE s.indicator_id = o.indicator_id "
+        "AND s.unit_id = o.unit_id AND s.period = o.period)) "
+        "SELECT min(line) AS line, unit_id, period FROM effective GROUP BY unit_id, period "
+        f"HAVING sum(CASE WHEN indicator_id IN ({shielded}) AND value IS NOT NULL THEN 1 ELSE 0 "
+        "END) > 0 AND sum(CASE WHEN indicator_id = :reference AND value IS NOT NULL THEN 1 "
+        "ELSE 0 END) = 0"
+    )
+    total = session.execute(text(f"SELECT count(*) FROM ({pairs}) AS found"), params).scalar_one()
+    if not total:
+        return [], 0
+    rows = session.execute(text(f"{pairs} ORDER BY min(line) LIMIT :limit"), params)
+    return [(r[0], r[1], r[2]) for r in rows], total
+
+
 def _same(session: Session, left: str, right: str) -> str:
     """SQL: two rows hold the same value and status (two missing values are the same)."""
     same_value = "IS" if session.get_bind().dialect.name == "sqlite" else "IS NOT DISTINCT FROM"

@@ -18,6 +18,19 @@ GRANTS = f"/api/v1/datasets/{DATASET}/grants"
 BIG = 9223372036854775808  # one beyond int64
 
 
+@pytest.fixture
+def world(world: World) -> World:
+    """The shared fresh world with the dataset made restricted: a grant is given on a
+    restricted dataset only."""
+    restricted = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "restricted"},
+        headers=world.auth("publisher-editor"),
+    )
+    assert restricted.status_code == 200, restricted.text
+    return world
+
+
 def today() -> date:
     # Asked when a test runs, not when the module is collected: a run that crosses midnight
     # would otherwise send yesterday's dates.
@@ -276,3 +289,62 @@ def test_a_dataset_id_that_cannot_exist_is_404(
     )
     assert response.status_code == 404
     assert world.fingerprint() == before
+
+
+def test_a_grant_on_a_public_dataset_is_refused(world: World) -> None:
+    """A grant on a public dataset opens nothing now, and would open the values once the
+    publisher closes it: who reads a closed dataset is decided after it is closed."""
+    opened = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "public"},
+        headers=world.auth("publisher-editor"),
+    )
+    assert opened.status_code == 200, opened.text
+    before, grants = world.fingerprint(), stored_grants(world)
+    response = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert response.status_code == 409, response.text
+    assert "is public" in response.json()["detail"]
+    assert world.fingerprint() == before and stored_grants(world) == grants
+
+
+@pytest.mark.parametrize(
+    ("who", "organisation"),
+    [
+        ("gent-editor", "gent"),
+        ("publisher-editor", "kenniscentrum-vlaamse-steden"),
+    ],
+)
+def test_nobody_grants_itself_access(world: World, who: str, organisation: str) -> None:
+    """A grant outlives the role: a co-owner that granted itself could leave the dataset
+    and go on reading for years."""
+    before, grants = world.fingerprint(), stored_grants(world)
+    response = world.client.post(
+        GRANTS, json=grant_body(organisation=organisation), headers=world.auth(who)
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["missing_right"] == "role:admin"
+    assert world.fingerprint() == before and stored_grants(world) == grants
+
+
+def test_a_second_grant_while_one_holds_is_refused(world: World) -> None:
+    """Two grants at once would leave the organisation reading after "its" grant was
+    revoked."""
+    first = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert first.status_code == 201, first.text
+    before, grants = world.fingerprint(), stored_grants(world)
+    second = world.client.post(
+        GRANTS, json=grant_body(purpose="dup"), headers=world.auth("antwerpen-editor")
+    )
+    assert second.status_code == 409, second.text
+    assert f"grant {first.json()['id']}" in second.json()["detail"]
+    assert world.fingerprint() == before and stored_grants(world) == grants
+    # Revoked, the grant makes room for a new one, and its holder reads no more meanwhile.
+    revoked = world.client.delete(
+        f"/api/v1/grants/{first.json()['id']}", headers=world.auth("gent-editor")
+    )
+    assert revoked.status_code == 200, revoked.text
+    obs = f"/api/v1/datasets/{DATASET}/observations"
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 403
+    again = world.client.post(GRANTS, json=grant_body(), headers=world.auth("antwerpen-editor"))
+    assert again.status_code == 201, again.text
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200

@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -693,24 +694,79 @@ def test_parallel_submissions_keep_revisions_in_order(world_db: World) -> None:
     }
 
 
-def test_a_closed_datasets_file_digests_are_for_its_roles_only(world: World) -> None:
+@pytest.mark.parametrize("access_level", ["public", "restricted"])
+def test_file_digests_are_for_the_datasets_readers_by_role_only(
+    world: World, access_level: str
+) -> None:
     """The digest of a two-row correction, with the published Table Schema, gave its values
-    back in 26 s of trying every pair: on a restricted dataset the list shows digests to
-    its owners, suppliers and site admins only (the rest of each entry stays public)."""
-    restricted = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "restricted"},
-        headers=world.auth("admin"),
-    )
-    assert restricted.status_code == 200, restricted.text
+    back in 26 s of trying every pair; on a public dataset too, where the values sent end
+    up confidential. So the list shows digests to the dataset's owners, publisher,
+    suppliers and site admins only — not to its originator (Statbel), whose role reads
+    nothing — and the rest of each entry stays public."""
+    if access_level != "public":
+        changed = world.client.patch(
+            f"/api/v1/datasets/{DATASET}",
+            json={"access_level": access_level},
+            headers=world.auth("admin"),
+        )
+        assert changed.status_code == 200, changed.text
     sent = world.client.post(
         SUBMIT, content=HEADER + "44021A00-,population,2025,1873,\n", headers=world.headers("gent")
     )
     assert sent.status_code == 201, sent.text
-    for who, shown in ((None, False), ("analyst", False), ("gent", True), ("admin", True)):
+    for who, shown in (
+        (None, False),
+        ("analyst", False),
+        ("statbel-editor", False),
+        ("gent", True),
+        ("publisher-editor", True),
+        ("admin", True),
+    ):
         headers = world.auth(who) if who else {}
         listed = world.client.get(SUBMIT, headers=headers)
         assert listed.status_code == 200, listed.text
         newest = listed.json()["items"][0]
         assert newest["rows_total"] == 1 and newest["organisation"] == "gent"
         assert (newest["sha256"] is not None) is shown, who
+
+
+def test_a_rules_reference_needs_a_value_where_what_it_protects_has_one(world: World) -> None:
+    """Cars per household is confidential below 5 households, and the cars with it. A
+    supplier who marked the households confidential (or missing) published the cars of a
+    sector with 3 households: the rule had nothing to compare. Such a file is refused,
+    naming the row; hiding both, or neither, is fine."""
+    cars = "/api/v1/datasets/cars-households-2019"
+    sector = "44021A00-"
+
+    def send(*rows: str) -> Any:
+        return world.client.post(
+            f"{cars}/submissions",
+            content=HEADER + "".join(f"{row}\n" for row in rows),
+            headers=world.headers("gent"),
+        )
+
+    stored = send(f"{sector},households,2019,3,", f"{sector},cars,2019,2,")
+    assert stored.status_code == 201, stored.text
+    before = world.fingerprint()
+    for rows in (
+        [f"{sector},households,2019,,confidential"],
+        [f"{sector},households,2019,,missing", f"{sector},cars,2019,2,"],
+        # A sector without households yet, whose cars come first.
+        ["44021A01-,cars,2019,7,"],
+    ):
+        refused = send(*rows)
+        assert refused.status_code == 422, (rows, refused.text)
+        problem = refused.json()
+        assert problem["error_count"] == 1, problem
+        error = problem["errors"][0]
+        assert error["row"] in (1, 2) and "households has none" in error["reason"], error
+        assert world.fingerprint() == before
+    # Both hidden: the cars are not published, and the file is taken.
+    hidden = send(f"{sector},households,2019,,confidential", f"{sector},cars,2019,,confidential")
+    assert hidden.status_code == 201, hidden.text
+    read = world.client.get(
+        f"{cars}/observations",
+        params={"unit": f"sector:{sector}", "indicator": "cars", "version": "2024"},
+    )
+    assert read.status_code == 200, read.text
+    assert [(i["value"], i["status"]) for i in read.json()["items"]] == [(None, "confidential")]

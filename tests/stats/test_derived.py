@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,44 @@ def test_restricting_a_source_restricts_the_datasets_derived_from_it(
     assert history[0]["changes"]["access_level"] == ["public", "restricted"]
     # The other sources stay as they were.
     assert world.client.get("/api/v1/datasets/age-census-2021").json()["access_level"] == "public"
+
+
+def test_reading_a_derived_dataset_takes_the_right_to_read_its_restricted_sources(
+    world: World, tmp_path: Path
+) -> None:
+    """Consumption per inhabitant times the public population gives the restricted
+    consumption back: a grant on the derived dataset alone opens nothing, and the source's
+    log records the read."""
+    _load_gent(world, tmp_path)
+    restricted = world.client.patch(
+        "/api/v1/datasets/energy-fluvius",
+        json={"access_level": "restricted"},
+        headers=world.auth("admin"),
+    )
+    assert restricted.status_code == 200, restricted.text
+    obs = f"/api/v1/datasets/{DATASET}/observations"
+    params = {"indicator": ELECTRICITY, "unit": "municipality:44021", "period": "2021"}
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+
+    def grant(dataset: str) -> None:
+        made = world.client.post(
+            f"/api/v1/datasets/{dataset}/grants",
+            json={"organisation": "digitaal-vlaanderen", "purpose": "studie", "valid_until": until},
+            headers=world.auth("admin"),
+        )
+        assert made.status_code == 201, made.text
+
+    grant(DATASET)
+    refused = world.client.get(obs, params=params, headers=world.auth("analyst"))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["missing_right"] == "grant:energy-fluvius"
+    grant("energy-fluvius")
+    read = world.client.get(obs, params=params, headers=world.auth("analyst"))
+    assert read.status_code == 200, read.text
+    assert read.json()["items"][0]["value"] > 0
+    log = world.client.get("/api/v1/datasets/energy-fluvius/audit", headers=world.auth("admin"))
+    reads = [e for e in log.json()["items"] if e["action"] == "read.restricted"]
+    assert [(e["organisation"], e["purpose"]) for e in reads] == [("digitaal-vlaanderen", "studie")]
 
 
 def test_a_derived_dataset_opens_no_wider_than_its_sources(world: World) -> None:

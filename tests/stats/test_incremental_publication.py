@@ -35,9 +35,9 @@ from app.geo.models import GeoUnit
 from app.stats import publish, repository
 from app.stats.aggregate import Cell
 from app.stats.derived import dependants
-from app.stats.importer import store_revision
 from app.stats.models import Observation, PublishedTally, PublishedValue, Submission
 from app.stats.publish import affected_slices, derive, publish_all
+from app.stats.revisions import store_revision
 from tests.conftest import session_factory_for
 from tests.factories import World
 from tests.geo.test_geography_import import write_sources

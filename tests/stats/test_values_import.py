@@ -16,9 +16,10 @@ from app.db.session import transaction
 from app.errors import SourceDataError
 from app.geo.importer import ensure_versions, import_geography
 from app.geo.models import GeoUnit
-from app.stats.importer import import_values, store_revision
+from app.stats.importer import import_values
 from app.stats.models import Observation, PublishedValue, Submission
 from app.stats.parsers import VALUE_SOURCES
+from app.stats.revisions import store_revision
 from tests.conftest import session_factory_for
 from tests.geo.test_geography_import import write_sources
 
