@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from email.utils import format_datetime
 from typing import Annotated, TypeVar
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from app.access.service import authorize_read
@@ -20,6 +21,7 @@ from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
 from app.db.session import again_after_conflict, is_disconnect
 from app.downloads import service
+from app.downloads.repository import Replaced
 from app.errors import ServiceUnavailable, TooManyRequests
 
 router = APIRouter(tags=["observations"])
@@ -84,8 +86,17 @@ def download(
 
     public, stored = again_after_conflict(session, read)
     return stored_response(
-        request, stored, {"Cache-Control": cache_control(public), **_disposition(dataset_id, name)}
+        request,
+        stored,
+        {"Cache-Control": cache_control(public), **_disposition(dataset_id, name)},
+        lambda: _current_now(session, dataset_id, name),
     )
+
+
+def _current_now(session: Session, dataset_id: str, name: str) -> service.Download | None:
+    """The stored file as it is now, read again (not the row the session still holds)."""
+    session.expire_all()
+    return service.current_file(session, dataset_id, name)
 
 
 def _disposition(dataset_id: str, name: str) -> dict[str, str]:
@@ -102,20 +113,28 @@ def current_file_response(
     """The observations API's unfiltered export (CSV or JSON-stat) as the stored file of the
     current revision (the same bytes the stream would give), or None while there is none."""
     name = _EXPORTED.get(export_format)
-    stored = service.current_file(session, dataset_id, name) if name is not None else None
+    if name is None:
+        return None
+    stored = service.current_file(session, dataset_id, name)
     if stored is None:
         return None
     headers = _disposition(dataset_id, name) if name == service.CSV else {}
-    return stored_response(request, stored, headers)
+    return stored_response(
+        request, stored, headers, lambda: _current_now(session, dataset_id, name)
+    )
 
 
 def stored_response(
-    request: Request, stored: service.Download, headers: dict[str, str]
+    request: Request,
+    stored: service.Download,
+    given: dict[str, str],
+    reopen: Callable[[], service.Download | None] | None = None,
 ) -> Response:
     """A stored file as the answer: 304 when the client has it (``ETag`` or date), the stored gzip
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
-    gets the headers alone, with the length a GET would send."""
-    headers = {**headers, "ETag": weak(stored.etag)}
+    gets the headers alone, with the length a GET would send. ``reopen``: the file as it is
+    now, for when it was written anew before its first piece was read."""
+    headers = {**given, "ETag": weak(stored.etag)}
     if stored.written_at is not None:
         headers["Last-Modified"] = format_datetime(stored.written_at, usegmt=True)
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
@@ -128,7 +147,12 @@ def stored_response(
     if is_head(request.scope):
         return Response(media_type=stored.media_type, headers=headers)
     body = stored.pieces() if gzipped else stored.chunks()
-    return StoredFileResponse(body, media_type=stored.media_type, headers=headers)
+
+    def again() -> Response | None:
+        fresh = reopen() if reopen is not None else None
+        return None if fresh is None else stored_response(request, fresh, given)
+
+    return StoredFileResponse(body, media_type=stored.media_type, headers=headers, reopen=again)
 
 
 class StoredFileResponse(StreamingResponse):
@@ -138,7 +162,20 @@ class StoredFileResponse(StreamingResponse):
     the next 503 (Retry-After) rather than leave its other requests no connection — one
     client address at most a third of those, 429 beyond; and the
     first piece is read before the answer begins, so a database that does not answer (or a
-    pool with no connection free) is a 503 too, not a 200 cut short."""
+    pool with no connection free) is a 503 too, not a 200 cut short. A file written anew
+    between the request's read of it and its first piece (the background writer after a
+    submission) is sent as it is now, with its own headers (``reopen``)."""
+
+    def __init__(
+        self,
+        content: Iterator[bytes],
+        *,
+        media_type: str,
+        headers: dict[str, str],
+        reopen: Callable[[], Response | None],
+    ) -> None:
+        super().__init__(content, media_type=media_type, headers=headers)
+        self.reopen = reopen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: AppState = scope["app"].state.datapedia
@@ -164,22 +201,39 @@ class StoredFileResponse(StreamingResponse):
             return
         state.files_sent += 1
         state.files_sent_to[client] += 1
+        replaced = False
         try:
             pieces = aiter(self.body_iterator)  # the file read in a worker thread
             try:
                 first = await anext(pieces, b"")
+            except Replaced:
+                replaced = True
             except SQLAlchemyError as exc:
                 if not is_disconnect(exc):
                     raise
                 await unavailable_response(database_away(exc), scope["path"])(scope, receive, send)
                 return
-            self.body_iterator = _chained(first, pieces)
-            await super().__call__(scope, receive, send)
+            if not replaced:
+                self.body_iterator = _chained(first, pieces)
+                await super().__call__(scope, receive, send)
         finally:
             state.files_sent -= 1
             state.files_sent_to[client] -= 1
             if not state.files_sent_to[client]:
                 del state.files_sent_to[client]
+        if replaced:
+            # Read in the snapshot in which the old file is gone: the new one is whole there.
+            now = await run_in_threadpool(self.reopen)
+            if now is None:
+                now = unavailable_response(
+                    ServiceUnavailable(
+                        "the file was being written anew; nothing was sent. Try again in "
+                        f"{RETRY_AFTER_SECONDS} s",
+                        retry_after=RETRY_AFTER_SECONDS,
+                    ),
+                    scope["path"],
+                )
+            await now(scope, receive, send)
 
 
 async def _chained(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:

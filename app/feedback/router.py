@@ -63,7 +63,7 @@ def list_threads(
     "/datasets/{dataset_id}/feedback",
     status_code=201,
     summary="Ask a question, report an error, request data or access",
-    responses=problems(404, 422, 429),
+    responses=problems(404, 409, 422, 429),
 )
 def create_thread(
     dataset_id: TextId,

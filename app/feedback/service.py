@@ -95,8 +95,14 @@ def _is_responder(session: Session, caller: Caller | None, dataset_id: str) -> b
 def create_thread(
     session: Session, caller: Caller | None, dataset_id: str, new: NewThread
 ) -> ThreadOut:
-    if catalogue_repository.get_dataset(session, dataset_id) is None:
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} not found", dataset=dataset_id)
+    if new.kind == "access_request" and dataset.access_level == "non_public":
+        raise Conflict(
+            f"dataset {dataset_id!r} is non-public: no grant opens it, so there is no access "
+            "to request; ask its owners to publish it with a thread of kind data_request"
+        )
     author = _author(session, caller, new.name, new.email)
     now = datetime.now(UTC)
     thread = FeedbackThread(

@@ -128,6 +128,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "toelating nodig.",
         "The values of this dataset are not public: you need an API key and a grant.",
     ),
+    "dataset.non_public": (
+        "De waarden van deze dataset zijn niet openbaar: alleen de beschrijving wordt "
+        "gepubliceerd. Geen toelating opent ze; de eigenaars en leveranciers lezen ze.",
+        "The values of this dataset are not public: only its description is published. No "
+        "grant opens them; its owners and suppliers read them.",
+    ),
     "dataset.download": ("Downloaden", "Download"),
     "dataset.download_help": (
         "Kies wat u wilt en download de cijfers.",
@@ -175,6 +181,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "geef hier uw eigen naam.",
         "That is the name of an organisation. An organisation writes with its API key; give "
         "your own name here.",
+    ),
+    "ask.error.no_access": (
+        "Deze dataset is niet openbaar: geen toelating opent hem. Vraag de eigenaars om hem "
+        "te publiceren (soort: vraag naar gegevens).",
+        "This dataset is non-public: no grant opens it. Ask its owners to publish it (kind: "
+        "data request).",
     ),
     "ask.error.email": ("Geef een geldig e-mailadres.", "Give a valid e-mail address."),
     "thread.question": ("vraag", "question"),

@@ -154,6 +154,15 @@ class QuestionForm:
     kinds: tuple[str, ...] = get_args(ThreadKind)
 
 
+def question_kinds(access_level: str) -> tuple[str, ...]:
+    """The kinds of message a dataset's form offers: no access request where no grant
+    opens the values (a non-public dataset)."""
+    kinds: tuple[str, ...] = get_args(ThreadKind)
+    return (
+        tuple(k for k in kinds if k != "access_request") if access_level == "non_public" else kinds
+    )
+
+
 def question_page(
     t: Translator,
     dataset: DatasetOut,
@@ -202,7 +211,7 @@ def dataset_page(
         page=page,
         first=first,
         threads=threads,
-        question=QuestionForm(),
+        question=QuestionForm(kinds=question_kinds(page.dataset.access_level)),
         organisations=_pick(t, repository.organisation_names(session)),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import DbId, SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
 from app.api.params import text_path, text_query
-from app.errors import InvalidParameter
+from app.errors import Conflict, InvalidParameter
 from app.feedback import service as feedback_service
 from app.web import pages, service
 from app.web.i18n import LANGUAGES, Translator, choose_language
@@ -88,11 +88,15 @@ def ask(
         try:
             thread = feedback_service.create_thread(session, None, dataset_id, new)
         except InvalidParameter:
-            # The one refusal left after the form's checks: the name of an organisation.
+            # A refusal left after the form's checks: the name of an organisation.
             errors = {"name": "ask.error.name_organisation"}
+        except Conflict:
+            # The other one: an access request where no grant opens the values.
+            errors = {"kind": "ask.error.no_access"}
         else:
             return _to_thread(t, dataset_id, thread.id)
-    form = pages.QuestionForm(values=values, errors=errors)
+    kinds = pages.question_kinds(dataset.access_level)
+    form = pages.QuestionForm(values=values, errors=errors, kinds=kinds)
     return html(pages.question_page(t, dataset, form, request.query_params.multi_items()), 422)
 
 

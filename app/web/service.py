@@ -130,7 +130,7 @@ class PlacePage:
 class DatasetPage:
     dataset: DatasetOut
     periods: list[str]
-    values: int
+    values: int | None
     preview: list[Record]
     preview_url: str | None
     levels: list[str]
@@ -413,7 +413,8 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
     dataset = catalogue_service.get_dataset(session, dataset_id)
     public = dataset.access_level == "public"
     periods = stats_repository.periods_of_dataset(session, dataset_id)
-    values = stats_repository.count_published(session, dataset_id) if public else 0
+    # Not counted where the values are not public: a page shows nobody's restricted data.
+    values = stats_repository.count_published(session, dataset_id) if public else None
     preview: list[Record] = []
     preview_url = None
     levels: list[str] = []

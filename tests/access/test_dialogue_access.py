@@ -399,3 +399,39 @@ def test_a_non_public_dataset_is_not_opened_by_a_grant(world: World) -> None:
     assert granted.status_code == 409, granted.text
     assert "no grant opens it" in granted.json()["detail"]
     assert world.fingerprint() == before
+
+
+def test_closed_values_are_not_counted_and_non_public_takes_no_access_request(
+    world: World,
+) -> None:
+    """A restricted dataset's page said "Number of values 0" (a wrong number, not a hidden
+    one); a non-public one offered an access request, which no grant can answer."""
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "data-values" not in page.text and 'value="access_request"' in page.text
+    made = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "non_public"},
+        headers=world.auth("publisher-editor"),
+    )
+    assert made.status_code == 200, made.text
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"accept": "text/html"})
+    assert 'value="access_request"' not in page.text and 'value="data_request"' in page.text
+    before = world.fingerprint()
+    asked = world.client.post(
+        f"/api/v1/datasets/{DATASET}/feedback",
+        json={"kind": "access_request", "title": "Toegang", "body": "Voor een studie."},
+        headers=world.auth("analyst"),
+    )
+    assert asked.status_code == 409, asked.text
+    assert "data_request" in asked.json()["detail"]
+    form = world.client.post(
+        f"/datasets/{DATASET}/feedback",
+        data={"kind": "access_request", "title": "Toegang", "body": "Voor een studie.",
+              "name": "Onderzoeker", "email": "onderzoeker@example.org"},
+    )  # fmt: skip
+    assert form.status_code == 422 and "niet openbaar" in form.text
+    assert world.fingerprint() == before
+    # The public dataset beside it is counted as before.
+    public = world.client.get("/doc/dataset/income", headers={"accept": "text/html"})
+    assert "data-values=" in public.text

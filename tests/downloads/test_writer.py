@@ -611,3 +611,37 @@ def test_the_writer_formats_a_csv_on_one_backend(
     assert streamed.status_code == 200
     assert in_parts == [1]
     assert b"population,2024,sector" in streamed.content
+
+
+def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now(
+    writing_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request reads the stored file's row, its unit of work ends, and only then are
+    the pieces read: a writer that replaced the file in between left the request without
+    pieces (a 500 under concurrent submissions, and the connection reset). The file as it
+    is now is sent instead, whole, with its own headers."""
+    writer = writer_of(writing_world)
+    url = f"/api/v1/datasets/{DATASET}/downloads/observations.csv"
+    with writer.paused():
+        submit(writing_world, 4321)
+        first = writing_world.client.get(url)  # writes the file
+        assert first.status_code == 200, first.text
+        real = downloads_repository.content_pieces
+        opened: list[str] = []
+
+        def replaced_first(session: object, stored: StoredDownload) -> Iterator[bytes]:
+            opened.append(stored.file_id)
+            if len(opened) == 1:
+                # The writer's turn, between the request's row and its first piece.
+                with transaction(writing_world.factory) as other:
+                    downloads.store(
+                        other, DATASET, stored.name, stored.stamp, stored.media_type,
+                        [first.content],
+                    )  # fmt: skip
+            return real(session, stored)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(downloads_repository, "content_pieces", replaced_first)
+        again = writing_world.client.get(url)
+    assert again.status_code == 200, again.text
+    assert again.content == first.content
+    assert len(opened) == 2 and opened[0] != opened[1]
