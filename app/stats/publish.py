@@ -13,7 +13,10 @@ ratio its parts, a weighted mean its weight, a disclosure rule its reference), e
 whole slice, so that secondary suppression can move within it; then only the cells whose
 value, status or coverage changed get a new row, and the old one is closed. A slice depends
 on nothing outside its period, and its aggregates only on its own members, so a slice
-computed alone equals the same slice computed with the whole dataset.
+computed alone equals the same slice computed with the whole dataset. Its suppression also
+depends on the cells its current revision hides, which stay hidden while tied to a
+confidential cell (:mod:`app.stats.disclosure`); a pattern so kept is its own fixpoint, so
+a full recomputation after incremental publication changes nothing.
 """
 
 from __future__ import annotations
@@ -203,13 +206,16 @@ def apply_disclosure(
     targets: Targets,
     hidden_in_sources: Mapping[Slice, Collection[int]] | None = None,
     followers: Followers | None = None,
+    hidden_before: Mapping[Slice, Collection[int]] | None = None,
 ) -> dict[tuple[str, str], dict[int, Cell]]:
     """Each rule's suppression, then shared by the indicators it links (see
     :func:`disclosure_links`); ``hidden_in_sources``: per slice of a derived dataset's
     numerator part, the units its source hides (see ``stats.derived.hidden_in_sources``).
     ``followers``: linked indicators absent from ``cells``, computed here once their link's
-    hidden cells are known (see :class:`Followers`)."""
+    hidden cells are known (see :class:`Followers`). ``hidden_before``: per slice under a
+    rule, the units the current revision hides (see :mod:`app.stats.disclosure`)."""
     hidden_in_sources = hidden_in_sources or {}
+    hidden_before = hidden_before or {}
     by_id = {i.id: i for i in indicators}
     result = dict(cells)
     for (indicator_id, period), values in cells.items():
@@ -223,7 +229,8 @@ def apply_disclosure(
             minimum = indicator.disclosure_min
         else:
             continue
-        result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups)
+        before = hidden_before.get((indicator_id, period), ())
+        result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups, before)
     links = disclosure_links(
         [*indicators, *(followers.indicators if followers else ())],
         {i for i, _ in hidden_in_sources},
@@ -466,12 +473,13 @@ def compute_slices(
     wanted: Collection[Slice],
     only: Collection[int] | None = None,
     followers_at: Mapping[str, Collection[int]] | None = None,
+    hidden_before: Mapping[Slice, Collection[int]] | None = None,
 ) -> dict[Slice, dict[int, Cell]]:
     """The published cells of the ``wanted`` slices, from ``observations`` that hold at least
     every observation those slices read; at the ``only`` units, when no disclosure control
     applies to them (suppression needs the whole slice). ``followers_at``: the followers
     (see :class:`Followers`) are computed at their units there and where their link hides
-    a cell, not over the whole slice."""
+    a cell, not over the whole slice. ``hidden_before``: see :func:`apply_disclosure`."""
     by_id = context.by_id
     linked = context.linked
     needed: list[Indicator] = []
@@ -504,6 +512,7 @@ def compute_slices(
         targets,
         context.hidden_in_sources,
         followers,
+        hidden_before,
     )
     wanted_set = set(wanted)
     return {key: values for key, values in cells.items() if key in wanted_set}
@@ -541,18 +550,25 @@ class DerivedValues:
 
 
 def derive(
-    session: Session, dataset_id: str, observations: Sequence[repository.StoredObservation]
+    session: Session,
+    dataset_id: str,
+    observations: Sequence[repository.StoredObservation],
+    revision: int | None = None,
 ) -> DerivedValues:
     """Supplied values, aggregates and conversions, with disclosure control applied, from
-    all of ``observations`` at once (the reference that incremental publication must equal)."""
+    all of ``observations`` at once (the reference that incremental publication must equal),
+    the cells hidden before being those the published rows of ``revision`` hide (None: the
+    current ones)."""
     context = dataset_context(session, dataset_id)
     targets = build_targets(context.geo, context.successors, {o.unit_id for o in observations})
     indicators = [*context.inputs, *context.indicators]
+    periods = sorted({o.period for o in observations})
     cells = apply_disclosure(
         indicators,
         compute_cells(indicators, _base_cells(observations), targets),
         targets,
         context.hidden_in_sources,
+        hidden_before=currently_hidden(session, context, periods, revision),
     )
     published = {i.id for i in context.indicators}
     cells = {key: values for key, values in cells.items() if key[0] in published}
@@ -669,7 +685,14 @@ def publish_slices(
             # A correction that reaches no slice under disclosure control: its cells are
             # computed at the reach only (every other one is as stored).
             only = reach if reach is not None and not disclosed else None
-            computed = compute_slices(context, observations, wanted, only, followers_at)
+            computed = compute_slices(
+                context,
+                observations,
+                wanted,
+                only,
+                followers_at,
+                currently_hidden(session, context, [period]),
+            )
         if reach is not None:
             if disclosed:
                 compared = _disclosure_compared(
@@ -753,6 +776,21 @@ def publish_slices(
             after.update(after_disclosed)
             repository.adjust_tally(session, dataset_id, period, before, after)
     return outcome
+
+
+def currently_hidden(
+    session: Session, context: DatasetContext, periods: Sequence[str], revision: int | None = None
+) -> dict[Slice, set[int]]:
+    """Per slice of the indicators under a rule of their own, the units whose cells the
+    published rows of ``revision`` (None: the current ones) hide."""
+    ruled = [i.id for i in [*context.inputs, *context.indicators] if _under_rule(i)]
+    slices = [(context.dataset_id, i, p) for i in ruled for p in periods]
+    return {
+        (indicator, period): units
+        for (_, indicator, period), units in repository.hidden_units(
+            session, slices, revision
+        ).items()
+    }
 
 
 def _without_parts(

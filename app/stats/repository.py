@@ -2563,20 +2563,22 @@ def indicators_in_period(
 
 
 def hidden_units(
-    session: Session, slices: Sequence[tuple[str, str, str]]
+    session: Session, slices: Sequence[tuple[str, str, str]], revision: int | None = None
 ) -> dict[tuple[str, str, str], set[int]]:
     """Per (dataset, indicator, period), the units where the dataset's current published cell
-    is confidential (slices without one are left out)."""
+    (of ``revision``, when given) is confidential (slices without one are left out)."""
     hidden: dict[tuple[str, str, str], set[int]] = defaultdict(set)
     if not slices:
         return hidden
-    stmt = hidden_units_query(slices)
+    stmt = hidden_units_query(slices, revision)
     for dataset, indicator, period, unit in session.execute(stmt):
         hidden[(dataset, indicator, period)].add(unit)
     return hidden
 
 
-def hidden_units_query(slices: Sequence[tuple[str, str, str]]) -> AnySelect:
+def hidden_units_query(
+    slices: Sequence[tuple[str, str, str]], revision: int | None = None
+) -> AnySelect:
     return select(
         PublishedValue.dataset_id,
         PublishedValue.indicator_id,
@@ -2595,6 +2597,6 @@ def hidden_units_query(slices: Sequence[tuple[str, str, str]]) -> AnySelect:
                 for dataset, indicator, period in slices
             )
         ),
-        PublishedValue.revision_to.is_(None),
+        _valid(PublishedValue.revision_from, PublishedValue.revision_to, revision),
         PublishedValue.status == "confidential",
     )

@@ -174,6 +174,40 @@ def test_secondary_suppression_reaches_a_fixed_point() -> None:
         assert sum(u in hidden for u in group) != 1
 
 
+def _hidden(result: dict[int, Cell]) -> set[int]:
+    return {u for u, c in result.items() if c.status == "confidential"}
+
+
+def test_a_pattern_that_moves_keeps_what_it_hid_while_its_primary_cell_stays() -> None:
+    """Revision 1 hides 1 (primary) and 2 (the smallest sibling); revision 2 makes 3
+    primary too. Computed afresh, {1, 3} suffices and 2 is shown — and 2's value turns
+    revision 1's hidden sum 1 + 2 into the value of 1. Kept, it is not shown."""
+    cells = {u: Cell(float(u * 100), "normal") for u in (1, 2, 3, 4, 5)}
+    groups = [[1, 2, 3, 4, 5]]
+    first = suppress(cells, {1: 3.0, 2: 40.0, 3: 50.0, 4: 60.0, 5: 70.0}, 10.0, groups)
+    assert _hidden(first) == {1, 2}
+    later = {1: 3.0, 2: 40.0, 3: 4.0, 4: 60.0, 5: 70.0}
+    assert _hidden(suppress(cells, later, 10.0, groups)) == {1, 3}
+    assert _hidden(suppress(cells, later, 10.0, groups, _hidden(first))) == {1, 2, 3}
+
+
+def test_a_kept_cell_is_tied_through_a_chain_of_groups() -> None:
+    """2 was hidden beside 1 (primary) in one group, and 4 beside 2 in another: 4 stays
+    too, or 2 = (the second group's hidden sum) − 4, and then 1 follows."""
+    cells = {u: Cell(10.0 * u, "normal") for u in (1, 2, 3, 4, 5, 6)}
+    size = {1: 1.0, 2: 20.0, 3: 30.0, 4: 40.0, 5: 50.0, 6: 60.0}
+    groups = [[1, 2, 3], [2, 4, 5], [6]]
+    result = suppress(cells, size, 5.0, groups, hidden_before={1, 2, 4, 6})
+    # 6 was hidden too, but nothing ties it to a primary cell now: shown.
+    assert _hidden(result) == {1, 2, 4}
+
+
+def test_a_pattern_without_its_primary_cells_is_released_whole() -> None:
+    cells = {u: Cell(10.0 * u, "normal") for u in (1, 2, 3)}
+    size = {1: 12.0, 2: 20.0, 3: 30.0}  # 1 is no longer below the threshold
+    assert suppress(cells, size, 5.0, [[1, 2, 3]], hidden_before={1, 2}) == cells
+
+
 def test_nothing_below_the_threshold_suppresses_nothing() -> None:
     cells = {1: Cell(10.0, "normal"), 2: Cell(20.0, "normal")}
     assert suppress(cells, {1: 10.0, 2: 20.0}, 5.0, [[1, 2]]) == cells

@@ -96,9 +96,15 @@ def observations_at(
 
 
 def derived_cells(
-    session: Session, dataset: str, observations: list[repository.StoredObservation]
+    session: Session,
+    dataset: str,
+    observations: list[repository.StoredObservation],
+    revision: int | None = None,
 ) -> dict[Key, Cell]:
-    derived = derive(session, dataset, observations)
+    """The full computation from ``observations`` (those of ``revision``, with the cells
+    its published rows hide as the cells hidden before: suppression keeps what it hid while
+    its primary cells stay, and a closed pattern is its own fixpoint)."""
+    derived = derive(session, dataset, observations, revision)
     return {
         (indicator, period, unit): cell
         for (indicator, period), cells in derived.cells.items()
@@ -312,7 +318,9 @@ def test_incremental_equals_full_on_random_sequences(
             for revision in range(1, repository.latest_revision(session, dataset) + 1):
                 assert_same_cells(
                     stored_cells(session, dataset, revision),
-                    derived_cells(session, dataset, observations_at(session, dataset, revision)),
+                    derived_cells(
+                        session, dataset, observations_at(session, dataset, revision), revision
+                    ),
                 )
     # Some submissions opened a period whose other sectors then waited as missing rows.
     assert any(filled)
@@ -592,7 +600,7 @@ def test_incremental_equals_full_on_the_real_data(
     revision = first + 2
     assert_same_cells(
         stored_cells(session, dataset, revision),
-        derived_cells(session, dataset, observations_at(session, dataset, revision)),
+        derived_cells(session, dataset, observations_at(session, dataset, revision), revision),
     )
     if dataset == "cars-households-2019":
         # Secondary suppression moved: cells of sectors nobody submitted for became (or
@@ -650,6 +658,60 @@ def test_an_earlier_revision_is_read_from_stored_rows(world: World) -> None:
     assert any("published_value" in s for s in statements)
     # Nothing is derived again: the observations are not read at all.
     assert not [s for s in statements if "from observation" in s or "join observation" in s]
+
+
+def test_comparing_revisions_gives_no_hidden_value_back(world: World) -> None:
+    """A supplier's ordinary correction made another sector of Turnhout primary; computed
+    afresh, the sector hidden beside the protected one in revision 1 was published in
+    revision 2, and revision 1's hidden sum minus it was the protected consumption (found
+    by an outsider, to the kWh). What a revision hid stays hidden while the cell it
+    protects is still primary; once none is, the pattern is released."""
+    dataset = "energy-fluvius"
+    url = f"/api/v1/datasets/{dataset}"
+    listed = world.client.get(
+        "/api/v1/geo/units",
+        params={"level": "sector", "within": "municipality:44021", "version": "2024",
+                "page_size": 20},
+    )  # fmt: skip
+    codes = sorted(u["code"] for u in listed.json()["items"] if not u["code"].endswith("ZZZZ"))
+    a, b, c, *others = codes[:8]
+    connections = {a: 3, b: 50, c: 60, **{code: 70 + 10 * n for n, code in enumerate(others)}}
+
+    def send(changes: dict[str, int], consumption: bool = False) -> int:
+        rows = "".join(
+            f"{code},electricity-connections-residential,2021,{n},\n"
+            + (f"{code},electricity-consumption-residential,2021,{n * 1000 + 7},\n"
+               if consumption else "")
+            for code, n in changes.items()
+        )  # fmt: skip
+        sent = world.client.post(
+            f"{url}/submissions",
+            content="sector,indicator,period,value,status\n" + rows,
+            headers=world.headers("gent"),
+        )
+        assert sent.status_code == 201, sent.text
+        return int(sent.json()["revision"])
+
+    def hidden(revision: int | None = None) -> set[str]:
+        params: dict[str, Any] = {
+            "indicator": "electricity-consumption-residential", "period": "2021",
+            "within": "municipality:44021", "level": "sector", "page_size": 1000,
+        }  # fmt: skip
+        if revision is not None:
+            params["revision"] = revision
+        read = world.client.get(f"{url}/observations", params=params)
+        assert read.status_code == 200, read.text
+        return {i["code"] for i in read.json()["items"] if i["status"] == "confidential"}
+
+    first = send(connections, consumption=True)
+    before = hidden()
+    assert a in before and len(before & set(codes[:8])) >= 2
+    send({c: 4})  # c is primary now too
+    after = hidden()
+    assert before | {c} <= after, (before, after)
+    assert hidden(first) == before  # revision 1 as it was published
+    send({a: 100, c: 100})  # no primary cell left: everything is shown
+    assert hidden() == set()
 
 
 def test_a_publication_runs_without_the_cycle_collector(
