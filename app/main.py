@@ -48,6 +48,7 @@ from app.api.observe import (
     RequestContext,
     SchemaGate,
     database_away,
+    internal_error_response,
     unavailable_response,
 )
 from app.api.problems import Problem, document_problems
@@ -467,16 +468,7 @@ def _invalid_input(err: Any) -> dict[str, str]:
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     # Logged with its traceback for operators; the client never sees internals.
     logger.error("unhandled error on %s", request.url.path, exc_info=exc)
-    return problem_response(
-        500,
-        {
-            "type": PROBLEM_TYPE_BASE + "internal-error",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "An unexpected error occurred; it has been logged.",
-            "instance": str(request.url.path),
-        },
-    )
+    return internal_error_response(str(request.url.path))
 
 
 class CachedStaticFiles(StaticFiles):

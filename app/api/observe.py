@@ -23,7 +23,7 @@ from app.api import metrics, repository
 from app.api.deps import AppState
 from app.db.migrate import UnknownRevision, known_revision
 from app.db.session import is_disconnect
-from app.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable, TooManyRequests
+from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, ServiceUnavailable, TooManyRequests
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 ACCESS = logging.getLogger("datapedia.access")
@@ -92,6 +92,14 @@ class RequestContext:
                 cut_off = True
                 raise
             await unavailable_response(STOPPED, scope["path"])(scope, receive, send_with_id)
+        except Exception as exc:
+            # Here, not in an exception handler of the app: those of Exception run outside
+            # every middleware, after this one has forgotten the request's id — the log line
+            # named another request's, and the answer carried none.
+            if status:
+                raise  # the answer has begun: the server can only cut it off
+            logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
+            await internal_error_response(scope["path"])(scope, receive, send_with_id)
         finally:
             status = status or 500
             elapsed = time.perf_counter() - started
@@ -187,6 +195,22 @@ def database_away(exc: BaseException) -> ServiceUnavailable:
         f"the database does not answer at the moment; nothing was done. Try again in "
         f"{RETRY_AFTER_SECONDS} s",
         retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+def internal_error_response(instance: str) -> JSONResponse:
+    """The 500 problem answer: an unexpected error, logged for operators; the client never
+    sees its internals."""
+    return JSONResponse(
+        {
+            "type": PROBLEM_TYPE_BASE + "internal-error",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "An unexpected error occurred; it has been logged.",
+            "instance": instance,
+        },
+        status_code=500,
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.api.observe import REQUEST_ID
 from app.config import Settings
 from app.main import create_app
 
@@ -56,8 +58,23 @@ def test_unexpected_errors_never_show_a_stack_trace(real_db: str) -> None:
     def boom() -> None:
         raise RuntimeError("secret internal detail")
 
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/boom")
+    logged: list[str] = []
+
+    class Ids(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                logged.append(REQUEST_ID.get())
+
+    handler = Ids()
+    logging.getLogger("datapedia").addHandler(handler)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/boom", headers={"X-Request-ID": "boom-42"})
+    finally:
+        logging.getLogger("datapedia").removeHandler(handler)
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret" not in response.text and "Traceback" not in response.text
+    # The answer and the log line both name the request, so a report finds its traceback.
+    assert response.headers["x-request-id"] == "boom-42"
+    assert logged == ["boom-42"]
