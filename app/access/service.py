@@ -24,6 +24,9 @@ from app.catalogue.models import READING_ROLES, Dataset
 from app.db import queries
 from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 
+# The longest description of a read an audit event keeps.
+MAX_READ_LINE = 500
+
 
 def _how_to_ask(dataset: Dataset) -> str:
     return (
@@ -32,9 +35,10 @@ def _how_to_ask(dataset: Dataset) -> str:
     )
 
 
-def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> bool:
-    """Raise unless the caller may read the dataset's values; log reads of restricted data.
-    True when the values are public, so that a shared cache may keep an answer of them."""
+def authorize_read(session: Session, caller: Caller | None, dataset_id: str, what: str) -> bool:
+    """Raise unless the caller may read the dataset's values; log reads of restricted data,
+    with ``what`` was read (the request, or the monitor or comparison). True when the values
+    are public, so that a shared cache may keep an answer of them."""
     dataset = catalogue_repository.get_dataset(session, dataset_id)
     if dataset is None or dataset.access_level == "public":
         return True  # an unknown dataset is the query's 404 to give
@@ -83,7 +87,7 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
     # denominator): reading them takes the right to read every restricted source too, and
     # each source's log records the read.
     for source in catalogue_repository.derived_sources_by_dataset(session).get(dataset_id, []):
-        authorize_read(session, caller, source)
+        authorize_read(session, caller, source, f"through {dataset_id}: {what}")
     record(
         session,
         "read.restricted",
@@ -91,6 +95,8 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str) -> 
         dataset_id=dataset_id,
         target="observations",
         purpose=purpose,
+        # Bounded: a query may name hundreds of units.
+        details={"read": what if len(what) <= MAX_READ_LINE else what[: MAX_READ_LINE - 1] + "…"},
     )
     return False
 

@@ -16,6 +16,7 @@ from isal import isal_zlib
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,12 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # on, unlogged, to whoever asks next).
 PUBLIC_CACHE_CONTROL = "public, max-age=60"
 PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def request_line(request: Request) -> str:
+    """What a request asked for (for the audit log): method, path and query as sent."""
+    query = request.url.query
+    return f"{request.method} {request.url.path}{'?' + query if query else ''}"
 
 
 def cache_control(public: bool) -> str:

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.access.service import authorize_read
 from app.api.deps import AppState, UnitOfWorkDep
-from app.api.http import accepts_gzip, cache_control, is_head, not_modified, weak
+from app.api.http import accepts_gzip, cache_control, is_head, not_modified, request_line, weak
 from app.api.observe import RETRY_AFTER_SECONDS, database_away, unavailable_response
 from app.api.problems import problems
 from app.auth.deps import OptionalCallerDep
@@ -80,9 +80,8 @@ def download(
     # A read of restricted data is logged (and a first request writes the file) in this
     # request's unit of work.
     def read() -> tuple[bool, service.Download]:
-        return authorize_read(session, caller, dataset_id), service.get_file(
-            session, dataset_id, name
-        )
+        public = authorize_read(session, caller, dataset_id, request_line(request))
+        return public, service.get_file(session, dataset_id, name)
 
     public, stored = again_after_conflict(session, read)
     return stored_response(

@@ -329,7 +329,9 @@ def monitor(
     for item in definition.indicators:
         part = find_part(session, item.indicator, item.dataset)
         try:
-            authorize_read(session, caller, part.dataset.id)
+            authorize_read(
+                session, caller, part.dataset.id, f"monitor {monitor_id}: {part.indicator.id}"
+            )
         except (Unauthorized, Forbidden) as exc:
             withheld.append(
                 Withheld(
@@ -363,7 +365,7 @@ def compare(
     """One indicator over the given units (`level:code` or `set:NAME`) beside the Flemish
     Region, for one period (default: the latest the units have)."""
     part = find_part(session, indicator_id, dataset_id)
-    authorize_read(session, caller, part.dataset.id)
+    authorize_read(session, caller, part.dataset.id, f"compare {indicator_id}: {', '.join(units)}")
     if version is not None:
         geo_service.check_version(session, version)
     chosen = version or _latest_version(session)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
-from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified, weak
+from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified, request_line, weak
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
@@ -372,9 +372,8 @@ def _cube(
     # logged in this request's unit of work). The stored dump (written first if this
     # revision has none yet): the bytes whose size and checksum the distribution states.
     def read() -> tuple[bool, Download]:
-        return authorize_read(session, caller, dataset_id), cubefiles.get_file(
-            session, Uris(settings.base_url), dataset, fmt
-        )
+        public = authorize_read(session, caller, dataset_id, request_line(request))
+        return public, cubefiles.get_file(session, Uris(settings.base_url), dataset, fmt)
 
     public, stored = again_after_conflict(session, read)
     headers = {"Cache-Control": cache_control(public)}

@@ -22,7 +22,7 @@ from app.api.deps import (
     refuse_unknown_parameters,
     set_link_header,
 )
-from app.api.http import cache_control
+from app.api.http import cache_control, request_line
 from app.api.params import plus_restored
 from app.api.problems import problems
 from app.api.streaming import read_ahead
@@ -181,7 +181,7 @@ def observations(
 ) -> Response:
     chosen = _negotiate(request, format)
     # A read of restricted data is logged in this request's unit of work.
-    public = authorize_read(session, caller, dataset_id)
+    public = authorize_read(session, caller, dataset_id, request_line(request))
     query = service.build_query(
         session,
         dataset_id,

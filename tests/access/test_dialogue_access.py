@@ -75,6 +75,10 @@ def test_restricted_data_needs_a_grant(world: World) -> None:
     reads = [e for e in log.json()["items"] if e["action"] == "read.restricted"]
     assert reads[0]["organisation"] == "digitaal-vlaanderen"
     assert reads[0]["purpose"] == "mobiliteitsplan"
+    # And what was read: an owner sees what a grant holder took.
+    assert reads[0]["details"] == {
+        "read": f"GET /api/v1/datasets/{DATASET}/observations?level=municipality"
+    }
     # In which capacity each read: an owner its own data, a supplier only as a supplier.
     assert {(e["organisation"], e["purpose"]) for e in reads[1:]} == {("gent", "own data")}
     invited = client.post(

@@ -326,6 +326,7 @@ def test_reading_a_derived_dataset_takes_the_right_to_read_its_restricted_source
     log = world.client.get("/api/v1/datasets/energy-fluvius/audit", headers=world.auth("admin"))
     reads = [e for e in log.json()["items"] if e["action"] == "read.restricted"]
     assert [(e["organisation"], e["purpose"]) for e in reads] == [("digitaal-vlaanderen", "studie")]
+    assert reads[0]["details"]["read"].startswith(f"through {DATASET}: GET {obs}?indicator=")
 
 
 def test_a_derived_dataset_opens_no_wider_than_its_sources(world: World) -> None:
