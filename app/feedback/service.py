@@ -40,6 +40,22 @@ class _Author:
     email: str | None = None
 
 
+def _skeleton(text: str) -> str:
+    """A name as a reader sees it: compatibility forms read as their letters ("Ｇｅｎｔ"),
+    accents dropped ("Gént"), invisible characters gone (a zero-width space), any other
+    character a space ("Stad-Gent"), in one case."""
+    letters = unicodedata.normalize("NFKD", text)
+    kept = "".join(
+        c if c.isalnum() else " " for c in letters if unicodedata.category(c) not in ("Mn", "Cf")
+    )
+    return " ".join(kept.split()).casefold()
+
+
+def _joined(skeleton: str) -> str:
+    """Without its spaces: "Stad\u200bGent" shows as "StadGent"."""
+    return skeleton.replace(" ", "")
+
+
 def _author(
     session: Session, caller: Caller | None, name: str | None, email: str | None
 ) -> _Author:
@@ -50,11 +66,15 @@ def _author(
         return _Author(organisation_id=caller.organisation.id)
     if name is None:
         raise InvalidParameter("name", "without a key, give your name")
-    # Compatibility forms too: "Ｇｅｎｔ" in fullwidth letters reads as Gent.
-    given = " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+    given = _skeleton(name)
     for organisation in catalogue_repository.list_organisations(session):
-        names = (organisation.id, organisation.name_nl, organisation.name_en)
-        if any(n and re.match(rf"{re.escape(n.casefold())}(?!\w)", given) for n in names):
+        names = [
+            _skeleton(n) for n in (organisation.id, organisation.name_nl, organisation.name_en) if n
+        ]
+        if any(
+            n and (re.match(rf"{re.escape(n)}(?!\w)", given) or _joined(n) == _joined(given))
+            for n in names
+        ):
             raise InvalidParameter(
                 "name",
                 f"{name!r} names the organisation {organisation.id!r}: an organisation posts "

@@ -361,6 +361,11 @@ def test_text_ids_that_cannot_exist_are_404(
         "kenniscentrum-vlaamse-steden",
         "Ｇｅｎｔ",
         "Ｓｔａｄ Gent",
+        # Look-alikes an outsider got through: a zero-width space, a hyphen, an accent.
+        "Stad\u200bGent",
+        "Stad-Gent",
+        "Stad Gént",
+        "StadGent",
     ],
 )
 def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
