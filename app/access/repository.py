@@ -31,6 +31,14 @@ def grants_query(dataset_id: str) -> Select[AccessGrant]:
     return select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
 
 
+def held_grants_query(organisation_id: str) -> Select[AccessGrant]:
+    return (
+        select(AccessGrant)
+        .where(AccessGrant.organisation_id == organisation_id)
+        .order_by(AccessGrant.id.desc())
+    )
+
+
 def get_grant(session: Session, grant_id: int) -> AccessGrant | None:
     return session.get(AccessGrant, grant_id)
 

@@ -44,6 +44,27 @@ def create_grant(
     return service.create_grant(session, caller, dataset_id, grant)
 
 
+@router.get(
+    "/organisations/{organisation_id}/grants",
+    summary="The grants an organisation holds (its own keys, site admins)",
+    description="Every grant given to the organisation, newest first, revoked and expired "
+    "ones included: which restricted datasets it reads, for what purpose, until when.",
+    responses=problems(404, 422),
+)
+def held_grants(
+    organisation_id: TextId,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    session: UnitOfWorkDep,
+    paging: PageDep,
+) -> Page[GrantOut]:
+    items, total = service.held_grants(
+        session, caller, organisation_id, paging.offset, paging.page_size
+    )
+    return paged(request, response, paging, items, total)
+
+
 @router.delete("/grants/{grant_id}", summary="Revoke a grant (owners)", responses=problems(404))
 def revoke_grant(grant_id: DbId, caller: CallerDep, session: UnitOfWorkDep) -> GrantOut:
     return service.revoke_grant(session, caller, grant_id)

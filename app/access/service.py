@@ -208,6 +208,23 @@ def list_grants(
     return [grant_out(g) for g in grants], queries.count(session, stmt)
 
 
+def held_grants(
+    session: Session, caller: Caller, organisation_id: str, offset: int, limit: int
+) -> tuple[list[GrantOut], int]:
+    """The grants given to an organisation, for its own keys (of any role: a researcher's
+    reader key asks until when it may read) and site admins."""
+    if catalogue_repository.get_organisation(session, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id!r} not found", organisation=organisation_id)
+    if caller.organisation.id != organisation_id and not caller.is_admin:
+        raise Forbidden(
+            f"organisation:{organisation_id}",
+            f"the grants {organisation_id!r} holds are for its own keys and site admins",
+        )
+    stmt = repository.held_grants_query(organisation_id)
+    grants = queries.page(session, stmt, offset, limit)
+    return [grant_out(g) for g in grants], queries.count(session, stmt)
+
+
 def event_out(event: AuditEvent) -> AuditEventOut:
     return AuditEventOut(
         id=event.id,

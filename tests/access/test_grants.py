@@ -348,3 +348,22 @@ def test_a_second_grant_while_one_holds_is_refused(world: World) -> None:
     again = world.client.post(GRANTS, json=grant_body(), headers=world.auth("antwerpen-editor"))
     assert again.status_code == 201, again.text
     assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200
+
+
+def test_an_organisation_reads_the_grants_it_holds(world: World) -> None:
+    """A researcher asked until when a grant lets it read: the owners' list was closed to
+    it. Its own keys, of any role, read the grants it holds; nobody else but site admins."""
+    made = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert made.status_code == 201, made.text
+    held = "/api/v1/organisations/digitaal-vlaanderen/grants"
+    for who in ("analyst", "analyst-editor", "admin"):
+        listed = world.client.get(held, headers=world.auth(who))
+        assert listed.status_code == 200, (who, listed.text)
+        assert listed.json()["items"] == [made.json()] and listed.json()["total"] == 1
+    for who in ("gent-editor", "statbel"):
+        refused = world.client.get(held, headers=world.auth(who))
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["missing_right"] == "organisation:digitaal-vlaanderen"
+    assert world.client.get(held).status_code == 401
+    unknown = world.client.get("/api/v1/organisations/nobody/grants", headers=world.auth("admin"))
+    assert unknown.status_code == 404
