@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -24,11 +25,17 @@ MAX_PURPOSE = 1000
 MAX_GRANT_DAYS = 5 * 366
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_date_text(value: Any) -> Any:
-    # A number would otherwise be read as Unix time: only a written date is a date here.
-    if not isinstance(value, str | date):
-        raise ValueError("a date written as YYYY-MM-DD")
-    return value
+    # A number would otherwise be read as Unix time, and a time of day at midnight as that
+    # day: only a date written as a date is one here.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("a date written as YYYY-MM-DD")
 
 
 def _in_the_future(value: date) -> date:

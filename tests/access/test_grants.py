@@ -232,6 +232,8 @@ def test_grants_and_log_of_an_unknown_dataset(world: World) -> None:
         ({"purpose": {"nl": "x"}}, "purpose"),
         ({"valid_until": 4102444800}, "valid_until"),
         ({"valid_until": "tomorrow"}, "valid_until"),
+        ({"valid_until": "2027-01-01T00:00:00"}, "valid_until"),
+        ({"valid_until": "20270101"}, "valid_until"),
         ({"valid_until": InDays(0)}, "valid_until"),
         ({"valid_until": InDays(-1)}, "valid_until"),
         ({"valid_until": InDays(MAX_GRANT_DAYS + 1)}, "valid_until"),
