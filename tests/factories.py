@@ -87,6 +87,16 @@ class World:
     def headers(self, who: str, content_type: str = "text/csv") -> dict[str, str]:
         return {**self.auth(who), "Content-Type": content_type}
 
+    def set_access_level(self, dataset: str, level: str) -> None:
+        """The dataset's access level, set by its publisher's editor (the level is the
+        publisher's)."""
+        changed = self.client.patch(
+            f"/api/v1/datasets/{dataset}",
+            json={"access_level": level},
+            headers=self.auth("publisher-editor"),
+        )
+        assert changed.status_code == 200, changed.text
+
     def fingerprint(self) -> dict[str, int]:
         """Row counts of every table: a refused request must not change any."""
         with self.factory() as session:

@@ -24,12 +24,7 @@ def world(world: World) -> World:
         headers=world.headers("gent"),
     )
     assert submitted.status_code == 201, submitted.text
-    restricted = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "restricted"},
-        headers=world.auth("publisher-editor"),
-    )
-    assert restricted.status_code == 200, restricted.text
+    world.set_access_level(DATASET, "restricted")
     return world
 
 
@@ -413,12 +408,7 @@ def test_closed_values_are_not_counted_and_non_public_takes_no_access_request(
     page = world.client.get(f"/doc/dataset/{DATASET}", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "data-values" not in page.text and 'value="access_request"' in page.text
-    made = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "non_public"},
-        headers=world.auth("publisher-editor"),
-    )
-    assert made.status_code == 200, made.text
+    world.set_access_level(DATASET, "non_public")
     page = world.client.get(f"/doc/dataset/{DATASET}", headers={"accept": "text/html"})
     assert 'value="access_request"' not in page.text and 'value="data_request"' in page.text
     before = world.fingerprint()

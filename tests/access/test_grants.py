@@ -22,12 +22,7 @@ BIG = 9223372036854775808  # one beyond int64
 def world(world: World) -> World:
     """The shared fresh world with the dataset made restricted: a grant is given on a
     restricted dataset only."""
-    restricted = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "restricted"},
-        headers=world.auth("publisher-editor"),
-    )
-    assert restricted.status_code == 200, restricted.text
+    world.set_access_level(DATASET, "restricted")
     return world
 
 
@@ -296,12 +291,7 @@ def test_a_dataset_id_that_cannot_exist_is_404(
 def test_a_grant_on_a_public_dataset_is_refused(world: World) -> None:
     """A grant on a public dataset opens nothing now, and would open the values once the
     publisher closes it: who reads a closed dataset is decided after it is closed."""
-    opened = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "public"},
-        headers=world.auth("publisher-editor"),
-    )
-    assert opened.status_code == 200, opened.text
+    world.set_access_level(DATASET, "public")
     before, grants = world.fingerprint(), stored_grants(world)
     response = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
     assert response.status_code == 409, response.text

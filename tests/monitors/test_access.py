@@ -18,12 +18,7 @@ def world(world: World) -> World:
         headers=world.headers("gent"),
     )
     assert submitted.status_code == 201, submitted.text
-    restricted = world.client.patch(
-        f"/api/v1/datasets/{DATASET}",
-        json={"access_level": "restricted"},
-        headers=world.auth("publisher-editor"),
-    )
-    assert restricted.status_code == 200, restricted.text
+    world.set_access_level(DATASET, "restricted")
     return world
 
 
