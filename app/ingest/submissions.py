@@ -9,6 +9,8 @@ aggregates recomputed, so readers see the old revision or the new one, never a m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
@@ -343,6 +345,18 @@ def _withdraw(
             awaited += stats_repository.await_missing(
                 session, dataset_id, slice_, withdrawal.id, revision
             )
+    # The values restored must leave every disclosure rule able to decide: withdrawing the
+    # connections a later upload of the consumption relied on would publish it.
+    gaps, total = _rule_gaps(
+        session, dataset_id, 5, staged=False, periods=sorted({p for _, p in touched})
+    )
+    if total:
+        codes = stats_repository.unit_codes(session, [gap.unit for gap in gaps])
+        raise Conflict(
+            f"withdrawing submission {submission_id} would leave {total} sector value(s) that "
+            "a disclosure rule cannot protect; nothing was changed. "
+            + "; ".join(f"sector {codes[g.unit]}, {g.period}: {g.reason}" for g in gaps),
+        )
     withdrawal.rows_total = rows_withdrawn
     withdrawal.rows_changed = rows_restored
     withdrawal.rows_not_supplied = awaited
@@ -366,36 +380,62 @@ def _withdraw(
     )
 
 
-def _check_rule_references(
-    session: Session, dataset_id: str, unit_of: dict[str, int], result: upload.UploadResult
-) -> None:
-    """A disclosure rule on a reference (fewer than 10 connections: the consumption per
-    connection is confidential, and the consumption with it) cannot decide where the
-    reference has no value: a supplier who marked the connections confidential or missing
-    would publish the very consumption the rule protects. So wherever a protected
-    indicator (the ruled one, and the numerator it protects) has a value once the file is
-    stored, its reference must have one too."""
-    code = {unit: code for code, unit in unit_of.items()}
+@dataclass(frozen=True)
+class _RuleGap:
+    """A (unit, period) where a disclosure rule cannot decide: the first staged line there
+    (None: no staged row), and the reason."""
+
+    line: int | None
+    unit: int
+    period: str
+    reason: str
+
+
+def _rule_gaps(
+    session: Session, dataset_id: str, limit: int, *, staged: bool, periods: Sequence[str] = ()
+) -> tuple[list[_RuleGap], int]:
+    """Where a disclosure rule on a reference (fewer than 10 connections: the consumption
+    per connection is confidential, and the consumption with it) cannot decide: where a
+    protected indicator (the ruled one, and the numerator it protects) has a value and the
+    reference none, or the reference is 0 beside a value other than 0 (the ratio is
+    undefined). The consumption would be published as it is — a supplier who marked the
+    connections confidential or missing published the very value the rule protects. With
+    ``staged``: once the staged rows are stored; else in the current rows of ``periods``.
+    The first ``limit`` gaps and their total."""
+    gaps: list[_RuleGap] = []
+    count = 0
     for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id):
         reference = indicator.disclosure_reference_id
         if reference is None or indicator.disclosure_min is None:
             continue
         protected = [indicator.id, *indicator.numerator]
-        found, total = stats_repository.staged_without_reference(
-            session, dataset_id, protected, reference, upload.MAX_REPORTED_ERRORS
+        shown = " and ".join(protected[1:] or protected)
+        reason = (
+            f"{shown} has a value where {reference} has none (or 0), so the rule of "
+            f"{indicator.id} (confidential below {indicator.disclosure_min:g} {reference}) "
+            f"cannot decide whether it may be published; give {reference} its value, or mark "
+            f"{shown} confidential too"
         )
-        for line, unit, period in found:
-            result.error(
-                line,
-                None,
-                None,
-                f"sector {code[unit]}, {period}: {' / '.join(protected[1:] or protected)} has a "
-                f"value but {reference} has none, so the rule of {indicator.id} (confidential "
-                f"below {indicator.disclosure_min:g} {reference}) cannot decide whether it may "
-                f"be published; send {reference} with a value, or mark "
-                f"{' and '.join(protected[1:] or protected)} confidential too",
-            )
-        result.error_count += total - len(found)
+        found, total = stats_repository.without_reference(
+            session, dataset_id, protected, reference, limit, staged=staged, periods=periods
+        )
+        gaps.extend(_RuleGap(line, unit, period, reason) for line, unit, period in found)
+        count += total
+    return gaps[:limit], count
+
+
+def _check_rule_references(
+    session: Session, dataset_id: str, unit_of: dict[str, int], result: upload.UploadResult
+) -> None:
+    """Each place the staged file leaves a disclosure rule unable to decide (see
+    :func:`_rule_gaps`) is an error of the row there."""
+    code = {unit: code for code, unit in unit_of.items()}
+    gaps, total = _rule_gaps(session, dataset_id, upload.MAX_REPORTED_ERRORS, staged=True)
+    for gap in gaps:
+        result.error(
+            gap.line or 0, None, None, f"sector {code[gap.unit]}, {gap.period}: {gap.reason}"
+        )
+    result.error_count += total - len(gaps)
     result.sort()
 
 

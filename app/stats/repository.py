@@ -1851,43 +1851,84 @@ def staged_duplicates(
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], total
 
 
-def staged_without_reference(
+def unit_codes(session: Session, unit_ids: Sequence[int]) -> dict[int, str]:
+    """The codes of these units, by id."""
+    if not unit_ids:
+        return {}
+    stmt = select(GeoUnit.id, GeoUnit.code).where(GeoUnit.id.in_(list(unit_ids)))
+    return {row[0]: row[1] for row in session.execute(stmt)}
+
+
+def _undecidable(shielded: str) -> str:
+    """SQL over one (unit, period)'s rows of a rule's protected indicators (``shielded``,
+    a parameter list) and its reference (``:reference``): a protected value without a
+    reference value, or one other than 0 beside a reference of 0 (the ratio is undefined
+    there, and nothing hides the value it protects)."""
+    protected = f"indicator_id IN ({shielded}) AND value IS NOT NULL"
+    reference = "indicator_id = :reference AND value IS NOT NULL"
+    return (
+        f"(sum(CASE WHEN {protected} THEN 1 ELSE 0 END) > 0 "
+        f"AND sum(CASE WHEN {reference} THEN 1 ELSE 0 END) = 0) "
+        f"OR (sum(CASE WHEN {protected} AND value <> 0 THEN 1 ELSE 0 END) > 0 "
+        f"AND sum(CASE WHEN {reference} AND value <> 0 THEN 1 ELSE 0 END) = 0)"
+    )
+
+
+def without_reference(
     session: Session,
     dataset_id: str,
     protected: Sequence[str],
     reference: str,
     limit: int,
-) -> tuple[list[tuple[int, int, str]], int]:
-    """The (unit, period) pairs where, once the staged rows are stored, one of the
-    ``protected`` indicators has a value and the ``reference`` has none: (first staged
-    line, unit, period) in line order, the first ``limit``, and their total. Only pairs the
-    staged rows touch are looked at (a current row counts where no staged row replaces it)."""
+    *,
+    staged: bool,
+    periods: Sequence[str] = (),
+) -> tuple[list[tuple[int | None, int, str]], int]:
+    """The (unit, period) pairs where a disclosure rule cannot decide (see
+    :func:`_undecidable`): (first staged line, unit, period) in line order, the first
+    ``limit``, and their total. With ``staged``: once the staged rows are stored, at the
+    pairs they touch (a current row counts where no staged row replaces it); else in the
+    current rows of ``periods``."""
     names = [*protected, reference]
     params: dict[str, Any] = {"dataset": dataset_id, "reference": reference, "limit": limit}
     params.update({f"i{n}": name for n, name in enumerate(names)})
+    params.update({f"p{n}": period for n, period in enumerate(periods)})
     listed = ", ".join(f":i{n}" for n in range(len(names)))
     shielded = ", ".join(f":i{n}" for n in range(len(protected)))
+    current = (
+        "SELECT o.indicator_id, o.unit_id, o.period, o.value, NULL AS line FROM observation o "
+        f"WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND o.indicator_id IN ({listed})"
+    )
+    if staged:
+        rows = (
+            "WITH touched AS (SELECT DISTINCT unit_id, period FROM staging_observation "
+            f"WHERE indicator_id IN ({listed})), effective AS ("
+            "SELECT s.indicator_id, s.unit_id, s.period, s.value, s.line "
+            f"FROM staging_observation s WHERE s.indicator_id IN ({listed}) UNION ALL "
+            + current.replace(
+                "FROM observation o",
+                "FROM touched t JOIN observation o ON "
+                "o.unit_id = t.unit_id AND o.period = t.period",
+            )
+            + " AND NOT EXISTS (SELECT 1 FROM staging_observation s WHERE "
+            "s.indicator_id = o.indicator_id AND s.unit_id = o.unit_id AND s.period = o.period)) "
+        )
+    else:
+        if not periods:
+            return [], 0
+        within = ", ".join(f":p{n}" for n in range(len(periods)))
+        rows = f"WITH effective AS ({current} AND o.period IN ({within})) "
     pairs = (
-        "WITH touched AS (SELECT DISTINCT unit_id, period FROM staging_observation "
-        f"WHERE indicator_id IN ({listed})), "
-        "effective AS ("
-        "SELECT s.indicator_id, s.unit_id, s.period, s.value, s.line FROM staging_observation s "
-        f"WHERE s.indicator_id IN ({listed}) "
-        "UNION ALL SELECT o.indicator_id, o.unit_id, o.period, o.value, NULL "
-        "FROM touched t JOIN observation o ON o.unit_id = t.unit_id AND o.period = t.period "
-        f"WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND o.indicator_id IN ({listed}) "
-        "AND NOT EXISTS (SELECT 1 FROM staging_observation s WHERE s.indicator_id = o.indicator_id "
-        "AND s.unit_id = o.unit_id AND s.period = o.period)) "
-        "SELECT min(line) AS line, unit_id, period FROM effective GROUP BY unit_id, period "
-        f"HAVING sum(CASE WHEN indicator_id IN ({shielded}) AND value IS NOT NULL THEN 1 ELSE 0 "
-        "END) > 0 AND sum(CASE WHEN indicator_id = :reference AND value IS NOT NULL THEN 1 "
-        "ELSE 0 END) = 0"
+        rows + "SELECT min(line) AS line, unit_id, period FROM effective "
+        f"GROUP BY unit_id, period HAVING {_undecidable(shielded)}"
     )
     total = session.execute(text(f"SELECT count(*) FROM ({pairs}) AS found"), params).scalar_one()
     if not total:
         return [], 0
-    rows = session.execute(text(f"{pairs} ORDER BY min(line) LIMIT :limit"), params)
-    return [(r[0], r[1], r[2]) for r in rows], total
+    rows_found = session.execute(
+        text(f"{pairs} ORDER BY min(line), period, unit_id LIMIT :limit"), params
+    )
+    return [(r[0], r[1], r[2]) for r in rows_found], total
 
 
 def _same(session: Session, left: str, right: str) -> str:

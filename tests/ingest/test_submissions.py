@@ -753,6 +753,8 @@ def test_a_rules_reference_needs_a_value_where_what_it_protects_has_one(world: W
         [f"{sector},households,2019,,missing", f"{sector},cars,2019,2,"],
         # A sector without households yet, whose cars come first.
         ["44021A01-,cars,2019,7,"],
+        # No households at all, yet cars: cars per household is undefined, hiding nothing.
+        [f"{sector},households,2019,0,"],
     ):
         refused = send(*rows)
         assert refused.status_code == 422, (rows, refused.text)
@@ -761,6 +763,9 @@ def test_a_rules_reference_needs_a_value_where_what_it_protects_has_one(world: W
         error = problem["errors"][0]
         assert error["row"] in (1, 2) and "households has none" in error["reason"], error
         assert world.fingerprint() == before
+    # No households and no cars: nothing to protect.
+    empty = send("44021A02-,households,2019,0,", "44021A02-,cars,2019,0,")
+    assert empty.status_code == 201, empty.text
     # Both hidden: the cars are not published, and the file is taken.
     hidden = send(f"{sector},households,2019,,confidential", f"{sector},cars,2019,,confidential")
     assert hidden.status_code == 201, hidden.text
@@ -769,4 +774,41 @@ def test_a_rules_reference_needs_a_value_where_what_it_protects_has_one(world: W
         params={"unit": f"sector:{sector}", "indicator": "cars", "version": "2024"},
     )
     assert read.status_code == 200, read.text
+    assert [(i["value"], i["status"]) for i in read.json()["items"]] == [(None, "confidential")]
+
+
+def test_a_withdrawal_that_would_leave_a_rule_without_its_reference_is_refused(
+    world: World,
+) -> None:
+    """Households marked missing with the cars confidential (accepted); then the households
+    sent, then the cars: withdrawing the households' upload gave the cars back with no
+    households beside them, published. The withdrawal is refused instead, and nothing
+    changes."""
+    cars = "/api/v1/datasets/cars-households-2019"
+    sector = "44021A00-"
+
+    def send(*rows: str) -> dict[str, Any]:
+        sent = world.client.post(
+            f"{cars}/submissions",
+            content=HEADER + "".join(f"{row}\n" for row in rows),
+            headers=world.headers("gent"),
+        )
+        assert sent.status_code == 201, sent.text
+        return dict(sent.json())
+
+    send(f"{sector},households,2019,,missing", f"{sector},cars,2019,,confidential")
+    households = send(f"{sector},households,2019,3,")
+    send(f"{sector},cars,2019,5,")
+    before = world.fingerprint()
+    refused = world.client.delete(
+        f"{cars}/submissions/{households['submission']}", headers=world.auth("gent")
+    )
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert f"sector {sector}, 2019" in detail and "households has none" in detail
+    assert world.fingerprint() == before
+    read = world.client.get(
+        f"{cars}/observations",
+        params={"unit": f"sector:{sector}", "indicator": "cars", "version": "2024"},
+    )
     assert [(i["value"], i["status"]) for i in read.json()["items"]] == [(None, "confidential")]
