@@ -93,9 +93,12 @@ def download(
 
 
 def _current_now(session: Session, dataset_id: str, name: str) -> service.Download | None:
-    """The stored file as it is now, read again (not the row the session still holds)."""
+    """The stored file as it is now, read again (not the row the session still holds): the
+    one that replaced the file the request found — of a newer revision, though perhaps not
+    of the newest if another was committed meanwhile (a whole file, old or new)."""
     session.expire_all()
-    return service.current_file(session, dataset_id, name)
+    row = service.stored(session, dataset_id, name)
+    return None if row is None else service.download(session, row)
 
 
 def _disposition(dataset_id: str, name: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import tempfile
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, TypeVar
 
@@ -201,9 +201,12 @@ def _ensure(
     elif name == JSON:
         chunks = _json_records(session, dataset.id)
     elif name == JSONSTAT:
-        query = stats_service.whole_dataset_query(session, dataset.id)
+        # At the revision of the stamp: a revision committed while the file is written is
+        # the next file's (its date beside this one's values would be a mixed document).
+        query = replace(stats_service.whole_dataset_query(session, dataset.id), revision=revision)
         records = _with_checkpoints(stats_service.iter_records(session, query), control)
-        chunks = jsonstat_chunks(query.dataset, query.indicators, records, dataset.modified)
+        updated = stats_service.updated_at(session, query)
+        chunks = jsonstat_chunks(query.dataset, query.indicators, records, updated)
     else:
         csv_row = _ensure(session, dataset, CSV, revision, control)
         chunks = [_json(_package(session, dataset, csv_row))]

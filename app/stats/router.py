@@ -229,13 +229,14 @@ def observations(
         )
     if chosen == "jsonstat":
         # Streamed like the CSV: a large dataset's cube is never held whole.
+        at = service.pinned(session, query)
         return _varies_by_accept(
             StreamingResponse(
                 jsonstat_chunks(
-                    query.dataset,
-                    query.indicators,
-                    service.iter_records(session, query),
-                    service.updated_at(session, query),
+                    at.dataset,
+                    at.indicators,
+                    service.iter_records(session, at),
+                    service.updated_at(session, at),
                 ),
                 media_type=JSONSTAT_MEDIA_TYPE,
             )

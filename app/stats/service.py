@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -526,6 +526,16 @@ def _record(row: Any, units: dict[str, str], integral: frozenset[str]) -> Record
         "coverage": coverage,
     }
     return record
+
+
+def pinned(session: Session, query: ObservationQuery) -> ObservationQuery:
+    """The query at the revision current now, for a document that states when its values
+    were made (JSON-stat's ``updated``): read over several statements, or after the
+    request's own transaction, the current values could be a later revision's than the
+    date beside them."""
+    if query.revision is not None:
+        return query
+    return replace(query, revision=repository.latest_revision(session, query.dataset.id))
 
 
 def updated_at(session: Session, query: ObservationQuery) -> datetime:

@@ -37,6 +37,7 @@ from app.rdf import cubefiles
 from app.rdf.dcat import Uris
 from app.rdf.vocab import SPDX
 from app.stats import repository as stats_repository
+from app.stats import service as stats_service
 from tests.dbutil import backend
 from tests.factories import Template, World, app_state_of, open_world
 
@@ -619,7 +620,8 @@ def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now(
     """The request reads the stored file's row, its unit of work ends, and only then are
     the pieces read: a writer that replaced the file in between left the request without
     pieces (a 500 under concurrent submissions, and the connection reset). The file as it
-    is now is sent instead, whole, with its own headers."""
+    is now is sent instead, whole, with its own headers — also when a newer revision has
+    been committed since, whose file is not written yet (that was a 503)."""
     writer = writer_of(writing_world)
     url = f"/api/v1/datasets/{DATASET}/downloads/observations.csv"
     with writer.paused():
@@ -628,20 +630,46 @@ def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now(
         assert first.status_code == 200, first.text
         real = downloads_repository.content_pieces
         opened: list[str] = []
+        newer = first.content.replace(b"4321", b"8765")
 
         def replaced_first(session: object, stored: StoredDownload) -> Iterator[bytes]:
             opened.append(stored.file_id)
             if len(opened) == 1:
-                # The writer's turn, between the request's row and its first piece.
+                # The writer's turn, between the request's row and its first piece; and a
+                # revision committed after it.
                 with transaction(writing_world.factory) as other:
                     downloads.store(
-                        other, DATASET, stored.name, stored.stamp, stored.media_type,
-                        [first.content],
+                        other, DATASET, stored.name, "written-for-a-later-revision",
+                        stored.media_type, [newer],
                     )  # fmt: skip
             return real(session, stored)  # type: ignore[arg-type]
 
         monkeypatch.setattr(downloads_repository, "content_pieces", replaced_first)
         again = writing_world.client.get(url)
     assert again.status_code == 200, again.text
-    assert again.content == first.content
+    assert again.content == newer
+    assert again.headers["etag"] != first.headers["etag"]
     assert len(opened) == 2 and opened[0] != opened[1]
+
+
+def test_a_jsonstat_document_holds_the_values_of_the_revision_whose_date_it_states(
+    writing_world: World,
+) -> None:
+    """JSON-stat states when its values were made (``updated``). Read over several
+    statements, a revision committed meanwhile gave the new values beside the old date:
+    8 documents of a few thousand under concurrent submissions. The values are read at
+    the revision the date is of."""
+    submit(writing_world, 4321)
+    with writing_world.factory() as session:
+        query = stats_service.pinned(session, stats_service.whole_dataset_query(session, DATASET))
+        session.commit()  # what follows reads in statements of their own
+        submit(writing_world, 8765)  # committed between the date and the values
+        updated = stats_service.updated_at(session, query)
+        values = {
+            r["value"]
+            for r in stats_service.iter_records(session, query)
+            if r["code"] == "44021A00-" and r["level"] == "sector"
+        }
+        made = stats_repository.revision_made_at(session, DATASET, int(query.revision or 0))
+    assert values == {4321}
+    assert updated == made
