@@ -6,7 +6,8 @@ Primary suppression: a cell whose own value (``min_count``) or whose reference i
 Secondary suppression: the aggregates are computed from every member, suppressed or not, so
 a parent with exactly one suppressed child would reveal it as parent minus siblings. Within
 every group (a parent and its children, a regionalisation and its municipalities, a merged
-municipality and its predecessors) we therefore never leave exactly one suppressed cell: the
+municipality and its predecessors, a unit and its namesake of another version with the
+municipalities they differ by) we therefore never leave exactly one suppressed cell: the
 smallest remaining sibling is suppressed too, until no group has a single one.
 
 Across revisions: every revision stays readable, so a pattern that moves gives values back

@@ -117,9 +117,41 @@ def _disclosure_groups(
             successor = successors.get(unit)
             if successor is not None:
                 groups[("predecessor", successor, level)].append(unit)
+    _add_namesake_groups(geo, successors, published, groups)
     # In a fixed order: which sibling secondary suppression picks may depend on the order of
     # the groups, and a slice published alone must come out as in the whole dataset.
     return [sorted(groups[key]) for key in sorted(groups)]
+
+
+def _add_namesake_groups(
+    geo: repository.VersionGeography,
+    successors: Mapping[int, int],
+    published: set[int],
+    groups: dict[tuple[str, int, str], list[int]],
+) -> None:
+    """Data of one version is published on the units of the later ones too, and a unit and
+    its namesake of the other version may hold different municipalities (Kortessem left the
+    arrondissement of Tongeren in 2025): the two differ by those municipalities' values, so
+    they are one group with them."""
+    if not geo.namesakes:
+        return
+    first_version = set(geo.by_code.values())
+    # Each municipality of the first version with every unit its values count in.
+    reach = {
+        unit: set(targets_of(geo, successors, unit))
+        for unit in published
+        if unit in first_version and geo.level.get(unit) == Level.MUNICIPALITY
+    }
+    for later, first in geo.namesakes.items():
+        if later not in published or first not in published:
+            continue
+        if geo.level.get(later) in (Level.SECTOR, Level.WIJK, Level.MUNICIPALITY):
+            continue  # sectors do not move; a merged municipality has its own groups
+        differ = sorted(
+            m for m, counts_in in reach.items() if (first in counts_in) != (later in counts_in)
+        )
+        if differ:
+            groups[("namesake", later, Level.MUNICIPALITY)] = [first, later, *differ]
 
 
 def _base_cells(

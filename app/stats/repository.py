@@ -316,7 +316,9 @@ class VersionGeography:
     version: dict[int, str]
     parent: dict[int, int | None]
     ancestors: dict[int, list[int]]
-    by_code: dict[tuple[str, str], int]  # (level, code) → id
+    by_code: dict[tuple[str, str], int]  # (level, code) → id, of the first version
+    # A unit of a later version → the unit of the first version with its level and code.
+    namesakes: dict[int, int] = field(default_factory=dict)
 
 
 _GEOGRAPHY_CACHE: dict[tuple[object, ...], object] = {}
@@ -393,6 +395,7 @@ def load_geography(session: Session, versions: Sequence[str]) -> VersionGeograph
 
 def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeography:
     geo = VersionGeography({}, {}, {}, defaultdict(list), {})
+    later: list[tuple[int, str, str]] = []
     units = select(GeoUnit.id, GeoUnit.level, GeoUnit.code, GeoUnit.version, GeoUnit.parent_id)
     connection = session.connection()  # Core rows: tens of thousands of units
     for unit_id, level, code, version, parent_id in connection.execute(
@@ -403,6 +406,12 @@ def _read_geography(session: Session, versions: Sequence[str]) -> VersionGeograp
         geo.parent[unit_id] = parent_id
         if version == versions[0]:
             geo.by_code[(level, code)] = unit_id
+        else:
+            later.append((unit_id, level, code))
+    for unit_id, level, code in later:
+        first = geo.by_code.get((level, code))
+        if first is not None:
+            geo.namesakes[unit_id] = first
     links = (
         select(GeoUnitAncestor.unit_id, GeoUnitAncestor.ancestor_id)
         .join(GeoUnit, GeoUnit.id == GeoUnitAncestor.unit_id)

@@ -868,3 +868,50 @@ def test_a_derived_ratio_follows_its_sources_hidden_cells_without_a_rule_of_its_
             follows()
     finally:
         engine.dispose()
+
+
+def test_a_confidential_municipality_is_not_the_difference_of_an_arrondissement_across_versions(
+    world: World,
+) -> None:
+    """2024 data is published on the 2025 units too. Kortessem left the arrondissement of
+    Tongeren for Hasselt in 2025, so Tongeren (2024) minus Tongeren (2025) was Kortessem's
+    value, confidential or not (found by an outsider). Both versions of an arrondissement
+    and the municipalities they differ by are one disclosure group now."""
+    url = "/api/v1/datasets/cars-households-2019"
+
+    def sectors(municipality: str, count: int) -> list[str]:
+        listed = world.client.get(
+            "/api/v1/geo/units",
+            params={"level": "sector", "within": f"municipality:{municipality}",
+                    "version": "2024", "page_size": 50},
+        )  # fmt: skip
+        return sorted(u["code"] for u in listed.json()["items"])[:count]
+
+    rows = [f"{code},households,2019,1,\n{code},cars,2019,1,\n" for code in sectors("73040", 3)]
+    rows += [
+        f"{code},households,2019,{40 + n},\n{code},cars,2019,{30 + n},\n"
+        for municipality in ("73083", "71022")
+        for n, code in enumerate(sectors(municipality, 3))
+    ]
+    sent = world.client.post(
+        f"{url}/submissions",
+        content="sector,indicator,period,value,status\n" + "".join(rows),
+        headers=world.headers("admin"),
+    )
+    assert sent.status_code == 201, sent.text
+
+    def cell(level: str, code: str, version: str) -> tuple[float | None, str]:
+        read = world.client.get(
+            f"{url}/observations",
+            params={"indicator": "cars", "unit": f"{level}:{code}", "version": version},
+        )
+        assert read.status_code == 200, read.text
+        (item,) = read.json()["items"]
+        return item["value"], item["status"]
+
+    kortessem = cell("municipality", "73040", "2024")
+    assert kortessem == (None, "confidential")  # 3 households
+    for arrondissement in ("73000", "71000"):
+        both = [cell("arrondissement", arrondissement, v) for v in ("2024", "2025")]
+        # Never both published: their difference would be Kortessem's three cars.
+        assert any(value is None for value, _ in both), (arrondissement, both)
