@@ -351,11 +351,11 @@ def _withdraw(
         session, dataset_id, 5, staged=False, periods=sorted({p for _, p in touched})
     )
     if total:
-        codes = stats_repository.unit_codes(session, [gap.unit for gap in gaps])
+        labels = stats_repository.unit_labels(session, [gap.unit for gap in gaps])
         raise Conflict(
             f"withdrawing submission {submission_id} would leave {total} sector value(s) that "
             "a disclosure rule cannot protect; nothing was changed. "
-            + "; ".join(f"sector {codes[g.unit]}, {g.period}: {g.reason}" for g in gaps),
+            + "; ".join(f"sector {labels[g.unit][0]}, {g.period}: {g.reason}" for g in gaps),
         )
     withdrawal.rows_total = rows_withdrawn
     withdrawal.rows_changed = rows_restored

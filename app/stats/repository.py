@@ -1860,14 +1860,6 @@ def staged_duplicates(
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], total
 
 
-def unit_codes(session: Session, unit_ids: Sequence[int]) -> dict[int, str]:
-    """The codes of these units, by id."""
-    if not unit_ids:
-        return {}
-    stmt = select(GeoUnit.id, GeoUnit.code).where(GeoUnit.id.in_(list(unit_ids)))
-    return {row[0]: row[1] for row in session.execute(stmt)}
-
-
 def _undecidable(shielded: str) -> str:
     """SQL over one (unit, period)'s rows of a rule's protected indicators (``shielded``,
     a parameter list) and its reference (``:reference``): a protected value without a
@@ -1904,29 +1896,32 @@ def without_reference(
     params.update({f"p{n}": period for n, period in enumerate(periods)})
     listed = ", ".join(f":i{n}" for n in range(len(names)))
     shielded = ", ".join(f":i{n}" for n in range(len(protected)))
-    current = (
-        "SELECT o.indicator_id, o.unit_id, o.period, o.value, NULL AS line FROM observation o "
-        f"WHERE o.dataset_id = :dataset AND o.revision_to IS NULL AND o.indicator_id IN ({listed})"
-    )
+
+    def current(source: str, condition: str) -> str:
+        return (
+            f"SELECT o.indicator_id, o.unit_id, o.period, o.value, NULL AS line FROM {source} "
+            "WHERE o.dataset_id = :dataset AND o.revision_to IS NULL "
+            f"AND o.indicator_id IN ({listed}) AND {condition}"
+        )
+
     if staged:
+        touched = "touched t JOIN observation o ON o.unit_id = t.unit_id AND o.period = t.period"
+        replaced = (
+            "NOT EXISTS (SELECT 1 FROM staging_observation s WHERE s.indicator_id = "
+            "o.indicator_id AND s.unit_id = o.unit_id AND s.period = o.period)"
+        )
         rows = (
             "WITH touched AS (SELECT DISTINCT unit_id, period FROM staging_observation "
             f"WHERE indicator_id IN ({listed})), effective AS ("
             "SELECT s.indicator_id, s.unit_id, s.period, s.value, s.line "
-            f"FROM staging_observation s WHERE s.indicator_id IN ({listed}) UNION ALL "
-            + current.replace(
-                "FROM observation o",
-                "FROM touched t JOIN observation o ON "
-                "o.unit_id = t.unit_id AND o.period = t.period",
-            )
-            + " AND NOT EXISTS (SELECT 1 FROM staging_observation s WHERE "
-            "s.indicator_id = o.indicator_id AND s.unit_id = o.unit_id AND s.period = o.period)) "
+            f"FROM staging_observation s WHERE s.indicator_id IN ({listed}) "
+            f"UNION ALL {current(touched, replaced)}) "
         )
     else:
         if not periods:
             return [], 0
         within = ", ".join(f":p{n}" for n in range(len(periods)))
-        rows = f"WITH effective AS ({current} AND o.period IN ({within})) "
+        rows = f"WITH effective AS ({current('observation o', f'o.period IN ({within})')}) "
     pairs = (
         rows + "SELECT min(line) AS line, unit_id, period FROM effective "
         f"GROUP BY unit_id, period HAVING {_undecidable(shielded)}"
