@@ -123,6 +123,11 @@ def create_thread(
             f"dataset {dataset_id!r} is non-public: no grant opens it, so there is no access "
             "to request; ask its owners to publish it with a thread of kind data_request"
         )
+    if new.kind == "access_request" and dataset.access_level == "public":
+        raise Conflict(
+            f"dataset {dataset_id!r} is public: everyone reads its values without a grant, so "
+            "there is no access to request; ask a question with a thread of kind question"
+        )
     author = _author(session, caller, new.name, new.email)
     now = datetime.now(UTC)
     thread = FeedbackThread(
@@ -165,10 +170,11 @@ def _add_message(
     thread: FeedbackThread,
     body: str,
     author: _Author,
+    *,
+    answer: bool,
 ) -> ThreadOut:
     if thread.state == "closed":
         raise Conflict(f"thread {thread.id} is closed; open a new one")
-    answer = _is_responder(session, caller, thread.dataset_id)
     now = datetime.now(UTC)
     session.add(_message(thread.id, body, now, caller, author, answer))
     # A reply of the asker (or anyone) to an answer asks again: the thread is open, and back
@@ -188,10 +194,18 @@ def _add_message(
 
 
 def reply(session: Session, caller: Caller | None, thread_id: int, new: NewMessage) -> ThreadOut:
-    """A message on the thread; from an owner or supplier of the dataset it answers it."""
+    """A message on the thread; from an owner or supplier of the dataset it answers it,
+    unless it comes from the organisation that asked: every centre city supplies most
+    datasets, and its own follow-up ("I meant Leuven") answers nothing; it asks again."""
     thread = _thread(session, thread_id)
+    asker = caller is not None and caller.organisation.id == thread.author_organisation_id
     return _add_message(
-        session, caller, thread, new.body, _author(session, caller, new.name, new.email)
+        session,
+        caller,
+        thread,
+        new.body,
+        _author(session, caller, new.name, new.email),
+        answer=not asker and _is_responder(session, caller, thread.dataset_id),
     )
 
 
@@ -199,7 +213,9 @@ def answer(session: Session, caller: Caller, thread_id: int, body: str) -> Threa
     """An answer proper: only owners and suppliers of the dataset (or site admins)."""
     thread = _thread(session, thread_id)
     _require_responder(session, caller, thread, "answering")
-    return _add_message(session, caller, thread, body, _author(session, caller, None, None))
+    return _add_message(
+        session, caller, thread, body, _author(session, caller, None, None), answer=True
+    )
 
 
 def close(session: Session, caller: Caller, thread_id: int) -> ThreadOut:

@@ -188,6 +188,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "This dataset is non-public: no grant opens it. Ask its owners to publish it (kind: "
         "data request).",
     ),
+    "ask.error.public": (
+        "Deze dataset is openbaar: iedereen leest zijn waarden zonder toelating. Stel gerust "
+        "een vraag (soort: vraag).",
+        "This dataset is public: everyone reads its values without a grant. Ask a question "
+        "instead (kind: question).",
+    ),
     "ask.error.email": ("Geef een geldig e-mailadres.", "Give a valid e-mail address."),
     "thread.question": ("vraag", "question"),
     "thread.error_report": ("foutmelding", "error report"),

@@ -155,11 +155,12 @@ class QuestionForm:
 
 
 def question_kinds(access_level: str) -> tuple[str, ...]:
-    """The kinds of message a dataset's form offers: no access request where no grant
-    opens the values (a non-public dataset)."""
+    """The kinds of message a dataset's form offers: an access request only where a grant
+    opens the values (a restricted dataset; a public one needs none, a non-public one
+    takes none)."""
     kinds: tuple[str, ...] = get_args(ThreadKind)
     return (
-        tuple(k for k in kinds if k != "access_request") if access_level == "non_public" else kinds
+        kinds if access_level == "restricted" else tuple(k for k in kinds if k != "access_request")
     )
 
 

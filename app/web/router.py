@@ -91,8 +91,12 @@ def ask(
             # A refusal left after the form's checks: the name of an organisation.
             errors = {"name": "ask.error.name_organisation"}
         except Conflict:
-            # The other one: an access request where no grant opens the values.
-            errors = {"kind": "ask.error.no_access"}
+            # The other one: an access request where no grant is needed or none opens.
+            errors = {
+                "kind": "ask.error.public"
+                if dataset.access_level == "public"
+                else "ask.error.no_access"
+            }
         else:
             return _to_thread(t, dataset_id, thread.id)
     kinds = pages.question_kinds(dataset.access_level)

@@ -426,6 +426,21 @@ def test_closed_values_are_not_counted_and_non_public_takes_no_access_request(
     )  # fmt: skip
     assert form.status_code == 422 and "niet openbaar" in form.text
     assert world.fingerprint() == before
-    # The public dataset beside it is counted as before.
+    # The public dataset beside it is counted as before, and needs no access request.
     public = world.client.get("/doc/dataset/income", headers={"accept": "text/html"})
     assert "data-values=" in public.text
+    assert 'value="access_request"' not in public.text and 'value="question"' in public.text
+    asked = world.client.post(
+        "/api/v1/datasets/income/feedback",
+        json={"kind": "access_request", "title": "Toegang", "body": "Voor een studie."},
+        headers=world.auth("analyst"),
+    )
+    assert asked.status_code == 409, asked.text
+    assert "public" in asked.json()["detail"] and "question" in asked.json()["detail"]
+    form = world.client.post(
+        "/datasets/income/feedback",
+        data={"kind": "access_request", "title": "Toegang", "body": "Voor een studie.",
+              "name": "Onderzoeker", "email": "onderzoeker@example.org"},
+    )  # fmt: skip
+    assert form.status_code == 422 and "is openbaar" in form.text
+    assert world.fingerprint() == before

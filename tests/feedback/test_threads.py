@@ -171,6 +171,37 @@ def test_a_reply_from_others_does_not_answer(world: World, who: str) -> None:
     assert response.json()["messages"][-1]["answer"] is False
 
 
+def test_the_askers_own_reply_asks_again_though_it_supplies_the_dataset(world: World) -> None:
+    """Gent supplies population-2025: its follow-up to its own question was stored as an
+    answer, the thread left every inbox, and nobody had answered."""
+    asked = world.client.post(
+        FEEDBACK,
+        json={"kind": "question", "title": "Waar is 2026?", "body": "Wanneer komt 2026?"},
+        headers=world.auth("gent"),
+    )
+    assert asked.status_code == 201, asked.text
+    replies = f"/api/v1/feedback/{asked.json()['id']}/replies"
+    follow_up = world.client.post(
+        replies, json={"body": "Ik bedoel Gent."}, headers=world.auth("gent-editor")
+    )
+    assert follow_up.status_code == 201
+    assert follow_up.json()["state"] == "open"
+    assert follow_up.json()["messages"][-1]["answer"] is False
+    inbox = world.client.get(
+        "/api/v1/organisations/kenniscentrum-vlaamse-steden/inbox",
+        headers=world.auth("publisher-editor"),
+    )
+    assert asked.json()["id"] in [t["id"] for t in inbox.json()["items"]]
+    # Another supplier's reply answers it, and the asker's next one asks again.
+    answered = world.client.post(
+        replies, json={"body": "In maart."}, headers=world.auth("antwerpen")
+    )
+    assert answered.json()["state"] == "answered"
+    assert answered.json()["messages"][-1]["answer"] is True
+    again = world.client.post(replies, json={"body": "Dank, maar?"}, headers=world.auth("gent"))
+    assert again.json()["state"] == "open"
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
