@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
@@ -10,6 +11,7 @@ from typing import IO, Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
@@ -195,6 +197,12 @@ async def _form_file(request: Request, spooled: IO[bytes]) -> UploadFile:
         if isinstance(value, UploadFile) and value is not field:
             await value.close()
     if not isinstance(field, UploadFile):
+        if not _closed(request, spooled):
+            # The parser keeps the parts it saw end: a file cut off is no field at all.
+            raise BadRequest(
+                "the multipart upload ends before its closing boundary: it was cut off; "
+                "nothing was stored, send it again"
+            )
         raise BadRequest("a multipart upload needs the file in a field named 'file'")
     if len(files) > 1:
         # Which of two files was meant? Storing one and ignoring the other would hide it.
@@ -203,17 +211,40 @@ async def _form_file(request: Request, spooled: IO[bytes]) -> UploadFile:
     return field
 
 
+def _closed(request: Request, spooled: IO[bytes]) -> bool:
+    """Whether the multipart body ends with its closing boundary (``--boundary--``)."""
+    _, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary", b"")
+    tail_length = len(boundary) + 8  # "--", the boundary, "--", a line end, some slack
+    spooled.seek(0, os.SEEK_END)
+    spooled.seek(max(spooled.tell() - tail_length, 0))
+    tail = spooled.read()
+    spooled.seek(0)
+    return bool(boundary) and b"--" + boundary + b"--" in tail
+
+
 # A form part's type as browsers and curl send it for a file they cannot type themselves
-# (`curl -F file=@gent.csv`): the file's name tells then.
+# (`curl -F file=@gent.csv`), or type by the program that opens it (a Windows browser sends a
+# .csv as application/vnd.ms-excel where Excel is installed): the file's name tells then.
 _BY_EXTENSION = {".csv": "text/csv", ".json": "application/json"}
+_READABLE = (*submissions.CSV_TYPES, *submissions.JSON_TYPES)
 
 
 def _part_type(part: UploadFile) -> str:
     given = (part.content_type or "").split(";")[0].strip().lower()
+    if given in _READABLE:
+        return given
+    name = (part.filename or "").lower()
+    by_name = next((t for ext, t in _BY_EXTENSION.items() if name.endswith(ext)), None)
+    if by_name is not None:
+        return by_name
     if given in ("", "application/octet-stream"):
-        name = (part.filename or "").lower()
-        return next((t for ext, t in _BY_EXTENSION.items() if name.endswith(ext)), "text/csv")
-    return part.content_type or "text/csv"
+        return "text/csv"
+    raise UnsupportedMediaType(
+        f"cannot read the file {part.filename or '(without a name)'!r}, sent as {given}; "
+        "send a .csv file (UTF-8) or a .json file",
+        supported=list(_READABLE),
+    )
 
 
 @router.post(
@@ -222,11 +253,11 @@ def _part_type(part: UploadFile) -> str:
     summary="Submit sector data for your territory (CSV, JSON or a multipart file)",
     description=(
         "Columns (see `GET /api/v1/datasets/{id}/schema`): `sector`, `indicator`, `period`, "
-        "`value`, `status`. UTF-8, `,` or `;`, a BOM and CRLF are fine. Every row is checked "
-        "before anything is stored: on any error the answer is 422 with every problem (row, "
-        "column, value, reason; the first 1,000 and the total) and nothing changes. Accepted: "
-        "a new revision of the dataset, aggregates included. A dataset of derived indicators "
-        "(computed from other datasets) accepts no submissions: 409."
+        "`value`, `status`. UTF-8, `,`, `;` or a tab, a BOM and CRLF are fine. Every row is "
+        "checked before anything is stored: on any error the answer is 422 with every problem "
+        "(row, column, value, reason; the first 1,000 and the total) and nothing changes. "
+        "Accepted: a new revision of the dataset, aggregates included. A dataset of derived "
+        "indicators (computed from other datasets) accepts no submissions: 409."
     ),
     responses=problems(400, 404, 409, 413, 415, 422, 429),
     openapi_extra={"requestBody": SUBMISSION_BODY},

@@ -42,6 +42,11 @@ class SubmissionResult(BaseModel):
         "(`not_applicable` where they always are), so that the period's totals are "
         "`incomplete` with their coverage until those sectors are supplied."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What was accepted but may not be what was meant, e.g. a CSV file whose "
+        "last line has no line end unlike the others (cut off?).",
+    )
 
 
 class WithdrawalResult(BaseModel):
@@ -67,7 +72,7 @@ class SubmissionOut(BaseModel):
     media_type: str | None
     sha256: str | None = Field(
         description="SHA-256 of the file; given to the dataset's owners, publisher, suppliers "
-        "and site admins, null for everyone else."
+        "and site admins, null for everyone else (and for a withdrawal, which has no file)."
     )
     state: str = Field(examples=["accepted"])
     revision: int | None = Field(

@@ -250,6 +250,7 @@ def _submit(
         rows_changed=stored.changed,
         rows_unchanged=stored.unchanged,
         rows_not_supplied=stored.not_supplied,
+        warnings=result.warnings,
     )
 
 
@@ -471,7 +472,7 @@ def list_submissions(
             created_at=s.created_at,
             source=s.source_name,
             media_type=s.media_type,
-            sha256=s.sha256 if digests else None,
+            sha256=s.sha256 if digests and s.sha256 else None,  # a withdrawal has no file
             state=s.state,
             revision=s.revision,
             rows_total=s.rows_total,

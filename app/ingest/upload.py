@@ -94,6 +94,10 @@ class UploadResult:
     # row spans several lines (a quoted line break), so that a row's line is known without
     # keeping one number per row.
     line_shifts: list[tuple[int, int]] | None = None
+    # Lines before the header (Excel's "sep=;"), which the rows' line numbers count.
+    lines_before_header: int = 0
+    # What was accepted but looks wrong (a file cut off?): said in the answer.
+    warnings: list[str] = field(default_factory=list)
 
     def error(self, row: int, column: str | None, value: str | None, reason: str) -> None:
         self.error_count += 1
@@ -106,7 +110,7 @@ class UploadResult:
         if self.line_shifts is None or row == 0:
             return None
         shift = next((extra for first, extra in reversed(self.line_shifts) if first <= row), 0)
-        return row + 1 + shift
+        return row + 1 + shift + self.lines_before_header
 
     def sort(self) -> None:
         """Problems in row order (those found later, such as duplicates, included)."""
@@ -132,6 +136,10 @@ Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, stat
 
 CHUNK_BYTES = 1 << 20
 NEWLINE = b"\n"  # of LF and CRLF files alike
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+SEPARATORS = (",", ";", "\t")
+# Excel's first line naming the separator (when saved for another locale): "sep=;".
+EXCEL_SEPARATOR_LINE = re.compile(r"sep=([,;\t])\r?\n?")
 
 
 def check_bytes(body: IO[bytes], result: UploadResult) -> str:
@@ -144,8 +152,14 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
     lines = 1  # the line the chunk starts on
     blank = True
     problem: str | None = None
+    last = b""
     while chunk := body.read(CHUNK_BYTES):
         digest.update(chunk)
+        if problem is None and offset == 0 and chunk.startswith(UTF16_BOMS):
+            problem = (
+                'the file is UTF-16 (Excel\'s "Unicode text"); save it as '
+                '"CSV UTF-8 (comma delimited)"'
+            )
         if problem is None:
             if b"\x00" in chunk:
                 line = lines + chunk.count(NEWLINE, 0, chunk.index(b"\x00"))
@@ -162,6 +176,7 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
                     )
         offset += len(chunk)
         lines += chunk.count(NEWLINE)
+        last = chunk
     if problem is None:
         try:
             decoder.decode(b"", final=True)
@@ -173,12 +188,20 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
         problem = "the file is empty; expected a header and rows"
     if problem is not None:
         result.error(0, None, None, problem)
+    elif lines > 2 and not last.endswith((b"\n", b"\r")):
+        # Every other line ends, the last does not: what a file cut off looks like, and a
+        # row cut in its value is still a valid row (the status column is optional).
+        result.warnings.append(
+            f"the last line (line {lines}) has no line end, unlike the others: if the file was "
+            "cut off, its last row may be incomplete; check it and send the file again if so"
+        )
     body.seek(0)
     return digest.hexdigest()
 
 
 def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
-    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',' or ';', LF or CRLF. Read as a stream
+    """Rows of a CSV upload: UTF-8 (a BOM is fine), ',', ';' or a tab (or what Excel's first
+    line "sep=;" names), LF or CRLF. Read as a stream
     (memory does not grow with the file); :func:`check_bytes` has vouched for the bytes."""
     body.seek(0)
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
@@ -190,14 +213,22 @@ def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells
 
 def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tuple[int, Cells]]:
     first_line = text.readline()
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    named = EXCEL_SEPARATOR_LINE.fullmatch(first_line)
+    if named is not None:
+        delimiter = named.group(1)
+        first_line = text.readline()
+        result.lines_before_header = 1
+    else:
+        delimiter = max(SEPARATORS, key=first_line.count)  # ties: the first, ","
     reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
+        header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
         result.error(0, None, None, f"the header is not valid CSV: {exc}")
         return
-    names = _check_header([h.strip() for h in header], result)
+    # Empty columns after the last one (a spreadsheet's "sector;…;status;;;"): no column.
+    unnamed = len(header) - next((n for n in range(len(header), 0, -1) if header[n - 1]), 0)
+    names = _check_header(header[: len(header) - unnamed] or header, result)
     if names is None:
         return
     number = 0
@@ -219,13 +250,26 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
                 blank_lines += 1
                 continue
             if len(cells) != width:
-                result.error(
-                    number,
-                    None,
-                    None,
-                    f"{len(cells)} fields where the header has {len(names)}",
-                )
-                continue
+                if unnamed and width < len(cells) <= width + unnamed:
+                    extra = next((c for c in cells[width:] if c.strip(" ")), None)
+                    if extra is None:
+                        del cells[width:]
+                    else:
+                        result.error(
+                            number,
+                            None,
+                            extra,
+                            "a value in a column without a name, after the last column",
+                        )
+                        continue
+                else:
+                    result.error(
+                        number,
+                        None,
+                        None,
+                        f"{len(cells)} fields where the header has {len(names)}",
+                    )
+                    continue
             if max(map(len, cells)) > MAX_CELL:
                 long = next(n for n, cell in zip(names, cells, strict=True) if len(cell) > MAX_CELL)
                 result.error(number, long, None, f"the cell is longer than {MAX_CELL} characters")

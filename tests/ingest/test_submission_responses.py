@@ -36,6 +36,7 @@ def test_submission_result_and_list_are_typed_and_paged(world: World) -> None:
         "rows_changed": 1,
         "rows_unchanged": 0,
         "rows_not_supplied": 0,
+        "warnings": [],
     }
     path = "/api/v1/datasets/{dataset_id}/submissions"
     assert_conforms(world.client, path, "post", 201, results[0], "application/json")

@@ -80,6 +80,9 @@ def test_a_year_opened_by_mistake_is_gone_with_the_rows_it_left_waiting(world: W
     listed = world.client.get(SUBMIT).json()["items"][0]
     assert (listed["id"], listed["revision"]) == (result["submission"], 3)
     assert listed["source"] == f"withdrawal of submission {typo['submission']}"
+    # A withdrawal has no file, so no digest, also for its own supplier (it said "").
+    as_supplier = world.client.get(SUBMIT, headers=world.auth("gent")).json()["items"]
+    assert as_supplier[0]["sha256"] is None and len(as_supplier[1]["sha256"]) == 64
     # Withdrawn once: nothing of it is current any more.
     again, problem = withdraw(world, "gent", typo["submission"])
     assert again == 409, problem

@@ -1,0 +1,137 @@
+"""Files as spreadsheets and browsers send them (found by a steward's QA run): Excel's
+separator line and empty columns after the last one are read, tabs are a separator, UTF-16
+and a Windows browser's part type get a message that says what to do, a multipart body cut off
+says so, and a CSV file whose last line has no end, unlike the others, is accepted with a
+warning (a row cut in its value is still a valid row)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.factories import World
+
+DATASET = "population-2025"
+SUBMIT = f"/api/v1/datasets/{DATASET}/submissions"
+OBS = f"/api/v1/datasets/{DATASET}/observations"
+
+
+def value(world: World, sector: str) -> object:
+    response = world.client.get(OBS, params={"unit": f"sector:{sector}", "indicator": "population"})
+    assert response.status_code == 200, response.text
+    return response.json()["items"][0]["value"]
+
+
+def submit(world: World, body: bytes) -> dict[str, object]:
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def refused(world: World, body: bytes, status: int = 422) -> dict[str, object]:
+    before = world.fingerprint()
+    response = world.client.post(SUBMIT, content=body, headers=world.headers("gent"))
+    assert response.status_code == status, response.text
+    assert world.fingerprint() == before
+    problem: dict[str, object] = response.json()
+    return problem
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"sep=;\r\nsector;indicator;period;value;status\r\n44021A00-;population;2025;1234;\r\n",
+        b"sector;indicator;period;value;status;;;\r\n44021A00-;population;2025;1234;;;;\r\n",
+        b"sector\tindicator\tperiod\tvalue\tstatus\n44021A00-\tpopulation\t2025\t1234\t\n",
+        b"sector,indicator,period,value,\n44021A00-,population,2025,1234,\n",
+    ],
+    ids=["excel-separator-line", "empty-columns-after-the-last", "tabs", "trailing-comma"],
+)
+def test_spreadsheet_exports_are_read(world: World, body: bytes) -> None:
+    result = submit(world, body)
+    assert result["rows_total"] == 1 and result["warnings"] == []
+    assert value(world, "44021A00-") == 1234
+
+
+def test_a_value_in_a_column_without_a_name_is_refused_with_its_line(world: World) -> None:
+    body = (
+        b"sep=;\nsector;indicator;period;value;status;;\n"
+        b"44021A00-;population;2025;1234;;;\n44021A01-;population;2025;99;;total;\n"
+    )
+    (error,) = refused(world, body)["errors"]  # type: ignore[misc]
+    assert (error["row"], error["line"], error["value"]) == (2, 4, "total")
+    assert "column without a name" in error["reason"]
+
+
+def test_a_column_without_a_name_between_others_is_still_refused(world: World) -> None:
+    problem = refused(world, b"sector,,indicator,period,value\n44021A00-,,population,2025,5\n")
+    assert "a column without a name" in str(problem["errors"])
+
+
+def test_a_utf16_file_says_to_save_it_as_utf8(world: World) -> None:
+    body = "sector,indicator,period,value\r\n44021A00-,population,2025,5\r\n".encode("utf-16")
+    problem = refused(world, body)
+    assert "UTF-16" in str(problem["errors"]) and "CSV UTF-8" in str(problem["errors"])
+
+
+def test_a_last_line_without_its_end_is_accepted_with_a_warning(world: World) -> None:
+    # Cut in the middle of its value: "14" of a larger number.
+    body = (
+        b"sector,indicator,period,value\r\n44021A00-,population,2025,2975\r\n"
+        b"44021A01-,population,2025,14"
+    )
+    result = submit(world, body)
+    (warning,) = result["warnings"]  # type: ignore[misc]
+    assert "line 3" in warning and "cut off" in warning
+    assert value(world, "44021A01-") == 14
+    # A one-row correction typed by hand (no line end after its row) has nothing to warn of.
+    assert (
+        submit(world, b"sector,indicator,period,value\n44021A01-,population,2025,15")["warnings"]
+        == []
+    )
+
+
+def test_a_csv_from_a_windows_browser_is_read_by_its_name(world: World) -> None:
+    """Where Excel is installed, Windows browsers send a .csv as application/vnd.ms-excel."""
+    body = b"sector,indicator,period,value\n44021A00-,population,2025,4321\n"
+    files = {"file": ("gent.csv", io.BytesIO(body), "application/vnd.ms-excel")}
+    response = world.client.post(SUBMIT, files=files, headers=world.auth("gent"))
+    assert response.status_code == 201, response.text
+    assert value(world, "44021A00-") == 4321
+
+
+def test_a_file_part_of_a_type_not_read_names_the_file(world: World) -> None:
+    before = world.fingerprint()
+    files = {"file": ("gent.xlsx", io.BytesIO(b"PK\x03\x04"), "application/vnd.ms-excel")}
+    response = world.client.post(SUBMIT, files=files, headers=world.auth("gent"))
+    assert response.status_code == 415, response.text
+    assert "gent.xlsx" in response.json()["detail"] and ".csv" in response.json()["detail"]
+    assert world.fingerprint() == before
+
+
+def test_a_multipart_upload_cut_off_says_so(world: World) -> None:
+    csv = b"sector,indicator,period,value\n" + b"44021A00-,population,2025,5\n" * 50
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="gent.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + csv + b"\r\n--B--\r\n"
+    )
+    before = world.fingerprint()
+    response = world.client.post(
+        SUBMIT,
+        content=body[: len(body) // 2],
+        headers={**world.auth("gent"), "Content-Type": "multipart/form-data; boundary=B"},
+    )
+    assert response.status_code == 400, response.text
+    assert "cut off" in response.json()["detail"]
+    assert world.fingerprint() == before
+    # Whole, but without a field named file: that is what it says.
+    other = body.replace(b'name="file"', b'name="upload"')
+    response = world.client.post(
+        SUBMIT,
+        content=other,
+        headers={**world.auth("gent"), "Content-Type": "multipart/form-data; boundary=B"},
+    )
+    assert response.status_code == 400
+    assert "field named 'file'" in response.json()["detail"]
