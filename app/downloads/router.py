@@ -56,7 +56,8 @@ _JSON = {"schema": {"description": "The JSON file the name says (see the descrip
         "The files the DCAT distributions' `downloadURL`s name: `observations.csv` and "
         "`observations.json` (every published value of the current revision), "
         "`datapackage.json` (a Frictionless Data Package of the CSV, with relative paths) and "
-        "`schema.json` (the CSV's Table Schema). Written once per revision and served as "
+        "`schema.json` (the CSV's Table Schema; public on every dataset, as its description "
+        "is). Written once per revision and served as "
         "stored files: gzip-compressed when the client accepts it, with an `ETag`. For a "
         "selection use `/datasets/{id}/observations`."
     ),
@@ -80,7 +81,11 @@ def download(
     # A read of restricted data is logged (and a first request writes the file) in this
     # request's unit of work.
     def read() -> tuple[bool, service.Download]:
-        public = authorize_read(session, caller, dataset_id, request_line(request))
+        # The Table Schema holds column definitions, no values: as public as the dataset's
+        # description (the DCAT distributions of a closed dataset conform to it, too).
+        public = name == service.SCHEMA or authorize_read(
+            session, caller, dataset_id, request_line(request)
+        )
         return public, service.get_file(session, dataset_id, name)
 
     public, stored = again_after_conflict(session, read)

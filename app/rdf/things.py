@@ -146,7 +146,9 @@ def _record(session: Session, uris: Uris, dataset_id: str) -> Thing:
 
 
 def _distribution(session: Session, uris: Uris, key: str) -> Thing:
-    dataset_id, _, fmt = key.rpartition("/")
+    dataset_id, slash, fmt = key.rpartition("/")
+    if not slash:  # /id/distribution/income: a dataset's id, not yet its distribution's
+        dataset_id, fmt = key, ""
     dataset = _existing_dataset(session, dataset_id)
     if fmt not in dcat.DISTRIBUTION_KEYS:
         raise NotFound(

@@ -335,6 +335,19 @@ def test_the_home_page_shows_public_values_only(world: World, access_level: str)
     assert "enkel gepubliceerd op het niveau" not in page
 
 
+def test_the_table_schema_of_a_closed_dataset_is_public(world: World) -> None:
+    """Its CSV distribution conforms to it in the public DCAT catalogue: a harvester
+    following the link met a 401 for column definitions the repository publishes anyway."""
+    downloads = f"/api/v1/datasets/{DATASET}/downloads"
+    for level in ("restricted", "non_public"):
+        world.set_access_level(DATASET, level)
+        schema = world.client.get(f"{downloads}/schema.json")
+        assert schema.status_code == 200, schema.text
+        assert [f["name"] for f in schema.json()["fields"]][:2] == ["indicator", "period"]
+        assert world.client.get(f"{downloads}/observations.csv").status_code == 401
+        assert world.client.get(f"{downloads}/datapackage.json").status_code == 401
+
+
 def test_restricted_values_are_never_kept_by_a_cache(world: World) -> None:
     """A stored file of restricted values read with a key is ``private, no-store``: a shared
     cache that kept it would hand it on, unlogged, to the next client without a key."""

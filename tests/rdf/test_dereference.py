@@ -168,6 +168,15 @@ def test_unknown_ids_are_404_at_once(client: TestClient, path: str) -> None:
     assert document.status_code == 404
 
 
+def test_a_distribution_without_its_key_names_the_available_ones(client: TestClient) -> None:
+    # It said "dataset '' not found" of a dataset that exists.
+    for path in ("/id/distribution/population-2025", "/doc/distribution/population-2025"):
+        problem = client.get(path, follow_redirects=False)
+        assert problem.status_code == 404
+        detail = problem.json()["detail"]
+        assert "'population-2025' has no distribution ''" in detail and "csv" in detail, detail
+
+
 def test_unsupported_accept_is_406_listing_the_types(client: TestClient) -> None:
     response = client.get("/doc/record/population-2025", headers={"Accept": "application/pdf"})
     assert response.status_code == 406
