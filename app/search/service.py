@@ -132,13 +132,7 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     latest = geo_repository.latest_version(session)
     # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
     preferred = centre_city_codes(session)
-    datasets, indicators = _topics(session, q)
-    places = _places(session, q, latest, preferred)
-    words = q.split()
-    if 1 < len(words) <= MAX_SPLIT_WORDS and not (places and (datasets or indicators)):
-        split = _topic_and_place(session, words, latest, preferred)
-        if split is not None:
-            datasets, indicators, places = split
+    _, datasets, indicators, places = _found(session, q, latest, preferred)
     return SearchOut(
         q=q,
         datasets=[
@@ -159,6 +153,27 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
         ],
         places=[unit_out(u) for u in places],
     )
+
+
+def topic_of(session: Session, q: str) -> str:
+    """The words of ``q`` that name its topic, as the search box reads them: ``q`` itself,
+    or the topic of its split into a topic and a place ("bevolking" of "bevolking gent")."""
+    latest = geo_repository.latest_version(session)
+    return _found(session, q, latest, centre_city_codes(session))[0]
+
+
+def _found(
+    session: Session, q: str, latest: str | None, preferred: set[str]
+) -> tuple[str, list[Dataset], list[Indicator], list[GeoUnit]]:
+    """(the topic's words, datasets, indicators, places) of a query of the search box."""
+    datasets, indicators = _topics(session, q)
+    places = _places(session, q, latest, preferred)
+    words = q.split()
+    if 1 < len(words) <= MAX_SPLIT_WORDS and not (places and (datasets or indicators)):
+        split = _topic_and_place(session, words, latest, preferred)
+        if split is not None:
+            return split
+    return q, datasets, indicators, places
 
 
 def _topics(session: Session, q: str) -> tuple[list[Dataset], list[Indicator]]:
@@ -190,7 +205,7 @@ def _topics(session: Session, q: str) -> tuple[list[Dataset], list[Indicator]]:
 
 def _topic_and_place(
     session: Session, words: list[str], latest: str | None, preferred: set[str]
-) -> tuple[list[Dataset], list[Indicator], list[GeoUnit]] | None:
+) -> tuple[str, list[Dataset], list[Indicator], list[GeoUnit]] | None:
     """The first split of ``words`` into a place (at the end or the start) and a topic that
     finds both, or None."""
     for cut in range(1, len(words)):
@@ -198,9 +213,10 @@ def _topic_and_place(
             found = _places(session, " ".join(place), latest, preferred)
             if not found:
                 continue
-            datasets, indicators = _topics(session, " ".join(topic))
+            topic_text = " ".join(topic)
+            datasets, indicators = _topics(session, topic_text)
             if datasets or indicators:
-                return datasets, indicators, found
+                return topic_text, datasets, indicators, found
     return None
 
 

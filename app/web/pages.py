@@ -118,8 +118,8 @@ def search_page(
         return value
 
     api = (
-        "/api/v1/datasets?" + urlencode({"q": page.q, **filters})
-        if page.q or filters
+        "/api/v1/datasets?" + urlencode({"q": page.topic, **filters})
+        if page.topic or filters
         else "/api/v1/datasets"
     )
     return render(

@@ -153,6 +153,7 @@ class SearchPage:
     indicators: list[IndicatorHit]
     places: list[UnitOut]
     filters: dict[str, str] = field(default_factory=dict)
+    topic: str = ""  # the words of q the datasets were searched by (q without its place)
 
 
 def _records(
@@ -471,9 +472,11 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
     """The search API's answers: datasets with facets, and for a text the indicators and
     places that match (a municipality named as typed first: "Gent" reaches Gent)."""
     text = q.strip()
+    # "bevolking gent": the datasets of the topic, as the places and indicators below are.
+    topic = search_service.topic_of(session, text) if text else ""
     datasets, total, facets = search_service.search_datasets(
         session,
-        q=text or None,
+        q=topic or None,
         theme=filters.get("theme"),
         organisation=filters.get("organisation"),
         role=None,
@@ -490,7 +493,7 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
         hits = search_service.search_everything(session, text, "")
         indicators, places = hits.indicators, hits.places
         places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
-    return SearchPage(text, datasets, total, facets, indicators, places, filters)
+    return SearchPage(text, datasets, total, facets, indicators, places, filters, topic)
 
 
 DOWNLOAD_FIELDS = ("indicator", "level", "period", "within", "format")

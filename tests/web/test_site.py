@@ -160,6 +160,18 @@ def test_search_finds_places_first_and_counts_facets_like_the_api(client: TestCl
         ), facet
 
 
+def test_a_topic_and_a_place_find_the_topics_datasets(client: TestClient) -> None:
+    """The places and indicators of "bevolking gent" were listed above "Datasets 0"."""
+    page = client.get("/search", params={"q": "bevolking gent"}, headers=HTML).text
+    assert 'href="/doc/dataset/population-2025"' in page
+    assert 'href="/doc/municipality/44021"' in page
+    api = client.get("/api/v1/datasets", params={"q": "bevolking"}).json()
+    assert api["total"] > 0
+    heading = page[page.index('<h2 id="datasets">') :].split("</h2>")[0]
+    assert f'<span class="count">{api["total"]}</span>' in heading
+    assert 'href="/api/v1/datasets?q=bevolking"' in page
+
+
 @pytest.mark.parametrize("q", ["", "%", "'\"<>;--", "ééé", "a" * 200])
 def test_odd_searches_give_a_normal_page(client: TestClient, q: str) -> None:
     response = client.get("/search", params={"q": q}, headers=HTML)
