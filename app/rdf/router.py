@@ -144,7 +144,8 @@ def _catalog(
     responses={
         **_ok("A page of the catalogue in RDF, or HTML for a browser.", _RDF | _HTML),
         **_NOT_MODIFIED,
-        **problems(406, 422),
+        **problems(406),
+        422: {**problems(422)[422], "content": _HTML},  # problem+json, or HTML for a browser
     },
 )
 def catalog(

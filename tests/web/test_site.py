@@ -194,6 +194,19 @@ def test_unknown_things_are_html_404_pages_for_browsers(client: TestClient, path
     assert machine.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("query", ["page=0", "page=abc", "page_size=5000"])
+def test_a_catalogue_page_parameter_out_of_range_is_a_page_for_a_browser(
+    client: TestClient, query: str
+) -> None:
+    """A browser on /catalog?page=0 was shown the raw problem+json."""
+    page = client.get(f"/catalog?{query}", headers=HTML)
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Dit verzoek kan niet</h1>" in page.text
+    harvester = client.get(f"/catalog?{query}", headers={"Accept": "text/turtle"})
+    assert harvester.status_code == 422
+    assert harvester.headers["content-type"] == "application/problem+json"
+
+
 def test_place_page_shows_the_profile_of_the_api(client: TestClient) -> None:
     page = client.get("/doc/municipality/44021", headers=HTML).text
     table = page[page.index('<table class="data" data-figures') :]
