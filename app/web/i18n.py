@@ -194,6 +194,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "This dataset is public: everyone reads its values without a grant. Ask a question "
         "instead (kind: question).",
     ),
+    "ask.too_many": (
+        "Uw bericht is niet verstuurd: er kwamen te veel berichten na elkaar van uw adres. "
+        "Het staat hieronder nog; verstuur het opnieuw over {seconds} seconden.",
+        "Your message was not sent: too many messages came from your address in a row. It is "
+        "still below; send it again in {seconds} seconds.",
+    ),
     "ask.error.email": ("Geef een geldig e-mailadres.", "Give a valid e-mail address."),
     "thread.question": ("vraag", "question"),
     "thread.error_report": ("foutmelding", "error report"),

@@ -152,6 +152,8 @@ class QuestionForm:
     values: Mapping[str, str] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
     kinds: tuple[str, ...] = get_args(ThreadKind)
+    # Seconds to wait when the form was sent too often (nothing in it is wrong).
+    retry_after: int | None = None
 
 
 def question_kinds(access_level: str) -> tuple[str, ...]:

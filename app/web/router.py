@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import DbId, SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
 from app.api.params import text_path, text_query
-from app.errors import Conflict, InvalidParameter
+from app.config import Settings
+from app.errors import Conflict, InvalidParameter, TooManyRequests
 from app.feedback import service as feedback_service
 from app.web import pages, service
 from app.web.i18n import LANGUAGES, Translator, choose_language
@@ -82,9 +83,14 @@ def ask(
     t = translator(request)
     values = {"kind": kind, "title": title, "body": body, "name": name, "email": email}
     dataset, new, errors = service.read_question(session, dataset_id, values)
+    kinds = pages.question_kinds(dataset.access_level)
     if new is not None:
         # Counted as the API counts posts without a key; a form to correct is not a post.
-        limit_feedback(request, None, settings)
+        waited = _too_many(request, settings)
+        if waited is not None:
+            form = pages.QuestionForm(values=values, kinds=kinds, retry_after=waited)
+            page = pages.question_page(t, dataset, form, request.query_params.multi_items())
+            return _wait(page, waited)
         try:
             thread = feedback_service.create_thread(session, None, dataset_id, new)
         except InvalidParameter:
@@ -99,7 +105,6 @@ def ask(
             }
         else:
             return _to_thread(t, dataset_id, thread.id)
-    kinds = pages.question_kinds(dataset.access_level)
     form = pages.QuestionForm(values=values, errors=errors, kinds=kinds)
     return html(pages.question_page(t, dataset, form, request.query_params.multi_items()), 422)
 
@@ -120,7 +125,11 @@ def reply(
     values = {"body": body, "name": name, "email": email}
     dataset, thread, new, errors = service.read_reply(session, thread_id, values)
     if new is not None:
-        limit_feedback(request, None, settings)
+        waited = _too_many(request, settings)
+        if waited is not None:
+            form = pages.QuestionForm(values=values, retry_after=waited)
+            query = request.query_params.multi_items()
+            return _wait(pages.question_page(t, dataset, form, query, thread), waited)
         try:
             feedback_service.reply(session, None, thread_id, new)
         except InvalidParameter:
@@ -130,6 +139,22 @@ def reply(
     form = pages.QuestionForm(values=values, errors=errors)
     page = pages.question_page(t, dataset, form, request.query_params.multi_items(), thread)
     return html(page, 422)
+
+
+def _too_many(request: Request, settings: Settings) -> int | None:
+    """Count a post of the forms as the API counts one without a key: None, or the seconds
+    to wait (the form comes back as it was typed, not the API's problem)."""
+    try:
+        limit_feedback(request, None, settings)
+    except TooManyRequests as exc:
+        return exc.retry_after
+    return None
+
+
+def _wait(page: str, seconds: int) -> HTMLResponse:
+    response = html(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _to_thread(t: Translator, dataset_id: str, thread_id: int) -> RedirectResponse:

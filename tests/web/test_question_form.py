@@ -132,9 +132,21 @@ def test_the_form_counts_against_the_anonymous_limit(
         answers.append(world.client.post(FORM, data=question(email=""), headers=HTML))
         answers.append(world.client.post(FORM, data=question(), follow_redirects=False))
         answers.append(world.client.post(FORM, data=question(), headers=HTML))
+        thread_id = int(answers[1].headers["location"].rsplit("-", 1)[1])
+        reply = {"body": "Nog een vraag", "name": "Els Burger", "email": "els@example.org"}
+        answers.append(
+            world.client.post(f"/feedback/{thread_id}/replies", data=reply, headers=HTML)
+        )
         counted = stored(world)
-    assert [a.status_code for a in answers] == [422, 303, 429]
-    assert answers[2].headers["retry-after"]
+    assert [a.status_code for a in answers] == [422, 303, 429, 429]
+    # The form comes back as typed, saying to wait (it said that a field was wrong, in
+    # English, of an API key the reader has not got, and the message was gone).
+    for refused, typed in ((answers[2], question()["body"]), (answers[3], "Nog een vraag")):
+        assert int(refused.headers["retry-after"]) > 0
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "te veel berichten" in refused.text and "API key" not in refused.text
+        assert "Verbeter wat hieronder staat" not in refused.text
+        assert f"{typed}</textarea>" in refused.text
     assert counted == (1, 1)
 
 
