@@ -368,7 +368,7 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     if unknown:
         problems.append(f"unknown column(s): {', '.join(u[:50] for u in unknown)}")
     if "" in header:
-        problems.append("a column without a name (a separator at the end of the header?)")
+        problems.append("a column without a name (two separators in a row?)")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")

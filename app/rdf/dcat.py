@@ -1065,7 +1065,11 @@ class _Builder:
         self.add(node, DCTERMS.modified, Literal(as_utc(dataset.modified)))
         self.add(node, DCTERMS.rights, self.rights(dataset))
         stored = self.files.get((dataset.id, fmt.stored))
-        if stored is not None:  # a file not yet written for this revision: no size yet
+        # A file not yet written for this revision has no size yet. Nor is one stated of a
+        # closed dataset: its size counts the values its pages do not count, and whoever
+        # held the file once (a grant since revoked) could test a guessed change against
+        # its checksum.
+        if stored is not None and dataset.access_level == "public":
             self.add(
                 node, DCAT.byteSize, Literal(stored.byte_size, datatype=XSD.nonNegativeInteger)
             )

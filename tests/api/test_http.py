@@ -165,6 +165,7 @@ def test_openapi_lists_errors_as_problems(client: TestClient) -> None:
                         ("404", "/id/{kind}/{key}"),
                         ("404", "/doc/{kind}/{key}"),
                         ("422", "/doc/{kind}/{key}"),  # a page's own parameter
+                        ("422", "/catalog"),  # a browser's page number out of range
                     ):
                         expected.append("text/html")
                     assert media_types == expected, (method, path, status)

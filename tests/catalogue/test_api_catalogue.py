@@ -139,7 +139,7 @@ def test_indicators_are_paged_and_filtered(client: TestClient) -> None:
     }
     assert all(i["aggregation"]["rule"] == "none" for i in body["items"])
     everything = client.get("/api/v1/indicators", params={"page_size": 1000}).json()
-    assert everything["total"] == 35  # 30, the sector area and 4 derived across datasets
+    assert everything["total"] == 36  # 31, the sector area and 4 derived across datasets
 
 
 def test_licences(client: TestClient) -> None:

@@ -279,7 +279,13 @@ TOO_WIDE = (",".join(f"c{n}" for n in range(10_000)) + "\n").encode()
             (HEADER.rstrip("\n") + ";\n").replace(",", ";").encode(),
             "text/csv",
             422,
-            "a separator at the end of the header",
+            "the file has a header but no rows",  # the empty column at the end is no column
+        ),
+        (
+            HEADER.replace(",", ",,", 1).encode(),
+            "text/csv",
+            422,
+            "a column without a name (two separators in a row?)",
         ),
         (
             b"code,indicator,year,value\n44021A00-,population,2025,1\n",

@@ -299,3 +299,23 @@ def test_the_rights_statement_says_what_the_access_level_allows(
     rights = URIRef(f"{BASE}/id/dataset/income#rights")
     labels = {str(o) for o in graph.objects(rights, URIRef(RDFS_LABEL)) if o.language == "en"}
     assert len(labels) == 1 and words in labels.pop()
+
+
+def test_a_closed_dataset_states_no_size_or_checksum_of_its_files(world: World) -> None:
+    """The size of a closed dataset's file counts the values its pages keep uncounted, and
+    its checksum lets whoever held the file once test a guessed change against it."""
+    downloaded = world.client.get("/api/v1/datasets/income/downloads/observations.csv")
+    assert downloaded.status_code == 200  # written now: the catalogue knows its size
+    csv = URIRef(f"{BASE}/id/distribution/income/csv")
+
+    def stated() -> set[URIRef]:
+        answer = world.client.get("/doc/dataset/income", headers={"Accept": "text/turtle"})
+        graph = Graph().parse(data=answer.text, format="turtle")
+        return {p for p in graph.predicates(csv) if "byteSize" in p or "checksum" in p}
+
+    assert stated() == {DCAT.byteSize, URIRef("http://spdx.org/rdf/terms#checksum")}
+    for level in ("restricted", "non_public"):
+        world.set_access_level("income", level)
+        assert stated() == set(), level
+    world.set_access_level("income", "public")
+    assert len(stated()) == 2

@@ -54,11 +54,13 @@ ENERGY_INDICATORS = {
     "gas-connections-residential",
     "gas-connections-non-residential",
     "electricity-per-residential-connection",
+    "gas-per-residential-connection",
 }
 # Indicators with a disclosure rule: (reference indicator, minimum of the reference).
 DISCLOSURE_RULES = {
     "cars-per-household": ("households", 5.0),
     "electricity-per-residential-connection": ("electricity-connections-residential", 10.0),
+    "gas-per-residential-connection": ("gas-connections-residential", 10.0),
 }
 
 
@@ -984,7 +986,7 @@ def test_disclosure_control(real_session: Session) -> None:
     print("\ndisclosure groups checked:")
     for what, checked in report.items():
         print(f"  {what}: {dict(sorted(checked.items()))}")
-    assert combos == 1 + 4  # cars 2019; electricity 2018–2021
+    assert combos == 1 + 4 + 4  # cars 2019; electricity and gas 2018–2021
     assert not problems, f"{len(problems)} disclosure problems:\n" + "\n".join(problems[:40])
 
 
@@ -1083,6 +1085,7 @@ def test_sector_values_are_the_files_own(
 RATIO_NUMERATORS = {
     "cars-per-household": "cars",
     "electricity-per-residential-connection": "electricity-consumption-residential",
+    "gas-per-residential-connection": "gas-consumption-residential",
 }
 
 
@@ -1118,22 +1121,49 @@ def test_a_rule_on_a_ratio_hides_its_numerator_where_it_hides_the_ratio(
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
 
 
+@pytest.mark.parametrize(
+    ("ratio_id", "numerator_id", "reference_id"),
+    [
+        (
+            "electricity-residential-per-inhabitant",
+            "electricity-consumption-residential",
+            "electricity-connections-residential",
+        ),
+        (
+            "gas-residential-per-inhabitant",
+            "gas-consumption-residential",
+            "gas-connections-residential",
+        ),
+    ],
+)
 def test_a_derived_ratio_is_hidden_where_its_numerators_source_hides_it(
-    real_session: Session,
+    real_session: Session, ratio_id: str, numerator_id: str, reference_id: str
 ) -> None:
     """Electricity per inhabitant was published in 70 cells of 2021 where energy-fluvius
     hides the residential consumption (its own rule found another pattern in the derived
-    dataset's groups): consumption = ratio × inhabitants, both published."""
-    derived = _published(real_session, ["electricity-residential-per-inhabitant"])
-    source = _published(real_session, ["electricity-consumption-residential"])
-    hidden = {
-        unit
-        for unit, (_, status) in source[
-            ("energy-fluvius", "electricity-consumption-residential", "2021")
-        ].items()
-        if status == "confidential"
-    }
-    ratio = derived[("climate-energy-monitor", "electricity-residential-per-inhabitant", "2021")]
+    dataset's groups): consumption = ratio × inhabitants, both published. And the other way
+    round: gas per inhabitant hid the sectors of fewer than 10 gas connections, whose gas
+    consumption energy-fluvius published (no rule protected it there), so each was
+    consumption ÷ inhabitants, both public."""
+    derived = _published(real_session, [ratio_id])
+    source = _published(real_session, [numerator_id])
+    numerator = source[("energy-fluvius", numerator_id, "2021")]
+    hidden = {unit for unit, (_, status) in numerator.items() if status == "confidential"}
+    ratio = derived[("climate-energy-monitor", ratio_id, "2021")]
     assert len(hidden & ratio.keys()) > 400
     shown = sorted(u for u in hidden & ratio.keys() if ratio[u][0] is not None)
     assert shown == []
+    # A sector the derived rule protects (1 to 9 connections; none consume nothing, and a
+    # published 0 there tells of nobody) has its consumption hidden at the source too. (The derived dataset's other hidden cells only shield those
+    # within its own groups: the source's pattern shields the consumption there.)
+    connections = _published(real_session, [reference_id])[("energy-fluvius", reference_id, "2021")]
+    sectors = set(real_session.scalars(select(GeoUnit.id).where(GeoUnit.level == "sector")))
+    protected = {
+        u
+        for u, (count, _) in connections.items()
+        if u in sectors and u in ratio and count is not None and 0 < count < 10
+    }
+    assert len(protected) > 200
+    assert all(ratio[u][1] == "confidential" for u in protected)
+    published = sorted(u for u in protected if numerator.get(u, (None, ""))[0] is not None)
+    assert published == []
