@@ -83,6 +83,10 @@ def test_dataset_page_translates_codes_and_builds_downloads(client: TestClient) 
     )
     english = client.get("/doc/dataset/population-2025?lang=en", headers=HTML).text
     assert "co-owner" in english and "How to cite" in english
+    # An attribution ending in a full stop is not followed by ".," before the publisher.
+    derived = client.get("/doc/dataset/climate-energy-monitor", headers=HTML).text
+    cite = derived[derived.index('class="cite">') :].split("</dd>")[0]
+    assert "2016, " in cite and ".," not in cite
     preview = client.get(_api_link(page, 'id="preview"')).json()
     first = preview["items"][0]
     assert f'data-code="{first["code"]}" data-value="{float(first["value"])!r}"' in page
