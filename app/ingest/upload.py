@@ -201,8 +201,8 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
 
 def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells]]:
     """Rows of a CSV upload: UTF-8 (a BOM is fine), ',', ';' or a tab (or what Excel's first
-    line "sep=;" names), LF or CRLF. Read as a stream
-    (memory does not grow with the file); :func:`check_bytes` has vouched for the bytes."""
+    line "sep=;" names), LF or CRLF. Read as a stream (memory does not grow with the file);
+    :func:`check_bytes` has vouched for the bytes."""
     body.seek(0)
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
     try:
@@ -213,9 +213,9 @@ def read_csv(body: IO[bytes], result: UploadResult) -> Iterator[tuple[int, Cells
 
 def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tuple[int, Cells]]:
     first_line = text.readline()
-    named = EXCEL_SEPARATOR_LINE.fullmatch(first_line)
-    if named is not None:
-        delimiter = named.group(1)
+    separator_line = EXCEL_SEPARATOR_LINE.fullmatch(first_line)
+    if separator_line is not None:
+        delimiter = separator_line.group(1)
         first_line = text.readline()
         result.lines_before_header = 1
     else:
@@ -227,8 +227,11 @@ def _read_csv_text(text: io.TextIOWrapper, result: UploadResult) -> Iterator[tup
         result.error(0, None, None, f"the header is not valid CSV: {exc}")
         return
     # Empty columns after the last one (a spreadsheet's "sector;…;status;;;"): no column.
-    unnamed = len(header) - next((n for n in range(len(header), 0, -1) if header[n - 1]), 0)
-    names = _check_header(header[: len(header) - unnamed] or header, result)
+    named = len(header)
+    while named and not header[named - 1]:
+        named -= 1
+    unnamed = len(header) - named
+    names = _check_header(header[:named] or header, result)
     if names is None:
         return
     number = 0
