@@ -917,6 +917,9 @@ class _Builder:
         for dataset in described:
             carried = [indicators[i] for i in indicator_ids.get(dataset.id, []) if i in indicators]
             self.dataset(dataset, roles.get(dataset.id, []), carried)
+        # Records of the page's datasets only: a harvester counting dcat:CatalogRecord met
+        # more of them than itemsPerPage (a cited source's record is on its own page).
+        for dataset in datasets:
             self.record(dataset)
         self.service(ids)
         # Last, once the graph holds everything a harvester would read of each dataset.

@@ -113,6 +113,22 @@ def test_hydra_paging_node_and_link_headers(client: TestClient) -> None:
     assert set(links) == {"first", "last", "prev", "next"}
 
 
+def test_a_page_holds_the_records_of_its_own_datasets_only(client: TestClient) -> None:
+    """The derived dataset's page described its sources in full (dct:source needs a
+    dcat:Dataset) and their catalogue records too: five records on a page of one, four of
+    them linked from nothing."""
+    seen: set[URIRef] = set()
+    for page in range(1, 9):
+        graph = parse(
+            client.get("/catalog.ttl", params={"page_size": 1, "page": page}).text, "turtle"
+        )
+        (catalog,) = graph.subjects(RDF.type, DCAT.Catalog)
+        records = set(graph.subjects(RDF.type, DCAT.CatalogRecord))
+        assert records == set(graph.objects(catalog, DCAT.record)) and len(records) == 1, page
+        seen |= records
+    assert len(seen) == 8
+
+
 def test_content_negotiation_on_catalog(client: TestClient) -> None:
     for media_type, rdf_format in FORMATS.values():
         response = client.get("/catalog", headers={"Accept": media_type})
