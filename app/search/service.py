@@ -220,6 +220,13 @@ def _topic_and_place(
     return None
 
 
+def place_named(session: Session, q: str, version: str) -> GeoUnit | None:
+    """The place of ``version`` that ``q`` names as the search box reads it ("Gent", "gent",
+    "Ghent", "44021"), the centre cities first; None when none does."""
+    found = _places(session, q, version, centre_city_codes(session))
+    return found[0] if found else None
+
+
 def _places(session: Session, q: str, latest: str | None, preferred: set[str]) -> list[GeoUnit]:
     """Places of the ``latest`` version by name (Dutch, or an English or French name of a
     centre city, province or region; "sint niklaas" finds Sint-Niklaas), or by code

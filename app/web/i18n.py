@@ -211,7 +211,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "download.indicator": ("Indicator", "Indicator"),
     "download.level": ("Niveau", "Level"),
     "download.period": ("Periode", "Period"),
-    "download.within": ("Binnen (bv. municipality:44021)", "Within (e.g. municipality:44021)"),
+    "download.within": (
+        "Binnen (bv. Gent, 44021 of municipality:44021)",
+        "Within (e.g. Ghent, 44021 or municipality:44021)",
+    ),
     "download.format": ("Formaat", "Format"),
     "download.all": ("alle", "all"),
     "download.button": ("Downloaden", "Download"),

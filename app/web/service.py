@@ -505,7 +505,11 @@ def download_query(
     """The download builder's choices (an empty one means "all" and is left out), checked as
     the observations API would check them: a browser that typed "Gent" for the area is
     told so on a page, not sent to the API's problem document."""
-    chosen = [(n, v.strip()) for n, v in fields if n in DOWNLOAD_FIELDS and v.strip()]
+    chosen = [
+        (n, _place_key(session, dataset_id, v.strip()) if n == "within" else v.strip())
+        for n, v in fields
+        if n in DOWNLOAD_FIELDS and v.strip()
+    ]
     one = dict(chosen)
     stats_service.build_query(
         session,
@@ -522,6 +526,17 @@ def download_query(
     if one.get("format", "csv") not in formats:
         raise InvalidParameter("format", f"format must be one of {', '.join(formats)}")
     return chosen
+
+
+def _place_key(session: Session, dataset_id: str, within: str) -> str:
+    """A place typed as people know it ("Gent", "44021") as the API's ``level:code``, in the
+    dataset's geography version; anything else as typed (the API's check says what is
+    wrong)."""
+    if ":" in within:
+        return within
+    version = catalogue_service.get_dataset(session, dataset_id).geo_version
+    place = search_service.place_named(session, within, version)
+    return within if place is None else f"{place.level}:{place.code}"
 
 
 QUESTION_FIELDS = ("kind", "title", "body", "name", "email")

@@ -92,6 +92,20 @@ def test_dataset_page_translates_codes_and_builds_downloads(client: TestClient) 
     assert f'data-code="{first["code"]}" data-value="{float(first["value"])!r}"' in page
 
 
+@pytest.mark.parametrize("typed", ["Gent", "gent", "Ghent", "44021", "municipality:44021"])
+def test_the_download_builder_takes_a_place_as_people_name_it(
+    client: TestClient, typed: str
+) -> None:
+    """A citizen typed "Gent" in the area field and met the API's "level:code" error."""
+    chosen = client.get(
+        "/download/population-2025",
+        params={"indicator": "population", "level": "sector", "within": typed, "format": "csv"},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303, chosen.text
+    assert "within=municipality%3A44021" in chosen.headers["location"]
+
+
 def test_the_download_builder_offers_what_answers_whole(client: TestClient) -> None:
     """Levels of the dataset's own version only (a 2024 dataset has no wijken or
     city-regions, and the builder cannot change the version), and complete files: the JSON
@@ -269,7 +283,7 @@ def test_a_reader_whose_browser_prefers_english_can_stay_on_dutch_pages(
 @pytest.mark.parametrize(
     ("within", "status", "reason"),
     [
-        ("Gent", 422, "level:code"),
+        ("Nergenshuizen", 422, "level:code"),
         ("municipality:99999", 404, "99999"),
         ("<script>", 422, "level:code"),
     ],
