@@ -396,6 +396,7 @@ def _cube(
     response_class=Response,
     responses={
         **_ok("The Data Cube in Turtle or N-Triples.", _CUBE),
+        **_NOT_MODIFIED,
         **problems(401, 403, 404, 406),
     },
 )
@@ -417,6 +418,7 @@ def observations_cube(
     response_class=Response,
     responses={
         **_ok("The Data Cube in the format the extension names.", _CUBE),
+        **_NOT_MODIFIED,
         **problems(401, 403, 404),
     },
 )

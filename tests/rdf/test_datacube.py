@@ -20,6 +20,7 @@ from app.config import SEEDS_DIR, get_settings
 from app.rdf import cube, cubefiles
 from app.rdf.dcat import Uris
 from app.stats import service as stats_service
+from tests.contract import contract_violations
 from tests.factories import World
 from tests.rdf import datacube
 
@@ -333,6 +334,15 @@ def test_content_negotiation(world: World) -> None:
     negotiated = client.head(path, headers={"Accept": "application/n-triples"})
     assert negotiated.headers["content-type"].startswith("application/n-triples")
     assert client.head(path, headers={"Accept": "application/pdf"}).status_code == 406
+    # A harvester that has the file gets 304, as the OpenAPI document now says.
+    for template, url in ((path, path), (path + ".{extension}", path + ".ttl")):
+        etag = client.get(url).headers["etag"]
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert (
+            contract_violations(client, template.replace("population-2025", "{dataset_id}"), again)
+            == []
+        )
 
 
 def test_restricted_values_follow_the_access_rules(world: World) -> None:
