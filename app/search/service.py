@@ -129,11 +129,17 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
     """The search box: datasets and indicators by full text, places by name. A query that
     finds no topic or no place as a whole is tried as a topic and a place ("bevolking gent",
     "Kortrijk inkomen"): the first split of its words that finds both answers."""
+    return search_with_topic(session, q, base_url)[1]
+
+
+def search_with_topic(session: Session, q: str, base_url: str) -> tuple[str, SearchOut]:
+    """:func:`search_everything`'s answer with the words of ``q`` that named its topic:
+    ``q`` itself, or the topic of its split ("bevolking" of "bevolking gent")."""
     latest = geo_repository.latest_version(session)
     # "sint" lists Sint-Niklaas, a centre city, before the other nine Sint-…
     preferred = centre_city_codes(session)
-    _, datasets, indicators, places = _found(session, q, latest, preferred)
-    return SearchOut(
+    topic, datasets, indicators, places = _found(session, q, latest, preferred)
+    return topic, SearchOut(
         q=q,
         datasets=[
             DatasetHit(
@@ -153,13 +159,6 @@ def search_everything(session: Session, q: str, base_url: str) -> SearchOut:
         ],
         places=[unit_out(u) for u in places],
     )
-
-
-def topic_of(session: Session, q: str) -> str:
-    """The words of ``q`` that name its topic, as the search box reads them: ``q`` itself,
-    or the topic of its split into a topic and a place ("bevolking" of "bevolking gent")."""
-    latest = geo_repository.latest_version(session)
-    return _found(session, q, latest, centre_city_codes(session))[0]
 
 
 def _found(

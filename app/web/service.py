@@ -472,8 +472,14 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
     """The search API's answers: datasets with facets, and for a text the indicators and
     places that match (a municipality named as typed first: "Gent" reaches Gent)."""
     text = q.strip()
-    # "bevolking gent": the datasets of the topic, as the places and indicators below are.
-    topic = search_service.topic_of(session, text) if text else ""
+    topic = ""
+    indicators: list[IndicatorHit] = []
+    places: list[UnitOut] = []
+    if text:
+        # "bevolking gent": the datasets of the topic, as the places and indicators are.
+        topic, hits = search_service.search_with_topic(session, text, "")
+        indicators, places = hits.indicators, hits.places
+        places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
     datasets, total, facets = search_service.search_datasets(
         session,
         q=topic or None,
@@ -487,12 +493,6 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
         offset=0,
         limit=100,
     )
-    indicators: list[IndicatorHit] = []
-    places: list[UnitOut] = []
-    if text:
-        hits = search_service.search_everything(session, text, "")
-        indicators, places = hits.indicators, hits.places
-        places.sort(key=lambda u: u.name.lower() != text.lower())  # stable: keeps their order
     return SearchPage(text, datasets, total, facets, indicators, places, filters, topic)
 
 
