@@ -68,11 +68,13 @@ def negotiate(accept: str, requested: Format | None) -> Format:
 
 
 def rounded(value: float | None, decimals: int) -> float | None:
-    """``value`` rounded half away from zero to ``decimals`` places, as the database rounds
-    published values (:mod:`app.stats.repository`); a whole number for no decimals."""
+    """``value`` read at 15 significant digits, then rounded half away from zero to
+    ``decimals`` places, as the database rounds published values
+    (:mod:`app.stats.repository`); a whole number for no decimals."""
     if value is None or not math.isfinite(value):
         return value
-    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    fifteen = Decimal(format(value, ".15g"))
+    exact = fifteen.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return int(exact) if decimals == 0 else float(exact)
 
 

@@ -744,19 +744,36 @@ class Position(NamedTuple):
 
 
 class _Rounded(FunctionElement[float]):
-    """A number rounded half away from zero to ``decimals`` places, the same on both
-    databases (PostgreSQL rounds a double only to whole numbers: numeric it is)."""
+    """A number read at 15 significant digits, then rounded half away from zero to
+    ``decimals`` places, the same on both databases and in Python
+    (:func:`app.stats.formats.rounded`). PostgreSQL reads a double as numeric at 15 digits;
+    so must SQLite: the sources hold float artefacts (Fluvius writes 124640.49999999999 for
+    124640.5) and a sum of doubles may land a hair below a half, which SQLite's round()
+    would round down where PostgreSQL rounds up."""
 
     type = Float()
     name = "rounded"
     inherit_cache = True
 
 
+def _rounded_sqlite_text(value: str, decimals: str) -> str:
+    # The 15-digit value, pushed 5e-16 of itself away from zero: more than the error of
+    # its double and of round()'s own addition of a half (a half read at 15 digits goes
+    # up), less than a unit of the 15th digit (nothing below a half does). A value whose
+    # 15 digits have no more than ``decimals`` places is that already: round() would
+    # round it again at 16 digits. + 0.0 turns -0.0 (a small negative) into 0.0.
+    fifteen = f"CAST(printf('%.15g', {value}) AS REAL)"
+    return (
+        f"(CASE WHEN {value} IS NULL THEN NULL "
+        f"WHEN abs({value}) >= CAST('1e' || (14 - {decimals}) AS REAL) THEN {fifteen} "
+        f"ELSE round({fifteen} * (1 + 5e-16), {decimals}) END + 0.0)"
+    )
+
+
 @compiles(_Rounded)
 def _rounded_sqlite(element: _Rounded, compiler: SQLCompiler, **kw: Any) -> str:
     value, decimals = (compiler.process(c, **kw) for c in element.clauses)
-    # + 0.0 turns SQLite's -0.0 (a small negative rounded away) into 0.0.
-    return f"(round({value}, {decimals}) + 0.0)"
+    return _rounded_sqlite_text(value, decimals)
 
 
 @compiles(_Rounded, "postgresql")
@@ -778,17 +795,18 @@ class _DecimalText(FunctionElement[str]):
 @compiles(_DecimalText)
 def _decimal_text_sqlite(element: _DecimalText, compiler: SQLCompiler, **kw: Any) -> str:
     value, decimals = (compiler.process(c, **kw) for c in element.clauses)
-    rounded = f"(round({value}, {decimals}) + 0.0)"
+    rounded = _rounded_sqlite_text(value, decimals)
     # A whole number below 10^15 as an integer: the same digits as printf's (exact up to 15
     # digits) at a fraction of its cost; SQLite writes it as text when it is concatenated.
     # Whole values first, whatever the decimals: rounding leaves them as they are, and most
     # aggregates' coverage is 1 (a quarter less time for the rows above the sectors).
+    # Below 10^15 the rounded value is too (once: each mention is computed again).
     return (
         f"CASE WHEN {value} IS NULL THEN NULL "
         f"WHEN abs({value}) < 1e15 AND {value} = CAST({value} AS INTEGER) "
         f"THEN CAST({value} AS INTEGER) "
         f"WHEN {decimals} = 0 "
-        f"THEN CASE WHEN abs({rounded}) < 1e15 THEN CAST({rounded} AS INTEGER) "
+        f"THEN CASE WHEN abs({value}) < 1e15 THEN CAST({rounded} AS INTEGER) "
         f"ELSE printf('%.0f', {rounded}) END "
         f"ELSE rtrim(rtrim(printf('%.*f', {decimals}, {rounded}), '0'), '.') END"
     )

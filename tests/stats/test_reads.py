@@ -7,17 +7,18 @@ import base64
 import csv
 import io
 import json
+import random
 import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Float, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import Indicator
 from app.stats import cursor as cursors
 from app.stats import repository, service
-from app.stats.formats import csv_lines
+from app.stats.formats import csv_lines, rounded
 from tests.factories import World
 
 DATASET = "population-2025"
@@ -507,3 +508,70 @@ def test_a_level_the_datasets_version_does_not_have_is_a_400_naming_the_version(
     else:  # made of 2025 sectors, which 2024 data cannot reach: said, not an empty list
         assert answered.status_code == 400, answered.text
         assert "wijken" in answered.json()["detail"]
+
+
+def test_a_half_a_source_wrote_as_a_float_artefact_rounds_up_in_every_format(
+    world: World,
+) -> None:
+    """Sources write halves as float artefacts (Fluvius: 124640.49999999999 for 124640.5).
+    Read at 15 significant digits, as PostgreSQL reads a double, it is a half and rounds up
+    on both databases, in Python's aggregates too, and so does a sum landing a hair below."""
+    with world.factory() as session, session.begin():
+        session.get_one(Indicator, "population").whole_numbers = False
+    submit(
+        world,
+        f"{SECTORS[0]},population,2025,124640.49999999999,",
+        f"{SECTORS[1]},population,2025,10,",
+    )
+    params = {"unit": [f"sector:{SECTORS[0]}", "municipality:44021"], "indicator": "population"}
+    items = world.client.get(OBS, params=params).json()["items"]
+    assert {i["code"]: i["value"] for i in items} == {SECTORS[0]: 124641, "44021": 124651}
+    rows = csv.DictReader(
+        io.StringIO(world.client.get(OBS, params={**params, "format": "csv"}).text)
+    )
+    assert {r["code"]: r["value"] for r in rows} == {SECTORS[0]: "124641", "44021": "124651"}
+    (area,) = world.client.get(
+        OBS, params={"area": f"sector:{SECTORS[0]}", "indicator": "population"}
+    ).json()["items"]
+    assert area["value"] == 124641
+    page = world.client.get(
+        f"/doc/sector/{SECTORS[0]}", headers={"Accept": "text/html", "Accept-Language": "en"}
+    )
+    assert page.status_code == 200 and "124,641" in page.text and "124,640" not in page.text
+
+
+# Halves a hair off in their double or at the 16th digit, their negatives, values whose 15
+# digits have as many places as asked or fewer, and plain values.
+_HALVES = [
+    124640.49999999999,
+    1.004999999999999,
+    2.675,
+    0.285,
+    1.0049999999999997,
+    0.49999999999999994,
+    23342777.499999996,
+    1116015181.4999998,
+    962725376990.7844,
+    99999999999999.95,
+    1e15 + 2,
+    0.0,
+    3.33333,
+    91741539.85999998,
+]
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 3, 4])
+def test_the_database_rounds_as_python_rounds(real_session: Session, decimals: int) -> None:
+    """Every read rounds in the database (JSON, CSV) or in Python (ad-hoc areas, monitors):
+    the same number either way, on SQLite and PostgreSQL."""
+    values = [*_HALVES, *(-v for v in _HALVES)]
+    generator = random.Random(decimals)
+    values += [generator.lognormvariate(5, 4) * generator.choice((1, -1)) for _ in range(300)]
+    rounded_query = select(repository._Rounded(bindparam("v", type_=Float), decimals))
+    text_query = select(repository._DecimalText(bindparam("v", type_=Float), decimals))
+    for value in values:
+        expected = rounded(value, decimals)
+        assert real_session.scalar(rounded_query, {"v": value}) == expected, value
+        written = real_session.scalar(text_query, {"v": value})
+        assert written is not None and float(written) == expected, (value, written)
+    assert rounded(124640.49999999999, 0) == 124641 and rounded(-2.675, 2) == -2.68
