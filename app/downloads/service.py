@@ -131,10 +131,15 @@ def _dataset(session: Session, dataset_id: str) -> Dataset:
 _VALUES_ONLY = frozenset({CSV, JSON})
 
 
+# Change this when the files' contents change for the same revision, so that stored files
+# are written anew (2: values read at 15 significant digits before they are rounded).
+LAYOUT = "2"
+
+
 def _stamp(dataset: Dataset, name: str, revision: int) -> str:
     if name in _VALUES_ONLY:
-        return str(revision)
-    return f"{revision}|{as_utc(dataset.modified).isoformat()}"
+        return f"{revision}|{LAYOUT}"
+    return f"{revision}|{as_utc(dataset.modified).isoformat()}|{LAYOUT}"
 
 
 def get_file(session: Session, dataset_id: str, name: str) -> Download:

@@ -300,11 +300,13 @@ def test_the_answer_does_not_wait_for_the_files(writing_world: World) -> None:
         submit(writing_world, 4321)
         revision = latest_revision(writing_world)
         rows = stored_rows(writing_world)
-        assert "observations.csv" not in rows or rows["observations.csv"].stamp != str(revision)
+        assert "observations.csv" not in rows or rows["observations.csv"].stamp.split("|")[
+            0
+        ] != str(revision)
         assert catalogue_sizes(writing_world)["csv"] is None
         assert not writer.wait_idle(0)  # the pass is asked for
     assert writer.wait_idle(IDLE_TIMEOUT)
-    assert stored_rows(writing_world)["observations.csv"].stamp == str(revision)
+    assert stored_rows(writing_world)["observations.csv"].stamp.split("|")[0] == str(revision)
 
 
 def test_after_the_pass_the_catalogue_states_the_new_sizes_of_the_served_bytes(
@@ -333,7 +335,7 @@ def test_two_submissions_in_quick_succession_leave_the_files_of_the_newest(
     assert writer.passes == passes + 1  # two signals, one pass
     revision = latest_revision(writing_world)
     rows = stored_rows(writing_world)
-    assert rows["observations.csv"].stamp == str(revision)
+    assert rows["observations.csv"].stamp.split("|")[0] == str(revision)
     assert rows["observations.ttl"].stamp.startswith(f"{revision}|")
     records = csv.DictReader(
         io.StringIO(gzip.decompress(rows["observations.csv"].content).decode())
@@ -363,7 +365,7 @@ def test_a_failed_pass_is_logged_and_the_next_write_has_the_files_written(
     assert writer.wait_idle(IDLE_TIMEOUT)
     assert writer.alive
     revision = latest_revision(writing_world)
-    assert stored_rows(writing_world)["observations.csv"].stamp == str(revision)
+    assert stored_rows(writing_world)["observations.csv"].stamp.split("|")[0] == str(revision)
     assert_catalogue_states_the_served_bytes(writing_world)
 
 
@@ -527,7 +529,7 @@ def test_parallel_submissions_with_the_writer_leave_the_files_of_the_newest(
     assert writer_of(writing_world).wait_idle(IDLE_TIMEOUT)
     revision = latest_revision(writing_world)
     rows = stored_rows(writing_world)
-    assert rows["observations.csv"].stamp == str(revision)
+    assert rows["observations.csv"].stamp.split("|")[0] == str(revision)
     assert rows["observations.nt"].stamp.startswith(f"{revision}|")
     assert_catalogue_states_the_served_bytes(writing_world)
 
@@ -568,7 +570,7 @@ def test_a_write_committed_while_a_file_is_read_leaves_it_to_the_next_pass(
     assert len(met) == (1 if backend() == "sqlite" else 0)
     assert all_stale(writing_world) == []
     rows = stored_rows(writing_world)
-    assert rows["observations.csv"].stamp == str(latest_revision(writing_world))
+    assert rows["observations.csv"].stamp.split("|")[0] == str(latest_revision(writing_world))
     assert b"5555" in gzip.decompress(rows["observations.csv"].content)
     assert_catalogue_states_the_served_bytes(writing_world)
 
