@@ -430,14 +430,15 @@ def _package(session: Session, dataset: Dataset, csv_file: StoredDownload) -> di
     }
     if licence is not None:
         package["licenses"] = [{"name": licence.id, "path": licence.uri, "title": licence.title_en}]
-    if source.get("title") or source.get("url"):
-        package["sources"] = [
-            {
-                k: str(v)
-                for k, v in (("title", source.get("title")), ("path", source.get("url")))
-                if v
-            }
-        ]
+    # The attribution the licences ask for goes with the package: a folder saved as it is
+    # still says whom to credit (Frictionless allows properties of one's own).
+    described = (
+        ("title", source.get("title")),
+        ("path", source.get("url")),
+        ("attribution", source.get("attribution")),
+    )
+    if any(v for _, v in described):
+        package["sources"] = [{k: str(v) for k, v in described if v}]
     return package
 
 

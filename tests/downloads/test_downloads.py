@@ -95,6 +95,19 @@ def test_the_data_package_and_its_csv_validate(fetched: dict[str, Path], dataset
 
 
 @pytest.mark.parametrize("dataset_id", DATASETS)
+def test_the_data_package_says_whom_to_credit(
+    client: TestClient, fetched: dict[str, Path], dataset_id: str
+) -> None:
+    """Saved as it is, the package still carries the citation its licence asks for."""
+    package = json.loads((fetched[dataset_id] / "datapackage.json").read_text())
+    source = client.get(f"/api/v1/datasets/{dataset_id}").json()["source"]
+    (described,) = package["sources"]
+    assert described["attribution"] == source["attribution"] != ""
+    assert described["title"] == source["title"]
+    assert package["licenses"][0]["path"].startswith("http")
+
+
+@pytest.mark.parametrize("dataset_id", DATASETS)
 def test_the_json_download_is_the_whole_dataset(fetched: dict[str, Path], dataset_id: str) -> None:
     folder = fetched[dataset_id]
     records = orjson.loads((folder / "observations.json").read_bytes())
