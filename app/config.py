@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     anonymous_feedback_per_minute: int = Field(
         default=5, ge=1, description="Feedback posts per client address per minute, without a key."
     )
+    upload_idle_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Seconds an upload may send nothing before it is refused (408). While "
+        "the body arrives the request holds no database connection.",
+    )
     submissions_per_minute: int = Field(
         default=30, ge=1, description="Submissions one API key may send per minute (429 above)."
     )

@@ -82,6 +82,14 @@ class Conflict(DatapediaError):
     title = "Conflict"
 
 
+class RequestTimeout(DatapediaError):
+    """The client stopped sending its request body (an upload) for too long."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
+
+
 class PayloadTooLarge(DatapediaError):
     status = 413
     slug = "payload-too-large"

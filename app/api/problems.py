@@ -24,6 +24,7 @@ DESCRIPTIONS = {
     403: "The key lacks a right; `missing_right` names it.",
     404: "Nothing at this path (or a named resource does not exist).",
     406: "None of the accepted media types can be served.",
+    408: "The upload sent nothing for too long; nothing was stored.",
     409: "Conflicts with the current state or with a change made at the same moment; "
     "nothing was stored.",
     413: "The body is larger than the limit.",

@@ -28,7 +28,7 @@ optional_bearer = HTTPBearer(
 )
 
 
-def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+def bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
     if credentials is not None:
         return credentials.credentials
     if request.headers.get("authorization") is not None:
@@ -43,7 +43,7 @@ def get_caller(
     session: UnitOfWorkDep,
 ) -> Caller:
     # The request's unit of work: the key's last_used_at is committed with the request.
-    return authenticate(session, _token(request, credentials))
+    return authenticate(session, bearer_token(request, credentials))
 
 
 def get_optional_caller(
@@ -51,7 +51,7 @@ def get_optional_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(optional_bearer)],
     session: UnitOfWorkDep,
 ) -> Caller | None:
-    token = _token(request, credentials)
+    token = bearer_token(request, credentials)
     return None if token is None else authenticate(session, token)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
-from typing import IO, Annotated
+from typing import IO
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
@@ -27,23 +28,13 @@ from app.api.deps import (
 )
 from app.api.problems import problems
 from app.auth.deps import CallerDep, OptionalCallerDep
-from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from app.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from app.ingest import submissions, upload
+from app.ingest.deps import DatasetId, SubmitterDep
 from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema, WithdrawalResult
 from app.stats.models import STATUSES
 
 router = APIRouter(tags=["submissions"])
-
-# PostgreSQL refuses a NUL in a query parameter; no id holds a control character.
-DatasetId = Annotated[
-    str,
-    Path(
-        max_length=100,
-        pattern=r"^[^\x00-\x1f\x7f]*$",
-        description="A dataset id.",
-        examples=["population-2025"],
-    ),
-]
 
 
 @router.get(
@@ -152,16 +143,29 @@ SPOOL_IN_MEMORY = 1 << 20
 
 
 @asynccontextmanager
-async def _spooled(request: Request, limit: int) -> AsyncGenerator[IO[bytes], None]:
+async def _spooled(
+    request: Request, limit: int, idle_seconds: float
+) -> AsyncGenerator[IO[bytes], None]:
     """The request body in a temporary file, written as it arrives: memory does not grow
-    with the upload (the file is removed when the block ends)."""
+    with the upload (the file is removed when the block ends). A client that sends nothing
+    for ``idle_seconds`` is refused (408)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} bytes")
     with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
         size = 0
+        chunks = aiter(request.stream())
         try:
-            async for chunk in request.stream():
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), idle_seconds)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise RequestTimeout(
+                        f"the upload sent nothing for {idle_seconds:g} seconds after {size} "
+                        "bytes; nothing was stored"
+                    ) from None
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes")
@@ -259,13 +263,13 @@ def _part_type(part: UploadFile) -> str:
         "Accepted: a new revision of the dataset, aggregates included. A dataset of derived "
         "indicators (computed from other datasets) accepts no submissions: 409."
     ),
-    responses=problems(400, 404, 409, 413, 415, 422, 429),
+    responses=problems(400, 404, 408, 409, 413, 415, 422, 429),
     openapi_extra={"requestBody": SUBMISSION_BODY},
 )
 async def submit(
     dataset_id: DatasetId,
     request: Request,
-    caller: CallerDep,
+    caller: SubmitterDep,
     session: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> SubmissionResult:
@@ -280,7 +284,9 @@ async def submit(
             supported=["identity"],
         )
     media_type = request.headers.get("content-type", "")
-    async with _spooled(request, settings.max_upload_bytes) as spooled:
+    async with _spooled(
+        request, settings.max_upload_bytes, settings.upload_idle_seconds
+    ) as spooled:
         if not media_type.lower().startswith("multipart/form-data"):
             return await run_in_threadpool(
                 submissions.submit, session, caller, dataset_id, spooled, media_type

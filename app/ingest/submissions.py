@@ -114,9 +114,9 @@ def submit(
     return result
 
 
-def _submit(
-    session: Session, caller: Caller, dataset_id: str, body: IO[bytes], media_type: str
-) -> SubmissionResult:
+def check_may_submit(session: Session, caller: Caller, dataset_id: str) -> Dataset:
+    """The dataset, when the caller may submit to it (else 403, 404 or 409): checked before
+    the upload's body is read, and again with it."""
     dataset = _dataset(session, dataset_id)
     require_role(caller, WRITE_ROLES, "submitting data")
     # Before the dataset's roles: nobody supplies a derived dataset, and a supplier who sent
@@ -130,6 +130,13 @@ def _submit(
             sources=sources,
         )
     require_dataset_role(session, caller, dataset_id, "supplier", "submitting data")
+    return dataset
+
+
+def _submit(
+    session: Session, caller: Caller, dataset_id: str, body: IO[bytes], media_type: str
+) -> SubmissionResult:
+    dataset = check_may_submit(session, caller, dataset_id)
     supplied, derived, whole = supplied_indicators(session, dataset_id)
     # The very schema GET …/schema serves: what the supplier reads is what is checked.
     schema = dataset_table_schema(session, dataset_id)
