@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import difflib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -40,6 +41,9 @@ out = Console(soft_wrap=True)
 WORKER_HEALTHCHECK_SECONDS = 60
 
 
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
 def _setting_error(exc: ValidationError) -> str:
     """One line per bad setting, naming its variable and the expected form."""
     lines = []
@@ -48,7 +52,12 @@ def _setting_error(exc: ValidationError) -> str:
             lines.append(f"error: {error['msg'].removeprefix('Value error, ')}")
             continue
         name = "DATAPEDIA_" + "_".join(str(part) for part in error["loc"][:1]).upper()
-        lines.append(f"error: {name}={error['input']!r} is invalid: {error['msg']}")
+        given = error["input"]
+        if isinstance(given, str):
+            # A URL that cannot be parsed still shows no password.
+            given = _PASSWORD_IN_URL.sub(r"\1***@", given)
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"error: {name}={given!r} is invalid: {message}")
     return "\n".join(lines)
 
 

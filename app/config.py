@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -157,11 +160,35 @@ class Settings(BaseSettings):
         # Plain postgresql:// URLs would select psycopg2, which we do not ship.
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        expected = "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
         if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError(
-                "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE (SQLite and "
-                "PostgreSQL are the databases Datapedia runs on)"
+                f"{expected} (SQLite and PostgreSQL are the databases Datapedia runs on)"
             )
+        try:
+            url = make_url(value)
+            url.port  # noqa: B018  (parsed when read: a port that is no number raises)
+        except (ArgumentError, ValueError):
+            raise ValueError(f"{expected}; the port must be a number") from None
+        if url.get_backend_name() == "postgresql" and not url.database:
+            # libpq would take the user's name for it: the schema would land in the
+            # server's maintenance database ("postgres").
+            raise ValueError(f"{expected}; the database name is missing")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for address in (a.strip() for a in value.split(",")):
+            if address == "*":
+                continue
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{address!r} is not an IP address or network; expected addresses or "
+                    "networks separated by commas (127.0.0.1,10.0.0.0/8), or '*'"
+                ) from None
         return value
 
     @model_validator(mode="after")

@@ -20,7 +20,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,6 +48,7 @@ from app.api.observe import (
     SchemaGate,
     database_away,
     internal_error_response,
+    schema_problem,
     unavailable_response,
 )
 from app.api.problems import Problem, document_problems
@@ -579,24 +579,10 @@ def _install_service_routes(app: FastAPI) -> None:
         responses={503: {"model": Problem, "description": "The database is not ready."}},
     )
     def ready(request: Request) -> Readiness | JSONResponse:
-        factory = app_state(request).session_factory
-        try:
-            assert factory is not None, "the lifespan creates the session factory"
-            with factory() as session:
-                revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except Exception as exc:  # any database failure means "not ready"
-            logger.warning("readiness check failed: %s", exc)
-            return problem_response(
-                503,
-                {
-                    "type": PROBLEM_TYPE_BASE + "unavailable",
-                    "title": "Service unavailable",
-                    "status": 503,
-                    "detail": "The database is not reachable or not migrated "
-                    "(run 'datapedia db upgrade').",
-                },
-            )
-        return Readiness(status="ready", database="ok", schema_revision=revision)
+        problem = schema_problem(app_state(request), head_revision())
+        if problem is not None:
+            return unavailable_response(problem, request.url.path)
+        return Readiness(status="ready", database="ok", schema_revision=head_revision())
 
 
 def app_factory() -> FastAPI:

@@ -160,33 +160,38 @@ class SchemaGate:
         if self.state.schema_ready or scope["type"] != "http" or scope["path"] in UNGATED_PATHS:
             await self.app(scope, receive, send)
             return
-        problem = await anyio.to_thread.run_sync(self._problem)
+        problem = await anyio.to_thread.run_sync(schema_problem, self.state, self.head)
         if problem is None:
-            self.state.schema_ready = True
             await self.app(scope, receive, send)
             return
         await unavailable_response(problem, scope["path"])(scope, receive, send)
 
-    def _problem(self) -> ServiceUnavailable | None:
-        factory = self.state.session_factory
-        assert factory is not None, "the lifespan creates the session factory"
-        try:
-            with factory() as session:
-                revision = repository.schema_revision(session)
-        except SQLAlchemyError as exc:
-            if is_disconnect(exc):
-                return database_away(exc)
-            revision = None  # no alembic_version table: never migrated
-        if revision == self.head:
-            return None
-        if revision is not None and not known_revision(revision):
-            return ServiceUnavailable(str(UnknownRevision(revision)))
-        found = f"is at revision {revision}" if revision else "has no schema yet"
-        return ServiceUnavailable(
-            f"the database {found}; this version needs revision {self.head}: run "
-            f"'{UPGRADE_COMMAND}' (with the same DATAPEDIA_DATABASE_URL)",
-            command=UPGRADE_COMMAND,
-        )
+
+def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | None:
+    """Why the database is not ready for this code (it does not answer, it is not migrated,
+    or a newer release migrated it), or None; the schema gate opens on None and closes
+    again on a problem (``/ready`` asks every time: a rolling upgrade's newer release may
+    migrate the database under a running server)."""
+    factory = state.session_factory
+    assert factory is not None, "the lifespan creates the session factory"
+    try:
+        with factory() as session:
+            revision = repository.schema_revision(session)
+    except SQLAlchemyError as exc:
+        if is_disconnect(exc):
+            return database_away(exc)
+        revision = None  # no alembic_version table: never migrated
+    state.schema_ready = revision == head
+    if revision == head:
+        return None
+    if revision is not None and not known_revision(revision):
+        return ServiceUnavailable(str(UnknownRevision(revision)))
+    found = f"is at revision {revision}" if revision else "has no schema yet"
+    return ServiceUnavailable(
+        f"the database {found}; this version needs revision {head}: run "
+        f"'{UPGRADE_COMMAND}' (with the same DATAPEDIA_DATABASE_URL)",
+        command=UPGRADE_COMMAND,
+    )
 
 
 def database_away(exc: BaseException) -> ServiceUnavailable:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.config import PROJECT_ROOT
+from app.db.session import connect_args
 
 # The PostgreSQL advisory lock that serialises schema changes and seeding when several
 # replicas start at once ("datapedi" as a 64-bit number; advisory locks are per database).
@@ -42,7 +43,9 @@ def schema_lock(database_url: str) -> Iterator[None]:
     if make_url(database_url).get_backend_name() != "postgresql":
         yield
         return
-    engine = create_engine(database_url, poolclass=NullPool)
+    engine = create_engine(
+        database_url, poolclass=NullPool, connect_args=connect_args(database_url)
+    )
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
@@ -97,7 +100,7 @@ def head_revision() -> str | None:
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at; None when it was never migrated."""
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, connect_args=connect_args(database_url))
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

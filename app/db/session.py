@@ -27,19 +27,24 @@ POOL_SIZE = 20
 MAX_OVERFLOW = 10
 
 
-def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
-    kwargs: dict[str, Any] = {"future": True}
+def connect_args(database_url: str) -> dict[str, Any]:
+    """The driver's arguments of every connection, the migrations' included: SQLite's file
+    is shared by threads (writes are serialised by SQLite itself); a PostgreSQL server that
+    does not answer is given up on after CONNECT_TIMEOUT_SECONDS, never waited for."""
     if database_url.startswith("sqlite"):
-        # One file shared by the server's threads; writes are serialised by SQLite itself.
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    else:
+        return {"check_same_thread": False, "timeout": 30}
+    return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+
+
+def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
+    kwargs: dict[str, Any] = {"future": True, "connect_args": connect_args(database_url)}
+    if not database_url.startswith("sqlite"):
         # A connection that died with a server restart is replaced, not handed to a request;
         # when the server is away a request waits a bounded time (then 503), never forever.
         kwargs["pool_pre_ping"] = True
         kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = MAX_OVERFLOW
-        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

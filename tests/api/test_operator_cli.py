@@ -4,6 +4,7 @@ says what it did, ``seed`` on a database without a schema migrates it first."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,10 +59,16 @@ def test_bad_settings_stop_every_command_in_one_line() -> None:
         ("base_url", "http://", "expected an absolute http(s) URL"),
         ("base_url", "http://exa mple.org/a?b#c", "expected an absolute http(s) URL"),
         ("cors_origins", "not an origin,*", "'not an origin' is not an origin"),
+        # libpq would take the user's name for the database: the maintenance database.
+        ("database_url", "postgresql://postgres@127.0.0.1:5432/", "database name is missing"),
+        ("database_url", "postgresql://postgres@127.0.0.1:5432", "database name is missing"),
+        ("database_url", "postgresql://u:secret@127.0.0.1:port/d", "port must be a number"),
+        ("forwarded_allow_ips", "127.0.0.1,proxy", "'proxy' is not an IP address"),
     ]:
         done = datapedia("db", "upgrade", **{setting: value})
         assert done.returncode == 2, (setting, value, done.stderr)
         assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
+        assert "secret" not in done.stderr and "Value error" not in done.stderr
     nowhere = datapedia("seed", "--source-dir", "/nonexistent")
     assert nowhere.returncode == 2
     assert nowhere.stderr.strip() == "error: --source-dir /nonexistent is not a folder"
@@ -139,6 +146,23 @@ def test_unreachable_database_is_one_line() -> None:
         assert "Traceback" not in done.stderr
 
 
+# A listener of its own, the same in both suites: once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
+def test_a_database_that_accepts_and_never_answers_is_given_up_on() -> None:
+    """The commands a deployment runs first (``db upgrade``, ``seed``) waited forever on a
+    server that took the connection and said nothing (a hung server, a half-open network)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        silent = f"postgresql+psycopg://nobody@127.0.0.1:{listener.getsockname()[1]}/none"
+        for command in (("db", "upgrade"), ("seed",)):
+            done = datapedia(*command, database_url=silent)
+            assert done.returncode == 1, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert last.startswith("error: the database does not answer"), done.stderr
+            assert "timeout" in last and "Traceback" not in done.stderr
+
+
 # A database file of its own: once, in the SQLite suite.
 @pytest.mark.only_on("sqlite")
 def test_a_database_of_a_newer_release_is_named_as_such_not_sent_to_upgrade(
@@ -165,5 +189,38 @@ def test_a_database_of_a_newer_release_is_named_as_such_not_sent_to_upgrade(
         assert ready.status_code == 503
         problem = ready.json()
         assert "newer release" in problem["detail"] and "command" not in problem
+    finally:
+        drop_database(url)
+
+
+def test_a_running_server_notices_a_newer_release_migrated_its_database(
+    tmp_path: Path,
+) -> None:
+    """In a rolling upgrade the newer release migrates the database under a running server
+    of the older one: its readiness says so at once (a load balancer stops sending it
+    requests), and so does every route, until the database is at its revision again."""
+    url = create_database(tmp_path)
+    try:
+        upgrade(url)
+        engine = create_engine(url)
+        with TestClient(create_app(Settings(database_url=url))) as client:
+            ready = client.get("/ready")
+            assert ready.status_code == 200, ready.text
+            head = ready.json()["schema_revision"]
+            assert client.get("/api/v1/licences").status_code == 200
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+            ready = client.get("/ready")
+            assert ready.status_code == 503
+            assert "revision 0999" in ready.json()["detail"], ready.text
+            refused = client.get("/api/v1/licences")
+            assert refused.status_code == 503 and "newer release" in refused.json()["detail"]
+            with engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+                )
+            assert client.get("/ready").status_code == 200
+            assert client.get("/api/v1/licences").status_code == 200
+        engine.dispose()
     finally:
         drop_database(url)
