@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Mapping
@@ -136,6 +137,10 @@ def serve(
     if not 0 < port < 65536:
         err.print(f"error: --port must be between 1 and 65535, got {port}")
         raise typer.Exit(2)
+    if count == 1 or not workers_module.supported():
+        # uvicorn would say it in lines of its own and stop with status 3; the supervisor of
+        # several workers binds first and says it in one line (below).
+        _check_can_listen(host, port)
     # The server's own lines go through its logging, JSON included, like the workers'.
     log_config = logging_config(settings.log_format, settings.log_level)
     logging.config.dictConfig(log_config)
@@ -199,6 +204,20 @@ def serve(
         workers=count,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Stop in one line when the address cannot be listened on (taken, or a host that is
+    not this machine's)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: a port whose last connections wait in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        err.print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(1) from exc
 
 
 def _shown_url(url: str) -> str:

@@ -224,3 +224,26 @@ def test_a_running_server_notices_a_newer_release_migrated_its_database(
         engine.dispose()
     finally:
         drop_database(url)
+
+
+# A port of its own, the same in both suites: once, in the SQLite suite.
+@pytest.mark.only_on("sqlite")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_with_any_number_of_workers(tmp_path: Path, workers: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = datapedia(
+            "serve",
+            "--port",
+            port,
+            "--workers",
+            workers,
+            database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in done.stderr and "ERROR" not in done.stderr
