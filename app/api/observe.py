@@ -73,7 +73,7 @@ class RequestContext:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 0  # no answer started yet
-        cut_off = False  # begun, and stopped by the shutdown before its end
+        cut_off: str | None = None  # why an answer that began was stopped before its end
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -89,7 +89,8 @@ class RequestContext:
             # answer not yet begun is a 503 problem, not uvicorn's plain-text 500 with two
             # tracebacks in the log.
             if status:
-                cut_off = True
+                cut_off = "the shutdown's graceful time was over before the answer's end"
+                logger.warning("answer cut off: %s", cut_off)
                 raise
             await unavailable_response(STOPPED, scope["path"])(scope, receive, send_with_id)
         except Exception as exc:
@@ -97,7 +98,16 @@ class RequestContext:
             # every middleware, after this one has forgotten the request's id — the log line
             # named another request's, and the answer carried none.
             if status:
-                raise  # the answer has begun: the server can only cut it off
+                # The answer has begun (a streamed export): the server can only cut it off.
+                # Said here, once, with the request's id; past this the server closes the
+                # connection without a word (see RequestIdFilter).
+                if is_disconnect(exc):
+                    cut_off = "the database went away before the answer's end"
+                    logger.warning("answer cut off: %s (%s)", cut_off, _first_line(exc))
+                else:
+                    cut_off = "an error before the answer's end"
+                    logger.error("error on %s", loggable(scope["path"]), exc_info=exc)
+                raise AnswerCutOff from exc
             logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
             await internal_error_response(scope["path"])(scope, receive, send_with_id)
         finally:
@@ -112,11 +122,11 @@ class RequestContext:
                 loggable(scope["path"]),
                 status,
                 elapsed * 1000,
-                CUT_OFF if cut_off else "",
+                f" (cut off: {cut_off})" if cut_off else "",
                 extra={
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
-                    "cut_off": cut_off,
+                    "cut_off": cut_off is not None,
                 },
             )
             REQUEST_ID.reset(token)
@@ -274,7 +284,14 @@ class FastHealth:
         await self.app(scope, receive, send)
 
 
-CUT_OFF = " (cut off: the shutdown's graceful time was over before the answer's end)"
+class AnswerCutOff(asyncio.CancelledError):
+    """An answer that began could not be finished: the request logged why already. Raised
+    past the application (a cancellation, which Starlette's error middleware lets pass), so
+    that the server only closes the connection."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class RequestIdFilter(logging.Filter):
@@ -284,14 +301,18 @@ class RequestIdFilter(logging.Filter):
         record.request_id = REQUEST_ID.get()
         # uvicorn's copy of some messages with terminal colours: noise in a JSON line.
         record.__dict__.pop("color_message", None)
-        if record.name == "uvicorn.error" and record.exc_info is not None:
-            error = record.exc_info[1]
-            if isinstance(error, asyncio.CancelledError):
-                # An answer the shutdown stopped (a long download): the access line says so;
-                # this is no error of the application, and no traceback of its.
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-                record.msg, record.args = "an answer was" + CUT_OFF, ()
-                record.exc_info, record.exc_text = None, None
+        error = record.exc_info[1] if record.exc_info is not None else None
+        if record.name == "uvicorn.error" and isinstance(error, asyncio.CancelledError):
+            # An answer cut off (the shutdown stopped a long download, the database went
+            # away during an export): the request said so with its id, and its access line
+            # too; this is no error of the application, and no traceback of its.
+            return False
+        if record.name.startswith("sqlalchemy.pool") and error is not None:
+            # The pool closing or resetting a connection the database dropped (the driver's
+            # own error, unwrapped): one line, not a traceback.
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = f"{record.getMessage()}: {_first_line(error)}", ()
+            record.exc_info, record.exc_text = None, None
         return True
 
 

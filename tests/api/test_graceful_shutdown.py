@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.observe import RequestContext, RequestIdFilter
@@ -166,13 +167,18 @@ def test_an_answer_the_shutdown_cuts_off_is_one_warning_not_a_traceback(
 
     scope: Scope = {"type": "http", "method": "GET", "path": "/file.csv", "headers": []}
     with (
-        caplog.at_level(logging.INFO, logger="datapedia.access"),
+        caplog.at_level(logging.INFO),
         pytest.raises(asyncio.CancelledError),
     ):
         asyncio.run(RequestContext(download)(scope, nothing, discard))
     access = [r for r in caplog.records if r.name == "datapedia.access"]
     assert len(access) == 1 and "GET /file.csv 200" in access[0].getMessage()
-    assert "cut off" in access[0].getMessage() and access[0].cut_off is True
+    assert "cut off: the shutdown's" in access[0].getMessage() and access[0].cut_off is True
+    (warning,) = [r for r in caplog.records if r.name == "datapedia"]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage() == (
+        "answer cut off: the shutdown's graceful time was over before the answer's end"
+    )
 
     try:
         raise asyncio.CancelledError
@@ -181,6 +187,53 @@ def test_an_answer_the_shutdown_cuts_off_is_one_warning_not_a_traceback(
             "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application\n",
             (), sys.exc_info(),
         )  # fmt: skip
-    assert RequestIdFilter().filter(record)
-    assert record.levelno == logging.WARNING and record.exc_info is None
-    assert "cut off" in record.getMessage()
+    # uvicorn's "Exception in ASGI application" with its traceback: said already, dropped.
+    assert not RequestIdFilter().filter(record)
+
+
+def test_an_export_the_database_leaves_is_one_warning_with_its_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database went away while a streamed export was being sent: the client's answer is
+    cut off (all the server can do), the access line says so, and the log holds one warning
+    with the request's id — not two tracebacks without one and an access line saying 200."""
+
+    async def export(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"rows", "more_body": True})
+        raise OperationalError(
+            "SELECT ...", {}, Exception("terminating connection due to administrator command")
+        )
+
+    async def discard(message: Message) -> None:
+        return None
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/observations",
+        "headers": [(b"x-request-id", b"export-1")],
+    }
+    handler = logging.Handler()
+    handler.addFilter(RequestIdFilter())
+    seen: list[logging.LogRecord] = []
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO), pytest.raises(asyncio.CancelledError):
+            asyncio.run(RequestContext(export)(scope, nothing, discard))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    mine = [r for r in seen if r.name.startswith("datapedia")]
+    assert [(r.name, r.levelno) for r in mine] == [
+        ("datapedia", logging.WARNING),
+        ("datapedia.access", logging.INFO),
+    ], [r.getMessage() for r in mine]
+    warning, access = mine
+    assert warning.getMessage().startswith("answer cut off: the database went away")
+    assert "terminating connection" in warning.getMessage() and warning.exc_info is None
+    assert all(r.request_id == "export-1" for r in mine)  # type: ignore[attr-defined]
+    assert access.cut_off is True and "cut off: the database went away" in access.getMessage()
