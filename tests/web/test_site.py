@@ -364,8 +364,10 @@ def test_the_preview_says_its_level(client: TestClient) -> None:
     """Income is published per sector: its preview says so (it said "per gemeente")."""
     for dataset, level in (("income", "statistische sector"), ("population-2025", "gemeente")):
         page = client.get(f"/doc/dataset/{dataset}", headers=HTML).text
-        caption = page[page.index("<caption>De eerste waarden per") :]
-        assert caption.startswith(f"<caption>De eerste waarden per {level} —"), caption[:80]
+        caption = page[page.index('<caption id="preview-caption">De eerste waarden per') :]
+        assert caption.startswith(
+            f'<caption id="preview-caption">De eerste waarden per {level} —'
+        ), caption[:80]
 
 
 def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
