@@ -384,3 +384,25 @@ def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
     breaks = class_breaks([value for value, _ in drawn])
     for value, k in drawn:
         assert k == str(next(i for i, bound in enumerate(breaks) if value <= bound)), value
+
+
+@pytest.mark.parametrize(
+    ("path", "link"),
+    [
+        ("/doc/conceptscheme/datapedia", "/doc/indicator/area"),
+        ("/doc/record/population-2025", "/doc/dataset/population-2025"),
+        ("/doc/distribution/population-2025/csv", "/doc/dataset/population-2025"),
+        ("/doc/observation-status/normal", "/doc/conceptscheme/observation-status"),
+    ],
+)
+def test_resource_pages_keep_the_chosen_language_on_their_links(
+    client: TestClient, path: str, link: str
+) -> None:
+    """Every page of the site the page links to opens in the language the reader chose (the
+    resource pages linked bare ``/doc/…`` paths: the next page was Dutch again)."""
+    page = client.get(path, params={"lang": "en"}, headers=HTML)
+    assert page.status_code == 200, path
+    assert f'href="{link}?lang=en"' in page.text
+    main = page.text[page.text.index("<main") : page.text.index("</main>")]
+    for href in re.findall(r'<a href="(/doc/[^"]*)"', main):
+        assert "lang=en" in unescape(href), (path, href)
