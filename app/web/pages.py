@@ -190,6 +190,16 @@ def question_page(
     )
 
 
+@dataclass(frozen=True)
+class DownloadForm:
+    """The download builder of a dataset page: the choices (municipalities by default), and
+    per field the message key of what was wrong with what the reader chose or typed."""
+
+    values: Mapping[str, str] = field(default_factory=lambda: {"level": "municipality"})
+    errors: Mapping[str, str] = field(default_factory=dict)
+    retry_after: int | None = None  # never: the builder is not counted
+
+
 def dataset_page(
     session: Session,
     t: Translator,
@@ -198,7 +208,12 @@ def dataset_page(
     threads: Sequence[ThreadOut],
     base_url: str,
     query: Sequence[tuple[str, str]],
+    builder: DownloadForm | None = None,
+    here: str | None = None,
 ) -> str:
+    """The dataset page; ``builder``: its download builder as sent, with what to correct
+    (the page then answers ``here``, the builder's address)."""
+    builder = builder or DownloadForm()
     page = service.dataset_page(session, dataset_id)
     first = (
         catalogue_service.get_indicator(session, page.dataset.indicators[0].id)
@@ -215,13 +230,24 @@ def dataset_page(
         first=first,
         threads=threads,
         question=QuestionForm(kinds=question_kinds(page.dataset.access_level)),
+        builder=builder,
         organisations=_pick(t, repository.organisation_names(session)),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],
         api_links=api_links,
         charts=False,
-        **_common(t, t.text(page.dataset.title), f"/doc/dataset/{dataset_id}", query),
+        **_common(
+            t,
+            _with_errors(t, t.text(page.dataset.title), bool(builder.errors)),
+            here or f"/doc/dataset/{dataset_id}",
+            query,
+        ),
     )
+
+
+def _with_errors(t: Translator, title: str, wrong: bool) -> str:
+    """A page's title that says the form on it came back with something to correct."""
+    return f"{t('page.error')}: {title}" if wrong else title
 
 
 def indicator_page(

@@ -528,6 +528,21 @@ def download_query(
     return chosen
 
 
+def download_errors(error: BadRequest | InvalidParameter | NotFound) -> dict[str, str]:
+    """The builder's field a refusal of :func:`download_query` is about, with the message key
+    of what to correct; empty when it is about none of them (an unknown dataset)."""
+    field: str | None = None
+    if isinstance(error, InvalidParameter):
+        field = error.extensions.get("parameter")
+    elif isinstance(error, NotFound):
+        named = {"indicator": "indicator", "period": "period", "unit": "within"}
+        field = next((f for key, f in named.items() if key in error.extensions), None)
+    else:
+        # A level the dataset's version lacks, or one an indicator is not published at.
+        field = "level"
+    return {field: f"download.error.{field}"} if field in DOWNLOAD_FIELDS else {}
+
+
 def _place_key(session: Session, dataset_id: str, within: str) -> str:
     """A place typed as people know it ("Gent", "44021") as the API's ``level:code``, in the
     dataset's geography version; anything else as typed (the API's check says what is
