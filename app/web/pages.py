@@ -140,8 +140,13 @@ def search_page(
             ),
         ],
         charts=False,
-        **_common(t, t("search.title"), "/search", query),
+        # The words looked for first: the reader knows the results of which search these are.
+        **_common(t, _search_title(t, page.q), "/search", query),
     )
+
+
+def _search_title(t: Translator, q: str) -> str:
+    return f"“{q}” — {t('search.title')}" if q else t("search.title")
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,12 @@ def place_page(
     query: Sequence[tuple[str, str]],
 ) -> str:
     page = service.place_page(session, level, code, version)
-    api = f"/api/v1/geo/units/{level}/{code}?version={page.unit.version}"
+    unit = page.unit
+    api = f"/api/v1/geo/units/{level}/{code}?version={unit.version}"
+    title = f"{page.name} {t('place.in_numbers')}"
+    if not page.current:
+        # Not the geography of now: the title says which one (in the tab, in the history).
+        title += f" ({t('dataset.geo_version').lower()} {unit.version})"
     api_links = [("JSON", api), *[(t.text(f.indicator.label), f.api_url) for f in page.figures]]
     return render(
         "place.html",
@@ -298,7 +308,7 @@ def place_page(
         alternates=[*alternates, ("application/json", api)],
         api_links=api_links,
         charts=page.map is not None,
-        **_common(t, f"{page.unit.name} {t('place.in_numbers')}", f"/doc/{level}/{code}", query),
+        **_common(t, title, f"/doc/{level}/{code}", query),
     )
 
 

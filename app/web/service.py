@@ -124,6 +124,16 @@ class PlacePage:
     map_indicator: IndicatorOut | None
     profile_url: str = ""
     region: UnitOut | None = None
+    current: bool = True  # in the latest geography version
+
+    @property
+    def name(self) -> str:
+        """The place as its title names it: a sector with its municipality ("Station (Gent)":
+        17 sectors are called "Station"), as the wijken's own names are."""
+        municipality = self.unit.parents.get(Level.MUNICIPALITY)
+        if self.unit.level != Level.SECTOR or municipality is None:
+            return self.unit.name
+        return f"{self.unit.name} ({municipality.name})"
 
 
 @dataclass
@@ -403,7 +413,10 @@ def place_page(session: Session, level: str, code: str, version: str | None) -> 
                 UnitOut.model_validate(unit.model_dump()),
             )  # fmt: skip
     profile_url = f"{API}/geo/units/{unit.level}/{unit.code}/profile?version={unit.version}"
-    return PlacePage(unit, cityregion, figures, map_data, map_indicator, profile_url, found.region)
+    return PlacePage(
+        unit, cityregion, figures, map_data, map_indicator, profile_url, found.region,
+        current=unit.version == _latest_version(session),
+    )  # fmt: skip
 
 
 def _cell(value: UnitValue | None) -> Cell | None:
