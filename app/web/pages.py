@@ -72,9 +72,21 @@ def _all_datasets(session: Session) -> list[DatasetOut]:
 
 
 def _common(
-    t: Translator, title: str, here: str, query: Sequence[tuple[str, str]]
+    t: Translator,
+    title: str,
+    here: str,
+    query: Sequence[tuple[str, str]],
+    *,
+    autofocus: bool = False,
 ) -> dict[str, object]:
-    return {"title": title, "switch_url": switch_url(here, query, t), "safe_url": safe_url}
+    """What every page has; ``autofocus``: a form came back with an error summary that takes
+    the focus (``static/focus.js``)."""
+    return {
+        "title": title,
+        "switch_url": switch_url(here, query, t),
+        "safe_url": safe_url,
+        "autofocus": autofocus,
+    }
 
 
 def home_page(session: Session, t: Translator, query: Sequence[tuple[str, str]]) -> str:
@@ -180,6 +192,7 @@ def question_page(
 ) -> str:
     """The question form alone (or the reply form of ``thread``), as it was sent, with what
     to correct."""
+    wrong = bool(form.errors) or form.retry_after is not None
     return render(
         "question.html",
         t,
@@ -190,7 +203,17 @@ def question_page(
         api_links=[],
         charts=False,
         **_common(
-            t, t("ask.reply" if thread else "ask.title"), f"/doc/dataset/{dataset.id}", query
+            t,
+            _with_errors(
+                t,
+                f"{t('ask.reply')}: {thread.title}"
+                if thread
+                else f"{t('ask.title')}: {t.text(dataset.title)}",
+                wrong,
+            ),
+            f"/doc/dataset/{dataset.id}",
+            query,
+            autofocus=wrong,
         ),
     )
 
@@ -246,6 +269,7 @@ def dataset_page(
             _with_errors(t, t.text(page.dataset.title), bool(builder.errors)),
             here or f"/doc/dataset/{dataset_id}",
             query,
+            autofocus=bool(builder.errors),
         ),
     )
 
