@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue_service
-from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut
+from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut, OrganisationRef
 from app.errors import BadRequest, InvalidParameter, NotFound
 from app.feedback import service as feedback_service
 from app.feedback.schemas import NewMessage, NewThread, ThreadOut
@@ -98,7 +98,7 @@ class IndicatorPage:
     inside: MapData | None
     municipalities: list[UnitOut]
     chosen: str | None
-    supplier_names: list[tuple[str, str]]  # (organisation id, name)
+    suppliers: list[OrganisationRef]  # shown in the page's language
 
 
 @dataclass
@@ -370,11 +370,7 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
         unit = next((u for u in municipalities if u.code == chosen), None)
         if unit is not None:
             inside = _inside_map(session, indicator, dataset.id, dataset.geo_version, period, unit)
-    suppliers = [
-        (r.organisation.id, r.organisation.name.nl or r.organisation.id)
-        for r in (dataset.roles if dataset else [])
-        if r.role == "supplier"
-    ]
+    suppliers = [r.organisation for r in (dataset.roles if dataset else []) if r.role == "supplier"]
     return IndicatorPage(
         indicator, dataset, compared, flemish, inside, municipalities, chosen, suppliers
     )

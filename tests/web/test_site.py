@@ -454,3 +454,19 @@ def test_resource_pages_keep_the_chosen_language_on_their_links(
     main = page.text[page.text.index("<main") : page.text.index("</main>")]
     for href in re.findall(r'<a href="(/doc/[^"]*)"', main):
         assert "lang=en" in unescape(href), (path, href)
+
+
+def test_an_english_indicator_page_names_its_suppliers_in_english(client: TestClient) -> None:
+    """An English indicator page listed its suppliers by their Dutch names ("Stad Aalst")."""
+    dataset = client.get("/api/v1/datasets/population-2025").json()
+    suppliers = [r["organisation"] for r in dataset["roles"] if r["role"] == "supplier"]
+    # Cities with an English name of their own ("City of Aalst").
+    assert any(o["name"]["en"] not in (None, o["name"]["nl"]) for o in suppliers)
+    page = client.get("/doc/indicator/population?lang=en", headers=HTML).text
+    shown = page[page.index("<dt>Supplier</dt>") :]
+    shown = unescape(shown[: shown.index("</dd>")])
+    for organisation in suppliers:
+        english = organisation["name"]["en"] or organisation["name"]["nl"]
+        assert f">{english}</a>" in shown, organisation
+        if organisation["name"]["en"] and organisation["name"]["en"] != organisation["name"]["nl"]:
+            assert f">{organisation['name']['nl']}</a>" not in shown
