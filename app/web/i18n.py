@@ -44,6 +44,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.api": ("API", "API"),
     "nav.language": ("English", "Nederlands"),
     "nav.skip": ("Naar de inhoud", "Skip to content"),
+    "page.error": ("Fout", "Error"),
     "alternates": ("Dit als data", "This as data"),
     "api_call": ("API-aanroep met deze cijfers", "API call giving these numbers"),
     "search.label": (
@@ -218,6 +219,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "download.format": ("Formaat", "Format"),
     "download.all": ("alle", "all"),
     "download.button": ("Downloaden", "Download"),
+    "download.problems": (
+        "Deze download kan niet. Verbeter wat hieronder staat:",
+        "This download cannot be made. Please correct what is marked below:",
+    ),
+    "download.error.indicator": (
+        "Kies een indicator van deze dataset.",
+        "Choose an indicator of this dataset.",
+    ),
+    "download.error.level": (
+        "Deze dataset heeft geen cijfers op dat niveau. Kies een niveau uit de lijst.",
+        "This dataset has no numbers at that level. Choose a level from the list.",
+    ),
+    "download.error.period": (
+        "Deze dataset heeft geen cijfers voor die periode. Kies een periode uit de lijst.",
+        "This dataset has no numbers for that period. Choose a period from the list.",
+    ),
+    "download.error.within": (
+        "Geen plaats met die naam of code in de geografie van deze dataset. Typ een naam "
+        "(Gent), een code (44021) of niveau:code (municipality:44021).",
+        "No place of that name or code in this dataset's geography. Type a name (Ghent), a "
+        "code (44021) or level:code (municipality:44021).",
+    ),
+    "download.error.format": ("Kies CSV of JSON-stat.", "Choose CSV or JSON-stat."),
     # indicator page
     "indicator.definition": ("Definitie", "Definition"),
     "indicator.unit": ("Eenheid", "Unit"),

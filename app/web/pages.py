@@ -72,9 +72,21 @@ def _all_datasets(session: Session) -> list[DatasetOut]:
 
 
 def _common(
-    t: Translator, title: str, here: str, query: Sequence[tuple[str, str]]
+    t: Translator,
+    title: str,
+    here: str,
+    query: Sequence[tuple[str, str]],
+    *,
+    autofocus: bool = False,
 ) -> dict[str, object]:
-    return {"title": title, "switch_url": switch_url(here, query, t), "safe_url": safe_url}
+    """What every page has; ``autofocus``: a form came back with an error summary that takes
+    the focus (``static/focus.js``)."""
+    return {
+        "title": title,
+        "switch_url": switch_url(here, query, t),
+        "safe_url": safe_url,
+        "autofocus": autofocus,
+    }
 
 
 def home_page(session: Session, t: Translator, query: Sequence[tuple[str, str]]) -> str:
@@ -140,8 +152,13 @@ def search_page(
             ),
         ],
         charts=False,
-        **_common(t, t("search.title"), "/search", query),
+        # The words looked for first: the reader knows the results of which search these are.
+        **_common(t, _search_title(t, page.q), "/search", query),
     )
+
+
+def _search_title(t: Translator, q: str) -> str:
+    return f"“{q}” — {t('search.title')}" if q else t("search.title")
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,7 @@ def question_page(
 ) -> str:
     """The question form alone (or the reply form of ``thread``), as it was sent, with what
     to correct."""
+    wrong = bool(form.errors) or form.retry_after is not None
     return render(
         "question.html",
         t,
@@ -185,9 +203,29 @@ def question_page(
         api_links=[],
         charts=False,
         **_common(
-            t, t("ask.reply" if thread else "ask.title"), f"/doc/dataset/{dataset.id}", query
+            t,
+            _with_errors(
+                t,
+                f"{t('ask.reply')}: {thread.title}"
+                if thread
+                else f"{t('ask.title')}: {t.text(dataset.title)}",
+                wrong,
+            ),
+            f"/doc/dataset/{dataset.id}",
+            query,
+            autofocus=wrong,
         ),
     )
+
+
+@dataclass(frozen=True)
+class DownloadForm:
+    """The download builder of a dataset page: the choices (municipalities by default), and
+    per field the message key of what was wrong with what the reader chose or typed."""
+
+    values: Mapping[str, str] = field(default_factory=lambda: {"level": "municipality"})
+    errors: Mapping[str, str] = field(default_factory=dict)
+    retry_after: int | None = None  # never: the builder is not counted
 
 
 def dataset_page(
@@ -198,7 +236,12 @@ def dataset_page(
     threads: Sequence[ThreadOut],
     base_url: str,
     query: Sequence[tuple[str, str]],
+    builder: DownloadForm | None = None,
+    here: str | None = None,
 ) -> str:
+    """The dataset page; ``builder``: its download builder as sent, with what to correct
+    (the page then answers ``here``, the builder's address)."""
+    builder = builder or DownloadForm()
     page = service.dataset_page(session, dataset_id)
     first = (
         catalogue_service.get_indicator(session, page.dataset.indicators[0].id)
@@ -215,13 +258,25 @@ def dataset_page(
         first=first,
         threads=threads,
         question=QuestionForm(kinds=question_kinds(page.dataset.access_level)),
+        builder=builder,
         organisations=_pick(t, repository.organisation_names(session)),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],
         api_links=api_links,
         charts=False,
-        **_common(t, t.text(page.dataset.title), f"/doc/dataset/{dataset_id}", query),
+        **_common(
+            t,
+            _with_errors(t, t.text(page.dataset.title), bool(builder.errors)),
+            here or f"/doc/dataset/{dataset_id}",
+            query,
+            autofocus=bool(builder.errors),
+        ),
     )
+
+
+def _with_errors(t: Translator, title: str, wrong: bool) -> str:
+    """A page's title that says the form on it came back with something to correct."""
+    return f"{t('page.error')}: {title}" if wrong else title
 
 
 def indicator_page(
@@ -263,7 +318,12 @@ def place_page(
     query: Sequence[tuple[str, str]],
 ) -> str:
     page = service.place_page(session, level, code, version)
-    api = f"/api/v1/geo/units/{level}/{code}?version={page.unit.version}"
+    unit = page.unit
+    api = f"/api/v1/geo/units/{level}/{code}?version={unit.version}"
+    title = f"{page.name} {t('place.in_numbers')}"
+    if not page.current:
+        # Not the geography of now: the title says which one (in the tab, in the history).
+        title += f" ({t('dataset.geo_version').lower()} {unit.version})"
     api_links = [("JSON", api), *[(t.text(f.indicator.label), f.api_url) for f in page.figures]]
     return render(
         "place.html",
@@ -272,7 +332,7 @@ def place_page(
         alternates=[*alternates, ("application/json", api)],
         api_links=api_links,
         charts=page.map is not None,
-        **_common(t, f"{page.unit.name} {t('place.in_numbers')}", f"/doc/{level}/{code}", query),
+        **_common(t, title, f"/doc/{level}/{code}", query),
     )
 
 

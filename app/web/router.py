@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.api.deps import DbId, SessionDep, SettingsDep, UnitOfWorkDep, limit_feedback
 from app.api.params import text_path, text_query
 from app.config import Settings
-from app.errors import Conflict, InvalidParameter, TooManyRequests
+from app.errors import BadRequest, Conflict, InvalidParameter, NotFound, TooManyRequests
 from app.feedback import service as feedback_service
 from app.web import pages, service
 from app.web.i18n import LANGUAGES, Translator, choose_language
@@ -56,11 +56,31 @@ def search(request: Request, session: SessionDep, q: SearchText = "") -> HTMLRes
 
 @router.get("/download/{dataset_id}", response_class=RedirectResponse, status_code=303)
 def download(
-    request: Request, session: SessionDep, dataset_id: Annotated[str, text_path()]
-) -> RedirectResponse:
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    dataset_id: Annotated[str, text_path()],
+) -> Response:
     """The download builder's form, without JavaScript: to the observations API with the
-    fields that were chosen, once they are checked."""
-    chosen = service.download_query(session, dataset_id, request.query_params.multi_items())
+    fields that were chosen, once they are checked; else the dataset page with the builder
+    as it was sent and what to correct, in the reader's language (422, or 404 for a period
+    or a place the dataset does not have)."""
+    query = request.query_params.multi_items()
+    try:
+        chosen = service.download_query(session, dataset_id, query)
+    except (BadRequest, InvalidParameter, NotFound) as exc:
+        errors = service.download_errors(exc)
+        if not errors:
+            raise  # an unknown dataset: the page not found
+        t = translator(request)
+        values = {n: v for n, v in query if n in service.DOWNLOAD_FIELDS}
+        threads, _ = feedback_service.list_threads(session, dataset_id, None, None, 0, 50)
+        page = pages.dataset_page(
+            session, t, dataset_id, [], threads, settings.base_url, query,
+            builder=pages.DownloadForm(values=values, errors=errors),
+            here=f"/download/{quote(dataset_id, safe='')}",
+        )  # fmt: skip
+        return html(page, exc.status)
     target = f"/api/v1/datasets/{quote(dataset_id, safe='')}/observations"
     return RedirectResponse(f"{target}?{urlencode(chosen)}" if chosen else target, 303)
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.catalogue import service as catalogue_service
-from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut
+from app.catalogue.schemas import DatasetOut, Facet, IndicatorOut, OrganisationRef
 from app.errors import BadRequest, InvalidParameter, NotFound
 from app.feedback import service as feedback_service
 from app.feedback.schemas import NewMessage, NewThread, ThreadOut
@@ -98,7 +98,7 @@ class IndicatorPage:
     inside: MapData | None
     municipalities: list[UnitOut]
     chosen: str | None
-    supplier_names: list[tuple[str, str]]  # (organisation id, name)
+    suppliers: list[OrganisationRef]  # shown in the page's language
 
 
 @dataclass
@@ -124,6 +124,16 @@ class PlacePage:
     map_indicator: IndicatorOut | None
     profile_url: str = ""
     region: UnitOut | None = None
+    current: bool = True  # in the latest geography version
+
+    @property
+    def name(self) -> str:
+        """The place as its title names it: a sector with its municipality ("Station (Gent)":
+        17 sectors are called "Station"), as the wijken's own names are."""
+        municipality = self.unit.parents.get(Level.MUNICIPALITY)
+        if self.unit.level != Level.SECTOR or municipality is None:
+            return self.unit.name
+        return f"{self.unit.name} ({municipality.name})"
 
 
 @dataclass
@@ -360,11 +370,7 @@ def indicator_page(session: Session, indicator: IndicatorOut, chosen: str | None
         unit = next((u for u in municipalities if u.code == chosen), None)
         if unit is not None:
             inside = _inside_map(session, indicator, dataset.id, dataset.geo_version, period, unit)
-    suppliers = [
-        (r.organisation.id, r.organisation.name.nl or r.organisation.id)
-        for r in (dataset.roles if dataset else [])
-        if r.role == "supplier"
-    ]
+    suppliers = [r.organisation for r in (dataset.roles if dataset else []) if r.role == "supplier"]
     return IndicatorPage(
         indicator, dataset, compared, flemish, inside, municipalities, chosen, suppliers
     )
@@ -403,7 +409,10 @@ def place_page(session: Session, level: str, code: str, version: str | None) -> 
                 UnitOut.model_validate(unit.model_dump()),
             )  # fmt: skip
     profile_url = f"{API}/geo/units/{unit.level}/{unit.code}/profile?version={unit.version}"
-    return PlacePage(unit, cityregion, figures, map_data, map_indicator, profile_url, found.region)
+    return PlacePage(
+        unit, cityregion, figures, map_data, map_indicator, profile_url, found.region,
+        current=unit.version == _latest_version(session),
+    )  # fmt: skip
 
 
 def _cell(value: UnitValue | None) -> Cell | None:
@@ -526,6 +535,21 @@ def download_query(
     if one.get("format", "csv") not in formats:
         raise InvalidParameter("format", f"format must be one of {', '.join(formats)}")
     return chosen
+
+
+def download_errors(error: BadRequest | InvalidParameter | NotFound) -> dict[str, str]:
+    """The builder's field a refusal of :func:`download_query` is about, with the message key
+    of what to correct; empty when it is about none of them (an unknown dataset)."""
+    field: str | None = None
+    if isinstance(error, InvalidParameter):
+        field = error.extensions.get("parameter")
+    elif isinstance(error, NotFound):
+        named = {"indicator": "indicator", "period": "period", "unit": "within"}
+        field = next((f for key, f in named.items() if key in error.extensions), None)
+    else:
+        # A level the dataset's version lacks, or one an indicator is not published at.
+        field = "level"
+    return {field: f"download.error.{field}"} if field in DOWNLOAD_FIELDS else {}
 
 
 def _place_key(session: Session, dataset_id: str, within: str) -> str:

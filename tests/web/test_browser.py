@@ -338,6 +338,9 @@ def test_a_question_asked_on_the_dataset_page(visit: Visit) -> None:
     with visit.page.expect_navigation():
         form.locator("button").click()
     assert visit.page.locator("#ask-email").get_attribute("aria-invalid") == "true"
+    # The error summary has the focus: the keyboard and the screen reader start there.
+    focused = visit.page.evaluate("[document.activeElement.className, document.title]")
+    assert focused[0] == "problems" and focused[1].startswith("Fout: "), focused
     assert visit.page.locator("#ask-body").input_value() == "Is dit het mediaan inkomen?"
     visit.check_accessible()
     visit.screenshot("question")

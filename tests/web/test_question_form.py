@@ -4,7 +4,9 @@ be taken — nothing stored then."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +190,36 @@ def test_a_reply_from_the_page_continues_the_thread(world: World) -> None:
     assert late.status_code == 409 and late.headers["content-type"].startswith("text/html")
     unknown = world.client.post("/feedback/999999/replies", data={}, headers=HTML)
     assert unknown.status_code == 404
+
+
+def _headings(page: str) -> list[int]:
+    return [int(level) for level in re.findall(r"<h([1-6])[ >]", page)]
+
+
+def test_a_form_with_errors_says_so_in_its_title_and_takes_the_focus(world: World) -> None:
+    """The form that comes back says in its title that it did (the tab read "Stel een vraag"
+    as before sending), its heading follows the h1 (it was an h3), and its error summary
+    takes the focus when the page loads (a script of the site's own, no inline script)."""
+    sent = world.client.post(FORM, data=question(email=""), headers=HTML)
+    assert sent.status_code == 422
+    page = sent.text
+    assert "<title>Fout: Stel een vraag: " in page
+    levels = _headings(page[page.index("<main") : page.index("</main>")])
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in pairwise(levels))
+    assert '<h2 id="ask">' in page
+    assert '<div class="problems" role="alert" tabindex="-1" data-autofocus>' in page
+    assert '<script src="/static/site/focus.js" defer></script>' in page
+    script = world.client.get("/static/site/focus.js").text
+    assert "[data-autofocus]" in script and ".focus()" in script
+    english = world.client.post(f"{FORM}?lang=en", data=question(email=""), headers=HTML).text
+    assert "<title>Error: Ask a question: " in english
+    # A reply that comes back too.
+    thread = world.client.post(FORM, data=question(), headers=HTML, follow_redirects=False)
+    thread_id = int(thread.headers["location"].rsplit("-", 1)[1])
+    reply = world.client.post(
+        f"/feedback/{thread_id}/replies", data={"body": "", "name": "", "email": ""}, headers=HTML
+    )
+    assert reply.status_code == 422 and "<title>Fout: Reageer: " in reply.text
+    # The dataset page itself, with nothing to correct, neither.
+    plain = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
+    assert "focus.js" not in plain and "data-autofocus" not in plain

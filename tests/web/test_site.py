@@ -8,8 +8,9 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
-from app.web.i18n import Translator, choose_language
+from app.web.i18n import LABELS, Translator, choose_language
 from app.web.service import class_breaks
 
 HTML = {"Accept": "text/html"}
@@ -281,25 +282,72 @@ def test_a_reader_whose_browser_prefers_english_can_stay_on_dutch_pages(
 
 
 @pytest.mark.parametrize(
-    ("within", "status", "reason"),
+    ("fields", "status", "field"),
     [
-        ("Nergenshuizen", 422, "level:code"),
-        ("municipality:99999", 404, "99999"),
-        ("<script>", 422, "level:code"),
+        ({"within": "Nergenshuizen"}, 422, "within"),
+        ({"within": "Gentt"}, 422, "within"),
+        ({"within": "municipality:99999"}, 404, "within"),
+        ({"within": "<script>"}, 422, "within"),
+        ({"period": "1999"}, 404, "period"),
+        ({"indicator": "nope"}, 404, "indicator"),
+        ({"format": "xlsx"}, 422, "format"),
     ],
 )
-def test_the_download_builder_explains_a_bad_choice_on_a_page(
-    client: TestClient, within: str, status: int, reason: str
+def test_the_download_builder_explains_a_bad_choice_in_its_form(
+    client: TestClient, fields: dict[str, str], status: int, field: str
 ) -> None:
-    response = client.get(
+    """A wrong choice comes back as the dataset page's builder (it was the bare error page,
+    in English, with what was typed gone): the message in the reader's language, tied to its
+    field, above the form a summary that links to it, and what was chosen kept."""
+    chosen = {"indicator": "population", "level": "sector", "format": "csv", **fields}
+    for lang, message in (
+        ("nl", LABELS[f"download.error.{field}"][0]),
+        ("en", LABELS[f"download.error.{field}"][1]),
+    ):
+        response = client.get(
+            "/download/population-2025",
+            params={**chosen, "lang": lang},
+            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+            follow_redirects=False,
+        )
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("text/html")
+        page = response.text
+        assert f'<html lang="{lang}">' in page and "<script>" not in page
+        form = page[page.index('<form class="download"') :]
+        form = form[: form.index("</form>")]
+        summary = form[form.index('<div class="problems" role="alert"') :]
+        assert f'<a href="#dl-{field}">{escape(message)}</a>' in summary
+        tag = re.search(rf'<(?:input|select) id="dl-{field}"[^>]*>', form).group(0)  # type: ignore[union-attr]
+        assert 'aria-invalid="true"' in tag
+        assert f'aria-describedby="dl-{field}-error"' in tag
+        assert f'<span class="error" id="dl-{field}-error">{escape(message)}</span>' in form
+        assert form.count('aria-invalid="true"') == 1
+        # What was chosen and typed is still there, and the language stays with the form.
+        assert '<option value="sector" selected>' in form
+        if field != "indicator":
+            assert '<option value="population" selected>' in form
+        if "within" in fields:
+            assert f'value="{escape(fields["within"])}"' in form
+        assert f'<input type="hidden" name="lang" value="{lang}">' in form
+        assert "<title>" + ("Fout" if lang == "nl" else "Error") + ": " in page
+
+
+def test_the_download_builder_keeps_the_language(client: TestClient) -> None:
+    """The builder's form carries the reader's language, as the other forms of the site do
+    (its errors came back in Dutch on an English page)."""
+    page = client.get("/doc/dataset/population-2025?lang=en", headers=HTML).text
+    form = page[page.index('<form class="download"') :]
+    form = form[: form.index("</form>")]
+    assert '<input type="hidden" name="lang" value="en">' in form
+    # The language is the page's, not a choice for the API.
+    chosen = client.get(
         "/download/population-2025",
-        params={"indicator": "population", "within": within, "format": "csv"},
-        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        params={"indicator": "population", "format": "csv", "lang": "en"},
         follow_redirects=False,
     )
-    assert response.status_code == status
-    assert response.headers["content-type"].startswith("text/html")
-    assert reason in response.text and "<script>" not in response.text
+    assert chosen.status_code == 303
+    assert "lang" not in chosen.headers["location"]
 
 
 def test_a_bad_parameter_of_a_page_is_a_page_for_a_browser(client: TestClient) -> None:
@@ -364,8 +412,10 @@ def test_the_preview_says_its_level(client: TestClient) -> None:
     """Income is published per sector: its preview says so (it said "per gemeente")."""
     for dataset, level in (("income", "statistische sector"), ("population-2025", "gemeente")):
         page = client.get(f"/doc/dataset/{dataset}", headers=HTML).text
-        caption = page[page.index("<caption>De eerste waarden per") :]
-        assert caption.startswith(f"<caption>De eerste waarden per {level} —"), caption[:80]
+        caption = page[page.index('<caption id="preview-caption">De eerste waarden per') :]
+        assert caption.startswith(
+            f'<caption id="preview-caption">De eerste waarden per {level} —'
+        ), caption[:80]
 
 
 def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
@@ -382,3 +432,41 @@ def test_map_classes_are_those_of_the_units_drawn(client: TestClient) -> None:
     breaks = class_breaks([value for value, _ in drawn])
     for value, k in drawn:
         assert k == str(next(i for i, bound in enumerate(breaks) if value <= bound)), value
+
+
+@pytest.mark.parametrize(
+    ("path", "link"),
+    [
+        ("/doc/conceptscheme/datapedia", "/doc/indicator/area"),
+        ("/doc/record/population-2025", "/doc/dataset/population-2025"),
+        ("/doc/distribution/population-2025/csv", "/doc/dataset/population-2025"),
+        ("/doc/observation-status/normal", "/doc/conceptscheme/observation-status"),
+    ],
+)
+def test_resource_pages_keep_the_chosen_language_on_their_links(
+    client: TestClient, path: str, link: str
+) -> None:
+    """Every page of the site the page links to opens in the language the reader chose (the
+    resource pages linked bare ``/doc/…`` paths: the next page was Dutch again)."""
+    page = client.get(path, params={"lang": "en"}, headers=HTML)
+    assert page.status_code == 200, path
+    assert f'href="{link}?lang=en"' in page.text
+    main = page.text[page.text.index("<main") : page.text.index("</main>")]
+    for href in re.findall(r'<a href="(/doc/[^"]*)"', main):
+        assert "lang=en" in unescape(href), (path, href)
+
+
+def test_an_english_indicator_page_names_its_suppliers_in_english(client: TestClient) -> None:
+    """An English indicator page listed its suppliers by their Dutch names ("Stad Aalst")."""
+    dataset = client.get("/api/v1/datasets/population-2025").json()
+    suppliers = [r["organisation"] for r in dataset["roles"] if r["role"] == "supplier"]
+    # Cities with an English name of their own ("City of Aalst").
+    assert any(o["name"]["en"] not in (None, o["name"]["nl"]) for o in suppliers)
+    page = client.get("/doc/indicator/population?lang=en", headers=HTML).text
+    shown = page[page.index("<dt>Supplier</dt>") :]
+    shown = unescape(shown[: shown.index("</dd>")])
+    for organisation in suppliers:
+        english = organisation["name"]["en"] or organisation["name"]["nl"]
+        assert f">{english}</a>" in shown, organisation
+        if organisation["name"]["en"] and organisation["name"]["en"] != organisation["name"]["nl"]:
+            assert f">{organisation['name']['nl']}</a>" not in shown
