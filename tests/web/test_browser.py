@@ -231,6 +231,18 @@ def test_indicator_page_chart_and_map_show_the_api_numbers(visit: Visit) -> None
     )
     present = sum(v is not None for v in values.values())
     assert marks == present + len(colours)
+    # The Flemish Region in its own colour and legend entry (it was filed under the cities).
+    region_bars = visit.page.evaluate(
+        "el => Array.from(el.querySelectorAll('path'))"
+        ".filter(p => p.getAttribute('fill') === '#b2182b').length",
+        chart.element_handle(),
+    )
+    region_values = sum(
+        v is not None for (level, _, _), v in values.items() if level == "region"
+    )
+    periods = {period for (_, _, period) in values}
+    assert region_values > 0 and region_bars == region_values + len(periods)
+    assert chart.locator("text", has_text="Flemish Region").count() >= len(periods)
     # The map: one coloured area per municipality with a value and a geometry.
     geometry = visit.page.locator("figure[data-map]").first
     features = _api(visit.base, geometry.get_attribute("data-geometry"))["features"]

@@ -211,6 +211,18 @@ def test_unknown_things_are_html_404_pages_for_browsers(client: TestClient, path
     machine = client.get(path, headers={"Accept": "text/turtle"})
     assert machine.status_code == 404
     assert machine.headers["content-type"] == "application/problem+json"
+    # One search landmark (the page's own form), not a second of the same name in the header.
+    assert dutch.text.count('role="search"') == 1
+
+
+@pytest.mark.parametrize("path", ["/doc/dataset/population-2025", "/doc/municipality/44021"])
+def test_the_footer_names_each_data_link_once(client: TestClient, path: str) -> None:
+    """The same resource in several RDF formats has a link per format; the JSON of the API
+    was listed twice (as application/json and as "JSON")."""
+    footer = client.get(path, headers=HTML).text.split('<footer class="site">')[1]
+    links = re.findall(r'<a href="([^"]+)"', footer.split("</ul>")[0])
+    api = [link for link in links if link.startswith("/api/v1/")]
+    assert api and len(api) == len(set(api)), api
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=abc", "page_size=5000"])

@@ -54,21 +54,30 @@
         return next && next.getAttribute("data-kind") === "cityregion"
           ? cellValue(next.querySelector('td[data-period="' + period + '"]')) : null;
       });
-      if (withRegion && regionRow) {
-        cityValues.push(cellValue(regionRow.querySelector('td[data-period="' + period + '"]')));
-        regionValues.push(null);
-      }
       var cityColour = CITY[p % CITY.length];
       var regionColour = CITYREGION[p % CITYREGION.length];
       colours.push(cityColour, regionColour);
+      // The Flemish Region's bar is a series of its own (its colour, its legend entry),
+      // stacked with the cities' of the period so that it takes their place, not a third.
       series.push({
         name: holder.getAttribute("data-city-label") + " " + period,
-        type: "bar", data: cityValues, itemStyle: { color: cityColour },
+        type: "bar", stack: "p" + p, data: cityValues, itemStyle: { color: cityColour },
       });
       series.push({
         name: holder.getAttribute("data-cityregion-label") + " " + period,
         type: "bar", data: regionValues, itemStyle: { color: regionColour },
       });
+      if (withRegion && regionRow) {
+        cityValues.push(null);
+        regionValues.push(null);
+        var flanders = cities.map(function () { return null; });
+        flanders.push(cellValue(regionRow.querySelector('td[data-period="' + period + '"]')));
+        colours.push(REGION);
+        series.push({
+          name: holder.getAttribute("data-region-label") + " " + period,
+          type: "bar", stack: "p" + p, data: flanders, itemStyle: { color: REGION },
+        });
+      }
     });
     holder.setAttribute("data-colours", colours.join(" "));
     holder.classList.add("drawn");
