@@ -18,7 +18,7 @@ from app.access.models import AccessGrant
 from app.access.schemas import AuditEventOut, GrantOut, NewGrant
 from app.audit.models import AuditEvent
 from app.audit.service import record
-from app.auth.service import Caller, require_owner
+from app.auth.service import Caller, held_roles, require_owner
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import READING_ROLES, Dataset
 from app.db import queries
@@ -180,9 +180,21 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
     return grant_out(grant)
 
 
+def _may_see_grant(session: Session, caller: Caller, grant: AccessGrant) -> bool:
+    """Site admins, the owners and publisher of its dataset (they list its grants) and the
+    organisation holding it (it lists the grants it holds)."""
+    return (
+        caller.is_admin
+        or grant.organisation_id == caller.organisation.id
+        or bool(held_roles(session, caller, grant.dataset_id) & {"owner", "publisher"})
+    )
+
+
 def revoke_grant(session: Session, caller: Caller, grant_id: int) -> GrantOut:
     grant = repository.get_grant(session, grant_id)
-    if grant is None:
+    # A grant the caller may not see is answered as one that does not exist: its id must not
+    # tell which dataset it opens, nor to whom.
+    if grant is None or not _may_see_grant(session, caller, grant):
         raise NotFound(f"grant {grant_id} not found", grant=grant_id)
     _require_owner(session, caller, grant.dataset_id, "revoking access")
     if grant.revoked_at is not None:
@@ -225,12 +237,16 @@ def held_grants(
     return [grant_out(g) for g in grants], queries.count(session, stmt)
 
 
-def event_out(event: AuditEvent) -> AuditEventOut:
+def event_out(event: AuditEvent, caller: Caller) -> AuditEventOut:
+    """One event as ``caller`` reads it: the key that acted only for the caller's own
+    organisation's events (or for a site admin), as a key id of another organisation is
+    answered nowhere else (a 404 at DELETE /keys/{id})."""
+    own = caller.is_admin or event.organisation_id == caller.organisation.id
     return AuditEventOut(
         id=event.id,
         at=event.at,
         organisation=event.organisation_id,
-        key=event.api_key_id,
+        key=event.api_key_id if own else None,
         actor=event.actor,
         action=event.action,
         dataset=event.dataset_id,
@@ -250,4 +266,4 @@ def audit_log(
         _require_owner(session, caller, dataset_id, "reading the audit log")
     stmt = repository.events_query(dataset_id)
     events = queries.page(session, stmt, offset, limit)
-    return [event_out(e) for e in events], queries.count(session, stmt)
+    return [event_out(e, caller) for e in events], queries.count(session, stmt)
