@@ -35,6 +35,47 @@ def _how_to_ask(dataset: Dataset) -> str:
     )
 
 
+def _capacity(session: Session, caller: Caller, dataset: Dataset) -> str | None:
+    """In which capacity the caller reads the values of ``dataset`` (restricted or
+    non-public; its derived sources aside): the purpose its reads are logged with, or None
+    when it may not read them."""
+    held = {
+        role.role
+        for role, org in catalogue_repository.roles_of_dataset(session, dataset.id)
+        if org.id == caller.organisation.id
+    }
+    if caller.is_admin or held & READING_ROLES:
+        # A supplier reads the whole dataset it supplies to (its context), not only its
+        # territory: the log says in which capacity, not "own data" for every reader.
+        if caller.is_admin:
+            return "site administration"
+        if held & {"owner", "publisher"}:
+            return "own data"
+        return "supplier of the dataset"
+    if dataset.access_level == "non_public":
+        return None  # no grant opens it
+    grant = repository.active_grant(
+        session, dataset.id, caller.organisation.id, datetime.now(UTC).date()
+    )
+    return None if grant is None else grant.purpose
+
+
+def may_read_values(session: Session, caller: Caller | None, dataset_id: str) -> bool:
+    """Whether the caller may read the dataset's values — and so what counts them (the rows
+    of its submissions): :func:`authorize_read`'s answer, without refusing or logging."""
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        return False
+    if dataset.access_level != "public" and (
+        caller is None or _capacity(session, caller, dataset) is None
+    ):
+        return False
+    return all(
+        may_read_values(session, caller, source)
+        for source in catalogue_repository.derived_sources_by_dataset(session).get(dataset_id, [])
+    )
+
+
 def authorize_read(session: Session, caller: Caller | None, dataset_id: str, what: str) -> bool:
     """Raise unless the caller may read the dataset's values; log reads of restricted data,
     with ``what`` was read (the request, or the monitor or comparison). True when the values
@@ -52,37 +93,18 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str, wha
             f"dataset {dataset_id!r} is restricted: its metadata is public, its values need "
             f"an API key and a grant; {_how_to_ask(dataset)}"
         )
-    held = {
-        role.role
-        for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
-        if org.id == caller.organisation.id
-    }
-    purpose: str | None = None
-    if caller.is_admin or held & READING_ROLES:
-        # A supplier reads the whole dataset it supplies to (its context), not only its
-        # territory: the log says in which capacity, not "own data" for every reader.
-        if caller.is_admin:
-            purpose = "site administration"
-        elif held & {"owner", "publisher"}:
-            purpose = "own data"
-        else:
-            purpose = "supplier of the dataset"
-    elif dataset.access_level == "non_public":
+    purpose = _capacity(session, caller, dataset)
+    if purpose is None and dataset.access_level == "non_public":
         raise Forbidden(
             f"read:{dataset_id}",
             f"dataset {dataset_id!r} is non-public: only its metadata is published",
         )
-    else:
-        grant = repository.active_grant(
-            session, dataset_id, caller.organisation.id, datetime.now(UTC).date()
+    if purpose is None:
+        raise Forbidden(
+            f"grant:{dataset_id}",
+            f"{caller.organisation.id!r} has no grant to read restricted dataset "
+            f"{dataset_id!r}; {_how_to_ask(dataset)}",
         )
-        if grant is None:
-            raise Forbidden(
-                f"grant:{dataset_id}",
-                f"{caller.organisation.id!r} has no grant to read restricted dataset "
-                f"{dataset_id!r}; {_how_to_ask(dataset)}",
-            )
-        purpose = grant.purpose
     # A derived dataset's values give its sources' back (a ratio times its public
     # denominator): reading them takes the right to read every restricted source too, and
     # each source's log records the read.
