@@ -38,6 +38,7 @@ from app.api.http import (
     HeadAsGet,
     LimitBody,
     RefuseControlCharacters,
+    RefuseDeepJson,
     SecurityHeaders,
     origin_of,
 )
@@ -317,6 +318,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SignalStoredFilesWriter, state=state)
     app.add_middleware(
         RefuseControlCharacters,
+        refusal=lambda scope, error: _for_reader(
+            Request(scope), error.status, error.to_problem(scope["path"])
+        ),
+    )
+    app.add_middleware(
+        RefuseDeepJson,
+        exempt=_is_submission,
         refusal=lambda scope, error: _for_reader(
             Request(scope), error.status, error.to_problem(scope["path"])
         ),

@@ -90,7 +90,10 @@ class AuditEventOut(BaseModel):
     id: int
     at: Timestamp
     organisation: str | None = Field(description="The organisation of the key that acted.")
-    key: int | None = Field(description="The id of the key that acted.")
+    key: int | None = Field(
+        description="The id of the key that acted: for the caller's own organisation's events "
+        "(all of them for a site admin), null for other organisations' and without a key."
+    )
     actor: str | None = Field(description="Without a key: the name given.")
     action: str = Field(examples=["grant.create"])
     dataset: str | None

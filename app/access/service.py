@@ -18,7 +18,7 @@ from app.access.models import AccessGrant
 from app.access.schemas import AuditEventOut, GrantOut, NewGrant
 from app.audit.models import AuditEvent
 from app.audit.service import record
-from app.auth.service import Caller, require_owner
+from app.auth.service import Caller, held_roles, require_owner
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import READING_ROLES, Dataset
 from app.db import queries
@@ -32,6 +32,47 @@ def _how_to_ask(dataset: Dataset) -> str:
     return (
         f"ask the owners for access with POST /api/v1/datasets/{dataset.id}/feedback "
         '{"kind": "access_request", "title": …, "body": <who you are and why>}'
+    )
+
+
+def _capacity(session: Session, caller: Caller, dataset: Dataset) -> str | None:
+    """In which capacity the caller reads the values of ``dataset`` (restricted or
+    non-public; its derived sources aside): the purpose its reads are logged with, or None
+    when it may not read them."""
+    held = {
+        role.role
+        for role, org in catalogue_repository.roles_of_dataset(session, dataset.id)
+        if org.id == caller.organisation.id
+    }
+    if caller.is_admin or held & READING_ROLES:
+        # A supplier reads the whole dataset it supplies to (its context), not only its
+        # territory: the log says in which capacity, not "own data" for every reader.
+        if caller.is_admin:
+            return "site administration"
+        if held & {"owner", "publisher"}:
+            return "own data"
+        return "supplier of the dataset"
+    if dataset.access_level == "non_public":
+        return None  # no grant opens it
+    grant = repository.active_grant(
+        session, dataset.id, caller.organisation.id, datetime.now(UTC).date()
+    )
+    return None if grant is None else grant.purpose
+
+
+def may_read_values(session: Session, caller: Caller | None, dataset_id: str) -> bool:
+    """Whether the caller may read the dataset's values — and so what counts them (the rows
+    of its submissions): :func:`authorize_read`'s answer, without refusing or logging."""
+    dataset = catalogue_repository.get_dataset(session, dataset_id)
+    if dataset is None:
+        return False
+    if dataset.access_level != "public" and (
+        caller is None or _capacity(session, caller, dataset) is None
+    ):
+        return False
+    return all(
+        may_read_values(session, caller, source)
+        for source in catalogue_repository.derived_sources_by_dataset(session).get(dataset_id, [])
     )
 
 
@@ -52,37 +93,18 @@ def authorize_read(session: Session, caller: Caller | None, dataset_id: str, wha
             f"dataset {dataset_id!r} is restricted: its metadata is public, its values need "
             f"an API key and a grant; {_how_to_ask(dataset)}"
         )
-    held = {
-        role.role
-        for role, org in catalogue_repository.roles_of_dataset(session, dataset_id)
-        if org.id == caller.organisation.id
-    }
-    purpose: str | None = None
-    if caller.is_admin or held & READING_ROLES:
-        # A supplier reads the whole dataset it supplies to (its context), not only its
-        # territory: the log says in which capacity, not "own data" for every reader.
-        if caller.is_admin:
-            purpose = "site administration"
-        elif held & {"owner", "publisher"}:
-            purpose = "own data"
-        else:
-            purpose = "supplier of the dataset"
-    elif dataset.access_level == "non_public":
+    purpose = _capacity(session, caller, dataset)
+    if purpose is None and dataset.access_level == "non_public":
         raise Forbidden(
             f"read:{dataset_id}",
             f"dataset {dataset_id!r} is non-public: only its metadata is published",
         )
-    else:
-        grant = repository.active_grant(
-            session, dataset_id, caller.organisation.id, datetime.now(UTC).date()
+    if purpose is None:
+        raise Forbidden(
+            f"grant:{dataset_id}",
+            f"{caller.organisation.id!r} has no grant to read restricted dataset "
+            f"{dataset_id!r}; {_how_to_ask(dataset)}",
         )
-        if grant is None:
-            raise Forbidden(
-                f"grant:{dataset_id}",
-                f"{caller.organisation.id!r} has no grant to read restricted dataset "
-                f"{dataset_id!r}; {_how_to_ask(dataset)}",
-            )
-        purpose = grant.purpose
     # A derived dataset's values give its sources' back (a ratio times its public
     # denominator): reading them takes the right to read every restricted source too, and
     # each source's log records the read.
@@ -180,9 +202,21 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
     return grant_out(grant)
 
 
+def _may_see_grant(session: Session, caller: Caller, grant: AccessGrant) -> bool:
+    """Site admins, the owners and publisher of its dataset (they list its grants) and the
+    organisation holding it (it lists the grants it holds)."""
+    return (
+        caller.is_admin
+        or grant.organisation_id == caller.organisation.id
+        or bool(held_roles(session, caller, grant.dataset_id) & {"owner", "publisher"})
+    )
+
+
 def revoke_grant(session: Session, caller: Caller, grant_id: int) -> GrantOut:
     grant = repository.get_grant(session, grant_id)
-    if grant is None:
+    # A grant the caller may not see is answered as one that does not exist: its id must not
+    # tell which dataset it opens, nor to whom.
+    if grant is None or not _may_see_grant(session, caller, grant):
         raise NotFound(f"grant {grant_id} not found", grant=grant_id)
     _require_owner(session, caller, grant.dataset_id, "revoking access")
     if grant.revoked_at is not None:
@@ -225,12 +259,16 @@ def held_grants(
     return [grant_out(g) for g in grants], queries.count(session, stmt)
 
 
-def event_out(event: AuditEvent) -> AuditEventOut:
+def event_out(event: AuditEvent, caller: Caller) -> AuditEventOut:
+    """One event as ``caller`` reads it: the key that acted only for the caller's own
+    organisation's events (or for a site admin), as a key id of another organisation is
+    answered nowhere else (a 404 at DELETE /keys/{id})."""
+    own = caller.is_admin or event.organisation_id == caller.organisation.id
     return AuditEventOut(
         id=event.id,
         at=event.at,
         organisation=event.organisation_id,
-        key=event.api_key_id,
+        key=event.api_key_id if own else None,
         actor=event.actor,
         action=event.action,
         dataset=event.dataset_id,
@@ -250,4 +288,4 @@ def audit_log(
         _require_owner(session, caller, dataset_id, "reading the audit log")
     stmt = repository.events_query(dataset_id)
     events = queries.page(session, stmt, offset, limit)
-    return [event_out(e) for e in events], queries.count(session, stmt)
+    return [event_out(e, caller) for e in events], queries.count(session, stmt)

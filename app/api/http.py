@@ -5,6 +5,7 @@ a bound on request bodies, and gzip for clients that accept it.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -168,6 +169,88 @@ class LimitBody:
                 return
             if not message.get("more_body", False):
                 break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+# The nesting a JSON body may have. Python's parser, which FastAPI uses, gives up at about a
+# thousand levels with a RecursionError answered as a body it cannot read (400): the limit
+# lies well below, the same for every route (submissions are read by orjson: 1,024).
+MAX_JSON_DEPTH = 512
+# A string, escapes included; one left open runs to the end of the body.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = frozenset(b"[{")
+
+
+def too_deep(body: bytes) -> bool:
+    """Whether ``body`` holds arrays or objects nested deeper than :data:`MAX_JSON_DEPTH`
+    (brackets inside strings do not count). Whether it is JSON at all is the parser's to say."""
+    # Counting is cheap; the brackets are followed only when enough could nest that deep.
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _is_json(scope: Scope) -> bool:
+    media_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+    # FastAPI reads a body without a media type as JSON too.
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
+class RefuseDeepJson:
+    """A JSON body nested deeper than :data:`MAX_JSON_DEPTH` is a 422 naming the body, before
+    any route reads it. Bodies reach it bounded by :class:`LimitBody`; ``exempt`` requests
+    (submissions: their parser says the same of their rows) pass."""
+
+    def __init__(
+        self, app: ASGIApp, exempt: Callable[[Scope], bool], refusal: Refusal = problem_refusal
+    ) -> None:
+        self.app = app
+        self.exempt = exempt
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in READ_METHODS
+            or self.exempt(scope)
+            or not _is_json(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: the route finds out as it would have
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        if too_deep(b"".join(chunks)):
+            reason = (
+                f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels (depth limit exceeded)"
+            )
+            error = InvalidParameter(
+                "body",
+                f"invalid value for: body ({reason})",
+                errors=[{"parameter": "body", "in": "body", "reason": reason}],
+            )
+            await self.refusal(scope, error)(scope, receive, send)
+            return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()

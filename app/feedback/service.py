@@ -5,7 +5,6 @@ shown."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -18,6 +17,7 @@ from app.catalogue import repository as catalogue_repository
 from app.db import queries
 from app.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from app.feedback import repository
+from app.feedback.lookalikes import skeleton
 from app.feedback.models import FeedbackMessage, FeedbackThread
 from app.feedback.schemas import (
     MessageOut,
@@ -42,12 +42,10 @@ class _Author:
 
 def _skeleton(text: str) -> str:
     """A name as a reader sees it: compatibility forms read as their letters ("Ｇｅｎｔ"),
-    accents dropped ("Gént"), invisible characters gone (a zero-width space), any other
+    accents dropped ("Gént"), invisible characters gone (a zero-width space), look-alikes of
+    other scripts as the letters they look like ("Ѕtad Gеnt": a Cyrillic Ѕ and е), any other
     character a space ("Stad-Gent"), in one case."""
-    letters = unicodedata.normalize("NFKD", text)
-    kept = "".join(
-        c if c.isalnum() else " " for c in letters if unicodedata.category(c) not in ("Mn", "Cf")
-    )
+    kept = "".join(c if c.isalnum() else " " for c in skeleton(text))
     return " ".join(kept.split()).casefold()
 
 

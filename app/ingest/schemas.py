@@ -62,6 +62,12 @@ class WithdrawalResult(BaseModel):
     )
 
 
+_COUNTED = (
+    "Null for a caller who may not read the dataset's values (a restricted dataset without a "
+    "grant, a non-public one but for its owners, suppliers and site admins)."
+)
+
+
 class SubmissionOut(BaseModel):
     """One submission (an upload or an import from the source) of a dataset."""
 
@@ -78,13 +84,14 @@ class SubmissionOut(BaseModel):
     revision: int | None = Field(
         description="The revision it made; null for a submission that changed nothing."
     )
-    rows_total: int
-    rows_added: int
-    rows_changed: int
-    rows_unchanged: int
-    rows_not_supplied: int = Field(
+    # What a submission counts tells of the values: null for whoever may not read them.
+    rows_total: int | None = Field(description=_COUNTED)
+    rows_added: int | None = Field(description=_COUNTED)
+    rows_changed: int | None = Field(description=_COUNTED)
+    rows_unchanged: int | None = Field(description=_COUNTED)
+    rows_not_supplied: int | None = Field(
         description="Sectors stored as `missing` because this submission opened a period "
-        "without them (see the submission result)."
+        f"without them (see the submission result). {_COUNTED}"
     )
     withdrawn_by: int | None = Field(
         description="The withdrawal (listed with the submissions) that undid this upload; "

@@ -16,6 +16,7 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
+from app.access.service import may_read_values
 from app.api.metrics import SUBMISSIONS
 from app.audit.service import record
 from app.auth.service import (
@@ -471,6 +472,9 @@ def list_submissions(
     digests = caller is not None and (
         caller.is_admin or bool(held_roles(session, caller, dataset_id) & READING_ROLES)
     )
+    # The rows a submission held count the values: of a closed dataset, only for whoever may
+    # read them (README: no page shows a non-public dataset's values or counts them).
+    counts = may_read_values(session, caller, dataset_id)
     stmt = stats_repository.submissions_query(dataset_id)
     return [
         SubmissionOut(
@@ -482,11 +486,11 @@ def list_submissions(
             sha256=s.sha256 if digests and s.sha256 else None,  # a withdrawal has no file
             state=s.state,
             revision=s.revision,
-            rows_total=s.rows_total,
-            rows_added=s.rows_added,
-            rows_changed=s.rows_changed,
-            rows_unchanged=s.rows_unchanged,
-            rows_not_supplied=s.rows_not_supplied,
+            rows_total=s.rows_total if counts else None,
+            rows_added=s.rows_added if counts else None,
+            rows_changed=s.rows_changed if counts else None,
+            rows_unchanged=s.rows_unchanged if counts else None,
+            rows_not_supplied=s.rows_not_supplied if counts else None,
             withdrawn_by=s.withdrawn_by,
         )
         for s in queries.page(session, stmt, offset, limit)

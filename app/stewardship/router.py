@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, set_link_header
 from app.api.problems import problems
 from app.api.schemas import Page
-from app.auth.deps import CallerDep
+from app.auth.deps import CallerDep, OptionalCallerDep
 from app.stewardship import service as editing
 from app.stewardship.schemas import (
     DatasetPatch,
@@ -99,9 +99,14 @@ def change_publisher(
     responses=problems(404, 422),
 )
 def history(
-    dataset_id: str, request: Request, response: Response, params: PageDep, session: SessionDep
+    dataset_id: str,
+    request: Request,
+    response: Response,
+    params: PageDep,
+    session: SessionDep,
+    caller: OptionalCallerDep,
 ) -> Page[HistoryEvent]:
-    events, total = editing.history(session, dataset_id, params)
+    events, total = editing.history(session, caller, dataset_id, params)
     set_link_header(request, response, params, total)
     return Page[HistoryEvent](
         items=events, total=total, page=params.page, page_size=params.page_size

@@ -89,7 +89,10 @@ ContactName = Annotated[
 Version = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=50), AfterValidator(single_line)
 ]
-OrganisationId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=100)]
+# An id is text too: PostgreSQL cannot even compare one holding a NUL (a 500, not a 404).
+OrganisationId = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=100), AfterValidator(single_line)
+]
 UnitRef = Annotated[
     StrictStr, StringConstraints(min_length=3, max_length=100), AfterValidator(single_line)
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import JsonValue
 from sqlalchemy.orm import Session
 
+from app.access.service import may_read_values
 from app.api.deps import PageParams
 from app.audit.service import record
 from app.auth.service import (
@@ -385,10 +386,12 @@ def change_publisher(
 
 
 def history(
-    session: Session, dataset_id: str, params: PageParams
+    session: Session, caller: Caller | None, dataset_id: str, params: PageParams
 ) -> tuple[list[HistoryEvent], int]:
-    """Metadata and role changes and submissions, newest first."""
+    """Metadata and role changes and submissions, newest first. What a submission counts
+    (its rows) only for a caller who may read the dataset's values, null for others."""
     _dataset(session, dataset_id)
+    counts = may_read_values(session, caller, dataset_id)
     events = [
         HistoryEvent(
             kind=change.kind,
@@ -407,11 +410,11 @@ def history(
                 "submission": s.id,
                 "revision": s.revision,
                 "source": s.source_name,
-                "rows_total": s.rows_total,
-                "rows_added": s.rows_added,
-                "rows_changed": s.rows_changed,
-                "rows_unchanged": s.rows_unchanged,
-                "rows_not_supplied": s.rows_not_supplied,
+                "rows_total": s.rows_total if counts else None,
+                "rows_added": s.rows_added if counts else None,
+                "rows_changed": s.rows_changed if counts else None,
+                "rows_unchanged": s.rows_unchanged if counts else None,
+                "rows_not_supplied": s.rows_not_supplied if counts else None,
                 "withdrawn_by": s.withdrawn_by,
             },
         )

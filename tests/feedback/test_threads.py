@@ -397,6 +397,13 @@ def test_text_ids_that_cannot_exist_are_404(
         "Stad-Gent",
         "Stad Gént",
         "StadGent",
+        # Letters of other scripts that look like Latin ones (Unicode TR39 confusables): a
+        # Cyrillic Ѕ, a Cyrillic е, a Cherokee Ꮪ; a Greek Κ; a Cyrillic А and е.
+        "\u0405tad Gent (antwoord)",
+        "Stad G\u0435nt",
+        "\u13datad Gent",
+        "\u039aenniscentrum Vlaamse Steden",
+        "\u0410ntw\u0435rp\u0435n",
     ],
 )
 def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
@@ -407,6 +414,18 @@ def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str
     assert response.status_code == 422, response.text
     assert response.json()["parameter"] == "name"
     assert stored(world) == before
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Олена Коваленко", "Γιώργος Παπαδόπουλος", "Ahmed El Amrani", "Zoë Gentil", "Ѕофія Гент"],
+)
+def test_names_in_any_script_that_name_no_organisation_pass(world: World, name: str) -> None:
+    """Look-alike letters are compared as the letters they look like, not refused: a name in
+    Cyrillic or Greek that looks like no organisation's is a name like any other."""
+    response = world.client.post(FEEDBACK, json=thread_body(name=name))
+    assert response.status_code == 201, response.text
+    assert response.json()["author"] == name
 
 
 def test_a_name_without_a_key_is_marked_as_such(world: World) -> None:
