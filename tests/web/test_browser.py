@@ -237,9 +237,7 @@ def test_indicator_page_chart_and_map_show_the_api_numbers(visit: Visit) -> None
         ".filter(p => p.getAttribute('fill') === '#b2182b').length",
         chart.element_handle(),
     )
-    region_values = sum(
-        v is not None for (level, _, _), v in values.items() if level == "region"
-    )
+    region_values = sum(v is not None for (level, _, _), v in values.items() if level == "region")
     periods = {period for (_, _, period) in values}
     assert region_values > 0 and region_bars == region_values + len(periods)
     assert chart.locator("text", has_text="Flemish Region").count() >= len(periods)
