@@ -326,6 +326,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "place.map": ("Op de kaart", "On the map"),
     "place.change": ("Verandering", "Change"),
     "place.since": ("sinds", "since"),
+    "place.points": ("procentpunt", "percentage points"),
     "place.profile_api": ("Dit profiel als JSON (API)", "This profile as JSON (API)"),
     "place.members": ("Gemeenten", "Municipalities"),
     # organisation page

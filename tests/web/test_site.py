@@ -161,6 +161,12 @@ def test_place_page_gives_key_figures_with_their_comparison(client: TestClient) 
     api = client.get(_api_link(row, "<td")).json()
     value = next(r["value"] for r in api["items"] if r["code"] == "44021")
     assert f"{value:,.0f}".replace(",", ".") in row[: row.index("</tr>")]
+    # A share changes by percentage points, not by a percentage of itself.
+    genk = client.get("/doc/cityregion/stadsregio-genk?lang=en", headers=HTML).text
+    forest = genk[genk.index('data-indicator="share-forest-in-open-space"') :]
+    forest = forest[: forest.index("</tr>")]
+    change = float(re.search(r'data-change="([^"]+)"', forest).group(1))  # type: ignore[union-attr]
+    assert f"{change:+.1f} percentage points" in forest and " % " not in forest
     # Across versions: Hasselt's 2024 code leads to its successor.
     hasselt = client.get("/doc/municipality/71022", headers=HTML).text
     assert "/doc/municipality/71072" in hasselt
