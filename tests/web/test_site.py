@@ -257,8 +257,11 @@ def test_place_page_shows_the_profile_of_the_api(client: TestClient) -> None:
         cells = table[table.index(f'data-indicator="{row["indicator"]}"') :]
         cells = cells[: cells.index("</tr>")]
         assert row["period"] in cells
-        if row["value"]["change_pct"] is not None:
-            assert f'data-change="{row["value"]["change_pct"]}"' in cells
+        # A percentage's change in percentage points, any other's in per cent.
+        unit = client.get(f"/api/v1/indicators/{row['indicator']}").json()["unit_of_measure"]
+        change = row["value"]["change" if unit == "percent" else "change_pct"]
+        if change is not None:
+            assert f'data-change="{change}"' in cells
     assert profile_url in page  # the link under the table
 
 
