@@ -23,7 +23,7 @@ from rich.table import Table
 
 import app.models  # noqa: F401  (every table mapped before the first session)
 from app.config import SEEDS_DIR, Settings, get_settings
-from app.errors import DatapediaError, SourceDataError
+from app.errors import DatapediaError, SourceDataError, first_line
 
 if TYPE_CHECKING:
     from app.ingest.seed import SeedOutcome
@@ -230,12 +230,8 @@ def _shown_url(url: str) -> str:
     return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 def _database_error(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}", markup=True)
+    err.print(f"[red]error:[/red] the database does not answer: {first_line(exc)}", markup=True)
     raise typer.Exit(1) from exc
 
 
@@ -597,7 +593,7 @@ def main() -> None:
     try:
         cli()
     except OperationalError as exc:  # any command, the database away: one line, no traceback
-        err.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}")
+        err.print(f"[red]error:[/red] the database does not answer: {first_line(exc)}")
         raise SystemExit(1) from None
     except UnknownRevision as exc:  # db upgrade, seed: a database of a newer release
         err.print(f"[red]error:[/red] {exc}")

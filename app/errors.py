@@ -146,3 +146,8 @@ class SourceDataError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the source data")
         self.problems = problems
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line (a driver's message runs on over several), for one log line."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

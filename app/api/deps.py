@@ -24,7 +24,7 @@ from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
 from app.config import Settings
 from app.db.session import is_disconnect, is_write_conflict
-from app.errors import Conflict, InvalidParameter
+from app.errors import Conflict, InvalidParameter, first_line
 
 # Integers in queries are refused beyond 64 bits (422) before they reach the database.
 INT64_MAX = 2**63 - 1
@@ -179,7 +179,7 @@ def get_session(request: Request) -> Iterator[Session]:
                 raise
             logger.warning(
                 "database gone before the request's session was closed: %s",
-                str(exc).splitlines()[0],
+                first_line(exc),
             )
         finally:
             session.close()

@@ -23,7 +23,13 @@ from app.api import metrics, repository
 from app.api.deps import AppState
 from app.db.migrate import UnknownRevision, known_revision
 from app.db.session import is_disconnect
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, ServiceUnavailable, TooManyRequests
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_BASE,
+    ServiceUnavailable,
+    TooManyRequests,
+    first_line,
+)
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 ACCESS = logging.getLogger("datapedia.access")
@@ -103,7 +109,7 @@ class RequestContext:
                 # connection without a word (see RequestIdFilter).
                 if is_disconnect(exc):
                     cut_off = "the database went away before the answer's end"
-                    logger.warning("answer cut off: %s (%s)", cut_off, _first_line(exc))
+                    logger.warning("answer cut off: %s (%s)", cut_off, first_line(exc))
                 else:
                     cut_off = "an error before the answer's end"
                     logger.error("error on %s", loggable(scope["path"]), exc_info=exc)
@@ -205,7 +211,7 @@ def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | No
 
 
 def database_away(exc: BaseException) -> ServiceUnavailable:
-    logger.warning("database unavailable: %s", str(exc).splitlines()[0])
+    logger.warning("database unavailable: %s", first_line(exc))
     return ServiceUnavailable(
         f"the database does not answer at the moment; nothing was done. Try again in "
         f"{RETRY_AFTER_SECONDS} s",
@@ -290,10 +296,6 @@ class AnswerCutOff(asyncio.CancelledError):
     that the server only closes the connection."""
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 class RequestIdFilter(logging.Filter):
     """Puts the current request's id on every record (``-`` outside a request)."""
 
@@ -311,7 +313,7 @@ class RequestIdFilter(logging.Filter):
             # The pool closing or resetting a connection the database dropped (the driver's
             # own error, unwrapped): one line, not a traceback.
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = f"{record.getMessage()}: {_first_line(error)}", ()
+            record.msg, record.args = f"{record.getMessage()}: {first_line(error)}", ()
             record.exc_info, record.exc_text = None, None
         return True
 

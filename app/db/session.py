@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import first_line
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -137,7 +139,7 @@ def _analyze_bulk_loaded(session: Session) -> None:
     except SQLAlchemyError as exc:
         # The unit of work is committed; stale statistics only make later reads slower
         # until autovacuum runs, so this is not the caller's error.
-        logger.warning("ANALYZE after a bulk load failed: %s", str(exc).splitlines()[0])
+        logger.warning("ANALYZE after a bulk load failed: %s", first_line(exc))
 
 
 def _forget_pending(session: Session) -> None:
