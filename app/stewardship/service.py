@@ -171,6 +171,15 @@ def _current_roles(session: Session, dataset_id: str) -> Roles:
     }
 
 
+def _territory_refs(session: Session, dataset_id: str, organisation: str, role: str) -> list[str]:
+    """The ``level:code`` units of a role's current territory ([] for the whole dataset)."""
+    for held, org in repository.roles_of_dataset(session, dataset_id):
+        if org.id == organisation and held.role == role:
+            units = repository.territories(session, [held.id]).get(held.id, [])
+            return [f"{u.level}:{u.code}" for u in units]
+    return []
+
+
 def _coverage(session: Session, unit_ids: list[int]) -> set[int]:
     """The units and everything inside them."""
     if not unit_ids:
@@ -264,14 +273,18 @@ def grant_role(session: Session, caller: Caller, dataset_id: str, grant: RoleGra
         elif not publisher:
             _require_inside_own_territory(session, caller, dataset, current, before, units)
     current[(target, role)] = units
+    previous = _territory_refs(session, dataset_id, target, role) if before is not None else None
     if repository.sync_roles(session, dataset_id, current):
-        _record(
-            session,
-            caller,
-            dataset_id,
-            "role",
-            {"granted": {"organisation": target, "role": role, "territory": grant.territory}},
-        )
+        granted: dict[str, Any] = {
+            "organisation": target,
+            "role": role,
+            "territory": grant.territory,
+        }
+        if previous is not None:
+            # A territory narrowed or moved: the history says what it was, as metadata
+            # changes say their old value.
+            granted["previous_territory"] = previous
+        _record(session, caller, dataset_id, "role", {"granted": granted})
     return RoleResult(dataset=dataset_id, organisation=target, role=role, territory=grant.territory)
 
 

@@ -127,6 +127,26 @@ def test_an_organisation_may_narrow_its_own_territory(world: World) -> None:
     assert submit(world, world.auth("gent"), "44021A01-") == 403
 
 
+def test_the_history_of_a_territory_changed_says_what_it_was(world: World) -> None:
+    response = world.client.post(
+        ROLES,
+        json={"organisation": "gent", "role": "supplier", "territory": ["sector:44021A00-"]},
+        headers=world.auth("gent-editor"),
+    )
+    assert response.status_code == 201, response.text
+    history = world.client.get(f"{URL}/history", headers=world.auth("gent-editor"))
+    assert history.status_code == 200, history.text
+    granted = next(e for e in history.json()["items"] if e["kind"] == "role")["changes"]
+    assert granted == {
+        "granted": {
+            "organisation": "gent",
+            "role": "supplier",
+            "territory": ["sector:44021A00-"],
+            "previous_territory": [GENT],
+        }
+    }
+
+
 def test_a_co_owner_adds_to_a_suppliers_territory_inside_its_own_only(world: World) -> None:
     # Adding a Gent sector to Antwerpen's territory is inside Gent's: allowed …
     grow = world.client.post(
