@@ -159,6 +159,11 @@ def _submit(
         versions = geo_repository.versions_of_unit(session, Level.SECTOR, code)
         return versions[-1] if versions else None
 
+    decimals = {
+        indicator.id: indicator.decimals
+        for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id)
+        if indicator.id in supplied
+    }
     rules = upload.Rules(
         indicators=supplied,
         derived=frozenset(derived),
@@ -167,6 +172,7 @@ def _submit(
         sector_exists=lambda code: sector_id(code) is not None,
         other_version_of=other_version,
         in_territory=in_territory,
+        decimals=decimals,
     )
     result = upload.UploadResult()
     if media_type in JSON_TYPES:

@@ -45,6 +45,9 @@ VALUE_LIMIT = 10**15
 OUTSIDE_TERRITORY = "outside your territory for this dataset"
 NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 HALF_NUMBER_RE = re.compile(r"-?([0-9]+\.|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# 2.976 or 12.500: how a number with a '.' between its thousands reads (Dutch and German
+# spreadsheets write 2.976 for two thousand nine hundred and seventy-six).
+THOUSANDS_RE = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")
 # What a schema constraint means, said the way a supplier fixes it.
 PATTERN_REASONS = {
     "sector": "not a statistical sector code (5 digits and 4 letters, digits or '-', "
@@ -129,6 +132,8 @@ class Rules:
     sector_exists: Callable[[str], bool]
     other_version_of: Callable[[str], str | None]  # a version in which the code does exist
     in_territory: Callable[[str], bool]
+    # Decimals each supplied indicator is published with (none: no check of separators).
+    decimals: Mapping[str, int] = field(default_factory=dict)
 
 
 Cells = tuple[str, str, str, str, str]  # sector, indicator, period, value, status
@@ -414,6 +419,11 @@ def validate(
     sums = {indicator for indicator, rule in rules.indicators.items() if rule == "sum"}
     whole = rules.whole_numbers
     value_field = fields[COLUMNS.index("value")]
+    # Values that read like thousands with a '.' (learned as values are first judged; few),
+    # and per indicator published with fewer decimals: (rows, first row, its value).
+    thousands_like: set[str] = set()
+    fewer_decimals = {i for i, d in rules.decimals.items() if d < 3 and i not in whole}
+    suspects: dict[str, tuple[int, int, str]] = {}
 
     def good_value(cell: str) -> bool:
         # Values repeat less than the other cells: a new one is judged here, not by the
@@ -423,7 +433,14 @@ def validate(
         if len(good_values) >= VERDICT_MEMO:
             good_values.clear()
         good_values.add(cell)
+        if THOUSANDS_RE.fullmatch(cell) and len(thousands_like) < VERDICT_MEMO:
+            thousands_like.add(cell)
         return True
+
+    def suspect(number: int, indicator: str, cell: str) -> None:
+        if indicator in fewer_decimals:
+            rows, first, first_cell = suspects.get(indicator, (0, number, cell))
+            suspects[indicator] = (rows + 1, first, first_cell)
 
     for number, cells in rows:
         sector, indicator, period, raw_value, given_status = cells
@@ -444,11 +461,26 @@ def validate(
                 if (number_value >= 0 or indicator not in sums) and (
                     indicator not in whole or number_value.is_integer()
                 ):
+                    if raw_value in thousands_like:
+                        suspect(number, indicator, raw_value)
                     yield UploadRow(number, sector, indicator, period, number_value, status)
                     continue
         row = _checked_row(number, cells, fields, verdicts, good, sector_checks, rules, result)
         if row is not None:
+            if THOUSANDS_RE.fullmatch(raw_value):
+                if len(thousands_like) < VERDICT_MEMO:
+                    thousands_like.add(raw_value)
+                suspect(number, indicator, raw_value)
             yield row
+    for indicator, (count, first, cell) in sorted(suspects.items()):
+        decimals = rules.decimals[indicator]
+        whole_cell = cell.replace(".", "")
+        result.warnings.append(
+            f"{count} value(s) of {indicator} have three decimals where it is published with "
+            f"{decimals} (first: row {first}, {cell}): they were read with '.' as the decimal "
+            f"point and are published rounded. If a '.' separates thousands there "
+            f"({whole_cell} was meant), write the numbers without it and send the file again."
+        )
 
 
 def _checked_row(

@@ -93,6 +93,34 @@ def test_a_last_line_without_its_end_is_accepted_with_a_warning(world: World) ->
     )
 
 
+def test_three_decimals_where_two_are_published_warn_of_a_thousands_separator(
+    world: World,
+) -> None:
+    """A Dutch spreadsheet writes 2.976 for 2976: an area (km², two decimals) of 2.976 is
+    accepted as sent, with a warning that names the rows; other values warn of nothing."""
+    # Rows 3 and 4: a value first seen with a new indicator, and one with known cells only.
+    body = (
+        b"sector,indicator,period,value\n44021A00-,population,2025,2976\n"
+        b"44021A01-,population,2025,10\n44021A00-,area,2025,2.976\n"
+        b"44021A01-,area,2025,12.250\n44021A02-,area,2025,0.125\n"
+    )
+    result = submit(world, body)
+    (warning,) = result["warnings"]  # type: ignore[misc]
+    assert warning.startswith("2 value(s) of area have three decimals")
+    assert "(first: row 3, 2.976)" in warning and "2976 was meant" in warning
+    response = world.client.get(
+        OBS, params={"unit": "sector:44021A00-", "indicator": "area", "level": "sector"}
+    )
+    assert response.json()["items"][0]["value"] == 2.98
+    # The same value for a count is refused (a count has no fractions); 1.50 warns of nothing.
+    assert (
+        submit(world, b"sector,indicator,period,value\n44021A02-,area,2025,1.50\n")["warnings"]
+        == []
+    )
+    problem = refused(world, b"sector,indicator,period,value\n44021A00-,population,2025,2.976\n")
+    assert "2.976" in str(problem["errors"])
+
+
 def test_a_csv_from_a_windows_browser_is_read_by_its_name(world: World) -> None:
     """Where Excel is installed, Windows browsers send a .csv as application/vnd.ms-excel."""
     body = b"sector,indicator,period,value\n44021A00-,population,2025,4321\n"
