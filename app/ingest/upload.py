@@ -375,6 +375,11 @@ def _check_header(header: list[str], result: UploadResult) -> list[str] | None:
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         problems.append(f"unknown column(s): {', '.join(u[:50] for u in unknown)}")
+        if cased := [h for h in unknown if h.lower() in COLUMNS]:
+            # The Table Schema's names are case-sensitive (and so are its validators).
+            problems.append(
+                f"column names are lower case: write {', '.join(h.lower() for h in cased)}"
+            )
     if "" in header:
         problems.append("a column without a name (two separators in a row?)")
     missing = [c for c in REQUIRED if c not in header]
@@ -572,6 +577,12 @@ def _cell_problem(table_field: TableField, cell: str, rules: Rules) -> str | Non
         return "missing; required by the Table Schema" if constraints.required else None
     if table_field.name == "indicator" and cell in rules.derived:
         return "computed by Datapedia from other indicators; upload its parts instead"
+    if (
+        constraints.enum is not None
+        and cell not in constraints.enum
+        and cell.lower() in constraints.enum
+    ):
+        return f"written in lower case: {cell.lower()}"
     if constraints.pattern is not None and not _compiled(constraints.pattern).fullmatch(cell):
         return PATTERN_REASONS.get(
             table_field.name, f"does not match the pattern {constraints.pattern}"

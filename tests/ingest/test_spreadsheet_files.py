@@ -121,6 +121,23 @@ def test_three_decimals_where_two_are_published_warn_of_a_thousands_separator(
     assert "2.976" in str(problem["errors"])
 
 
+def test_upper_case_names_and_statuses_are_refused_with_their_lower_case_form(
+    world: World,
+) -> None:
+    """The served Table Schema is case-sensitive, so the upload is too; the answer says what
+    to write instead."""
+    (error,) = refused(world, b"Sector,Indicator,period,value\n44021A00-,population,2025,5\n")[
+        "errors"
+    ]  # type: ignore[misc]
+    assert "column names are lower case: write sector, indicator" in error["reason"]
+    body = b"sector,indicator,period,value,status\n44021A00-,Population,2025,5,Provisional\n"
+    reasons = {e["column"]: e["reason"] for e in refused(world, body)["errors"]}  # type: ignore[attr-defined]
+    assert reasons == {
+        "indicator": "written in lower case: population",
+        "status": "written in lower case: provisional",
+    }
+
+
 def test_a_csv_from_a_windows_browser_is_read_by_its_name(world: World) -> None:
     """Where Excel is installed, Windows browsers send a .csv as application/vnd.ms-excel."""
     body = b"sector,indicator,period,value\n44021A00-,population,2025,4321\n"

@@ -111,7 +111,7 @@ def test_unreadable_bodies_name_the_file(
         (["44021A00-,area,2025,5.,"], 1, "value", "both sides of the '.'"),
         (["44021A00-,population,2205,5,"], 1, "period", "from 1900 to 2099"),
         (["44021A00-,population,٢٠٢٥,5,"], 1, "period", "year"),
-        (["44021A00-,Population,2025,5,"], 1, "indicator", "not an indicator"),
+        (["44021A00-,Population,2025,5,"], 1, "indicator", "written in lower case: population"),
         (["44021A00-,,2025,5,"], 1, "indicator", "missing"),
         (["44021A00-,population,2025,1e16,"], 1, "value", "maximum"),
         (["44021A00-,population,2025,1e400,"], 1, "value", "finite"),
