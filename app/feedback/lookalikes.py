@@ -8,7 +8,8 @@ that may be confused form one class; a name's skeleton has each character replac
 class's representative (its lowest code point: ASCII where the class holds an ASCII
 character, so a hyphen stays a hyphen), after compatibility decomposition without marks
 and format characters (full-width letters, accents, zero-width spaces), and again once case
-is folded. Sequences (``m`` looks like ``rn``) are left out: a class holds single characters.
+is folded. A character that looks like a sequence of others (``m`` like ``rn``, ``…`` like
+``...``) is written as that sequence, as TR39's skeleton writes its prototype.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _representatives() -> dict[str, str]:
             continue
         for glyph in glyphs:
             other = glyph["c"].replace(_LRM, "")
-            # Sequences (m ↔ rn) are not one character: a class holds single characters.
+            # Sequences (m ↔ rn) are not one character: see _sequences.
             if len(other) != 1:
                 continue
             one, two = sorted((root(char), root(other)))
@@ -55,13 +56,30 @@ def _representatives() -> dict[str, str]:
     return {char: root(char) for char in list(parent) if root(char) != char}
 
 
+@cache
+def _sequences() -> dict[str, str]:
+    """Each character that looks like a sequence of characters → that sequence (m → rn)."""
+    sequences: dict[str, str] = {}
+    table: dict[str, list[dict[str, str]]] = confusables.confusables_data
+    for key, glyphs in table.items():
+        key = key.replace(_LRM, "")
+        for glyph in glyphs:
+            other = glyph["c"].replace(_LRM, "")
+            if len(key) == 1 and len(other) > 1:
+                sequences.setdefault(key, other)
+            elif len(other) == 1 and len(key) > 1:
+                sequences.setdefault(other, key)
+    return sequences
+
+
 def _fold(text: str) -> str:
-    representatives = _representatives()
-    return "".join(
+    representatives, sequences = _representatives(), _sequences()
+    folded = (
         representatives.get(char, char)
         for char in unicodedata.normalize("NFKD", text)
         if unicodedata.category(char) not in _UNSEEN
     )
+    return "".join(sequences.get(char, char) for char in folded)
 
 
 def skeleton(text: str) -> str:

@@ -404,6 +404,8 @@ def test_text_ids_that_cannot_exist_are_404(
         "\u13datad Gent",
         "\u039aenniscentrum Vlaamse Steden",
         "\u0410ntw\u0435rp\u0435n",
+        # A sequence that looks like one letter: rn for m.
+        "Kenniscentrurn Vlaamse Steden",
     ],
 )
 def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
