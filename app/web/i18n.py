@@ -4,6 +4,7 @@ locale (Babel's CLDR data: ``272.657`` in Dutch, ``272,657`` in English)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
@@ -76,10 +77,80 @@ LABELS: dict[str, tuple[str, str]] = {
     "indicators": ("Indicatoren", "Indicators"),
     "places": ("Plaatsen", "Places"),
     "not_found": ("Niet gevonden", "Not found"),
-    "not_found.text": (
-        "Deze pagina bestaat niet. Zoek hieronder wat u zocht.",
-        "This page does not exist. Search below for what you were looking for.",
+    # error pages: a sentence per kind of error ({…} filled in by app.web.pages.error_page)
+    "error.404": (
+        "Op dit adres staat geen pagina. Misschien is de link verouderd of is het adres "
+        "verkeerd getypt.",
+        "There is no page at this address. The link may be out of date, or the address mistyped.",
     ),
+    "error.404.dataset": (
+        "Er is geen dataset met de code “{id}”.",
+        "There is no dataset with the code “{id}”.",
+    ),
+    "error.404.indicator": (
+        "Er is geen indicator met de code “{id}”.",
+        "There is no indicator with the code “{id}”.",
+    ),
+    "error.404.organisation": (
+        "Er is geen organisatie met de code “{id}”.",
+        "There is no organisation with the code “{id}”.",
+    ),
+    "error.404.unit": (
+        "Er is geen {level} met de code “{code}”.",
+        "There is no {level} with the code “{code}”.",
+    ),
+    "error.parameter": (
+        "De waarde van “{parameter}” in het adres kan niet.",
+        "The value of “{parameter}” in the address cannot be used.",
+    ),
+    "error.parameter.q": (
+        "Een zoekopdracht mag hoogstens 200 tekens lang zijn, zonder onzichtbare tekens zoals "
+        "een regeleinde.",
+        "A search can be at most 200 characters long, without invisible characters such as a "
+        "line break.",
+    ),
+    "error.parameter.version": (
+        "Deze geografische versie bestaat niet.",
+        "This geography version does not exist.",
+    ),
+    "error.parameter.level": (
+        "Dit gebiedsniveau bestaat niet.",
+        "This level of areas does not exist.",
+    ),
+    "error.parameter.access_level": (
+        "Kies als toegang openbaar, beperkt of niet openbaar.",
+        "Choose public, restricted or non-public as access.",
+    ),
+    "error.parameter.page": (
+        "Het paginanummer in het adres moet een geheel getal vanaf 1 zijn.",
+        "The page number in the address must be a whole number from 1.",
+    ),
+    "error.parameter.page_size": (
+        "Het aantal per pagina in het adres kan niet.",
+        "The number per page in the address cannot be used.",
+    ),
+    "error.400": (
+        "Dit verzoek kan de site niet lezen.",
+        "The site cannot read this request.",
+    ),
+    "error.405": (
+        "Dit adres kan niet op deze manier gebruikt worden.",
+        "This address cannot be used this way.",
+    ),
+    "error.413": ("Wat u verstuurde is te groot.", "What you sent is too large."),
+    "error.429": (
+        "U stuurde te veel verzoeken kort na elkaar. Wacht even en probeer het opnieuw.",
+        "You sent too many requests in a short time. Wait a moment and try again.",
+    ),
+    "error.other": (
+        "Dit verzoek kan de site niet beantwoorden.",
+        "The site cannot answer this request.",
+    ),
+    "error.next": (
+        "Zoek hieronder wat u zocht, of ga terug naar de vorige pagina.",
+        "Search below for what you were looking for, or go back to the previous page.",
+    ),
+    "error.technical": ("Technische details (in het Engels)", "Technical details"),
     # pages of linked-data resources without a page of their own
     "resource.issued": ("Uitgegeven", "Issued"),
     "resource.modified": ("Gewijzigd", "Modified"),
@@ -96,11 +167,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "resource.status": ("Status van een waarneming", "Status of an observation"),
     "resource.scheme": ("Codelijst", "Code list"),
     "bad_request": ("Dit verzoek kan niet", "This request cannot be answered"),
-    "bad_request.text": (
-        "Een van de gegevens in het adres of het formulier klopt niet (zie hieronder). Zoek "
-        "opnieuw of ga terug.",
-        "Something in the address or the form is not right (see below). Search again or go back.",
-    ),
     # dataset page
     "dataset.about": ("Over deze dataset", "About this dataset"),
     "dataset.licence": ("Licentie", "Licence"),
@@ -116,6 +182,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "dataset.frequency": ("Updatefrequentie", "Update frequency"),
     "dataset.contact": ("Contact", "Contact"),
     "dataset.source": ("Bron", "Source"),
+    "dataset.derived_from": ("Berekend door Datapedia uit", "Computed by Datapedia from"),
     "dataset.publisher": ("Uitgever", "Publisher"),
     "dataset.roles": ("Wie doet wat", "Who does what"),
     "dataset.organisation": ("Organisatie", "Organisation"),
@@ -246,6 +313,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "indicator.definition": ("Definitie", "Definition"),
     "indicator.unit": ("Eenheid", "Unit"),
     "indicator.formula": ("Formule", "Formula"),
+    "indicator.formula_ids": ("met de codes van de indicatoren", "with the indicators' codes"),
+    "indicator.derived_sums": (
+        "elk deel opgeteld over de statistische sectoren (versie {version}) van het gebied",
+        "each part summed over the statistical sectors (version {version}) of the area",
+    ),
     "indicator.derived": ("Afgeleid uit", "Derived from"),
     "indicator.derived_part": ("Deel", "Part"),
     "indicator.derived_role": ("Rol", "Role"),
@@ -295,7 +367,9 @@ LABELS: dict[str, tuple[str, str]] = {
         "city's referentieregio)",
     ),
     "map.legend": ("Legende", "Legend"),
-    "map.no_geometry": ("geen kaartvlak", "no map area"),
+    # {n}: how many areas of the table have no shape on the map (charts.js fills it in)
+    "map.no_geometry_one": ("zonder kaartvlak (1 gebied)", "without a map area (1 area)"),
+    "map.no_geometry_many": ("zonder kaartvlak ({n} gebieden)", "without a map area ({n} areas)"),
     "map.no_value": ("geen waarde", "no value"),
     "map.credit": ("Grenzen", "Boundaries"),
     "map.sources": (
@@ -307,6 +381,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "municipalities, collected by Data & Analyse of the Flemish provinces.",
     ),
     "table.area": ("Gebied", "Area"),
+    "table.code": ("Code", "Code"),
     "table.value": ("Waarde", "Value"),
     "table.status": ("Status", "Status"),
     "table.period": ("Periode", "Period"),
@@ -422,6 +497,19 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# Places with a name of their own in English (the two regions). Other places keep their one
+# name: a municipality's is a name in any language; the names of sectors, wijken,
+# regionalisations and city-regions are Dutch words ("Stadsregio Gent", "Regio Gent",
+# "Gent - niet te lokaliseren"), marked as Dutch on an English page.
+PLACE_NAMES: dict[str, tuple[str, str]] = {
+    "region:02000": ("Vlaams Gewest", "Flemish Region"),
+    "region:04000": ("Brussels Hoofdstedelijk Gewest", "Brussels-Capital Region"),
+}
+DUTCH_NAMED_LEVELS = frozenset({"sector", "wijk", "referentieregio", "vervoerregio", "cityregion"})
+
+_PLACE = re.compile(r"\{(\w+)\}")
+
+
 @lru_cache(maxsize=16)
 def _pattern(decimals: int) -> NumberPattern:
     """Parsed once: pages format hundreds of numbers."""
@@ -444,6 +532,24 @@ class Translator:
             # A code without a label (a new unit, a new theme) is shown as it is stored.
             return key.split(".", 1)[-1]
         return pair[0] if self.lang == "nl" else pair[1]
+
+    def knows(self, key: str) -> bool:
+        return key in LABELS
+
+    def fill(self, key: str, **values: object) -> str:
+        """A label with its ``{name}`` places filled in, in one pass (a value that holds
+        braces is shown as it is, never read as a place)."""
+        return _PLACE.sub(lambda m: str(values.get(m[1], m[0])), self(key))
+
+    def place(self, level: str, code: str, name: str) -> str:
+        """A place's name in the reader's language where it has one in both."""
+        names = PLACE_NAMES.get(f"{level}:{code}")
+        return name if names is None else names[0 if self.lang == "nl" else 1]
+
+    def place_lang(self, level: str, code: str) -> Lang | None:
+        """The language to mark a place's name in when it is not the page's (WCAG 3.1.2)."""
+        dutch = level in DUTCH_NAMED_LEVELS and f"{level}:{code}" not in PLACE_NAMES
+        return "nl" if dutch and self.lang != "nl" else None
 
     def code(self, kind: str, value: str | None) -> str:
         """A stored code (``role``, ``access``, ``status``, ``level``…) in words."""

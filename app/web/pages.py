@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -260,6 +260,7 @@ def dataset_page(
         question=QuestionForm(kinds=question_kinds(page.dataset.access_level)),
         builder=builder,
         organisations=_pick(t, repository.organisation_names(session)),
+        titles=_titles(session, t),
         base_url=base_url,
         alternates=[*alternates, ("application/json", f"/api/v1/datasets/{dataset_id}")],
         api_links=api_links,
@@ -296,10 +297,13 @@ def indicator_page(
     for m in (page.map, page.inside):
         if m is not None:
             api_links.append((t("indicator.map"), m.api_url))
+    labels = _pick(t, repository.indicator_labels(session))
     return render(
         "indicator.html",
         t,
         page=page,
+        formula=service.formula_terms(indicator.formula, labels),
+        labels=labels,
         titles=_titles(session, t),
         alternates=[*alternates, ("application/json", f"/api/v1/indicators/{indicator_id}")],
         api_links=api_links,
@@ -320,7 +324,7 @@ def place_page(
     page = service.place_page(session, level, code, version)
     unit = page.unit
     api = f"/api/v1/geo/units/{level}/{code}?version={unit.version}"
-    title = f"{page.name} {t('place.in_numbers')}"
+    title = f"{t.place(unit.level, unit.code, page.name)} {t('place.in_numbers')}"
     if not page.current:
         # Not the geography of now: the title says which one (in the tab, in the history).
         title += f" ({t('dataset.geo_version').lower()} {unit.version})"
@@ -370,26 +374,58 @@ def catalog_page(session: Session, t: Translator, query: Sequence[tuple[str, str
 
 
 def problem_page(t: Translator, problem: Mapping[str, Any], path: str) -> str:
-    """:func:`error_page` saying what a problem document says: its detail and the reason
-    given for each parameter."""
+    """:func:`error_page` for a problem document: a sentence in the reader's language for
+    its kind of error, and its English detail (with the reason given for each parameter)
+    where that says more than the sentence."""
     reasons = [
         f"{e['parameter']}: {e['reason']}"
         for e in problem.get("errors", [])
         if isinstance(e, dict) and "parameter" in e and "reason" in e
     ]
     detail = "; ".join([str(problem["detail"]), *reasons])
-    return error_page(t, int(problem["status"]), detail, path)
+    sentence, technical = _error_sentence(t, problem, path)
+    return error_page(t, int(problem["status"]), sentence, detail if technical else None, path)
 
 
-def error_page(t: Translator, status: int, detail: str, path: str) -> str:
+# What a 404 may name (the problem's member naming it): a page's own thing.
+_NOT_FOUND_KINDS = ("dataset", "indicator", "organisation", "unit")
+
+
+def _error_sentence(t: Translator, problem: Mapping[str, Any], path: str) -> tuple[str, bool]:
+    """What went wrong, said to a reader in their language, and whether the problem's
+    English detail adds to it: a 404 of the thing the address names (``/doc/dataset/x``:
+    no dataset x) says all there is; anything else (an address that names nothing, an
+    indicator not in a dataset, a value refused) says more in the detail."""
+    status = int(problem["status"])
+    if status == 404:
+        for kind in _NOT_FOUND_KINDS:
+            value = problem.get(kind)
+            # A unit is named "level:code", in the address /doc/level/code.
+            if value is None or not unquote(path).endswith("/" + str(value).replace(":", "/")):
+                continue
+            if kind == "unit":
+                level, _, code = str(value).partition(":")
+                return t.fill("error.404.unit", level=t.code("level", level), code=code), False
+            return t.fill(f"error.404.{kind}", id=value), False
+        return t("error.404"), True
+    parameter = problem.get("parameter")
+    if status in (400, 422) and isinstance(parameter, str):
+        key = f"error.parameter.{parameter}"
+        return t.fill(key if t.knows(key) else "error.parameter", parameter=parameter), True
+    key = f"error.{status}"
+    return t(key if t.knows(key) else "error.other"), True
+
+
+def error_page(t: Translator, status: int, sentence: str, detail: str | None, path: str) -> str:
     """What a browser is shown instead of a problem document: a 404 or a refused request
-    (4xx), in the reader's language, with the reason and a search box."""
+    (4xx), said in the reader's language, with a search box; ``detail``: the technical
+    reason, in English (the API's words), folded away."""
     key = "not_found" if status == 404 else "bad_request"
     return render(
         "not_found.html",
         t,
         heading=t(key),
-        text=t(f"{key}.text"),
+        text=sentence,
         detail=detail,
         alternates=[],
         api_links=[],

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from app.web.i18n import Translator
 
@@ -35,7 +36,23 @@ def _value(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+def _place(t: Translator, level: str, code: str, name: str) -> Markup:
+    """A place's name for the page: in the reader's language where it has one ("Flemish
+    Region"), else as named, marked Dutch on an English page where the name is Dutch words."""
+    shown = t.place(level, code, name)
+    lang = t.place_lang(level, code)
+    return Markup('<span lang="{}">{}</span>').format(lang, shown) if lang else escape(shown)
+
+
+def _dutch(t: Translator, text: str) -> Markup:
+    """A text the catalogue holds in Dutch only (a source's title and how it asks to be cited,
+    a contact's name), marked as Dutch on an English page (WCAG 3.1.2)."""
+    return escape(text) if t.lang == "nl" else Markup('<span lang="nl">{}</span>').format(text)
+
+
 ENVIRONMENT.globals["static"] = STATIC_URL
+ENVIRONMENT.globals["dutch"] = _dutch
+ENVIRONMENT.globals["place"] = _place
 ENVIRONMENT.globals["href"] = _href
 ENVIRONMENT.filters["raw_value"] = _value
 ENVIRONMENT.filters["json"] = lambda value: json.dumps(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalogue.models import Dataset, Licence, Organisation
+from app.catalogue.models import Dataset, DerivedIndicator, Indicator, Licence, Organisation
 from app.geo.levels import Level
 from app.geo.models import CityRegion, GeoUnit, GeoUnitAncestor
 
@@ -59,8 +59,22 @@ def newest_datasets(session: Session, limit: int) -> list[Dataset]:
     return list(session.scalars(stmt))
 
 
+def derived_from(session: Session, dataset_id: str) -> list[str]:
+    """The datasets whose indicators ``dataset_id``'s derived indicators are computed from
+    (none: the dataset is not derived)."""
+    parts = session.scalars(
+        select(DerivedIndicator.parts).where(DerivedIndicator.dataset_id == dataset_id)
+    )
+    return sorted({p["dataset"] for row in parts for p in row if p.get("role") != "reference"})
+
+
 def dataset_titles(session: Session) -> dict[str, tuple[str, str]]:
     rows = session.execute(select(Dataset.id, Dataset.title_nl, Dataset.title_en))
+    return {id_: (nl, en) for id_, nl, en in rows}
+
+
+def indicator_labels(session: Session) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(Indicator.id, Indicator.label_nl, Indicator.label_en))
     return {id_: (nl, en) for id_, nl, en in rows}
 
 

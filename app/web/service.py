@@ -4,7 +4,8 @@ API would not give."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, get_args
 from urllib.parse import urlencode
@@ -89,6 +90,41 @@ class MapData:
     within: UnitOut | None = None
 
 
+@dataclass(frozen=True)
+class FormulaTerm:
+    """A piece of an indicator's formula as written: an indicator it names (``indicator``
+    set: shown by its label, linked to its page), or the operators and numbers between."""
+
+    text: str
+    indicator: str | None = None
+
+
+# A name in a formula: an indicator id, or ``dataset:indicator`` in a derived one.
+_FORMULA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:-]*")
+
+
+def formula_terms(formula: str | None, indicators: Collection[str]) -> list[FormulaTerm]:
+    """``formula`` cut into the ``indicators`` it names and the text between (``*`` as the
+    ``×`` people write); a name that is no indicator (a number) stays text."""
+    terms: list[FormulaTerm] = []
+    written = 0
+    for match in _FORMULA_NAME.finditer(formula or ""):
+        indicator = match[0].rsplit(":", 1)[-1]
+        if indicator not in indicators:
+            continue
+        if match.start() > written:
+            terms.append(FormulaTerm(_operators(formula or "", written, match.start())))
+        terms.append(FormulaTerm(match[0], indicator))
+        written = match.end()
+    if formula and written < len(formula):
+        terms.append(FormulaTerm(_operators(formula, written, len(formula))))
+    return terms
+
+
+def _operators(formula: str, start: int, end: int) -> str:
+    return formula[start:end].replace("*", "×")
+
+
 @dataclass
 class IndicatorPage:
     indicator: IndicatorOut
@@ -145,6 +181,8 @@ class DatasetPage:
     preview_url: str | None
     levels: list[str]
     public: bool
+    # The datasets a derived dataset is computed from (its source, said in words and links).
+    derived_from: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -450,7 +488,10 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
             records = _records(session, dataset_id, first.id, level=level, periods=[period])
             preview = (records or [])[:PREVIEW_ROWS]
             preview_url = observations_url(dataset_id, **params, page_size=str(PREVIEW_ROWS))
-    return DatasetPage(dataset, periods, values, preview, preview_url, levels, public)
+    return DatasetPage(
+        dataset, periods, values, preview, preview_url, levels, public,
+        repository.derived_from(session, dataset_id),
+    )  # fmt: skip
 
 
 def home_page(session: Session) -> HomePage:

@@ -204,14 +204,18 @@ def test_a_derived_indicator_has_its_formula_as_data_and_in_words(client: TestCl
     assert body["disclosure"]["reference"] == "electricity-connections-residential"
     assert body["datasets"] == ["climate-energy-monitor"]
     assert body["periods"] == ["2021"]
-    # An ordinary indicator has none; the SKOS concept and the HTML page show the words too.
+    # An ordinary indicator has none; the SKOS concept shows the words too, the HTML page the
+    # formula in the parts' labels (tests/web/test_language.py).
     assert client.get("/api/v1/indicators/population").json()["derived"] is None
     page = client.get(
         "/doc/indicator/electricity-residential-per-inhabitant?lang=en",
         headers={"Accept": "text/html"},
     )
     assert page.status_code == 200
-    assert "Sum of Residential electricity consumption (energy-fluvius)" in page.text
+    assert (
+        '<a href="/doc/indicator/electricity-consumption-residential?lang=en">'
+        "Residential electricity consumption</a>" in page.text
+    )
     assert 'href="/doc/dataset/energy-fluvius?lang=en"' in page.text
     skos = client.get(
         "/id/indicator/electricity-residential-per-inhabitant", headers={"Accept": "text/turtle"}

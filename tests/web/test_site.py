@@ -141,7 +141,7 @@ def test_indicator_page_shows_the_comparison_and_the_map_values(client: TestClie
     first_map = page[page.index("data-map-values") :]
     assert flemish["total"] == first_map[: first_map.index("</table>")].count("<tr data-code=")
     assert 'data-geometry="/api/v1/geo/boundaries?level=municipality' in page
-    assert "geen kaartvlak" in page and "Legende" in page
+    assert "zonder kaartvlak" in page and "Legende" in page
     assert '<h3 id="inside">Binnen de gemeente Gent</h3>' in page
     # Genk's and Hasselt's city-regions are both Limburg: the page says why their values match.
     (note,) = re.findall(r"<p [^>]*data-same-area>([^<]*)</p>", page)

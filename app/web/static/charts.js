@@ -128,7 +128,7 @@
         rows.forEach(function (row) {
           var code = row.getAttribute("data-code");
           if (!codes[code]) {
-            missing.push(row.getAttribute("data-name") + " (" + code + ")");
+            missing.push(row);
             return;
           }
           var cls = row.getAttribute("data-class");
@@ -140,11 +140,22 @@
           });
         });
         var list = figure.querySelector("[data-no-geometry-list]");
-        if (missing.length === 0) {
-          list.closest("li").hidden = true;
-        } else {
-          list.textContent = missing.length + ": " + missing.slice(0, 12).join(", ") +
-            (missing.length > 12 ? ", …" : "");
+        if (missing.length > 0) {
+          // "zonder kaartvlak (1 gebied): Gent …", not a bare "1:" a reader cannot place.
+          var count = missing.length === 1
+            ? figure.getAttribute("data-no-geometry-one")
+            : figure.getAttribute("data-no-geometry-many").replace("{n}", String(missing.length));
+          figure.querySelector("[data-no-geometry-count]").textContent = count;
+          // Each name in its own language, as in the table (a Dutch name on an English page).
+          list.textContent = "";
+          missing.slice(0, 12).forEach(function (row, i) {
+            var name = document.createElement("span");
+            name.textContent = row.getAttribute("data-name");
+            if (row.getAttribute("data-name-lang")) name.lang = row.getAttribute("data-name-lang");
+            list.append(i ? ", " : "", name, " (" + row.getAttribute("data-code") + ")");
+          });
+          if (missing.length > 12) list.append(", …");
+          list.closest("li").hidden = false;
         }
         var name = "map-" + Math.random().toString(36).slice(2);
         echarts.registerMap(name, { type: "FeatureCollection", features: features });
