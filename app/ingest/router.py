@@ -7,9 +7,9 @@ import os
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
-from typing import IO
+from typing import IO, Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
@@ -30,8 +30,14 @@ from app.api.problems import problems
 from app.auth.deps import CallerDep, OptionalCallerDep
 from app.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from app.ingest import submissions, upload
-from app.ingest.deps import DatasetId, SubmitterDep
-from app.ingest.schemas import SubmissionPage, SubmissionResult, TableSchema, WithdrawalResult
+from app.ingest.deps import DatasetId, RefusalNoteDep, SubmitterDep
+from app.ingest.schemas import (
+    SubmissionPage,
+    SubmissionResult,
+    SubmissionState,
+    TableSchema,
+    WithdrawalResult,
+)
 from app.stats.models import STATUSES
 
 router = APIRouter(tags=["submissions"])
@@ -52,6 +58,12 @@ def table_schema(dataset_id: DatasetId, session: SessionDep) -> TableSchema:
 @router.get(
     "/datasets/{dataset_id}/submissions",
     summary="Submissions (revisions) of a dataset, newest first",
+    description=(
+        "Accepted submissions for everyone. Uploads refused for their content or form "
+        "(`state` `rejected`, with their first 100 errors and `error_count`) for the "
+        "organisation that sent them, the dataset's publisher and site admins only: their "
+        "errors quote the cells of a file that was never published."
+    ),
     responses=problems(404, 422),
 )
 def list_submissions(
@@ -61,9 +73,13 @@ def list_submissions(
     session: SessionDep,
     paging: PageDep,
     caller: OptionalCallerDep,
+    state: Annotated[
+        SubmissionState | None,
+        Query(description="Only the submissions in this state: `accepted` or `rejected`."),
+    ] = None,
 ) -> SubmissionPage:
     items, total = submissions.list_submissions(
-        session, caller, dataset_id, paging.offset, paging.page_size
+        session, caller, dataset_id, paging.offset, paging.page_size, state
     )
     return SubmissionPage.model_validate(
         paged(request, response, paging, items, total), from_attributes=True
@@ -227,30 +243,6 @@ def _closed(request: Request, spooled: IO[bytes]) -> bool:
     return bool(boundary) and b"--" + boundary + b"--" in tail
 
 
-# A form part's type as browsers and curl send it for a file they cannot type themselves
-# (`curl -F file=@gent.csv`), or type by the program that opens it (a Windows browser sends a
-# .csv as application/vnd.ms-excel where Excel is installed): the file's name tells then.
-_BY_EXTENSION = {".csv": "text/csv", ".json": "application/json"}
-_READABLE = (*submissions.CSV_TYPES, *submissions.JSON_TYPES)
-
-
-def _part_type(part: UploadFile) -> str:
-    given = (part.content_type or "").split(";")[0].strip().lower()
-    if given in _READABLE:
-        return given
-    name = (part.filename or "").lower()
-    by_name = next((t for ext, t in _BY_EXTENSION.items() if name.endswith(ext)), None)
-    if by_name is not None:
-        return by_name
-    if given in ("", "application/octet-stream"):
-        return "text/csv"
-    raise UnsupportedMediaType(
-        f"cannot read the file {part.filename or '(without a name)'!r}, sent as {given}; "
-        "send a .csv file (UTF-8) or a .json file",
-        supported=list(_READABLE),
-    )
-
-
 @router.post(
     "/datasets/{dataset_id}/submissions",
     status_code=201,
@@ -261,7 +253,10 @@ def _part_type(part: UploadFile) -> str:
         "checked before anything is stored: on any error the answer is 422 with every problem "
         "(row, column, value, reason; the first 1,000 and the total) and nothing changes. "
         "Accepted: a new revision of the dataset, aggregates included. A dataset of derived "
-        "indicators (computed from other datasets) accepts no submissions: 409."
+        "indicators (computed from other datasets) accepts no submissions: 409. A file "
+        "refused for what it holds (422, 415, or 403 for rows outside your territory alone) "
+        "is recorded as a `rejected` submission with its first 100 errors, listed with the "
+        "dataset's submissions; the problem names it (`submission`)."
     ),
     responses=problems(400, 404, 408, 409, 413, 415, 422, 429),
     openapi_extra={"requestBody": SUBMISSION_BODY},
@@ -271,6 +266,7 @@ async def submit(
     request: Request,
     caller: SubmitterDep,
     session: UnitOfWorkDep,
+    refusal: RefusalNoteDep,
     settings: SettingsDep,
 ) -> SubmissionResult:
     limiter = app_state(request).submission_limiter
@@ -289,17 +285,19 @@ async def submit(
     ) as spooled:
         if not media_type.lower().startswith("multipart/form-data"):
             return await run_in_threadpool(
-                submissions.submit, session, caller, dataset_id, spooled, media_type
+                submissions.submit, session, caller, dataset_id, spooled, media_type, refusal
             )
         part = await _form_file(request, spooled)
         try:
             return await run_in_threadpool(
-                submissions.submit,
+                submissions.submit_file,
                 session,
                 caller,
                 dataset_id,
                 part.file,
-                _part_type(part),
+                part.content_type,
+                part.filename,
+                refusal,
             )
         finally:
             await part.close()
@@ -314,8 +312,9 @@ async def submit(
         "the rows it left waiting), and a row someone replaced since stays. All in a new "
         "revision: earlier revisions, `?revision=` and the history keep the submission. Its "
         "own organisation's supplier or editor may withdraw it, and so may the dataset's "
-        "owners and site admins. 409: a submission that made no revision, an import or a "
-        "derived dataset's refresh, or one with no current row left."
+        "owners and site admins. 409: a submission that made no revision, a rejected one "
+        "(nothing of it was stored), an import or a derived dataset's refresh, or one with "
+        "no current row left."
     ),
     responses=problems(404, 409),
 )

@@ -3,6 +3,8 @@ and the list of submissions."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from app.api.schemas import Page, Timestamp
@@ -10,9 +12,11 @@ from app.api.tableschema import FieldConstraints, TableField, TableSchema
 
 __all__ = [
     "FieldConstraints",
+    "SubmissionError",
     "SubmissionOut",
     "SubmissionPage",
     "SubmissionResult",
+    "SubmissionState",
     "TableField",
     "TableSchema",
     "WithdrawalResult",
@@ -68,6 +72,23 @@ _COUNTED = (
 )
 
 
+# accepted: stored (a revision, or nothing changed); rejected: an upload refused for its
+# content or form, kept with its errors (nothing of it was stored).
+SubmissionState = Literal["accepted", "rejected"]
+
+
+class SubmissionError(BaseModel):
+    """One problem of a refused upload, as the refusal (the 422 or 403 answer) listed it."""
+
+    row: int = Field(description="Data row, 1 = the first row after the header; 0 = the file.")
+    line: int | None = Field(
+        default=None, description="Of a CSV file: the line the row starts on (the header is 1)."
+    )
+    column: str | None
+    value: str | None = Field(description="The cell as sent (shortened to 100 characters).")
+    reason: str
+
+
 class SubmissionOut(BaseModel):
     """One submission (an upload or an import from the source) of a dataset."""
 
@@ -80,12 +101,21 @@ class SubmissionOut(BaseModel):
         description="SHA-256 of the file; given to the dataset's owners, publisher, suppliers "
         "and site admins, null for everyone else (and for a withdrawal, which has no file)."
     )
-    state: str = Field(examples=["accepted"])
+    state: SubmissionState = Field(
+        description="`accepted`, or `rejected`: an upload refused for its content or form "
+        "(invalid rows, a type that cannot be read, rows outside the supplier's territory), "
+        "nothing of which was stored. Rejected uploads are listed to the organisation that "
+        "sent them, the dataset's publisher and site admins only.",
+        examples=["accepted"],
+    )
     revision: int | None = Field(
-        description="The revision it made; null for a submission that changed nothing."
+        description="The revision it made; null for a submission that changed nothing, and "
+        "for a rejected one."
     )
     # What a submission counts tells of the values: null for whoever may not read them.
-    rows_total: int | None = Field(description=_COUNTED)
+    rows_total: int | None = Field(
+        description=f"Rows of the file (of a rejected one: the rows read). {_COUNTED}"
+    )
     rows_added: int | None = Field(description=_COUNTED)
     rows_changed: int | None = Field(description=_COUNTED)
     rows_unchanged: int | None = Field(description=_COUNTED)
@@ -96,6 +126,13 @@ class SubmissionOut(BaseModel):
     withdrawn_by: int | None = Field(
         description="The withdrawal (listed with the submissions) that undid this upload; "
         "null while it is in effect."
+    )
+    errors: list[SubmissionError] = Field(
+        description="Of a rejected upload: its first errors (at most 100), as the refusal "
+        "listed them; empty for an accepted one."
+    )
+    error_count: int = Field(
+        description="Of a rejected upload: how many errors it had in all; 0 for an accepted one."
     )
 
 

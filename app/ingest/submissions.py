@@ -5,11 +5,13 @@ its rows wait in a private staging table of the transaction. On any error the su
 every problem (the first 1,000, with the total) and the database is untouched.
 An accepted submission becomes a new revision of the dataset in one transaction, with its
 aggregates recomputed, so readers see the old revision or the new one, never a mix.
+An upload refused for its content or form is recorded (state ``rejected``, with its first
+errors) after the request's unit of work was rolled back: see :class:`RefusalNote`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
@@ -42,7 +44,14 @@ from app.errors import (
 from app.geo import repository as geo_repository
 from app.geo.levels import Level
 from app.ingest import upload
-from app.ingest.schemas import SubmissionOut, SubmissionResult, TableSchema, WithdrawalResult
+from app.ingest.schemas import (
+    SubmissionError,
+    SubmissionOut,
+    SubmissionResult,
+    SubmissionState,
+    TableSchema,
+    WithdrawalResult,
+)
 from app.stats import derived as stats_derived
 from app.stats import repository as stats_repository
 from app.stats.models import Submission
@@ -86,28 +95,158 @@ def _dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
+# The errors a refused upload is recorded with: the first ones, enough to tell what was
+# wrong (the refusal itself lists up to upload.MAX_REPORTED_ERRORS), with their total.
+MAX_RECORDED_ERRORS = 100
+UPLOAD_SOURCE = "upload"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What is recorded of an upload refused for its content or form: who sent it (as the
+    audit log's actor), the file, what was read of it and why it was refused."""
+
+    dataset_id: str
+    organisation_id: str
+    key_id: int
+    status: int
+    media_type: str | None
+    sha256: str
+    rows_read: int
+    errors: tuple[upload.RowError, ...]
+    error_count: int
+
+
+@dataclass
+class RefusalNote:
+    """Where :func:`submit` leaves the refusal of an upload it refused for its content or
+    form: invalid rows (422), rows outside the supplier's territory alone (403), a type it
+    cannot read (415). Not a refusal of the caller or of the dataset (401, 403, 404, 409), nor
+    of a body that did not arrive whole (400, 408, 413): those are no file to keep. The
+    request's owner records the refusal (:func:`record_refusal`) once the unit of work has
+    been rolled back."""
+
+    refusal: Refusal | None = None
+
+    def refuse(
+        self,
+        error: DatapediaError,
+        caller: Caller,
+        dataset_id: str,
+        *,
+        media_type: str | None,
+        sha256: str,
+        rows_read: int = 0,
+        result: upload.UploadResult | None = None,
+    ) -> DatapediaError:
+        """Note the refusal; the error, to raise."""
+        errors = (
+            tuple(result.errors[:MAX_RECORDED_ERRORS])
+            if result is not None
+            else (upload.RowError(0, None, None, error.detail),)
+        )
+        self.refusal = Refusal(
+            dataset_id=dataset_id,
+            organisation_id=caller.organisation.id,
+            key_id=caller.key_id,
+            status=error.status,
+            media_type=media_type or None,
+            sha256=sha256,
+            rows_read=rows_read,
+            errors=errors,
+            error_count=result.error_count if result is not None else len(errors),
+        )
+        return error
+
+
 def submit(
     session: Session,
     caller: Caller,
     dataset_id: str,
     body: IO[bytes],
     media_type: str,
+    note: RefusalNote | None = None,
 ) -> SubmissionResult:
-    """Check and store an upload (a seekable file: the request body spooled to disk)."""
-    media_type = media_type.split(";")[0].strip().lower()
-    if media_type not in (*CSV_TYPES, *JSON_TYPES):
+    """Check and store an upload (a seekable file: the request body spooled to disk). A
+    refusal of its content or form is left in ``note``."""
+    declared = media_type.split(";")[0].strip().lower()
+
+    def readable() -> str:
+        if declared not in (*CSV_TYPES, *JSON_TYPES):
+            raise UnsupportedMediaType(
+                f"cannot read {declared or 'a body without Content-Type'}; send text/csv, "
+                "application/json or multipart/form-data with a 'file' field",
+                supported=["text/csv", "application/json", "multipart/form-data"],
+            )
+        return declared
+
+    return _counted(session, caller, dataset_id, body, declared, readable, note)
+
+
+# A form part's type as browsers and curl send it for a file they cannot type themselves
+# (`curl -F file=@gent.csv`), or type by the program that opens it (a Windows browser sends a
+# .csv as application/vnd.ms-excel where Excel is installed): the file's name tells then.
+_BY_EXTENSION = {".csv": "text/csv", ".json": "application/json"}
+READABLE_TYPES = (*CSV_TYPES, *JSON_TYPES)
+
+
+def submit_file(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    body: IO[bytes],
+    content_type: str | None,
+    file_name: str | None,
+    note: RefusalNote | None = None,
+) -> SubmissionResult:
+    """:func:`submit` for the file of a multipart upload, whose type is read from its name
+    where the part's own type does not tell."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+
+    def readable() -> str:
+        if declared in READABLE_TYPES:
+            return declared
+        name = (file_name or "").lower()
+        by_name = next((t for ext, t in _BY_EXTENSION.items() if name.endswith(ext)), None)
+        if by_name is not None:
+            return by_name
+        if declared in ("", "application/octet-stream"):
+            return "text/csv"
         raise UnsupportedMediaType(
-            f"cannot read {media_type or 'a body without Content-Type'}; send text/csv, "
-            "application/json or multipart/form-data with a 'file' field",
-            supported=["text/csv", "application/json", "multipart/form-data"],
+            f"cannot read the file {file_name or '(without a name)'!r}, sent as {declared}; "
+            "send a .csv file (UTF-8) or a .json file",
+            supported=list(READABLE_TYPES),
         )
-    # Two submissions to one dataset at the same moment on SQLite: the second one to commit
-    # loses the race for the revision number, and the unit of work answers 409.
+
+    return _counted(session, caller, dataset_id, body, declared, readable, note)
+
+
+def _counted(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    body: IO[bytes],
+    declared: str,
+    readable: Callable[[], str],
+    note: RefusalNote | None,
+) -> SubmissionResult:
+    """The submission, counted as accepted or rejected; ``readable()`` gives the type it is
+    read as, or refuses it (415)."""
+    note = note if note is not None else RefusalNote()
     try:
+        try:
+            media_type = readable()
+        except UnsupportedMediaType as error:
+            note.refuse(
+                error, caller, dataset_id, media_type=declared, sha256=upload.sha256_of(body)
+            )
+            raise
+        # Two submissions to one dataset at the same moment on SQLite: the second one to
+        # commit loses the race for the revision number, and the unit of work answers 409.
         # A submission never changes the geography: it is read once for the submission, its
         # publication and that of the derived datasets that follow.
         with stats_repository.geography_fixed(session):
-            result = _submit(session, caller, dataset_id, body, media_type)
+            result = _submit(session, caller, dataset_id, body, media_type, note)
     except DatapediaError:
         SUBMISSIONS.labels("rejected").inc()
         raise
@@ -135,7 +274,12 @@ def check_may_submit(session: Session, caller: Caller, dataset_id: str) -> Datas
 
 
 def _submit(
-    session: Session, caller: Caller, dataset_id: str, body: IO[bytes], media_type: str
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    body: IO[bytes],
+    media_type: str,
+    note: RefusalNote,
 ) -> SubmissionResult:
     dataset = check_may_submit(session, caller, dataset_id)
     supplied, derived, whole = supplied_indicators(session, dataset_id)
@@ -210,8 +354,9 @@ def _submit(
         _check_rule_references(session, dataset_id, unit_of, result)
     # Rows outside the territory alone are a missing right (403), however many; with other
     # problems, the 422 lists them all, so the supplier fixes the file in one go.
+    refusal: DatapediaError | None = None
     if result.outside_count and result.outside_count == result.error_count:
-        raise Forbidden(
+        refusal = Forbidden(
             f"territory:{dataset_id}",
             f"{caller.organisation.id!r} may submit data for its own territory only; "
             f"{result.outside_count} row(s) lie outside it. Nothing was stored.",
@@ -219,13 +364,30 @@ def _submit(
             error_count=result.error_count,
             errors_shown=len(result.errors),
         )
-    if result.error_count:
-        raise Unprocessable(
+    elif result.error_count:
+        refusal = Unprocessable(
             f"the submission has {result.error_count} error(s); nothing was stored. Fix them "
             "and send the whole file again.",
             errors=[e.as_dict() for e in result.errors],
             error_count=result.error_count,
             errors_shown=len(result.errors),
+        )
+    if refusal is not None:
+        # Refused for what the file holds, not for who sent it: it is recorded, so the
+        # supplier's steward and the publisher see later that it came and what was wrong.
+        raise note.refuse(
+            refusal,
+            caller,
+            dataset_id,
+            media_type=media_type,
+            sha256=digest,
+            # The last row read, as far as is known without counting every row: the last one
+            # that passed, or a later one that did not.
+            rows_read=max(
+                stats_repository.last_staged_line(session),
+                max((e.row for e in result.errors), default=0),
+            ),
+            result=result,
         )
     stored = store_staged_revision(
         session,
@@ -234,7 +396,7 @@ def _submit(
             dataset_id=dataset_id,
             organisation_id=caller.organisation.id,
             api_key_id=caller.key_id,
-            source_name="upload",
+            source_name=UPLOAD_SOURCE,
             media_type=media_type,
             sha256=digest,
             rows_total=rows_total,
@@ -268,6 +430,45 @@ def _submit(
     )
 
 
+def record_refusal(session: Session, refusal: Refusal) -> int:
+    """Record a refused upload: a submission in state ``rejected``, without a revision (it
+    changed nothing), with its first errors and their total, and its audit event. In a short
+    transaction of its own, once the request's unit of work was rolled back. Returns its
+    id."""
+    submission = stats_repository.add_submission(
+        session,
+        Submission(
+            dataset_id=refusal.dataset_id,
+            organisation_id=refusal.organisation_id,
+            api_key_id=refusal.key_id,
+            created_at=datetime.now(UTC),
+            source_name=UPLOAD_SOURCE,
+            media_type=refusal.media_type,
+            sha256=refusal.sha256,
+            state="rejected",
+            revision=None,
+            rows_total=refusal.rows_read,
+            errors=[e.as_dict() for e in refusal.errors[:MAX_RECORDED_ERRORS]],
+            error_count=refusal.error_count,
+        ),
+    )
+    # The dataset's audit log is its owners' to read: the errors, which quote the file's
+    # cells, stay with the submission (see list_submissions for who reads them).
+    record(
+        session,
+        "submission.refused",
+        caller=refusal,
+        dataset_id=refusal.dataset_id,
+        target=f"submission:{submission.id}",
+        details={
+            "status": refusal.status,
+            "rows": refusal.rows_read,
+            "errors": refusal.error_count,
+        },
+    )
+    return submission.id
+
+
 WITHDRAWAL_PREFIX = "withdrawal of submission "
 
 
@@ -280,9 +481,17 @@ def withdraw(
     editor may withdraw it, and so may the dataset's owners and site admins."""
     _dataset(session, dataset_id)
     withdrawn = stats_repository.get_submission(session, dataset_id, submission_id)
-    if withdrawn is None:
+    if withdrawn is None or (
+        withdrawn.state == "rejected"
+        and not _sees_refusals_of(session, caller, dataset_id, withdrawn.organisation_id)
+    ):
         raise NotFound(
             f"dataset {dataset_id!r} has no submission {submission_id}", submission=submission_id
+        )
+    if withdrawn.state == "rejected":
+        raise Conflict(
+            f"submission {submission_id} was refused: nothing of it was stored, so there is "
+            "nothing to withdraw"
         )
     action = f"withdrawing submission {submission_id}"
     if withdrawn.organisation_id == caller.organisation.id:
@@ -297,7 +506,7 @@ def withdraw(
             f"submission {submission_id} was withdrawn already (by submission "
             f"{withdrawn.withdrawn_by})"
         )
-    if withdrawn.source_name != "upload" or withdrawn.revision is None:
+    if withdrawn.source_name != UPLOAD_SOURCE or withdrawn.revision is None:
         raise Conflict(f"submission {submission_id} cannot be withdrawn: {_why_not(withdrawn)}")
     stats_repository.lock_dataset(session, dataset_id)
     touched = stats_repository.current_slices_of_submission(session, dataset_id, submission_id)
@@ -468,12 +677,19 @@ def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] |
 
 
 def list_submissions(
-    session: Session, caller: Caller | None, dataset_id: str, offset: int, limit: int
+    session: Session,
+    caller: Caller | None,
+    dataset_id: str,
+    offset: int,
+    limit: int,
+    state: SubmissionState | None = None,
 ) -> tuple[list[SubmissionOut], int]:
-    """A page of the dataset's submissions, newest first, and their total. The files'
-    digests only for the dataset's owners, publisher, suppliers and site admins: with the
-    published Table Schema, the digest of a small correction gives its values back by trying
-    them all — of a closed dataset, and of a public one too where they end up confidential."""
+    """A page of the dataset's submissions (of ``state``, when given), newest first, and their
+    total. The files' digests only for the dataset's owners, publisher, suppliers and site
+    admins: with the published Table Schema, the digest of a small correction gives its
+    values back by trying them all — of a closed dataset, and of a public one too where they
+    end up confidential. Rejected uploads only for those who see them
+    (:func:`_refusals_shown`)."""
     _dataset(session, dataset_id)
     digests = caller is not None and (
         caller.is_admin or bool(held_roles(session, caller, dataset_id) & READING_ROLES)
@@ -481,7 +697,10 @@ def list_submissions(
     # The rows a submission held count the values: of a closed dataset, only for whoever may
     # read them (README: no page shows a non-public dataset's values or counts them).
     counts = may_read_values(session, caller, dataset_id)
-    stmt = stats_repository.submissions_query(dataset_id)
+    every_refused, refused_of = _refusals_shown(session, caller, dataset_id)
+    stmt = stats_repository.submissions_query(
+        dataset_id, state, refused_of=refused_of, every_refused=every_refused
+    )
     return [
         SubmissionOut(
             id=s.id,
@@ -490,7 +709,7 @@ def list_submissions(
             source=s.source_name,
             media_type=s.media_type,
             sha256=s.sha256 if digests and s.sha256 else None,  # a withdrawal has no file
-            state=s.state,
+            state="rejected" if s.state == "rejected" else "accepted",
             revision=s.revision,
             rows_total=s.rows_total if counts else None,
             rows_added=s.rows_added if counts else None,
@@ -498,6 +717,31 @@ def list_submissions(
             rows_unchanged=s.rows_unchanged if counts else None,
             rows_not_supplied=s.rows_not_supplied if counts else None,
             withdrawn_by=s.withdrawn_by,
+            errors=[SubmissionError.model_validate(e) for e in s.errors or []],
+            error_count=s.error_count,
         )
         for s in queries.page(session, stmt, offset, limit)
     ], queries.count(session, stmt)
+
+
+def _refusals_shown(
+    session: Session, caller: Caller | None, dataset_id: str
+) -> tuple[bool, str | None]:
+    """Which rejected uploads of the dataset the caller sees: all of them (True), or those
+    of its own organisation (the organisation's id). Their errors quote the cells of a file
+    that was never published, which may hold values a disclosure rule would have hidden: so
+    they are for the organisation that sent the file, the dataset's publisher (who helps its
+    suppliers) and site admins — not for the other co-owners and suppliers, who read the
+    data once it is accepted."""
+    if caller is None:
+        return False, None
+    if caller.is_admin or "publisher" in held_roles(session, caller, dataset_id):
+        return True, None
+    return False, caller.organisation.id
+
+
+def _sees_refusals_of(
+    session: Session, caller: Caller, dataset_id: str, organisation_id: str
+) -> bool:
+    every_refused, refused_of = _refusals_shown(session, caller, dataset_id)
+    return every_refused or refused_of == organisation_id

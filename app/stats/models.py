@@ -28,9 +28,15 @@ from app.db.base import Base
 STATUSES = ("normal", "provisional", "estimated", "confidential", "not_applicable", "missing")
 
 
+# An upload refused for its content or form is recorded too (state "rejected", no revision),
+# with the first of its errors: enough for a steward to see what was wrong.
+SUBMISSION_STATES = ("accepted", "rejected")
+
+
 class Submission(Base):
     """One delivery of data for one dataset: an upload by a supplier or an import from the
-    original source. An accepted submission creates a new revision of the dataset."""
+    original source. An accepted submission creates a new revision of the dataset; a
+    rejected one changed nothing and is kept with its errors."""
 
     __tablename__ = "submission"
     __table_args__ = (
@@ -56,7 +62,10 @@ class Submission(Base):
     rows_not_supplied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The withdrawal (a submission itself) that undid this upload, if one did.
     withdrawn_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Of a rejected submission: its first errors (row, column, value, reason, line: as the
+    # refusal listed them) and how many it had in all.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Observation(Base):

@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -602,17 +603,31 @@ def insert_published(
     )
 
 
-def submissions_query(dataset_id: str) -> Select[Submission]:
-    """The dataset's submissions, newest first."""
-    return (
-        select(Submission)
-        .where(Submission.dataset_id == dataset_id)
-        .order_by(Submission.created_at.desc(), Submission.id.desc())
-    )
+def submissions_query(
+    dataset_id: str,
+    state: str | None = None,
+    *,
+    refused_of: str | None = None,
+    every_refused: bool = False,
+) -> Select[Submission]:
+    """The dataset's submissions, newest first (of ``state`` only, when given). Of the
+    rejected ones, those sent by the organisation ``refused_of``, or all with
+    ``every_refused``; none otherwise."""
+    stmt = select(Submission).where(Submission.dataset_id == dataset_id)
+    if state is not None:
+        stmt = stmt.where(Submission.state == state)
+    if not every_refused:
+        refused_shown = (
+            Submission.organisation_id == refused_of if refused_of is not None else false()
+        )
+        stmt = stmt.where(or_(Submission.state == "accepted", refused_shown))
+    return stmt.order_by(Submission.created_at.desc(), Submission.id.desc())
 
 
 def submissions(session: Session, dataset_id: str) -> list[Submission]:
-    return list(session.scalars(submissions_query(dataset_id)))
+    """The dataset's accepted submissions (its revisions, and the uploads that changed
+    nothing), newest first."""
+    return list(session.scalars(submissions_query(dataset_id, "accepted")))
 
 
 def get_submission(session: Session, dataset_id: str, submission_id: int) -> Submission | None:
@@ -1808,6 +1823,11 @@ def stage(session: Session, rows: Iterable[StagedRow]) -> int:
     while chunk := list(itertools.islice(iterator, STAGE_CHUNK)):
         count += bulk_insert(session, STAGING, STAGING_COLUMNS, chunk)
     return count
+
+
+def last_staged_line(session: Session) -> int:
+    """The highest row number staged so far (0: none)."""
+    return session.scalar(select(func.coalesce(func.max(STAGING.c.line), 0))) or 0
 
 
 def index_staging(session: Session) -> int:
