@@ -156,6 +156,9 @@ SUBMISSION_BODY = {
 
 # Up to this size a body stays in memory; beyond it, it is spooled to a temporary file.
 SPOOL_IN_MEMORY = 1 << 20
+# What a multipart form may add around its file (boundaries, part headers, a small field):
+# the limit is the file's, so a file of the limit's size is taken in a form too.
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
 @asynccontextmanager
@@ -164,7 +167,7 @@ async def _spooled(
 ) -> AsyncGenerator[IO[bytes], None]:
     """The request body in a temporary file, written as it arrives: memory does not grow
     with the upload (the file is removed when the block ends). A client that sends nothing
-    for ``idle_seconds`` is refused (408)."""
+    for ``idle_seconds`` is refused (408). ``limit``: of the body (see MULTIPART_ALLOWANCE)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} bytes")
@@ -280,15 +283,19 @@ async def submit(
             supported=["identity"],
         )
     media_type = request.headers.get("content-type", "")
+    limit = settings.max_upload_bytes
+    multipart = media_type.lower().startswith("multipart/form-data")
     async with _spooled(
-        request, settings.max_upload_bytes, settings.upload_idle_seconds
+        request, limit + MULTIPART_ALLOWANCE if multipart else limit, settings.upload_idle_seconds
     ) as spooled:
-        if not media_type.lower().startswith("multipart/form-data"):
+        if not multipart:
             return await run_in_threadpool(
                 submissions.submit, session, caller, dataset_id, spooled, media_type, refusal
             )
         part = await _form_file(request, spooled)
         try:
+            if part.size is not None and part.size > limit:
+                raise PayloadTooLarge(f"the file is {part.size} bytes; the limit is {limit} bytes")
             return await run_in_threadpool(
                 submissions.submit_file,
                 session,

@@ -821,3 +821,25 @@ def test_a_withdrawal_that_would_leave_a_rule_without_its_reference_is_refused(
         params={"unit": f"sector:{sector}", "indicator": "cars", "version": "2024"},
     )
     assert [(i["value"], i["status"]) for i in read.json()["items"]] == [(None, "confidential")]
+
+
+def test_the_upload_limit_is_the_files_in_a_multipart_form_too(
+    tmp_path: Path, world_template: Template
+) -> None:
+    """A file of exactly the limit is taken as a form's file part (the form's boundaries and
+    headers around it do not count); a byte more is a 413 that names the file's size."""
+    body = csv_rows(f"{GENT[0]},population,2025,4242,")
+    for world in open_world(world_template, tmp_path, max_upload_bytes=len(body)):
+        files = {"file": ("gent.csv", body, "text/csv")}
+        taken = world.client.post(SUBMIT, files=files, headers=world.auth("gent"))
+        assert taken.status_code == 201, taken.text
+        assert value_of(world, f"sector:{GENT[0]}")["value"] == 4242
+        before = world.fingerprint()
+        larger = csv_rows(f"{GENT[0]},population,2025,42420,")
+        files = {"file": ("gent.csv", larger, "text/csv")}
+        refused = world.client.post(SUBMIT, files=files, headers=world.auth("gent"))
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["detail"] == (
+            f"the file is {len(larger)} bytes; the limit is {len(body)} bytes"
+        )
+        assert world.fingerprint() == before
