@@ -74,8 +74,10 @@ RANGE_PARAMETERS: dict[str, Any] = {
             "`bytes=1024-`, `bytes=-100`). Answered with 206 and `Content-Range`; a range "
             "that starts beyond the end with 416. Several ranges, or one that cannot be "
             "read, get the whole file (200).",
+            # No machine-readable example: a client that accepts gzip and decodes it as it
+            # reads (Python's requests, which Schemathesis uses) cannot inflate a part of a
+            # gzip stream and reports an error, though the answer is right (RFC 9110 §14).
             "schema": {"type": "string"},
-            "example": "bytes=1024-",
         },
         {
             "name": "If-Range",
