@@ -140,6 +140,23 @@ class NotAcceptable(DatapediaError):
     title = "Not acceptable"
 
 
+class RangeNotSatisfiable(DatapediaError):
+    """A byte range that starts beyond the representation's end (RFC 9110 §15.5.17): the
+    answer states the representation's size in ``Content-Range: bytes */size``."""
+
+    status = 416
+    slug = "range-not-satisfiable"
+    title = "Range not satisfiable"
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail, size=size)
+        self.size = size
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes */{self.size}"
+
+
 class SourceDataError(Exception):
     """A source file could not be imported; carries every problem found (file, line, reason)."""
 

@@ -5,10 +5,14 @@ a bound on request bodies, and gzip for clients that accept it.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
@@ -30,6 +34,7 @@ from app.errors import (
     InvalidParameter,
     NotFound,
     PayloadTooLarge,
+    RangeNotSatisfiable,
 )
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -76,8 +81,113 @@ def not_modified(headers: Headers, etag: str, last_modified: datetime | None) ->
     return as_utc(last_modified).replace(microsecond=0) <= moment
 
 
+class FirstSeen:
+    """When this process first answered each document as it is now: a ``Last-Modified`` that
+    is true when nothing cheaper can say when everything a document shows last changed (a
+    page shows a dataset, its organisations' names, the geography, its questions, the
+    templates of this release…). A document first seen at a time changed at or before it;
+    one that changes gets a later time when it is first answered again. Kept for the last
+    ``size`` documents (one forgotten is dated anew: later, never wrong); each process has
+    its own, so after a restart every document is dated from then on, as a new release may
+    render it otherwise."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.seen: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def since(self, key: str, fingerprint: str) -> datetime:
+        """When the document ``key`` (its URL and variant) was first answered with the content
+        ``fingerprint`` names, now included."""
+        name = hashlib.sha256(key.encode()).hexdigest()[:32]  # a URL may be kilobytes long
+        with self.lock:
+            found = self.seen.get(name)
+            if found is None or found[0] != fingerprint:
+                found = self.seen[name] = (fingerprint, datetime.now(UTC))
+            self.seen.move_to_end(name)
+            while len(self.seen) > self.size:
+                self.seen.popitem(last=False)
+            return found[1]
+
+
+def digest_tag(body: bytes) -> str:
+    """An entity tag naming ``body``'s bytes (as the stored files' name theirs)."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes ``first`` to ``last`` (both included) of a representation of ``size`` bytes."""
+
+    first: int
+    last: int
+    size: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes {self.first}-{self.last}/{self.size}"
+
+
+# One range-spec: "a-b", "a-" or "-n" (RFC 9110 §14.1.1), optional whitespace around it.
+_RANGE_SPEC = re.compile(r"[ \t]*(\d*)-(\d*)[ \t]*")
+
+
+def requested_range(headers: Headers, size: int) -> ByteRange | None:
+    """The one byte range a GET asks for (RFC 9110 §14.2) of a representation of ``size``
+    bytes, or None for the whole of it: no ``Range``, one the server may ignore (another
+    unit, malformed, several ranges — a 200 with everything is an allowed answer to any of
+    them), or any ``If-Range``. Raises :class:`RangeNotSatisfiable` for a range that starts
+    at or beyond the end (or a suffix of 0 bytes).
+
+    ``If-Range`` needs a strong validator (§13.1.5): the ``ETag``s here are weak (one tag for
+    the plain and the gzip bytes), and a ``Last-Modified`` date is strong only if the file
+    cannot have been written twice within its second, which nothing here guarantees. So the
+    condition never holds and the whole representation is sent, as the RFC asks of a
+    condition that is false; a client resuming without ``If-Range`` (``curl -C -``,
+    ``wget -c``) gets its range."""
+    value = headers.get("range")
+    if value is None or headers.get("if-range") is not None:
+        return None
+    unit, equals, ranges = value.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return None
+    specs = [spec for spec in ranges.split(",") if spec.strip()]  # empty list items are allowed
+    if len(specs) != 1:
+        return None
+    parsed = _RANGE_SPEC.fullmatch(specs[0])
+    if parsed is None or parsed.group(1) == parsed.group(2) == "":
+        return None
+    first, last = parsed.group(1), parsed.group(2)
+    if not first:  # the last n bytes
+        suffix = int(last)
+        if suffix == 0:
+            raise RangeNotSatisfiable(f"a range of the last 0 bytes holds nothing: {value}", size)
+        if size == 0:
+            return None
+        return ByteRange(max(0, size - suffix), size - 1, size)
+    if last and int(last) < int(first):
+        return None  # invalid (last before first): ignored like any malformed range
+    if int(first) >= size:
+        raise RangeNotSatisfiable(
+            f"the range {value} starts beyond the last byte of the {size} bytes", size
+        )
+    return ByteRange(int(first), min(int(last), size - 1) if last else size - 1, size)
+
+
 # What a browser app may read from a cross-origin answer besides the safelisted headers.
-EXPOSED_HEADERS = ["Link", "ETag", "Last-Modified", "Retry-After", "Content-Disposition"]
+EXPOSED_HEADERS = [
+    "Link",
+    "ETag",
+    "Last-Modified",
+    "Retry-After",
+    "Content-Disposition",
+    "Accept-Ranges",
+    "Content-Range",
+]
 
 # HTML pages load only the app's own assets: no inline script or style, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -325,7 +435,14 @@ class Cors:
             app,
             allow_origins=["*"],
             allow_methods=list(READ_METHODS),
-            allow_headers=["Authorization", "Accept", "If-None-Match", "If-Modified-Since"],
+            allow_headers=[
+                "Authorization",
+                "Accept",
+                "If-None-Match",
+                "If-Modified-Since",
+                "Range",
+                "If-Range",
+            ],
             expose_headers=EXPOSED_HEADERS,
             max_age=3600,
         )

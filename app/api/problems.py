@@ -29,6 +29,8 @@ DESCRIPTIONS = {
     "nothing was stored.",
     413: "The body is larger than the limit.",
     415: "The body's media type cannot be read.",
+    416: "The byte range starts beyond the end of the file; `Content-Range: bytes */size` "
+    "states its size.",
     422: "A parameter, field or row is invalid; `errors` lists each with the reason.",
     429: "Too many requests; retry after `Retry-After` seconds.",
 }

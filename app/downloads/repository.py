@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,10 +28,12 @@ class Replaced(Exception):
     """The stored file was replaced (written anew) while it was being read."""
 
 
-def content_pieces(session: Session, stored: StoredDownload) -> Iterator[bytes]:
-    """The content of the stored file ``stored`` in pieces, read as they are asked for.
-    Raises :class:`Replaced` when that version of the file is gone: a piece of another
-    version never follows (a writer replaces files while they are sent)."""
+def content_pieces(session: Session, stored: StoredDownload, start: int = 0) -> Iterator[bytes]:
+    """The content of the stored file ``stored`` in pieces, read as they are asked for, from
+    byte ``start`` on (the pieces before it are never read: a download resumed near the end
+    of a large file reads only its last pieces). Raises :class:`Replaced` when that version
+    of the file is gone: a piece of another version never follows (a writer replaces files
+    while they are sent)."""
     # Every piece is read in the snapshot of the first, as long as the transaction lasts: a
     # file replaced meanwhile is sent whole as it was. SQLite keeps the state of a read
     # transaction's first read; PostgreSQL does in REPEATABLE READ, which a transaction that
@@ -46,19 +48,38 @@ def content_pieces(session: Session, stored: StoredDownload) -> Iterator[bytes]:
     else:
         connection = session.connection()
     read_one_state(connection)
+    seq, read, skip = _piece_at(connection, stored, start) if start else (0, 0, 0)
     piece = select(StoredDownloadPiece.content).where(
         StoredDownloadPiece.file_id == stored.file_id,
         StoredDownloadPiece.seq == bindparam("seq"),
     )
-    read = 0
-    seq = 0
     while read < stored.gzip_size:
         content = connection.scalar(piece, {"seq": seq})
         if content is None:
             raise Replaced(stored.name)
-        yield content
+        yield content[skip:] if skip else content
+        skip = 0
         read += len(content)
         seq += 1
+
+
+def _piece_at(connection: Connection, stored: StoredDownload, start: int) -> tuple[int, int, int]:
+    """(seq, offset, skip): the piece that holds byte ``start``, where it begins in the file
+    and how many of its bytes come before ``start``; past the end, the offset is the file's
+    size. The pieces' lengths are read, not computed from :data:`PIECE_BYTES` (a file keeps
+    the pieces it was written in)."""
+    lengths = select(StoredDownloadPiece.seq, func.length(StoredDownloadPiece.content)).where(
+        StoredDownloadPiece.file_id == stored.file_id
+    )
+    offset = 0
+    rows = connection.execute(lengths.order_by(StoredDownloadPiece.seq)).all()
+    if not rows:
+        raise Replaced(stored.name)
+    for seq, length in rows:
+        if start < offset + length:
+            return seq, offset, start - offset
+        offset += length
+    return len(rows), stored.gzip_size, 0
 
 
 def write_pieces(session: Session, file_id: str, pieces: Iterable[bytes]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from email.utils import format_datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,14 +15,27 @@ from starlette.types import Receive, Scope, Send
 
 from app.access.service import authorize_read
 from app.api.deps import AppState, UnitOfWorkDep
-from app.api.http import accepts_gzip, cache_control, is_head, not_modified, request_line, weak
+from app.api.http import (
+    accepts_gzip,
+    cache_control,
+    is_head,
+    not_modified,
+    request_line,
+    requested_range,
+    weak,
+)
 from app.api.observe import RETRY_AFTER_SECONDS, database_away, unavailable_response
-from app.api.problems import problems
+from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.session import again_after_conflict, is_disconnect
 from app.downloads import service
 from app.downloads.repository import Replaced
-from app.errors import ServiceUnavailable, TooManyRequests
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    RangeNotSatisfiable,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 
 router = APIRouter(tags=["observations"])
 T = TypeVar("T")
@@ -47,6 +60,60 @@ _BYTES = {"schema": {"type": "string", "format": "binary"}}
 # Any JSON document: the observations (an array), a Data Package or a Table Schema (objects),
 # each described where its name says; not a string of bytes, which a client would decode.
 _JSON = {"schema": {"description": "The JSON file the name says (see the description)."}}
+_FILE = {"text/csv": _BYTES, "application/json": _JSON}
+_CONTENT_RANGE = {"schema": {"type": "string"}}
+# A stored file's byte ranges (RFC 9110 §14), for a route that answers with stored_response.
+RANGE_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Range",
+            "in": "header",
+            "required": False,
+            "description": "One byte range of the file as it is sent: of the gzip bytes when "
+            "`Accept-Encoding` takes gzip, else of the plain ones (`bytes=0-1023`, "
+            "`bytes=1024-`, `bytes=-100`). Answered with 206 and `Content-Range`; a range "
+            "that starts beyond the end with 416. Several ranges, or one that cannot be "
+            "read, get the whole file (200).",
+            # No machine-readable example: a client that accepts gzip and decodes it as it
+            # reads (Python's requests, which Schemathesis uses) cannot inflate a part of a
+            # gzip stream and reports an error, though the answer is right (RFC 9110 §14).
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "If-Range",
+            "in": "header",
+            "required": False,
+            "description": "Needs a strong validator; the `ETag`s here are weak (one for the "
+            "plain and the gzip bytes) and a date is not known to be strong, so with "
+            "`If-Range` the whole file is sent (200). Resume with `Range` alone.",
+            "schema": {"type": "string"},
+        },
+    ]
+}
+
+
+def range_responses(content: dict[str, Any]) -> Responses:
+    """The answers of a byte range of a stored file whose 200 has ``content``."""
+    return {
+        206: {
+            "description": "The byte range asked for (`Content-Range` says which): a part of "
+            "the file, in the media type of the whole (a part of a JSON file is not a JSON "
+            "document, nor a part of gzip bytes a gzip stream).",
+            "headers": {"Content-Range": {**_CONTENT_RANGE, "required": True}},
+            # No schema: a part of a document has none.
+            "content": {media_type: {} for media_type in content},
+        },
+        416: {
+            **problems(416)[416],
+            "headers": {
+                "Content-Range": {
+                    **_CONTENT_RANGE,
+                    "required": True,
+                    "description": "`bytes */size`: the size of the file as it would be sent.",
+                }
+            },
+        },
+    }
 
 
 @router.get(
@@ -58,18 +125,21 @@ _JSON = {"schema": {"description": "The JSON file the name says (see the descrip
         "`datapackage.json` (a Frictionless Data Package of the CSV, with relative paths) and "
         "`schema.json` (the CSV's Table Schema; public on every dataset, as its description "
         "is). Written once per revision and served as "
-        "stored files: gzip-compressed when the client accepts it, with an `ETag`. For a "
-        "selection use `/datasets/{id}/observations`."
+        "stored files: gzip-compressed when the client accepts it, with an `ETag` and "
+        "`Last-Modified`, and by byte ranges (`Range`: a download resumes where it stopped). "
+        "For a selection use `/datasets/{id}/observations`."
     ),
     response_class=Response,
     responses={
         200: {
             "description": "The file.",
-            "content": {"text/csv": _BYTES, "application/json": _JSON},
+            "content": _FILE,
         },
-        304: {"description": "Not modified since the `ETag` the client sent."},
+        304: {"description": "Not modified since the `ETag` or the date the client sent."},
+        **range_responses(_FILE),
         **problems(401, 403, 404, 422, 429),
     },
+    openapi_extra=RANGE_PARAMETERS,
 )
 def download(
     request: Request,
@@ -127,7 +197,7 @@ def current_file_response(
         return None
     headers = _disposition(dataset_id, name) if name == service.CSV else {}
     return stored_response(
-        request, stored, headers, lambda: _current_now(session, dataset_id, name)
+        request, stored, headers, lambda: _current_now(session, dataset_id, name), ranges=False
     )
 
 
@@ -136,30 +206,59 @@ def stored_response(
     stored: service.Download,
     given: dict[str, str],
     reopen: Callable[[], service.Download | None] | None = None,
+    *,
+    ranges: bool = True,
 ) -> Response:
     """A stored file as the answer: 304 when the client has it (``ETag`` or date), the stored gzip
     bytes when the client accepts gzip, else the bytes decompressed as they are sent; HEAD
-    gets the headers alone, with the length a GET would send. ``reopen``: the file as it is
-    now, for when it was written anew before its first piece was read."""
+    gets the headers alone, with the length a GET would send. With ``ranges``, a GET of one
+    byte range gets those bytes (206) of the representation it would get whole: of the gzip
+    bytes when it accepts gzip (RFC 9110 §14: a range of the encoded representation), else of
+    the plain ones. ``reopen``: the file as it is now, for when it was written anew before
+    its first piece was read."""
     headers = {**given, "ETag": weak(stored.etag)}
     if stored.written_at is not None:
         headers["Last-Modified"] = format_datetime(stored.written_at, usegmt=True)
     headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), "Accept-Encoding"]))
+    # Only a file's own download takes ranges; the same file as an export of the
+    # observations API says that it does not (the export usually streams).
+    headers["Accept-Ranges"] = "bytes" if ranges else "none"
     if not_modified(request.headers, stored.etag, stored.written_at):
         return Response(status_code=304, headers=headers)
     gzipped = accepts_gzip(request.headers.get("accept-encoding"))
     if gzipped:
         headers["Content-Encoding"] = "gzip"
-    headers["Content-Length"] = str(stored.gzip_size if gzipped else stored.byte_size)
+    size = stored.gzip_size if gzipped else stored.byte_size
+    headers["Content-Length"] = str(size)
     if is_head(request.scope):
         return Response(media_type=stored.media_type, headers=headers)
-    body = stored.pieces() if gzipped else stored.chunks()
+    try:
+        wanted = requested_range(request.headers, size) if ranges else None
+    except RangeNotSatisfiable as exc:
+        kept = {k: v for k, v in headers.items() if k in ("Cache-Control", "Vary", "ETag")}
+        return JSONResponse(
+            exc.to_problem(request.url.path),
+            status_code=exc.status,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers={**kept, "Content-Range": exc.content_range},
+        )
+    status = 200
+    if wanted is None:
+        body = stored.pieces() if gzipped else stored.chunks()
+    else:
+        status = 206
+        headers["Content-Range"] = wanted.content_range
+        headers["Content-Length"] = str(wanted.length)
+        part = stored.gzip_part if gzipped else stored.plain_part
+        body = part(wanted.first, wanted.length)
 
     def again() -> Response | None:
         fresh = reopen() if reopen is not None else None
-        return None if fresh is None else stored_response(request, fresh, given)
+        return None if fresh is None else stored_response(request, fresh, given, ranges=ranges)
 
-    return StoredFileResponse(body, media_type=stored.media_type, headers=headers, reopen=again)
+    return StoredFileResponse(
+        body, status=status, media_type=stored.media_type, headers=headers, reopen=again
+    )
 
 
 class StoredFileResponse(StreamingResponse):
@@ -177,11 +276,12 @@ class StoredFileResponse(StreamingResponse):
         self,
         content: Iterator[bytes],
         *,
+        status: int = 200,
         media_type: str,
         headers: dict[str, str],
         reopen: Callable[[], Response | None],
     ) -> None:
-        super().__init__(content, media_type=media_type, headers=headers)
+        super().__init__(content, status_code=status, media_type=media_type, headers=headers)
         self.reopen = reopen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

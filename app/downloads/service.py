@@ -90,12 +90,47 @@ class Download(StoredFile):
     """A stored file to send: its gzip bytes in pieces, read as they are sent (never held
     whole: the file of a dataset of ten million rows is hundreds of megabytes)."""
 
-    pieces: Callable[[], Iterator[bytes]]
+    read_from: Callable[[int], Iterator[bytes]]  # the gzip bytes from an offset on, in pieces
     written_at: datetime | None = None  # a stored file's; None for one made on the fly
+
+    def pieces(self) -> Iterator[bytes]:
+        """The gzip bytes piece by piece."""
+        return self.read_from(0)
 
     def chunks(self) -> Iterator[bytes]:
         """The uncompressed bytes piece by piece."""
         return decompressed(self.pieces())
+
+    def gzip_part(self, first: int, length: int) -> Iterator[bytes]:
+        """``length`` of the gzip bytes from byte ``first`` on (the pieces before it are not
+        read)."""
+        return _at_most(self.read_from(first), length)
+
+    def plain_part(self, first: int, length: int) -> Iterator[bytes]:
+        """``length`` of the uncompressed bytes from byte ``first`` on: a gzip stream cannot
+        be entered in its middle, so the file is inflated from its start and the bytes before
+        ``first`` are dropped as they come (a piece at a time, never held)."""
+        return _at_most(_after(self.chunks(), first), length)
+
+
+def _after(chunks: Iterable[bytes], skip: int) -> Iterator[bytes]:
+    """The bytes of ``chunks`` but the first ``skip``."""
+    for chunk in chunks:
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        yield chunk[skip:] if skip else chunk
+        skip = 0
+
+
+def _at_most(chunks: Iterable[bytes], length: int) -> Iterator[bytes]:
+    """The first ``length`` bytes of ``chunks`` (the rest is never read)."""
+    for chunk in chunks:
+        if len(chunk) >= length:
+            yield chunk[:length]
+            return
+        yield chunk
+        length -= len(chunk)
 
 
 def decompressed(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -164,7 +199,7 @@ def download(session: Session, row: StoredDownload) -> Download:
         row.byte_size,
         row.sha256,
         row.gzip_size,
-        lambda: repository.content_pieces(session, row),
+        lambda start: repository.content_pieces(session, row, start),
         as_utc(row.created_at),
     )
 
@@ -305,7 +340,12 @@ def _in_memory(name: str, body: bytes) -> Download:
     compressed = igzip.compress(body, compresslevel=COMPRESSION, mtime=0)
     digest = hashlib.sha256(body).hexdigest()
     return Download(
-        name, MEDIA_TYPES[name], len(body), digest, len(compressed), lambda: iter([compressed])
+        name,
+        MEDIA_TYPES[name],
+        len(body),
+        digest,
+        len(compressed),
+        lambda start: iter([compressed[start:]]),
     )
 
 

@@ -17,13 +17,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
-from app.api.http import PUBLIC_CACHE_CONTROL, cache_control, not_modified, request_line, weak
+from app.api.http import (
+    PUBLIC_CACHE_CONTROL,
+    FirstSeen,
+    cache_control,
+    digest_tag,
+    not_modified,
+    request_line,
+    weak,
+)
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
 from app.db.queries import as_utc
 from app.db.session import again_after_conflict
-from app.downloads.router import stored_response
+from app.downloads.router import RANGE_PARAMETERS, range_responses, stored_response
 from app.downloads.service import Download
 from app.errors import DatapediaError, NotAcceptable, NotFound
 from app.rdf import cube, cubefiles, dcat, service, things
@@ -93,13 +101,50 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
     headers = {"ETag": weak(document.etag), "Cache-Control": PUBLIC_CACHE_CONTROL}
     if vary:
         headers["Vary"] = "Accept"
-    if document.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(as_utc(document.last_modified), usegmt=True)
+    # Never earlier than what the document states it was made of (the datasets' changes, the
+    # stored files' writes); and never earlier than this process first sent it as it is:
+    # that covers what changes it without a date of its own (an organisation renamed, a
+    # dataset removed, this release's way of writing it).
+    first_seen = _first_seen(request).since(_variant(request, document.media_type), document.etag)
+    last_modified = max(filter(None, (document.last_modified, first_seen)))
+    headers["Last-Modified"] = format_datetime(as_utc(last_modified), usegmt=True)
     if document.links:
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in document.links.items())
-    if not_modified(request.headers, document.etag, document.last_modified):
+    if not_modified(request.headers, document.etag, last_modified):
         return Response(status_code=304, headers=headers)
     return Response(content=document.body, media_type=document.media_type, headers=headers)
+
+
+def _page(request: Request, body: str, lang: str) -> Response:
+    """An HTML page with an ``ETag`` (its bytes' digest) and a ``Last-Modified`` (when this
+    process first sent it as it is: a page shows a dataset, the names of organisations and
+    places, questions and answers, this release's templates… — no one date covers them all),
+    304 on a match. It is always revalidated (``no-cache``): it changes with any of those,
+    and a cache must not keep it by a guess from its age."""
+    content = body.encode()
+    etag = digest_tag(content)
+    variant = _variant(request, f"{service.HTML}; {lang}")
+    last_modified = _first_seen(request).since(variant, etag)
+    headers = {
+        **_HTML_VARY,
+        "ETag": weak(etag),
+        "Last-Modified": format_datetime(last_modified, usegmt=True),
+    }
+    if "authorization" not in request.headers:  # else private, no-store (SecurityHeaders)
+        headers["Cache-Control"] = "no-cache"
+    if not_modified(request.headers, etag, last_modified):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(content, headers=headers)
+
+
+def _variant(request: Request, media_type: str) -> str:
+    """One document: its URL (the query names the page, the version, the language) and the
+    form it is sent in."""
+    return f"{request.url.path}?{request.url.query} {media_type}"
+
+
+def _first_seen(request: Request) -> FirstSeen:
+    return app_state(request).cache("first_seen", FirstSeen)
 
 
 def _page_url(request: Request, settings_base: str) -> Callable[[int], str]:
@@ -123,7 +168,7 @@ def _catalog(
     if fmt is None:  # a browser
         t = translator(request)
         body = pages.catalog_page(session, t, request.query_params.multi_items())
-        return HTMLResponse(body, headers=_HTML_VARY)
+        return _page(request, body, t.lang)
     document = service.catalog_page(
         session,
         Uris(settings.base_url),
@@ -299,9 +344,9 @@ def document(
         )
         # A page's own parameters (?version=1999) are refused as a page too.
         return _html_or_problem(
-            fmt, request, lambda: HTMLResponse(thing.html(alternates, reader), headers=_HTML_VARY)
+            fmt, request, lambda: _page(request, thing.html(alternates, reader), reader.t.lang)
         )
-    document = service.graph_document(thing.graph(), fmt, thing.version)
+    document = service.graph_document(thing.graph(), fmt)
     return _respond(request, document, vary=True)
 
 
@@ -391,14 +436,17 @@ def _cube(
         "`qb:Observation` per published value of the dataset's geography version. "
         "Turtle or N-Triples by `Accept`; `.ttl` and `.nt` name one format. Written once per "
         "revision and served as a stored file (the size and checksum the distribution states): "
-        "gzip-compressed when the client accepts it, with an `ETag`."
+        "gzip-compressed when the client accepts it, with an `ETag`, and by byte ranges "
+        "(`Range`)."
     ),
     response_class=Response,
     responses={
         **_ok("The Data Cube in Turtle or N-Triples.", _CUBE),
         **_NOT_MODIFIED,
+        **range_responses(_CUBE),
         **problems(401, 403, 404, 406),
     },
+    openapi_extra=RANGE_PARAMETERS,
 )
 def observations_cube(
     request: Request,
@@ -419,8 +467,10 @@ def observations_cube(
     responses={
         **_ok("The Data Cube in the format the extension names.", _CUBE),
         **_NOT_MODIFIED,
+        **range_responses(_CUBE),
         **problems(401, 403, 404),
     },
+    openapi_extra=RANGE_PARAMETERS,
 )
 def observations_cube_in_format(
     request: Request,

@@ -16,6 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from sqlalchemy.orm import Session
 
+from app.api.http import digest_tag
 from app.api.negotiation import by_preference
 from app.api.params import plus_restored
 from app.catalogue import repository as catalogue_repository
@@ -244,9 +245,12 @@ def catalog_dump(session: Session, uris: Uris, fmt: RdfFormat, cache: DocumentCa
     return cache.get_or_render(key, render_dump)
 
 
-def graph_document(graph: Graph, fmt: RdfFormat, version: Sequence[object]) -> Document:
-    key = _etag("graph", fmt.key, *version)
-    return Document(render(graph, fmt), fmt.media_type, key, None, {})
+def graph_document(graph: Graph, fmt: RdfFormat) -> Document:
+    """A thing's description, tagged by its bytes: it states more than any key of the thing
+    would follow (the sizes of stored files written since, the names of organisations, the
+    geography), and it is rendered for every request anyway."""
+    body = render(graph, fmt)
+    return Document(body, fmt.media_type, digest_tag(body), None, {})
 
 
 def _add_hydra(

@@ -37,10 +37,9 @@ STRUCTURE_SUFFIX = "/structure"
 
 @dataclass(frozen=True)
 class Thing:
-    """A resolved URI: ``version`` changes whenever its description does (the ETag's key);
-    ``graph`` and ``html`` build the two forms only when asked."""
+    """A resolved URI: ``graph`` and ``html`` build its two forms only when asked (their
+    ``ETag`` names their bytes: no key of the thing's own follows all it shows)."""
 
-    version: tuple[object, ...]
     graph: Callable[[], Graph]
     html: Callable[[Alternates, pages.Reader], str]
 
@@ -83,12 +82,8 @@ def _existing_dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def _dataset_version(uris: Uris, kind: str, dataset: Dataset) -> tuple[object, ...]:
-    return (kind, dataset.id, dataset.modified, uris.base)
-
-
 def _dataset(session: Session, uris: Uris, dataset_id: str) -> Thing:
-    dataset = _existing_dataset(session, dataset_id)
+    _existing_dataset(session, dataset_id)  # NotFound for an unknown one, before any page
 
     def html(alternates: Alternates, reader: pages.Reader) -> str:
         threads, _ = feedback_service.list_threads(session, dataset_id, None, None, 0, 50)
@@ -98,7 +93,6 @@ def _dataset(session: Session, uris: Uris, dataset_id: str) -> Thing:
         )  # fmt: skip
 
     return Thing(
-        _dataset_version(uris, "dataset", dataset),
         lambda: dcat.dataset_graph(session, uris, dataset_id),
         html,
     )
@@ -112,7 +106,7 @@ def _title(t: Translator, dataset: Dataset) -> str:
     return (dataset.title_en if t.lang == "en" else None) or dataset.title_nl
 
 
-def _dataset_part(session: Session, uris: Uris, kind: str, dataset: Dataset, words: Words) -> Thing:
+def _dataset_part(session: Session, uris: Uris, dataset: Dataset, words: Words) -> Thing:
     """A node described inside its dataset's graph (record, distribution, structure): its
     document is the dataset's graph, which holds the node and everything it links to."""
 
@@ -122,7 +116,6 @@ def _dataset_part(session: Session, uris: Uris, kind: str, dataset: Dataset, wor
         return pages.resource_page(reader, title, facts, links, _pairs(alternates))
 
     return Thing(
-        _dataset_version(uris, kind, dataset),
         lambda: dcat.dataset_graph(session, uris, dataset.id),
         html,
     )
@@ -133,7 +126,6 @@ def _record(session: Session, uris: Uris, dataset_id: str) -> Thing:
     return _dataset_part(
         session,
         uris,
-        "record",
         dataset,
         lambda t: (
             f"{t('resource.record_of')} {_title(t, dataset)}",
@@ -158,7 +150,6 @@ def _distribution(session: Session, uris: Uris, key: str) -> Thing:
     return _dataset_part(
         session,
         uris,
-        "distribution",
         dataset,
         lambda t: (f"{_title(t, dataset)} ({fmt})", [(t("resource.format"), fmt)]),
     )
@@ -169,7 +160,6 @@ def _structure(session: Session, uris: Uris, dataset_id: str) -> Thing:
     part = _dataset_part(
         session,
         uris,
-        "structure",
         dataset,
         lambda t: (
             f"{t('resource.structure_of')} {_title(t, dataset)}",
@@ -178,16 +168,14 @@ def _structure(session: Session, uris: Uris, dataset_id: str) -> Thing:
     )
     # The dataset's graph, with the ranges and code lists the Data Cube gives the components.
     return Thing(
-        part.version,
         lambda: cube.with_component_details(dcat.dataset_graph(session, uris, dataset_id), uris),
         part.html,
     )
 
 
 def _organisation(session: Session, uris: Uris, organisation_id: str) -> Thing:
-    organisation = catalogue_service.get_organisation(session, organisation_id)
+    catalogue_service.get_organisation(session, organisation_id)  # NotFound for an unknown one
     return Thing(
-        ("organisation", organisation_id, organisation.model_dump_json(), uris.base),
         lambda: dcat.organisation_graph(session, uris, organisation_id),
         lambda alternates, reader: pages.organisation_page(
             session, reader.t, organisation_id, _pairs(alternates), reader.query
@@ -198,16 +186,11 @@ def _organisation(session: Session, uris: Uris, organisation_id: str) -> Thing:
 def _indicator(session: Session, uris: Uris, indicator_id: str) -> Thing:
     indicator = stats_service.indicator_detail(session, indicator_id)
     return Thing(
-        ("indicator", indicator_id, indicator.model_dump_json(), uris.base),
         lambda: dcat.indicator_graph(session, uris, indicator_id),
         lambda alternates, reader: pages.indicator_page(
             session, reader.t, indicator, _pairs(alternates), reader.param("in"), reader.query
         ),
     )
-
-
-def _catalogue_version(session: Session, uris: Uris, kind: str) -> tuple[object, ...]:
-    return (kind, tuple(catalogue_repository.dataset_stamps(session)), uris.base)
 
 
 def _service(session: Session, uris: Uris) -> Thing:
@@ -219,7 +202,6 @@ def _service(session: Session, uris: Uris) -> Thing:
         return pages.resource_page(reader, title, facts, links, _pairs(alternates))
 
     return Thing(
-        _catalogue_version(session, uris, "service"),
         lambda: dcat.service_graph(session, uris),
         html,
     )
@@ -236,7 +218,6 @@ def _scheme(session: Session, uris: Uris) -> Thing:
         return pages.resource_page(reader, title, [], links, _pairs(alternates))
 
     return Thing(
-        _catalogue_version(session, uris, "conceptscheme"),
         lambda: dcat.indicator_scheme_graph(session, uris),
         html,
     )
@@ -244,7 +225,6 @@ def _scheme(session: Session, uris: Uris) -> Thing:
 
 def _property(session: Session, uris: Uris, name: str) -> Thing:
     return Thing(
-        ("property", name, uris.base),
         lambda: cube.with_component_details(
             dcat.component_property_graph(session, uris, name), uris
         ),
@@ -260,7 +240,6 @@ def _property(session: Session, uris: Uris, name: str) -> Thing:
 
 def _metric(session: Session, uris: Uris, key: str) -> Thing:
     return Thing(
-        ("metric", key, uris.base),
         lambda: dcat.metric_graph(session, uris, key),
         lambda alternates, reader: pages.resource_page(
             reader,
@@ -287,7 +266,6 @@ def _geo_unit(session: Session, uris: Uris, level: str, code: str) -> Thing:
         )
 
     return Thing(
-        ("geo", level, code, unit.model_dump_json(), uris.base),
         lambda: cube.in_geography_scheme(
             dcat.geo_unit_graph(session, uris, unit), uris, uris.geo_unit(level, code)
         ),
@@ -304,7 +282,6 @@ def _cube_scheme(uris: Uris, key: str) -> Thing:
         if isinstance(label, Literal)
     }
     return Thing(
-        ("cube-scheme", key, uris.base),
         lambda: cube.scheme_graph(uris, key),
         lambda alternates, reader: pages.resource_page(
             reader,
@@ -330,7 +307,6 @@ def _status(uris: Uris, status: str) -> Thing:
         return pages.resource_page(reader, title, facts, links, _pairs(alternates))
 
     return Thing(
-        ("observation-status", status, uris.base),
         lambda: cube.status_graph(uris, status),
         html,
     )

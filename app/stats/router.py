@@ -224,6 +224,9 @@ def observations(
                 headers={
                     "Content-Disposition": _csv_disposition(dataset_id),
                     "Vary": "Accept-Encoding",
+                    # Formatted as it is sent: no byte range of it (the stored download
+                    # takes ranges).
+                    "Accept-Ranges": "none",
                 },
             )
         )
@@ -239,6 +242,7 @@ def observations(
                     service.updated_at(session, at),
                 ),
                 media_type=JSONSTAT_MEDIA_TYPE,
+                headers={"Accept-Ranges": "none"},
             )
         )
     if cursor is not None and "page" in request.query_params:

@@ -634,7 +634,9 @@ def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now(
         opened: list[str] = []
         newer = first.content.replace(b"4321", b"8765")
 
-        def replaced_first(session: object, stored: StoredDownload) -> Iterator[bytes]:
+        def replaced_first(
+            session: object, stored: StoredDownload, start: int = 0
+        ) -> Iterator[bytes]:
             opened.append(stored.file_id)
             if len(opened) == 1:
                 # The writer's turn, between the request's row and its first piece; and a
@@ -644,7 +646,7 @@ def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now(
                         other, DATASET, stored.name, "written-for-a-later-revision",
                         stored.media_type, [newer],
                     )  # fmt: skip
-            return real(session, stored)  # type: ignore[arg-type]
+            return real(session, stored, start)  # type: ignore[arg-type]
 
         monkeypatch.setattr(downloads_repository, "content_pieces", replaced_first)
         again = writing_world.client.get(url)
