@@ -448,3 +448,25 @@ def test_a_mistyped_address_and_a_long_search_are_pages_for_a_browser(visit: Vis
     assert visit.page.locator("h1").inner_text() == "Dit verzoek kan niet"
     assert "200" in visit.page.locator("main").inner_text()
     visit.check_accessible()
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/?lang=en", 200),
+        ("/doc/municipality/44021?lang=en", 200),
+        ("/doc/cityregion/stadsregio-gent?lang=en", 200),
+        ("/doc/dataset/income?lang=en", 200),
+        ("/doc/indicator/share-65plus?lang=en", 200),
+        ("/doc/dataset/population-2025/nope?lang=en", 404),
+    ],
+)
+def test_english_pages_are_accessible_too(visit: Visit, path: str, status: int) -> None:
+    """axe-core on the English pages, where Dutch names and texts are marked as Dutch."""
+    response = visit.page.goto(visit.base + path)
+    visit.page.wait_for_load_state("networkidle")
+    assert response.status == status
+    assert visit.page.evaluate("document.documentElement.lang") == "en"
+    visit.check_accessible()
+    if status == 200:  # an error page's own status is logged as a failed load
+        visit.check_clean()
