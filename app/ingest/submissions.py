@@ -62,30 +62,42 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 JSON_TYPES = ("application/json",)
 
 
-def supplied_indicators(
-    session: Session, dataset_id: str
-) -> tuple[dict[str, str], set[str], frozenset[str]]:
-    """Indicators a supplier uploads (id → rule), those Datapedia derives itself, and the
-    supplied ones that count things (whole numbers only)."""
-    supplied: dict[str, str] = {}
+@dataclass(frozen=True)
+class SuppliedIndicators:
+    """A dataset's indicators as its uploads see them: those a supplier uploads (id → rule),
+    those Datapedia derives itself, the supplied ones that count things (whole numbers only)
+    and the decimals each supplied one is published with."""
+
+    rules: dict[str, str]
+    derived: frozenset[str]
+    whole: frozenset[str]
+    decimals: dict[str, int]
+
+
+def supplied_indicators(session: Session, dataset_id: str) -> SuppliedIndicators:
+    rules: dict[str, str] = {}
     derived: set[str] = set()
     whole: set[str] = set()
+    decimals: dict[str, int] = {}
     for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id):
         if indicator.aggregation in ("ratio", "weighted_mean"):
             derived.add(indicator.id)
         else:
-            supplied[indicator.id] = indicator.aggregation
+            rules[indicator.id] = indicator.aggregation
+            decimals[indicator.id] = indicator.decimals
             if indicator.whole_numbers:
                 whole.add(indicator.id)
-    return supplied, derived, frozenset(whole)
+    return SuppliedIndicators(rules, frozenset(derived), frozenset(whole), decimals)
 
 
-def dataset_table_schema(session: Session, dataset_id: str) -> TableSchema:
+def dataset_table_schema(
+    session: Session, dataset_id: str, supplied: SuppliedIndicators | None = None
+) -> TableSchema:
     """The Table Schema the API serves for the dataset, and the one its uploads are checked
-    against."""
+    against (``supplied``: the dataset's, when already read)."""
     dataset = _dataset(session, dataset_id)
-    supplied, _, whole = supplied_indicators(session, dataset_id)
-    return upload.table_schema(dataset.id, supplied, dataset.geo_version, whole)
+    supplied = supplied or supplied_indicators(session, dataset_id)
+    return upload.table_schema(dataset.id, supplied.rules, dataset.geo_version, supplied.whole)
 
 
 def _dataset(session: Session, dataset_id: str) -> Dataset:
@@ -282,9 +294,9 @@ def _submit(
     note: RefusalNote,
 ) -> SubmissionResult:
     dataset = check_may_submit(session, caller, dataset_id)
-    supplied, derived, whole = supplied_indicators(session, dataset_id)
+    supplied = supplied_indicators(session, dataset_id)
     # The very schema GET …/schema serves: what the supplier reads is what is checked.
-    schema = dataset_table_schema(session, dataset_id)
+    schema = dataset_table_schema(session, dataset_id, supplied)
     geo = stats_repository.load_geography(session, [dataset.geo_version])
     territory = _territory(session, caller, dataset)
 
@@ -303,20 +315,15 @@ def _submit(
         versions = geo_repository.versions_of_unit(session, Level.SECTOR, code)
         return versions[-1] if versions else None
 
-    decimals = {
-        indicator.id: indicator.decimals
-        for indicator in catalogue_repository.indicators_of_dataset(session, dataset_id)
-        if indicator.id in supplied
-    }
     rules = upload.Rules(
-        indicators=supplied,
-        derived=frozenset(derived),
-        whole_numbers=whole,
+        indicators=supplied.rules,
+        derived=supplied.derived,
+        whole_numbers=supplied.whole,
         geo_version=dataset.geo_version,
         sector_exists=lambda code: sector_id(code) is not None,
         other_version_of=other_version,
         in_territory=in_territory,
-        decimals=decimals,
+        decimals=supplied.decimals,
     )
     result = upload.UploadResult()
     if media_type in JSON_TYPES:
