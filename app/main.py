@@ -42,6 +42,7 @@ from app.api.http import (
     SecurityHeaders,
     origin_of,
 )
+from app.api.lastmodified import SharedFirstSeen
 from app.api.negotiation import by_preference
 from app.api.observe import (
     FastHealth,
@@ -49,7 +50,7 @@ from app.api.observe import (
     SchemaGate,
     database_away,
     internal_error_response,
-    schema_problem,
+    readiness,
     unavailable_response,
 )
 from app.api.problems import Problem, document_problems
@@ -285,6 +286,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.feedback_limiter = DatabaseRateLimiter(
                 "feedback posts", lambda: state.session_factory
             )
+            state.document_dates = SharedFirstSeen()
         if state.settings.write_stored_files:
             state.stored_files_writer = CoalescingWorker(
                 "stored-files-writer",
@@ -586,8 +588,8 @@ def _install_service_routes(app: FastAPI) -> None:
         response_model=Readiness,
         responses={503: {"model": Problem, "description": "The database is not ready."}},
     )
-    def ready(request: Request) -> Readiness | JSONResponse:
-        problem = schema_problem(app_state(request), head_revision())
+    async def ready(request: Request) -> Readiness | JSONResponse:
+        problem = await readiness(app_state(request), head_revision()).problem()
         if problem is not None:
             return unavailable_response(problem, request.url.path)
         return Readiness(status="ready", database="ok", schema_revision=head_revision())

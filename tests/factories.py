@@ -104,8 +104,9 @@ class World:
 
 
 # api_key: last_used_at is written on use; rate_limit_event: a limit counts every attempt,
-# refused ones too (on PostgreSQL, where workers share it).
-UNCOUNTED_TABLES = frozenset({"api_key", "rate_limit_event"})
+# refused ones too (on PostgreSQL, where workers share it); document_date: a page answered
+# for the first time as it is now is dated (on PostgreSQL).
+UNCOUNTED_TABLES = frozenset({"api_key", "rate_limit_event", "document_date"})
 # An upload refused for its content leaves a record of the refusal (a rejected submission)
 # and its audit event: not data, so not counted (tests/ingest/test_refused_submissions.py
 # counts them itself).

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.background import CoalescingWorker
+from app.api.lastmodified import DocumentDates, FirstSeen
 from app.api.params import text_path
 from app.api.ratelimit import MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
@@ -57,6 +58,8 @@ class AppState:
     feedback_limiter: RateLimiter = field(
         default_factory=lambda: MemoryRateLimiter("feedback posts")
     )
+    # Since when each document without a date of its own has been answered as it is now.
+    document_dates: DocumentDates = field(default_factory=FirstSeen)
     # Set once the database answered at the code's schema revision (app.api.observe).
     schema_ready: bool = False
     # Stored files being sent (app.downloads.router.StoredFileResponse): each holds a

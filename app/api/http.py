@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
@@ -79,35 +77,6 @@ def not_modified(headers: Headers, etag: str, last_modified: datetime | None) ->
     except (TypeError, ValueError, IndexError, OverflowError):
         return False
     return as_utc(last_modified).replace(microsecond=0) <= moment
-
-
-class FirstSeen:
-    """When this process first answered each document as it is now: a ``Last-Modified`` that
-    is true when nothing cheaper can say when everything a document shows last changed (a
-    page shows a dataset, its organisations' names, the geography, its questions, the
-    templates of this release…). A document first seen at a time changed at or before it;
-    one that changes gets a later time when it is first answered again. Kept for the last
-    ``size`` documents (one forgotten is dated anew: later, never wrong); each process has
-    its own, so after a restart every document is dated from then on, as a new release may
-    render it otherwise."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.seen: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def since(self, key: str, fingerprint: str) -> datetime:
-        """When the document ``key`` (its URL and variant) was first answered with the content
-        ``fingerprint`` names, now included."""
-        name = hashlib.sha256(key.encode()).hexdigest()[:32]  # a URL may be kilobytes long
-        with self.lock:
-            found = self.seen.get(name)
-            if found is None or found[0] != fingerprint:
-                found = self.seen[name] = (fingerprint, datetime.now(UTC))
-            self.seen.move_to_end(name)
-            while len(self.seen) > self.size:
-                self.seen.popitem(last=False)
-            return found[1]
 
 
 def digest_tag(body: bytes) -> str:

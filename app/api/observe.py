@@ -38,6 +38,10 @@ logger = logging.getLogger("datapedia")
 # Seconds a client should wait before trying again while the database is away.
 RETRY_AFTER_SECONDS = 5
 UPGRADE_COMMAND = "datapedia db upgrade"
+# How long /ready and the schema gate wait for the database's answer: one that took the
+# connection and went silent (a stalled network, a stopped server or proxy) is not noticed by
+# the driver, which waits as long as the socket stays open.
+READY_WAIT_SECONDS = 5.0
 # Liveness and monitoring answer whatever state the database is in.
 UNGATED_PATHS = frozenset({"/health", "/metrics"})
 STOPPED = ServiceUnavailable(
@@ -162,6 +166,40 @@ def route_template(scope: Scope) -> str:
     return prefix + local
 
 
+class ReadinessCheck:
+    """:func:`schema_problem`, asked in one thread at a time and waited for at most
+    READY_WAIT_SECONDS: a silent database holds that thread, not the probe, which gets 503
+    in bounded time; the requests meanwhile wait for the same question instead of each
+    leaving a thread of the pool behind. Its answer, when it comes, serves the next ones."""
+
+    def __init__(self, state: AppState, head: str | None) -> None:
+        self.state = state
+        self.head = head
+        self._asked: asyncio.Future[ServiceUnavailable | None] | None = None
+
+    async def problem(self) -> ServiceUnavailable | None:
+        if self._asked is None or self._asked.done():
+            self._asked = asyncio.ensure_future(
+                anyio.to_thread.run_sync(schema_problem, self.state, self.head)
+            )
+        try:
+            # Shielded: a request that gives up (or times out) leaves the question asked.
+            return await asyncio.wait_for(asyncio.shield(self._asked), READY_WAIT_SECONDS)
+        except TimeoutError:
+            logger.warning("database silent: no answer within %s s", READY_WAIT_SECONDS)
+            return ServiceUnavailable(
+                f"the database took the connection but has not answered within "
+                f"{READY_WAIT_SECONDS:g} s; nothing was done. Try again in "
+                f"{RETRY_AFTER_SECONDS} s",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+
+
+def readiness(state: AppState, head: str | None) -> ReadinessCheck:
+    """The app's one :class:`ReadinessCheck` (the gate's and ``/ready``'s)."""
+    return state.cache("readiness", lambda: ReadinessCheck(state, head))
+
+
 class SchemaGate:
     """Until the database answers at the code's schema revision, every route but liveness and
     metrics answers 503 problem+json: with the command to run when it is not migrated, with
@@ -176,7 +214,7 @@ class SchemaGate:
         if self.state.schema_ready or scope["type"] != "http" or scope["path"] in UNGATED_PATHS:
             await self.app(scope, receive, send)
             return
-        problem = await anyio.to_thread.run_sync(schema_problem, self.state, self.head)
+        problem = await readiness(self.state, self.head).problem()
         if problem is None:
             await self.app(scope, receive, send)
             return

@@ -1,11 +1,17 @@
-"""Queries of the API's shared state: rate-limit windows and the schema's revision."""
+"""Queries of the API's shared state: rate-limit windows, the dates of documents and the
+schema's revision."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.api.models import RateLimitEvent
+from app.api.models import DocumentDate, RateLimitEvent
+from app.db.queries import as_utc
 
 
 def count_event(session: Session, bucket: str, limit: int, window: float) -> float | None:
@@ -37,3 +43,44 @@ def schema_revision(session: Session) -> str | None:
     """The Alembic revision the database is at; raises if it was never migrated."""
     revision: str | None = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return revision
+
+
+def document_since(session: Session, key: str, fingerprint: str) -> tuple[datetime, bool]:
+    """Since when the document ``key`` has been answered with the content ``fingerprint``
+    names, and whether this call stored that date: the stored date while the content is the
+    same, else now (on the database's clock, one for all workers), stored in its place."""
+    found = session.execute(
+        select(DocumentDate.fingerprint, DocumentDate.since).where(DocumentDate.key == key)
+    ).one_or_none()
+    if found is not None and found.fingerprint == fingerprint:
+        return as_utc(found.since), False
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    build = postgresql_insert if postgresql else sqlite_insert
+    stored = build(DocumentDate).values(
+        key=key,
+        fingerprint=fingerprint,
+        since=func.clock_timestamp() if postgresql else datetime.now(UTC),
+    )
+    stored = stored.on_conflict_do_update(
+        index_elements=[DocumentDate.key],
+        set_={"fingerprint": stored.excluded.fingerprint, "since": stored.excluded.since},
+        # Another worker may have stored this very content meanwhile: its date stands.
+        where=DocumentDate.fingerprint != stored.excluded.fingerprint,
+    )
+    since = session.execute(stored.returning(DocumentDate.since)).scalar_one_or_none()
+    if since is None:
+        since = session.execute(
+            select(DocumentDate.since).where(DocumentDate.key == key)
+        ).scalar_one()
+    return as_utc(since), True
+
+
+def forget_oldest_document_dates(session: Session, keep: int) -> int:
+    """Delete the rows of the documents dated longest ago beyond the newest ``keep``; returns
+    how many. Safe at any time: a document without a row is dated anew (later, never wrong)."""
+    count = session.execute(select(func.count()).select_from(DocumentDate)).scalar_one()
+    if count <= keep:
+        return 0
+    oldest = select(DocumentDate.key).order_by(DocumentDate.since).limit(count - keep)
+    session.execute(delete(DocumentDate).where(DocumentDate.key.in_(oldest.scalar_subquery())))
+    return int(count - keep)

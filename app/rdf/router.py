@@ -8,18 +8,19 @@ Turtle, RDF/XML, JSON-LD or N-Triples to whoever asks for them (``Accept``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Annotated, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from app.access.service import authorize_read
 from app.api.deps import MAX_PAGE, SessionDep, SettingsDep, UnitOfWorkDep, app_state
 from app.api.http import (
     PUBLIC_CACHE_CONTROL,
-    FirstSeen,
     cache_control,
     digest_tag,
     not_modified,
@@ -95,17 +96,19 @@ def _see_other(description: str) -> Responses:
     return {303: {"description": description, "headers": {"Location": _STRING}}}
 
 
-def _respond(request: Request, document: service.Document, vary: bool = False) -> Response:
+def _respond(
+    request: Request, session: Session, document: service.Document, vary: bool = False
+) -> Response:
     """ETag / Last-Modified, 304 on a match, Link headers. (HEAD is GET without the body,
     for every route: app.api.http.HeadAsGet.)"""
     headers = {"ETag": weak(document.etag), "Cache-Control": PUBLIC_CACHE_CONTROL}
     if vary:
         headers["Vary"] = "Accept"
     # Never earlier than what the document states it was made of (the datasets' changes, the
-    # stored files' writes); and never earlier than this process first sent it as it is:
-    # that covers what changes it without a date of its own (an organisation renamed, a
-    # dataset removed, this release's way of writing it).
-    first_seen = _first_seen(request).since(_variant(request, document.media_type), document.etag)
+    # stored files' writes); and never earlier than it was first sent as it is: that covers
+    # what changes it without a date of its own (an organisation renamed, a dataset removed,
+    # a release's way of writing it).
+    first_seen = _since(request, session, _variant(request, document.media_type), document.etag)
     last_modified = max(filter(None, (document.last_modified, first_seen)))
     headers["Last-Modified"] = format_datetime(as_utc(last_modified), usegmt=True)
     if document.links:
@@ -115,7 +118,7 @@ def _respond(request: Request, document: service.Document, vary: bool = False) -
     return Response(content=document.body, media_type=document.media_type, headers=headers)
 
 
-def _page(request: Request, body: str, lang: str) -> Response:
+def _page(request: Request, session: Session, body: str, lang: str) -> Response:
     """An HTML page with an ``ETag`` (its bytes' digest) and a ``Last-Modified`` (when this
     process first sent it as it is: a page shows a dataset, the names of organisations and
     places, questions and answers, this release's templates… — no one date covers them all),
@@ -124,7 +127,7 @@ def _page(request: Request, body: str, lang: str) -> Response:
     content = body.encode()
     etag = digest_tag(content)
     variant = _variant(request, f"{service.HTML}; {lang}")
-    last_modified = _first_seen(request).since(variant, etag)
+    last_modified = _since(request, session, variant, etag)
     headers = {
         **_HTML_VARY,
         "ETag": weak(etag),
@@ -143,8 +146,8 @@ def _variant(request: Request, media_type: str) -> str:
     return f"{request.url.path}?{request.url.query} {media_type}"
 
 
-def _first_seen(request: Request) -> FirstSeen:
-    return app_state(request).cache("first_seen", FirstSeen)
+def _since(request: Request, session: Session, variant: str, etag: str) -> datetime:
+    return app_state(request).document_dates.since(session, variant, etag)
 
 
 def _page_url(request: Request, settings_base: str) -> Callable[[int], str]:
@@ -168,7 +171,7 @@ def _catalog(
     if fmt is None:  # a browser
         t = translator(request)
         body = pages.catalog_page(session, t, request.query_params.multi_items())
-        return _page(request, body, t.lang)
+        return _page(request, session, body, t.lang)
     document = service.catalog_page(
         session,
         Uris(settings.base_url),
@@ -179,7 +182,7 @@ def _catalog(
         page_url=_page_url(request, settings.base_url),
         cache=_documents(request),
     )
-    return _respond(request, document, vary=True)
+    return _respond(request, session, document, vary=True)
 
 
 @router.get(
@@ -244,7 +247,7 @@ def catalog_dump(
     document = service.catalog_dump(
         session, Uris(settings.base_url), _format_of(extension), _documents(request)
     )
-    return _respond(request, document)
+    return _respond(request, session, document)
 
 
 DatasetPath = Annotated[str, text_path("A dataset id.", examples=["population-2025"])]
@@ -344,10 +347,12 @@ def document(
         )
         # A page's own parameters (?version=1999) are refused as a page too.
         return _html_or_problem(
-            fmt, request, lambda: _page(request, thing.html(alternates, reader), reader.t.lang)
+            fmt,
+            request,
+            lambda: _page(request, session, thing.html(alternates, reader), reader.t.lang),
         )
     document = service.graph_document(thing.graph(), fmt)
-    return _respond(request, document, vary=True)
+    return _respond(request, session, document, vary=True)
 
 
 def _error_format(request: Request) -> service.RdfFormat | None:
