@@ -41,12 +41,13 @@ def load_city_regions(session: Session, path: Path, organisation_ids: set[str]) 
                 member_ids.append(unit.id)
         if not members:
             problems.append(f"{where}: has no members")
-        name = (entry.get("name") or {}).get("nl") or str(entry["id"])
+        names = entry.get("name") or {}
+        name = names.get("nl") or str(entry["id"])
         if not problems:
             repository.save_city_region(
                 session,
                 (version, Level.CITYREGION, str(entry["id"])),
-                name,
+                (name, names.get("en") or None),
                 str(entry["city"]),
                 members,
                 member_ids,

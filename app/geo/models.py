@@ -99,6 +99,8 @@ class CityRegion(Base):
     )
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
     members: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Its name in English (the unit's ``name`` is the Dutch one), shown on English pages.
+    name_en: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 class BoundarySource(Base):

@@ -287,12 +287,14 @@ def units_inside(session: Session, unit_ids: Sequence[int]) -> set[int]:
 def save_city_region(
     session: Session,
     key: UnitKey,
-    name: str,
+    names: tuple[str, str | None],
     organisation_id: str,
     members: list[str],
     member_ids: list[int],
 ) -> bool:
-    """Create or update a city-region unit and its membership; returns whether anything changed."""
+    """Create or update a city-region unit (``names``: Dutch, English) and its membership;
+    returns whether anything changed."""
+    name, name_en = names
     unit = get_unit(session, key[1], key[2], key[0])
     changed = False
     if unit is None:
@@ -304,10 +306,19 @@ def save_city_region(
         changed = True
     definition = session.get(CityRegion, unit.id)
     if definition is None:
-        session.add(CityRegion(unit_id=unit.id, organisation_id=organisation_id, members=members))
+        session.add(
+            CityRegion(
+                unit_id=unit.id, organisation_id=organisation_id, members=members, name_en=name_en
+            )
+        )
         changed = True
-    elif (definition.organisation_id, definition.members) != (organisation_id, members):
+    elif (definition.organisation_id, definition.members, definition.name_en) != (
+        organisation_id,
+        members,
+        name_en,
+    ):
         definition.organisation_id, definition.members = organisation_id, members
+        definition.name_en = name_en
         changed = True
     inside = units_inside(session, member_ids) | set(member_ids)
     wanted = {(u, unit.id) for u in inside}

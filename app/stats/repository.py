@@ -1709,25 +1709,36 @@ def published_summary(session: Session, indicator_id: str) -> list[tuple[str, st
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
 
 
-def periods_of_dataset(session: Session, dataset_id: str) -> list[str]:
+def periods_of_dataset(session: Session, dataset_id: str, revision: int | None = None) -> list[str]:
+    """The periods of the dataset's observations, current or valid right after ``revision``."""
     stmt = (
         select(Observation.period)
-        .where(Observation.dataset_id == dataset_id, Observation.revision_to.is_(None))
+        .where(
+            Observation.dataset_id == dataset_id,
+            _valid(Observation.revision_from, Observation.revision_to, revision),
+        )
         .distinct()
         .order_by(Observation.period)
     )
     return list(session.scalars(stmt))
 
 
-def has_period(session: Session, dataset_id: str, indicators: Sequence[str], period: str) -> bool:
-    """Whether any of the indicators is published for the period (one index probe)."""
+def has_period(
+    session: Session,
+    dataset_id: str,
+    indicators: Sequence[str],
+    period: str,
+    revision: int | None = None,
+) -> bool:
+    """Whether any of the indicators is published for the period, now or right after
+    ``revision`` (one index probe)."""
     stmt = (
         select(PublishedValue.id)
         .where(
             PublishedValue.dataset_id == dataset_id,
             PublishedValue.indicator_id.in_(list(indicators)),
             PublishedValue.period == period,
-            PublishedValue.revision_to.is_(None),
+            _valid(PublishedValue.revision_from, PublishedValue.revision_to, revision),
         )
         .limit(1)
     )

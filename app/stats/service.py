@@ -118,16 +118,19 @@ def build_query(
                 indicator=indicator,
             )
     chosen = [by_id[i] for i in dict.fromkeys(indicators)] if indicators else carried
+    # The periods of the revision asked for: an earlier one may hold a year since withdrawn.
+    at = _resolve_revision(session, dataset, revision, as_of, bool(area))
     for period in periods:
-        if not repository.has_period(session, dataset_id, [i.id for i in chosen], period):
-            available_periods = repository.periods_of_dataset(session, dataset_id)
+        if not repository.has_period(session, dataset_id, [i.id for i in chosen], period, at):
+            available_periods = repository.periods_of_dataset(session, dataset_id, at)
             subject = (
                 f"dataset {dataset_id!r}"
                 if period not in available_periods
                 else f"indicator(s) {', '.join(i.id for i in chosen)} of dataset {dataset_id!r}"
             )
+            when = "" if at is None else f" at revision {at}"
             raise NotFound(
-                f"period {period!r} not in {subject}; the dataset has "
+                f"period {period!r} not in {subject}{when}; the dataset has "
                 f"{', '.join(available_periods) or 'no period yet'}",
                 period=period,
             )
@@ -205,7 +208,7 @@ def build_query(
         within=within_unit,
         units=unit_list,
         area=area_list,
-        revision=_resolve_revision(session, dataset, revision, as_of, bool(area)),
+        revision=at,
         provenance=provenance,
         revision_asked=revision,
         as_of=as_of,

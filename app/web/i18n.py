@@ -5,6 +5,7 @@ locale (Babel's CLDR data: ``272.657`` in Dutch, ``272,657`` in English)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
@@ -525,6 +526,7 @@ class Translator:
         # Chosen on the site (``?lang=``) rather than guessed from the browser: links keep it,
         # Dutch too, or a reader whose browser prefers English could not stay on Dutch pages.
         self.keeps_lang = chosen or lang != "nl"
+        self.place_names: Mapping[str, tuple[str, str]] = PLACE_NAMES
 
     def __call__(self, key: str) -> str:
         pair = LABELS.get(key)
@@ -541,14 +543,19 @@ class Translator:
         braces is shown as it is, never read as a place)."""
         return _PLACE.sub(lambda m: str(values.get(m[1], m[0])), self(key))
 
+    def know_places(self, names: Mapping[str, tuple[str, str]]) -> None:
+        """Places named in both languages in the database (``level:code`` → Dutch, English),
+        besides the ones named here."""
+        self.place_names = {**PLACE_NAMES, **names}
+
     def place(self, level: str, code: str, name: str) -> str:
         """A place's name in the reader's language where it has one in both."""
-        names = PLACE_NAMES.get(f"{level}:{code}")
+        names = self.place_names.get(f"{level}:{code}")
         return name if names is None else names[0 if self.lang == "nl" else 1]
 
     def place_lang(self, level: str, code: str) -> Lang | None:
         """The language to mark a place's name in when it is not the page's (WCAG 3.1.2)."""
-        dutch = level in DUTCH_NAMED_LEVELS and f"{level}:{code}" not in PLACE_NAMES
+        dutch = level in DUTCH_NAMED_LEVELS and f"{level}:{code}" not in self.place_names
         return "nl" if dutch and self.lang != "nl" else None
 
     def code(self, kind: str, value: str | None) -> str:

@@ -90,6 +90,7 @@ def _common(
 
 
 def home_page(session: Session, t: Translator, query: Sequence[tuple[str, str]]) -> str:
+    t.know_places(repository.place_names(session))
     page = service.home_page(session)
     return render(
         "home.html",
@@ -112,6 +113,7 @@ def search_page(
     filters: dict[str, str],
     query: Sequence[tuple[str, str]],
 ) -> str:
+    t.know_places(repository.place_names(session))
     page = service.search_page(session, q, filters)
     organisations = _pick(t, repository.organisation_names(session))
     licences = _pick(t, repository.licence_titles(session))
@@ -242,6 +244,7 @@ def dataset_page(
     """The dataset page; ``builder``: its download builder as sent, with what to correct
     (the page then answers ``here``, the builder's address)."""
     builder = builder or DownloadForm()
+    t.know_places(repository.place_names(session))
     page = service.dataset_page(session, dataset_id)
     first = (
         catalogue_service.get_indicator(session, page.dataset.indicators[0].id)
@@ -290,6 +293,7 @@ def indicator_page(
 ) -> str:
     """``indicator``: the indicator's detail (``stats.service.indicator_detail``)."""
     indicator_id = indicator.id
+    t.know_places(repository.place_names(session))
     page = service.indicator_page(session, indicator, chosen)
     api_links = [("JSON", f"/api/v1/indicators/{indicator_id}")]
     if page.comparison and not page.comparison.unavailable:
@@ -321,6 +325,7 @@ def place_page(
     alternates: Alternates,
     query: Sequence[tuple[str, str]],
 ) -> str:
+    t.know_places(repository.place_names(session))
     page = service.place_page(session, level, code, version)
     unit = page.unit
     api = f"/api/v1/geo/units/{level}/{code}?version={unit.version}"

@@ -54,6 +54,17 @@ def same_extent(session: Session, units: list[GeoUnit]) -> list[list[GeoUnit]]:
     return [group for group in groups.values() if len(group) > 1]
 
 
+def place_names(session: Session) -> dict[str, tuple[str, str]]:
+    """The places with a name in both languages in the database (the city-regions), as
+    ``level:code`` → (Dutch, English)."""
+    rows = session.execute(
+        select(GeoUnit.level, GeoUnit.code, GeoUnit.name, CityRegion.name_en)
+        .join(CityRegion, CityRegion.unit_id == GeoUnit.id)
+        .where(CityRegion.name_en.is_not(None))
+    )
+    return {f"{level}:{code}": (name, name_en or name) for level, code, name, name_en in rows}
+
+
 def newest_datasets(session: Session, limit: int) -> list[Dataset]:
     stmt = select(Dataset).order_by(Dataset.modified.desc(), Dataset.id).limit(limit)
     return list(session.scalars(stmt))

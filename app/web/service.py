@@ -53,6 +53,8 @@ def observations_url(dataset: str, **params: str | Sequence[str]) -> str:
 class Cell:
     value: float | None
     status: str
+    # The share of its parts supplied, for a total of parts (None: not one, or every part).
+    coverage: float | None = None
 
 
 @dataclass
@@ -71,8 +73,9 @@ class Comparison:
     rows: list[SeriesRow]
     api_url: str
     unavailable: bool = False
-    # City-regions that cover the same municipalities (their values are the same): names.
-    same_area: list[list[str]] = field(default_factory=list)
+    # City-regions that cover the same municipalities (their values are the same): the code
+    # and name of each.
+    same_area: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -257,7 +260,9 @@ def comparison(
     names: dict[str, str] = {}
     for record in records:
         ref = f"{record['level']}:{record['code']}"
-        by_ref.setdefault(ref, {})[record["period"]] = Cell(record["value"], record["status"])
+        by_ref.setdefault(ref, {})[record["period"]] = Cell(
+            record["value"], record["status"], record.get("coverage")
+        )
         names[ref] = record["name"]
     rows: list[SeriesRow] = []
     for city, region in pairs:
@@ -271,7 +276,7 @@ def comparison(
         []
         if cities_only
         else [
-            [u.name for u in group]
+            [(u.code, u.name) for u in group]
             for group in repository.same_extent(session, [r for _, r in pairs])
         ]
     )
@@ -281,12 +286,20 @@ def comparison(
 def _latest_complete_period(flemish: Mapping[str, Cell], periods: Sequence[str]) -> str:
     """The latest period whose Flemish Region value (``flemish``, by period) is complete,
     every sector supplied: a map's or a preview's default, not a year only its first
-    supplier has delivered yet."""
+    supplier has delivered yet. When none is (a confidential sector in every year), the one
+    most supplied, the latest of those."""
     for period in reversed(periods):
         cell = flemish.get(period)
         if cell is not None and complete_value(cell.value, cell.status) is not None:
             return period
-    return periods[-1]
+
+    def supplied(period: str) -> tuple[float, str]:
+        cell = flemish.get(period)
+        if cell is None or cell.value is None:
+            return 0.0, period
+        return (1.0 if cell.coverage is None else cell.coverage), period
+
+    return max(periods, key=supplied)
 
 
 def _row(ref: str, name: str, kind: str, by_ref: dict[str, dict[str, Cell]]) -> SeriesRow:
@@ -482,7 +495,8 @@ def dataset_page(session: Session, dataset_id: str) -> DatasetPage:
             level = Level.MUNICIPALITY if Level.MUNICIPALITY in levels else levels[0]
             flemish = _records(session, dataset_id, first.id, units=[FLEMISH_REGION]) or []
             period = _latest_complete_period(
-                {r["period"]: Cell(r["value"], r["status"]) for r in flemish}, periods
+                {r["period"]: Cell(r["value"], r["status"], r.get("coverage")) for r in flemish},
+                periods,
             )
             params = {"indicator": first.id, "level": level, "period": period}
             records = _records(session, dataset_id, first.id, level=level, periods=[period])

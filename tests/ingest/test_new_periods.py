@@ -214,3 +214,15 @@ def test_the_dataset_page_previews_the_latest_complete_year(world: World) -> Non
     # 2026 waits for most of its sectors: its municipalities would nearly all be missing.
     assert caption.endswith(", 2025"), caption
     assert "period=2025" in page.text.split('id="preview"', 1)[1].split("</section>", 1)[0]
+
+
+def test_without_a_complete_year_the_preview_shows_the_most_supplied_one(world: World) -> None:
+    """With a confidential sector in 2025 no year's total was complete, and the preview
+    fell back to the newest year, 2026, which one sector of Gent had opened."""
+    supply_2025(world)
+    submit(world, "antwerpen", f"{ANTWERPEN[1]},population,2025,,confidential")
+    submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    assert cell(world, "region:02000", "2025")[1] == "incomplete"
+    page = world.client.get(f"/doc/dataset/{DATASET}", headers={"Accept": "text/html"})
+    caption = page.text.split('<caption id="preview-caption">', 1)[1].split("</caption>", 1)[0]
+    assert caption.endswith(", 2025"), caption

@@ -189,6 +189,32 @@ def test_a_year_whose_every_upload_is_withdrawn_is_gone(world: World) -> None:
     assert (outcome.inserted, outcome.closed, outcome.corrected) == (0, 0, 0)
 
 
+def test_a_withdrawn_year_is_read_by_period_at_an_earlier_revision(world: World) -> None:
+    """``period=`` was checked against the current revision: a year that only an earlier
+    revision holds answered 404 with ``revision=`` or ``as_of=`` (and without ``period=``
+    the same request listed it)."""
+    submit(world, "gent", f"{GENT[0]},population,2025,1000,")
+    opened = submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    assert withdraw(world, "gent", opened["submission"])[0] == 200
+    revision = opened["revision"]
+    assert values(world, f"sector:{GENT[0]}", revision=revision, period="2026") == {
+        "2026": (1100, "normal")
+    }
+    listed = world.client.get(SUBMIT, params={"page_size": 100}).json()["items"]
+    made = next(s["created_at"] for s in listed if s["id"] == opened["submission"])
+    assert values(world, f"sector:{GENT[0]}", as_of=made, period="2026") == {
+        "2026": (1100, "normal")
+    }
+    # Not in the current revision, nor in one before the year was opened.
+    for params in ({}, {"revision": int(str(revision)) - 1}):
+        gone = world.client.get(
+            OBS, params={"unit": f"sector:{GENT[0]}", "period": "2026", **params}
+        )
+        assert gone.status_code == 404, gone.text
+        assert gone.json()["detail"].startswith("period '2026' not in dataset")
+        assert "2026" not in gone.json()["detail"].split(";", 1)[1]
+
+
 @pytest.mark.parametrize(
     ("who", "status", "right"),
     [

@@ -158,11 +158,30 @@ def test_a_region_has_its_english_name_on_english_pages(client: TestClient) -> N
     assert "Flemish Region in numbers" in english
     place = client.get("/doc/municipality/44021", headers=ENGLISH).text
     assert '<a href="/doc/region/02000?lang=en">Flemish Region</a>' in place
-    assert '<span lang="nl">Stadsregio Gent</span>' in place
+    assert '<a href="/doc/cityregion/stadsregio-gent?lang=en">Ghent city-region</a>' in place
     # The Dutch page keeps the Dutch names, unmarked.
     dutch = client.get("/doc/municipality/44021", headers=HTML).text
     assert '<a href="/doc/region/02000">Vlaams Gewest</a>' in dutch
     assert 'lang="nl"' not in dutch.split("<body>", 1)[1]
+
+
+def test_a_city_region_has_its_english_name_on_english_pages(client: TestClient) -> None:
+    """The seed names each city-region in both languages; only the Dutch name was kept, so
+    the English pages (the tab's title too) said "Stadsregio Gent", marked as Dutch."""
+    english = client.get("/doc/cityregion/stadsregio-gent", headers=ENGLISH).text
+    assert "<title>Ghent city-region in numbers" in english
+    assert "<h1>Ghent city-region in numbers</h1>" in english
+    assert "Stadsregio Gent" not in english
+    # The indicator's comparison of the centre cities names their city-regions in English,
+    # those of one extent too (Genk and Hasselt share Limburg).
+    indicator = client.get("/doc/indicator/population-density", headers=ENGLISH).text
+    assert 'data-name="Ghent city-region"' in indicator
+    assert "Genk city-region = Hasselt city-region" in languages(indicator).text("en")
+    dutch = client.get("/doc/cityregion/stadsregio-gent", headers=HTML).text
+    assert "<h1>Stadsregio Gent in cijfers</h1>" in dutch
+    assert "Stadsregio Genk = Stadsregio Hasselt" in client.get(
+        "/doc/indicator/population-density", headers=HTML
+    ).text
 
 
 def test_a_derived_dataset_names_its_sources_in_the_readers_language(client: TestClient) -> None:
