@@ -177,6 +177,9 @@ def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
     return paths
 
 
+_PAGE_VARY = "Accept, Accept-Language"
+
+
 def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Response:
     """The problem document, or for a browser on a page outside the API (a mistyped address,
     a search too long) the HTML page that says the same in the reader's language. Paths the
@@ -184,10 +187,14 @@ def _for_reader(request: Request, status: int, problem: dict[str, Any]) -> Respo
     preferred = next((t for t, q in by_preference(request.headers.get("accept")) if q > 0), "")
     browser = preferred in ("text/html", "application/xhtml+xml")
     api = request.url.path.startswith("/api/") or _documented(request, status)
-    if not browser or api or status >= 500:
-        return problem_response(status, problem)
+    negotiated = not api and status < 500
+    if not browser or not negotiated:
+        response = problem_response(status, problem)
+        if negotiated:  # a browser gets a page at the same address: caches must tell them apart
+            response.headers["Vary"] = _PAGE_VARY
+        return response
     body = problem_page(translator(request), problem, request.url.path)
-    return HTMLResponse(body, status_code=status, headers={"Vary": "Accept, Accept-Language"})
+    return HTMLResponse(body, status_code=status, headers={"Vary": _PAGE_VARY})
 
 
 class SignalStoredFilesWriter:

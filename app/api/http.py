@@ -510,6 +510,10 @@ class FastGZip(GZipMiddleware):
             # already carry (one that varies by encoding whether compressed or not).
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                if message["status"] == 304:
+                    # No body to compress, so the responders add nothing; but a 304 sends the
+                    # Vary its 200 would (RFC 9110 §15.4.5), and a cache takes it from there.
+                    headers.add_vary_header("Accept-Encoding")
                 if "vary" in headers:
                     tokens = [t.strip() for t in headers["vary"].split(",") if t.strip()]
                     headers["vary"] = ", ".join({t.lower(): t for t in tokens}.values())

@@ -334,6 +334,10 @@ class AnswerCutOff(asyncio.CancelledError):
     that the server only closes the connection."""
 
 
+# uvicorn's line when it cancels the requests still running at the end of the grace period.
+_GRACE_RAN_OUT = "Cancel %s running task(s)"
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request's id on every record (``-`` outside a request)."""
 
@@ -347,6 +351,11 @@ class RequestIdFilter(logging.Filter):
             # away during an export): the request said so with its id, and its access line
             # too; this is no error of the application, and no traceback of its.
             return False
+        if record.name == "uvicorn.error" and str(record.msg).startswith(_GRACE_RAN_OUT):
+            # The shutdown's grace ran out with answers still being sent: what the setting
+            # is for (DATAPEDIA_GRACEFUL_SHUTDOWN_SECONDS), and each cut-off answer is logged
+            # on its own; a warning, not an error that pages an operator at every deploy.
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         if record.name.startswith("sqlalchemy.pool") and error is not None:
             # The pool closing or resetting a connection the database dropped (the driver's
             # own error, unwrapped): one line, not a traceback.

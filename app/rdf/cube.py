@@ -31,7 +31,7 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from sqlalchemy.orm import Session
 
-from app.api.negotiation import by_preference
+from app.api.negotiation import choose
 from app.catalogue import repository as catalogue_repository
 from app.catalogue.models import Dataset
 from app.errors import NotAcceptable, NotFound
@@ -67,11 +67,18 @@ FORMATS = {
     "ttl": CubeFormat("ttl", TURTLE, ox.RdfFormat.TURTLE),
     "nt": CubeFormat("nt", N_TRIPLES, ox.RdfFormat.N_TRIPLES),
 }
+# The catalogue's kin too: every Turtle document is N3.
 BY_MEDIA_TYPE = {
     TURTLE: FORMATS["ttl"],
     "application/x-turtle": FORMATS["ttl"],
+    "text/n3": FORMATS["ttl"],
     N_TRIPLES: FORMATS["nt"],
     "text/plain": FORMATS["nt"],
+}
+WILDCARDS = {
+    "*/*": (FORMATS["ttl"], FORMATS["nt"]),
+    "text/*": (FORMATS["ttl"],),
+    "application/*": (FORMATS["nt"],),
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -125,13 +132,9 @@ def negotiate(accept: str | None) -> CubeFormat:
     """Turtle or N-Triples by ``Accept`` (Turtle when anything goes); NotAcceptable else."""
     if not accept or not accept.strip():
         return FORMATS["ttl"]
-    for media_type, quality in by_preference(accept):
-        if quality == 0:
-            continue
-        if media_type in BY_MEDIA_TYPE:
-            return BY_MEDIA_TYPE[media_type]
-        if media_type in ("*/*", "text/*", "application/*"):
-            return FORMATS["ttl"]
+    chosen = choose(accept, BY_MEDIA_TYPE, WILDCARDS)
+    if chosen is not None:
+        return chosen
     raise NotAcceptable(
         f"cannot produce {accept}; supported media types: {TURTLE}, {N_TRIPLES}",
         supported=[TURTLE, N_TRIPLES],

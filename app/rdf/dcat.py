@@ -739,7 +739,9 @@ class _Builder:
         node = URIRef(flemish or european or licence.uri)
         if self.first_time(node):
             self.types(node, DCTERMS.LicenseDocument)
-            for same in {licence.uri, european} - {str(node), None}:
+            # Sorted: a set's order changes with each process's hash seed, and so would the
+            # document's bytes and its ETag from one worker to the next.
+            for same in sorted({u for u in (licence.uri, european) if u and u != str(node)}):
                 self.add(node, SKOS.exactMatch, URIRef(str(same)))
             titles = {"nl": licence.title_nl, "en": licence.title_en}
             self.texts(node, DCTERMS.title, titles)

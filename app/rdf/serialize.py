@@ -1,7 +1,10 @@
-"""Turtle and N-Triples with pyoxigraph (Oxigraph's Rust writers): rdflib's Turtle serializer
-analyses the whole graph to pretty-print it and is slow on big graphs; Oxigraph writes
-straight through, well-kept and correct on escapes and prefixed names. RDF/XML and JSON-LD
-still come from rdflib (they are asked for less and are not on a hot path).
+"""Turtle, N-Triples and RDF/XML with pyoxigraph (Oxigraph's Rust writers): rdflib's Turtle
+serializer analyses the whole graph to pretty-print it and is slow on big graphs; Oxigraph
+writes straight through, well-kept and correct on escapes and prefixed names, and in the
+order it is given the triples (rdflib's RDF/XML and JSON-LD writers go through sets, whose
+order changes with each process's hash seed: each worker wrote other bytes, so another
+ETag). JSON-LD still comes from rdflib, which compacts it with a context, and is put in a
+stable order here.
 
 Where the time goes (profiled on the 1,000-dataset dump, ``benchmarks/rdf_bench.py``): not in
 Oxigraph's writer but in handing it the graph — iterating an rdflib graph through
@@ -17,6 +20,7 @@ rdflib terms calls their Python ``__eq__``/``__hash__`` on every hit. So:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -107,3 +111,39 @@ def turtle(triples: Triples, prefixes: Mapping[str, str]) -> bytes:
 
 def ntriples(triples: Triples) -> bytes:
     return _serialize(triples, ox.RdfFormat.N_TRIPLES)
+
+
+def rdf_xml(triples: Triples, prefixes: Mapping[str, str]) -> bytes:
+    return _serialize(triples, ox.RdfFormat.RDF_XML, prefixes)
+
+
+def stable_json_ld(graph: Graph) -> bytes:
+    """rdflib's compacted JSON-LD with its nodes in the order of their ids and each
+    property's values in one order (a property's values are a set in RDF; a ``@list`` keeps
+    its order): the same graph gives the same bytes in every process."""
+    document = json.loads(graph.serialize(format="json-ld", auto_compact=True))
+    nodes = document.get("@graph") if isinstance(document, dict) else document
+    if isinstance(nodes, list):
+        for node in nodes:
+            _sort_values(node)
+        nodes.sort(key=_canonical)
+    else:
+        _sort_values(document)
+    return json.dumps(document, indent=2, ensure_ascii=False).encode()
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, dict) and isinstance(value.get("@id"), str):
+        return "0" + str(value["@id"])  # nodes by id, before anything without one
+    return "1" + json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _sort_values(value: object) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, list) and key not in ("@list", "@context"):
+                for item in inner:
+                    _sort_values(item)
+                inner.sort(key=_canonical)
+            else:
+                _sort_values(inner)

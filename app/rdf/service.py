@@ -17,14 +17,14 @@ from rdflib.namespace import RDF, XSD
 from sqlalchemy.orm import Session
 
 from app.api.http import digest_tag
-from app.api.negotiation import by_preference
+from app.api.negotiation import choose
 from app.api.params import plus_restored
 from app.catalogue import repository as catalogue_repository
 from app.db.queries import as_utc
 from app.downloads import service as downloads
 from app.errors import InvalidParameter, NotAcceptable
 from app.rdf.dcat import Uris, catalog_graph
-from app.rdf.serialize import ntriples, turtle
+from app.rdf.serialize import ntriples, rdf_xml, stable_json_ld, turtle
 from app.rdf.vocab import HYDRA
 
 
@@ -54,6 +54,15 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
 
+# What a wildcard stands for, in order of preference (HTML only where asked by name: a
+# browser says text/html, a harvester's */* gets Turtle).
+WILDCARDS = {
+    "*/*": ("turtle", "xml", "json-ld", "nt"),
+    "text/*": ("turtle",),
+    "application/*": ("xml", "json-ld", "nt"),
+}
+
+
 def negotiate(accept: str | None, *, html: bool) -> RdfFormat | None:
     """The RDF format the Accept header prefers; None means HTML (for browsers).
 
@@ -61,15 +70,14 @@ def negotiate(accept: str | None, *, html: bool) -> RdfFormat | None:
     """
     if not accept or not accept.strip():
         return FORMATS["turtle"]
-    for media_type, quality in by_preference(accept):
-        if quality == 0:
-            continue
-        if media_type == HTML and html:
-            return None
-        if media_type in BY_MEDIA_TYPE:
-            return BY_MEDIA_TYPE[media_type]
-        if media_type in ("*/*", "text/*", "application/*"):
-            return FORMATS["turtle"]
+    types = {media: fmt.key for media, fmt in BY_MEDIA_TYPE.items()}
+    if html:
+        types[HTML] = HTML
+    chosen = choose(accept, types, WILDCARDS)
+    if chosen == HTML:
+        return None
+    if chosen is not None:
+        return FORMATS[chosen]
     supported = [f.media_type for f in FORMATS.values()] + ([HTML] if html else [])
     raise NotAcceptable(
         f"cannot produce {accept}; supported media types: {', '.join(supported)}",
@@ -106,11 +114,12 @@ def render(graph: Graph, fmt: RdfFormat) -> bytes:
         return turtle(graph, PREFIXES)
     if fmt.key == "nt":
         return ntriples(graph)
+    if fmt.key == "xml":
+        return rdf_xml(graph, PREFIXES)
+    # The context of the compacted JSON-LD.
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace, override=True)
-    if fmt.key == "json-ld":
-        return graph.serialize(format="json-ld", auto_compact=True).encode()
-    return graph.serialize(format=fmt.key).encode()
+    return stable_json_ld(graph)
 
 
 @dataclass(frozen=True)

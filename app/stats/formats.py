@@ -15,7 +15,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from app.api.negotiation import by_preference
+from app.api.negotiation import choose
 from app.catalogue.models import Dataset, Indicator
 from app.db import queries
 from app.errors import NotAcceptable
@@ -51,16 +51,9 @@ def negotiate(accept: str, requested: Format | None) -> Format:
         return requested
     if not accept.strip():
         return "json"
-    preferences = by_preference(accept)
-    excluded = {MEDIA_TYPES[m] for m, q in preferences if q <= 0 and m in MEDIA_TYPES}
-    for media, quality in preferences:
-        if quality <= 0:
-            continue
-        if media in MEDIA_TYPES and MEDIA_TYPES[media] not in excluded:
-            return MEDIA_TYPES[media]
-        for candidate in WILDCARDS.get(media, ()):
-            if candidate not in excluded:
-                return candidate
+    chosen = choose(accept, MEDIA_TYPES, WILDCARDS)
+    if chosen is not None:
+        return chosen
     raise NotAcceptable(
         f"cannot produce {accept}; supported media types: {', '.join(SUPPORTED)}",
         supported=list(SUPPORTED),

@@ -189,6 +189,15 @@ def test_an_answer_the_shutdown_cuts_off_is_one_warning_not_a_traceback(
         )  # fmt: skip
     # uvicorn's "Exception in ASGI application" with its traceback: said already, dropped.
     assert not RequestIdFilter().filter(record)
+    # And its line when the grace ran out, an ERROR that paged operators at every deploy with
+    # a download running: what the setting is for, so a warning.
+    ran_out = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1,
+        "Cancel %s running task(s), timeout graceful shutdown exceeded", (1,), None,
+    )  # fmt: skip
+    assert RequestIdFilter().filter(ran_out)
+    assert (ran_out.levelno, ran_out.levelname) == (logging.WARNING, "WARNING")
+    assert ran_out.getMessage() == "Cancel 1 running task(s), timeout graceful shutdown exceeded"
 
 
 def test_an_export_the_database_leaves_is_one_warning_with_its_request_id(

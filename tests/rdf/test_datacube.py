@@ -321,6 +321,10 @@ def test_content_negotiation(world: World) -> None:
         ("text/turtle;q=0.5, application/n-triples", "application/n-triples"),
         ("*/*", "text/turtle"),
         ("", "text/turtle"),
+        # A wildcard stands for what it matches, and q=0 excludes a type from it too.
+        ("application/*", "application/n-triples"),
+        ("text/turtle;q=0, */*", "application/n-triples"),
+        ("text/n3", "text/turtle"),  # as on the catalogue: Turtle is N3
     ]:
         response = client.get(path, headers={"Accept": accept})
         assert response.status_code == 200, accept

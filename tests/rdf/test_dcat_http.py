@@ -144,6 +144,31 @@ def test_content_negotiation_on_catalog(client: TestClient) -> None:
     assert "text/turtle" in refused.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        # Turtle was the answer to any wildcard, application/* included, and to a */* whose
+        # client had said Turtle is not acceptable (q=0).
+        ("application/*", "application/rdf+xml"),
+        ("application/*;q=1, text/turtle;q=0.1", "application/rdf+xml"),
+        ("text/turtle;q=0, */*", "application/rdf+xml"),
+        ("text/turtle;q=0, application/rdf+xml;q=0, */*", "application/ld+json"),
+        ("*/*", "text/turtle"),
+        ("text/*", "text/turtle"),
+        ("text/html;q=0.9, */*;q=0.8", "text/html"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/catalog", "/doc/dataset/population-2025"])
+def test_a_wildcard_stands_for_what_it_matches_and_not_what_is_excluded(
+    client: TestClient, path: str, accept: str, media_type: str
+) -> None:
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(media_type)
+    refused = client.get(path, headers={"Accept": "text/turtle;q=0, text/*"})
+    assert refused.status_code == 406
+
+
 def test_etag_and_last_modified_give_304(client: TestClient) -> None:
     first = client.get("/catalog.ttl", headers={"Accept-Encoding": "identity"})
     etag = first.headers["etag"]
@@ -156,6 +181,14 @@ def test_etag_and_last_modified_give_304(client: TestClient) -> None:
     assert client.get("/catalog.ttl", headers=weak).status_code == 304
     since = first.headers["last-modified"]
     assert client.get("/catalog.ttl", headers={"If-Modified-Since": since}).status_code == 304
+    # A 304 sends the Vary of its 200 (RFC 9110 §15.4.5): Accept-Encoding was missing.
+    for encoding in ("gzip", "identity"):
+        again = client.get(
+            "/catalog.ttl", headers={"If-None-Match": etag, "Accept-Encoding": encoding}
+        )
+        assert again.status_code == 304
+        assert "accept-encoding" in again.headers["vary"].lower()
+        assert again.headers["vary"].lower().count("accept-encoding") == 1
     other = client.get("/catalog.nt")
     assert other.headers["etag"] != etag
 

@@ -183,6 +183,21 @@ def test_unsupported_accept_is_406_listing_the_types(client: TestClient) -> None
     assert "text/turtle" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/doc/dataset/nope", "/id/dataset/nope"])
+def test_a_not_found_that_is_a_page_for_browsers_varies_by_accept(
+    client: TestClient, path: str
+) -> None:
+    """The problem document had no ``Vary: Accept``: a shared cache could give the JSON 404
+    to a browser, which gets a page at the same address."""
+    problem = client.get(path, headers={"Accept": "application/json"})
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert (problem.status_code, page.status_code) == (404, 404)
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert page.headers["content-type"].startswith("text/html")
+    for answer in (problem, page):
+        assert "Accept" in [v.strip() for v in answer.headers["vary"].split(",")], answer.headers
+
+
 def test_modified_since_with_an_unencoded_plus_is_understood(client: TestClient) -> None:
     # "+02:00" unencoded arrives as " 02:00".
     response = client.get("/catalog.ttl?modified_since=2000-01-01T00:00:00+02:00")

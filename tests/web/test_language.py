@@ -179,9 +179,10 @@ def test_a_city_region_has_its_english_name_on_english_pages(client: TestClient)
     assert "Genk city-region = Hasselt city-region" in languages(indicator).text("en")
     dutch = client.get("/doc/cityregion/stadsregio-gent", headers=HTML).text
     assert "<h1>Stadsregio Gent in cijfers</h1>" in dutch
-    assert "Stadsregio Genk = Stadsregio Hasselt" in client.get(
-        "/doc/indicator/population-density", headers=HTML
-    ).text
+    assert (
+        "Stadsregio Genk = Stadsregio Hasselt"
+        in client.get("/doc/indicator/population-density", headers=HTML).text
+    )
 
 
 def test_a_derived_dataset_names_its_sources_in_the_readers_language(client: TestClient) -> None:
