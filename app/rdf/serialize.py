@@ -20,10 +20,10 @@ rdflib terms calls their Python ``__eq__``/``__hash__`` on every hit. So:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
@@ -121,7 +121,7 @@ def stable_json_ld(graph: Graph) -> bytes:
     """rdflib's compacted JSON-LD with its nodes in the order of their ids and each
     property's values in one order (a property's values are a set in RDF; a ``@list`` keeps
     its order): the same graph gives the same bytes in every process."""
-    document = json.loads(graph.serialize(format="json-ld", auto_compact=True))
+    document = orjson.loads(graph.serialize(format="json-ld", auto_compact=True))
     nodes = document.get("@graph") if isinstance(document, dict) else document
     if isinstance(nodes, list):
         for node in nodes:
@@ -129,13 +129,13 @@ def stable_json_ld(graph: Graph) -> bytes:
         nodes.sort(key=_canonical)
     else:
         _sort_values(document)
-    return json.dumps(document, indent=2, ensure_ascii=False).encode()
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
-def _canonical(value: object) -> str:
+def _canonical(value: object) -> bytes:
     if isinstance(value, dict) and isinstance(value.get("@id"), str):
-        return "0" + str(value["@id"])  # nodes by id, before anything without one
-    return "1" + json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return b"0" + str(value["@id"]).encode()  # nodes by id, before anything without one
+    return b"1" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _sort_values(value: object) -> None:
