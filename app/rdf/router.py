@@ -119,11 +119,11 @@ def _respond(
 
 
 def _page(request: Request, session: Session, body: str, lang: str) -> Response:
-    """An HTML page with an ``ETag`` (its bytes' digest) and a ``Last-Modified`` (when this
-    process first sent it as it is: a page shows a dataset, the names of organisations and
-    places, questions and answers, this release's templates… — no one date covers them all),
-    304 on a match. It is always revalidated (``no-cache``): it changes with any of those,
-    and a cache must not keep it by a guess from its age."""
+    """An HTML page with an ``ETag`` (its bytes' digest) and a ``Last-Modified`` (when it
+    was first sent as it is, app.api.lastmodified: a page shows a dataset, the names of
+    organisations and places, questions and answers, this release's templates… — no one
+    date covers them all), 304 on a match. It is always revalidated (``no-cache``): it
+    changes with any of those, and a cache must not keep it by a guess from its age."""
     content = body.encode()
     etag = digest_tag(content)
     variant = _variant(request, f"{service.HTML}; {lang}")
