@@ -75,12 +75,10 @@ def document_since(session: Session, key: str, fingerprint: str) -> tuple[dateti
     return as_utc(since), True
 
 
-def forget_oldest_document_dates(session: Session, keep: int) -> int:
-    """Delete the rows of the documents dated longest ago beyond the newest ``keep``; returns
-    how many. Safe at any time: a document without a row is dated anew (later, never wrong)."""
+def forget_oldest_document_dates(session: Session, keep: int) -> None:
+    """Delete the rows of the documents dated longest ago beyond the newest ``keep``. Safe at
+    any time: a document without a row is dated anew (later, never wrong)."""
     count = session.execute(select(func.count()).select_from(DocumentDate)).scalar_one()
-    if count <= keep:
-        return 0
-    oldest = select(DocumentDate.key).order_by(DocumentDate.since).limit(count - keep)
-    session.execute(delete(DocumentDate).where(DocumentDate.key.in_(oldest.scalar_subquery())))
-    return int(count - keep)
+    if count > keep:
+        oldest = select(DocumentDate.key).order_by(DocumentDate.since).limit(count - keep)
+        session.execute(delete(DocumentDate).where(DocumentDate.key.in_(oldest.scalar_subquery())))
