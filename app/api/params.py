@@ -47,3 +47,20 @@ def plus_restored(value: object) -> object:
     """A date-time whose unencoded "+02:00" arrived as " 02:00" (a "+" in a query means a
     space), with the offset it was meant to have."""
     return _SPACE_FOR_PLUS.sub(r"\1+\2", value) if isinstance(value, str) else value
+
+
+# A bare number: pydantic reads it as seconds (or milliseconds) since 1970.
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
+def date_time_text(value: object) -> object:
+    """A query's date-time as text (:func:`plus_restored`), never a bare number: pydantic
+    would take ``as_of=2025`` (a year) for 2025 seconds after 1970 and answer for
+    1970-01-01T00:33:45Z, where the reader meant another moment altogether."""
+    restored = plus_restored(value)
+    if isinstance(restored, str) and _NUMBER.match(restored):
+        raise ValueError(
+            f"{restored.strip()!r} is a number, not a date-time: give an RFC 3339 date-time "
+            "such as 2025-01-01T00:00:00Z (or a date, 2025-01-01)"
+        )
+    return restored

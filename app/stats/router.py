@@ -23,7 +23,7 @@ from app.api.deps import (
     set_link_header,
 )
 from app.api.http import cache_control, request_line
-from app.api.params import plus_restored
+from app.api.params import date_time_text
 from app.api.problems import problems
 from app.api.streaming import read_ahead
 from app.auth.deps import OptionalCallerDep
@@ -161,7 +161,7 @@ def observations(
     ] = None,
     as_of: Annotated[
         datetime | None,
-        BeforeValidator(plus_restored),
+        BeforeValidator(date_time_text),
         Query(
             description="The revision current at this RFC 3339 date-time (without a zone: UTC).",
             examples=["2026-01-01T00:00:00Z"],

@@ -138,6 +138,21 @@ def test_as_of_is_a_moment_in_any_zone(world: World) -> None:
     assert world.client.get(OBS, params={"revision": 3}).status_code == 404
 
 
+@pytest.mark.parametrize("number", ["2025", "1733572800", "1733572800000", "2025.5", " 2025"])
+def test_as_of_that_is_a_number_is_refused_not_read_as_unix_time(world: World, number: str) -> None:
+    """``as_of=2025`` (a year) was read as 2025 seconds after 1970: a 404 saying the dataset
+    "had no data yet at 1970-01-01T00:33:45Z", or, for a Unix time, an answer for a moment
+    the reader never wrote as RFC 3339 asks."""
+    submit(world, "44021A00-,population,2025,100,")
+    response = world.client.get(OBS, params={"as_of": number})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["parameter"] == "as_of"
+    (error,) = problem["errors"]
+    assert "not a date-time" in error["reason"]
+    assert "1970" not in response.text
+
+
 def test_json_answers_match_the_openapi_document(world: World) -> None:
     submit(
         world,
