@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import PageDep, SessionDep, paged
+from app.api.deps import PageDep, SessionDep, paged, refuse_unknown_parameters
 from app.api.http import accepts_gzip, not_modified, weak
 from app.api.params import text_path, text_query
 from app.api.problems import problems
@@ -14,7 +14,11 @@ from app.api.schemas import Page
 from app.geo import service
 from app.geo.schemas import LevelOut, UnitDetail, UnitOut, VersionOut
 
-router = APIRouter(prefix="/geo", tags=["geography"])
+# A parameter a route does not take is a 422 naming it: `versoin=2024` ignored would answer
+# for the latest version, and the reader would take it for 2024.
+router = APIRouter(
+    prefix="/geo", tags=["geography"], dependencies=[Depends(refuse_unknown_parameters)]
+)
 
 VersionQuery = Annotated[
     str | None, text_query("Geography version, e.g. `2025` or `2024`.", examples=["2025"])

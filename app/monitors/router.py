@@ -154,6 +154,7 @@ def compare(
 @router.get(
     "/geo/units/{level}/{code}/profile",
     tags=["geography"],
+    dependencies=[Depends(refuse_unknown_parameters)],
     summary="A unit's profile: the latest value of every public indicator",
     description="For every indicator of a public dataset that has a value for the unit: its "
     "latest period, the unit's value with the change since the previous period, and the "

@@ -147,3 +147,37 @@ def test_a_path_that_names_nothing_is_404(client: TestClient, path: str) -> None
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.template)
 def test_hostile_values_never_break_the_contract(client: TestClient, route: Route) -> None:
     assert sweep(client, route) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "hint"),
+    [
+        ("/api/v1/geo/units?level=municipality&versoin=2024", "versoin", "'version'"),
+        ("/api/v1/geo/units/municipality/44021?year=2024", "year", "it takes version"),
+        ("/api/v1/geo/units/municipality/44021/profile?verison=2024", "verison", "'version'"),
+        ("/api/v1/geo/units/municipality/44021/geometry?versions=2025", "versions", "'version'"),
+        ("/api/v1/geo/boundaries?levle=sector", "levle", "'level'"),
+        ("/api/v1/geo/levels?pagesize=1", "pagesize", "'page_size'"),
+    ],
+)
+def test_an_unknown_parameter_is_named(world: World, path: str, name: str, hint: str) -> None:
+    """A mistyped parameter was answered as if it were not there: `verison=2024` gave the
+    profile of the latest version, and the reader took it for 2024's. It is a 422 naming it,
+    as on the observations, compare and monitor routes."""
+    response = world.client.get(path)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["parameter"] == name
+    assert hint in response.json()["detail"]
+
+
+def test_geography_keeps_one_value_parameters_and_cache_busters(world: World) -> None:
+    twice = world.client.get("/api/v1/geo/units?level=sector&level=municipality")
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["parameter"] == "level"
+    for path in (
+        "/api/v1/geo/units?level=municipality&_=1733480000000",
+        "/api/v1/geo/units/municipality/44021/profile?version=2025&_=1",
+    ):
+        response = world.client.get(path)
+        assert response.status_code == 200, response.text
