@@ -200,6 +200,15 @@ def observations(
         raise InvalidParameter(
             "cursor", "cursor pages the JSON records; CSV and JSON-stat are not paged"
         )
+    # Nor page and page_size: ignored, every "page" of a CSV was the whole export, and a
+    # script that read the pages one after the other got every record as many times.
+    for name in ("page", "page_size"):
+        if chosen != "json" and name in request.query_params:
+            raise InvalidParameter(
+                name,
+                f"{name} pages the JSON records; CSV and JSON-stat are not paged: they hold "
+                "every record of the query",
+            )
     # The whole dataset is a stored file per revision (CSV, JSON-stat), the same bytes as the
     # streams below: sent as stored (gzip) or inflated on the way, never formatted again.
     # Until it is written (by the background writer after a submission, or at the first

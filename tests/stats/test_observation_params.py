@@ -252,3 +252,30 @@ def test_an_empty_within_is_refused(world: World) -> None:
 
 def test_a_cache_buster_is_left_alone(world: World) -> None:
     assert world.client.get(OBS, params={"_": "1733480000000"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "accept", "name"),
+    [
+        ({"format": "csv", "page": "2", "page_size": "10"}, "*/*", "page"),
+        ({"format": "csv", "page_size": "10"}, "*/*", "page_size"),
+        ({"format": "jsonstat", "page": "1"}, "*/*", "page"),
+        ({"page": "2"}, "text/csv", "page"),
+        ({"page_size": "1000"}, "application/vnd.json-stat+json", "page_size"),
+    ],
+)
+def test_csv_and_jsonstat_refuse_page_as_they_refuse_cursor(
+    world: World, params: dict[str, str], accept: str, name: str
+) -> None:
+    """CSV and JSON-stat are not paged: page and page_size were ignored, so every "page" of
+    a CSV was the whole export, and a script reading pages 1, 2, 3 … until one came back
+    short got each record once per page. A 422 naming the parameter, as for a cursor."""
+    submit(world, "44021A00-,population,2025,100,")
+    response = world.client.get(
+        OBS, params={"indicator": "population", **params}, headers={"Accept": accept}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == name
+    assert "not paged" in response.json()["detail"]
+    paged = world.client.get(OBS, params={"indicator": "population", "page": "1"})
+    assert paged.status_code == 200, paged.text
