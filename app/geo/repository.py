@@ -284,6 +284,30 @@ def units_inside(session: Session, unit_ids: Sequence[int]) -> set[int]:
     return set(session.scalars(stmt))
 
 
+def units_sharing_sectors(session: Session, unit_ids: Sequence[int]) -> set[int]:
+    """Ids of the units of ``unit_ids`` that have a sector in common with another of them (a
+    listed sector is its own): units that overlap without one lying inside the other, such as
+    two city-regions made of one referentieregio, or a province and a vervoerregio."""
+    ids = list(unit_ids)
+    anc = aliased(GeoUnitAncestor)
+    below = (
+        select(anc.unit_id.label("sector"), anc.ancestor_id.label("unit"))
+        .join(GeoUnit, GeoUnit.id == anc.unit_id)
+        .where(anc.ancestor_id.in_(ids), GeoUnit.level == Level.SECTOR)
+    )
+    own = select(GeoUnit.id.label("sector"), GeoUnit.id.label("unit")).where(
+        GeoUnit.id.in_(ids), GeoUnit.level == Level.SECTOR
+    )
+    pairs = below.union_all(own).subquery()
+    shared = (
+        select(pairs.c.sector)
+        .group_by(pairs.c.sector)
+        .having(func.count(func.distinct(pairs.c.unit)) > 1)
+    )
+    stmt = select(pairs.c.unit).where(pairs.c.sector.in_(shared)).distinct()
+    return set(session.scalars(stmt))
+
+
 def save_city_region(
     session: Session,
     key: UnitKey,

@@ -345,6 +345,17 @@ def _check_no_overlap(session: Session, units: Sequence[GeoUnit]) -> None:
             f"the area's units overlap ({names} lie inside other listed units); "
             "each part would be counted twice",
         )
+    # Units of two regionalisations overlap without one lying inside the other: the Genk and
+    # Hasselt city-regions are both Limburg's referentieregio, a province and a vervoerregio
+    # can cover the same municipalities. Their shared sectors would be counted twice too.
+    sharing = geo_repository.units_sharing_sectors(session, sorted(ids))
+    if sharing:
+        names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in sharing)
+        raise InvalidParameter(
+            "area",
+            f"the area's units overlap ({names} have sectors in common); "
+            "each part would be counted twice",
+        )
 
 
 def published_filter(query: ObservationQuery, revision: int | None) -> repository.PublishedFilter:

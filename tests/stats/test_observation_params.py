@@ -279,3 +279,36 @@ def test_csv_and_jsonstat_refuse_page_as_they_refuse_cursor(
     assert "not paged" in response.json()["detail"]
     paged = world.client.get(OBS, params={"indicator": "population", "page": "1"})
     assert paged.status_code == 200, paged.text
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        # Both city-regions are Limburg's referentieregio (seeds/cityregions.yaml).
+        ["cityregion:stadsregio-genk", "cityregion:stadsregio-hasselt"],
+        ["set:stadsregios"],
+        # The same municipalities as a province and as a vervoerregio.
+        ["vervoerregio:8", "province:70000"],
+        # Partly overlapping: Gent's referentieregio and the arrondissement of Gent.
+        ["referentieregio:REFREG13", "arrondissement:44000"],
+    ],
+)
+def test_an_area_of_units_that_share_sectors_is_refused(world: World, area: list[str]) -> None:
+    """Only a unit inside another was refused: two regionalisations covering the same
+    sectors were summed, each shared sector twice (all 13 city-regions as one area counted
+    Limburg's 905,000 inhabitants twice)."""
+    submit(world, "44021A00-,population,2025,100,")
+    response = world.client.get(OBS, params={"area": area, "indicator": "population"})
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == "area"
+    assert "overlap" in response.json()["detail"]
+
+
+def test_an_area_of_units_that_only_touch_is_served(world: World) -> None:
+    submit(world, "44021A00-,population,2025,100,")
+    area = ["cityregion:stadsregio-gent", "cityregion:stadsregio-antwerpen", "sector:11002A00-"]
+    response = world.client.get(OBS, params={"area": area[:2], "indicator": "population"})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"][0]["value"] == 100
+    inside = world.client.get(OBS, params={"area": area, "indicator": "population"})
+    assert inside.status_code == 422, inside.text
