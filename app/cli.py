@@ -235,6 +235,25 @@ def _database_error(exc: Exception) -> None:
     raise typer.Exit(1) from exc
 
 
+def _require_current_schema(url: str) -> None:
+    """The commands that work on the data need this version's schema: one line naming the
+    command to run, instead of a traceback at the first table or column missing (a database
+    never migrated, or one restored from an older backup)."""
+    from app.db.migrate import current_revision, head_revision, pending_revisions
+
+    revision = current_revision(url)
+    if pending_revisions(revision):  # a newer release's revision raises UnknownRevision
+        found = f"is at revision {revision}" if revision else "has no schema yet"
+        err.print(
+            f"[red]error:[/red] the database {found}; this version needs revision "
+            f"{head_revision()}: run 'datapedia db upgrade' first (with the same "
+            "DATAPEDIA_DATABASE_URL)",
+            markup=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration (alembic upgrade head) and say which."""
@@ -480,7 +499,9 @@ def publish(
     if not all_slices:
         err.print("[red]error:[/red] give --all (a full recomputation of the dataset)")
         raise typer.Exit(2)
-    engine = make_engine(get_settings().database_url)
+    url = get_settings().database_url
+    _require_current_schema(url)
+    engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine)) as session:
             if get_dataset(session, dataset) is None:
@@ -528,7 +549,9 @@ def keys_create(
             reason = exc.errors()[0]["msg"]
             err.print(f"[red]error:[/red] --label: {reason}", markup=True, highlight=False)
             raise typer.Exit(2) from exc
-    engine = make_engine(get_settings().database_url)
+    url = get_settings().database_url
+    _require_current_schema(url)
+    engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine)) as session:
             key = create_key(session, org, role, label)
@@ -567,6 +590,7 @@ def dcat_validate(
     from app.rdf.validate import default_shacl_dir, shacl_report
 
     settings = get_settings()
+    _require_current_schema(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:

@@ -127,6 +127,30 @@ def test_upgrade_says_what_it_did_and_seed_migrates_first(tmp_path: Path) -> Non
         drop_database(fresh)
 
 
+def test_commands_on_a_database_behind_the_code_send_to_db_upgrade(tmp_path: Path) -> None:
+    """``keys create``, ``publish`` and ``dcat validate`` on a database never migrated, or
+    at an older revision (a backup of an earlier release restored), stopped with a
+    traceback of the first table or column missing; they say what to run, in one line."""
+    url = create_database(tmp_path)
+    try:
+        for found in ("has no schema yet", "is at revision 0015"):
+            if found != "has no schema yet":
+                upgrade(url, "0015")
+            for command in (
+                ("keys", "create", "--org", "gent", "--role", "supplier"),
+                ("publish", "--dataset", "income", "--all"),
+                ("dcat", "validate"),
+            ):
+                done = datapedia(*command, database_url=url)
+                assert done.returncode == 1, done.stderr
+                assert "Traceback" not in done.stderr, done.stderr
+                assert done.stderr.count("\n") == 1, done.stderr
+                assert done.stderr.startswith(f"error: the database {found}; "), done.stderr
+                assert "run 'datapedia db upgrade' first" in done.stderr
+    finally:
+        drop_database(url)
+
+
 # A database URL of its own, the same in both suites: once, in the SQLite suite.
 @pytest.mark.only_on("sqlite")
 def test_unreachable_database_is_one_line() -> None:
