@@ -102,7 +102,16 @@ class ByteRange:
 
 
 # One range-spec: "a-b", "a-" or "-n" (RFC 9110 §14.1.1), optional whitespace around it.
-_RANGE_SPEC = re.compile(r"[ \t]*(\d*)-(\d*)[ \t]*")
+_RANGE_SPEC = re.compile(r"[ \t]*([0-9]*)-([0-9]*)[ \t]*")
+# No file has 10¹⁹ bytes: a position of more digits is as far beyond every end as that one.
+# (Read whole, thousands of digits are more than int() takes: a ValueError, a 500.)
+_POSITION_DIGITS = 19
+
+
+def _position(digits: str) -> int:
+    """A byte position as written, any number of digits long."""
+    stripped = digits.lstrip("0") or "0"
+    return int(stripped) if len(stripped) <= _POSITION_DIGITS else 10**_POSITION_DIGITS
 
 
 def requested_range(headers: Headers, size: int) -> ByteRange | None:
@@ -130,21 +139,23 @@ def requested_range(headers: Headers, size: int) -> ByteRange | None:
     parsed = _RANGE_SPEC.fullmatch(specs[0])
     if parsed is None or parsed.group(1) == parsed.group(2) == "":
         return None
-    first, last = parsed.group(1), parsed.group(2)
-    if not first:  # the last n bytes
-        suffix = int(last)
+    first_digits, last_digits = parsed.group(1), parsed.group(2)
+    if not first_digits:  # the last n bytes
+        suffix = _position(last_digits)
         if suffix == 0:
             raise RangeNotSatisfiable(f"a range of the last 0 bytes holds nothing: {value}", size)
         if size == 0:
             return None
         return ByteRange(max(0, size - suffix), size - 1, size)
-    if last and int(last) < int(first):
+    first = _position(first_digits)
+    last = _position(last_digits) if last_digits else None
+    if last is not None and last < first:
         return None  # invalid (last before first): ignored like any malformed range
-    if int(first) >= size:
+    if first >= size:
         raise RangeNotSatisfiable(
             f"the range {value} starts beyond the last byte of the {size} bytes", size
         )
-    return ByteRange(int(first), min(int(last), size - 1) if last else size - 1, size)
+    return ByteRange(first, size - 1 if last is None else min(last, size - 1), size)
 
 
 # What a browser app may read from a cross-origin answer besides the safelisted headers.

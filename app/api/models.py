@@ -13,7 +13,8 @@ from app.db.base import Base
 
 class RateLimitEvent(Base):
     """One counted request of a limited kind (a sliding window per bucket). Rows older than
-    the window are deleted by the next check of the same bucket."""
+    the window are deleted by the next check of the same bucket, and those of every bucket
+    by a sweep every few hundred checks (app.api.ratelimit)."""
 
     __tablename__ = "rate_limit_event"
     __table_args__ = (Index("ix_rate_limit_event_bucket_at", "bucket", "at"),)

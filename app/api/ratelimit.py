@@ -20,6 +20,9 @@ from app.api import repository
 from app.errors import TooManyRequests
 
 WINDOW_SECONDS = 60.0
+# Every this many checks, the windows of every key are swept of what left them: a key seen
+# once (a client address) would otherwise keep its window, in memory or in the table.
+SWEEP_EVERY = 200
 
 
 class RateLimiter(Protocol):
@@ -42,10 +45,17 @@ class MemoryRateLimiter:
         self.what = what
         self.events: dict[str, deque[float]] = defaultdict(deque)
         self.lock = threading.Lock()
+        self.checks = 0
 
     def check(self, key: str, limit: int, now: float | None = None) -> None:
         moment = time.monotonic() if now is None else now
         with self.lock:
+            self.checks += 1
+            if self.checks % SWEEP_EVERY == 0:
+                self.events = defaultdict(
+                    deque,
+                    {k: v for k, v in self.events.items() if v and v[-1] > moment - WINDOW_SECONDS},
+                )
             events = self.events[key]
             while events and events[0] <= moment - WINDOW_SECONDS:
                 events.popleft()
@@ -63,13 +73,20 @@ class DatabaseRateLimiter:
     def __init__(self, what: str, factory: Callable[[], sessionmaker[Session] | None]) -> None:
         self.what = what
         self.factory = factory
+        self.checks = 0
+        self.lock = threading.Lock()
 
     def check(self, key: str, limit: int) -> None:
         factory = self.factory()
         assert factory is not None, "the lifespan creates the session factory"
         bucket = f"{self.what}:{key}"
+        with self.lock:
+            self.checks += 1
+            sweep = self.checks % SWEEP_EVERY == 0
         with factory() as session:
             retry_after = repository.count_event(session, bucket, limit, WINDOW_SECONDS)
+            if sweep:
+                repository.forget_expired_events(session, WINDOW_SECONDS)
             session.commit()
         if retry_after is not None:
             raise _refusal(self.what, limit, retry_after)

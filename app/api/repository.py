@@ -39,6 +39,22 @@ def count_event(session: Session, bucket: str, limit: int, window: float) -> flo
     return None
 
 
+def forget_expired_events(session: Session, window: float) -> None:
+    """Delete the events of every bucket that have left the ``window``: a bucket whose key or
+    address never comes back would keep its rows for good (one per client address, when
+    each anonymous post comes from another). Rows another transaction holds are left to the
+    next sweep (``SKIP LOCKED``: no waiting, no deadlock with a bucket's own check)."""
+    moment = float(
+        session.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one()
+    )
+    expired = (
+        select(RateLimitEvent.id)
+        .where(RateLimitEvent.at <= moment - window)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(RateLimitEvent).where(RateLimitEvent.id.in_(expired.scalar_subquery())))
+
+
 def schema_revision(session: Session) -> str | None:
     """The Alembic revision the database is at; raises if it was never migrated."""
     revision: str | None = session.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -23,6 +23,10 @@ from confusable_homoglyphs import confusables
 _LRM = "\u200e"
 # Nonspacing marks (accents) and format characters (zero-width space, joiners) are not seen.
 _UNSEEN = frozenset({"Mn", "Cf"})
+# Nor are the Hangul fillers, letters by their category but default-ignorable (Unicode's
+# DerivedCoreProperties; TR39's skeleton drops them): "Stad\u3164Gent" shows "Stad Gent".
+# Every other default-ignorable code point is a mark, a format character or unassigned.
+_UNSEEN_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 @cache
@@ -77,7 +81,7 @@ def _fold(text: str) -> str:
     folded = (
         representatives.get(char, char)
         for char in unicodedata.normalize("NFKD", text)
-        if unicodedata.category(char) not in _UNSEEN
+        if unicodedata.category(char) not in _UNSEEN and char not in _UNSEEN_LETTERS
     )
     return "".join(sequences.get(char, char) for char in folded)
 

@@ -250,3 +250,32 @@ def test_a_file_written_anew_before_its_first_piece_is_sent_as_it_is_now_in_rang
     assert body == newer[PIECE : PIECE + 100]
     assert headers["content-range"] == f"bytes {PIECE}-{PIECE + 99}/{len(newer)}"
     assert len(opened) == 2 and opened[0] != opened[1]
+
+
+DIGITS = "9" * 5000  # more than int() reads from text (4,300 digits): a ValueError
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"bytes={DIGITS}-", 416),  # starts beyond every end
+        (f"bytes=0{DIGITS}-{DIGITS}", 416),
+        (f"bytes=0-{DIGITS}", 206),  # to the end
+        (f"bytes=-{DIGITS}", 206),  # the last "n" bytes: all of them
+        (f"bytes={'0' * 5000}1-{'0' * 5000}3", 206),  # leading zeros are only zeros
+    ],
+)
+def test_a_position_of_thousands_of_digits_is_read_not_a_500(
+    world: World, stored: Stored, header: str, expected: int
+) -> None:
+    status, headers, body = _get(world, {**PLAIN, "Range": header})
+    size = len(stored.plain)
+    assert status == expected, body[:300]
+    if expected == 416:
+        assert headers["content-range"] == f"bytes */{size}"
+    elif header.startswith("bytes=0000"):
+        assert headers["content-range"] == f"bytes 1-3/{size}"
+        assert body == stored.plain[1:4]
+    else:
+        assert headers["content-range"] == f"bytes 0-{size - 1}/{size}"
+        assert body == stored.plain

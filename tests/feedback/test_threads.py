@@ -406,6 +406,11 @@ def test_text_ids_that_cannot_exist_are_404(
         "\u0410ntw\u0435rp\u0435n",
         # A sequence that looks like one letter: rn for m.
         "Kenniscentrurn Vlaamse Steden",
+        # Hangul fillers: letters by category, shown as nothing or a blank.
+        "Stad\u3164Gent",
+        "Stad\u115fGent",
+        "\uffa0Stad Gent",
+        "Ge\u1160nt",
     ],
 )
 def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str) -> None:
