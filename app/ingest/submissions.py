@@ -396,6 +396,11 @@ def _submit(
             ),
             result=result,
         )
+    # The rights were read before the file was checked, which takes as long as the file is
+    # large: once the dataset's writers wait for this one (role changes touch the dataset
+    # too), the rights of now must still be those.
+    stats_repository.lock_dataset(session, dataset_id)
+    _require_same_territory(session, caller, dataset, territory)
     stored = store_staged_revision(
         session,
         dataset_id,
@@ -681,6 +686,22 @@ def _territory(session: Session, caller: Caller, dataset: Dataset) -> set[int] |
     ]
     units = catalogue_repository.territories(session, [r.id for r in roles])
     return {unit.id for unit_list in units.values() for unit in unit_list}
+
+
+def _require_same_territory(
+    session: Session, caller: Caller, dataset: Dataset, territory: set[int] | None
+) -> None:
+    """409 when the caller's supplier territory on the dataset (its role, too) changed since
+    ``territory`` was read: the file was checked against rights it no longer has — or has
+    more of. Sent again, it meets the rights of now."""
+    if territory is None or _territory(session, caller, dataset) == territory:
+        return
+    raise Conflict(
+        f"{caller.organisation.id!r}'s supplier role or territory on {dataset.id!r} changed "
+        "while the file was checked; nothing was stored. Send the file again: it is checked "
+        "against the role and territory of now",
+        dataset=dataset.id,
+    )
 
 
 def list_submissions(
