@@ -223,8 +223,17 @@ def _resolve_territory(session: Session, dataset: Dataset, refs: list[str]) -> l
     return sorted(set(unit_ids))
 
 
+def _lock_roles(session: Session, dataset_id: str) -> None:
+    """One writer of a dataset's roles at a time, and none while a submission to it is being
+    stored: a role change reads every role and stores them all again, and what it checks
+    (the last owner, a supplier's territory) must still hold when it commits. Its history
+    entry is then dated after the writes it waited for."""
+    stats_repository.lock_dataset(session, dataset_id)
+
+
 def grant_role(session: Session, caller: Caller, dataset_id: str, grant: RoleGrant) -> RoleResult:
     dataset = _dataset(session, dataset_id)
+    _lock_roles(session, dataset_id)
     action = f"granting the {grant.role} role"
     require_role(caller, OWNER_ROLES, action)
     target, role = grant.organisation, grant.role
@@ -341,6 +350,7 @@ def revoke_role(
     session: Session, caller: Caller, dataset_id: str, organisation_id: str, role: str
 ) -> RoleResult:
     _dataset(session, dataset_id)
+    _lock_roles(session, dataset_id)
     action = f"removing the {role} role of {organisation_id!r}"
     if organisation_id == caller.organisation.id:
         # Giving up one's own role narrows one's rights: any editor key of the organisation.
@@ -380,6 +390,7 @@ def change_publisher(
     session: Session, caller: Caller, dataset_id: str, change: PublisherChange
 ) -> PublisherResult:
     _dataset(session, dataset_id)
+    _lock_roles(session, dataset_id)
     require_publisher(session, caller, dataset_id, "changing the publisher")
     target = change.organisation
     if repository.get_organisation(session, target) is None:
