@@ -188,6 +188,18 @@ def build_query(
     area_list = [resolve(ref, "area") for ref in dict.fromkeys(area)]
     if area_list:
         _check_no_overlap(session, area_list)
+    other_level = [u for u in unit_list if level is not None and u.level != level]
+    if other_level:
+        # unit= names the units themselves: with a level they are not of, they were left
+        # out without a word (unit=municipality:44021&level=sector answered an empty list,
+        # read as "no sector data for Gent").
+        names = ", ".join(f"{u.level}:{u.code}" for u in other_level)
+        raise InvalidParameter(
+            "level",
+            f"level={level} leaves out the units named that are not of that level ({names}); "
+            f"for the {level} units inside a unit, ask within={other_level[0].level}:"
+            f"{other_level[0].code}&level={level}",
+        )
     named = [*unit_list, *area_list, *([within_unit] if within_unit else [])]
     if query_version != dataset.geo_version and any(u.level in _OWN_VERSION_LEVELS for u in named):
         raise BadRequest(_SECTORS_ACROSS_VERSIONS.format(d=dataset))

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import PageDep, SessionDep, paged
+from app.api.deps import PageDep, SessionDep, paged, refuse_unknown_parameters
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.unitsets import service
 from app.unitsets.schemas import UnitSetOut
 
-router = APIRouter(prefix="/geo/sets", tags=["geography"])
+# A parameter a route does not take is a 422 naming it, as on every /api/v1/geo/… route.
+router = APIRouter(
+    prefix="/geo/sets", tags=["geography"], dependencies=[Depends(refuse_unknown_parameters)]
+)
 
 VersionQuery = Annotated[
     str | None,

@@ -158,6 +158,7 @@ def test_hostile_values_never_break_the_contract(client: TestClient, route: Rout
         ("/api/v1/geo/units/municipality/44021/geometry?versions=2025", "versions", "'version'"),
         ("/api/v1/geo/boundaries?levle=sector", "levle", "'level'"),
         ("/api/v1/geo/levels?pagesize=1", "pagesize", "'page_size'"),
+        ("/api/v1/geo/sets/centrumsteden?verison=2025", "verison", "'version'"),
     ],
 )
 def test_an_unknown_parameter_is_named(world: World, path: str, name: str, hint: str) -> None:

@@ -312,3 +312,22 @@ def test_an_area_of_units_that_only_touch_is_served(world: World) -> None:
     assert response.json()["items"][0]["value"] == 100
     inside = world.client.get(OBS, params={"area": area, "indicator": "population"})
     assert inside.status_code == 422, inside.text
+
+
+def test_a_unit_not_of_the_level_asked_is_refused_not_left_out(world: World) -> None:
+    """unit=municipality:44021&level=sector answered an empty list, which reads as "no sector
+    data for Gent": unit= names the units themselves, and none was a sector. A 422 on level
+    that says how to ask for the sectors inside Gent."""
+    submit(world, "44021A00-,population,2025,100,")
+    base = {"indicator": "population", "level": "sector"}
+    refused = world.client.get(OBS, params={**base, "unit": "municipality:44021"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["parameter"] == "level"
+    assert "within=municipality:44021&level=sector" in refused.json()["detail"]
+    mixed = world.client.get(OBS, params={**base, "unit": ["sector:44021A00-", "region:02000"]})
+    assert mixed.status_code == 422, mixed.text
+    assert "region:02000" in mixed.json()["detail"]
+    one = world.client.get(OBS, params={**base, "unit": "sector:44021A00-"})
+    assert [i["value"] for i in one.json()["items"]] == [100]
+    inside = world.client.get(OBS, params={**base, "within": "municipality:44021"})
+    assert 100 in [i["value"] for i in inside.json()["items"]]
