@@ -610,14 +610,26 @@ def dcat_validate(
 
 
 def main() -> None:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     from app.db.migrate import UnknownRevision
+    from app.db.session import is_refused_write
 
     try:
         cli()
     except OperationalError as exc:  # any command, the database away: one line, no traceback
         err.print(f"[red]error:[/red] the database does not answer: {first_line(exc)}")
+        raise SystemExit(1) from None
+    except DBAPIError as exc:  # a read-only user or a standby: one line, nothing changed
+        if not is_refused_write(exc):
+            raise
+        err.print(
+            f"[red]error:[/red] the database refused the command's work: {first_line(exc)}. "
+            "The user of DATAPEDIA_DATABASE_URL needs SELECT, INSERT, UPDATE and DELETE on "
+            "every table and USAGE on every sequence of the schema (db upgrade: the schema's "
+            "owner), on the primary server",
+            highlight=False,
+        )
         raise SystemExit(1) from None
     except UnknownRevision as exc:  # db upgrade, seed: a database of a newer release
         err.print(f"[red]error:[/red] {exc}")

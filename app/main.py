@@ -52,6 +52,7 @@ from app.api.observe import (
     internal_error_response,
     readiness,
     unavailable_response,
+    write_refused,
 )
 from app.api.problems import Problem, document_problems
 from app.api.ratelimit import DatabaseRateLimiter
@@ -61,6 +62,7 @@ from app.config import Settings, get_settings
 from app.db.migrate import head_revision
 from app.db.session import (
     is_disconnect,
+    is_refused_write,
     is_write_conflict,
     make_engine,
     make_session_factory,
@@ -389,6 +391,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         if is_disconnect(exc):
             return unavailable_response(database_away(exc), str(request.url.path))
+        if is_refused_write(exc):
+            return unavailable_response(write_refused(exc), str(request.url.path))
         return _internal_error(request, exc)
 
     @app.exception_handler(RequestValidationError)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api import metrics, repository
 from app.api.deps import AppState
 from app.db.migrate import UnknownRevision, known_revision
-from app.db.session import is_disconnect
+from app.db.session import is_disconnect, is_refused_write
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
@@ -118,6 +118,10 @@ class RequestContext:
                     cut_off = "an error before the answer's end"
                     logger.error("error on %s", loggable(scope["path"]), exc_info=exc)
                 raise AnswerCutOff from exc
+            if is_refused_write(exc):
+                refused = write_refused(exc)
+                await unavailable_response(refused, scope["path"])(scope, receive, send_with_id)
+                return
             logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
             await internal_error_response(scope["path"])(scope, receive, send_with_id)
         finally:
@@ -228,16 +232,20 @@ def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | No
     migrate the database under a running server)."""
     factory = state.session_factory
     assert factory is not None, "the lifespan creates the session factory"
+    rights: repository.WriteRights | None = None
     try:
         with factory() as session:
             revision = repository.schema_revision(session)
+            if revision == head and session.get_bind().dialect.name == "postgresql":
+                rights = repository.write_rights(session)
     except SQLAlchemyError as exc:
         if is_disconnect(exc):
             return database_away(exc)
         revision = None  # no alembic_version table: never migrated
-    state.schema_ready = revision == head
+    refused = None if rights is None else writes_refused(rights)
+    state.schema_ready = revision == head and refused is None
     if revision == head:
-        return None
+        return refused
     if revision is not None and not known_revision(revision):
         return ServiceUnavailable(str(UnknownRevision(revision)))
     found = f"is at revision {revision}" if revision else "has no schema yet"
@@ -245,6 +253,36 @@ def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | No
         f"the database {found}; this version needs revision {head}: run "
         f"'{UPGRADE_COMMAND}' (with the same DATAPEDIA_DATABASE_URL)",
         command=UPGRADE_COMMAND,
+    )
+
+
+GRANT_ADVICE = (
+    "Datapedia writes as it serves (key use, document dates, submissions): give the user of "
+    "DATAPEDIA_DATABASE_URL SELECT, INSERT, UPDATE and DELETE on every table and USAGE on "
+    "every sequence of the schema, on the primary server"
+)
+
+
+def writes_refused(rights: repository.WriteRights) -> ServiceUnavailable | None:
+    """The readiness problem of a database user that may not write, or None."""
+    if rights.read_only:
+        return ServiceUnavailable(
+            "the database accepts no writes from this service (a standby server, or "
+            f"read-only transactions for its user). {GRANT_ADVICE}"
+        )
+    if rights.unwritable is not None:
+        return ServiceUnavailable(
+            f"the database user may not write {rights.unwritable!r}. {GRANT_ADVICE}"
+        )
+    return None
+
+
+def write_refused(exc: BaseException) -> ServiceUnavailable:
+    """The answer to a request whose statement the database refused to this user (rights
+    taken away while the server runs): one error line for the operator, no traceback."""
+    logger.error("the database refused this service's statement: %s", first_line(exc))
+    return ServiceUnavailable(
+        f"the database refused this service's write; nothing was done. {GRANT_ADVICE}"
     )
 
 

@@ -4,6 +4,7 @@ schema's revision."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -59,6 +60,37 @@ def schema_revision(session: Session) -> str | None:
     """The Alembic revision the database is at; raises if it was never migrated."""
     revision: str | None = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return revision
+
+
+class WriteRights(NamedTuple):
+    """Whether the database would refuse this user's writes: ``read_only`` (a standby, or
+    read-only transactions by default) and ``unwritable``, the first table or sequence of the
+    schema it may not write (a role given SELECT alone), or None."""
+
+    read_only: bool
+    unwritable: str | None
+
+
+def write_rights(session: Session) -> WriteRights:
+    """PostgreSQL only: what :class:`WriteRights` says, in one statement."""
+    read_only, unwritable = session.execute(
+        text(
+            "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on', "
+            "(SELECT c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() "
+            # An extension's tables (PostGIS's spatial_ref_sys) are not the service's.
+            "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') "
+            "AND ("
+            # Several privileges in one call ask for any of them, not all.
+            "(c.relkind IN ('r', 'p') AND NOT (has_table_privilege(c.oid, 'SELECT') "
+            "AND has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE') "
+            "AND has_table_privilege(c.oid, 'DELETE'))) "
+            "OR (c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'USAGE'))) "
+            "ORDER BY c.relname LIMIT 1)"
+        )
+    ).one()
+    return WriteRights(bool(read_only), unwritable)
 
 
 def document_since(session: Session, key: str, fingerprint: str) -> tuple[datetime, bool]:

@@ -196,6 +196,18 @@ def again_after_conflict(session: Session, work: Callable[[], T], attempts: int 
     return work()
 
 
+# PostgreSQL's SQLSTATEs for a statement refused to this user or session whatever the data:
+# insufficient privilege (a read-only role) and a read-only transaction (a standby, or
+# ``default_transaction_read_only`` set for the role).
+_REFUSED_STATES = ("42501", "25006")
+
+
+def is_refused_write(exc: BaseException) -> bool:
+    """The database refused the statement to this user or session (a read-only role, a
+    standby): nothing a retry or another input changes, an operator has to give the rights."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _REFUSED_STATES
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """The database server did not answer (down, restarting, out of connections), as opposed
     to a statement it refused."""
