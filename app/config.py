@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         description="Seconds an upload may send nothing before it is refused (408). While "
         "the body arrives the request holds no database connection.",
     )
+    send_idle_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Seconds a client may take no byte of an answer (a download, an export) "
+        "before it is cut off: a streamed answer holds a database connection and its "
+        "snapshot until its last byte has been taken.",
+    )
     submissions_per_minute: int = Field(
         default=30, ge=1, description="Submissions one API key may send per minute (429 above)."
     )

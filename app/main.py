@@ -346,7 +346,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A browser sends Origin with a write from the service's own pages (/docs) too.
     app.add_middleware(Cors, write_origins=[*settings.cors_origins, origin_of(settings.base_url)])
     app.add_middleware(HeadAsGet)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, send_idle_seconds=settings.send_idle_seconds)
     app.add_middleware(FastHealth)
     _install_error_handlers(app)
     _install_docs(app)

@@ -66,13 +66,15 @@ class RequestContext:
     request (route template, status, duration) for ``/metrics`` and the access log; answers
     503 for a request the shutdown cancelled before its answer began."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, send_idle_seconds: float = 60.0) -> None:
         self.app = app
+        self.send_idle_seconds = send_idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        idle = self.send_idle_seconds
         request_id = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -90,10 +92,22 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
-            await send(message)
+            try:
+                # A send waits only while the connection's buffers are full: a client that
+                # reads nothing. A streamed answer (a download, an export) holds a database
+                # connection and its snapshot meanwhile; so many such sockets took every
+                # connection of the pool, and every other request got 503.
+                async with asyncio.timeout(idle):
+                    await send(message)
+            except TimeoutError:
+                raise ClientStalled from None
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientStalled as exc:
+            cut_off = f"the client took no byte for {idle:g} s"
+            logger.warning("answer cut off: %s", cut_off)
+            raise AnswerCutOff from exc
         except asyncio.CancelledError:
             # The server cancels what still runs when the graceful shutdown time is out: an
             # answer not yet begun is a 503 problem, not uvicorn's plain-text 500 with two
@@ -370,6 +384,14 @@ class AnswerCutOff(asyncio.CancelledError):
     """An answer that began could not be finished: the request logged why already. Raised
     past the application (a cancellation, which Starlette's error middleware lets pass), so
     that the server only closes the connection."""
+
+
+class ClientStalled(Exception):
+    """The client took no byte of the answer for ``DATAPEDIA_SEND_IDLE_SECONDS``. An ordinary
+    exception on its way out of the application (a cancellation would be taken for the
+    streaming task group's own and swallowed there), so that the response and the request's
+    session are left at once; past the application it is an :class:`AnswerCutOff`, and the
+    server closes the connection."""
 
 
 # uvicorn's line when it cancels the requests still running at the end of the grace period.

@@ -1,0 +1,79 @@
+"""A client that takes no byte of an answer is cut off after ``DATAPEDIA_SEND_IDLE_SECONDS``:
+a streamed answer (a stored download, an export) holds a database connection and its
+snapshot until its last byte has been taken, and sockets that read nothing (64 of them from
+one address) took every connection of both workers' pools: every other request got 503,
+for as long as the sockets stayed open."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from app.downloads import repository as downloads_repository
+from app.downloads import service as downloads
+from tests.factories import World
+from tests.servers import datapedia_server
+
+DATASET = "population-2025"
+URL = f"/api/v1/datasets/{DATASET}/downloads/observations.csv"
+# More than a loopback connection buffers (the server's send buffer, the client's window).
+SIZE = 16 * downloads_repository.PIECE_BYTES
+
+
+def _store_large_file(world: World) -> bytes:
+    """The dataset's CSV download replaced (under its current stamp) by random bytes, which
+    do not compress: the gzip bytes are as large."""
+    assert world.client.get(URL).status_code == 200  # written
+    plain = random.Random(20261207).randbytes(SIZE)
+    with world.factory() as session:
+        row = downloads_repository.get(session, DATASET, "observations.csv")
+        assert row is not None
+        chunks = [plain[i : i + 1_000_003] for i in range(0, SIZE, 1_000_003)]
+        downloads.store(session, DATASET, row.name, row.stamp, row.media_type, chunks)
+        session.commit()
+    return plain
+
+
+def _read_all(connection: socket.socket) -> bytes:
+    connection.settimeout(60)
+    received = bytearray()
+    while chunk := connection.recv(1 << 20):
+        received += chunk
+    return bytes(received)
+
+
+def test_a_client_that_reads_nothing_is_cut_off(world_db: World, tmp_path: Path) -> None:
+    plain = _store_large_file(world_db)
+    with datapedia_server(world_db.url, tmp_path, send_idle_seconds="1") as server:
+        # A client that reads as it goes gets the whole file.
+        whole = httpx.get(server.base + URL, headers={"Accept-Encoding": "identity"}, timeout=60)
+        assert whole.status_code == 200 and whole.content == plain
+        port = int(server.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            stalled.sendall(
+                f"GET {URL} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n"
+                "X-Request-ID: stalled-client\r\n\r\n".encode()
+            )
+            time.sleep(4)  # reads nothing
+            received = _read_all(stalled)  # what was in the buffers, then the close
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert f"content-length: {SIZE}".encode() in head.lower()
+        assert len(body) < SIZE  # cut off: the connection was closed
+        assert plain.startswith(body)
+        # Said once, with the request's id, in its access line; no error of the app.
+        records = server.log_records()
+        access = [
+            r
+            for r in records
+            if r.get("logger") == "datapedia.access" and r.get("request_id") == "stalled-client"
+        ]
+        assert len(access) == 1 and access[0]["cut_off"] is True
+        assert not [r for r in records if r.get("level") == "ERROR"], records
+        # The server answers the next request at once.
+        assert httpx.get(server.base + "/api/v1/licences", timeout=10).status_code == 200
