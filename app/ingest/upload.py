@@ -145,6 +145,11 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 SEPARATORS = (",", ";", "\t")
 # Excel's first line naming the separator (when saved for another locale): "sep=;".
 EXCEL_SEPARATOR_LINE = re.compile(r"sep=([,;\t])\r?\n?")
+# What a spreadsheet's own file begins with: a workbook sent instead of its CSV export.
+WORKBOOKS = {
+    b"PK\x03\x04": "a ZIP archive (an Excel workbook, .xlsx, or an OpenDocument sheet, .ods)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 workbook (.xls)",
+}
 
 
 def check_bytes(body: IO[bytes], result: UploadResult) -> str:
@@ -164,6 +169,12 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
             problem = (
                 'the file is UTF-16 (Excel\'s "Unicode text"); save it as '
                 '"CSV UTF-8 (comma delimited)"'
+            )
+        kind = next((name for start, name in WORKBOOKS.items() if chunk.startswith(start)), "")
+        if problem is None and offset == 0 and kind:
+            problem = (
+                f"the file is {kind}, not a CSV file; open it in your spreadsheet and save "
+                'it as "CSV UTF-8 (comma delimited)"'
             )
         if problem is None:
             if b"\x00" in chunk:

@@ -145,6 +145,31 @@ def test_a_count_written_with_a_thousands_separator_is_never_taken_silently(
     assert "write 1234" in error["reason"]
 
 
+@pytest.mark.parametrize(
+    ("name", "start", "kind"),
+    [
+        ("gent.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "an Excel workbook, .xlsx"),
+        ("gent.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "Excel 97-2003 workbook"),
+    ],
+)
+def test_a_workbook_sent_instead_of_its_csv_export_says_so(
+    world: World, name: str, start: bytes, kind: str
+) -> None:
+    """The workbook itself, sent as curl -F sends a file of a type it does not know (or as
+    text/csv): not "a NUL byte … is it a CSV text file?", but what it is and how to save it."""
+    body = start + b"\x00" * 64 + b"[Content_Types].xml"
+    before = world.fingerprint()
+    response = world.client.post(
+        SUBMIT,
+        files={"file": (name, io.BytesIO(body), "application/octet-stream")},
+        headers=world.auth("gent"),
+    )
+    assert response.status_code == 422, response.text
+    assert world.fingerprint() == before
+    (error,) = response.json()["errors"]
+    assert kind in error["reason"] and "CSV UTF-8" in error["reason"], error
+
+
 def test_upper_case_names_and_statuses_are_refused_with_their_lower_case_form(
     world: World,
 ) -> None:
