@@ -145,6 +145,11 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 SEPARATORS = (",", ";", "\t")
 # Excel's first line naming the separator (when saved for another locale): "sep=;".
 EXCEL_SEPARATOR_LINE = re.compile(r"sep=([,;\t])\r?\n?")
+# What a spreadsheet's own file begins with: a workbook sent instead of its CSV export.
+WORKBOOKS = {
+    b"PK\x03\x04": "a ZIP archive (an Excel workbook, .xlsx, or an OpenDocument sheet, .ods)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 workbook (.xls)",
+}
 
 
 def check_bytes(body: IO[bytes], result: UploadResult) -> str:
@@ -164,6 +169,12 @@ def check_bytes(body: IO[bytes], result: UploadResult) -> str:
             problem = (
                 'the file is UTF-16 (Excel\'s "Unicode text"); save it as '
                 '"CSV UTF-8 (comma delimited)"'
+            )
+        kind = next((name for start, name in WORKBOOKS.items() if chunk.startswith(start)), "")
+        if problem is None and offset == 0 and kind:
+            problem = (
+                f"the file is {kind}, not a CSV file; open it in your spreadsheet and save "
+                'it as "CSV UTF-8 (comma delimited)"'
             )
         if problem is None:
             if b"\x00" in chunk:
@@ -427,7 +438,9 @@ def validate(
     # Values that read like thousands with a '.' (learned as values are first judged; few),
     # and per indicator published with fewer decimals: (rows, first row, its value).
     thousands_like: set[str] = set()
-    fewer_decimals = {i for i, d in rules.decimals.items() if d < 3 and i not in whole}
+    # A count takes whole numbers only, so 2.976 inhabitants is refused; 2.000 is a whole
+    # number, read as 2 — the thousands of a Dutch spreadsheet, silently a thousandth.
+    fewer_decimals = {i for i, d in rules.decimals.items() if d < 3}
     suspects: dict[str, tuple[int, int, str]] = {}
 
     def good_value(cell: str) -> bool:
@@ -480,11 +493,16 @@ def validate(
     for indicator, (count, first, cell) in sorted(suspects.items()):
         decimals = rules.decimals[indicator]
         whole_cell = cell.replace(".", "")
+        read_as = (
+            f"they were read with '.' as the decimal point ({cell} as {float(cell):g})"
+            if indicator in whole
+            else "they were read with '.' as the decimal point and are published rounded"
+        )
         result.warnings.append(
             f"{count} value(s) of {indicator} have three decimals where it is published with "
-            f"{decimals} (first: row {first}, {cell}): they were read with '.' as the decimal "
-            f"point and are published rounded. If a '.' separates thousands there "
-            f"({whole_cell} was meant), write the numbers without it and send the file again."
+            f"{decimals} (first: row {first}, {cell}): {read_as}. If a '.' separates thousands "
+            f"there ({whole_cell} was meant), write the numbers without it and send the file "
+            "again."
         )
 
 
@@ -547,7 +565,13 @@ def _checked_row(
             result.error(number, "value", raw_value, "a count or quantity cannot be negative")
             ok = False
         elif indicator in rules.whole_numbers and not value.is_integer():
-            result.error(number, "value", raw_value, f"{indicator} is a count: give a whole number")
+            reason = f"{indicator} is a count: give a whole number"
+            if THOUSANDS_RE.fullmatch(raw_value):
+                reason += (
+                    f" ('.' is the decimal point; if it separates thousands here, write "
+                    f"{raw_value.replace('.', '')})"
+                )
+            result.error(number, "value", raw_value, reason)
             ok = False
     return UploadRow(number, sector, indicator, period, value, status) if ok else None
 
