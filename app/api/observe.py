@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -92,15 +93,19 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
-            try:
-                # A send waits only while the connection's buffers are full: a client that
-                # reads nothing. A streamed answer (a download, an export) holds a database
-                # connection and its snapshot meanwhile; so many such sockets took every
-                # connection of the pool, and every other request got 503.
-                async with asyncio.timeout(idle):
-                    await send(message)
-            except TimeoutError:
-                raise ClientStalled from None
+            # A send waits only while the connection's buffers are full: a client that
+            # reads nothing. A streamed answer (a download, an export) holds a database
+            # connection and its snapshot meanwhile; so many such sockets took every
+            # connection of the pool, and every other request got 503. A large body goes in
+            # pieces, each with the whole time: a send waits until the client has taken
+            # nearly all of it, and a megabyte takes a slow but live client (a phone on a
+            # weak signal) longer than the time allowed for no byte at all.
+            for piece in _pieces(message):
+                try:
+                    async with asyncio.timeout(idle):
+                        await send(piece)
+                except TimeoutError:
+                    raise ClientStalled from None
 
         try:
             await self.app(scope, receive, send_with_id)
@@ -384,6 +389,28 @@ class AnswerCutOff(asyncio.CancelledError):
     """An answer that began could not be finished: the request logged why already. Raised
     past the application (a cancellation, which Starlette's error middleware lets pass), so
     that the server only closes the connection."""
+
+
+# The most of an answer's body given to the server in one send (see RequestContext).
+SEND_PIECE_BYTES = 1 << 16
+
+
+def _pieces(message: Message) -> Iterator[Message]:
+    """``message``, or a body larger than SEND_PIECE_BYTES as body messages of that size
+    (the last keeps the original's ``more_body``)."""
+    body = message.get("body", b"")
+    if message["type"] != "http.response.body" or len(body) <= SEND_PIECE_BYTES:
+        yield message
+        return
+    view = memoryview(body)
+    for start in range(0, len(body), SEND_PIECE_BYTES):
+        end = start + SEND_PIECE_BYTES
+        last = end >= len(body)
+        yield {
+            "type": "http.response.body",
+            "body": bytes(view[start:end]),
+            "more_body": message.get("more_body", False) if last else True,
+        }
 
 
 class ClientStalled(Exception):

@@ -6,13 +6,16 @@ for as long as the sockets stayed open."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import time
 from pathlib import Path
 
 import httpx
+from starlette.types import Message, Receive, Scope, Send
 
+from app.api.observe import RequestContext
 from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
 from tests.factories import World
@@ -77,3 +80,32 @@ def test_a_client_that_reads_nothing_is_cut_off(world_db: World, tmp_path: Path)
         assert not [r for r in records if r.get("level") == "ERROR"], records
         # The server answers the next request at once.
         assert httpx.get(server.base + "/api/v1/licences", timeout=10).status_code == 200
+
+
+def test_a_slow_client_that_reads_is_not_cut_off() -> None:
+    """A send waits until the client has taken nearly all it was given: a megabyte at once
+    took a slow but live client longer than the time allowed for no byte at all, and it was
+    cut off while it read. The server's send is modelled by its wait: the bytes it was given
+    over the client's rate."""
+    idle = 0.2
+    rate = 2_000_000  # bytes per second: a 1 MB body takes 0.5 s, a piece 0.03 s
+    body = bytes(1 << 20)
+    sent: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b"end", "more_body": False})
+
+    async def slow_send(message: Message) -> None:
+        await asyncio.sleep(len(message.get("body", b"")) / rate)
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+    asyncio.run(RequestContext(app, send_idle_seconds=idle)(scope, receive, slow_send))
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert b"".join(m["body"] for m in bodies) == body + b"end"
+    assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
