@@ -284,6 +284,21 @@ def units_inside(session: Session, unit_ids: Sequence[int]) -> set[int]:
     return set(session.scalars(stmt))
 
 
+def has_units_inside(session: Session, ancestor_id: int, level: str, version: str) -> bool:
+    """Whether any unit of ``level`` in ``version`` lies inside the unit ``ancestor_id``."""
+    stmt = (
+        select(GeoUnitAncestor.unit_id)
+        .join(GeoUnit, GeoUnit.id == GeoUnitAncestor.unit_id)
+        .where(
+            GeoUnitAncestor.ancestor_id == ancestor_id,
+            GeoUnit.level == level,
+            GeoUnit.version == version,
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
 def units_sharing_sectors(session: Session, unit_ids: Sequence[int]) -> set[int]:
     """Ids of the units of ``unit_ids`` that have a sector in common with another of them:
     units that overlap without one lying inside the other, such as two city-regions made of

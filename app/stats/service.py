@@ -174,6 +174,20 @@ def build_query(
         return _resolve(session, ref, query_version, parameter, reachable)
 
     within_unit = resolve(within, "within") if within is not None else None
+    if (
+        within_unit is not None
+        and level is not None
+        and not geo_repository.has_units_inside(session, within_unit.id, level, query_version)
+    ):
+        # An empty list would read as "no data here" (within=municipality:44021&level=
+        # municipality, within=region:04000&level=province: Brussels has no province).
+        raise InvalidParameter(
+            "level",
+            f"no unit of level {level!r} lies inside {within_unit.level}:{within_unit.code} "
+            f"in geography version {query_version}: within= takes a unit that contains units "
+            f"of the level asked (a municipality for its sectors, a province for its "
+            "municipalities)",
+        )
     # A named set (`set:centrumsteden`) stands for its units in the query's version.
     units = unitsets.expand(session, units, query_version, "unit")
     area = unitsets.expand(session, area, query_version, "area")

@@ -331,3 +331,24 @@ def test_a_unit_not_of_the_level_asked_is_refused_not_left_out(world: World) -> 
     assert [i["value"] for i in one.json()["items"]] == [100]
     inside = world.client.get(OBS, params={**base, "within": "municipality:44021"})
     assert 100 in [i["value"] for i in inside.json()["items"]]
+
+
+@pytest.mark.parametrize(
+    ("within", "level"),
+    [
+        ("municipality:44021", "municipality"),  # a unit is not inside itself
+        ("sector:44021A00-", "sector"),
+        ("region:04000", "province"),  # Brussels has no province
+    ],
+)
+def test_a_level_that_lies_nowhere_inside_the_within_unit_is_refused(
+    world: World, within: str, level: str
+) -> None:
+    """within=municipality:44021&level=municipality answered an empty list, which reads as
+    "no data for Gent": no unit of that level lies inside it. A 422 on level."""
+    submit(world, "44021A00-,population,2025,100,")
+    params = {"indicator": "population", "within": within, "level": level}
+    refused = world.client.get(OBS, params=params)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["parameter"] == "level"
+    assert within in refused.json()["detail"]
