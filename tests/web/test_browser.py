@@ -495,3 +495,44 @@ def test_api_docs_meet_wcag_21_aa(visit: Visit) -> None:
     ]
     assert bad == [], bad
     visit.check_clean()
+
+
+def test_tooltips_show_names_as_text_within_the_pages_policy(visit: Visit) -> None:
+    """ECharts' HTML tooltips wrote style attributes, which the Content-Security-Policy
+    refuses (an error in the console at every hover), and showed what a formatter returns as
+    markup, where a name is text. The page is changed on its way to the browser, so that one
+    wijk's name in the map's table is markup; the tooltips of the map and of the chart are
+    shown."""
+    marked = "<b data-injected>Heuvelpoort</b>"
+
+    def with_marked_name(route: Any) -> None:
+        response = route.fetch()
+        html = response.text()
+        row = html.index('data-name="', html.index("<tr data-code=", html.index("data-map-values")))
+        end = html.index('"', row + len('data-name="'))
+        escaped = marked.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        html = html[: row + len('data-name="')] + escaped + html[end:]
+        route.fulfill(response=response, body=html)
+
+    visit.page.route("**/doc/municipality/44021", with_marked_name)
+    visit.open("/doc/municipality/44021")
+    figure = visit.page.locator("figure[data-map]")
+    code = figure.locator("table[data-map-values] tbody tr").first.get_attribute("data-code")
+    show_tip = """([holder, name]) => {
+        const chart = echarts.getInstanceByDom(holder);
+        chart.dispatchAction({ type: 'showTip', seriesIndex: 0, name: name, dataIndex: 0 });
+        return new Promise(resolve => setTimeout(() => resolve({
+            text: holder.textContent,
+            injected: holder.querySelectorAll('[data-injected]').length,
+        }), 300));
+    }"""
+    canvas = figure.locator("[data-map-canvas]").element_handle()
+    shown = visit.page.evaluate(show_tip, [canvas, code])
+    assert marked in shown["text"], shown
+    assert shown["injected"] == 0
+    visit.open("/doc/indicator/population")
+    chart = visit.page.locator("[data-chart]").first.element_handle()
+    before = visit.page.evaluate("holder => holder.textContent", chart)
+    shown = visit.page.evaluate(show_tip, [chart, None])
+    assert len(shown["text"]) > len(before)  # the tooltip's text is in the chart
+    visit.check_clean()  # and no style attribute was refused

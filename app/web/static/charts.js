@@ -88,8 +88,12 @@
       aria: { enabled: false },
       grid: { left: 8, right: 24, top: 40, bottom: 8, containLabel: true },
       legend: { top: 0, icon: "rect" },
+      // Drawn in the chart's SVG, not as HTML: the HTML tooltip writes style attributes
+      // (the Content-Security-Policy refuses them) and shows what a formatter returns as
+      // markup, where a name is text.
       tooltip: {
         trigger: "item",
+        renderMode: "richText",
         valueFormatter: function (v) { return v === null || v === undefined ? "—" : fmt.format(v); },
       },
       // Short axis numbers (200K, 1 mln.), and a label that would still touch its neighbour
@@ -168,6 +172,7 @@
           aria: { enabled: false },
           tooltip: {
             trigger: "item",
+            renderMode: "richText", // as the chart's, above
             formatter: function (p) {
               var d = p.data || {};
               var value = d.value === null || d.value === undefined ? "—" : fmt.format(d.value);
