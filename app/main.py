@@ -77,6 +77,7 @@ from app.errors import (
     NotFound,
     TooManyRequests,
     Unauthorized,
+    first_line,
 )
 from app.feedback.router import router as feedback_router
 from app.geo.router import router as geo_router
@@ -110,6 +111,9 @@ WRITER_STOP_SECONDS = 10
 # submissions is not slowed by passes rewriting the files of a large dataset meanwhile
 # (energy-fluvius: seconds of CPU each), and makes one pass at its end.
 WRITER_QUIET_SECONDS = 1.0
+# After a pass the database's going away cut short, the stored-files writer tries again this
+# much later (as clients are told to with Retry-After), not at once and again and again.
+WRITER_RETRY_SECONDS = 5.0
 # Static assets change only with a release; their ETag lets a browser revalidate after that.
 STATIC_CACHE_CONTROL = "public, max-age=86400"
 
@@ -242,7 +246,27 @@ def write_stale_files(state: AppState, control: PassControl) -> None:
     """One pass of the stored-files writer: every stale file written, each in a transaction
     of its own, so the database's write lock (SQLite) and the stored files' lock (PostgreSQL)
     are held while one row is replaced, not while the next file is formatted; a file's old
-    row stays until its new one commits."""
+    row stays until its new one commits.
+
+    A database that goes away meanwhile (a restart, a terminated backend) is a fault of the
+    moment, not of the work: one warning without a traceback, and another pass once
+    ``WRITER_RETRY_SECONDS`` have passed, which writes what is still stale when the database
+    is back (while it is away, each such pass ends at its first statement)."""
+    try:
+        _write_stale_files(state, control)
+    except SQLAlchemyError as exc:
+        if not is_disconnect(exc):
+            raise
+        logger.warning(
+            "stored files: the database went away during a pass (%s); another pass in %g s",
+            first_line(exc),
+            WRITER_RETRY_SECONDS,
+        )
+        if not control.stopping.wait(WRITER_RETRY_SECONDS):
+            control.again()
+
+
+def _write_stale_files(state: AppState, control: PassControl) -> None:
     factory = state.session_factory
     if factory is None:
         return

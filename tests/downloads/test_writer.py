@@ -575,6 +575,56 @@ def test_a_write_committed_while_a_file_is_read_leaves_it_to_the_next_pass(
     assert_catalogue_states_the_served_bytes(writing_world)
 
 
+class DatabaseGoneBeforeReplace(PassControl):
+    """Every other backend of the database terminated (as a restart of PostgreSQL or
+    ``pg_terminate_backend`` does) once the pass has read a file, right before it replaces
+    the stored file (the first time only)."""
+
+    def __init__(self, worker: CoalescingWorker, world: World) -> None:
+        super().__init__(worker)
+        self.world = world
+        self.terminated = False
+
+    def before_replace(self) -> None:
+        if not self.terminated:
+            self.terminated = True
+            with self.world.engine.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        super().before_replace()
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="a backend terminated is PostgreSQL's")
+def test_a_pass_the_database_cut_short_is_a_warning_and_tried_again(
+    writing_world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart of PostgreSQL in the middle of a pass logged an error with two tracebacks
+    (``stored-files-writer: pass failed``), and the files stayed stale until the next write
+    or download; now it is one warning, and a pass a little later writes them."""
+    monkeypatch.setattr("app.main.WRITER_RETRY_SECONDS", 0.05)
+    writer = writer_of(writing_world)
+    caplog.set_level(logging.INFO, logger="datapedia")
+    with writer.paused():
+        submit(writing_world, 6543)
+        control = DatabaseGoneBeforeReplace(writer, writing_world)
+        write_stale_files(app_state_of(writing_world.client), control)
+        assert control.terminated
+        assert not writer.wait_idle(0)  # another pass is wanted
+    assert writer.wait_idle(IDLE_TIMEOUT)
+    gone = [r for r in caplog.records if "the database went away" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelno == logging.WARNING
+    assert gone[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert all_stale(writing_world) == []
+    rows = stored_rows(writing_world)
+    assert rows["observations.csv"].stamp.split("|")[0] == str(latest_revision(writing_world))
+    assert b"6543" in gzip.decompress(rows["observations.csv"].content)
+
+
 @pytest.mark.skipif(backend() != "postgresql", reason="exports in parts are PostgreSQL's")
 def test_the_writer_formats_a_csv_on_one_backend(
     writing_world: World, monkeypatch: pytest.MonkeyPatch
