@@ -25,6 +25,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import Any
 
@@ -98,9 +99,16 @@ def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _serve_one(config: dict[str, Any], supervisor: int) -> None:
-    """A worker: its own socket on the shared port, one uvicorn server on it."""
+def _serve_one(config: dict[str, Any], supervisor: int, serving: EventType) -> None:
+    """A worker: its own socket on the shared port, one uvicorn server on it; ``serving`` is
+    set once its app has started (until then the connections it takes wait in its queue)."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                serving.set()
 
     _stop_with_supervisor(supervisor)
     sock = _bound_socket(config["host"], config["port"])
@@ -108,7 +116,7 @@ def _serve_one(config: dict[str, Any], supervisor: int) -> None:
     # uvicorn re-raises the SIGTERM it caught once its requests are done; this handler makes
     # that a clean exit (status 0) rather than death by signal.
     signal.signal(signal.SIGTERM, _stop_cleanly)
-    uvicorn.Server(uvicorn.Config(**config)).run(sockets=[sock])
+    Server(uvicorn.Config(**config)).run(sockets=[sock])
 
 
 @dataclass
@@ -123,14 +131,27 @@ class Supervisor:
     stopping: bool = False
     failed: bool = False
     restarts: list[float] = field(default_factory=list)
-    # Workers replaced by a renewal, with when they are asked to stop.
-    retiring: list[tuple[multiprocessing.process.BaseProcess, float]] = field(default_factory=list)
+    # Workers replaced by a renewal, with when they may be asked to stop and the index of
+    # their replacement in ``workers``.
+    retiring: list[tuple[multiprocessing.process.BaseProcess, float, int]] = field(
+        default_factory=list
+    )
+    # Each worker's flag, set once it serves.
+    serving: dict[multiprocessing.process.BaseProcess, EventType] = field(default_factory=dict)
 
     def _start_worker(self) -> multiprocessing.process.BaseProcess:
-        worker = _SPAWN.Process(target=_serve_one, args=(self.config, os.getpid()), daemon=False)
+        flag = _SPAWN.Event()
+        worker = _SPAWN.Process(
+            target=_serve_one, args=(self.config, os.getpid(), flag), daemon=False
+        )
         worker.start()
+        self.serving[worker] = flag
         logger.info("started worker process %s", worker.pid)
         return worker
+
+    def _serves(self, worker: multiprocessing.process.BaseProcess) -> bool:
+        flag = self.serving.get(worker)
+        return flag is not None and flag.is_set()
 
     def _ask_to_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -163,22 +184,32 @@ class Supervisor:
         return 1 if self.failed else 0
 
     def _renew_workers(self) -> None:
-        """A new worker beside each one, which is asked to stop once the new one had time to
-        listen (it then finishes its running requests): a worker keeps counting into the
-        files it opened, which a removed folder took with it, so /metrics would stay empty
-        for as long as it lived."""
+        """A new worker beside each one, which is asked to stop once the new one serves and
+        had time to take its share (it then finishes its running requests): a worker keeps
+        counting into the files it opened, which a removed folder took with it, so /metrics
+        would stay empty for as long as it lived. Never stopped before its replacement serves:
+        on a loaded machine a new worker took more than the overlap to start, and for a
+        moment no worker listened (connections refused)."""
         due = time.monotonic() + RENEWAL_OVERLAP_SECONDS
         for index, old in enumerate(self.workers):
             self.workers[index] = self._start_worker()
-            self.retiring.append((old, due))
+            self.retiring.append((old, due, index))
 
     def _retire(self) -> None:
-        """Ask the renewed workers whose overlap is over to stop; forget those that did."""
+        """Ask the renewed workers whose overlap is over and whose replacement serves to
+        stop; forget those that did."""
         now = time.monotonic()
-        for worker, due in self.retiring:
-            if due <= now and worker.is_alive() and worker.pid is not None:
+        for worker, due, index in self.retiring:
+            if (
+                due <= now
+                and self._serves(self.workers[index])
+                and worker.is_alive()
+                and worker.pid is not None
+            ):
                 worker.terminate()
-        self.retiring = [(w, due) for w, due in self.retiring if w.is_alive()]
+        self.retiring = [entry for entry in self.retiring if entry[0].is_alive()]
+        tracked = {entry[0] for entry in self.retiring} | set(self.workers)
+        self.serving = {w: flag for w, flag in self.serving.items() if w in tracked}
 
     def _replace_dead_workers(self) -> None:
         for index, worker in enumerate(self.workers):
@@ -206,7 +237,7 @@ class Supervisor:
             self.workers[index] = self._start_worker()
 
     def _stop_all(self) -> None:
-        everyone = [*self.workers, *(worker for worker, _ in self.retiring)]
+        everyone = [*self.workers, *(entry[0] for entry in self.retiring)]
         for worker in everyone:
             if worker.is_alive() and worker.pid is not None:
                 worker.terminate()  # SIGTERM: the worker finishes its running requests

@@ -174,13 +174,7 @@ def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path)
     upgrade(url)
     try:
         with datapedia_server(url, tmp_path, "--workers", "2") as server:
-            worker = worker_pids(server)[0]
-            environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
-            folder = Path(
-                next(e for e in environment if e.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
-                .split(b"=", 1)[1]
-                .decode()
-            )
+            folder = metrics_folder(worker_pids(server)[0])
             assert folder.is_dir()
             shutil.rmtree(folder)  # as a cleaner of the temporary folder would
             deadline = time.monotonic() + 10
@@ -202,6 +196,53 @@ def test_the_metrics_folder_is_made_again_and_removed_at_the_end(tmp_path: Path)
         assert not folder.exists(), "a clean stop leaves its metrics folder behind"
     finally:
         drop_database(url)
+
+
+def test_renewed_workers_serve_until_their_replacements_do(tmp_path: Path) -> None:
+    """The workers renewed after their metrics folder was removed were stopped 10 s after
+    their replacements started, serving or not: on a loaded machine the replacements were
+    still starting, and for a moment no worker listened (connections refused). Each now
+    serves until its replacement does."""
+    url = create_database(tmp_path)
+    upgrade(url)
+    try:
+        with datapedia_server(url, tmp_path, "--workers", "2") as server:
+            old = set(worker_pids(server))
+            shutil.rmtree(metrics_folder(old.copy().pop()))
+            deadline = time.monotonic() + 30
+            while len(new := set(worker_pids(server)) - old) < 2:
+                assert time.monotonic() < deadline, "the workers were not renewed"
+                time.sleep(0.01)
+            # The replacements held as they start (before they listen: a spawned worker
+            # imports the app first), as a loaded machine holds them.
+            for pid in new:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                time.sleep(workers.RENEWAL_OVERLAP_SECONDS + 3)
+                assert all(running(pid) for pid in old)
+                for _ in range(8):
+                    answer = httpx.get(server.base + "/api/v1/licences", timeout=10)
+                    assert answer.status_code == 200
+            finally:
+                for pid in new:
+                    os.kill(pid, signal.SIGCONT)
+            deadline = time.monotonic() + 60
+            while any(running(pid) for pid in old):
+                assert time.monotonic() < deadline, "the renewed workers were not stopped"
+                time.sleep(0.2)
+            for _ in range(8):
+                assert httpx.get(server.base + "/api/v1/licences", timeout=10).status_code == 200
+    finally:
+        drop_database(url)
+
+
+def metrics_folder(worker: int) -> Path:
+    environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    return Path(
+        next(e for e in environment if e.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+        .split(b"=", 1)[1]
+        .decode()
+    )
 
 
 def test_a_metrics_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
