@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import PageDep, SessionDep, app_state, paged
+from app.api.deps import PageDep, SessionDep, app_state, paged, refuse_unknown_parameters
 from app.api.params import text_path, text_query
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -18,7 +18,8 @@ from app.catalogue.schemas import (
     OrganisationOut,
 )
 
-router = APIRouter()
+# A parameter a route does not take is a 422 naming it, as on every read of the API.
+router = APIRouter(dependencies=[Depends(refuse_unknown_parameters)])
 
 OrganisationPath = Annotated[str, text_path("An organisation's id.", examples=["gent"])]
 DatasetPath = Annotated[str, text_path("A dataset's id.", examples=["population-2025"])]

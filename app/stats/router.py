@@ -283,6 +283,7 @@ def _csv_disposition(dataset_id: str) -> str:
     tags=["indicators"],
     summary="One indicator",
     responses=problems(404),
+    dependencies=[Depends(refuse_unknown_parameters)],
 )
 def get_indicator(
     session: SessionDep,

@@ -182,3 +182,42 @@ def test_a_path_that_names_nothing_is_404(client: TestClient, path: str) -> None
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.template)
 def test_hostile_values_never_break_the_contract(client: TestClient, route: Route) -> None:
     assert sweep(client, route) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "hint"),
+    [
+        ("/api/v1/datasets?modified_since=2026-01-01T00:00:00Z", "modified_since", "it takes"),
+        ("/api/v1/datasets?thema=SOCI", "thema", "'theme'"),
+        ("/api/v1/datasets/population-2025?lang=en", "lang", "it takes"),
+        ("/api/v1/indicators?datset=population-2025", "datset", "'dataset'"),
+        ("/api/v1/indicators/population?version=2024", "version", "it takes"),
+        ("/api/v1/organisations?pagesize=5", "pagesize", "'page_size'"),
+        ("/api/v1/licences?page_sise=5", "page_sise", "'page_size'"),
+        ("/api/v1/search?query=gent", "query", "it takes q"),
+    ],
+)
+def test_the_catalogue_names_an_unknown_parameter(
+    world: World, path: str, name: str, hint: str
+) -> None:
+    """`/api/v1/datasets?modified_since=…` (the DCAT catalogue's parameter) answered every
+    dataset, and the reader took them for the recent ones: a parameter the route does not
+    take is a 422 naming it, as on the observations and geography routes."""
+    response = world.client.get(path)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["parameter"] == name
+    assert hint in response.json()["detail"]
+
+
+def test_the_catalogue_keeps_its_parameters_and_cache_busters(world: World) -> None:
+    twice = world.client.get("/api/v1/datasets?theme=SOCI&theme=ENER")
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["parameter"] == "theme"
+    for path in (
+        "/api/v1/datasets?theme=SOCI&page=1&page_size=5&_=1733480000000",
+        "/api/v1/indicators?dataset=population-2025&q=bev",
+        "/api/v1/search?q=gent&_=1",
+    ):
+        response = world.client.get(path)
+        assert response.status_code == 200, response.text
