@@ -364,6 +364,10 @@ def is_head(scope: Scope) -> bool:
     return bool(scope.get(HEAD_KEY))
 
 
+class _BodyNotNeeded(Exception):
+    """A ``HEAD`` answer has its headers: the rest of a streamed body is not made."""
+
+
 class HeadAsGet:
     """Answers ``HEAD`` with the headers ``GET`` would send and no body (RFC 9110 §9.3.2)."""
 
@@ -376,15 +380,20 @@ class HeadAsGet:
             return
 
         async def send_without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if message["type"] != "http.response.body":
+                await send(message)
                 return
-            await send(message)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if message.get("more_body", False):
+                # The headers are sent: a streamed answer (an export of a million rows, a
+                # stored file read piece by piece) is not formatted on to be thrown away.
+                raise _BodyNotNeeded
 
         inner = {**scope, "method": "GET", HEAD_KEY: True}
         try:
             await self.app(inner, receive, send_without_body)
+        except _BodyNotNeeded:
+            pass
         finally:
             # The route the GET matched: the metrics and the access log name it for HEAD too.
             for key in ("route", "path_params"):

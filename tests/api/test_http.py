@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from app.api.deps import MAX_PAGE
-from app.api.http import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, accepts_gzip, origin_of
+from app.api.http import (
+    CONTENT_SECURITY_POLICY,
+    MAX_BODY_BYTES,
+    HeadAsGet,
+    accepts_gzip,
+    origin_of,
+)
 from app.config import get_settings
 from app.errors import PROBLEM_MEDIA_TYPE
 from tests.factories import Template, World, open_world
@@ -328,3 +338,27 @@ def test_a_client_refusing_gzip_gets_the_plain_bytes(client: TestClient) -> None
         taken = client.get(path, headers={"Accept-Encoding": "gzip"})
         assert taken.headers.get("content-encoding") == "gzip", path
         assert taken.content == refused.content, path
+
+
+def test_head_of_a_streamed_answer_stops_after_its_headers() -> None:
+    """HEAD is answered by the GET route without the body: a streamed answer (an export of a
+    million rows) was formatted to its end and thrown away. It stops at its first piece."""
+    made: list[int] = []
+
+    def pieces() -> Iterator[bytes]:
+        for n in range(1000):
+            made.append(n)
+            yield b"x" * 100
+
+    def export(request: Request) -> StreamingResponse:
+        return StreamingResponse(pieces(), media_type="text/csv")
+
+    app = HeadAsGet(Starlette(routes=[Route("/export", export)]))
+    with TestClient(app) as client:
+        head = client.head("/export")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"].startswith("text/csv")
+        assert len(made) < 5
+        made.clear()
+        whole = client.get("/export")
+        assert len(whole.content) == 100_000 and len(made) == 1000
