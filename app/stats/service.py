@@ -362,25 +362,21 @@ def _resolve(
 
 
 def _check_no_overlap(session: Session, units: Sequence[GeoUnit]) -> None:
-    ids = {u.id for u in units}
-    inside = geo_repository.units_inside(session, sorted(ids)) & ids
-    if inside:
-        names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in inside)
+    """Each part of an area once: no listed unit inside another, and none sharing sectors
+    with another without lying inside it (the Genk and Hasselt city-regions are both
+    Limburg's referentieregio; a province and a vervoerregio can cover the same
+    municipalities)."""
+    ids = sorted({u.id for u in units})
+    overlapping = geo_repository.units_inside(session, ids) & set(ids)
+    how = "lie inside other listed units"
+    if not overlapping:
+        overlapping = geo_repository.units_sharing_sectors(session, ids)
+        how = "have sectors in common"
+    if overlapping:
+        names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in overlapping)
         raise InvalidParameter(
             "area",
-            f"the area's units overlap ({names} lie inside other listed units); "
-            "each part would be counted twice",
-        )
-    # Units of two regionalisations overlap without one lying inside the other: the Genk and
-    # Hasselt city-regions are both Limburg's referentieregio, a province and a vervoerregio
-    # can cover the same municipalities. Their shared sectors would be counted twice too.
-    sharing = geo_repository.units_sharing_sectors(session, sorted(ids))
-    if sharing:
-        names = ", ".join(f"{u.level}:{u.code}" for u in units if u.id in sharing)
-        raise InvalidParameter(
-            "area",
-            f"the area's units overlap ({names} have sectors in common); "
-            "each part would be counted twice",
+            f"the area's units overlap ({names} {how}); each part would be counted twice",
         )
 
 
