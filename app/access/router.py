@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.access import service
 from app.access.schemas import AuditEventOut, GrantOut, NewGrant
-from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged, refuse_unknown_parameters
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth.deps import CallerDep
 
-router = APIRouter(tags=["access"])
+router = APIRouter(tags=["access"], dependencies=[Depends(refuse_unknown_parameters)])
 
 
 @router.get(

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged
+from app.api.deps import DbId, PageDep, TextId, UnitOfWorkDep, paged, refuse_unknown_parameters
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth import service
 from app.auth.deps import CallerDep
 from app.auth.schemas import KeyOut, MeOut, NewKey, NewKeyOut
 
-router = APIRouter(tags=["keys"])
+router = APIRouter(tags=["keys"], dependencies=[Depends(refuse_unknown_parameters)])
 
 
-@router.get("/me", summary="Who this API key is")
+@router.get("/me", summary="Who this API key is", responses=problems(422))
 def me(caller: CallerDep) -> MeOut:
     return service.whoami(caller)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.api.deps import (
     DbId,
@@ -15,6 +15,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     limit_feedback,
     paged,
+    refuse_unknown_parameters,
 )
 from app.api.problems import problems
 from app.api.schemas import Page
@@ -32,7 +33,7 @@ from app.feedback.schemas import (
     ThreadSummaryOut,
 )
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"], dependencies=[Depends(refuse_unknown_parameters)])
 
 
 def _limit(request: Request, caller: Caller | None, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
 from typing import IO, Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
@@ -25,6 +25,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     app_state,
     paged,
+    refuse_unknown_parameters,
 )
 from app.api.problems import problems
 from app.auth.deps import CallerDep, OptionalCallerDep
@@ -40,7 +41,7 @@ from app.ingest.schemas import (
 )
 from app.stats.models import STATUSES
 
-router = APIRouter(tags=["submissions"])
+router = APIRouter(tags=["submissions"], dependencies=[Depends(refuse_unknown_parameters)])
 
 
 @router.get(

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
-from app.api.deps import PageDep, SessionDep, UnitOfWorkDep, set_link_header
+from app.api.deps import (
+    PageDep,
+    SessionDep,
+    UnitOfWorkDep,
+    refuse_unknown_parameters,
+    set_link_header,
+)
 from app.api.problems import problems
 from app.api.schemas import Page
 from app.auth.deps import CallerDep, OptionalCallerDep
@@ -22,7 +28,7 @@ from app.stewardship.schemas import (
     RoleResult,
 )
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], dependencies=[Depends(refuse_unknown_parameters)])
 
 RIGHTS = "Who may do what: see the README, section *Who may do what*."
 
