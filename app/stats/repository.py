@@ -1723,6 +1723,24 @@ def periods_of_dataset(session: Session, dataset_id: str, revision: int | None =
     return list(session.scalars(stmt))
 
 
+def published_periods(
+    session: Session, dataset_id: str, indicators: Sequence[str], revision: int | None = None
+) -> list[str]:
+    """The periods any of the indicators is published for, now or right after ``revision``
+    (those :func:`has_period` finds)."""
+    stmt = (
+        select(PublishedValue.period)
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.indicator_id.in_(list(indicators)),
+            _valid(PublishedValue.revision_from, PublishedValue.revision_to, revision),
+        )
+        .distinct()
+        .order_by(PublishedValue.period)
+    )
+    return list(session.scalars(stmt))
+
+
 def has_period(
     session: Session,
     dataset_id: str,

@@ -122,16 +122,18 @@ def build_query(
     at = _resolve_revision(session, dataset, revision, as_of, bool(area))
     for period in periods:
         if not repository.has_period(session, dataset_id, [i.id for i in chosen], period, at):
-            available_periods = repository.periods_of_dataset(session, dataset_id, at)
-            subject = (
-                f"dataset {dataset_id!r}"
-                if period not in available_periods
-                else f"indicator(s) {', '.join(i.id for i in chosen)} of dataset {dataset_id!r}"
-            )
             when = "" if at is None else f" at revision {at}"
+            subject, owner = f"dataset {dataset_id!r}{when}", "the dataset has"
+            available = repository.periods_of_dataset(session, dataset_id, at)
+            if period in available:
+                # The dataset has the year, not these indicators: name the years they have.
+                ids = [i.id for i in chosen]
+                subject = f"indicator(s) {', '.join(ids)} of {subject}"
+                owner = "they have" if len(ids) > 1 else "it has"
+                available = repository.published_periods(session, dataset_id, ids, at)
             raise NotFound(
-                f"period {period!r} not in {subject}{when}; the dataset has "
-                f"{', '.join(available_periods) or 'no period yet'}",
+                f"period {period!r} not in {subject}; {owner} "
+                f"{', '.join(available) or 'no period yet'}",
                 period=period,
             )
     if level is not None:

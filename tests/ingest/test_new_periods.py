@@ -196,11 +196,18 @@ def test_a_submission_that_changes_nothing_makes_no_revision(world: World) -> No
 def test_a_period_only_some_indicators_have_is_named_for_the_indicator(world: World) -> None:
     supply_2025(world)
     submit(world, "gent", f"{GENT[0]},population,2026,1100,")
+    # The dataset's years were named (2025, 2026) when the indicator had none of them.
+    unsupplied = world.client.get(OBS, params={"indicator": "area", "period": "2026"})
+    assert unsupplied.json()["detail"].endswith("; it has no period yet")
+    submit(world, "gent", f"{GENT[0]},area,2025,1.5,")
     response = world.client.get(OBS, params={"indicator": "area", "period": "2026"})
     assert response.status_code == 404
     assert response.json()["detail"] == (
-        f"period '2026' not in indicator(s) area of dataset '{DATASET}'; the dataset has 2025, 2026"
+        f"period '2026' not in indicator(s) area of dataset '{DATASET}'; it has 2025"
     )
+    both = world.client.get(OBS, params={"indicator": ["area", "population-density"], "period": "2026"})
+    assert both.status_code == 404
+    assert both.json()["detail"].endswith("; they have 2025")
     unknown = world.client.get(OBS, params={"period": "2030"}).json()["detail"]
     assert unknown.startswith(f"period '2030' not in dataset '{DATASET}'")
 
