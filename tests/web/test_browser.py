@@ -572,3 +572,23 @@ def test_the_charts_legend_stays_above_its_bars_on_a_phone(visit: Visit) -> None
     assert layout["legendBottom"] <= layout["barsTop"], layout
     assert layout["legendBottom"] <= layout["labelTop"], layout
     visit.check_clean()
+
+
+@pytest.mark.parametrize(
+    "path", ["/doc/dataset/population-2025", "/doc/indicator/population?in=46021"]
+)
+def test_form_controls_are_big_enough_to_read_and_hit_on_a_phone(visit: Visit, path: str) -> None:
+    """The download builder's fields and the municipality chooser kept the browser's own
+    controls: 13 px text in boxes 19 px high, under WCAG 2.2's 24 px targets (2.5.8) and
+    small enough for a phone's browser to zoom the page at every tap."""
+    visit.page.set_viewport_size({"width": 360, "height": 740})
+    visit.open(path)
+    small = visit.page.evaluate(
+        """() => [...document.querySelectorAll('main select, main input, main button')]
+        .filter(e => e.type !== 'hidden' && e.getBoundingClientRect().width > 0)
+        .map(e => [e.id || e.name, e.getBoundingClientRect().height,
+                   parseFloat(getComputedStyle(e).fontSize)])
+        .filter(([, height, size]) => height < 24 || size < 16)"""
+    )
+    assert small == [], small
+    visit.check_clean()
