@@ -592,3 +592,15 @@ def test_form_controls_are_big_enough_to_read_and_hit_on_a_phone(visit: Visit, p
     )
     assert small == [], small
     visit.check_clean()
+
+
+@pytest.mark.parametrize("path", ["/doc/municipality/46021", "/doc/sector/46021A001?lang=en"])
+def test_a_place_pages_landmarks_have_names_of_their_own(visit: Visit, path: str) -> None:
+    """The key figures' section and the scroll box of their table were two regions named
+    "Kerncijfers": a screen reader's list of landmarks could not tell them apart."""
+    visit.open(path)
+    results = axe_sync.Axe().run(
+        visit.page, options={"runOnly": {"type": "rule", "values": ["landmark-unique"]}}
+    )
+    assert results.response["violations"] == [], results.response["violations"]
+    visit.check_clean()
