@@ -206,6 +206,26 @@ def test_a_statistical_sectors_name_finds_its_page(client: TestClient) -> None:
     assert "<h1>Heiken (Brecht) in cijfers</h1>" in title
 
 
+def test_a_place_page_lists_what_it_lies_in_from_small_to_large(client: TestClient) -> None:
+    """A sector's page listed the units it lies in alphabetically by their levels' codes:
+    arrondissement, city-region, municipality, province, …, wijk last."""
+    page = client.get("/doc/sector/46021A001", headers=HTML).text
+    section = page[
+        page.index('<h2 id="relations">') : page.index("</ul>", page.index('<h2 id="relations">'))
+    ]
+    levels = re.findall(r'<li>([^:<]+): <a href="/doc/([a-z]+)/', section)
+    assert [level for _, level in levels] == [
+        "wijk",
+        "municipality",
+        "arrondissement",
+        "province",
+        "region",
+        "referentieregio",
+        "vervoerregio",
+        "cityregion",
+    ], levels
+
+
 def test_a_topic_and_a_place_find_the_topics_datasets(client: TestClient) -> None:
     """The places and indicators of "bevolking gent" were listed above "Datasets 0"."""
     page = client.get("/search", params={"q": "bevolking gent"}, headers=HTML).text
