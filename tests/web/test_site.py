@@ -226,6 +226,16 @@ def test_a_place_page_lists_what_it_lies_in_from_small_to_large(client: TestClie
     ], levels
 
 
+def test_a_search_without_datasets_has_no_empty_refine_heading(client: TestClient) -> None:
+    """A search that found places only showed "Verfijnen" over nothing, above the results
+    on a phone."""
+    page = client.get("/search", params={"q": "Klaverblad"}, headers=HTML).text
+    assert 'id="facets"' not in page
+    assert 'data-results="places"' in page
+    found = client.get("/search", params={"q": "bevolking"}, headers=HTML).text
+    assert '<h2 id="facets">' in found and 'data-facet="themes"' in found
+
+
 def test_a_topic_and_a_place_find_the_topics_datasets(client: TestClient) -> None:
     """The places and indicators of "bevolking gent" were listed above "Datasets 0"."""
     page = client.get("/search", params={"q": "bevolking gent"}, headers=HTML).text
