@@ -13,6 +13,16 @@ CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 # Embeddings, overrides and isolates reorder how the text around them is shown ("Trojan
 # Source"): a title could read as something else than it says. Marks (U+200E/F) stay.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Letters and symbols by category that show as nothing: the combining grapheme joiner, the
+# Hangul fillers and the Braille blank. With the format characters (Cf: zero-width spaces and
+# joiners, the word joiner, a BOM, a soft hyphen, direction marks) and the white space, a text
+# of them alone is blank to a reader.
+INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+
+
+def blank(value: str) -> bool:
+    """Whether ``value`` shows nothing: white space, format characters and fillers only."""
+    return all(c.isspace() or c in INVISIBLE or unicodedata.category(c) == "Cf" for c in value)
 
 
 def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
@@ -26,8 +36,8 @@ def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str 
 
 
 def _check(value: str, allowed: frozenset[str]) -> str:
-    if not value.strip():
-        raise ValueError("may not be blank")
+    if blank(value):
+        raise ValueError("may not be blank (it shows nothing)")
     control = control_character(value, allowed)
     if control is not None:
         raise ValueError(

@@ -129,6 +129,9 @@ def list_versions(session: Session) -> list[VersionOut]:
     ]
 
 
+_LEVEL_RANK = {info.level.value: rank for rank, info in enumerate(LEVELS)}
+
+
 def describe_unit(session: Session, level: str, code: str, version: str | None) -> UnitDetail:
     if level not in LEVEL_NAMES:
         raise NotFound(
@@ -139,7 +142,13 @@ def describe_unit(session: Session, level: str, code: str, version: str | None) 
         check_version(session, version)
     unit = resolve_unit(session, f"{level}:{code}", version, "code")
     parent = session.get(GeoUnit, unit.parent_id) if unit.parent_id else None
-    parents = {a.level: unit_out(a) for a in repository.ancestors(session, unit.id)}
+    # From the smallest to the largest, then the regionalisations (the order of LEVELS): a
+    # place page listed them alphabetically by code (arrondissement, stadsregio, gemeente…).
+    ancestors = sorted(
+        repository.ancestors(session, unit.id),
+        key=lambda a: (_LEVEL_RANK.get(a.level, len(_LEVEL_RANK)), a.code),
+    )
+    parents = {a.level: unit_out(a) for a in ancestors}
     members = None
     definition = None
     if unit.level in REGIONALISATIONS:

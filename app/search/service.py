@@ -4,6 +4,7 @@ indicators and places."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -20,8 +21,13 @@ from app.search import repository
 from app.search.names import official_names, spaced, without_accents
 from app.search.schemas import DatasetHit, IndicatorHit, SearchOut
 
-# The search box lists the places people look for first: municipalities before wijken.
-PLACE_ORDER = [
+# The search box lists the places people look for first: municipalities before wijken,
+# and the statistical sectors last ("Klaverblad", "Sint-Niklaas-Markt": a neighbourhood's
+# own name, which found nothing though the sector has its page). A place read out of a
+# longer query ("bevolking gent") or typed as a download's area is one of the levels above
+# the sectors: ten thousand sector names ("Kerk", "Open Veld") would take many a topic's
+# words for a place.
+NAMED_PLACE_ORDER = [
     Level.MUNICIPALITY,
     Level.CITYREGION,
     Level.PROVINCE,
@@ -31,6 +37,7 @@ PLACE_ORDER = [
     Level.ARRONDISSEMENT,
     Level.WIJK,
 ]
+PLACE_ORDER = [*NAMED_PLACE_ORDER, Level.SECTOR]
 MAX_HITS = 10
 # A query of more words is not tried as a topic and a place (two lookups per way to split it).
 MAX_SPLIT_WORDS = 6
@@ -209,7 +216,7 @@ def _topic_and_place(
     finds both, or None."""
     for cut in range(1, len(words)):
         for topic, place in (words[:cut], words[cut:]), (words[cut:], words[:cut]):
-            found = _places(session, " ".join(place), latest, preferred)
+            found = _places(session, " ".join(place), latest, preferred, NAMED_PLACE_ORDER)
             if not found:
                 continue
             topic_text = " ".join(topic)
@@ -222,13 +229,19 @@ def _topic_and_place(
 def place_named(session: Session, q: str, version: str) -> GeoUnit | None:
     """The place of ``version`` that ``q`` names as the search box reads it ("Gent", "gent",
     "Ghent", "44021"), the centre cities first; None when none does."""
-    found = _places(session, q, version, centre_city_codes(session))
+    found = _places(session, q, version, centre_city_codes(session), NAMED_PLACE_ORDER)
     return found[0] if found else None
 
 
-def _places(session: Session, q: str, latest: str | None, preferred: set[str]) -> list[GeoUnit]:
-    """Places of the ``latest`` version by name (Dutch, or an English or French name of a
-    centre city, province or region; "sint niklaas" finds Sint-Niklaas), or by code
+def _places(
+    session: Session,
+    q: str,
+    latest: str | None,
+    preferred: set[str],
+    levels: Sequence[Level] = PLACE_ORDER,
+) -> list[GeoUnit]:
+    """Places of ``levels`` in the ``latest`` version by name (Dutch, or an English or French
+    name of a centre city, province or region; "sint niklaas" finds Sint-Niklaas), or by code
     ("44021"); the ``preferred`` codes first within a level."""
     typed = spaced(q)
     if not typed or latest is None:
@@ -242,7 +255,7 @@ def _places(session: Session, q: str, latest: str | None, preferred: set[str]) -
         [typed, *other_names],
         q.strip(),
         latest,
-        [lv.value for lv in PLACE_ORDER],
+        [lv.value for lv in levels],
         MAX_HITS,
         preferred=preferred,
     )

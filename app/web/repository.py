@@ -4,7 +4,7 @@ city-regions (and which of them cover the same area), and the newest datasets.""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.catalogue.models import Dataset, DerivedIndicator, Indicator, Licence, Organisation
 from app.geo.levels import Level
@@ -114,3 +114,22 @@ def flemish_municipalities(session: Session, version: str, region: str) -> list[
         .order_by(GeoUnit.name)
     )
     return list(session.scalars(stmt))
+
+
+def municipalities_of_sectors(session: Session, version: str, codes: list[str]) -> dict[str, str]:
+    """The name of the municipality of each sector of ``codes`` in ``version`` (its parent
+    in the administrative tree): 17 sectors are called "Station"."""
+    if not codes:
+        return {}
+    municipality = aliased(GeoUnit)
+    rows = session.execute(
+        select(GeoUnit.code, municipality.name)
+        .join(municipality, municipality.id == GeoUnit.parent_id)
+        .where(
+            GeoUnit.level == Level.SECTOR,
+            GeoUnit.version == version,
+            GeoUnit.code.in_(codes),
+            municipality.level == Level.MUNICIPALITY,
+        )
+    ).all()
+    return dict(rows)

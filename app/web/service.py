@@ -172,7 +172,14 @@ class PlacePage:
         municipality = self.unit.parents.get(Level.MUNICIPALITY)
         if self.unit.level != Level.SECTOR or municipality is None:
             return self.unit.name
-        return f"{self.unit.name} ({municipality.name})"
+        return sector_name(self.unit.name, municipality.name)
+
+
+def sector_name(name: str, municipality: str) -> str:
+    """A sector's name with its municipality's: "Station (Gent)"; "Heiken (Brecht)" is
+    called so already (it read "Heiken (Brecht) (Brecht)")."""
+    suffix = f"({municipality})"
+    return name if name.endswith(suffix) else f"{name} {suffix}"
 
 
 @dataclass
@@ -205,6 +212,9 @@ class SearchPage:
     places: list[UnitOut]
     filters: dict[str, str] = field(default_factory=dict)
     topic: str = ""  # the words of q the datasets were searched by (q without its place)
+    # Each sector found by its code, named with its municipality as its page names it:
+    # "Klaverblad (Sint-Niklaas)" (Antwerpen has a Klaverblad too).
+    sector_names: dict[str, str] = field(default_factory=dict)
 
 
 def _records(
@@ -557,7 +567,14 @@ def search_page(session: Session, q: str, filters: dict[str, str]) -> SearchPage
         offset=0,
         limit=100,
     )
-    return SearchPage(text, datasets, total, facets, indicators, places, filters, topic)
+    sectors = [u for u in places if u.level == Level.SECTOR]
+    within = (
+        repository.municipalities_of_sectors(session, sectors[0].version, [u.code for u in sectors])
+        if sectors
+        else {}
+    )
+    names = {u.code: sector_name(u.name, within[u.code]) for u in sectors if u.code in within}
+    return SearchPage(text, datasets, total, facets, indicators, places, filters, topic, names)
 
 
 DOWNLOAD_FIELDS = ("indicator", "level", "period", "within", "format")

@@ -424,6 +424,26 @@ def test_nobody_posts_as_an_organisation_without_its_key(world: World, name: str
 
 
 @pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": "\u200b"},  # a zero-width space
+        {"title": "\u2060\ufeff \u200e"},  # a word joiner, a BOM, a blank, a mark
+        {"body": "\u00ad\n\u200d"},  # a soft hyphen, a line break, a joiner
+        {"name": "\u3164"},  # a Hangul filler: a letter by category, shown as nothing
+        {"name": "\u2800\u2800"},  # Braille blanks
+    ],
+)
+def test_text_that_shows_nothing_is_blank(world: World, changes: dict[str, str]) -> None:
+    """A title, message or name of characters that show nothing was taken: a thread
+    without a visible title, from nobody."""
+    before = stored(world)
+    response = world.client.post(FEEDBACK, json=thread_body(**changes))
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == next(iter(changes))
+    assert stored(world) == before
+
+
+@pytest.mark.parametrize(
     "name",
     ["Олена Коваленко", "Γιώργος Παπαδόπουλος", "Ahmed El Amrani", "Zoë Gentil", "Ѕофія Гент"],
 )

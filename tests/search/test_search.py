@@ -117,7 +117,10 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         "electricity-consumption-non-residential",
     }
     wijk = client.get("/api/v1/search", params={"q": "heiken"}).json()
-    assert [p["id"] for p in wijk["places"]] == ["wijk:11001W01"]
+    # The wijk, then the sectors of the name ("Heiken", "Heiken (Brecht)", "Heiken-Noord").
+    assert wijk["places"][0]["id"] == "wijk:11001W01"
+    assert {"sector:24001C032", "sector:11009A01K"} <= {p["id"] for p in wijk["places"]}
+    assert all(p["level"] == "sector" for p in wijk["places"][1:])
 
 
 @pytest.mark.parametrize(
@@ -140,6 +143,10 @@ def test_search_box_finds_places_datasets_and_indicators(client: TestClient) -> 
         ("berg", "municipality:31004"),
         ("Gent.", "municipality:44021"),  # punctuation around a word
         ("Brugse Poort - Rooigem", "wijk:44021W04"),  # a name with " - " in it, in full
+        # Statistical sectors, after every other level: their own names and codes.
+        ("Papenakkers", "sector:46021A01K"),
+        ("sint niklaas markt", "sector:46021A001"),
+        ("46021A001", "sector:46021A001"),
     ],
 )
 def test_places_are_found_the_way_people_type_them(client: TestClient, q: str, first: str) -> None:
@@ -163,6 +170,14 @@ def test_a_topic_and_a_place_are_found_together(
     body = client.get("/api/v1/search", params={"q": q}).json()
     assert topic in [d["id"] for d in body["datasets"]], body
     assert body["places"] and body["places"][0]["id"] == place, body
+
+
+def test_a_topic_is_not_read_as_a_sectors_name(client: TestClient) -> None:
+    """The sectors are found by the whole query only: among ten thousand names a topic's
+    word would often be one ("Kerk", "Open Veld"), and its datasets would be lost."""
+    body = client.get("/api/v1/search", params={"q": "bevolking kerk"}).json()
+    assert "population-2025" in [d["id"] for d in body["datasets"]], body
+    assert all(p["level"] != "sector" for p in body["places"]), body["places"]
 
 
 def test_a_title_that_holds_the_words_comes_first(client: TestClient) -> None:

@@ -536,3 +536,71 @@ def test_tooltips_show_names_as_text_within_the_pages_policy(visit: Visit) -> No
     shown = visit.page.evaluate(show_tip, [chart, None])
     assert len(shown["text"]) > len(before)  # the tooltip's text is in the chart
     visit.check_clean()  # and no style attribute was refused
+
+
+def test_the_charts_legend_stays_above_its_bars_on_a_phone(visit: Visit) -> None:
+    """Four periods make eight legend entries, on a phone several rows of them: the plot
+    began 40 px below the top whatever the legend's height, so the legend's lower rows were
+    drawn over the first city's bars and name."""
+    visit.page.set_viewport_size({"width": 360, "height": 740})
+    visit.open("/doc/indicator/gas-consumption-residential")
+    layout = visit.page.evaluate(
+        """() => {
+        const holder = document.querySelector('figure.comparison [data-chart]');
+        const top = holder.getBoundingClientRect().top;
+        const names = echarts.getInstanceByDom(holder).getOption().series.map(s => s.name);
+        const colours = holder.getAttribute('data-colours').split(' ');
+        const first = document.querySelector('tr[data-kind="city"]').getAttribute('data-name');
+        const texts = [...holder.querySelectorAll('svg text')];
+        const legend = texts.filter(t => names.includes(t.textContent))
+            .map(t => t.getBoundingClientRect());
+        // Legend icons are 25 × 14 px; every other path in a series' colour is a bar.
+        const bars = [...holder.querySelectorAll('path')]
+            .filter(p => colours.includes(p.getAttribute('fill')))
+            .map(p => p.getBoundingClientRect())
+            .filter(r => r.height > 0 && !(Math.abs(r.width - 25) < 1 && Math.abs(r.height - 14) < 1));
+        const label = texts.find(t => t.textContent === first).getBoundingClientRect();
+        return {
+            rows: new Set(legend.map(r => Math.round(r.top))).size,
+            legendBottom: Math.max(...legend.map(r => r.bottom)) - top,
+            barsTop: Math.min(...bars.map(r => r.top)) - top,
+            labelTop: label.top - top,
+        };
+    }"""
+    )
+    assert layout["rows"] > 1, layout  # the case in question: a legend of several rows
+    assert layout["legendBottom"] <= layout["barsTop"], layout
+    assert layout["legendBottom"] <= layout["labelTop"], layout
+    visit.check_clean()
+
+
+@pytest.mark.parametrize(
+    "path", ["/doc/dataset/population-2025", "/doc/indicator/population?in=46021"]
+)
+def test_form_controls_are_big_enough_to_read_and_hit_on_a_phone(visit: Visit, path: str) -> None:
+    """The download builder's fields and the municipality chooser kept the browser's own
+    controls: 13 px text in boxes 19 px high, under WCAG 2.2's 24 px targets (2.5.8) and
+    small enough for a phone's browser to zoom the page at every tap."""
+    visit.page.set_viewport_size({"width": 360, "height": 740})
+    visit.open(path)
+    small = visit.page.evaluate(
+        """() => [...document.querySelectorAll('main select, main input, main button')]
+        .filter(e => e.type !== 'hidden' && e.getBoundingClientRect().width > 0)
+        .map(e => [e.id || e.name, e.getBoundingClientRect().height,
+                   parseFloat(getComputedStyle(e).fontSize)])
+        .filter(([, height, size]) => height < 24 || size < 16)"""
+    )
+    assert small == [], small
+    visit.check_clean()
+
+
+@pytest.mark.parametrize("path", ["/doc/municipality/46021", "/doc/sector/46021A001?lang=en"])
+def test_a_place_pages_landmarks_have_names_of_their_own(visit: Visit, path: str) -> None:
+    """The key figures' section and the scroll box of their table were two regions named
+    "Kerncijfers": a screen reader's list of landmarks could not tell them apart."""
+    visit.open(path)
+    results = axe_sync.Axe().run(
+        visit.page, options={"runOnly": {"type": "rule", "values": ["landmark-unique"]}}
+    )
+    assert results.response["violations"] == [], results.response["violations"]
+    visit.check_clean()

@@ -223,3 +223,20 @@ def test_a_form_with_errors_says_so_in_its_title_and_takes_the_focus(world: Worl
     # The dataset page itself, with nothing to correct, neither.
     plain = world.client.get(f"/doc/dataset/{DATASET}", headers=HTML).text
     assert "focus.js" not in plain and "data-autofocus" not in plain
+
+
+def test_a_question_of_invisible_characters_is_refused(world: World) -> None:
+    """A subject, message and name of zero-width spaces were taken: an empty heading on the
+    dataset page, from nobody, saying nothing. Only what shows nothing is refused."""
+    before = stored(world)
+    invisible = "\u200b\u2060\ufeff"
+    sent = world.client.post(
+        FORM, data=question(title=invisible, body="\u00ad\u200d", name="\u2800"), headers=HTML
+    )
+    assert sent.status_code == 422
+    for name in ("title", "body", "name"):
+        assert f'id="ask-{name}-error"' in sent.text
+    assert stored(world) == before
+    # A joiner inside words that show is text like any other.
+    shown = world.client.post(FORM, data=question(title="Vraag\u200bover"), follow_redirects=False)
+    assert shown.status_code == 303

@@ -185,6 +185,57 @@ def test_search_finds_places_first_and_counts_facets_like_the_api(client: TestCl
         ), facet
 
 
+def test_a_statistical_sectors_name_finds_its_page(client: TestClient) -> None:
+    """A reader who types the name of their neighbourhood's sector ("Papenakkers",
+    "Sint-Niklaas-Markt") found nothing, though the sector has its page; each sector is named
+    with its municipality, as on that page (two sectors are called Klaverblad)."""
+    for q, target in (
+        ("Papenakkers", "/doc/sector/46021A01K"),
+        ("sint niklaas markt", "/doc/sector/46021A001"),
+    ):
+        page = client.get("/search", params={"q": q}, headers=HTML).text
+        assert 'data-results="places"' in page, q
+        assert f'href="{target}"' in page, q
+    page = client.get("/search", params={"q": "Klaverblad"}, headers=HTML).text
+    assert '<a href="/doc/sector/4602122MK">Klaverblad (Sint-Niklaas)</a>' in page
+    assert '<a href="/doc/sector/11002U69-">Klaverblad (Antwerpen)</a>' in page
+    # A sector named with its municipality already is not named with it twice.
+    page = client.get("/search", params={"q": "Heiken"}, headers=HTML).text
+    assert '<a href="/doc/sector/11009A01K">Heiken (Brecht)</a>' in page
+    title = client.get("/doc/sector/11009A01K", headers=HTML).text
+    assert "<h1>Heiken (Brecht) in cijfers</h1>" in title
+
+
+def test_a_place_page_lists_what_it_lies_in_from_small_to_large(client: TestClient) -> None:
+    """A sector's page listed the units it lies in alphabetically by their levels' codes:
+    arrondissement, city-region, municipality, province, …, wijk last."""
+    page = client.get("/doc/sector/46021A001", headers=HTML).text
+    section = page[
+        page.index('<h2 id="relations">') : page.index("</ul>", page.index('<h2 id="relations">'))
+    ]
+    levels = re.findall(r'<li>([^:<]+): <a href="/doc/([a-z]+)/', section)
+    assert [level for _, level in levels] == [
+        "wijk",
+        "municipality",
+        "arrondissement",
+        "province",
+        "region",
+        "referentieregio",
+        "vervoerregio",
+        "cityregion",
+    ], levels
+
+
+def test_a_search_without_datasets_has_no_empty_refine_heading(client: TestClient) -> None:
+    """A search that found places only showed "Verfijnen" over nothing, above the results
+    on a phone."""
+    page = client.get("/search", params={"q": "Klaverblad"}, headers=HTML).text
+    assert 'id="facets"' not in page
+    assert 'data-results="places"' in page
+    found = client.get("/search", params={"q": "bevolking"}, headers=HTML).text
+    assert '<h2 id="facets">' in found and 'data-facet="themes"' in found
+
+
 def test_a_topic_and_a_place_find_the_topics_datasets(client: TestClient) -> None:
     """The places and indicators of "bevolking gent" were listed above "Datasets 0"."""
     page = client.get("/search", params={"q": "bevolking gent"}, headers=HTML).text

@@ -12,6 +12,7 @@
   var CITY = ["#0b4f8a", "#3f7fbf", "#79a9d9", "#a9c8e8", "#084081", "#2b8cbe"];
   var CITYREGION = ["#e07b1a", "#f0a050", "#f6c48a", "#b35806", "#fdb863", "#8c4a0c"];
   var REGION = "#b2182b";
+  var LEGEND_GAP = 40; // px from the chart's top to its plot, under a legend of one row
 
   function numberFormat(lang, decimals) {
     return new Intl.NumberFormat(lang === "en" ? "en-GB" : "nl-BE", {
@@ -81,12 +82,14 @@
     });
     holder.setAttribute("data-colours", colours.join(" "));
     holder.classList.add("drawn");
-    holder.style.height = Math.max(24, categories.length * (1 + series.length * 0.6)) + "rem";
+    var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    var plotHeight = Math.max(24, categories.length * (1 + series.length * 0.6)) * rem;
+    holder.style.height = plotHeight + "px";
     var chart = echarts.init(holder, null, { renderer: "svg" });
     chart.setOption({
       animation: false,
       aria: { enabled: false },
-      grid: { left: 8, right: 24, top: 40, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: LEGEND_GAP, bottom: 8, containLabel: true },
       legend: { top: 0, icon: "rect" },
       // Drawn in the chart's SVG, not as HTML: the HTML tooltip writes style attributes
       // (the Content-Security-Policy refuses them) and shows what a formatter returns as
@@ -105,7 +108,30 @@
       yAxis: { type: "category", data: categories, inverse: true },
       series: series,
     });
-    window.addEventListener("resize", function () { chart.resize(); });
+    var names = series.map(function (s) { return s.name; });
+    fitLegend(chart, holder, names, plotHeight);
+    window.addEventListener("resize", function () {
+      chart.resize();
+      fitLegend(chart, holder, names, plotHeight);
+    });
+  }
+
+  // The plot begins below the legend, however many rows the legend takes: eight periods'
+  // entries wrap to four rows on a phone, and a plot 40 px down was drawn over by them.
+  // The legend's height depends on the width only; the chart grows by what it takes.
+  function fitLegend(chart, holder, names, plotHeight) {
+    chart.getZr().flush(); // a resize is drawn at the next frame: draw it now, then measure
+    var top = holder.getBoundingClientRect().top;
+    var bottom = 0;
+    holder.querySelectorAll("svg text").forEach(function (text) {
+      if (names.indexOf(text.textContent) >= 0) {
+        bottom = Math.max(bottom, text.getBoundingClientRect().bottom - top);
+      }
+    });
+    var gridTop = Math.max(LEGEND_GAP, Math.ceil(bottom) + 16);
+    holder.style.height = plotHeight + gridTop - LEGEND_GAP + "px";
+    chart.resize();
+    chart.setOption({ grid: { top: gridTop } });
   }
 
   function swatchColour(figure, key) {
