@@ -347,6 +347,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "indicator.map_inside": ("Binnen de gemeente", "Inside the municipality"),
     "indicator.choose_municipality": ("Kies een gemeente", "Choose a municipality"),
     "indicator.show": ("Toon", "Show"),
+    "indicator.unknown_municipality": (
+        "Er is geen Vlaamse gemeente met code {code}: kies er een uit de lijst.",
+        "There is no Flemish municipality with code {code}: choose one from the list.",
+    ),
+    "indicator.nothing_inside": (
+        "Binnen {name} heeft deze indicator geen waarden op een lager niveau.",
+        "Inside {name} this indicator has no values at a lower level.",
+    ),
     "indicator.no_values": (
         "Voor deze indicator zijn er nog geen waarden.",
         "This indicator has no values yet.",

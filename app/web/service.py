@@ -139,6 +139,11 @@ class IndicatorPage:
     chosen: str | None
     suppliers: list[OrganisationRef]  # shown in the page's language
 
+    @property
+    def chosen_municipality(self) -> UnitOut | None:
+        """The municipality ``?in=`` names, if it names one of the list."""
+        return next((u for u in self.municipalities if u.code == self.chosen), None)
+
 
 @dataclass
 class KeyFigure:

@@ -205,7 +205,9 @@ def test_a_period_only_some_indicators_have_is_named_for_the_indicator(world: Wo
     assert response.json()["detail"] == (
         f"period '2026' not in indicator(s) area of dataset '{DATASET}'; it has 2025"
     )
-    both = world.client.get(OBS, params={"indicator": ["area", "population-density"], "period": "2026"})
+    both = world.client.get(
+        OBS, params={"indicator": ["area", "population-density"], "period": "2026"}
+    )
     assert both.status_code == 404
     assert both.json()["detail"].endswith("; they have 2025")
     unknown = world.client.get(OBS, params={"period": "2030"}).json()["detail"]

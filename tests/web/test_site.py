@@ -542,3 +542,35 @@ def test_an_english_indicator_page_names_its_suppliers_in_english(client: TestCl
         assert f">{english}</a>" in shown, organisation
         if organisation["name"]["en"] and organisation["name"]["en"] != organisation["name"]["nl"]:
             assert f">{organisation['name']['nl']}</a>" not in shown
+
+
+def test_a_municipality_code_that_is_none_is_said_on_the_indicator_page(
+    client: TestClient,
+) -> None:
+    """``?in=99999`` (a code typed or cut off in a link) showed the page without its map
+    inside a municipality, and without a word why."""
+    page = client.get("/doc/indicator/population?in=99999", headers=HTML).text
+    assert '<h3 id="inside">' not in page
+    assert "Er is geen Vlaamse gemeente met code 99999" in page
+    english = client.get("/doc/indicator/population?in=<b>x</b>", headers=ENGLISH).text
+    assert "There is no Flemish municipality with code &lt;b&gt;x&lt;/b&gt;" in english
+    shown = client.get("/doc/indicator/population?in=44021", headers=HTML).text
+    assert '<h3 id="inside">' in shown and "Er is geen Vlaamse gemeente" not in shown
+
+
+def test_a_map_caption_names_the_year_once(client: TestClient) -> None:
+    """ "Bevolkingsdichtheid 2021, 2021": the label names its year itself."""
+    page = client.get("/doc/indicator/population-density-2021", headers=HTML).text
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    map_caption = next(c for c in captions if "Bevolkingsdichtheid 2021" in c)
+    assert "2021, 2021" not in map_caption
+    assert "Bevolkingsdichtheid 2021 (" in map_caption
+    other = client.get("/doc/indicator/population", headers=HTML).text
+    assert re.search(r"<figcaption>[^<]*— Bevolking, \d{4} \(", other)
+
+
+def test_a_place_pages_lead_begins_with_a_capital(client: TestClient) -> None:
+    page = client.get("/doc/municipality/46021", headers=HTML).text
+    assert '<p class="lead">Gemeente 46021 ·' in page
+    english = client.get("/doc/municipality/46021", headers=ENGLISH).text
+    assert '<p class="lead">Municipality 46021 ·' in english
