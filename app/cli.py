@@ -182,6 +182,9 @@ def serve(
         "access_log": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # The app writes each answer's Date as it sends it (app.api.http.DateHeader);
+        # uvicorn's, renewed once a second, could be earlier than a Last-Modified.
+        "date_header": False,
     }
     if count > 1 and workers_module.supported():
         # Each worker listens on a socket of its own, so connections spread over them.

@@ -34,6 +34,7 @@ from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
     Cors,
+    DateHeader,
     FastGZip,
     HeadAsGet,
     LimitBody,
@@ -372,6 +373,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, send_idle_seconds=settings.send_idle_seconds)
     app.add_middleware(FastHealth)
+    app.add_middleware(DateHeader)  # outermost: every answer, /health too
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(unitsets_router, prefix="/api/v1")

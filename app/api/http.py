@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -461,6 +462,52 @@ class Cors:
             await _refuse(refusal, scope, receive, send)
             return
         await self.read_cors(scope, receive, send)
+
+
+class DateHeader:
+    """The ``Date`` of every answer, written as its headers are sent, and no ``Last-Modified``
+    later than it (RFC 9110 §8.8.2.1: the server must send the Date in its place). A document
+    is dated when it is first sent, by the database's clock on PostgreSQL; the Date uvicorn
+    writes is renewed once a second, and lagged such a date by a second or two, so a harvester
+    read a document modified after the answer that sent it. ``datapedia serve`` turns
+    uvicorn's own Date off (``date_header``): this one is the only one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.second = -1
+        self.date = ""
+
+    def _date(self, second: int) -> str:
+        if second != self.second:  # formatted once a second
+            self.second, self.date = second, formatdate(second, usegmt=True)
+        return self.date
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                now = int(time.time())
+                date = self._date(now)
+                headers["Date"] = date
+                modified = headers.get("last-modified")
+                if modified is not None and _later_than(modified, now):
+                    headers["Last-Modified"] = date
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
+def _later_than(http_date: str, moment: int) -> bool:
+    """Whether the HTTP date (whole seconds) lies after ``moment`` (seconds since the epoch);
+    an unreadable one is left as it is."""
+    try:
+        return parsedate_to_datetime(http_date).timestamp() > moment
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
 
 
 class SecurityHeaders:

@@ -24,6 +24,7 @@ from app.catalogue.models import (
     Licence,
     Organisation,
 )
+from app.db.session import stamp_at_commit
 from app.errors import SourceDataError
 from app.geo import repository as geo_repository
 
@@ -402,7 +403,12 @@ def _upsert_dataset(
     if dataset.seed_applied != applied:
         dataset.seed_applied = applied
     if outcome is not None:
+        # Dated when readers can see it: at the commit of the seed, which goes on for minutes
+        # with the values (a harvester asking modified_since meanwhile saw nothing of it).
         dataset.modified = now
+        stamp_at_commit(session, dataset, "modified")
+        if last is None:
+            stamp_at_commit(session, dataset, "issued")
     report.count("datasets", outcome)
 
 

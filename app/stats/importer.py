@@ -22,6 +22,7 @@ from app.catalogue.repository import (
     get_dataset,
     indicators_of_dataset,
     roles_of_dataset,
+    touch_dataset,
 )
 from app.errors import SourceDataError
 from app.geo.levels import Level
@@ -202,6 +203,10 @@ def import_values(session: Session, source: ValueSource, source_dir: Path) -> Va
         replace_all=True,
         staged_periods_only=True,
     )
+    if not stored.no_change:
+        # New values are a change of the dataset (dct:modified, modified_since), dated at the
+        # commit that makes them readable, as after a supplier's upload.
+        touch_dataset(session, source.dataset)
     report.revision = stored.revision
     report.unchanged = stored.no_change
     report.rows_added = stored.added

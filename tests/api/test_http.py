@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from app.api.deps import MAX_PAGE
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
     MAX_BODY_BYTES,
+    DateHeader,
     HeadAsGet,
     accepts_gzip,
     origin_of,
@@ -362,3 +365,30 @@ def test_head_of_a_streamed_answer_stops_after_its_headers() -> None:
         made.clear()
         whole = client.get("/export")
         assert len(whole.content) == 100_000 and len(made) == 1000
+
+
+def test_the_date_is_the_moment_of_the_answer_and_no_last_modified_is_later() -> None:
+    """RFC 9110 §8.8.2.1: a Last-Modified later than the answer's Date must be replaced by
+    that Date. A document is dated when it is first sent (on PostgreSQL by the database's
+    clock), and uvicorn's own Date, renewed once a second, lagged it by a second or two: a
+    harvester's conditional request keyed on the Date, or a cache's heuristics, read a
+    document modified in the future. The app writes the Date as it answers."""
+    moments = {
+        "/future": format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True),
+        "/past": "Mon, 01 Jan 2001 00:00:00 GMT",
+    }
+
+    def dated(request: Request) -> Response:
+        return Response(b"x", headers={"Last-Modified": moments[request.url.path]})
+
+    app = DateHeader(Starlette(routes=[Route(path, dated) for path in moments]))
+    with TestClient(app) as client:
+        before = datetime.now(UTC).replace(microsecond=0)
+        future = client.get("/future")
+        past = client.get("/past")
+        after = datetime.now(UTC)
+    for answer in (future, past):
+        assert len(answer.headers.get_list("date")) == 1
+        assert before <= parsedate_to_datetime(answer.headers["date"]) <= after
+    assert future.headers["last-modified"] == future.headers["date"]
+    assert past.headers["last-modified"] == moments["/past"]

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -143,6 +144,22 @@ def test_a_metadata_change_is_served_by_every_worker_at_once(
         if line.startswith('datapedia_http_requests_total{method="GET",route="/catalog')
     )
     assert served >= 16
+
+
+def test_no_document_is_dated_after_the_answer_that_sends_it(
+    two_workers: tuple[Server, list[str]],
+) -> None:
+    """A document is dated when it is first sent, on the database's clock; the Date of the
+    answer is written as it is sent, one per answer: never earlier than the Last-Modified
+    (RFC 9110 §8.8.2.1). uvicorn's Date, renewed once a second, lagged it by a second or two
+    on every document sent for the first time."""
+    server, _ = two_workers
+    for size in range(11, 31):  # each a document of its own, dated now
+        answer = httpx.get(f"{server.base}/catalog.ttl?page_size={size}", timeout=30)
+        assert answer.status_code == 200
+        assert len(answer.headers.get_list("date")) == 1
+        date = parsedate_to_datetime(answer.headers["date"])
+        assert parsedate_to_datetime(answer.headers["last-modified"]) <= date, answer.headers
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.catalogue.models import Dataset
 from app.catalogue.seed import load_catalogue
 from app.config import SEEDS_DIR
+from app.db.queries import as_utc
 from app.db.session import transaction
 from app.errors import SourceDataError
 from app.geo.importer import ensure_versions, import_geography
@@ -198,6 +201,46 @@ def test_a_changed_file_makes_a_new_revision_and_keeps_the_old_one(
         ).all()
     assert (1000.0, 1, 2) in history
     assert (1100.0, 2, None) in history
+
+
+def _modified_and_last_revision(session: Session) -> tuple[datetime, datetime]:
+    """The dataset's dct:modified, and when its latest revision became readable."""
+    dataset = session.get(Dataset, POPULATION.dataset)
+    assert dataset is not None
+    committed = session.scalar(
+        select(func.max(Submission.created_at)).where(
+            Submission.dataset_id == POPULATION.dataset, Submission.revision.is_not(None)
+        )
+    )
+    assert committed is not None
+    return as_utc(dataset.modified), as_utc(committed)
+
+
+def test_an_import_that_makes_a_revision_is_a_change_of_the_dataset(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # A harvester asking modified_since (or reading dct:modified) must see the dataset change
+    # when a source's new file makes a revision, as it does after a supplier's upload: the
+    # dataset was dated when its metadata was loaded, before its values existed.
+    write_population(tmp_path, ROWS)
+    with transaction(factory) as session:
+        import_values(session, POPULATION, tmp_path)
+    with factory() as session:
+        modified, committed = _modified_and_last_revision(session)
+    assert modified >= committed
+    # The same files again: no revision, no change.
+    with transaction(factory) as session:
+        assert import_values(session, POPULATION, tmp_path).unchanged
+    with factory() as session:
+        assert _modified_and_last_revision(session) == (modified, committed)
+    # A new release of the source: a new revision, and the dataset changed at its commit.
+    write_population(tmp_path, [r.replace(",1000,", ",1001,") for r in ROWS])
+    with transaction(factory) as session:
+        assert import_values(session, POPULATION, tmp_path).revision == 2
+    with factory() as session:
+        modified_again, committed_again = _modified_and_last_revision(session)
+    assert committed_again > committed
+    assert modified_again >= committed_again
 
 
 @pytest.mark.parametrize(
