@@ -40,6 +40,8 @@ def served(database_url: str) -> Iterator[tuple[httpx.Client, int]]:
             str(port),
             "--log-level",
             "warning",
+            # The app writes each answer's Date itself, as `datapedia serve` has it.
+            "--no-date-header",
         ],
         # Its own address as the base URL: the Link headers it sends are absolute.
         env={

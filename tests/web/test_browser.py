@@ -88,7 +88,10 @@ def server(real_db: str, boundaries: None) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(Settings(database_url=real_db, base_url=base))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    # The app writes each answer's Date itself (app.api.http.DateHeader), as `datapedia serve`.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", date_header=False
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
