@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import Select, Table, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.db.bulk import bulk_insert
@@ -172,7 +184,10 @@ def units_query(
     version: str | None,
     within_id: int | None,
     q: str | None,
+    names: Sequence[str] = (),
 ) -> Select[GeoUnit]:
+    """The units asked for, in order; ``q`` a part of the name (lower case) or code, taken
+    literally, or one of ``names`` a part of the name as :func:`_spaced_name` writes it."""
     stmt = select(GeoUnit)
     if level:
         stmt = stmt.where(GeoUnit.level == level)
@@ -185,14 +200,22 @@ def units_query(
             )
         )
     if q:
-        pattern = contains_pattern(q)
         stmt = stmt.where(
             or_(
-                func.lower(GeoUnit.name).like(pattern, escape=LIKE_ESCAPE),
-                func.lower(GeoUnit.code).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(GeoUnit.name).like(contains_pattern(q), escape=LIKE_ESCAPE),
+                func.lower(GeoUnit.code).like(contains_pattern(q), escape=LIKE_ESCAPE),
+                *(_spaced_name().like(contains_pattern(n), escape=LIKE_ESCAPE) for n in names),
             )
         )
     return stmt.order_by(GeoUnit.version, GeoUnit.level, GeoUnit.code)
+
+
+def _spaced_name() -> ColumnElement[str]:
+    """The unit's name lower-cased with its hyphens as spaces, one space between words:
+    "Brugse Poort - Rooigem" as "brugse poort rooigem" (see app.geo.names.spaced)."""
+    return func.replace(
+        func.replace(func.replace(func.lower(GeoUnit.name), "-", " "), "   ", " "), "  ", " "
+    )
 
 
 def ancestors(session: Session, unit_id: int) -> list[GeoUnit]:
@@ -517,10 +540,7 @@ def places_by_name(
     hyphens as spaces, holds one of ``names`` (literally), or whose code starts with
     ``code``; localisable only. Within a level, the names that start with what was typed
     come first, then the units whose code is ``preferred``, then by name."""
-    # "Brugse Poort - Rooigem" as "brugse poort rooigem": one space where a hyphen was.
-    spaced_name = func.replace(
-        func.replace(func.replace(func.lower(GeoUnit.name), "-", " "), "   ", " "), "  ", " "
-    )
+    spaced_name = _spaced_name()
     # The best first, before the limit: by level in the order given, and in a level the
     # names that start with what was typed (or the code).
     starts = or_(

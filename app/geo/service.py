@@ -16,6 +16,7 @@ from app.errors import InvalidParameter, NotFound
 from app.geo import repository
 from app.geo.levels import LEVELS, Level
 from app.geo.models import GeoUnit
+from app.geo.names import spaced, without_accents
 from app.geo.schemas import LevelOut, UnitDetail, UnitOut, VersionOut
 
 LEVEL_NAMES = {info.level.value for info in LEVELS}
@@ -188,7 +189,11 @@ def search_units(
         container = resolve_unit(session, within, version, "within")
         within_id = container.id
         version = container.version
-    stmt = repository.units_query(level=level, version=version, within_id=within_id, q=q)
+    # "sint niklaas" and "Gënt" find Sint-Niklaas and Gent, as in the search box.
+    names = sorted({spaced(q), spaced(without_accents(q))} - {""}) if q else []
+    stmt = repository.units_query(
+        level=level, version=version, within_id=within_id, q=q, names=names
+    )
     total = queries.count(session, stmt)
     return [unit_out(u) for u in queries.page(session, stmt, offset, limit)], total
 

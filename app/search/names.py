@@ -4,7 +4,7 @@ the sources name every unit in Dutch only."""
 
 from __future__ import annotations
 
-import unicodedata
+from app.geo.names import spaced
 
 OFFICIAL_NAME = {
     # English
@@ -39,24 +39,6 @@ OFFICIAL_NAME = {
 }
 # Fewer letters than this find nothing by another name: "br" is not yet Bruges.
 MIN_PREFIX = 3
-
-
-# Punctuation around a word is not part of a name: "Gent." and "Gent?" are Gent.
-_AROUND_WORDS = '.,;:!?"()[]“”‘’'
-
-
-def spaced(text: str) -> str:
-    """Lower case, hyphens as spaces, one space between words, no punctuation around them:
-    "Sint-Niklaas", "sint  niklaas" and "sint-niklaas" are the same search."""
-    words = (word.strip(_AROUND_WORDS) for word in text.lower().replace("-", " ").split())
-    return " ".join(word for word in words if word)
-
-
-def without_accents(text: str) -> str:
-    """ "Gënt" as "Gent": the official names of Flemish places carry almost no accents, the
-    names people type sometimes do."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def official_names(q: str) -> list[str]:

@@ -16,9 +16,10 @@ from app.catalogue.schemas import DatasetOut, Facet
 from app.geo import repository as geo_repository
 from app.geo.levels import LEVELS, Level
 from app.geo.models import GeoUnit
+from app.geo.names import spaced, without_accents
 from app.geo.service import check_level, unit_out
 from app.search import repository
-from app.search.names import official_names, spaced, without_accents
+from app.search.names import official_names
 from app.search.schemas import DatasetHit, IndicatorHit, SearchOut
 
 # The search box lists the places people look for first: municipalities before wijken,

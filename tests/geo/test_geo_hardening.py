@@ -74,6 +74,15 @@ def test_q_still_finds_parts_of_codes_in_any_case(client: TestClient) -> None:
     assert all("44021A00" in u["code"] for u in body["items"])
 
 
+@pytest.mark.parametrize("typed", ["sint niklaas", "Sint-Niklaas", "SINT  NIKLAAS", "sïnt-niklaas"])
+def test_q_finds_a_name_as_people_type_it(client: TestClient, typed: str) -> None:
+    """As the search box does: hyphens or spaces, case and accents are not the name's."""
+    body = client.get(
+        "/api/v1/geo/units", params={"q": typed, "level": "municipality", "version": "2025"}
+    ).json()
+    assert [u["id"] for u in body["items"]] == ["municipality:46021"], typed
+
+
 def test_q_finds_wildcard_characters_literally(world: World) -> None:
     with world.factory.begin() as session:
         unit = session.scalar(
