@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import metrics, repository
 from app.api.deps import AppState
+from app.api.http import EXPOSED_HEADERS
 from app.db.migrate import UnknownRevision, known_revision
 from app.db.session import is_disconnect, is_refused_write
 from app.errors import (
@@ -121,7 +122,8 @@ class RequestContext:
                 cut_off = "the shutdown's graceful time was over before the answer's end"
                 logger.warning("answer cut off: %s", cut_off)
                 raise
-            await unavailable_response(STOPPED, scope["path"])(scope, receive, send_with_id)
+            answer = readable_anywhere(unavailable_response(STOPPED, scope["path"]), scope)
+            await answer(scope, receive, send_with_id)
         except Exception as exc:
             # Here, not in an exception handler of the app: those of Exception run outside
             # every middleware, after this one has forgotten the request's id — the log line
@@ -139,10 +141,12 @@ class RequestContext:
                 raise AnswerCutOff from exc
             if is_refused_write(exc):
                 refused = write_refused(exc)
-                await unavailable_response(refused, scope["path"])(scope, receive, send_with_id)
+                answer = readable_anywhere(unavailable_response(refused, scope["path"]), scope)
+                await answer(scope, receive, send_with_id)
                 return
             logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
-            await internal_error_response(scope["path"])(scope, receive, send_with_id)
+            answer = readable_anywhere(internal_error_response(scope["path"]), scope)
+            await answer(scope, receive, send_with_id)
         finally:
             status = status or 500
             elapsed = time.perf_counter() - started
@@ -163,6 +167,17 @@ class RequestContext:
                 },
             )
             REQUEST_ID.reset(token)
+
+
+def readable_anywhere(response: JSONResponse, scope: Scope) -> JSONResponse:
+    """An answer made here, around the CORS layer (a request the shutdown cancelled, an
+    unexpected error), with the headers that layer would have given it: without them a
+    browser app on another origin saw a CORS error, not the problem and its Retry-After.
+    ``*`` for every origin: no answer of the service is sent with credentials."""
+    if any(name == b"origin" for name, _ in scope["headers"]):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
+    return response
 
 
 def loggable(text: str) -> str:

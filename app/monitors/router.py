@@ -46,6 +46,11 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
     return negotiate(request.headers.get("accept", "*/*"), requested)
 
 
+# The same URL answers JSON, CSV or JSON-stat by ``Accept``: a cache (a browser's, a
+# proxy's) must not hand the CSV it kept to a client that asked for JSON.
+_VARY = {"Vary": "Accept"}
+
+
 def _table(
     chosen: Format, name: str, label: str, series: list[IndicatorSeries], body: bytes
 ) -> Response:
@@ -53,13 +58,15 @@ def _table(
         return Response(
             formats.csv_text(series),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"', **_VARY},
         )
     if chosen == "jsonstat":
         return Response(
-            orjson.dumps(formats.jsonstat(label, series)), media_type="application/json"
+            orjson.dumps(formats.jsonstat(label, series)),
+            media_type="application/json",
+            headers=_VARY,
         )
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=_VARY)
 
 
 @router.get("/monitors", summary="Monitors", responses=problems(422))

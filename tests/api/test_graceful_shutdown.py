@@ -246,3 +246,35 @@ def test_an_export_the_database_leaves_is_one_warning_with_its_request_id(
     assert "terminating connection" in warning.getMessage() and warning.exc_info is None
     assert all(r.request_id == "export-1" for r in mine)  # type: ignore[attr-defined]
     assert access.cut_off is True and "cut off: the database went away" in access.getMessage()
+
+
+def test_an_answer_made_around_the_app_is_readable_from_another_origin() -> None:
+    """The 503 of a request the shutdown cancelled before it began (and the 500 of an
+    unexpected error) is made outside the CORS layer: without its headers a browser app on
+    another origin saw only a CORS error, not the problem, its Retry-After or request id."""
+
+    async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
+        raise asyncio.CancelledError  # the grace was over before the answer began
+
+    sent: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        sent.append(message)
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/datasets",
+        "headers": [(b"origin", b"https://journalist.example")],
+    }
+    asyncio.run(RequestContext(cancelled)(scope, nothing, keep))
+    start = sent[0]
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    assert start["status"] == 503
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in headers["access-control-expose-headers"].split(",")}
+    assert {"retry-after", "x-request-id"} <= exposed

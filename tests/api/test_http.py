@@ -95,6 +95,35 @@ def test_writes_from_an_unknown_origin_are_refused(world: World) -> None:
     assert world.fingerprint() == before
 
 
+def test_reads_take_the_headers_browser_apps_send(world: World) -> None:
+    """A public read carries no credentials: whatever header an app adds (a request id to
+    quote in a report, ``Cache-Control: no-cache``, jQuery's ``X-Requested-With``) must not
+    make the browser's preflight fail, and the request id the answer carries is readable."""
+    requested = "Authorization, Cache-Control, X-Requested-With, X-Request-ID, If-Match"
+    preflight = world.client.options(
+        "/api/v1/datasets/population-2025/observations",
+        headers={
+            "Origin": "https://journalist.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": requested,
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    allowed = {
+        h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")
+    }
+    assert {h.strip().lower() for h in requested.split(",")} <= allowed
+    answer = world.client.get(
+        "/api/v1/datasets",
+        headers={"Origin": "https://journalist.example", "X-Request-ID": "app-report-1"},
+    )
+    assert answer.headers["x-request-id"] == "app-report-1"
+    exposed = {
+        h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")
+    }
+    assert "x-request-id" in exposed
+
+
 @pytest.fixture
 def app_world(world_template: Template, tmp_path: Path) -> Iterator[World]:
     yield from open_world(world_template, tmp_path, cors_origins=[APP_ORIGIN])
@@ -120,6 +149,26 @@ def test_writes_from_a_configured_origin_pass(app_world: World) -> None:
     assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
     stored = app_world.client.get("/api/v1/datasets/population-2025").json()
     assert stored["contact"]["name"] == "Team CORS"
+
+
+def test_a_write_origin_reads_as_every_origin_does(app_world: World) -> None:
+    """The origin allowed to write is not less able to read: its conditional and ranged
+    reads pass the preflight as those of any other origin do."""
+    requested = "If-Modified-Since, Range, If-Range, If-None-Match, Cache-Control"
+    for origin in (APP_ORIGIN, "https://journalist.example"):
+        preflight = app_world.client.options(
+            "/api/v1/datasets/population-2025/observations",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": requested,
+            },
+        )
+        assert preflight.status_code == 200, (origin, preflight.text)
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert all(h.strip().lower() in allowed for h in requested.split(","))
+        answer = app_world.client.get("/api/v1/datasets", headers={"Origin": origin})
+        assert "Link" in answer.headers["access-control-expose-headers"]
 
 
 def test_security_headers_on_json_and_html(client: TestClient) -> None:

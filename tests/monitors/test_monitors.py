@@ -1,5 +1,5 @@
 """Monitors and the comparison on the real data: values equal the observations API, ranks,
-changes, formats and bad input."""
+changes, formats and bad input (what a cache must know of the formats, on a world)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from jsonstat_validator import validate_jsonstat
 
 from app.monitors.service import load_definitions
+from tests.factories import World
 
 OBS = "/api/v1/datasets/{}/observations"
 MONITORS = "/api/v1/monitors"
@@ -225,3 +226,23 @@ def test_a_unit_of_another_version_is_a_404_saying_where_it_is(client: TestClien
     assert "not found in version 2025" in detail
     assert "it exists in version 2024" in detail
     assert "in version 2025 it is part of municipality:71072" in detail
+
+
+def test_monitor_and_compare_vary_by_accept(world: World) -> None:
+    """The same URL answers JSON, CSV or JSON-stat by ``Accept``: a cache (the browser's, a
+    proxy's) must not hand the CSV it kept to an app that asks for JSON."""
+    submitted = world.client.post(
+        "/api/v1/datasets/population-2025/submissions",
+        content="sector,indicator,period,value\n44021A00-,population,2025,1000\n",
+        headers=world.headers("gent"),
+    )
+    assert submitted.status_code == 201, submitted.text
+    for path, params in (
+        (f"{MONITORS}/demografie", {}),
+        (COMPARE, {"indicator": "population", "unit": "municipality:44021"}),
+    ):
+        for accept in ("application/json", "text/csv", "application/vnd.json-stat+json"):
+            answer = world.client.get(path, params=params, headers={"Accept": accept})
+            assert answer.status_code == 200, answer.text
+            vary = {v.strip().lower() for v in answer.headers.get("vary", "").split(",")}
+            assert "accept" in vary, (path, accept, answer.headers.get("vary"))
