@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
@@ -296,6 +297,10 @@ def _write_stale_files(state: AppState, control: PassControl) -> None:
             control.release()  # committed or rolled back: write requests may start again
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = AppState(settings=settings)
@@ -346,6 +351,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # The handler's name as its operationId ("list_units", not
+        # "list_units_api_v1_geo_units_get"): the method names of generated clients.
+        generate_unique_id_function=_operation_id,
     )
     app.state.datapedia = state
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;

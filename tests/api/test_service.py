@@ -43,6 +43,16 @@ def test_docs_work_without_internet(client: TestClient) -> None:
     assert {t["name"] for t in spec["tags"]} >= {"geography", "catalogue", "indicators"}
 
 
+def test_operation_ids_are_the_handlers_names_and_unique(client: TestClient) -> None:
+    """A client generator names its methods after them: "list_units", not FastAPI's
+    "list_units_api_v1_geo_units_get"."""
+    spec = client.get("/openapi.json").json()
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert spec["paths"]["/api/v1/geo/units"]["get"]["operationId"] == "list_units"
+    assert all(re.fullmatch(r"[a-z][a-z_]*", i) and "api_v1" not in i for i in ids), ids
+
+
 def test_unknown_route_is_a_problem(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
