@@ -27,6 +27,21 @@ def active_grant(
     )
 
 
+def active_grants(session: Session, dataset_id: str, today: date) -> list[AccessGrant]:
+    """The grants on the dataset that still open it (not revoked, not expired)."""
+    return list(
+        session.scalars(
+            select(AccessGrant)
+            .where(
+                AccessGrant.dataset_id == dataset_id,
+                AccessGrant.revoked_at.is_(None),
+                AccessGrant.valid_until >= today,
+            )
+            .order_by(AccessGrant.id)
+        )
+    )
+
+
 def grants_query(dataset_id: str) -> Select[AccessGrant]:
     return select(AccessGrant).where(AccessGrant.dataset_id == dataset_id).order_by(AccessGrant.id)
 

@@ -456,3 +456,50 @@ def test_the_log_names_only_the_callers_own_keys(world: World) -> None:
     }
     assert keyed(log("admin")) == everything
     assert everything <= keyed(log("admin", "/api/v1/audit"))
+
+
+def test_opening_a_dataset_ends_its_grants(world: World) -> None:
+    """A public dataset takes no grants: who reads it once it is closed again is decided
+    after it is closed. A grant given before it was opened must not come back to life when
+    the publisher closes it again (found by an outside tester: the researcher read on)."""
+    made = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert made.status_code == 201, made.text
+    obs = f"/api/v1/datasets/{DATASET}/observations"
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200
+    world.set_access_level(DATASET, "public")
+    world.set_access_level(DATASET, "restricted")
+    refused = world.client.get(obs, headers=world.auth("analyst"))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["missing_right"] == f"grant:{DATASET}"
+    # The holder sees its grant ended, and the owners' log says by whom and why.
+    held = world.client.get(
+        "/api/v1/organisations/digitaal-vlaanderen/grants", headers=world.auth("analyst")
+    )
+    assert held.json()["items"][0]["revoked_at"] is not None
+    log = world.client.get(
+        f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("gent-editor")
+    ).json()["items"]
+    ended = next(e for e in log if e["action"] == "grant.revoke")
+    assert ended["target"] == f"grant:{made.json()['id']}"
+    assert ended["organisation"] == "kenniscentrum-vlaamse-steden"
+    assert ended["details"]["organisation"] == "digitaal-vlaanderen"
+    assert "public" in ended["details"]["reason"]
+    # A new grant is the owners' decision, made after the dataset was closed again.
+    again = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert again.status_code == 201, again.text
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200
+
+
+def test_a_refused_opening_ends_no_grant(world: World) -> None:
+    """A co-owner may not open the dataset (the publisher decides): its refused attempt
+    leaves the grants as they were."""
+    made = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert made.status_code == 201, made.text
+    before, grants = world.fingerprint(), stored_grants(world)
+    refused = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "public"},
+        headers=world.auth("gent-editor"),
+    )
+    assert refused.status_code == 403, refused.text
+    assert world.fingerprint() == before and stored_grants(world) == grants
