@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from app.access.models import AccessGrant
 from app.audit.models import AuditEvent
+
+
+def lock_grants(session: Session, dataset_id: str, organisation_id: str) -> None:
+    """One grant to an organisation on a dataset at a time, until the transaction ends: two
+    owners granting it at the same moment would each find none held and both store one.
+    PostgreSQL: a transaction advisory lock; SQLite has one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"grant:{dataset_id}:{organisation_id}"},
+        )
 
 
 def active_grant(

@@ -171,6 +171,7 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
         raise NotFound(
             f"organisation {new.organisation!r} not found", organisation=new.organisation
         )
+    repository.lock_grants(session, dataset_id, new.organisation)
     today = datetime.now(UTC).date()
     held = repository.active_grant(session, dataset_id, new.organisation, today)
     if held is not None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.access import repository as access_repository
 from app.access.models import AccessGrant
 from app.access.schemas import MAX_GRANT_DAYS
 from app.db.session import transaction
+from tests.dbutil import backend
 from tests.factories import World
 
 DATASET = "population-2025"
@@ -503,3 +506,41 @@ def test_a_refused_opening_ends_no_grant(world: World) -> None:
     )
     assert refused.status_code == 403, refused.text
     assert world.fingerprint() == before and stored_grants(world) == grants
+
+
+@pytest.mark.skipif(
+    backend() == "sqlite",
+    reason="on SQLite the first grant holds the one write lock from its key's use on",
+)
+def test_two_grants_given_at_the_same_moment_make_one(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two owners answering one access request at the same moment (found by an outside
+    tester: three grants were stored, and revoking "the" grant left the others open)."""
+    world = world_db
+    world.set_access_level(DATASET, "restricted")
+    original = access_repository.active_grant
+    answers: list[int] = []
+
+    def other_owner() -> None:
+        response = world.client.post(
+            GRANTS, json=grant_body(purpose="twee"), headers=world.auth("antwerpen-editor")
+        )
+        answers.append(response.status_code)
+
+    thread = threading.Thread(target=other_owner)
+
+    def active_grant(*args: Any, **kwargs: Any) -> Any:
+        held = original(*args, **kwargs)
+        if thread.ident is None:
+            # The other owner's grant runs once this one found none held, before it stores
+            # its own; one that waits for this one commits after it.
+            thread.start()
+            thread.join(timeout=3)
+        return held
+
+    monkeypatch.setattr(access_repository, "active_grant", active_grant)
+    first = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    thread.join()
+    assert sorted([first.status_code, *answers]) == [201, 409], (first.text, answers)
+    assert len([g for g in stored_grants(world) if g[4] is None]) == 1
