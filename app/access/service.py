@@ -171,6 +171,7 @@ def create_grant(session: Session, caller: Caller, dataset_id: str, new: NewGran
         raise NotFound(
             f"organisation {new.organisation!r} not found", organisation=new.organisation
         )
+    repository.lock_grants(session, dataset_id, new.organisation)
     today = datetime.now(UTC).date()
     held = repository.active_grant(session, dataset_id, new.organisation, today)
     if held is not None:
@@ -231,6 +232,27 @@ def revoke_grant(session: Session, caller: Caller, grant_id: int) -> GrantOut:
         details={"organisation": grant.organisation_id},
     )
     return grant_out(grant)
+
+
+def end_grants_of_opened(session: Session, caller: Caller, dataset_id: str) -> None:
+    """The dataset was made public: its grants end, each recorded as revoked by the caller.
+    A public dataset takes no grants, and one given before it was opened would otherwise
+    open it again, for years, once it is closed: who reads it then is decided after it is
+    closed."""
+    now = datetime.now(UTC)
+    for grant in repository.active_grants(session, dataset_id, now.date()):
+        grant.revoked_at = now
+        record(
+            session,
+            "grant.revoke",
+            caller=caller,
+            dataset_id=dataset_id,
+            target=f"grant:{grant.id}",
+            details={
+                "organisation": grant.organisation_id,
+                "reason": "the dataset was made public",
+            },
+        )
 
 
 def list_grants(

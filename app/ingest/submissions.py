@@ -492,6 +492,10 @@ def withdraw(
     replaced since stays). Earlier revisions keep it. Its own organisation's supplier or
     editor may withdraw it, and so may the dataset's owners and site admins."""
     _dataset(session, dataset_id)
+    # Waits for the dataset's other writers (a submission being stored, a role change) before
+    # anything is read: the rights and the submission judged are those of when it runs, as a
+    # role removed while it waited must stop it.
+    stats_repository.lock_dataset(session, dataset_id)
     withdrawn = stats_repository.get_submission(session, dataset_id, submission_id)
     if withdrawn is None or (
         withdrawn.state == "rejected"
@@ -520,7 +524,6 @@ def withdraw(
         )
     if withdrawn.source_name != UPLOAD_SOURCE or withdrawn.revision is None:
         raise Conflict(f"submission {submission_id} cannot be withdrawn: {_why_not(withdrawn)}")
-    stats_repository.lock_dataset(session, dataset_id)
     touched = stats_repository.current_slices_of_submission(session, dataset_id, submission_id)
     if not touched:
         raise Conflict(

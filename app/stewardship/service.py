@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import JsonValue
 from sqlalchemy.orm import Session
 
-from app.access.service import may_read_values
+from app.access.service import end_grants_of_opened, may_read_values
 from app.api.deps import PageParams
 from app.audit.service import record
 from app.auth.service import (
@@ -121,6 +121,8 @@ def edit_metadata(
         _record(session, caller, dataset_id, "metadata", changes)
     if "access_level" in changes:
         _tighten_derived(session, caller, dataset_id, dataset.access_level)
+        if dataset.access_level == "public":
+            end_grants_of_opened(session, caller, dataset_id)
     return EditResult(dataset=dataset_id, changed=sorted(changes))
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.access import repository as access_repository
 from app.access.models import AccessGrant
 from app.access.schemas import MAX_GRANT_DAYS
 from app.db.session import transaction
+from tests.dbutil import backend
 from tests.factories import World
 
 DATASET = "population-2025"
@@ -456,3 +459,88 @@ def test_the_log_names_only_the_callers_own_keys(world: World) -> None:
     }
     assert keyed(log("admin")) == everything
     assert everything <= keyed(log("admin", "/api/v1/audit"))
+
+
+def test_opening_a_dataset_ends_its_grants(world: World) -> None:
+    """A public dataset takes no grants: who reads it once it is closed again is decided
+    after it is closed. A grant given before it was opened must not come back to life when
+    the publisher closes it again (found by an outside tester: the researcher read on)."""
+    made = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert made.status_code == 201, made.text
+    obs = f"/api/v1/datasets/{DATASET}/observations"
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200
+    world.set_access_level(DATASET, "public")
+    world.set_access_level(DATASET, "restricted")
+    refused = world.client.get(obs, headers=world.auth("analyst"))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["missing_right"] == f"grant:{DATASET}"
+    # The holder sees its grant ended, and the owners' log says by whom and why.
+    held = world.client.get(
+        "/api/v1/organisations/digitaal-vlaanderen/grants", headers=world.auth("analyst")
+    )
+    assert held.json()["items"][0]["revoked_at"] is not None
+    log = world.client.get(
+        f"/api/v1/datasets/{DATASET}/audit", headers=world.auth("gent-editor")
+    ).json()["items"]
+    ended = next(e for e in log if e["action"] == "grant.revoke")
+    assert ended["target"] == f"grant:{made.json()['id']}"
+    assert ended["organisation"] == "kenniscentrum-vlaamse-steden"
+    assert ended["details"]["organisation"] == "digitaal-vlaanderen"
+    assert "public" in ended["details"]["reason"]
+    # A new grant is the owners' decision, made after the dataset was closed again.
+    again = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert again.status_code == 201, again.text
+    assert world.client.get(obs, headers=world.auth("analyst")).status_code == 200
+
+
+def test_a_refused_opening_ends_no_grant(world: World) -> None:
+    """A co-owner may not open the dataset (the publisher decides): its refused attempt
+    leaves the grants as they were."""
+    made = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    assert made.status_code == 201, made.text
+    before, grants = world.fingerprint(), stored_grants(world)
+    refused = world.client.patch(
+        f"/api/v1/datasets/{DATASET}",
+        json={"access_level": "public"},
+        headers=world.auth("gent-editor"),
+    )
+    assert refused.status_code == 403, refused.text
+    assert world.fingerprint() == before and stored_grants(world) == grants
+
+
+@pytest.mark.skipif(
+    backend() == "sqlite",
+    reason="on SQLite the first grant holds the one write lock from its key's use on",
+)
+def test_two_grants_given_at_the_same_moment_make_one(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two owners answering one access request at the same moment (found by an outside
+    tester: three grants were stored, and revoking "the" grant left the others open)."""
+    world = world_db
+    world.set_access_level(DATASET, "restricted")
+    original = access_repository.active_grant
+    answers: list[int] = []
+
+    def other_owner() -> None:
+        response = world.client.post(
+            GRANTS, json=grant_body(purpose="twee"), headers=world.auth("antwerpen-editor")
+        )
+        answers.append(response.status_code)
+
+    thread = threading.Thread(target=other_owner)
+
+    def active_grant(*args: Any, **kwargs: Any) -> Any:
+        held = original(*args, **kwargs)
+        if thread.ident is None:
+            # The other owner's grant runs once this one found none held, before it stores
+            # its own; one that waits for this one commits after it.
+            thread.start()
+            thread.join(timeout=3)
+        return held
+
+    monkeypatch.setattr(access_repository, "active_grant", active_grant)
+    first = world.client.post(GRANTS, json=grant_body(), headers=world.auth("gent-editor"))
+    thread.join()
+    assert sorted([first.status_code, *answers]) == [201, 409], (first.text, answers)
+    assert len([g for g in stored_grants(world) if g[4] is None]) == 1

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from app.auth.keys import create_key
+from app.db.session import transaction
 from app.stats import repository as stats_repository
 from tests.factories import World
 
@@ -81,3 +83,58 @@ def test_a_territory_changed_while_the_file_is_checked_stores_nothing(
     # Sent again, the file meets the rights of now.
     again = world.client.post(SUBMIT, content=UPLOAD, headers=world.headers("gent"))
     assert again.status_code == 403, again.text
+
+
+def test_a_role_removed_while_a_withdrawal_waits_for_the_dataset_stops_it(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A withdrawal waits for the dataset while another write to it is being stored; the
+    publisher may remove the supplier's role meanwhile (its change waits in the same line).
+    The withdrawal must then be judged on the rights of when it runs, not of before it
+    waited (found by an outside tester: the rights were read before the wait)."""
+    world = world_db
+    publisher = world.headers("publisher-editor", "application/json")
+    # Digitaal Vlaanderen supplies Gent's sectors and holds no other role on the dataset.
+    invited = world.client.post(
+        ROLES,
+        json={
+            "organisation": "digitaal-vlaanderen",
+            "role": "supplier",
+            "territory": ["municipality:44021"],
+        },
+        headers=publisher,
+    )
+    assert invited.status_code == 201, invited.text
+    with transaction(world.factory) as session:
+        supplier = {
+            "Authorization": f"Bearer {create_key(session, 'digitaal-vlaanderen', 'supplier')}"
+        }
+    submitted = world.client.post(
+        SUBMIT, content=UPLOAD, headers={**supplier, "Content-Type": "text/csv"}
+    )
+    assert submitted.status_code == 201, submitted.text
+    submission = submitted.json()["submission"]
+    before = _current_gent_values(world)
+
+    original = stats_repository.lock_dataset
+    done: list[bool] = []
+
+    def lock_dataset(*args: Any, **kwargs: Any) -> Any:
+        if not done:
+            done.append(True)
+            # Committed in a request of its own while the withdrawal waits for the lock.
+            removed = world.client.delete(
+                f"{ROLES}/digitaal-vlaanderen/supplier", headers=publisher
+            )
+            assert removed.status_code == 200, removed.text
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stats_repository, "lock_dataset", lock_dataset)
+    response = world.client.delete(f"{SUBMIT}/{submission}", headers=supplier)
+    assert done
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["missing_right"] == f"supplier|owner|publisher:{DATASET}"
+    assert _current_gent_values(world) == before
+    listed = world.client.get(SUBMIT, params={"state": "accepted"}).json()["items"]
+    assert all(s["withdrawn_by"] is None for s in listed)
