@@ -176,7 +176,9 @@ def _found(
     datasets, indicators = _topics(session, q)
     places = _places(session, q, latest, preferred)
     words = q.split()
-    if 1 < len(words) <= MAX_SPLIT_WORDS and not (places and (datasets or indicators)):
+    # A query that names a place as a whole is that place: "De Panne" is not the topic "de"
+    # in the place "panne".
+    if 1 < len(words) <= MAX_SPLIT_WORDS and not places:
         split = _topic_and_place(session, words, latest, preferred)
         if split is not None:
             return split

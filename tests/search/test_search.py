@@ -180,6 +180,16 @@ def test_a_topic_is_not_read_as_a_sectors_name(client: TestClient) -> None:
     assert all(p["level"] != "sector" for p in body["places"]), body["places"]
 
 
+@pytest.mark.parametrize("q", ["De Panne", "de panne", "Sint-Niklaas"])
+def test_a_place_of_several_words_is_not_split_into_a_topic(client: TestClient, q: str) -> None:
+    """ "De Panne" named a place, and was searched again as the topic "de" and the place
+    "panne": every dataset with a word beginning with "de" was listed beside it."""
+    body = client.get("/api/v1/search", params={"q": q}).json()
+    assert body["places"][0]["level"] == "municipality", body["places"]
+    assert body["places"][0]["name"].lower().replace("-", " ") == q.lower().replace("-", " ")
+    assert body["datasets"] == [] and body["indicators"] == [], body
+
+
 def test_a_title_that_holds_the_words_comes_first(client: TestClient) -> None:
     """Hits came in the order of their ids: "bevolking" listed the cars of households first,
     and "oppervlakte" could leave the area indicator out of its ten."""
