@@ -305,6 +305,14 @@ def get_dataset(session: Session, dataset_id: str) -> Dataset | None:
     return session.get(Dataset, dataset_id)
 
 
+def id_in_other_case(
+    session: Session, entity: type[Dataset] | type[Indicator], key: str
+) -> str | None:
+    """The id of the dataset or indicator written as ``key`` is in another case; None when
+    there is none."""
+    return session.scalar(select(entity.id).where(func.lower(entity.id) == key.lower()).limit(1))
+
+
 def indicators_of_dataset(session: Session, dataset_id: str) -> list[Indicator]:
     stmt = (
         select(Indicator)

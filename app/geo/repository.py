@@ -178,6 +178,16 @@ def versions_of_unit(session: Session, level: str, code: str) -> list[str]:
     )
 
 
+def code_in_other_case(session: Session, level: str, code: str) -> str | None:
+    """The code of a ``level`` unit written as ``code`` is in another case (``46021a001`` for
+    ``46021A001``), in any version; None when there is none."""
+    return session.scalar(
+        select(GeoUnit.code)
+        .where(GeoUnit.level == level, func.upper(GeoUnit.code) == code.upper())
+        .limit(1)
+    )
+
+
 def units_query(
     *,
     level: str | None,

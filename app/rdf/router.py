@@ -30,6 +30,7 @@ from app.api.http import (
 from app.api.params import text_path, text_query
 from app.api.problems import Responses, problems
 from app.auth.deps import OptionalCallerDep
+from app.config import Settings
 from app.db.queries import as_utc
 from app.db.session import again_after_conflict
 from app.downloads.router import RANGE_PARAMETERS, range_responses, stored_response
@@ -94,6 +95,16 @@ def _ok(description: str, content: Mapping[str, object]) -> Responses:
 
 def _see_other(description: str) -> Responses:
     return {303: {"description": description, "headers": {"Location": _STRING}}}
+
+
+# A thing's key written in another case (see things.Respelled).
+_RESPELLED: Responses = {
+    301: {
+        "description": "The key is written in another case: the same URL with the key as "
+        "the thing has it (and the query as it came).",
+        "headers": {"Location": _STRING},
+    }
+}
 
 
 def _respond(
@@ -292,6 +303,7 @@ def _format_of(extension: str) -> service.RdfFormat:
     status_code=303,
     responses={
         **_see_other("The document about the thing: `/doc/{kind}/{key}`."),
+        **_RESPELLED,
         404: {**problems(404)[404], "content": _HTML},  # problem+json, or HTML for a browser
     },
 )
@@ -301,6 +313,8 @@ def identifier(
     # Unknown ids answer 404 here, not after the redirect.
     try:
         things.resolve(session, Uris(settings.base_url), kind, key)
+    except things.Respelled as respelled:
+        return _respelled(request, settings, "id", kind, respelled.key)
     except NotFound as exc:
         return _not_found(_error_format(request), request, exc.detail)
     # Quoted: the path segments go into a Location header as they came.
@@ -325,6 +339,7 @@ def catalog_identifier(settings: SettingsDep) -> RedirectResponse:
     response_class=Response,
     responses={
         **_ok("The thing described in RDF, or an HTML page for a browser.", _RDF | _HTML),
+        **_RESPELLED,
         **_NOT_MODIFIED,
         **problems(406),
         # problem+json, or HTML for a browser
@@ -336,7 +351,10 @@ def document(
 ) -> Response:
     uris = Uris(settings.base_url)
     fmt = service.negotiate(request.headers.get("accept"), html=True)
-    thing = _html_or_problem(fmt, request, lambda: things.resolve(session, uris, kind, key))
+    try:
+        thing = _html_or_problem(fmt, request, lambda: things.resolve(session, uris, kind, key))
+    except things.Respelled as respelled:
+        return _respelled(request, settings, "doc", kind, respelled.key)
     if isinstance(thing, Response):
         return thing
     if fmt is None:
@@ -353,6 +371,17 @@ def document(
         )
     document = service.graph_document(thing.graph(), fmt)
     return _respond(request, session, document, vary=True)
+
+
+def _respelled(
+    request: Request, settings: Settings, prefix: str, kind: str, key: str
+) -> RedirectResponse:
+    """301 to the URL of the thing as its key is written (a sector code typed in lower case),
+    with the query as it came: the same thing, and links should name it one way."""
+    target = f"{settings.base_url}/{prefix}/{quote(kind, safe='')}/{quote(key, safe='/')}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return RedirectResponse(target, status_code=301)
 
 
 def _error_format(request: Request) -> service.RdfFormat | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.catalogue import repository as catalogue_repository
 from app.catalogue import service as catalogue_service
-from app.catalogue.models import Dataset
+from app.catalogue.models import Dataset, Indicator
 from app.errors import NotFound
 from app.feedback import service as feedback_service
 from app.geo import repository as geo_repository
@@ -44,8 +44,40 @@ class Thing:
     html: Callable[[Alternates, pages.Reader], str]
 
 
+class Respelled(Exception):
+    """No thing has this key, but one has it in another case (a sector code typed in lower
+    case, a dataset id in capitals): its ``key`` as written."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
-    """The thing ``/id/{kind}/{key}`` names; NotFound when there is none."""
+    """The thing ``/id/{kind}/{key}`` names; Respelled when its key is written in another
+    case, NotFound when there is none."""
+    try:
+        return _resolve(session, uris, kind, key)
+    except NotFound:
+        spelled = _in_other_case(session, kind, key)
+        if spelled is None or spelled == key:
+            raise
+        raise Respelled(spelled) from None
+
+
+def _in_other_case(session: Session, kind: str, key: str) -> str | None:
+    if kind == "dataset":
+        dataset, structure, _ = key.partition(STRUCTURE_SUFFIX)
+        spelled = catalogue_repository.id_in_other_case(session, Dataset, dataset)
+        return None if spelled is None else spelled + structure
+    if kind == "indicator":
+        return catalogue_repository.id_in_other_case(session, Indicator, key)
+    if kind in GEO_LEVELS:
+        return geo_repository.code_in_other_case(session, kind, key)
+    return None
+
+
+def _resolve(session: Session, uris: Uris, kind: str, key: str) -> Thing:
     if kind == "dataset":
         if key.endswith(STRUCTURE_SUFFIX):
             return _structure(session, uris, key.removesuffix(STRUCTURE_SUFFIX))

@@ -227,3 +227,33 @@ def test_a_code_list_page_is_titled_in_the_readers_language(
         assert page.status_code == 200
         heading = page.text[page.text.index("<h1") :]
         assert labels[lang] in heading[: heading.index("</h1>")], lang
+
+
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("/doc/sector/46021a001", "/doc/sector/46021A001"),
+        ("/doc/wijk/44021w12?version=2025", "/doc/wijk/44021W12?version=2025"),
+        ("/id/referentieregio/refreg01", "/id/referentieregio/REFREG01"),
+        ("/doc/dataset/Population-2025", "/doc/dataset/population-2025"),
+        ("/doc/dataset/POPULATION-2025/structure", "/doc/dataset/population-2025/structure"),
+        ("/id/indicator/Population", "/id/indicator/population"),
+    ],
+)
+def test_a_key_in_another_case_is_moved_to_the_key_as_written(
+    client: TestClient, path: str, canonical: str
+) -> None:
+    # /doc/sector/46021a001 was a 404, though the sector codes are printed in capitals.
+    for accept in ("text/html", "text/turtle"):
+        moved = client.get(path, headers={"Accept": accept}, follow_redirects=False)
+        assert moved.status_code == 301, (path, accept, moved.status_code)
+        assert moved.headers["location"] == BASE + canonical
+    assert client.get(canonical.split("?")[0], headers={"Accept": "text/turtle"}).status_code in (
+        200,
+        303,
+    )
+
+
+def test_a_key_of_nothing_in_any_case_is_still_404(client: TestClient) -> None:
+    assert client.get("/doc/sector/46021q999", follow_redirects=False).status_code == 404
+    assert client.get("/doc/region/46021a001", follow_redirects=False).status_code == 404
