@@ -34,10 +34,12 @@ from app.api.background import CoalescingWorker, PassControl
 from app.api.deps import AppState, app_state
 from app.api.http import (
     CONTENT_SECURITY_POLICY,
+    NOT_MODIFIED_JSON,
     Cors,
     DateHeader,
     FastGZip,
     HeadAsGet,
+    JsonValidator,
     LimitBody,
     RefuseControlCharacters,
     RefuseDeepJson,
@@ -358,6 +360,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.datapedia = state
     # Outermost last: HEAD becomes GET before CORS and headers are added to every answer;
     # compression sits inside HEAD handling, so HEAD announces what GET would send.
+    # Innermost: the JSON's own bytes are tagged, before compression.
+    app.add_middleware(JsonValidator)
     app.add_middleware(FastGZip, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SignalStoredFilesWriter, state=state)
     app.add_middleware(
@@ -384,6 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DateHeader)  # outermost: every answer, /health too
     _install_error_handlers(app)
     _install_docs(app)
+    _document_revalidation(app)
     app.include_router(unitsets_router, prefix="/api/v1")
     app.include_router(geo_router, prefix="/api/v1")
     app.include_router(monitors_router, prefix="/api/v1")
@@ -533,6 +538,24 @@ class CachedStaticFiles(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
         return response
+
+
+def _document_revalidation(app: FastAPI) -> None:
+    """The 304 of JsonValidator in the OpenAPI document, on each read of the API that answers
+    JSON (the routes document their other answers themselves)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for template, item in build()["paths"].items():
+                read = item.get("get")
+                if not template.startswith("/api/") or read is None:
+                    continue
+                if "application/json" in read["responses"].get("200", {}).get("content", {}):
+                    read["responses"].setdefault("304", NOT_MODIFIED_JSON)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_docs(app: FastAPI) -> None:

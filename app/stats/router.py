@@ -90,8 +90,8 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         304: {
-            "description": "The stored whole-dataset CSV or JSON-stat, not modified since "
-            "the `ETag` the client sent."
+            "description": "Not modified since the `ETag` the client sent: a page of "
+            "JSON records, or the stored whole-dataset CSV or JSON-stat."
         },
         **problems(400, 404, 406, 409, 422),
     },

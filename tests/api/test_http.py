@@ -441,3 +441,54 @@ def test_the_date_is_the_moment_of_the_answer_and_no_last_modified_is_later() ->
         assert before <= parsedate_to_datetime(answer.headers["date"]) <= after
     assert future.headers["last-modified"] == future.headers["date"]
     assert past.headers["last-modified"] == moments["/past"]
+
+
+def test_a_json_answer_is_tagged_and_revalidated_until_it_changes(world: World) -> None:
+    """A dashboard polling a dataset paid for the whole answer every time: no JSON read of
+    the API had a validator. Tagged by its bytes, an unchanged answer is a 304."""
+    detail = "/api/v1/datasets/population-2025"
+    first = world.client.get(detail, headers={"Origin": APP_ORIGIN})
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"')
+    assert "etag" in first.headers["access-control-expose-headers"].lower()
+    for encoding in ("gzip", "identity"):
+        again = world.client.get(
+            detail, headers={"If-None-Match": tag, "Accept-Encoding": encoding}
+        )
+        assert again.status_code == 304, encoding
+        assert again.content == b"" and again.headers["etag"] == tag
+        assert "content-type" not in again.headers
+        assert "Accept-Encoding" in again.headers["vary"]
+    # A strong comparison's form of the same tag, and HEAD, revalidate as well.
+    assert world.client.get(detail, headers={"If-None-Match": tag[2:]}).status_code == 304
+    assert world.client.head(detail, headers={"If-None-Match": tag}).status_code == 304
+    other = world.client.get(detail, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.json() == first.json()
+    # Another answer has another tag; a change of the dataset changes the answer's.
+    listed = world.client.get("/api/v1/datasets?page_size=2")
+    assert listed.headers["etag"] != tag
+    title = {"nl": "Bevolking, herzien", "en": "Population, revised"}
+    changed = world.client.patch(detail, json={"title": title}, headers=world.auth("admin"))
+    assert changed.status_code == 200, changed.text
+    after = world.client.get(detail, headers={"If-None-Match": tag})
+    assert after.status_code == 200 and after.json()["title"] == title
+    assert after.headers["etag"] != tag
+
+
+def test_only_whole_json_answers_of_reads_are_tagged(world: World) -> None:
+    missing = world.client.get("/api/v1/datasets/nothing", headers={"If-None-Match": "*"})
+    assert missing.status_code == 404 and "etag" not in missing.headers
+    csv = world.client.get(
+        "/api/v1/datasets/population-2025/observations?format=csv&level=municipality"
+    )
+    assert csv.status_code == 200 and "etag" not in csv.headers
+    page = world.client.get("/doc/dataset/population-2025", headers={"Accept": "text/html"})
+    tag = page.headers["etag"]  # the pages' own validator, not this one's
+    assert world.client.get("/api/v1/datasets/population-2025").headers["etag"] != tag
+
+
+def test_openapi_documents_the_304_of_json_reads(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "304" in paths["/api/v1/datasets/{dataset_id}"]["get"]["responses"]
+    assert "304" in paths["/api/v1/geo/units"]["get"]["responses"]
+    assert "304" not in paths["/health"]["get"]["responses"]
