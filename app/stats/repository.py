@@ -43,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.pool import QueuePool
@@ -1110,7 +1110,7 @@ def copy_csv(
     if connection.dialect.name == "postgresql":
         yield from _copy_csv_postgresql(connection, wanted, header, parts or EXPORT_PARTS)
     else:
-        yield from _copy_csv_sqlite(connection, wanted, header)
+        yield from _copy_csv_sqlite(connection, wanted, header, parts or EXPORT_PARTS)
 
 
 # The least CSV sent at once: each chunk costs a hop to the event loop's thread and back, a
@@ -1562,21 +1562,90 @@ def sqlite_csv_text_query(wanted: PublishedFilter) -> AnySelect:
     ).select_from(rows.outerjoin(_UNIT_CELLS, _UNIT_CELLS.c.id == rows.c.unit_id))
 
 
-def _printf_text(text: str) -> str:
-    return text.replace("%", "%%")
-
-
 def _copy_csv_sqlite(
-    connection: Connection, wanted: PublishedFilter, header: Sequence[str]
+    connection: Connection, wanted: PublishedFilter, header: Sequence[str], parts: int
 ) -> Iterator[bytes]:
     # SQLite walks the index one slice (indicator, period, level) at a time and writes the
     # slice's lines as one text: a row of the driver per slice, not per line (the driver's
     # rows and the lines made of them in Python were half the time of an export). The cells
     # the same for the whole slice (indicator, period, level, version, unit of measure) are
     # written into the line's format here, those of a unit (code, name) read from a
-    # temporary table filled once.
-    read_one_state(connection)
-    units = _UnitCells(connection)
+    # temporary table filled once. SQLite lets go of the GIL while it runs a statement: a
+    # large export is written by ``parts`` connections of its own at once (the slices in
+    # turn), all reading one state of the database (:func:`_same_state_connections`).
+    pinned = (
+        _same_state_connections(connection.engine, parts + 1)
+        if parts > 1 and _may_export_sqlite_in_parts(connection, wanted, parts)
+        else None
+    )
+    if pinned is None:
+        read_one_state(connection)
+        yield from _in_chunks(header, _sqlite_slice_texts(connection, wanted, []))
+        return
+    try:
+        yield from _in_chunks(header, _sqlite_slice_texts(pinned[0], wanted, pinned[1:]))
+    finally:
+        for helper in pinned:
+            helper.close()
+
+
+def _may_export_sqlite_in_parts(
+    connection: Connection, wanted: PublishedFilter, parts: int
+) -> bool:
+    """Whether an export is large enough to be made in parts (no filter of units, more than
+    one slice), may be (a transaction that has begun, perhaps written, exports alone: its own
+    state is the one to export) and can be (a database file, connections to spare)."""
+    # One indicator, one period and one level (every key column but the unit): one slice.
+    one_slice = wanted._pinned() == len(_KEY) - 1
+    if wanted.unit_ids or wanted.within_id is not None or one_slice:
+        return False
+    if getattr(connection.connection.dbapi_connection, "in_transaction", True):
+        return False
+    if connection.engine.url.database in (None, "", ":memory:"):
+        return False
+    pool = connection.engine.pool
+    return not isinstance(pool, QueuePool) or pool.checkedout() + parts + 2 <= pool.size()
+
+
+def _same_state_connections(engine: Engine, count: int) -> list[Connection] | None:
+    """``count`` connections of their own, each in a read transaction of the same state of
+    the database: begun while another connection holds the write lock, so that nothing is
+    committed between the first and the last (SQLite has no snapshot to hand on). None when a
+    writer holds the lock now: the export is then made by one connection, not kept waiting
+    on a submission."""
+    lock = engine.connect()
+    opened: list[Connection] = []
+    try:
+        waits = lock.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        lock.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            lock.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError:  # database is locked: a writer is at work
+            return None
+        finally:
+            lock.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits or 0)}")
+        for _ in range(count):
+            helper = engine.connect()
+            opened.append(helper)
+            read_one_state(helper)
+            # The read transaction takes its state at its first read, not at BEGIN.
+            helper.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+        pinned, opened = opened, []
+        return pinned
+    finally:
+        lock.rollback()
+        lock.close()
+        for helper in opened:
+            helper.close()
+
+
+def _sqlite_slice_texts(
+    reader: Connection, wanted: PublishedFilter, writers: Sequence[Connection]
+) -> Iterator[str]:
+    """The slices' lines in the records' order: the units, indicators and slices read by
+    ``reader``, the lines written by it too, or by ``writers`` at once (threads of their
+    own), the slices handed out in turn and their texts put back in order."""
+    units = _UnitCells(reader)
     # The units the filter can give, read at once (a small export reads few of them).
     if wanted.unit_ids:
         units.read(GeoUnit.id.in_(list(wanted.unit_ids)))
@@ -1597,41 +1666,139 @@ def _copy_csv_sqlite(
         indicators = indicators.where(Indicator.id.in_(list(wanted.indicators)))
     measures = {
         indicator: (decimals, csv_text_cell(measure, neutralise=False))
-        for indicator, decimals, measure in connection.execute(indicators)
+        for indicator, decimals, measure in reader.execute(indicators)
     }
-    slice_text = sqlite_csv_text_query(wanted)
+    slices = _sqlite_slices(reader, wanted)
+    if writers:
+        yield from _texts_in_parts(writers, wanted, units.cells, measures, slices)
+        return
+    writer = _SliceWriter(units, wanted, measures)
+    units.create()
+    try:
+        for key in slices:
+            lines = writer.text(key)
+            if lines:
+                yield lines
+    finally:
+        # Here, not around the chunker: the table is gone once the last slice is read,
+        # before the last chunk waits on a client that may never take it.
+        units.drop()
 
-    def slice_texts() -> Iterator[str]:
-        units.create()
+
+class _SliceWriter:
+    """The CSV lines of one slice as one text, written by SQLite on the connection of
+    ``units`` (whose temporary table holds the units' cells)."""
+
+    def __init__(
+        self,
+        units: _UnitCells,
+        wanted: PublishedFilter,
+        measures: Mapping[str, tuple[int, str]],
+    ) -> None:
+        self.units = units
+        self.wanted = wanted
+        self.measures = measures
+        self.stmt = sqlite_csv_text_query(wanted)
+
+    def text(self, key: tuple[str, ...]) -> str:
+        indicator, period, level = key
+        connection = self.units.connection
+        decimals, measure = self.measures[indicator]
+        head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},"
+        head += f"{self.wanted.version},"
+        bound = {
+            "slice_indicator": indicator,
+            "slice_period": period,
+            "slice_level": level,
+            "slice_decimals": decimals,
+            "slice_format": f"{_printf_text(head)}%s,%s,{_printf_text(measure)},%s,%s\r\n",
+        }
+        lines, count, covered = connection.execute(self.stmt, bound).one()
+        if covered < count:
+            # A unit the first read did not cover (rare: an earlier revision's, or a filter
+            # the read above could not foresee): read those, then again.
+            slice_units = connection.scalars(sqlite_csv_slice_query(self.wanted), bound)
+            self.units.read_missing(set(slice_units))
+            lines, count, covered = connection.execute(self.stmt, bound).one()
+        return str(lines) if count else ""
+
+
+# Slices handed out ahead of the one the stream waits for (a sector slice is a few MB).
+_SLICES_AHEAD = 4
+
+
+def _texts_in_parts(
+    writers: Sequence[Connection],
+    wanted: PublishedFilter,
+    cells: Mapping[int, str],
+    measures: Mapping[str, tuple[int, str]],
+    slices: Iterator[tuple[str, ...]],
+) -> Iterator[str]:
+    """The slices' texts, written by ``writers`` at once (a thread each), in the slices'
+    order. Any writer takes the next slice when it is free (a sector slice is a thousand
+    times a province's), at most _SLICES_AHEAD beyond the one the stream waits for."""
+    jobs: queue.Queue[tuple[int, tuple[str, ...]] | None] = queue.Queue()
+    written: dict[int, str | BaseException] = {}
+    failed: list[BaseException] = []  # a writer that could not begin
+    ready = threading.Condition()
+
+    def write(connection: Connection) -> None:
+        units = _UnitCells(connection, dict(cells))
+        writer = _SliceWriter(units, wanted, measures)
         try:
-            yield from slice_lines()
+            try:
+                units.create()
+            except Exception as error:
+                with ready:
+                    failed.append(error)
+                    ready.notify_all()
+                return
+            while (job := jobs.get()) is not None:
+                number, key = job
+                try:
+                    text_: str | BaseException = writer.text(key)
+                except Exception as error:  # handed to the stream, which raises it
+                    text_ = error
+                with ready:
+                    written[number] = text_
+                    ready.notify_all()
         finally:
-            # Here, not around the chunker: the table is gone once the last slice is
-            # read, before the last chunk waits on a client that may never take it.
             units.drop()
 
-    def slice_lines() -> Iterator[str]:
-        for indicator, period, level in _sqlite_slices(connection, wanted):
-            decimals, measure = measures[indicator]
-            head = f"{indicator},{csv_text_cell(period, neutralise=True)},{level},{wanted.version},"
-            bound = {
-                "slice_indicator": indicator,
-                "slice_period": period,
-                "slice_level": level,
-                "slice_decimals": decimals,
-                "slice_format": f"{_printf_text(head)}%s,%s,{_printf_text(measure)},%s,%s\r\n",
-            }
-            lines, count, covered = connection.execute(slice_text, bound).one()
-            if covered < count:
-                # A unit the first read did not cover (rare: an earlier revision's, or a
-                # filter the read above could not foresee): read those, then again.
-                slice_units = connection.scalars(sqlite_csv_slice_query(wanted), bound)
-                units.read_missing(set(slice_units))
-                lines, count, covered = connection.execute(slice_text, bound).one()
-            if count:
-                yield lines
+    threads = [
+        threading.Thread(target=write, args=(c,), name=f"csv-export-part-{n}", daemon=True)
+        for n, c in enumerate(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        handed = waited = 0
+        for key in itertools.chain(slices, [None]):
+            if key is not None:
+                jobs.put((handed, key))
+                handed += 1
+            while waited < handed and (key is None or handed - waited > _SLICES_AHEAD):
+                with ready:
+                    while waited not in written and not failed:
+                        ready.wait()
+                    text_ = written.pop(waited) if waited in written else failed[0]
+                waited += 1
+                if isinstance(text_, BaseException):
+                    raise text_
+                if text_:
+                    yield text_
+    finally:
+        # Each writer ends after its slice: the queue's jobs are dropped.
+        while not jobs.empty():
+            jobs.get_nowait()
+        for _ in threads:
+            jobs.put(None)
+        for thread in threads:
+            thread.join()
 
-    yield from _in_chunks(header, slice_texts())
+
+def _printf_text(text: str) -> str:
+    return text.replace("%", "%%")
 
 
 def csv_text_cell(text: str | None, *, neutralise: bool) -> str:
@@ -1651,9 +1818,9 @@ class _UnitCells:
     """The code and name of units as two CSV cells (neutralised), by unit id: read into a
     dict first, then into the temporary table ``csv_unit_cells`` of the connection."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cells: dict[int, str] | None = None) -> None:
         self.connection = connection
-        self.cells: dict[int, str] = {}
+        self.cells: dict[int, str] = {} if cells is None else cells
         self.created = False
 
     def read(self, condition: ColumnElement[bool]) -> None:

@@ -1,0 +1,222 @@
+"""SQLite's CSV export in parts: connections of their own write the slices at once (SQLite
+lets go of the GIL while it runs a statement), all reading one state of the database, taken
+while another connection held the write lock; the bytes are those of one connection writing
+them all, in the same order. A writer at work, a transaction of the request's own, a filter
+of units or a busy pool: the request's connection exports alone."""
+
+from __future__ import annotations
+
+import threading
+import types
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from app.db.session import make_engine
+from app.stats import repository, service
+from app.stats.models import PublishedValue
+from tests.dbutil import backend
+from tests.factories import World, submit_rows
+
+pytestmark = pytest.mark.skipif(
+    backend() != "sqlite", reason="the export in parts on one state is SQLite's"
+)
+
+
+def wanted(session: Session, dataset_id: str, **filters: object) -> repository.PublishedFilter:
+    query = service.build_query(
+        session,
+        dataset_id,
+        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
+        periods=filters.get("periods", []),  # type: ignore[arg-type]
+        level=filters.get("level"),  # type: ignore[arg-type]
+        version=None,
+        within=filters.get("within"),  # type: ignore[arg-type]
+        units=[],
+        area=[],
+    )
+    return service.published_filter(query, None)
+
+
+def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
+    """The export, then the session's transaction ended, as a request's ends (an export on
+    one connection reads in a transaction, and a connection in one exports alone)."""
+    made = b"".join(repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=parts))
+    session.rollback()
+    return made
+
+
+GENT_ROWS = [
+    f"{sector},{indicator},{period},{n * 100 + 7},"
+    for n, sector in enumerate(["44021A00-", "44021A01-", "44021A02-", "44021A03K"])
+    for indicator in ("population", "area")
+    for period in ("2024", "2025")
+]
+
+
+def part_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("csv-export-part-")]
+
+
+@pytest.fixture
+def plain_session(real_engine: Engine) -> Iterator[Session]:
+    """A session as a request has one (its reads outside a transaction)."""
+    with Session(real_engine) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("dataset_id", "filters"),
+    [
+        ("income", {}),
+        ("income", {"level": "sector"}),
+        ("climate-energy-monitor", {"level": "municipality"}),
+        ("energy-fluvius", {"level": "sector"}),
+        ("energy-fluvius", {"periods": ["2021", "2019"]}),
+    ],
+)
+def test_an_export_in_parts_is_the_export_of_one_connection_byte_for_byte(
+    plain_session: Session, dataset_id: str, filters: dict[str, object]
+) -> None:
+    asked = wanted(plain_session, dataset_id, **filters)
+    connection = plain_session.connection()
+    assert repository._may_export_sqlite_in_parts(connection, asked, 2)
+    alone = export(plain_session, asked, parts=1)
+    assert alone.count(b"\r\n") > 100
+    # Two parts (the default): the lock, the reader and two writers beside the session's
+    # connection fit the pool of five.
+    assert repository._may_export_sqlite_in_parts(plain_session.connection(), asked, 2)
+    assert export(plain_session, asked, parts=2) == alone
+    assert not part_threads()
+    # Every helper connection went back to the pool (and the session's, its export done).
+    assert real_engine_checked_out(plain_session) == 0
+
+
+def real_engine_checked_out(session: Session) -> int:
+    pool = session.get_bind().pool
+    return pool.checkedout()  # type: ignore[attr-defined,no-any-return]
+
+
+def test_the_parts_run_at_once_on_connections_of_their_own(plain_session: Session) -> None:
+    asked = wanted(plain_session, "energy-fluvius", level="sector")
+    seen: set[str] = set()
+    chunks = repository.copy_csv(plain_session, asked, service.RECORD_FIELDS, parts=2)
+    next(chunks)
+    seen.update(t.name for t in part_threads())
+    chunks.close()
+    assert seen == {"csv-export-part-0", "csv-export-part-1"}
+    assert not part_threads()
+
+
+def test_what_is_committed_during_an_export_in_parts_is_not_in_it(world: World) -> None:
+    """The parts read the state of the moment the export began, like one connection's read
+    transaction would: a value published meanwhile is in the next export, not half in this."""
+    submit_rows(world, "population-2025", "gent", *GENT_ROWS)
+    engine = world.engine
+    with Session(engine) as session:
+        asked = wanted(session, "population-2025")
+        before = export(session, asked, parts=1)
+        assert before.count(b"\r\n") > 20
+        assert repository._may_export_sqlite_in_parts(session.connection(), asked, 2)
+        chunks = repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=2)
+        head = next(chunks)  # the parts are reading
+        with engine.begin() as writer:
+            writer.execute(
+                update(PublishedValue)
+                .where(PublishedValue.dataset_id == "population-2025")
+                .values(value=987654321)
+            )
+        during = head + b"".join(chunks)
+        after = export(session, asked, parts=2)
+    assert during == before
+    assert b",987654321," not in during
+    assert b",987654321," in after
+
+
+def test_while_a_writer_holds_the_lock_the_export_is_made_alone_without_waiting(
+    world: World,
+) -> None:
+    submit_rows(world, "population-2025", "gent", *GENT_ROWS)
+    engine = world.engine
+    with engine.connect() as writer, Session(engine) as session:
+        asked = wanted(session, "population-2025")
+        alone = export(session, asked, parts=1)
+        assert alone.count(b"\r\n") > 20
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            assert repository._same_state_connections(engine, 3) is None
+            # (SQLite's busy timeout is 30 s: a wait for the lock would show as a hang.)
+            assert export(session, asked, parts=2) == alone
+        finally:
+            writer.rollback()
+        assert engine.pool.checkedout() == 1  # the writer: no helper was kept
+        pinned = repository._same_state_connections(engine, 3)
+        assert pinned is not None and len(pinned) == 3
+        for connection in pinned:
+            connection.close()
+
+
+def test_a_transaction_that_has_written_exports_its_own_writes_alone(world: World) -> None:
+    submit_rows(world, "population-2025", "gent", *GENT_ROWS)
+    with Session(world.engine) as session:
+        asked = wanted(session, "population-2025")
+        first = session.scalars(
+            select(PublishedValue.id)
+            .where(
+                PublishedValue.dataset_id == "population-2025",
+                PublishedValue.revision_to.is_(None),
+                PublishedValue.value.is_not(None),
+            )
+            .order_by(PublishedValue.id)
+            .limit(1)
+        ).one()
+        session.execute(
+            update(PublishedValue).where(PublishedValue.id == first).values(value=987654321)
+        )
+        assert not repository._may_export_sqlite_in_parts(session.connection(), asked, 2)
+        assert b",987654321," in export(session, asked, parts=2)
+
+
+def test_small_exports_and_a_busy_pool_are_made_alone(real_db: str) -> None:
+    engine = make_engine(real_db)
+    try:
+        with Session(engine) as session:
+            connection = session.connection()
+            one_slice = wanted(
+                session,
+                "income",
+                indicators=["income-median-declaration"],
+                periods=["2021"],
+                level="sector",
+            )
+            assert not repository._may_export_sqlite_in_parts(connection, one_slice, 2)
+            within = wanted(session, "income", within="municipality:44021")
+            assert not repository._may_export_sqlite_in_parts(connection, within, 2)
+            whole = wanted(session, "income")
+            assert repository._may_export_sqlite_in_parts(connection, whole, 2)
+            taken = [engine.connect() for _ in range(2)]
+            try:
+                assert not repository._may_export_sqlite_in_parts(connection, whole, 2)
+                assert export(session, whole, parts=2) == export(session, whole, parts=1)
+                assert not part_threads()
+            finally:
+                for other in taken:
+                    other.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_stream_closed_early_ends_its_parts(plain_session: Session) -> None:
+    asked = wanted(plain_session, "energy-fluvius")
+    chunks = repository.copy_csv(plain_session, asked, service.RECORD_FIELDS, parts=2)
+    assert isinstance(chunks, types.GeneratorType)
+    assert next(chunks).startswith(b"indicator,")
+    chunks.close()
+    assert not part_threads()
+    assert real_engine_checked_out(plain_session) == 1
+    assert export(plain_session, asked, parts=2).count(b"\r\n") > 100
