@@ -359,6 +359,17 @@ def seed(
         # Named on purpose: a typo must not seed the catalogue alone and report success.
         err.print(f"error: --source-dir {source_dir} is not a folder", markup=False)
         raise typer.Exit(2)
+    if (
+        source_dir is None
+        and "source_dir" in settings.model_fields_set
+        and not settings.source_dir.is_dir()
+    ):
+        # Set, and mistyped: the same. Only the default may be missing (a machine without the
+        # real data still gets the authored catalogue).
+        err.print(
+            f"error: DATAPEDIA_SOURCE_DIR {settings.source_dir} is not a folder", markup=False
+        )
+        raise typer.Exit(2)
     try:
         _ensure_migrated(settings.database_url)
     except OperationalError as exc:
@@ -549,7 +560,7 @@ def keys_create(
         try:
             TypeAdapter(Label).validate_python(label)
         except ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
             err.print(f"[red]error:[/red] --label: {reason}", markup=True, highlight=False)
             raise typer.Exit(2) from exc
     url = get_settings().database_url
