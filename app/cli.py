@@ -498,11 +498,13 @@ def publish(
         ),
     ] = False,
 ) -> None:
-    """Recompute a dataset's published values from its current observations and store what
-    differs, in its latest revision (e.g. after a new geography version was loaded). A
-    dataset of derived values first compares its copies of the parts with their sources
-    (a new revision when they differ). Submissions publish incrementally; after them this
-    changes nothing."""
+    """Recompute a dataset's published values and store what differs.
+
+    From its current observations, in its latest revision
+    (e.g. after a new geography version was loaded).
+    A dataset of derived values first compares its copies of the parts
+    with their sources (a new revision when they differ).
+    Submissions publish incrementally; after them this changes nothing."""
     from app.catalogue.repository import get_dataset
     from app.db.session import make_engine, make_session_factory, transaction
     from app.stats.derived import source_datasets
