@@ -629,7 +629,7 @@ def main() -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     from app.db.migrate import UnknownRevision
-    from app.db.session import is_refused_write
+    from app.db.session import is_not_a_database, is_refused_write
 
     try:
         cli()
@@ -637,6 +637,14 @@ def main() -> None:
         err.print(f"[red]error:[/red] the database does not answer: {first_line(exc)}")
         raise SystemExit(1) from None
     except DBAPIError as exc:  # a read-only user or a standby: one line, nothing changed
+        if is_not_a_database(exc):
+            err.print(
+                f"[red]error:[/red] the database cannot be read: {first_line(exc)}. "
+                "DATAPEDIA_DATABASE_URL names a file that is not a SQLite database (check "
+                "the path) or a damaged one (restore a backup)",
+                highlight=False,
+            )
+            raise SystemExit(1) from None
         if not is_refused_write(exc):
             raise
         err.print(
