@@ -592,8 +592,8 @@ def dcat_validate(
     shacl_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Folder with the official shapes (default DATAPEDIA_SHACL_DIR, else "
-            "../shared/shacl)."
+            help="Folder with the official shapes (default DATAPEDIA_SHACL_DIR, else shacl/ "
+            "beside DATAPEDIA_SOURCE_DIR: ../shared/shacl)."
         ),
     ] = None,
 ) -> None:
