@@ -7,6 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Worker processes of `make run` / `make serve` (several: use PostgreSQL, see README).
 WORKERS ?= 1
+# The base URL `datapedia serve` derives from HOST and PORT: `make run` and `make seed` seed
+# with it too (unless DATAPEDIA_BASE_URL is set), so that the stored Data Cube dumps name
+# the URIs the server answers for.
+LINK_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
+LINK_HOST := $(if $(findstring :,$(LINK_HOST)),[$(LINK_HOST)],$(LINK_HOST))
+SEED_BASE_URL = DATAPEDIA_BASE_URL="$${DATAPEDIA_BASE_URL:-http://$(LINK_HOST):$(PORT)}"
 # Two workers (the machines have two cores) and a random order every run: tests must not
 # depend on each other. The seed is printed; --random-order-seed=N repeats an order.
 PYTEST_ARGS ?= -n 2 --random-order
@@ -24,7 +30,7 @@ $(STAMP): pyproject.toml
 ## (links and URIs follow HOST and PORT unless DATAPEDIA_BASE_URL is set)
 run: $(STAMP)
 	$(BIN)/datapedia db upgrade
-	$(BIN)/datapedia seed
+	$(SEED_BASE_URL) $(BIN)/datapedia seed
 	$(BIN)/datapedia serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## The whole test suite (SQLite; set DATAPEDIA_TEST_DATABASE_URL for PostgreSQL)
@@ -54,7 +60,7 @@ migrate: $(STAMP)
 	$(BIN)/datapedia db upgrade
 
 seed: $(STAMP)
-	$(BIN)/datapedia seed
+	$(SEED_BASE_URL) $(BIN)/datapedia seed
 
 serve: $(STAMP)
 	$(BIN)/datapedia serve --host $(HOST) --port $(PORT) --workers $(WORKERS)

@@ -359,6 +359,17 @@ def seed(
         # Named on purpose: a typo must not seed the catalogue alone and report success.
         err.print(f"error: --source-dir {source_dir} is not a folder", markup=False)
         raise typer.Exit(2)
+    if (
+        source_dir is None
+        and "source_dir" in settings.model_fields_set
+        and not settings.source_dir.is_dir()
+    ):
+        # Set, and mistyped: the same. Only the default may be missing (a machine without the
+        # real data still gets the authored catalogue).
+        err.print(
+            f"error: DATAPEDIA_SOURCE_DIR {settings.source_dir} is not a folder", markup=False
+        )
+        raise typer.Exit(2)
     try:
         _ensure_migrated(settings.database_url)
     except OperationalError as exc:
@@ -487,11 +498,13 @@ def publish(
         ),
     ] = False,
 ) -> None:
-    """Recompute a dataset's published values from its current observations and store what
-    differs, in its latest revision (e.g. after a new geography version was loaded). A
-    dataset of derived values first compares its copies of the parts with their sources
-    (a new revision when they differ). Submissions publish incrementally; after them this
-    changes nothing."""
+    """Recompute a dataset's published values and store what differs.
+
+    From its current observations, in its latest revision
+    (e.g. after a new geography version was loaded).
+    A dataset of derived values first compares its copies of the parts
+    with their sources (a new revision when they differ).
+    Submissions publish incrementally; after them this changes nothing."""
     from app.catalogue.repository import get_dataset
     from app.db.session import make_engine, make_session_factory, transaction
     from app.stats.derived import source_datasets
@@ -549,7 +562,7 @@ def keys_create(
         try:
             TypeAdapter(Label).validate_python(label)
         except ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
             err.print(f"[red]error:[/red] --label: {reason}", markup=True, highlight=False)
             raise typer.Exit(2) from exc
     url = get_settings().database_url
@@ -579,8 +592,8 @@ def dcat_validate(
     shacl_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Folder with the official shapes (default DATAPEDIA_SHACL_DIR, else "
-            "../shared/shacl)."
+            help="Folder with the official shapes (default DATAPEDIA_SHACL_DIR, else shacl/ "
+            "beside DATAPEDIA_SOURCE_DIR: ../shared/shacl)."
         ),
     ] = None,
 ) -> None:
@@ -616,7 +629,7 @@ def main() -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     from app.db.migrate import UnknownRevision
-    from app.db.session import is_refused_write
+    from app.db.session import is_not_a_database, is_refused_write
 
     try:
         cli()
@@ -624,6 +637,14 @@ def main() -> None:
         err.print(f"[red]error:[/red] the database does not answer: {first_line(exc)}")
         raise SystemExit(1) from None
     except DBAPIError as exc:  # a read-only user or a standby: one line, nothing changed
+        if is_not_a_database(exc):
+            err.print(
+                f"[red]error:[/red] the database cannot be read: {first_line(exc)}. "
+                "DATAPEDIA_DATABASE_URL names a file that is not a SQLite database (check "
+                "the path) or a damaged one (restore a backup)",
+                highlight=False,
+            )
+            raise SystemExit(1) from None
         if not is_refused_write(exc):
             raise
         err.print(

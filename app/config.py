@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     shacl_dir: Path | None = Field(
         default=None,
         description="Folder with the official DCAT-AP shapes for 'datapedia dcat validate' "
-        "(default: ../shared/shacl beside the checkout).",
+        "(default: shacl/ beside source_dir, ../shared/shacl).",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.api.background import CoalescingWorker
 from app.api.lastmodified import DocumentDates, FirstSeen
 from app.api.params import text_path
-from app.api.ratelimit import MemoryRateLimiter, RateLimiter
+from app.api.ratelimit import CLIENT_ADDRESS_PREFIX, MemoryRateLimiter, RateLimiter
 from app.api.schemas import ItemT, Page
 from app.config import Settings
 from app.db.session import is_disconnect, is_write_conflict
@@ -156,7 +156,7 @@ def limit_feedback(request: Request, key_id: int | None, settings: Settings) -> 
         limiter.check(f"key:{key_id}", settings.feedback_per_minute)
     else:
         client = request.client.host if request.client else "unknown"
-        limiter.check(f"ip:{client}", settings.anonymous_feedback_per_minute)
+        limiter.check(f"{CLIENT_ADDRESS_PREFIX}{client}", settings.anonymous_feedback_per_minute)
 
 
 def get_settings_dep(request: Request) -> Settings:

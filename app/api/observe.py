@@ -24,7 +24,7 @@ from app.api import metrics, repository
 from app.api.deps import AppState
 from app.api.http import EXPOSED_HEADERS
 from app.db.migrate import UnknownRevision, known_revision
-from app.db.session import is_disconnect, is_refused_write
+from app.db.session import is_disconnect, is_not_a_database, is_refused_write
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
@@ -275,6 +275,13 @@ def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | No
     except SQLAlchemyError as exc:
         if is_disconnect(exc):
             return database_away(exc)
+        if is_not_a_database(exc):
+            # Not "run db upgrade": no migration writes into such a file.
+            return ServiceUnavailable(
+                f"the database cannot be read: {first_line(exc)}. DATAPEDIA_DATABASE_URL "
+                "names a file that is not a SQLite database (check the path) or a damaged "
+                "one (restore a backup)"
+            )
         revision = None  # no alembic_version table: never migrated
     refused = None if rights is None else writes_refused(rights)
     state.schema_ready = revision == head and refused is None

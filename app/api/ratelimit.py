@@ -30,10 +30,17 @@ class RateLimiter(Protocol):
         """Count one request for ``key``; raise TooManyRequests if it is over ``limit``."""
 
 
-def _refusal(what: str, limit: int, retry_after: float) -> TooManyRequests:
+# A window keyed "ip:ADDRESS" counts a client without a key (anonymous feedback).
+CLIENT_ADDRESS_PREFIX = "ip:"
+
+
+def _refusal(what: str, key: str, limit: int, retry_after: float) -> TooManyRequests:
     seconds = max(1, math.ceil(retry_after))
+    per = (
+        "client address without an API key" if key.startswith(CLIENT_ADDRESS_PREFIX) else "API key"
+    )
     return TooManyRequests(
-        f"at most {limit} {what} per minute per API key; try again in {seconds} s",
+        f"at most {limit} {what} per minute per {per}; try again in {seconds} s",
         retry_after=seconds,
     )
 
@@ -60,7 +67,7 @@ class MemoryRateLimiter:
             while events and events[0] <= moment - WINDOW_SECONDS:
                 events.popleft()
             if len(events) >= limit:
-                raise _refusal(self.what, limit, events[0] + WINDOW_SECONDS - moment)
+                raise _refusal(self.what, key, limit, events[0] + WINDOW_SECONDS - moment)
             events.append(moment)
 
 
@@ -89,4 +96,4 @@ class DatabaseRateLimiter:
                 repository.forget_expired_events(session, WINDOW_SECONDS)
             session.commit()
         if retry_after is not None:
-            raise _refusal(self.what, limit, retry_after)
+            raise _refusal(self.what, key, limit, retry_after)

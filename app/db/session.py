@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -206,6 +207,13 @@ def is_refused_write(exc: BaseException) -> bool:
     """The database refused the statement to this user or session (a read-only role, a
     standby): nothing a retry or another input changes, an operator has to give the rights."""
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _REFUSED_STATES
+
+
+def is_not_a_database(exc: BaseException) -> bool:
+    """SQLite opened a file that holds no SQLite database (a DATAPEDIA_DATABASE_URL naming
+    another file) or a damaged one: no retry helps, the operator has to fix the path."""
+    code = getattr(exc.orig, "sqlite_errorcode", None) if isinstance(exc, DBAPIError) else None
+    return code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 def is_disconnect(exc: BaseException) -> bool:

@@ -280,6 +280,10 @@ def test_anonymous_posting_has_a_stricter_limit(world_template: Template, tmp_pa
     assert first.status_code == 201
     assert second.status_code == 429
     assert second.headers["retry-after"]
+    # The limit it names is the one that refused it: no key was sent.
+    assert second.json()["detail"].startswith(
+        "at most 1 feedback posts per minute per client address without an API key;"
+    )
     assert keyed.status_code == 201
 
 

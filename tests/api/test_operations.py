@@ -39,6 +39,22 @@ def test_an_unmigrated_database_answers_503_with_the_command_until_it_is_migrate
         assert client.get("/api/v1/datasets").status_code == 200
 
 
+def test_a_file_that_is_no_sqlite_database_is_named_not_sent_to_db_upgrade(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "observations.csv"
+    other.write_text("sector,indicator,period,value,status\n" * 200)
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{other}"))) as client:
+        for path in ("/ready", "/api/v1/datasets"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            problem = response.json()
+            assert "command" not in problem, problem
+            assert problem["detail"].startswith("the database cannot be read: "), problem
+            assert "not a SQLite database (check the path)" in problem["detail"]
+        assert client.get("/health").status_code == 200
+
+
 def test_request_id_is_taken_or_made_and_returned(client: TestClient) -> None:
     given = client.get("/api/v1/geo/levels", headers={"X-Request-ID": "trace-42"})
     assert given.headers["X-Request-ID"] == "trace-42"

@@ -80,6 +80,45 @@ def test_bad_settings_stop_every_command_in_one_line() -> None:
     )
 
 
+@pytest.mark.only_on("sqlite")
+def test_a_source_dir_set_to_no_folder_stops_the_seed(tmp_path: Path) -> None:
+    # Like --source-dir: a mistyped DATAPEDIA_SOURCE_DIR must not seed the catalogue alone
+    # and report success. (Only the default folder may be missing.)
+    url = f"sqlite:///{tmp_path / 'untouched.sqlite3'}"
+    typo = datapedia("seed", database_url=url, source_dir=str(tmp_path / "nowhere"))
+    assert typo.returncode == 2, typo.stderr
+    assert (
+        typo.stderr.strip() == f"error: DATAPEDIA_SOURCE_DIR {tmp_path / 'nowhere'} is not a folder"
+    )
+    assert not (tmp_path / "untouched.sqlite3").exists()
+    # A label with a control character: the reason alone, as for the settings.
+    label = datapedia("keys", "create", "--org", "gent", "--label", "a\x01b", database_url=url)
+    assert label.returncode == 2
+    assert label.stderr.strip() == "error: --label: control character U+0001 at position 1"
+
+
+@pytest.mark.only_on("sqlite")
+def test_a_file_that_is_no_sqlite_database_is_one_line(tmp_path: Path) -> None:
+    # A URL naming the wrong file (a CSV, a pg_dump archive): one line, not a traceback.
+    other = tmp_path / "not-a-database.sqlite3"
+    other.write_text("sector,indicator,period,value,status\n" * 200)
+    url = f"sqlite:///{other}"
+    empty = tmp_path / "no-sources"
+    empty.mkdir()
+    for command in (
+        ["db", "upgrade"],
+        ["seed", "--source-dir", str(empty)],
+        ["keys", "create", "--org", "gent"],
+        ["publish", "--dataset", "income", "--all"],
+    ):
+        done = datapedia(*command, database_url=url)
+        assert done.returncode == 1, (command, done.stderr)
+        assert "Traceback" not in done.stderr, (command, done.stderr)
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: the database cannot be read: "), (command, last)
+        assert "not a SQLite database (check the path)" in last
+
+
 def test_a_misspelt_setting_is_named_and_the_database_shown(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shown.sqlite3'}"
     done = datapedia("db", "upgrade", database_url=url, database_uri="postgresql://x@y/z")
