@@ -629,7 +629,7 @@ def main() -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     from app.db.migrate import UnknownRevision
-    from app.db.session import is_not_a_database, is_refused_write
+    from app.db.session import NOT_A_DATABASE_HINT, is_not_a_database, is_refused_write
 
     try:
         cli()
@@ -640,8 +640,7 @@ def main() -> None:
         if is_not_a_database(exc):
             err.print(
                 f"[red]error:[/red] the database cannot be read: {first_line(exc)}. "
-                "DATAPEDIA_DATABASE_URL names a file that is not a SQLite database (check "
-                "the path) or a damaged one (restore a backup)",
+                f"{NOT_A_DATABASE_HINT}",
                 highlight=False,
             )
             raise SystemExit(1) from None

@@ -24,7 +24,12 @@ from app.api import metrics, repository
 from app.api.deps import AppState
 from app.api.http import EXPOSED_HEADERS
 from app.db.migrate import UnknownRevision, known_revision
-from app.db.session import is_disconnect, is_not_a_database, is_refused_write
+from app.db.session import (
+    NOT_A_DATABASE_HINT,
+    is_disconnect,
+    is_not_a_database,
+    is_refused_write,
+)
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
@@ -278,9 +283,7 @@ def schema_problem(state: AppState, head: str | None) -> ServiceUnavailable | No
         if is_not_a_database(exc):
             # Not "run db upgrade": no migration writes into such a file.
             return ServiceUnavailable(
-                f"the database cannot be read: {first_line(exc)}. DATAPEDIA_DATABASE_URL "
-                "names a file that is not a SQLite database (check the path) or a damaged "
-                "one (restore a backup)"
+                f"the database cannot be read: {first_line(exc)}. {NOT_A_DATABASE_HINT}"
             )
         revision = None  # no alembic_version table: never migrated
     refused = None if rights is None else writes_refused(rights)

@@ -209,6 +209,13 @@ def is_refused_write(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _REFUSED_STATES
 
 
+# What an operator should do about a file that is no SQLite database (the CLI and /ready say it).
+NOT_A_DATABASE_HINT = (
+    "DATAPEDIA_DATABASE_URL names a file that is not a SQLite database (check the path) or a "
+    "damaged one (restore a backup)"
+)
+
+
 def is_not_a_database(exc: BaseException) -> bool:
     """SQLite opened a file that holds no SQLite database (a DATAPEDIA_DATABASE_URL naming
     another file) or a damaged one: no retry helps, the operator has to fix the path."""
