@@ -7,6 +7,7 @@ of units or a busy pool: the request's connection exports alone."""
 from __future__ import annotations
 
 import threading
+import time
 import types
 from collections.abc import Iterator
 
@@ -113,10 +114,14 @@ def test_the_parts_run_at_once_on_connections_of_their_own(plain_session: Sessio
     assert not part_threads()
 
 
-def test_what_is_committed_during_an_export_in_parts_is_not_in_it(world: World) -> None:
+def test_what_is_committed_during_an_export_in_parts_is_not_in_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The parts read the state of the moment the export began, like one connection's read
     transaction would: a value published meanwhile is in the next export, not half in this."""
     submit_rows(world, "population-2025", "gent", *GENT_ROWS)
+    # A chunk a slice: the first is sent while most slices are still to be written.
+    monkeypatch.setattr(repository, "CSV_CHUNK_BYTES", 1)
     engine = world.engine
     with Session(engine) as session:
         asked = wanted(session, "population-2025")
@@ -125,6 +130,7 @@ def test_what_is_committed_during_an_export_in_parts_is_not_in_it(world: World) 
         assert repository._may_export_sqlite_in_parts(session.connection(), asked, 2)
         chunks = repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=2)
         head = next(chunks)  # the parts are reading
+        assert head.count(b"\r\n") < before.count(b"\r\n") // 2
         with engine.begin() as writer:
             writer.execute(
                 update(PublishedValue)
@@ -220,3 +226,43 @@ def test_a_stream_closed_early_ends_its_parts(plain_session: Session) -> None:
     assert not part_threads()
     assert real_engine_checked_out(plain_session) == 1
     assert export(plain_session, asked, parts=2).count(b"\r\n") > 100
+
+
+def test_the_connections_read_one_state_while_a_writer_commits_on_and_on(world: World) -> None:
+    """Begun one after the other, the connections would read different states while commits
+    follow each other; begun under the write lock, never."""
+    engine = world.engine
+    with engine.begin() as setup:
+        setup.exec_driver_sql("CREATE TABLE tick (n INTEGER)")
+    stop = threading.Event()
+    commits = 0
+
+    def write() -> None:
+        nonlocal commits
+        with engine.connect() as writer:
+            while not stop.is_set():
+                writer.exec_driver_sql("INSERT INTO tick VALUES (1)")
+                writer.commit()
+                commits += 1
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    states: list[set[int]] = []
+    try:
+        while len(states) < 30:
+            time.sleep(0.005)  # the writer's turn
+            pinned = repository._same_state_connections(engine, 3)
+            if pinned is None:  # the writer held the lock: tried again
+                continue
+            try:
+                states.append(
+                    {c.exec_driver_sql("SELECT count(*) FROM tick").scalar_one() for c in pinned}
+                )
+            finally:
+                for connection in pinned:
+                    connection.close()
+    finally:
+        stop.set()
+        thread.join()
+    assert all(len(seen) == 1 for seen in states), states
+    assert len({next(iter(seen)) for seen in states}) > 5, commits  # the writer went on
