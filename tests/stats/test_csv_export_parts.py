@@ -5,7 +5,6 @@ savepoint) exports alone, so that its own writes are in the export."""
 
 from __future__ import annotations
 
-import threading
 import types
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ from app.db.session import make_engine
 from app.stats import repository, service
 from app.stats.models import PublishedValue
 from tests.dbutil import backend
+from tests.stats.exports import REAL_EXPORTS, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgresql", reason="the export in parts is PostgreSQL's (snapshots)"
@@ -33,39 +33,11 @@ def plain_session(real_engine: Engine) -> Iterator[Session]:
             session.rollback()
 
 
-def wanted(session: Session, dataset_id: str, **filters: object) -> repository.PublishedFilter:
-    query = service.build_query(
-        session,
-        dataset_id,
-        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
-        periods=filters.get("periods", []),  # type: ignore[arg-type]
-        level=filters.get("level"),  # type: ignore[arg-type]
-        version=None,
-        within=None,
-        units=[],
-        area=[],
-    )
-    return service.published_filter(query, None)
-
-
 def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
     return b"".join(repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=parts))
 
 
-def part_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("csv-export-part-")]
-
-
-@pytest.mark.parametrize(
-    ("dataset_id", "filters"),
-    [
-        ("income", {}),
-        ("income", {"level": "sector"}),
-        ("climate-energy-monitor", {"level": "municipality"}),
-        ("energy-fluvius", {"level": "sector"}),
-        ("energy-fluvius", {"periods": ["2021", "2019"]}),
-    ],
-)
+@pytest.mark.parametrize(("dataset_id", "filters"), REAL_EXPORTS)
 def test_an_export_in_parts_is_the_export_of_one_backend_byte_for_byte(
     plain_session: Session, dataset_id: str, filters: dict[str, object]
 ) -> None:

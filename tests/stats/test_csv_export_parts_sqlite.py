@@ -20,25 +20,11 @@ from app.stats import repository, service
 from app.stats.models import PublishedValue
 from tests.dbutil import backend
 from tests.factories import World, submit_rows
+from tests.stats.exports import REAL_EXPORTS, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "sqlite", reason="the export in parts on one state is SQLite's"
 )
-
-
-def wanted(session: Session, dataset_id: str, **filters: object) -> repository.PublishedFilter:
-    query = service.build_query(
-        session,
-        dataset_id,
-        indicators=filters.get("indicators", []),  # type: ignore[arg-type]
-        periods=filters.get("periods", []),  # type: ignore[arg-type]
-        level=filters.get("level"),  # type: ignore[arg-type]
-        version=None,
-        within=filters.get("within"),  # type: ignore[arg-type]
-        units=[],
-        area=[],
-    )
-    return service.published_filter(query, None)
 
 
 def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
@@ -57,10 +43,6 @@ GENT_ROWS = [
 ]
 
 
-def part_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("csv-export-part-")]
-
-
 @pytest.fixture
 def plain_session(real_engine: Engine) -> Iterator[Session]:
     """A session as a request has one (its reads outside a transaction)."""
@@ -71,16 +53,7 @@ def plain_session(real_engine: Engine) -> Iterator[Session]:
             session.rollback()
 
 
-@pytest.mark.parametrize(
-    ("dataset_id", "filters"),
-    [
-        ("income", {}),
-        ("income", {"level": "sector"}),
-        ("climate-energy-monitor", {"level": "municipality"}),
-        ("energy-fluvius", {"level": "sector"}),
-        ("energy-fluvius", {"periods": ["2021", "2019"]}),
-    ],
-)
+@pytest.mark.parametrize(("dataset_id", "filters"), REAL_EXPORTS)
 def test_an_export_in_parts_is_the_export_of_one_connection_byte_for_byte(
     plain_session: Session, dataset_id: str, filters: dict[str, object]
 ) -> None:
