@@ -154,7 +154,9 @@ def exposed(
     shapes, alike = np.unique(matrix.T, axis=0, return_counts=True)
     reduced, row_shape = np.unique(shapes.T, axis=0, return_inverse=True)
     row_shape = row_shape.ravel()
-    _, singular, vt = np.linalg.svd(reduced, full_matrices=True)
+    # Every right singular vector is needed (the null space); the left ones only as many as
+    # there are rows, which U of a tall matrix would be thousands of.
+    _, singular, vt = np.linalg.svd(reduced, full_matrices=reduced.shape[0] < reduced.shape[1])
     rank = int((singular > _TOLERANCE).sum())
     null = vt[rank:]
     alone = [
