@@ -117,6 +117,15 @@ def _disclosure_groups(
             successor = successors.get(unit)
             if successor is not None:
                 groups[("predecessor", successor, level)].append(unit)
+    # Each group is one relation, total = Σ parts: the total (the parent, the wijk, the
+    # regionalisation, the merged municipality) is one of its cells. A secondary cell hidden
+    # at a higher level is then never the plain sum of its published parts (a municipality
+    # hidden beside a confidential one in its arrondissement, all its sectors shown), and a
+    # confidential part that no sibling can cover hides its total instead (the only sector
+    # with a value, Kortessem in merged Hasselt beside a Hasselt hidden for it).
+    for kind, total, level in list(groups):
+        if kind != "namesake":
+            groups[(kind, total, level)].append(total)
     _add_namesake_groups(geo, successors, published, groups)
     # In a fixed order: which sibling secondary suppression picks may depend on the order of
     # the groups, and a slice published alone must come out as in the whole dataset.
@@ -262,7 +271,9 @@ def apply_disclosure(
         else:
             continue
         before = hidden_before.get((indicator_id, period), ())
-        result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups, before)
+        result[(indicator_id, period)] = suppress(
+            values, size, minimum, targets.groups, before, targets.incidence
+        )
     links = disclosure_links(
         [*indicators, *(followers.indicators if followers else ())],
         {i for i, _ in hidden_in_sources},

@@ -53,11 +53,15 @@ def test_a_wijks_sectors_form_a_disclosure_group(real_session: Session) -> None:
     members = {u.id for u in geo_repository.members(real_session, municipality.id, "sector")}
     targets = build_targets(geo, {}, members)
     groups = [set(g) for g in _disclosure_groups(geo, {}, targets.of_member)]
-    assert sectors in groups
+    # Each group with its total: wijk = Σ its sectors, municipality = Σ its wijken.
+    assert sectors | {wijk.id} in groups
     wijken = {u.id for u in geo_repository.members(real_session, municipality.id, "wijk")}
-    assert wijken in groups  # the wijken of a municipality, apart from its sectors
-    assert members in groups
-    assert not any(g & wijken and g & members for g in groups)
+    assert (
+        wijken | {municipality.id} in groups
+    )  # the wijken of a municipality, apart from its sectors
+    assert members | {municipality.id} in groups
+    mixed = [g for g in groups if g & wijken and g & members]
+    assert all(len(g & wijken) == 1 for g in mixed)  # only a wijk as the total of its sectors
 
 
 @pytest.mark.parametrize("parameter", ["unit", "area", "within"])
