@@ -38,6 +38,9 @@ from app.errors import (
     first_line,
 )
 
+# The status counted and logged for a request whose client went away before its answer began
+# (nginx's "client closed request"): never sent, and no 5xx of the server's.
+CLIENT_CLOSED_REQUEST = 499
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 ACCESS = logging.getLogger("datapedia.access")
 logger = logging.getLogger("datapedia")
@@ -93,6 +96,14 @@ class RequestContext:
         started = time.perf_counter()
         status = 0  # no answer started yet
         cut_off: str | None = None  # why an answer that began was stopped before its end
+        client_left = False
+
+        async def receive_noting_departure() -> Message:
+            nonlocal client_left
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                client_left = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -114,7 +125,7 @@ class RequestContext:
                     raise ClientStalled from None
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting_departure, send_with_id)
         except ClientStalled as exc:
             cut_off = f"the client took no byte for {idle:g} s"
             logger.warning("answer cut off: %s", cut_off)
@@ -153,6 +164,12 @@ class RequestContext:
             answer = readable_anywhere(internal_error_response(scope["path"]), scope)
             await answer(scope, receive, send_with_id)
         finally:
+            if not status and client_left:
+                # The client went away before the answer began (a streamed export stops
+                # there, and returns without a word): nothing was sent, and no error of the
+                # server's is to be counted. nginx's code for it.
+                status = CLIENT_CLOSED_REQUEST
+                cut_off = cut_off or "the client went away before the answer began"
             status = status or 500
             elapsed = time.perf_counter() - started
             template = route_template(scope)

@@ -7,12 +7,14 @@ for as long as the sockets stayed open."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.observe import RequestContext
@@ -109,3 +111,30 @@ def test_a_slow_client_that_reads_is_not_cut_off() -> None:
     bodies = [m for m in sent if m["type"] == "http.response.body"]
     assert b"".join(m["body"] for m in bodies) == body + b"end"
     assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
+
+
+def test_a_client_gone_before_the_answer_began_is_no_server_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette's streamed answer listens for the client's departure and, when it comes
+    before the first byte, stops and returns without a word: the access line and the metrics
+    said 500 for every export whose client left early, an error the server never made."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> Message:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent to a client that went away")
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/left-early", "headers": []}
+    with caplog.at_level(logging.INFO, logger="datapedia.access"):
+        asyncio.run(RequestContext(app)(scope, receive, send))
+    [line] = [r for r in caplog.records if r.name == "datapedia.access"]
+    assert line.status == 499, line.getMessage()  # type: ignore[attr-defined]
+    assert "went away" in line.getMessage()
