@@ -144,20 +144,29 @@ class RequestContext:
             # Here, not in an exception handler of the app: those of Exception run outside
             # every middleware, after this one has forgotten the request's id — the log line
             # named another request's, and the answer carried none.
+            cause = _unwrapped(exc)
             if status:
                 # The answer has begun (a streamed export): the server can only cut it off.
                 # Said here, once, with the request's id; past this the server closes the
                 # connection without a word (see RequestIdFilter).
-                if is_disconnect(exc):
+                if is_disconnect(cause):
                     cut_off = "the database went away before the answer's end"
-                    logger.warning("answer cut off: %s (%s)", cut_off, first_line(exc))
+                    logger.warning("answer cut off: %s (%s)", cut_off, first_line(cause))
                 else:
                     cut_off = "an error before the answer's end"
                     logger.error("error on %s", loggable(scope["path"]), exc_info=exc)
                 raise AnswerCutOff from exc
-            if is_refused_write(exc):
-                refused = write_refused(exc)
+            if is_refused_write(cause):
+                refused = write_refused(cause)
                 answer = readable_anywhere(unavailable_response(refused, scope["path"]), scope)
+                await answer(scope, receive, send_with_id)
+                return
+            if is_disconnect(cause):
+                # A streamed answer whose first chunk found no database (gone, or no free
+                # connection): nothing was sent yet (the JSON validator holds the start until
+                # the first bytes), so the client gets the 503 any other request gets.
+                away = database_away(cause)
+                answer = readable_anywhere(unavailable_response(away, scope["path"]), scope)
                 await answer(scope, receive, send_with_id)
                 return
             logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
@@ -189,6 +198,16 @@ class RequestContext:
                 },
             )
             REQUEST_ID.reset(token)
+
+
+def _unwrapped(exc: Exception) -> Exception:
+    """The error itself: Starlette re-raises an error of a streamed answer that has a handler
+    (a database error) as a RuntimeError once the answer's start was sent, the error as its
+    cause."""
+    cause = exc.__cause__
+    if type(exc) is RuntimeError and isinstance(cause, Exception) and "already started" in str(exc):
+        return cause
+    return exc
 
 
 def readable_anywhere(response: JSONResponse, scope: Scope) -> JSONResponse:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import Message, Receive, Scope, Send
 
+from app.api.http import JsonValidator
 from app.api.observe import RequestContext
 from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
@@ -138,3 +140,42 @@ def test_a_client_gone_before_the_answer_began_is_no_server_error(
     [line] = [r for r in caplog.records if r.name == "datapedia.access"]
     assert line.status == 499, line.getMessage()  # type: ignore[attr-defined]
     assert "went away" in line.getMessage()
+
+
+def test_a_stream_that_finds_no_database_before_its_first_bytes_is_a_503(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An export's first chunk waited for a connection of a pool that had none to spare (or
+    found the database gone): the JSON validator still held the answer's start, so nothing
+    was sent — the client got a 500 and the log an "unhandled error" with a traceback.
+    Starlette re-raises the handled database error as a RuntimeError; it is the 503 with
+    ``Retry-After`` every other request gets when the database is away."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/csv; charset=utf-8")],
+            }
+        )
+        try:
+            raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+        except PoolTimeout as exc:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/api/v1/x", "headers": []}
+    with caplog.at_level(logging.INFO):
+        asyncio.run(RequestContext(JsonValidator(app))(scope, receive, send))
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 503
+    assert (b"retry-after", b"5") in start["headers"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
