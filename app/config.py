@@ -82,8 +82,9 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         le=1000,
-        description="PostgreSQL connections each server worker keeps open (10 more for a "
-        "burst); workers × (size + 10) must stay below the server's max_connections.",
+        description="Database connections each server worker keeps open (10 more for a "
+        "burst; PostgreSQL or a SQLite file); workers × (size + 10) must stay below "
+        "PostgreSQL's max_connections.",
     )
     graceful_shutdown_seconds: int = Field(
         default=30,

@@ -38,6 +38,9 @@ from app.errors import (
     first_line,
 )
 
+# The status counted and logged for a request whose client went away before its answer began
+# (nginx's "client closed request"): never sent, and no 5xx of the server's.
+CLIENT_CLOSED_REQUEST = 499
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 ACCESS = logging.getLogger("datapedia.access")
 logger = logging.getLogger("datapedia")
@@ -93,6 +96,14 @@ class RequestContext:
         started = time.perf_counter()
         status = 0  # no answer started yet
         cut_off: str | None = None  # why an answer that began was stopped before its end
+        client_left = False
+
+        async def receive_noting_departure() -> Message:
+            nonlocal client_left
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                client_left = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -114,7 +125,7 @@ class RequestContext:
                     raise ClientStalled from None
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting_departure, send_with_id)
         except ClientStalled as exc:
             cut_off = f"the client took no byte for {idle:g} s"
             logger.warning("answer cut off: %s", cut_off)
@@ -133,26 +144,41 @@ class RequestContext:
             # Here, not in an exception handler of the app: those of Exception run outside
             # every middleware, after this one has forgotten the request's id — the log line
             # named another request's, and the answer carried none.
+            cause = _unwrapped(exc)
             if status:
                 # The answer has begun (a streamed export): the server can only cut it off.
                 # Said here, once, with the request's id; past this the server closes the
                 # connection without a word (see RequestIdFilter).
-                if is_disconnect(exc):
+                if is_disconnect(cause):
                     cut_off = "the database went away before the answer's end"
-                    logger.warning("answer cut off: %s (%s)", cut_off, first_line(exc))
+                    logger.warning("answer cut off: %s (%s)", cut_off, first_line(cause))
                 else:
                     cut_off = "an error before the answer's end"
                     logger.error("error on %s", loggable(scope["path"]), exc_info=exc)
                 raise AnswerCutOff from exc
-            if is_refused_write(exc):
-                refused = write_refused(exc)
+            if is_refused_write(cause):
+                refused = write_refused(cause)
                 answer = readable_anywhere(unavailable_response(refused, scope["path"]), scope)
+                await answer(scope, receive, send_with_id)
+                return
+            if is_disconnect(cause):
+                # A streamed answer whose first chunk found no database (gone, or no free
+                # connection): nothing was sent yet (the JSON validator holds the start until
+                # the first bytes), so the client gets the 503 any other request gets.
+                away = database_away(cause)
+                answer = readable_anywhere(unavailable_response(away, scope["path"]), scope)
                 await answer(scope, receive, send_with_id)
                 return
             logger.error("unhandled error on %s", loggable(scope["path"]), exc_info=exc)
             answer = readable_anywhere(internal_error_response(scope["path"]), scope)
             await answer(scope, receive, send_with_id)
         finally:
+            if not status and client_left:
+                # The client went away before the answer began (a streamed export stops
+                # there, and returns without a word): nothing was sent, and no error of the
+                # server's is to be counted. nginx's code for it.
+                status = CLIENT_CLOSED_REQUEST
+                cut_off = cut_off or "the client went away before the answer began"
             status = status or 500
             elapsed = time.perf_counter() - started
             template = route_template(scope)
@@ -172,6 +198,16 @@ class RequestContext:
                 },
             )
             REQUEST_ID.reset(token)
+
+
+def _unwrapped(exc: Exception) -> Exception:
+    """The error itself: Starlette re-raises an error of a streamed answer that has a handler
+    (a database error) as a RuntimeError once the answer's start was sent, the error as its
+    cause."""
+    cause = exc.__cause__
+    if type(exc) is RuntimeError and isinstance(cause, Exception) and "already started" in str(exc):
+        return cause
+    return exc
 
 
 def readable_anywhere(response: JSONResponse, scope: Scope) -> JSONResponse:

@@ -31,13 +31,16 @@ async def read_ahead(chunks: Generator[bytes, None, None]) -> AsyncIterator[byte
 
     upcoming = make_next()
     try:
-        while (chunk := await upcoming) is not None:
+        # Shielded: when the client goes away Starlette cancels this task, and a cancelled
+        # wait would cancel the future of the chunk in the making while its thread goes on
+        # in the generator (with the request's session, which is closed once this ends).
+        while (chunk := await asyncio.shield(upcoming)) is not None:
             upcoming = make_next()
             if chunk:
                 yield chunk
     finally:
         with anyio.CancelScope(shield=True):
             # The generator may be running in a thread: closing it meanwhile would raise.
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await upcoming
             await anyio.to_thread.run_sync(context.run, chunks.close)

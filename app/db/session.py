@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,9 +42,13 @@ def connect_args(database_url: str) -> dict[str, Any]:
 def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
     kwargs: dict[str, Any] = {"future": True, "connect_args": connect_args(database_url)}
     if not database_url.startswith("sqlite"):
-        # A connection that died with a server restart is replaced, not handed to a request;
-        # when the server is away a request waits a bounded time (then 503), never forever.
+        # A connection that died with a server restart is replaced, not handed to a request.
         kwargs["pool_pre_ping"] = True
+    if not _in_memory_sqlite(database_url):
+        # A request waits a bounded time for a connection (then 503), never forever; a SQLite
+        # file too (SQLAlchemy's own pool there is 5 connections and a 30 s wait: a few
+        # exports and stored downloads at once took them all, and a submission waited 30 s
+        # for one, then got a 503).
         kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = MAX_OVERFLOW
@@ -52,6 +56,14 @@ def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _in_memory_sqlite(database_url: str) -> bool:
+    """A SQLite database in memory: one connection (SQLAlchemy's own pool for it), no queue."""
+    if not database_url.startswith("sqlite"):
+        return False
+    database = make_url(database_url).database
+    return database in (None, "", ":memory:") or "mode=memory" in database_url
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

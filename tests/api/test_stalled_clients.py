@@ -7,14 +7,18 @@ for as long as the sockets stayed open."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import Message, Receive, Scope, Send
 
+from app.api.http import JsonValidator
 from app.api.observe import RequestContext
 from app.downloads import repository as downloads_repository
 from app.downloads import service as downloads
@@ -109,3 +113,69 @@ def test_a_slow_client_that_reads_is_not_cut_off() -> None:
     bodies = [m for m in sent if m["type"] == "http.response.body"]
     assert b"".join(m["body"] for m in bodies) == body + b"end"
     assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
+
+
+def test_a_client_gone_before_the_answer_began_is_no_server_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette's streamed answer listens for the client's departure and, when it comes
+    before the first byte, stops and returns without a word: the access line and the metrics
+    said 500 for every export whose client left early, an error the server never made."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> Message:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent to a client that went away")
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/left-early", "headers": []}
+    with caplog.at_level(logging.INFO, logger="datapedia.access"):
+        asyncio.run(RequestContext(app)(scope, receive, send))
+    [line] = [r for r in caplog.records if r.name == "datapedia.access"]
+    assert line.status == 499, line.getMessage()  # type: ignore[attr-defined]
+    assert "went away" in line.getMessage()
+
+
+def test_a_stream_that_finds_no_database_before_its_first_bytes_is_a_503(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An export's first chunk waited for a connection of a pool that had none to spare (or
+    found the database gone): the JSON validator still held the answer's start, so nothing
+    was sent — the client got a 500 and the log an "unhandled error" with a traceback.
+    Starlette re-raises the handled database error as a RuntimeError; it is the 503 with
+    ``Retry-After`` every other request gets when the database is away."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/csv; charset=utf-8")],
+            }
+        )
+        try:
+            raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+        except PoolTimeout as exc:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/api/v1/x", "headers": []}
+    with caplog.at_level(logging.INFO):
+        asyncio.run(RequestContext(JsonValidator(app))(scope, receive, send))
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 503
+    assert (b"retry-after", b"5") in start["headers"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -4,6 +4,7 @@ before is sent, and the generator closed whatever way the stream ends."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Generator
 
 import anyio
@@ -86,3 +87,41 @@ def test_an_error_in_the_generator_reaches_the_stream() -> None:
         collect(source)
     assert source.made == [0, 1, 2, 3, 4]
     assert source.closed
+
+
+def test_a_stream_cancelled_while_a_chunk_is_made_waits_for_it_then_closes_the_generator() -> None:
+    """The client went away (Starlette cancels the streaming task) while a thread was making
+    the next chunk: the stream ends only once that thread has left the generator, and closes
+    it. Before, the chunk's future was cancelled with the task, the stream ended at once, and
+    the request's session was closed while the thread still used it (a 500 in the log)."""
+    entered = threading.Event()
+    state = {"inside": False, "closed": False}
+
+    def chunks() -> Generator[bytes, None, None]:
+        try:
+            yield b"first"
+            state["inside"] = True
+            entered.set()
+            time.sleep(0.3)  # a slice being written by the database
+            state["inside"] = False
+            yield b"second"
+        finally:
+            state["closed"] = True
+
+    async def main() -> None:
+        generator = chunks()
+        stream = read_ahead(generator)
+
+        async def consume() -> None:
+            async for _ in stream:
+                pass
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(consume)
+            await anyio.to_thread.run_sync(entered.wait)
+            group.cancel_scope.cancel()
+        assert not state["inside"], "the stream ended while a thread was in the generator"
+        assert state["closed"]
+        del generator
+
+    anyio.run(main)
