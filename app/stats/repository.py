@@ -1609,14 +1609,17 @@ def _may_export_sqlite_in_parts(
 
 def _same_state_connections(engine: Engine, count: int) -> list[Connection] | None:
     """``count`` connections of their own, each in a read transaction of the same state of
-    the database: begun while another connection holds the write lock, so that nothing is
-    committed between the first and the last (SQLite has no snapshot to hand on). None when a
-    writer holds the lock now: the export is then made by one connection, not kept waiting
-    on a submission."""
-    lock = engine.connect()
-    opened: list[Connection] = []
+    the database: its first read made while another connection holds the write lock, so
+    that nothing is committed between the first and the last (SQLite has no snapshot to hand
+    on). The connections are taken from the pool before the lock (a writer never waits on a
+    pool that is short). None when a writer holds the lock now: the export is then made by
+    one connection, not kept waiting on a submission."""
+    opened = [engine.connect() for _ in range(count + 1)]
+    lock, helpers = opened[0], opened[1:]
     try:
         waits = lock.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        for helper in helpers:
+            read_one_state(helper)  # BEGIN: the state is taken at the first read
         lock.exec_driver_sql("PRAGMA busy_timeout = 0")
         try:
             lock.exec_driver_sql("BEGIN IMMEDIATE")
@@ -1624,19 +1627,16 @@ def _same_state_connections(engine: Engine, count: int) -> list[Connection] | No
             return None
         finally:
             lock.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits or 0)}")
-        for _ in range(count):
-            helper = engine.connect()
-            opened.append(helper)
-            read_one_state(helper)
-            # The read transaction takes its state at its first read, not at BEGIN.
-            helper.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
-        pinned, opened = opened, []
+        try:
+            for helper in helpers:
+                helper.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+        finally:
+            lock.rollback()
+        pinned, opened = helpers, [lock]
         return pinned
     finally:
-        lock.rollback()
-        lock.close()
-        for helper in opened:
-            helper.close()
+        for connection in opened:
+            connection.close()
 
 
 def _sqlite_slice_texts(
