@@ -271,9 +271,7 @@ def apply_disclosure(
         else:
             continue
         before = hidden_before.get((indicator_id, period), ())
-        result[(indicator_id, period)] = suppress(
-            values, size, minimum, targets.groups, before, targets.incidence
-        )
+        result[(indicator_id, period)] = suppress(values, size, minimum, targets.groups, before)
     links = disclosure_links(
         [*indicators, *(followers.indicators if followers else ())],
         {i for i, _ in hidden_in_sources},
