@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.stats import repository, service
+from app.stats.models import PublishedValue
 
 # Datasets and filters of the real data an export in parts is checked on: every level, the
 # sector level, a level of few units, the largest dataset, and periods not in their order.
@@ -37,3 +39,26 @@ def wanted(session: Session, dataset_id: str, **filters: object) -> repository.P
 
 def part_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("csv-export-part-")]
+
+
+# A value no dataset has: found in an export, it is the one a test wrote.
+WRITTEN_VALUE = 987654321
+
+
+def overwrite_a_value(session: Session, dataset_id: str) -> None:
+    """Give the dataset's first current published value WRITTEN_VALUE, in the session's
+    transaction (not committed)."""
+    first = session.scalars(
+        select(PublishedValue.id)
+        .where(
+            PublishedValue.dataset_id == dataset_id,
+            PublishedValue.level == "sector",
+            PublishedValue.revision_to.is_(None),
+            PublishedValue.value.is_not(None),
+        )
+        .order_by(PublishedValue.id)
+        .limit(1)
+    ).one()
+    session.execute(
+        update(PublishedValue).where(PublishedValue.id == first).values(value=WRITTEN_VALUE)
+    )

@@ -9,14 +9,13 @@ import types
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.db.session import make_engine
 from app.stats import repository, service
-from app.stats.models import PublishedValue
 from tests.dbutil import backend
-from tests.stats.exports import REAL_EXPORTS, part_threads, wanted
+from tests.stats.exports import REAL_EXPORTS, overwrite_a_value, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgresql", reason="the export in parts is PostgreSQL's (snapshots)"
@@ -74,20 +73,7 @@ def test_the_parts_split_the_periods_and_each_keeps_the_records_order(
 def test_a_transaction_that_has_written_exports_its_own_writes(plain_session: Session) -> None:
     asked = wanted(plain_session, "energy-fluvius", level="sector")
     before = export(plain_session, asked, parts=2)
-    first = plain_session.scalars(
-        select(PublishedValue.id)
-        .where(
-            PublishedValue.dataset_id == "energy-fluvius",
-            PublishedValue.level == "sector",
-            PublishedValue.revision_to.is_(None),
-            PublishedValue.value.is_not(None),
-        )
-        .order_by(PublishedValue.id)
-        .limit(1)
-    ).one()
-    plain_session.execute(
-        update(PublishedValue).where(PublishedValue.id == first).values(value=987654321)
-    )
+    overwrite_a_value(plain_session, "energy-fluvius")
     assert not repository._may_export_in_parts(plain_session.connection(), asked, 2)
     after = export(plain_session, asked, parts=2)
     assert b",987654321," in after

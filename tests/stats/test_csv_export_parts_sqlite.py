@@ -12,7 +12,7 @@ import types
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from app.db.session import make_engine
@@ -20,7 +20,7 @@ from app.stats import repository, service
 from app.stats.models import PublishedValue
 from tests.dbutil import backend
 from tests.factories import World, submit_rows
-from tests.stats.exports import REAL_EXPORTS, part_threads, wanted
+from tests.stats.exports import REAL_EXPORTS, overwrite_a_value, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "sqlite", reason="the export in parts on one state is SQLite's"
@@ -144,19 +144,7 @@ def test_a_transaction_that_has_written_exports_its_own_writes_alone(world: Worl
     submit_rows(world, "population-2025", "gent", *GENT_ROWS)
     with Session(world.engine) as session:
         asked = wanted(session, "population-2025")
-        first = session.scalars(
-            select(PublishedValue.id)
-            .where(
-                PublishedValue.dataset_id == "population-2025",
-                PublishedValue.revision_to.is_(None),
-                PublishedValue.value.is_not(None),
-            )
-            .order_by(PublishedValue.id)
-            .limit(1)
-        ).one()
-        session.execute(
-            update(PublishedValue).where(PublishedValue.id == first).values(value=987654321)
-        )
+        overwrite_a_value(session, "population-2025")
         assert not repository._may_export_sqlite_in_parts(session.connection(), asked, 2)
         assert b",987654321," in export(session, asked, parts=2)
 
