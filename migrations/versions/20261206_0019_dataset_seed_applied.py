@@ -24,6 +24,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # 0017 updated every dataset in this same transaction: the deferred triggers of those
+        # updates (the catalogue's change counter) fire now, since PostgreSQL alters no table
+        # with trigger events pending.
+        op.execute("SET CONSTRAINTS ALL IMMEDIATE")
     op.add_column("dataset", sa.Column("seed_applied", sa.JSON(), nullable=True))
 
 
