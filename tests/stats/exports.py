@@ -37,6 +37,14 @@ def wanted(session: Session, dataset_id: str, **filters: object) -> repository.P
     return service.published_filter(query, None)
 
 
+def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
+    """The CSV export, then the session's transaction ended, as a request's ends (an export
+    inside a transaction that has begun is made alone)."""
+    made = b"".join(repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=parts))
+    session.rollback()
+    return made
+
+
 def part_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("csv-export-part-")]
 

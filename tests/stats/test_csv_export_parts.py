@@ -6,34 +6,18 @@ savepoint) exports alone, so that its own writes are in the export."""
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.db.session import make_engine
 from app.stats import repository, service
 from tests.dbutil import backend
-from tests.stats.exports import REAL_EXPORTS, overwrite_a_value, part_threads, wanted
+from tests.stats.exports import REAL_EXPORTS, export, overwrite_a_value, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgresql", reason="the export in parts is PostgreSQL's (snapshots)"
 )
-
-
-@pytest.fixture
-def plain_session(real_engine: Engine) -> Iterator[Session]:
-    """A session as a request has one (no savepoint); rolled back at the end."""
-    with Session(real_engine) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
-
-
-def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
-    return b"".join(repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=parts))
 
 
 @pytest.mark.parametrize(("dataset_id", "filters"), REAL_EXPORTS)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 import time
 import types
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.db.session import make_engine
@@ -20,19 +19,11 @@ from app.stats import repository, service
 from app.stats.models import PublishedValue
 from tests.dbutil import backend
 from tests.factories import World, submit_rows
-from tests.stats.exports import REAL_EXPORTS, overwrite_a_value, part_threads, wanted
+from tests.stats.exports import REAL_EXPORTS, export, overwrite_a_value, part_threads, wanted
 
 pytestmark = pytest.mark.skipif(
     backend() != "sqlite", reason="the export in parts on one state is SQLite's"
 )
-
-
-def export(session: Session, asked: repository.PublishedFilter, parts: int) -> bytes:
-    """The export, then the session's transaction ended, as a request's ends (an export on
-    one connection reads in a transaction, and a connection in one exports alone)."""
-    made = b"".join(repository.copy_csv(session, asked, service.RECORD_FIELDS, parts=parts))
-    session.rollback()
-    return made
 
 
 GENT_ROWS = [
@@ -41,16 +32,6 @@ GENT_ROWS = [
     for indicator in ("population", "area")
     for period in ("2024", "2025")
 ]
-
-
-@pytest.fixture
-def plain_session(real_engine: Engine) -> Iterator[Session]:
-    """A session as a request has one (its reads outside a transaction)."""
-    with Session(real_engine) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
 
 
 @pytest.mark.parametrize(("dataset_id", "filters"), REAL_EXPORTS)
