@@ -1594,17 +1594,17 @@ def _may_export_sqlite_in_parts(
 ) -> bool:
     """Whether an export is large enough to be made in parts (no filter of units, more than
     one slice), may be (a transaction that has begun, perhaps written, exports alone: its own
-    state is the one to export) and can be (a database file, connections to spare)."""
+    state is the one to export) and can be (a database file with connections to spare)."""
     # One indicator, one period and one level (every key column but the unit): one slice.
     one_slice = wanted._pinned() == len(_KEY) - 1
     if wanted.unit_ids or wanted.within_id is not None or one_slice:
         return False
     if getattr(connection.connection.dbapi_connection, "in_transaction", True):
         return False
-    if connection.engine.url.database in (None, "", ":memory:"):
-        return False
+    # A database file has a queue of connections (app.db.session.make_engine); one in
+    # memory has one connection, which no other could read beside.
     pool = connection.engine.pool
-    return not isinstance(pool, QueuePool) or pool.checkedout() + parts + 2 <= pool.size()
+    return isinstance(pool, QueuePool) and pool.checkedout() + parts + 2 <= pool.size()
 
 
 def _same_state_connections(engine: Engine, count: int) -> list[Connection] | None:

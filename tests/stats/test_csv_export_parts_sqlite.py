@@ -209,3 +209,14 @@ def test_the_connections_read_one_state_while_a_writer_commits_on_and_on(world: 
         thread.join()
     assert all(len(seen) == 1 for seen in states), states
     assert len({next(iter(seen)) for seen in states}) > 5, commits  # the writer went on
+
+
+def test_a_database_in_memory_is_exported_alone() -> None:
+    """Its one connection is the only one that sees it: no other could write a part."""
+    engine = make_engine("sqlite://")
+    try:
+        with engine.connect() as connection:
+            whole = repository.PublishedFilter("any", ["a", "b"], [], "2025", None, None, [])
+            assert not repository._may_export_sqlite_in_parts(connection, whole, 2)
+    finally:
+        engine.dispose()
