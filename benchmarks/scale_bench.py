@@ -33,6 +33,7 @@ The table is printed and appended to ``benchmarks/RESULTS.md`` (``--no-record``:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import os
@@ -639,7 +640,9 @@ def measure_api(db: Prepared, figures: Figures, values: Path, tenth: Path) -> No
             export.path.unlink()
 
 
-def run_backend(backend: str, rows: int, tmp: Path, *, skip_raw: bool = False) -> Figures:
+def run_backend(
+    backend: str, rows: int, tmp: Path, *, skip_raw: bool = False, keep: bool = False
+) -> Figures:
     import tests.dbutil as dbutil
 
     began = time.perf_counter()
@@ -684,7 +687,10 @@ def run_backend(backend: str, rows: int, tmp: Path, *, skip_raw: bool = False) -
         measure_api(db, figures, values, tenth)
         duckdb_references(figures, values, db.geo, tmp)
     finally:
-        dbutil.drop_database(url)
+        if keep:
+            print(f"   database kept: {url}", flush=True)
+        else:
+            dbutil.drop_database(url)
         for path in (values, tenth, *(export.path for export in figures.exports)):
             path.unlink(missing_ok=True)
     figures.run_s = time.perf_counter() - began
@@ -873,13 +879,22 @@ def main() -> None:
         action="store_true",
         help="no raw bulk-insert reference (saves a third of a 10M run; no import ratio)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each backend's database (its URL is printed), to profile its reads afterwards",
+    )
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
+    # A kept SQLite database is a file in this folder: kept with it.
+    folder = tempfile.mkdtemp() if args.keep else None
+    with contextlib.nullcontext(folder) if folder else tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend.split(","):
             rows = args.rows or DEFAULT_ROWS[backend]
             print(f"== {backend}: {rows:,} rows", flush=True)
-            results.append(run_backend(backend, rows, Path(tmp), skip_raw=args.skip_raw))
+            results.append(
+                run_backend(backend, rows, Path(tmp), skip_raw=args.skip_raw, keep=args.keep)
+            )
     text_report = report(results)
     print(text_report)
     if not args.no_record:

@@ -6,7 +6,7 @@ import itertools
 import queue
 import re
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1317,9 +1317,13 @@ _DATASET_PERIODS = text(
 # CPU-s per million rows, on one core when one backend makes them all (benchmarks/RESULTS.md,
 # "PostgreSQL streamed CSV export in parts").
 EXPORT_PARTS = 2
-# Slices a part's backend may have made ahead of the stream (about 1 MB each at sector level):
-# an indicator's slices come from one part, then from the next; each part works meanwhile.
-_PART_AHEAD = 8
+# The lines a part's backend may have made ahead of the stream. The records run by indicator:
+# an indicator's slices of the first part's periods, then those of the next part, which makes
+# its own meanwhile and holds them until the stream reaches them: half an indicator, all its
+# levels (6 MB at 10 periods of the 2025 sectors). A bound counted in slices instead (8 of a
+# whole dataset's 45 per indicator and part) had each part wait for the other: a whole dataset
+# in two parts took as long as in one (benchmarks/RESULTS.md).
+_PART_AHEAD_CHARACTERS = 32 << 20
 _SNAPSHOT_NAME = re.compile(r"[0-9A-Fa-f-]+")
 
 
@@ -1410,7 +1414,7 @@ def _lines_in_parts(
     if not isinstance(snapshot, str) or not _SNAPSHOT_NAME.fullmatch(snapshot):
         raise RuntimeError(f"unexpected snapshot name {snapshot!r}")
     stop = threading.Event()
-    received: list[queue.Queue[Any]] = [queue.Queue(maxsize=_PART_AHEAD) for _ in ranges]
+    received = [_PartRows(_PART_AHEAD_CHARACTERS, stop) for _ in ranges]
     threads = [
         threading.Thread(
             target=_export_part,
@@ -1423,22 +1427,20 @@ def _lines_in_parts(
     for thread in threads:
         thread.start()
     try:
-        yield from _in_order(connection, [_part_rows(out) for out in received])
+        yield from _in_order(connection, [iter(out) for out in received])
     finally:
         stop.set()
+        for out in received:
+            out.wake()
         for thread in threads:
             thread.join()
 
 
 def _export_part(
-    engine: Engine,
-    snapshot: str,
-    stmt: AnySelect,
-    out: queue.Queue[Any],
-    stop: threading.Event,
+    engine: Engine, snapshot: str, stmt: AnySelect, out: _PartRows, stop: threading.Event
 ) -> None:
     """One part's rows into ``out`` (a thread of its own, with a connection of its own, on
-    the exported snapshot), then :class:`_PartEnd`, or the error that stopped it."""
+    the exported snapshot), then its end, or the error that stopped it."""
     try:
         with engine.connect().execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -1449,34 +1451,57 @@ def _export_part(
             result = helper.execute(stmt.execution_options(stream_results=True, yield_per=1))
             try:
                 for row in result:
-                    if not _put(out, tuple(row), stop):
+                    if not out.put(tuple(row), len(row[0])):
                         return
             finally:
                 result.close()
-        _put(out, _PartEnd(), stop)
+        out.put(_PartEnd(), 0)
     except Exception as error:  # handed to the stream, which raises it
-        _put(out, error, stop)
+        out.put(error, 0)
 
 
-def _put(out: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
-    """Put ``item`` once there is room, unless the stream stopped first (False)."""
-    while not stop.is_set():
-        try:
-            out.put(item, timeout=0.1)
+class _PartRows:
+    """A part's rows (lines, indicator, period, level) on their way from its thread to the
+    stream, at most ``limit`` characters of lines ahead (always one row, however long),
+    then its end or its error."""
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        self._limit = limit
+        self._stop = stop
+        self._items: deque[tuple[object, int]] = deque()
+        self._held = 0
+        self._changed = threading.Condition()
+
+    def put(self, item: object, size: int) -> bool:
+        """Hand ``item`` on once there is room, unless the stream stopped first (False)."""
+        with self._changed:
+            while self._held and self._held + size > self._limit and not self._stop.is_set():
+                self._changed.wait()
+            if self._stop.is_set():
+                return False
+            self._items.append((item, size))
+            self._held += size
+            self._changed.notify_all()
             return True
-        except queue.Full:
-            continue
-    return False
 
+    def wake(self) -> None:
+        """Let a thread waiting for room see that the stream stopped."""
+        with self._changed:
+            self._changed.notify_all()
 
-def _part_rows(out: queue.Queue[Any]) -> Iterator[tuple[str, str, str, str]]:
-    while True:
-        item = out.get()
-        if isinstance(item, _PartEnd):
-            return
-        if isinstance(item, Exception):
-            raise item
-        yield item
+    def __iter__(self) -> Iterator[tuple[str, str, str, str]]:
+        while True:
+            with self._changed:
+                while not self._items:
+                    self._changed.wait()
+                item, size = self._items.popleft()
+                self._held -= size
+                self._changed.notify_all()
+            if isinstance(item, _PartEnd):
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield cast(tuple[str, str, str, str], item)
 
 
 def _in_order(

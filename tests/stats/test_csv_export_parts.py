@@ -5,6 +5,8 @@ savepoint) exports alone, so that its own writes are in the export."""
 
 from __future__ import annotations
 
+import threading
+import time
 import types
 
 import pytest
@@ -52,6 +54,58 @@ def test_the_parts_split_the_periods_and_each_keeps_the_records_order(
         assert keys == sorted(keys)
     whole = [lines for (lines,) in connection.execute(repository.postgresql_csv_query(asked))]
     assert sorted(row[0] for part in rows for row in part) == sorted(whole)
+
+
+class _CountedRows(repository._PartRows):
+    """A part's rows, counting the rows its thread handed on; the parts in their order."""
+
+    parts: list[_CountedRows]
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        super().__init__(limit, stop)
+        self.made = 0
+        self.parts.append(self)
+
+    def put(self, item: object, size: int) -> bool:
+        handed = super().put(item, size)
+        self.made += handed and isinstance(item, tuple)
+        return handed
+
+
+def test_each_part_makes_its_slices_while_the_stream_waits_on_another(
+    plain_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records run by indicator, each over the periods of every part: while the stream
+    sends the first part's slices, the second makes its own of the same indicator, at every
+    level (more slices than a bound counted in slices let it make: the parts took turns)."""
+    monkeypatch.setattr(_CountedRows, "parts", [], raising=False)
+    monkeypatch.setattr(repository, "_PartRows", _CountedRows)
+    asked = wanted(plain_session, "energy-fluvius")
+    connection = plain_session.connection()
+    ranges = repository._period_ranges(connection, asked, 2)
+    second = list(connection.execute(repository.postgresql_csv_query(asked, ranges[1])))
+    ahead = sum(1 for row in second if row[1] == second[0][1])
+    assert ahead >= 10
+    lines = repository._lines_in_parts(connection, asked, ranges)
+    try:
+        next(lines)  # the first part's first slice; the stream then waits
+        deadline = time.monotonic() + 30
+        while _CountedRows.parts[1].made < ahead:
+            assert time.monotonic() < deadline, [part.made for part in _CountedRows.parts]
+            time.sleep(0.05)
+    finally:
+        lines.close()
+    assert not part_threads()
+
+
+def test_a_part_holds_at_least_one_row_however_small_its_bound(
+    plain_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = wanted(plain_session, "energy-fluvius")
+    alone = export(plain_session, asked, parts=1)
+    monkeypatch.setattr(repository, "_PART_AHEAD_CHARACTERS", 1)
+    assert export(plain_session, asked, parts=2) == alone
+    assert not part_threads()
 
 
 def test_a_transaction_that_has_written_exports_its_own_writes(plain_session: Session) -> None:
