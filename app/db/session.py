@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -54,8 +58,48 @@ def make_engine(database_url: str, pool_size: int = POOL_SIZE) -> Engine:
         kwargs["max_overflow"] = MAX_OVERFLOW
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
+        sqlite_memory_statistics_off()
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+# sqlite3_config's option, and sqlite3_memory_used's answer when SQLite holds no memory.
+_SQLITE_CONFIG_MEMSTATUS = 9
+_SQLITE_OK = 0
+
+
+@functools.cache
+def sqlite_memory_statistics_off() -> bool:
+    """Stop SQLite counting the memory it allocates, in this process; True when done. Every
+    allocation is counted under one mutex of the whole process, so threads that query at once
+    wait on each other there: SQLite's CSV export in parts (two connections in two threads)
+    took as long as one connection alone, and twice its CPU (benchmarks/RESULTS.md). SQLite
+    recommends building without the count (SQLITE_DEFAULT_MEMSTATUS=0); Debian's library
+    counts, and Python's sqlite3 module initialises it on import, after which sqlite3_config
+    refuses the option until a sqlite3_shutdown. That is safe only while nothing of SQLite is
+    open: done only when SQLite holds no memory at all (no connection, no statement), once,
+    at the process's first engine; else left as it is (nothing is wrong, only slower).
+    Nothing here reads the count (it serves sqlite3_memory_used and heap limits)."""
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return False
+    try:
+        # The library the sqlite3 module loaded, never a second copy (none if built in).
+        library = ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
+    except OSError:
+        return False
+    library.sqlite3_compileoption_used.argtypes = [ctypes.c_char_p]
+    if library.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):
+        return True  # never counted (and sqlite3_memory_used always 0, no guard below)
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    if library.sqlite3_memory_used() != 0:
+        return False
+    library.sqlite3_shutdown()
+    library.sqlite3_config.argtypes = [ctypes.c_int, ctypes.c_int]
+    library.sqlite3_config.restype = ctypes.c_int
+    done = bool(library.sqlite3_config(_SQLITE_CONFIG_MEMSTATUS, 0) == _SQLITE_OK)
+    library.sqlite3_initialize()
+    return done
 
 
 def _in_memory_sqlite(database_url: str) -> bool:

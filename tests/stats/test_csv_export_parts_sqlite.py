@@ -68,6 +68,43 @@ def test_the_parts_run_at_once_on_connections_of_their_own(plain_session: Sessio
     assert not part_threads()
 
 
+def test_while_the_stream_waits_the_writers_go_on_into_the_next_period(
+    plain_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A period's slices at every level come one after the other, its sector slice a
+    thousand times the others: while the stream waits on one slice, the writers take the
+    slices after it, past the period's last level (a bound of 4 kept a writer idle while the
+    other wrote a sector slice)."""
+    written: list[tuple[str, ...]] = []
+    text_of = repository._SliceWriter.text
+
+    def counted(writer: repository._SliceWriter, key: tuple[str, ...]) -> str:
+        made = text_of(writer, key)
+        written.append(key)
+        return made
+
+    monkeypatch.setattr(repository._SliceWriter, "text", counted)
+    asked = wanted(plain_session, "energy-fluvius")
+    reader = plain_session.connection()
+    slices = list(repository._sqlite_slices(reader, asked))
+    first_period = [key for key in slices if key[:2] == slices[0][:2]]
+    assert len(first_period) >= 5
+    writers = repository._same_state_connections(reader.engine, 2)
+    assert writers is not None
+    texts = repository._sqlite_slice_texts(reader, asked, writers)
+    try:
+        next(texts)
+        deadline = time.monotonic() + 30
+        while len(written) <= len(first_period):
+            assert time.monotonic() < deadline, written
+            time.sleep(0.05)
+    finally:
+        texts.close()
+        for writer in writers:
+            writer.close()
+    assert not part_threads()
+
+
 def test_what_is_committed_during_an_export_in_parts_is_not_in_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
