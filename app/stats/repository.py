@@ -1418,7 +1418,7 @@ def _lines_in_parts(
     threads = [
         threading.Thread(
             target=_export_part,
-            args=(connection.engine, snapshot, postgresql_csv_query(wanted, periods), out, stop),
+            args=(connection.engine, snapshot, postgresql_csv_query(wanted, periods), out),
             name=f"csv-export-part-{n}",
             daemon=True,
         )
@@ -1436,9 +1436,7 @@ def _lines_in_parts(
             thread.join()
 
 
-def _export_part(
-    engine: Engine, snapshot: str, stmt: AnySelect, out: _PartRows, stop: threading.Event
-) -> None:
+def _export_part(engine: Engine, snapshot: str, stmt: AnySelect, out: _PartRows) -> None:
     """One part's rows into ``out`` (a thread of its own, with a connection of its own, on
     the exported snapshot), then its end, or the error that stopped it."""
     try:
