@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _sqlite3
 import ctypes
-import ctypes.util
 import functools
 import logging
 import os
@@ -80,13 +80,8 @@ def sqlite_memory_statistics_off() -> bool:
     open: done only when SQLite holds no memory at all (no connection, no statement), once,
     at the process's first engine; else left as it is (nothing is wrong, only slower).
     Nothing here reads the count (it serves sqlite3_memory_used and heap limits)."""
-    name = ctypes.util.find_library("sqlite3")
-    if name is None:
-        return False
-    try:
-        # The library the sqlite3 module loaded, never a second copy (none if built in).
-        library = ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
-    except OSError:
+    library = _sqlite_library()
+    if library is None:
         return False
     library.sqlite3_compileoption_used.argtypes = [ctypes.c_char_p]
     if library.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):
@@ -100,6 +95,21 @@ def sqlite_memory_statistics_off() -> bool:
     done = bool(library.sqlite3_config(_SQLITE_CONFIG_MEMSTATUS, 0) == _SQLITE_OK)
     library.sqlite3_initialize()
     return done
+
+
+def _sqlite_library() -> ctypes.CDLL | None:
+    """The SQLite library of Python's sqlite3 module: the symbols its extension module
+    resolves (the library it links, never a second copy), or None where they cannot be
+    reached (an interpreter with SQLite built in and not exported; no dlopen: Windows)."""
+    already_loaded = getattr(os, "RTLD_NOLOAD", None)
+    if already_loaded is None:
+        return None
+    try:
+        library = ctypes.CDLL(_sqlite3.__file__, mode=already_loaded)
+        library.sqlite3_config  # noqa: B018  (exported, or AttributeError)
+    except (AttributeError, OSError):
+        return None
+    return library
 
 
 def _in_memory_sqlite(database_url: str) -> bool:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from app.db import session
+
 # sqlite3_memory_used() of the library the sqlite3 module loaded: 0 when SQLite counts nothing.
 _MEMORY_USED = """
-import ctypes, ctypes.util, os, sqlite3
-library = ctypes.CDLL(ctypes.util.find_library("sqlite3"), mode=os.RTLD_NOLOAD)
+import _sqlite3, ctypes, os, sqlite3
+library = ctypes.CDLL(_sqlite3.__file__, mode=os.RTLD_NOLOAD)
 library.sqlite3_memory_used.restype = ctypes.c_int64
 if library.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):
     raise SystemExit(3)  # a library that never counts: nothing to check
@@ -74,3 +76,10 @@ def test_sqlite_already_in_use_is_left_counting_and_keeps_working(tmp_path: Path
         tmp_path,
     )
     assert int(used) > 0
+
+
+def test_without_dlopen_flags_sqlite_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no RTLD_NOLOAD: the library is not reached, and nothing fails."""
+    assert session._sqlite_library() is not None
+    monkeypatch.delattr(session.os, "RTLD_NOLOAD")
+    assert session._sqlite_library() is None
