@@ -887,8 +887,10 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     # A kept SQLite database is a file in this folder: kept with it.
-    folder = tempfile.mkdtemp() if args.keep else None
-    with contextlib.nullcontext(folder) if folder else tempfile.TemporaryDirectory() as tmp:
+    folder = (
+        contextlib.nullcontext(tempfile.mkdtemp()) if args.keep else tempfile.TemporaryDirectory()
+    )
+    with folder as tmp:
         for backend in args.backend.split(","):
             rows = args.rows or DEFAULT_ROWS[backend]
             print(f"== {backend}: {rows:,} rows", flush=True)

@@ -1413,8 +1413,7 @@ def _lines_in_parts(
     snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
     if not isinstance(snapshot, str) or not _SNAPSHOT_NAME.fullmatch(snapshot):
         raise RuntimeError(f"unexpected snapshot name {snapshot!r}")
-    stop = threading.Event()
-    received = [_PartRows(_PART_AHEAD_CHARACTERS, stop) for _ in ranges]
+    received = [_PartRows(_PART_AHEAD_CHARACTERS) for _ in ranges]
     threads = [
         threading.Thread(
             target=_export_part,
@@ -1429,9 +1428,8 @@ def _lines_in_parts(
     try:
         yield from _in_order(connection, [iter(out) for out in received])
     finally:
-        stop.set()
         for out in received:
-            out.wake()
+            out.close()
         for thread in threads:
             thread.join()
 
@@ -1461,11 +1459,11 @@ def _export_part(engine: Engine, snapshot: str, stmt: AnySelect, out: _PartRows)
 class _PartRows:
     """A part's rows (lines, indicator, period, level) on their way from its thread to the
     stream, at most ``limit`` characters of lines ahead (always one row, however long),
-    then its end or its error."""
+    then its end or its error; closed when the stream stops."""
 
-    def __init__(self, limit: int, stop: threading.Event) -> None:
+    def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._stop = stop
+        self._closed = False
         self._items: deque[tuple[object, int]] = deque()
         self._held = 0
         self._changed = threading.Condition()
@@ -1473,18 +1471,19 @@ class _PartRows:
     def put(self, item: object, size: int) -> bool:
         """Hand ``item`` on once there is room, unless the stream stopped first (False)."""
         with self._changed:
-            while self._held and self._held + size > self._limit and not self._stop.is_set():
+            while self._held and self._held + size > self._limit and not self._closed:
                 self._changed.wait()
-            if self._stop.is_set():
+            if self._closed:
                 return False
             self._items.append((item, size))
             self._held += size
             self._changed.notify_all()
             return True
 
-    def wake(self) -> None:
-        """Let a thread waiting for room see that the stream stopped."""
+    def close(self) -> None:
+        """The stream stopped: its part's thread hands nothing more on."""
         with self._changed:
+            self._closed = True
             self._changed.notify_all()
 
     def __iter__(self) -> Iterator[tuple[str, str, str, str]]:

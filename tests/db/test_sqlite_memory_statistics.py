@@ -15,8 +15,9 @@ from app.db import session
 
 # sqlite3_memory_used() of the library the sqlite3 module loaded: 0 when SQLite counts nothing.
 _MEMORY_USED = """
-import _sqlite3, ctypes, os, sqlite3
-library = ctypes.CDLL(_sqlite3.__file__, mode=os.RTLD_NOLOAD)
+import ctypes, sqlite3
+from app.db.session import _sqlite_library
+library = _sqlite_library()
 library.sqlite3_memory_used.restype = ctypes.c_int64
 if library.sqlite3_compileoption_used(b"DEFAULT_MEMSTATUS=0"):
     raise SystemExit(3)  # a library that never counts: nothing to check

@@ -5,7 +5,6 @@ savepoint) exports alone, so that its own writes are in the export."""
 
 from __future__ import annotations
 
-import threading
 import time
 import types
 
@@ -61,8 +60,8 @@ class _CountedRows(repository._PartRows):
 
     parts: list[_CountedRows]
 
-    def __init__(self, limit: int, stop: threading.Event) -> None:
-        super().__init__(limit, stop)
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
         self.made = 0
         self.parts.append(self)
 
